@@ -1,0 +1,114 @@
+//! The channel port: one messaging platform's inbound side (verify, parse) and outbound side (send).
+
+use async_trait::async_trait;
+use domain::{ExternalChatId, ExternalMessageId, MessageContent, PlatformBinding, PlatformKind};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+/// A webhook request as the channel sees it: lower-cased header names and the raw body.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InboundRequest {
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl InboundRequest {
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A user's message, parsed from a platform's update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundMessage {
+    pub external_id: ExternalMessageId,
+    pub chat: ExternalChatId,
+    pub content: MessageContent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum VerifyError {
+    #[error("the request carries no signature")]
+    Missing,
+    #[error("the signature does not match")]
+    Mismatch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("malformed update: {0}")]
+pub struct ParseError(pub String);
+
+/// Why a send failed, classified for the retry policy.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SendError {
+    /// The platform asked us to wait.
+    #[error("rate limited; retry after {retry_after:?}")]
+    RateLimited { retry_after: Duration },
+    /// Network errors and 5xx: worth retrying.
+    #[error("transient failure: {0}")]
+    Transient(String),
+    /// Bad token, blocked by the user, chat gone: retrying cannot help.
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait Channel: Send + Sync {
+    fn kind(&self) -> PlatformKind;
+
+    /// Checks the request's authenticity against the binding's secret, in constant time.
+    fn verify(
+        &self,
+        binding: &PlatformBinding,
+        request: &InboundRequest,
+    ) -> Result<(), VerifyError>;
+
+    /// Parses an update leniently: unknown kinds, edits, status updates and messages from
+    /// bots yield no messages rather than an error.
+    fn parse(&self, body: &[u8]) -> Result<Vec<InboundMessage>, ParseError>;
+
+    /// The longest text one platform message may carry, in UTF-16 code units.
+    fn max_text_len(&self) -> usize;
+
+    async fn send_text(
+        &self,
+        binding: &PlatformBinding,
+        chat: &ExternalChatId,
+        text: &str,
+    ) -> Result<(), SendError>;
+
+    /// Shows "typing…" in the chat; best effort.
+    async fn typing(
+        &self,
+        binding: &PlatformBinding,
+        chat: &ExternalChatId,
+    ) -> Result<(), SendError>;
+
+    /// Tells the platform where to deliver webhooks, where the platform supports that.
+    async fn register_webhook(
+        &self,
+        binding: &PlatformBinding,
+        webhook_url: &str,
+    ) -> Result<(), SendError>;
+}
+
+/// The channels this process speaks, by platform.
+#[derive(Clone, Default)]
+pub struct Channels(HashMap<PlatformKind, Arc<dyn Channel>>);
+
+impl Channels {
+    pub fn new(channels: impl IntoIterator<Item = Arc<dyn Channel>>) -> Self {
+        Self(channels.into_iter().map(|c| (c.kind(), c)).collect())
+    }
+
+    pub fn get(&self, kind: PlatformKind) -> Option<&Arc<dyn Channel>> {
+        self.0.get(&kind)
+    }
+}

@@ -1,0 +1,44 @@
+//! The ledger port: the pipeline's multi-row writes, each one transaction.
+
+use crate::ports::ClaimedJob;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::{
+    BotId, ConversationId, ExternalChatId, ExternalMessageId, Message, MessageContent, MessageId,
+    PlatformKind, RepoError,
+};
+
+/// An inbound message to store, with what identifies its conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundRecord {
+    pub bot_id: BotId,
+    pub platform: PlatformKind,
+    pub chat: ExternalChatId,
+    pub external_id: ExternalMessageId,
+    pub content: MessageContent,
+    pub received_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// Stored, with a `reply` job enqueued in the conversation's lane.
+    New {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    },
+    /// Already stored before (same bot, platform and external id): nothing was written.
+    Duplicate,
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait Ledger: Send + Sync {
+    /// In one transaction: insert the message (a duplicate is a no-op), find or start the
+    /// chat's active conversation, and enqueue a `reply` job in its lane.
+    async fn record_inbound(&self, record: &InboundRecord) -> Result<Recorded, RepoError>;
+
+    /// In one transaction: insert `reply` (at most one reply per inbound message), enqueue its
+    /// `deliver` job in the same lane, and complete `job`. `false` when the lease was lost and
+    /// nothing was written.
+    async fn store_reply(&self, job: &ClaimedJob, reply: &Message) -> Result<bool, RepoError>;
+}

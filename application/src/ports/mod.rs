@@ -1,0 +1,17 @@
+//! The ports the use cases need; adapters in `infrastructure/*` implement them.
+
+pub mod channel;
+pub mod clock;
+pub mod events;
+pub mod ledger;
+pub mod model;
+pub mod queue;
+
+pub use channel::{
+    Channel, Channels, InboundMessage, InboundRequest, ParseError, SendError, VerifyError,
+};
+pub use clock::{Clock, SystemClock};
+pub use events::EventPublisher;
+pub use ledger::{InboundRecord, Ledger, Recorded};
+pub use model::{ChatRequest, ChatTurn, LanguageModel, ModelError, TurnRole};
+pub use queue::{ClaimedJob, JobPayload, JobQueue, LeaseToken};

@@ -1,0 +1,44 @@
+//! The language-model port: a chat completion with the bot's prompt and the conversation so far.
+
+use async_trait::async_trait;
+use thiserror::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnRole {
+    User,
+    Assistant,
+}
+
+/// One earlier (or the current) message of the conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatTurn {
+    pub role: TurnRole,
+    pub content: String,
+}
+
+/// What the model is asked; the last turn is the user's message to answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatRequest {
+    /// `None` uses the adapter's configured default model.
+    pub model: Option<String>,
+    pub temperature: Option<f32>,
+    pub system_prompt: String,
+    pub turns: Vec<ChatTurn>,
+}
+
+/// Why no answer came, after the adapter's own retries.
+#[derive(Debug, Error)]
+pub enum ModelError {
+    /// Timeouts, 429s and 5xx that outlasted the retries.
+    #[error("the model is unavailable: {0}")]
+    Unavailable(String),
+    /// The request itself was refused (4xx other than 429) or the answer was unusable.
+    #[error("the model refused the request: {0}")]
+    Rejected(String),
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait LanguageModel: Send + Sync {
+    async fn complete(&self, request: &ChatRequest) -> Result<String, ModelError>;
+}

@@ -1,0 +1,93 @@
+//! The job-queue port: durable jobs with leases, one running job per lane, lanes in order.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::{MessageId, RepoError};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// What a job does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum JobPayload {
+    /// Answer an inbound message (commands, or the model).
+    Reply { message_id: MessageId },
+    /// Deliver a stored outbound message; `parts_sent` survives retries so no part is sent twice.
+    Deliver {
+        message_id: MessageId,
+        #[serde(default)]
+        parts_sent: u32,
+    },
+}
+
+impl JobPayload {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Reply { .. } => "reply",
+            Self::Deliver { .. } => "deliver",
+        }
+    }
+}
+
+/// Proves ownership of a claimed job; a reclaimed job gets a new token, so a stale worker's
+/// completion or heartbeat is refused.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LeaseToken(pub String);
+
+/// A job this worker holds until its lease runs out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedJob {
+    pub id: i64,
+    /// Jobs of one lane (a conversation) run one at a time, in the order they were enqueued.
+    pub lane: String,
+    pub payload: JobPayload,
+    /// How many times this job has been claimed, this time included.
+    pub attempts: u32,
+    pub lease: LeaseToken,
+}
+
+/// Every method but `claim` returns `false` when the lease was lost (expired and reclaimed).
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    /// Claims the oldest runnable job at the head of its lane: queued with `run_at <= now`,
+    /// or running with an expired lease. Two claimers never hold the same job.
+    async fn claim(
+        &self,
+        now: DateTime<Utc>,
+        lease_for: Duration,
+    ) -> Result<Option<ClaimedJob>, RepoError>;
+
+    /// Extends the lease to `now + lease_for`.
+    async fn heartbeat(
+        &self,
+        job: &ClaimedJob,
+        now: DateTime<Utc>,
+        lease_for: Duration,
+    ) -> Result<bool, RepoError>;
+
+    /// Saves progress (a new payload) without giving up the lease.
+    async fn save_progress(
+        &self,
+        job: &ClaimedJob,
+        payload: &JobPayload,
+    ) -> Result<bool, RepoError>;
+
+    /// Removes a finished job.
+    async fn complete(&self, job: &ClaimedJob) -> Result<bool, RepoError>;
+
+    /// Gives the job back to run again at `run_at`, with `payload` and the error that stopped it.
+    async fn retry(
+        &self,
+        job: &ClaimedJob,
+        payload: &JobPayload,
+        run_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<bool, RepoError>;
+
+    /// Dead-letters a job that cannot succeed; it no longer blocks its lane.
+    async fn bury(&self, job: &ClaimedJob, error: &str) -> Result<bool, RepoError>;
+
+    /// Hands the job back untouched (shutdown): runnable at once, this attempt not counted.
+    async fn release(&self, job: &ClaimedJob) -> Result<bool, RepoError>;
+}

@@ -1,0 +1,230 @@
+//! The Bot entity: an assistant's identity, prompt and model settings.
+
+use crate::{BotId, ValidationError};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A bot's display name: 1 to 100 characters, trimmed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct BotName(String);
+
+impl BotName {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        let trimmed = value.trim();
+        if trimmed.is_empty() {
+            return Err(ValidationError::new("name", "must not be empty"));
+        }
+        if trimmed.chars().count() > Self::MAX_CHARS {
+            return Err(ValidationError::new(
+                "name",
+                "must be at most 100 characters",
+            ));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for BotName {
+    type Error = ValidationError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<BotName> for String {
+    fn from(name: BotName) -> Self {
+        name.0
+    }
+}
+
+/// The instructions given to the model before every conversation: at most 20,000 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SystemPrompt(String);
+
+impl SystemPrompt {
+    pub const MAX_CHARS: usize = 20_000;
+
+    pub fn parse(value: &str) -> Result<Self, ValidationError> {
+        if value.chars().count() > Self::MAX_CHARS {
+            return Err(ValidationError::new(
+                "system_prompt",
+                "must be at most 20000 characters",
+            ));
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for SystemPrompt {
+    type Error = ValidationError;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<SystemPrompt> for String {
+    fn from(prompt: SystemPrompt) -> Self {
+        prompt.0
+    }
+}
+
+/// Sampling temperature, within the range OpenAI-compatible APIs accept: 0.0 to 2.0.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "f32", into = "f32")]
+pub struct Temperature(f32);
+
+impl Temperature {
+    pub fn parse(value: f32) -> Result<Self, ValidationError> {
+        if !(0.0..=2.0).contains(&value) {
+            return Err(ValidationError::new(
+                "temperature",
+                "must be between 0 and 2",
+            ));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn value(self) -> f32 {
+        self.0
+    }
+}
+
+impl TryFrom<f32> for Temperature {
+    type Error = ValidationError;
+
+    fn try_from(value: f32) -> Result<Self, Self::Error> {
+        Self::parse(value)
+    }
+}
+
+impl From<Temperature> for f32 {
+    fn from(t: Temperature) -> Self {
+        t.0
+    }
+}
+
+/// The fields an operator chooses for a bot, already valid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotDraft {
+    pub name: BotName,
+    pub system_prompt: SystemPrompt,
+    /// The model to ask; `None` uses the configured default.
+    pub model: Option<String>,
+    pub temperature: Option<Temperature>,
+    /// Sent when the model cannot answer; `None` uses a built-in apology.
+    pub fallback_message: Option<String>,
+}
+
+/// An AI assistant that can be bound to several platforms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bot {
+    pub id: BotId,
+    pub name: BotName,
+    pub system_prompt: SystemPrompt,
+    pub model: Option<String>,
+    pub temperature: Option<Temperature>,
+    pub fallback_message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Bot {
+    pub const DEFAULT_FALLBACK: &'static str =
+        "Sorry, I can't answer right now. Please try again in a little while.";
+
+    pub fn create(draft: BotDraft, now: DateTime<Utc>) -> Self {
+        Self {
+            id: BotId::new(),
+            name: draft.name,
+            system_prompt: draft.system_prompt,
+            model: draft.model,
+            temperature: draft.temperature,
+            fallback_message: draft.fallback_message,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Replaces the operator-chosen fields, keeping identity and creation time.
+    pub fn revise(&mut self, draft: BotDraft, now: DateTime<Utc>) {
+        self.name = draft.name;
+        self.system_prompt = draft.system_prompt;
+        self.model = draft.model;
+        self.temperature = draft.temperature;
+        self.fallback_message = draft.fallback_message;
+        self.updated_at = now;
+    }
+
+    /// The operator's fields as a draft, the starting point of a partial update.
+    pub fn draft(&self) -> BotDraft {
+        BotDraft {
+            name: self.name.clone(),
+            system_prompt: self.system_prompt.clone(),
+            model: self.model.clone(),
+            temperature: self.temperature,
+            fallback_message: self.fallback_message.clone(),
+        }
+    }
+
+    pub fn fallback(&self) -> &str {
+        self.fallback_message
+            .as_deref()
+            .unwrap_or(Self::DEFAULT_FALLBACK)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(BotName::parse("  Ada ").unwrap().as_str(), "Ada");
+        assert_eq!(BotName::parse("   ").unwrap_err().field, "name");
+        assert!(BotName::parse(&"x".repeat(101)).is_err());
+        assert!(BotName::parse(&"é".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn temperature_is_bounded() {
+        assert!(Temperature::parse(0.0).is_ok());
+        assert!(Temperature::parse(2.0).is_ok());
+        assert_eq!(Temperature::parse(2.5).unwrap_err().field, "temperature");
+        assert!(Temperature::parse(f32::NAN).is_err());
+    }
+
+    #[test]
+    fn fallback_defaults_to_the_builtin_apology() {
+        let draft = BotDraft {
+            name: BotName::parse("a").unwrap(),
+            system_prompt: SystemPrompt::parse("").unwrap(),
+            model: None,
+            temperature: None,
+            fallback_message: None,
+        };
+        let mut bot = Bot::create(draft.clone(), Utc::now());
+        assert_eq!(bot.fallback(), Bot::DEFAULT_FALLBACK);
+        bot.revise(
+            BotDraft {
+                fallback_message: Some("later".into()),
+                ..draft
+            },
+            Utc::now(),
+        );
+        assert_eq!(bot.fallback(), "later");
+    }
+}

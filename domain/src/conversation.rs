@@ -1,0 +1,119 @@
+//! The Conversation entity: one chat between a bot and a platform user, open until ended.
+
+use crate::{BotId, ConversationId, PlatformKind, ValidationError};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+
+/// The platform's id of a chat (Telegram chat id, Discord channel, phone number, visitor id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ExternalChatId(String);
+
+impl ExternalChatId {
+    pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
+        let value = value.into();
+        if value.is_empty() || value.len() > 255 {
+            return Err(ValidationError::new("chat_id", "must be 1-255 bytes"));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Whether new messages continue this conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    Active,
+    Ended,
+}
+
+impl ConversationStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Ended => "ended",
+        }
+    }
+}
+
+impl FromStr for ConversationStatus {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "active" => Ok(Self::Active),
+            "ended" => Ok(Self::Ended),
+            other => Err(ValidationError::new(
+                "status",
+                format!("unknown status `{other}`"),
+            )),
+        }
+    }
+}
+
+/// A bot's chat with one user on one platform; ending it makes the next message start afresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conversation {
+    pub id: ConversationId,
+    pub bot_id: BotId,
+    pub platform: PlatformKind,
+    pub external_chat_id: ExternalChatId,
+    pub status: ConversationStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Conversation {
+    pub fn start(
+        bot_id: BotId,
+        platform: PlatformKind,
+        external_chat_id: ExternalChatId,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: ConversationId::new(),
+            bot_id,
+            platform,
+            external_chat_id,
+            status: ConversationStatus::Active,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == ConversationStatus::Active
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_ids_must_be_present_and_bounded() {
+        assert!(ExternalChatId::parse("42").is_ok());
+        assert!(ExternalChatId::parse("").is_err());
+        assert!(ExternalChatId::parse("x".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn a_new_conversation_is_active() {
+        let c = Conversation::start(
+            BotId::new(),
+            PlatformKind::Telegram,
+            ExternalChatId::parse("1").unwrap(),
+            Utc::now(),
+        );
+        assert!(c.is_active());
+        assert_eq!(
+            "ended".parse::<ConversationStatus>().unwrap(),
+            ConversationStatus::Ended
+        );
+    }
+}

@@ -1,0 +1,57 @@
+//! Domain events: facts the pipeline announces after they are stored.
+
+use crate::{BotId, ConversationId, MessageId, PlatformKind};
+use serde::{Deserialize, Serialize};
+
+/// Something that happened, for subscribers such as the web chat or metrics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DomainEvent {
+    MessageReceived {
+        bot_id: BotId,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        platform: PlatformKind,
+    },
+    ReplyStored {
+        bot_id: BotId,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    },
+    MessageDelivered {
+        bot_id: BotId,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    },
+    DeliveryFailed {
+        bot_id: BotId,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    },
+    ConversationEnded {
+        bot_id: BotId,
+        conversation_id: ConversationId,
+    },
+}
+
+impl DomainEvent {
+    pub fn conversation_id(&self) -> ConversationId {
+        match self {
+            Self::MessageReceived {
+                conversation_id, ..
+            }
+            | Self::ReplyStored {
+                conversation_id, ..
+            }
+            | Self::MessageDelivered {
+                conversation_id, ..
+            }
+            | Self::DeliveryFailed {
+                conversation_id, ..
+            }
+            | Self::ConversationEnded {
+                conversation_id, ..
+            } => *conversation_id,
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! Switchboard's domain: entities, value objects, events and repository traits, free of frameworks.
+
+pub mod api_key;
+pub mod bot;
+pub mod conversation;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod message;
+pub mod page;
+pub mod platform;
+pub mod repositories;
+pub mod secret;
+
+pub use api_key::{ApiKey, Role};
+pub use bot::{Bot, BotDraft, BotName, SystemPrompt, Temperature};
+pub use conversation::{Conversation, ConversationStatus, ExternalChatId};
+pub use error::{RepoError, ValidationError};
+pub use events::DomainEvent;
+pub use ids::{ApiKeyId, BotId, ConversationId, MessageId};
+pub use message::{Direction, ExternalMessageId, Message, MessageContent, MessageStatus};
+pub use page::{Cursor, Page, PageRequest};
+pub use platform::{Credentials, PlatformBinding, PlatformKind, TelegramCredentials};
+pub use secret::Secret;

@@ -1,0 +1,241 @@
+//! The Message entity: what a user sent or what the bot answered, with its delivery status.
+
+use crate::{BotId, ConversationId, MessageId, PlatformKind, ValidationError};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+
+/// The platform's id of a message, unique per bot and platform; duplicates are detected by it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ExternalMessageId(String);
+
+impl ExternalMessageId {
+    pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
+        let value = value.into();
+        if value.is_empty() || value.len() > 255 {
+            return Err(ValidationError::new("message_id", "must be 1-255 bytes"));
+        }
+        Ok(Self(value))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Who wrote the message: the platform user (inbound) or the bot/operator (outbound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Inbound => "inbound",
+            Self::Outbound => "outbound",
+        }
+    }
+}
+
+impl FromStr for Direction {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "inbound" => Ok(Self::Inbound),
+            "outbound" => Ok(Self::Outbound),
+            other => Err(ValidationError::new(
+                "direction",
+                format!("unknown direction `{other}`"),
+            )),
+        }
+    }
+}
+
+/// What a message carries. Non-text kinds are kept by name so they can be answered politely.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum MessageContent {
+    Text {
+        text: String,
+    },
+    /// A photo, sticker, voice note… that Switchboard does not interpret; `kind` names it.
+    Unsupported {
+        kind: String,
+    },
+}
+
+impl MessageContent {
+    pub fn text(text: impl Into<String>) -> Self {
+        Self::Text { text: text.into() }
+    }
+
+    /// The text, or `None` for a kind Switchboard does not read.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text { text } => Some(text),
+            Self::Unsupported { .. } => None,
+        }
+    }
+
+    /// A one-line rendering for lists and logs: the text, or `[photo]`.
+    pub fn summary(&self) -> String {
+        match self {
+            Self::Text { text } => text.clone(),
+            Self::Unsupported { kind } => format!("[{kind}]"),
+        }
+    }
+}
+
+/// Where a message stands: inbound ones are `received`; outbound ones go `pending` → `sent` | `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    Received,
+    Pending,
+    Sent,
+    Failed,
+}
+
+impl MessageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "received",
+            Self::Pending => "pending",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl FromStr for MessageStatus {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "received" => Ok(Self::Received),
+            "pending" => Ok(Self::Pending),
+            "sent" => Ok(Self::Sent),
+            "failed" => Ok(Self::Failed),
+            other => Err(ValidationError::new(
+                "status",
+                format!("unknown status `{other}`"),
+            )),
+        }
+    }
+}
+
+/// One stored message of a conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub bot_id: BotId,
+    pub platform: PlatformKind,
+    pub direction: Direction,
+    pub content: MessageContent,
+    /// The platform's id: set on inbound messages, and on outbound ones once sent if known.
+    pub external_id: Option<ExternalMessageId>,
+    /// For a bot's reply, the inbound message it answers.
+    pub reply_to: Option<MessageId>,
+    pub status: MessageStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Message {
+    /// A message a platform user sent.
+    pub fn inbound(
+        conversation_id: ConversationId,
+        bot_id: BotId,
+        platform: PlatformKind,
+        external_id: ExternalMessageId,
+        content: MessageContent,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: MessageId::new(),
+            conversation_id,
+            bot_id,
+            platform,
+            direction: Direction::Inbound,
+            content,
+            external_id: Some(external_id),
+            reply_to: None,
+            status: MessageStatus::Received,
+            created_at: now,
+        }
+    }
+
+    /// The bot's answer to `inbound`, not yet delivered.
+    pub fn reply(inbound: &Message, text: impl Into<String>, now: DateTime<Utc>) -> Self {
+        Self {
+            id: MessageId::new(),
+            conversation_id: inbound.conversation_id,
+            bot_id: inbound.bot_id,
+            platform: inbound.platform,
+            direction: Direction::Outbound,
+            content: MessageContent::text(text),
+            external_id: None,
+            reply_to: Some(inbound.id),
+            status: MessageStatus::Pending,
+            created_at: now,
+        }
+    }
+
+    /// The message this one belongs with in a transcript: a reply sits right after what it answers.
+    pub fn thread_anchor(&self) -> MessageId {
+        self.reply_to.unwrap_or(self.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inbound(text: &str) -> Message {
+        Message::inbound(
+            ConversationId::new(),
+            BotId::new(),
+            PlatformKind::Telegram,
+            ExternalMessageId::parse("1").unwrap(),
+            MessageContent::text(text),
+            Utc::now(),
+        )
+    }
+
+    #[test]
+    fn a_reply_answers_its_inbound_message() {
+        let question = inbound("hi");
+        let answer = Message::reply(&question, "hello", Utc::now());
+        assert_eq!(answer.reply_to, Some(question.id));
+        assert_eq!(answer.thread_anchor(), question.id);
+        assert_eq!(answer.status, MessageStatus::Pending);
+        assert_eq!(answer.direction, Direction::Outbound);
+        assert_eq!(question.thread_anchor(), question.id);
+    }
+
+    #[test]
+    fn unsupported_content_is_summarised_by_kind() {
+        let photo = MessageContent::Unsupported {
+            kind: "photo".into(),
+        };
+        assert_eq!(photo.as_text(), None);
+        assert_eq!(photo.summary(), "[photo]");
+    }
+
+    #[test]
+    fn statuses_round_trip_through_text() {
+        for s in [
+            MessageStatus::Received,
+            MessageStatus::Pending,
+            MessageStatus::Sent,
+            MessageStatus::Failed,
+        ] {
+            assert_eq!(s.as_str().parse::<MessageStatus>().unwrap(), s);
+        }
+    }
+}

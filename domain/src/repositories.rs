@@ -1,0 +1,88 @@
+//! Repository traits: how the use cases load and save entities, implemented by storage adapters.
+
+use crate::{
+    ApiKey, ApiKeyId, Bot, BotId, Conversation, ConversationId, ConversationStatus, Message,
+    MessageId, MessageStatus, Page, PageRequest, PlatformBinding, PlatformKind, RepoError,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait BotRepository: Send + Sync {
+    async fn insert(&self, bot: &Bot) -> Result<(), RepoError>;
+    async fn get(&self, id: BotId) -> Result<Option<Bot>, RepoError>;
+    async fn list(&self, page: &PageRequest) -> Result<Page<Bot>, RepoError>;
+    /// Saves a revised bot; `false` when it no longer exists.
+    async fn update(&self, bot: &Bot) -> Result<bool, RepoError>;
+    /// Deletes a bot with its bindings, conversations, messages and jobs; `false` when absent.
+    async fn delete(&self, id: BotId) -> Result<bool, RepoError>;
+}
+
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait BindingRepository: Send + Sync {
+    /// Creates or replaces the bot's binding for the credentials' platform.
+    async fn upsert(&self, binding: &PlatformBinding) -> Result<(), RepoError>;
+    async fn get(
+        &self,
+        bot_id: BotId,
+        kind: PlatformKind,
+    ) -> Result<Option<PlatformBinding>, RepoError>;
+    async fn list_for_bot(&self, bot_id: BotId) -> Result<Vec<PlatformBinding>, RepoError>;
+    async fn delete(&self, bot_id: BotId, kind: PlatformKind) -> Result<bool, RepoError>;
+}
+
+/// Which conversations to list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConversationFilter {
+    pub bot_id: Option<BotId>,
+    pub platform: Option<PlatformKind>,
+    pub status: Option<ConversationStatus>,
+}
+
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ConversationRepository: Send + Sync {
+    async fn get(&self, id: ConversationId) -> Result<Option<Conversation>, RepoError>;
+    /// Newest first.
+    async fn list(
+        &self,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>, RepoError>;
+    /// Marks the conversation ended; returns it, or `None` when absent.
+    async fn end(
+        &self,
+        id: ConversationId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Conversation>, RepoError>;
+}
+
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait MessageRepository: Send + Sync {
+    async fn get(&self, id: MessageId) -> Result<Option<Message>, RepoError>;
+    /// Oldest first, paged.
+    async fn list(
+        &self,
+        conversation_id: ConversationId,
+        page: &PageRequest,
+    ) -> Result<Page<Message>, RepoError>;
+    /// The conversation's latest `limit` messages, newest first.
+    async fn recent(
+        &self,
+        conversation_id: ConversationId,
+        limit: u32,
+    ) -> Result<Vec<Message>, RepoError>;
+    async fn set_status(&self, id: MessageId, status: MessageStatus) -> Result<(), RepoError>;
+}
+
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ApiKeyRepository: Send + Sync {
+    async fn insert(&self, key: &ApiKey) -> Result<(), RepoError>;
+    async fn find_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, RepoError>;
+    async fn list(&self) -> Result<Vec<ApiKey>, RepoError>;
+    async fn revoke(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<bool, RepoError>;
+}
