@@ -1,4 +1,26 @@
 //! Switchboard's use cases and the ports they depend on; no adapter is named here.
 
+pub mod api_keys;
+pub mod backoff;
+pub mod bind_platform;
+pub mod bots;
+pub mod commands;
+pub mod deliver_reply;
+pub mod generate_reply;
+pub mod history;
+pub mod job_runner;
+pub mod jobs;
 pub mod ports;
+pub mod receive_webhook;
+pub mod settings;
 pub mod text;
+
+pub use api_keys::{ApiKeys, IssuedKey};
+pub use bind_platform::{BindError, BindPlatform, Bound};
+pub use bots::{BotAdmin, BotError};
+pub use deliver_reply::DeliverReply;
+pub use generate_reply::GenerateReply;
+pub use job_runner::{JobRunner, Outcome};
+pub use jobs::{Lookup, Step};
+pub use receive_webhook::{Receipt, ReceiveError, ReceiveWebhook};
+pub use settings::PipelineSettings;

@@ -15,3 +15,9 @@ pub use events::EventPublisher;
 pub use ledger::{InboundRecord, Ledger, Recorded};
 pub use model::{ChatRequest, ChatTurn, LanguageModel, ModelError, TurnRole};
 pub use queue::{ClaimedJob, JobPayload, JobQueue, LeaseToken};
+
+#[cfg(test)]
+pub use {
+    channel::MockChannel, clock::MockClock, events::MockEventPublisher, ledger::MockLedger,
+    model::MockLanguageModel, queue::MockJobQueue,
+};
