@@ -3,6 +3,7 @@
 pub mod channel;
 pub mod clock;
 pub mod events;
+pub mod health;
 pub mod ledger;
 pub mod model;
 pub mod queue;
@@ -12,6 +13,7 @@ pub use channel::{
 };
 pub use clock::{Clock, SystemClock};
 pub use events::EventPublisher;
+pub use health::HealthCheck;
 pub use ledger::{InboundRecord, Ledger, Recorded};
 pub use model::{ChatRequest, ChatTurn, LanguageModel, ModelError, TurnRole};
 pub use queue::{ClaimedJob, JobPayload, JobQueue, LeaseToken};
