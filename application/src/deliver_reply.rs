@@ -100,3 +100,134 @@ fn after_failure(message_id: MessageId, parts_sent: u32, error: SendError) -> St
         SendError::Permanent(_) => Step::Dead(error.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{clock, job, messages_holding, telegram_channel, World};
+    use crate::ports::{MockEventPublisher, MockJobQueue};
+    use domain::{Message, MessageContent};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    struct Harness {
+        world: World,
+        reply: Message,
+        sent: Arc<Mutex<Vec<String>>>,
+        progress: Arc<Mutex<Vec<u32>>>,
+    }
+
+    impl Harness {
+        /// A reply of three 10-character paragraphs, for a platform that takes 12 at a time.
+        fn new() -> Self {
+            let world = World::new();
+            let question = world.inbound(MessageContent::text("q"));
+            let reply = Message::reply(
+                &question,
+                "aaaaaaaaaa\n\nbbbbbbbbbb\n\ncccccccccc",
+                crate::fixtures::now(),
+            );
+            Self {
+                world,
+                reply,
+                sent: Arc::default(),
+                progress: Arc::default(),
+            }
+        }
+
+        /// Runs delivery from `parts_sent`; the channel fails with `failure` on the part at `fail_at`.
+        async fn deliver(&self, parts_sent: u32, fail_at: Option<(usize, SendError)>) -> Step {
+            let mut messages = messages_holding(vec![self.reply.clone()]);
+            messages.expect_set_status().returning(|_, _| Ok(()));
+            let mut channel = telegram_channel();
+            channel.expect_max_text_len().return_const(12usize);
+            let sent = self.sent.clone();
+            channel.expect_send_text().returning(move |_, _, text| {
+                let mut sent = sent.lock().unwrap();
+                match &fail_at {
+                    Some((index, error)) if *index == sent.len() + parts_sent as usize => {
+                        Err(error.clone())
+                    }
+                    _ => {
+                        sent.push(text.to_owned());
+                        Ok(())
+                    }
+                }
+            });
+            let mut queue = MockJobQueue::new();
+            let progress = self.progress.clone();
+            queue.expect_save_progress().returning(move |_, payload| {
+                if let JobPayload::Deliver { parts_sent, .. } = payload {
+                    progress.lock().unwrap().push(*parts_sent);
+                }
+                Ok(true)
+            });
+            let mut events = MockEventPublisher::new();
+            events.expect_publish().return_const(());
+            let use_case = DeliverReply {
+                lookup: self.world.lookup(messages, channel),
+                queue: Arc::new(queue),
+                events: Arc::new(events),
+                clock: clock(),
+            };
+            let payload = JobPayload::Deliver {
+                message_id: self.reply.id,
+                parts_sent,
+            };
+            use_case
+                .run(&job(payload, 1), self.reply.id, parts_sent)
+                .await
+                .unwrap()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_long_reply_goes_out_in_ordered_parts_with_progress_saved() {
+        let h = Harness::new();
+        assert_eq!(h.deliver(0, None).await, Step::Done);
+        assert_eq!(
+            *h.sent.lock().unwrap(),
+            vec!["aaaaaaaaaa", "bbbbbbbbbb", "cccccccccc"]
+        );
+        assert_eq!(*h.progress.lock().unwrap(), vec![1, 2]);
+    }
+
+    #[tokio::test]
+    async fn a_retry_resumes_after_the_parts_already_sent() {
+        let h = Harness::new();
+        assert_eq!(h.deliver(2, None).await, Step::Done);
+        assert_eq!(*h.sent.lock().unwrap(), vec!["cccccccccc"]);
+    }
+
+    #[tokio::test]
+    async fn rate_limits_are_waited_out_from_the_failed_part() {
+        let h = Harness::new();
+        let limited = SendError::RateLimited {
+            retry_after: Duration::from_secs(3),
+        };
+        let step = h.deliver(0, Some((1, limited.clone()))).await;
+        let expected = Step::Retry {
+            payload: JobPayload::Deliver {
+                message_id: h.reply.id,
+                parts_sent: 1,
+            },
+            after: Some(Duration::from_secs(3)),
+            error: limited.to_string(),
+        };
+        assert_eq!(step, expected);
+        assert_eq!(*h.sent.lock().unwrap(), vec!["aaaaaaaaaa"]);
+    }
+
+    #[tokio::test]
+    async fn transient_failures_back_off_and_permanent_ones_die() {
+        let h = Harness::new();
+        let step = h
+            .deliver(0, Some((0, SendError::Transient("502".into()))))
+            .await;
+        assert!(matches!(step, Step::Retry { after: None, .. }));
+        let step = h
+            .deliver(0, Some((0, SendError::Permanent("blocked".into()))))
+            .await;
+        assert!(matches!(step, Step::Dead(reason) if reason.contains("blocked")));
+    }
+}

@@ -136,3 +136,142 @@ impl JobRunner {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{clock, job, messages_holding, now, telegram_channel, World};
+    use crate::ports::{
+        MockEventPublisher, MockJobQueue, MockLanguageModel, MockLedger, SendError,
+    };
+    use domain::repositories::{MockBotRepository, MockConversationRepository};
+    use domain::{Message, MessageContent, MessageStatus};
+
+    /// A runner whose deliveries always fail with `error`; `marked` is the status the message
+    /// must be set to (once), or `None` for no change.
+    fn runner(
+        world: &World,
+        reply: &Message,
+        error: SendError,
+        queue: MockJobQueue,
+        marked: Option<MessageStatus>,
+    ) -> JobRunner {
+        let mut messages = messages_holding(vec![reply.clone()]);
+        match marked {
+            Some(status) => {
+                messages
+                    .expect_set_status()
+                    .withf(move |_, s| *s == status)
+                    .times(1)
+                    .returning(|_, _| Ok(()));
+            }
+            None => {
+                messages.expect_set_status().never();
+            }
+        }
+        let mut channel = telegram_channel();
+        channel.expect_max_text_len().return_const(4096usize);
+        channel
+            .expect_send_text()
+            .returning(move |_, _, _| Err(error.clone()));
+        let mut events = MockEventPublisher::new();
+        events.expect_publish().return_const(());
+        let events = Arc::new(events);
+        let queue: Arc<dyn JobQueue> = Arc::new(queue);
+        let lookup = world.lookup(messages, channel);
+        let generate = GenerateReply {
+            lookup: lookup.clone(),
+            bots: Arc::new(MockBotRepository::new()),
+            conversations: Arc::new(MockConversationRepository::new()),
+            ledger: Arc::new(MockLedger::new()),
+            model: Arc::new(MockLanguageModel::new()),
+            events: events.clone(),
+            clock: clock(),
+            settings: PipelineSettings::default(),
+        };
+        let deliver = DeliverReply {
+            lookup,
+            queue: queue.clone(),
+            events,
+            clock: clock(),
+        };
+        let settings = PipelineSettings {
+            max_attempts: 3,
+            ..PipelineSettings::default()
+        };
+        JobRunner::new(queue, generate, deliver, clock(), settings)
+    }
+
+    fn reply(world: &World) -> Message {
+        Message::reply(&world.inbound(MessageContent::text("q")), "answer", now())
+    }
+
+    fn delivery(reply: &Message, attempts: u32) -> ClaimedJob {
+        job(
+            JobPayload::Deliver {
+                message_id: reply.id,
+                parts_sent: 0,
+            },
+            attempts,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_rate_limited_delivery_is_retried_when_the_platform_said() {
+        let world = World::new();
+        let reply = reply(&world);
+        let mut queue = MockJobQueue::new();
+        let expected_at = now() + TimeDelta::seconds(7);
+        queue
+            .expect_retry()
+            .withf(move |_, _, at, _| *at == expected_at)
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
+        let limited = SendError::RateLimited {
+            retry_after: Duration::from_secs(7),
+        };
+        let outcome = runner(&world, &reply, limited, queue, None)
+            .run(&delivery(&reply, 1))
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome,
+            Outcome::Retrying {
+                after: Duration::from_secs(7)
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn the_last_attempt_dead_letters_and_marks_the_message_failed() {
+        let world = World::new();
+        let reply = reply(&world);
+        let mut queue = MockJobQueue::new();
+        queue.expect_retry().never();
+        queue
+            .expect_bury()
+            .withf(|_, error| error.contains("gave up after 3"))
+            .times(1)
+            .returning(|_, _| Ok(true));
+        let failing = SendError::Transient("502".into());
+        let outcome = runner(&world, &reply, failing, queue, Some(MessageStatus::Failed))
+            .run(&delivery(&reply, 3))
+            .await
+            .unwrap();
+        assert_eq!(outcome, Outcome::DeadLettered);
+    }
+
+    #[tokio::test]
+    async fn a_lost_lease_is_reported_not_hidden() {
+        let world = World::new();
+        let reply = reply(&world);
+        let mut queue = MockJobQueue::new();
+        queue.expect_retry().returning(|_, _, _, _| Ok(false));
+        let failing = SendError::Transient("502".into());
+        let outcome = runner(&world, &reply, failing, queue, None)
+            .run(&delivery(&reply, 1))
+            .await
+            .unwrap();
+        assert_eq!(outcome, Outcome::LeaseLost);
+    }
+}

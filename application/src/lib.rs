@@ -6,6 +6,8 @@ pub mod bind_platform;
 pub mod bots;
 pub mod commands;
 pub mod deliver_reply;
+#[cfg(test)]
+mod fixtures;
 pub mod generate_reply;
 pub mod history;
 pub mod job_runner;

@@ -113,3 +113,143 @@ impl ReceiveWebhook {
         Ok(receipt)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{clock, telegram_channel, World};
+    use crate::ports::{InboundMessage, MockEventPublisher, MockLedger};
+    use domain::repositories::MockBindingRepository;
+    use domain::{ConversationId, ExternalChatId, ExternalMessageId, MessageContent, MessageId};
+
+    fn message(id: &str) -> InboundMessage {
+        InboundMessage {
+            external_id: ExternalMessageId::parse(id).unwrap(),
+            chat: ExternalChatId::parse("42").unwrap(),
+            content: MessageContent::text("hi"),
+        }
+    }
+
+    fn use_case(
+        binding: Option<domain::PlatformBinding>,
+        verdict: Result<(), VerifyError>,
+        ledger: MockLedger,
+        events: MockEventPublisher,
+    ) -> ReceiveWebhook {
+        let mut bindings = MockBindingRepository::new();
+        bindings
+            .expect_get()
+            .returning(move |_, _| Ok(binding.clone()));
+        let mut channel = telegram_channel();
+        channel
+            .expect_verify()
+            .returning(move |_, _| verdict.clone());
+        channel
+            .expect_parse()
+            .returning(|_| Ok(vec![message("1:1"), message("1:2")]));
+        ReceiveWebhook::new(
+            Arc::new(bindings),
+            Arc::new(ledger),
+            Channels::new([Arc::new(channel) as Arc<dyn crate::ports::Channel>]),
+            Arc::new(events),
+            clock(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_forged_request_is_refused_before_anything_is_written() {
+        let world = World::new();
+        let mut ledger = MockLedger::new();
+        ledger.expect_record_inbound().never();
+        let mut events = MockEventPublisher::new();
+        events.expect_publish().never();
+        let result = use_case(
+            Some(world.binding.clone()),
+            Err(VerifyError::Mismatch),
+            ledger,
+            events,
+        )
+        .handle(
+            world.bot.id,
+            PlatformKind::Telegram,
+            &InboundRequest::default(),
+        )
+        .await;
+        assert!(matches!(
+            result,
+            Err(ReceiveError::Unauthorized(VerifyError::Mismatch))
+        ));
+    }
+
+    #[tokio::test]
+    async fn an_unbound_bot_is_unknown() {
+        let mut ledger = MockLedger::new();
+        ledger.expect_record_inbound().never();
+        let result = use_case(None, Ok(()), ledger, MockEventPublisher::new())
+            .handle(
+                BotId::new(),
+                PlatformKind::Telegram,
+                &InboundRequest::default(),
+            )
+            .await;
+        assert!(matches!(
+            result,
+            Err(ReceiveError::UnknownBinding(PlatformKind::Telegram))
+        ));
+    }
+
+    #[tokio::test]
+    async fn each_message_is_recorded_and_duplicates_are_counted_not_announced() {
+        let world = World::new();
+        let mut ledger = MockLedger::new();
+        ledger.expect_record_inbound().times(2).returning(|record| {
+            Ok(if record.external_id.as_str() == "1:1" {
+                Recorded::New {
+                    conversation_id: ConversationId::new(),
+                    message_id: MessageId::new(),
+                }
+            } else {
+                Recorded::Duplicate
+            })
+        });
+        let mut events = MockEventPublisher::new();
+        events.expect_publish().times(1).return_const(());
+        let receipt = use_case(Some(world.binding.clone()), Ok(()), ledger, events)
+            .handle(
+                world.bot.id,
+                PlatformKind::Telegram,
+                &InboundRequest::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            receipt,
+            Receipt {
+                recorded: 1,
+                duplicates: 1
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn a_storage_outage_is_reported_as_unavailable() {
+        let world = World::new();
+        let mut ledger = MockLedger::new();
+        ledger
+            .expect_record_inbound()
+            .returning(|_| Err(RepoError::Unavailable("down".into())));
+        let result = use_case(
+            Some(world.binding.clone()),
+            Ok(()),
+            ledger,
+            MockEventPublisher::new(),
+        )
+        .handle(
+            world.bot.id,
+            PlatformKind::Telegram,
+            &InboundRequest::default(),
+        )
+        .await;
+        assert!(matches!(result, Err(ReceiveError::Unavailable(_))));
+    }
+}
