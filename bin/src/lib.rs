@@ -1,1 +1,13 @@
-//! x
+//! The switchboard process: configuration, wiring, workers and the commands, as a library for tests.
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod events;
+pub mod run;
+pub mod settings;
+pub mod telemetry;
+pub mod worker;
+
+pub use run::{start, Mode, Running};
+pub use settings::Settings;

@@ -1,1 +1,46 @@
-fn main() {}
+//! The `switchboard` binary: parses the command line and runs the chosen command.
+
+use clap::Parser;
+use std::process::ExitCode;
+use switchboard::cli::{Cli, Command};
+use switchboard::{commands, run, telemetry, Mode, Settings};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = std::env::vars().collect();
+    let settings = match Settings::load(cli.config.as_deref(), &env) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("invalid configuration: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    telemetry::init(&settings.log);
+    match execute(cli.command, &settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "failed");
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn execute(command: Command, settings: &Settings) -> Result<(), commands::CommandError> {
+    match command {
+        Command::Serve => serve(settings, Mode::Serve).await,
+        Command::Worker => serve(settings, Mode::Worker).await,
+        Command::Migrate { action } => commands::migrate(settings, action).await,
+        Command::Config { action } => commands::config(settings, action),
+        Command::ApiKeys { action } => commands::api_keys(settings, action).await,
+    }
+}
+
+async fn serve(settings: &Settings, mode: Mode) -> Result<(), commands::CommandError> {
+    let running = switchboard::start(settings, mode).await?;
+    run::shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.shutdown().await;
+    Ok(())
+}

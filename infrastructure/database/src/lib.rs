@@ -1,1 +1,20 @@
-//! placeholder
+//! Switchboard's storage adapter: sea-orm repositories, the ledger and the job queue, on
+//! SQLite (one file, one writer) and PostgreSQL (many replicas, `SKIP LOCKED`).
+
+mod api_keys;
+mod bindings;
+mod bots;
+mod connect;
+mod conversations;
+mod entities;
+mod errors;
+mod ledger;
+mod mapping;
+mod messages;
+mod queue;
+mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use connect::connect;
+pub use store::SeaStore;

@@ -1,1 +1,12 @@
-//! placeholder
+//! The language-model port over an OpenAI-compatible chat-completions API, and the echo fallback.
+
+mod backoff;
+mod echo;
+mod model;
+mod settings;
+mod wire;
+
+pub use backoff::{backoff_delay, parse_retry_after, RETRY_AFTER_CAP};
+pub use echo::EchoModel;
+pub use model::{BuildError, OpenAiModel};
+pub use settings::OpenAiSettings;

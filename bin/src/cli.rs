@@ -1,0 +1,80 @@
+//! The command line: `serve`, `worker`, `migrate`, `config`, `api-keys`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about = "Self-hosted backend for AI chat bots on many platforms")]
+pub struct Cli {
+    /// A TOML configuration file (also `SWITCHBOARD_CONFIG`).
+    #[arg(long, global = true, env = "SWITCHBOARD_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server and in-process workers.
+    Serve,
+    /// Run workers only (scaled-out deployments).
+    Worker,
+    /// Apply, revert or list database migrations.
+    Migrate {
+        #[arg(value_enum, default_value_t = MigrateAction::Up)]
+        action: MigrateAction,
+    },
+    /// Validate or print the effective configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Manage admin API keys.
+    ApiKeys {
+        #[command(subcommand)]
+        action: ApiKeysAction,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MigrateAction {
+    Up,
+    Down,
+    Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Exit 0 when the configuration is valid, else print why and exit 1.
+    Check,
+    /// Print the effective configuration with secrets redacted.
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeysAction {
+    /// Create a key and print it alone on stdout, once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Operator,
+    Viewer,
+}
+
+impl From<RoleArg> for domain::Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Admin => Self::Admin,
+            RoleArg::Operator => Self::Operator,
+            RoleArg::Viewer => Self::Viewer,
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Starting and stopping a process: database, migrations, HTTP server and workers, graceful exit.
+
+use crate::app::{self, App, StartupError};
+use crate::settings::Settings;
+use crate::worker::{spawn_workers, PoolSettings};
+use database::SeaStore;
+use migrations::{Migrator, MigratorTrait};
+use presentation::HttpSettings;
+use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret;
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Which parts a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// HTTP server and in-process workers.
+    Serve,
+    /// Workers only.
+    Worker,
+}
+
+/// A started process; [`Running::shutdown`] stops it gracefully.
+pub struct Running {
+    /// The HTTP address (the real port when configured with port 0); `None` for workers only.
+    pub addr: Option<SocketAddr>,
+    server: Option<actix_web::dev::ServerHandle>,
+    stop: watch::Sender<bool>,
+    workers: JoinSet<()>,
+    /// The event bus, for subscribers (tests, the web chat).
+    pub events: std::sync::Arc<crate::events::EventBus>,
+}
+
+pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
+    database::connect(settings.database.url.expose_secret())
+        .await
+        .map_err(|e| StartupError::Database(e.to_string()))
+}
+
+pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), StartupError> {
+    Migrator::up(db, None).await.map_err(|e| StartupError::Migration(e.to_string()))
+}
+
+/// Connects (and migrates, unless `database.migrate_on_start` is off) and starts `mode`.
+pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupError> {
+    let db = connect(settings).await?;
+    if settings.database.migrate_on_start {
+        migrate_up(&db).await?;
+    }
+    if settings.redis.url.is_some() {
+        tracing::warn!("redis.url is set, but this build keeps rate limits, cache and events in-process");
+    }
+    let App { state, runner, events, wake } = app::build(settings, SeaStore::new(db))?;
+    let (stop, stop_rx) = watch::channel(false);
+    let workers = spawn_workers(runner, wake, pool_settings(settings), stop_rx);
+    let (addr, server) = match mode {
+        Mode::Worker => (None, None),
+        Mode::Serve => {
+            let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+            let addr = listener.local_addr()?;
+            let server = presentation::build_server(listener, state, http_settings(settings))?;
+            let handle = server.handle();
+            tokio::spawn(server);
+            tracing::info!(%addr, "listening");
+            (Some(addr), Some(handle))
+        }
+    };
+    Ok(Running { addr, server, stop, workers, events })
+}
+
+impl Running {
+    /// Stops accepting requests, lets in-flight requests and jobs finish within the grace
+    /// period, hands unfinished jobs back, and returns when everything has stopped.
+    pub async fn shutdown(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop(true).await;
+        }
+        let _ = self.stop.send(true);
+        while self.workers.join_next().await.is_some() {}
+        tracing::info!("stopped");
+    }
+
+    /// Stops a process abruptly, as a crash would: jobs keep their leases until they expire.
+    pub async fn kill(mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop(false).await;
+        }
+        self.workers.abort_all();
+        while self.workers.join_next().await.is_some() {}
+    }
+}
+
+fn pool_settings(settings: &Settings) -> PoolSettings {
+    PoolSettings {
+        concurrency: settings.worker.concurrency,
+        poll_interval: Duration::from_millis(settings.worker.poll_interval_ms),
+        grace: Duration::from_secs(settings.server.shutdown_grace_seconds),
+    }
+}
+
+fn http_settings(settings: &Settings) -> HttpSettings {
+    HttpSettings {
+        webhook_body_limit: settings.server.webhook_body_limit,
+        json_body_limit: settings.server.json_body_limit,
+        shutdown_timeout: Duration::from_secs(settings.server.shutdown_grace_seconds),
+        workers: None,
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,310 @@
+//! Typed configuration: built-in defaults < TOML file < `SWITCHBOARD__SECTION__KEY` (and aliases).
+
+use config::{Config, ConfigError, Environment, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize, Serializer};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The built-in defaults; every key is documented in docs/configuration.md.
+const DEFAULTS: &str = r#"
+[server]
+host = "0.0.0.0"
+port = 8080
+shutdown_grace_seconds = 30
+webhook_body_limit = 1048576
+json_body_limit = 65536
+
+[database]
+url = "sqlite://switchboard.db?mode=rwc"
+migrate_on_start = true
+
+[ai]
+base_url = "https://api.openai.com/v1"
+model = "gpt-4o-mini"
+timeout_seconds = 60
+max_retries = 3
+history_messages = 50
+history_token_budget = 3000
+
+[telegram]
+api_url = "https://api.telegram.org"
+
+[discord]
+api_url = "https://discord.com/api/v10"
+
+[meta]
+graph_url = "https://graph.facebook.com/v21.0"
+
+[worker]
+concurrency = 4
+lease_seconds = 30
+poll_interval_ms = 500
+max_attempts = 8
+retry_base_ms = 1000
+retry_cap_seconds = 300
+
+[log]
+format = "pretty"
+level = "info"
+"#;
+
+/// Variables honoured besides the `SWITCHBOARD__` ones, below them in precedence.
+const ALIASES: [(&str, &str); 3] =
+    [("DATABASE_URL", "database.url"), ("REDIS_URL", "redis.url"), ("OPENAI_API_KEY", "ai.api_key")];
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    #[serde(default)]
+    pub redis: RedisSettings,
+    pub ai: AiSettings,
+    pub telegram: ApiUrl,
+    pub discord: ApiUrl,
+    pub meta: GraphUrl,
+    #[serde(default)]
+    pub security: SecuritySettings,
+    pub worker: WorkerSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    pub public_url: Option<String>,
+    pub shutdown_grace_seconds: u64,
+    pub webhook_body_limit: usize,
+    pub json_body_limit: usize,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct DatabaseSettings {
+    #[serde(serialize_with = "redact_url")]
+    pub url: SecretString,
+    pub migrate_on_start: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct RedisSettings {
+    #[serde(serialize_with = "redact_optional_url")]
+    pub url: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AiProvider {
+    Openai,
+    Echo,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AiSettings {
+    pub base_url: String,
+    #[serde(serialize_with = "redact")]
+    pub api_key: Option<SecretString>,
+    pub model: String,
+    /// Defaults to `openai` when an API key is set, else `echo`.
+    pub provider: Option<AiProvider>,
+    pub timeout_seconds: u64,
+    pub max_retries: u32,
+    pub history_messages: u32,
+    pub history_token_budget: usize,
+}
+
+impl AiSettings {
+    pub fn effective_provider(&self) -> AiProvider {
+        self.provider.unwrap_or(if self.api_key.is_some() { AiProvider::Openai } else { AiProvider::Echo })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ApiUrl {
+    pub api_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct GraphUrl {
+    pub graph_url: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct SecuritySettings {
+    #[serde(serialize_with = "redact")]
+    pub bootstrap_api_key: Option<SecretString>,
+    #[serde(serialize_with = "redact")]
+    pub master_key: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct WorkerSettings {
+    pub concurrency: usize,
+    pub lease_seconds: u64,
+    pub poll_interval_ms: u64,
+    pub max_attempts: u32,
+    pub retry_base_ms: u64,
+    pub retry_cap_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+impl Settings {
+    /// Loads the layers: defaults, then `file` if given, then `env` (the process environment
+    /// in production; an explicit map in tests).
+    pub fn load(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(path) = file {
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
+        }
+        let settings: Self = builder
+            .add_source(aliases(env)?)
+            .add_source(
+                Environment::with_prefix("SWITCHBOARD")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(env.clone())),
+            )
+            .build()?
+            .try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, why: &str| Err(ConfigError::Message(format!("{key}: {why}")));
+        if self.worker.lease_seconds == 0 {
+            return invalid("worker.lease_seconds", "must be at least 1");
+        }
+        if self.ai.effective_provider() == AiProvider::Openai && self.ai.api_key.is_none() {
+            return invalid("ai.api_key", "is required when ai.provider is `openai`");
+        }
+        let url = self.database.url.expose_secret();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return invalid("database.url", "must be a sqlite: or postgres:// URL");
+        }
+        Ok(())
+    }
+}
+
+const REDACTED: &str = "[redacted]";
+
+/// A set secret shows as `[redacted]`; an unset one is left out.
+fn redact<S: Serializer>(secret: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(_) => serializer.serialize_str(REDACTED),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// A URL shows with its password masked, so that host and database can still be checked.
+fn redact_url<S: Serializer>(url: &SecretString, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&mask_password(url.expose_secret()))
+}
+
+fn redact_optional_url<S: Serializer>(url: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
+    match url {
+        Some(url) => redact_url(url, serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+fn mask_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Setting a password only fails on URLs that cannot have one, ruled out above.
+            let _ = parsed.set_password(Some(REDACTED));
+            parsed.to_string()
+        }
+        Ok(_) => raw.to_owned(),
+        Err(_) => REDACTED.to_owned(),
+    }
+}
+
+fn aliases(env: &HashMap<String, String>) -> Result<Config, ConfigError> {
+    ALIASES
+        .iter()
+        .try_fold(Config::builder(), |builder, (var, key)| builder.set_override_option(*key, env.get(*var).cloned()))?
+        .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_run_on_embedded_sqlite_with_the_echo_model() {
+        let s = Settings::load(None, &HashMap::new()).unwrap();
+        assert_eq!(s.server.port, 8080);
+        assert_eq!(s.database.url.expose_secret(), "sqlite://switchboard.db?mode=rwc");
+        assert_eq!(s.ai.effective_provider(), AiProvider::Echo);
+        assert!(s.redis.url.is_none());
+        assert!(s.server.public_url.is_none());
+    }
+
+    #[test]
+    fn environment_beats_file_and_file_beats_defaults() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "[server]\nport = 9000\nhost = \"127.0.0.1\"").unwrap();
+        let s = Settings::load(Some(file.path()), &env(&[("SWITCHBOARD__SERVER__PORT", "9100")])).unwrap();
+        assert_eq!(s.server.port, 9100);
+        assert_eq!(s.server.host, "127.0.0.1");
+    }
+
+    #[test]
+    fn aliases_are_honoured_below_the_prefixed_variables() {
+        let s = Settings::load(None, &env(&[("DATABASE_URL", "postgres://a/b"), ("OPENAI_API_KEY", "sk-1")])).unwrap();
+        assert_eq!(s.database.url.expose_secret(), "postgres://a/b");
+        assert_eq!(s.ai.effective_provider(), AiProvider::Openai);
+        let s = Settings::load(
+            None,
+            &env(&[("DATABASE_URL", "postgres://a/b"), ("SWITCHBOARD__DATABASE__URL", "postgres://c/d")]),
+        )
+        .unwrap();
+        assert_eq!(s.database.url.expose_secret(), "postgres://c/d");
+    }
+
+    #[test]
+    fn shown_settings_never_reveal_secrets() {
+        let s = Settings::load(
+            None,
+            &env(&[
+                ("DATABASE_URL", "postgres://app:pa55word@db:5432/sb"),
+                ("OPENAI_API_KEY", "sk-very-secret"),
+                ("SWITCHBOARD__SECURITY__BOOTSTRAP_API_KEY", "boot-secret"),
+            ]),
+        )
+        .unwrap();
+        let shown = toml::to_string_pretty(&s).unwrap();
+        for secret in ["pa55word", "sk-very-secret", "boot-secret"] {
+            assert!(!shown.contains(secret), "{secret} leaked:\n{shown}");
+        }
+        assert!(shown.contains("db:5432/sb"));
+        assert!(shown.contains("[redacted]"));
+    }
+
+    #[test]
+    fn invalid_settings_are_refused_with_the_key_named() {
+        let err = Settings::load(None, &env(&[("SWITCHBOARD__AI__PROVIDER", "openai")])).unwrap_err();
+        assert!(err.to_string().contains("ai.api_key"), "{err}");
+        let err = Settings::load(None, &env(&[("SWITCHBOARD__DATABASE__URL", "mysql://x")])).unwrap_err();
+        assert!(err.to_string().contains("database.url"), "{err}");
+    }
+}

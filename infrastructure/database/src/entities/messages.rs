@@ -1,0 +1,24 @@
+//! The `messages` table; content as JSON, unique per inbound delivery and per reply.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "messages")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub conversation_id: String,
+    pub bot_id: String,
+    pub platform: String,
+    pub direction: String,
+    pub content: String,
+    pub external_id: Option<String>,
+    pub reply_to: Option<String>,
+    pub status: String,
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,8 @@
+//! sea-orm entities: one per table, rows exactly as stored (text ids, epoch-millisecond times).
+
+pub mod api_keys;
+pub mod bindings;
+pub mod bots;
+pub mod conversations;
+pub mod jobs;
+pub mod messages;

@@ -1,0 +1,173 @@
+//! [`Ledger`] on sea-orm transactions: an inbound message with its conversation and `reply`
+//! job, and a reply with its `deliver` job, each written all-or-nothing.
+
+use crate::entities::{conversations, messages};
+use crate::errors::repo_err;
+use crate::mapping::{conversation_row, message_row, millis};
+use crate::queue::{delete_held, enqueue};
+use crate::SeaStore;
+use application::ports::{ClaimedJob, InboundRecord, JobPayload, Ledger, Recorded};
+use async_trait::async_trait;
+use domain::{Conversation, ConversationId, ConversationStatus, Message, RepoError};
+use sea_orm::sea_query::{Expr, Func, OnConflict};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
+};
+
+/// The chat's active conversation, matched by the partial unique index.
+fn active_chat(record: &InboundRecord) -> Condition {
+    use conversations::Column;
+    Condition::all()
+        .add(Column::BotId.eq(record.bot_id.to_string()))
+        .add(Column::Platform.eq(record.platform.as_str()))
+        .add(Column::ExternalChatId.eq(record.chat.as_str()))
+        .add(Column::Status.eq(ConversationStatus::Active.as_str()))
+}
+
+/// Conflict on the partial index `conversations_active_chat`. The predicate is literal SQL:
+/// PostgreSQL infers a partial index only from a predicate it can prove, not a parameter.
+fn one_active_per_chat() -> OnConflict {
+    use conversations::Column;
+    OnConflict::columns([Column::BotId, Column::Platform, Column::ExternalChatId])
+        .target_and_where(Expr::cust("status = 'active'"))
+        .do_nothing()
+        .to_owned()
+}
+
+/// Finds or starts the chat's active conversation and touches it. Concurrent callers for one
+/// chat agree on one row: the insert waits for a rival's uncommitted row, then does nothing.
+/// The touch also locks the row on PostgreSQL, so that jobs of one lane are enqueued (and
+/// numbered) one transaction after the other.
+async fn active_conversation(
+    tx: &DatabaseTransaction,
+    record: &InboundRecord,
+) -> Result<ConversationId, RepoError> {
+    use conversations::{Column, Entity};
+    let fresh = Conversation::start(
+        record.bot_id,
+        record.platform,
+        record.chat.clone(),
+        record.received_at,
+    );
+    Entity::insert(conversation_row(&fresh))
+        .on_conflict(one_active_per_chat())
+        .exec_without_returning(tx)
+        .await
+        .map_err(repo_err)?;
+    let touched_at = Func::greatest([
+        Expr::col(Column::UpdatedAt).into(),
+        Expr::value(millis(record.received_at)),
+    ]);
+    Entity::update_many()
+        .col_expr(Column::UpdatedAt, touched_at.into())
+        .filter(active_chat(record))
+        .exec(tx)
+        .await
+        .map_err(repo_err)?;
+    let row = Entity::find()
+        .filter(active_chat(record))
+        .one(tx)
+        .await
+        .map_err(repo_err)?
+        .ok_or_else(|| RepoError::Other("the active conversation vanished".into()))?;
+    row.id
+        .parse()
+        .map_err(|e| crate::errors::corrupt("conversations.id", e))
+}
+
+/// Inserts `message` unless it conflicts on `target`; `false` when it already existed.
+async fn insert_unless_conflict(
+    tx: &DatabaseTransaction,
+    message: &Message,
+    target: OnConflict,
+) -> Result<bool, RepoError> {
+    let inserted = messages::Entity::insert(message_row(message)?)
+        .on_conflict(target)
+        .exec_without_returning(tx)
+        .await
+        .map_err(repo_err)?;
+    Ok(inserted > 0)
+}
+
+/// The inbound dedup key: one row per bot, platform, direction and platform message id.
+fn same_delivery() -> OnConflict {
+    use messages::Column;
+    OnConflict::columns([
+        Column::BotId,
+        Column::Platform,
+        Column::Direction,
+        Column::ExternalId,
+    ])
+    .do_nothing()
+    .to_owned()
+}
+
+/// At most one reply per inbound message.
+fn same_reply() -> OnConflict {
+    OnConflict::column(messages::Column::ReplyTo)
+        .do_nothing()
+        .to_owned()
+}
+
+fn inbound_message(record: &InboundRecord, conversation_id: ConversationId) -> Message {
+    Message::inbound(
+        conversation_id,
+        record.bot_id,
+        record.platform,
+        record.external_id.clone(),
+        record.content.clone(),
+        record.received_at,
+    )
+}
+
+async fn begin(store: &SeaStore) -> Result<DatabaseTransaction, RepoError> {
+    store.db().begin().await.map_err(repo_err)
+}
+
+async fn rollback(tx: DatabaseTransaction) -> Result<(), RepoError> {
+    tx.rollback().await.map_err(repo_err)
+}
+
+async fn commit(tx: DatabaseTransaction) -> Result<(), RepoError> {
+    tx.commit().await.map_err(repo_err)
+}
+
+#[async_trait]
+impl Ledger for SeaStore {
+    async fn record_inbound(&self, record: &InboundRecord) -> Result<Recorded, RepoError> {
+        let tx = begin(self).await?;
+        let conversation_id = active_conversation(&tx, record).await?;
+        let message = inbound_message(record, conversation_id);
+        if !insert_unless_conflict(&tx, &message, same_delivery()).await? {
+            rollback(tx).await?;
+            return Ok(Recorded::Duplicate);
+        }
+        let reply = JobPayload::Reply {
+            message_id: message.id,
+        };
+        let lane = conversation_id.to_string();
+        enqueue(&tx, &lane, &reply, record.bot_id, record.received_at).await?;
+        commit(tx).await?;
+        Ok(Recorded::New {
+            conversation_id,
+            message_id: message.id,
+        })
+    }
+
+    async fn store_reply(&self, job: &ClaimedJob, reply: &Message) -> Result<bool, RepoError> {
+        let tx = begin(self).await?;
+        if !delete_held(&tx, job).await? {
+            rollback(tx).await?;
+            return Ok(false);
+        }
+        if insert_unless_conflict(&tx, reply, same_reply()).await? {
+            let deliver = JobPayload::Deliver {
+                message_id: reply.id,
+                parts_sent: 0,
+            };
+            enqueue(&tx, &job.lane, &deliver, reply.bot_id, reply.created_at).await?;
+        }
+        commit(tx).await?;
+        Ok(true)
+    }
+}

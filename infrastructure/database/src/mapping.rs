@@ -1,0 +1,197 @@
+//! Conversions between stored rows and domain values; unparseable rows become `RepoError::Corrupt`.
+
+use crate::entities::{api_keys, bindings, bots, conversations, jobs, messages};
+use crate::errors::corrupt;
+use application::ports::{ClaimedJob, LeaseToken};
+use chrono::{DateTime, Utc};
+use domain::{
+    ApiKey, Bot, BotName, Conversation, ExternalChatId, ExternalMessageId, Message,
+    PlatformBinding, RepoError, SystemPrompt, Temperature,
+};
+use sea_orm::ActiveValue::Set;
+use serde::{de::DeserializeOwned, Serialize};
+use std::fmt::Display;
+use std::str::FromStr;
+
+/// A time as stored: epoch milliseconds.
+pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn time(what: &str, millis: i64) -> Result<DateTime<Utc>, RepoError> {
+    DateTime::from_timestamp_millis(millis).ok_or_else(|| corrupt(what, "time out of range"))
+}
+
+fn parse<T>(what: &str, text: &str) -> Result<T, RepoError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    text.parse().map_err(|e| corrupt(what, e))
+}
+
+fn parse_opt<T>(what: &str, text: Option<&str>) -> Result<Option<T>, RepoError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    text.map(|text| parse(what, text)).transpose()
+}
+
+pub(crate) fn from_json<T: DeserializeOwned>(what: &str, text: &str) -> Result<T, RepoError> {
+    serde_json::from_str(text).map_err(|e| corrupt(what, e))
+}
+
+pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String, RepoError> {
+    serde_json::to_string(value).map_err(|e| RepoError::Other(format!("cannot encode: {e}")))
+}
+
+pub(crate) fn bot_row(bot: &Bot) -> bots::ActiveModel {
+    bots::ActiveModel {
+        id: Set(bot.id.to_string()),
+        name: Set(bot.name.as_str().to_owned()),
+        system_prompt: Set(bot.system_prompt.as_str().to_owned()),
+        model: Set(bot.model.clone()),
+        temperature: Set(bot.temperature.map(|t| f64::from(t.value()))),
+        fallback_message: Set(bot.fallback_message.clone()),
+        created_at: Set(millis(bot.created_at)),
+        updated_at: Set(millis(bot.updated_at)),
+    }
+}
+
+pub(crate) fn bot(row: bots::Model) -> Result<Bot, RepoError> {
+    Ok(Bot {
+        id: parse("bots.id", &row.id)?,
+        name: BotName::parse(&row.name).map_err(|e| corrupt("bots.name", e))?,
+        system_prompt: SystemPrompt::parse(&row.system_prompt)
+            .map_err(|e| corrupt("bots.system_prompt", e))?,
+        model: row.model,
+        // The column holds what an f32 was widened to, so narrowing is exact.
+        temperature: row
+            .temperature
+            .map(|t| Temperature::parse(t as f32).map_err(|e| corrupt("bots.temperature", e)))
+            .transpose()?,
+        fallback_message: row.fallback_message,
+        created_at: time("bots.created_at", row.created_at)?,
+        updated_at: time("bots.updated_at", row.updated_at)?,
+    })
+}
+
+pub(crate) fn binding_row(binding: &PlatformBinding) -> Result<bindings::ActiveModel, RepoError> {
+    Ok(bindings::ActiveModel {
+        bot_id: Set(binding.bot_id.to_string()),
+        platform: Set(binding.kind().as_str().to_owned()),
+        credentials: Set(to_json(&binding.credentials)?),
+        created_at: Set(millis(binding.created_at)),
+        updated_at: Set(millis(binding.updated_at)),
+    })
+}
+
+pub(crate) fn binding(row: bindings::Model) -> Result<PlatformBinding, RepoError> {
+    Ok(PlatformBinding {
+        bot_id: parse("platform_bindings.bot_id", &row.bot_id)?,
+        credentials: from_json("platform_bindings.credentials", &row.credentials)?,
+        created_at: time("platform_bindings.created_at", row.created_at)?,
+        updated_at: time("platform_bindings.updated_at", row.updated_at)?,
+    })
+}
+
+pub(crate) fn conversation_row(conversation: &Conversation) -> conversations::ActiveModel {
+    conversations::ActiveModel {
+        id: Set(conversation.id.to_string()),
+        bot_id: Set(conversation.bot_id.to_string()),
+        platform: Set(conversation.platform.as_str().to_owned()),
+        external_chat_id: Set(conversation.external_chat_id.as_str().to_owned()),
+        status: Set(conversation.status.as_str().to_owned()),
+        created_at: Set(millis(conversation.created_at)),
+        updated_at: Set(millis(conversation.updated_at)),
+    }
+}
+
+pub(crate) fn conversation(row: conversations::Model) -> Result<Conversation, RepoError> {
+    Ok(Conversation {
+        id: parse("conversations.id", &row.id)?,
+        bot_id: parse("conversations.bot_id", &row.bot_id)?,
+        platform: parse("conversations.platform", &row.platform)?,
+        external_chat_id: ExternalChatId::parse(row.external_chat_id)
+            .map_err(|e| corrupt("conversations.external_chat_id", e))?,
+        status: parse("conversations.status", &row.status)?,
+        created_at: time("conversations.created_at", row.created_at)?,
+        updated_at: time("conversations.updated_at", row.updated_at)?,
+    })
+}
+
+pub(crate) fn message_row(message: &Message) -> Result<messages::ActiveModel, RepoError> {
+    Ok(messages::ActiveModel {
+        id: Set(message.id.to_string()),
+        conversation_id: Set(message.conversation_id.to_string()),
+        bot_id: Set(message.bot_id.to_string()),
+        platform: Set(message.platform.as_str().to_owned()),
+        direction: Set(message.direction.as_str().to_owned()),
+        content: Set(to_json(&message.content)?),
+        external_id: Set(message.external_id.as_ref().map(|e| e.as_str().to_owned())),
+        reply_to: Set(message.reply_to.map(|id| id.to_string())),
+        status: Set(message.status.as_str().to_owned()),
+        created_at: Set(millis(message.created_at)),
+    })
+}
+
+pub(crate) fn message(row: messages::Model) -> Result<Message, RepoError> {
+    Ok(Message {
+        id: parse("messages.id", &row.id)?,
+        conversation_id: parse("messages.conversation_id", &row.conversation_id)?,
+        bot_id: parse("messages.bot_id", &row.bot_id)?,
+        platform: parse("messages.platform", &row.platform)?,
+        direction: parse("messages.direction", &row.direction)?,
+        content: from_json("messages.content", &row.content)?,
+        external_id: row
+            .external_id
+            .map(ExternalMessageId::parse)
+            .transpose()
+            .map_err(|e| corrupt("messages.external_id", e))?,
+        reply_to: parse_opt("messages.reply_to", row.reply_to.as_deref())?,
+        status: parse("messages.status", &row.status)?,
+        created_at: time("messages.created_at", row.created_at)?,
+    })
+}
+
+pub(crate) fn api_key_row(key: &ApiKey) -> api_keys::ActiveModel {
+    api_keys::ActiveModel {
+        id: Set(key.id.to_string()),
+        name: Set(key.name.clone()),
+        role: Set(key.role.as_str().to_owned()),
+        key_hash: Set(key.key_hash.clone()),
+        prefix: Set(key.prefix.clone()),
+        created_at: Set(millis(key.created_at)),
+        revoked_at: Set(key.revoked_at.map(millis)),
+    }
+}
+
+pub(crate) fn api_key(row: api_keys::Model) -> Result<ApiKey, RepoError> {
+    Ok(ApiKey {
+        id: parse("api_keys.id", &row.id)?,
+        name: row.name,
+        role: parse("api_keys.role", &row.role)?,
+        key_hash: row.key_hash,
+        prefix: row.prefix,
+        created_at: time("api_keys.created_at", row.created_at)?,
+        revoked_at: row
+            .revoked_at
+            .map(|at| time("api_keys.revoked_at", at))
+            .transpose()?,
+    })
+}
+
+/// A job row just claimed: it carries a lease token.
+pub(crate) fn claimed_job(row: jobs::Model) -> Result<ClaimedJob, RepoError> {
+    Ok(ClaimedJob {
+        id: row.id,
+        payload: from_json("jobs.payload", &row.payload)?,
+        attempts: u32::try_from(row.attempts).map_err(|e| corrupt("jobs.attempts", e))?,
+        lease: LeaseToken(
+            row.lease_token
+                .ok_or_else(|| corrupt("jobs.lease_token", "missing on a claimed job"))?,
+        ),
+        lane: row.lane,
+    })
+}

@@ -1,0 +1,86 @@
+//! Bot CRUD, paging and cascading deletion.
+
+use crate::support::{count, draft, new_bot, now, receive};
+use database::testing::fresh_databases;
+use domain::repositories::BotRepository;
+use domain::{
+    Bot, BotId, Credentials, PageRequest, PlatformBinding, RepoError, TelegramCredentials,
+};
+
+#[tokio::test]
+async fn bots_round_trip_update_and_delete() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let mut bot = new_bot(&store, "Ada").await;
+        assert_eq!(
+            store.get(bot.id).await.unwrap(),
+            Some(bot.clone()),
+            "{}",
+            db.backend()
+        );
+
+        let again = store.insert(&bot).await.unwrap_err();
+        assert!(matches!(again, RepoError::Duplicate(_)), "{again:?}");
+
+        let mut revised = draft("Grace");
+        revised.temperature = None;
+        revised.fallback_message = Some("later".into());
+        bot.revise(revised, now());
+        assert!(store.update(&bot).await.unwrap());
+        assert_eq!(store.get(bot.id).await.unwrap(), Some(bot.clone()));
+
+        let ghost = Bot::create(draft("Ghost"), now());
+        assert!(!store.update(&ghost).await.unwrap());
+
+        assert!(BotRepository::delete(&store, bot.id).await.unwrap());
+        assert_eq!(store.get(bot.id).await.unwrap(), None);
+        assert!(!BotRepository::delete(&store, bot.id).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn bots_are_listed_in_id_order_with_a_cursor() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let mut ids = Vec::new();
+        for n in 0..5 {
+            ids.push(new_bot(&store, &format!("bot {n}")).await.id);
+        }
+        let mut seen: Vec<BotId> = Vec::new();
+        let mut request = PageRequest::new(None, Some(2));
+        let mut pages = 0;
+        loop {
+            let page = store.list(&request).await.unwrap();
+            pages += 1;
+            seen.extend(page.items.iter().map(|b| b.id));
+            match page.next_cursor {
+                Some(cursor) => request = PageRequest::new(Some(cursor), Some(2)),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ids, "{}", db.backend());
+        assert_eq!(pages, 3);
+    }
+}
+
+#[tokio::test]
+async fn deleting_a_bot_removes_everything_it_owns() {
+    for db in fresh_databases().await {
+        use domain::repositories::BindingRepository;
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await;
+        let credentials = TelegramCredentials::parse("1:abc", "secret").unwrap();
+        let binding = PlatformBinding::new(bot.id, Credentials::Telegram(credentials), now());
+        store.upsert(&binding).await.unwrap();
+        receive(&store, bot.id, "chat", "1").await;
+        let other = new_bot(&store, "Other").await;
+        receive(&store, other.id, "chat", "1").await;
+
+        assert!(BotRepository::delete(&store, bot.id).await.unwrap());
+        for table in ["platform_bindings", "conversations", "messages", "jobs"] {
+            let sql = format!("SELECT COUNT(*) FROM {table} WHERE bot_id = '{}'", bot.id);
+            assert_eq!(count(&store, &sql).await, 0, "{table} on {}", db.backend());
+        }
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 1);
+    }
+}

@@ -1,0 +1,188 @@
+//! The ledger: recording inbound messages (deduplicated) and storing replies under a lease.
+
+use crate::support::{at, claim_at, count, new_bot, receive, record, text, LEASE};
+use application::ports::{JobPayload, JobQueue, Ledger, Recorded};
+use database::testing::fresh_databases;
+use domain::repositories::{ConversationRepository, MessageRepository};
+use domain::{Direction, Message, MessageStatus};
+
+#[tokio::test]
+async fn an_inbound_message_starts_a_conversation_and_a_reply_job() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let Recorded::New {
+            conversation_id,
+            message_id,
+        } = receive(&store, bot, "chat", "m1").await
+        else {
+            unreachable!()
+        };
+        let conversation = ConversationRepository::get(&store, conversation_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(conversation.is_active(), "{}", db.backend());
+        assert_eq!(conversation.bot_id, bot);
+        let message = MessageRepository::get(&store, message_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(message.conversation_id, conversation_id);
+        assert_eq!(message.external_id.unwrap().as_str(), "m1");
+
+        let job = claim_at(&store, 1).await.unwrap();
+        assert_eq!(job.lane, conversation_id.to_string());
+        assert_eq!(job.payload, JobPayload::Reply { message_id });
+        assert_eq!(job.attempts, 1);
+        let kind = text(&store, "SELECT kind FROM jobs").await;
+        assert_eq!(kind.as_deref(), Some("reply"));
+    }
+}
+
+#[tokio::test]
+async fn a_duplicate_delivery_is_a_no_op() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        receive(&store, bot, "chat", "m1").await;
+        let again = store
+            .record_inbound(&record(bot, "chat", "m1", 5))
+            .await
+            .unwrap();
+        assert_eq!(again, Recorded::Duplicate, "{}", db.backend());
+        for table in ["conversations", "messages", "jobs"] {
+            let rows = count(&store, &format!("SELECT COUNT(*) FROM {table}")).await;
+            assert_eq!(rows, 1, "{table}");
+        }
+        let updated = count(&store, "SELECT updated_at FROM conversations").await;
+        assert_eq!(
+            updated,
+            at(0).timestamp_millis(),
+            "the duplicate's touch was rolled back"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_chat_continues_its_conversation_until_it_ends() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let first = receive(&store, bot, "chat", "m1").await;
+        let second = store
+            .record_inbound(&record(bot, "chat", "m2", 30))
+            .await
+            .unwrap();
+        let conversation = |r: &Recorded| match r {
+            Recorded::New {
+                conversation_id, ..
+            } => *conversation_id,
+            Recorded::Duplicate => panic!("unexpected duplicate"),
+        };
+        assert_eq!(
+            conversation(&first),
+            conversation(&second),
+            "{}",
+            db.backend()
+        );
+        let touched = ConversationRepository::get(&store, conversation(&first))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(touched.updated_at, at(30));
+        let other_chat = receive(&store, bot, "elsewhere", "m3").await;
+        assert_ne!(conversation(&other_chat), conversation(&first));
+
+        store.end(conversation(&first), at(40)).await.unwrap();
+        let third = store
+            .record_inbound(&record(bot, "chat", "m4", 50))
+            .await
+            .unwrap();
+        assert_ne!(conversation(&third), conversation(&first));
+        assert!(ConversationRepository::get(&store, conversation(&third))
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active());
+    }
+}
+
+#[tokio::test]
+async fn a_reply_replaces_its_job_with_a_delivery() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let Recorded::New { message_id, .. } = receive(&store, bot, "chat", "m1").await else {
+            unreachable!()
+        };
+        let job = claim_at(&store, 1).await.unwrap();
+        let inbound = MessageRepository::get(&store, message_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let reply = Message::reply(&inbound, "hello", at(2));
+        assert!(
+            store.store_reply(&job, &reply).await.unwrap(),
+            "{}",
+            db.backend()
+        );
+
+        let stored = MessageRepository::get(&store, reply.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stored, reply);
+        assert_eq!(stored.direction, Direction::Outbound);
+        assert_eq!(stored.status, MessageStatus::Pending);
+        let deliver = claim_at(&store, 3).await.unwrap();
+        assert_eq!(deliver.lane, job.lane);
+        assert_eq!(
+            deliver.payload,
+            JobPayload::Deliver {
+                message_id: reply.id,
+                parts_sent: 0
+            }
+        );
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 1);
+
+        let twice = Message::reply(&inbound, "hello again", at(3));
+        assert!(
+            !store.store_reply(&job, &twice).await.unwrap(),
+            "the job is gone"
+        );
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 2);
+    }
+}
+
+#[tokio::test]
+async fn a_reply_under_a_lost_lease_writes_nothing() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let Recorded::New { message_id, .. } = receive(&store, bot, "chat", "m1").await else {
+            unreachable!()
+        };
+        let stale = claim_at(&store, 1).await.unwrap();
+        let lease_secs = i64::try_from(LEASE.as_secs()).unwrap();
+        let current = claim_at(&store, 2 + lease_secs).await.unwrap();
+        assert_eq!(current.id, stale.id);
+
+        let inbound = MessageRepository::get(&store, message_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let reply = Message::reply(&inbound, "late", at(40));
+        assert!(
+            !store.store_reply(&stale, &reply).await.unwrap(),
+            "{}",
+            db.backend()
+        );
+        assert_eq!(
+            MessageRepository::get(&store, reply.id).await.unwrap(),
+            None
+        );
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 1);
+        assert!(store.complete(&current).await.unwrap());
+    }
+}

@@ -1,0 +1,16 @@
+//! Integration tests of the storage adapter, each run on SQLite and (when configured) PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+// The package under test, by the short name the rest of the workspace uses.
+extern crate switchboard_database as database;
+
+mod api_keys;
+mod bindings;
+mod bots;
+mod concurrency;
+mod conversations;
+mod ledger;
+mod messages;
+mod queue;
+mod schema;
+mod support;

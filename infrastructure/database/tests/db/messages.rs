@@ -1,0 +1,95 @@
+//! Messages: transcripts oldest-first with cursors, the most recent newest-first, statuses,
+//! and rows that no longer parse.
+
+use crate::support::{exec, new_bot, receive};
+use application::ports::Recorded;
+use database::testing::fresh_databases;
+use domain::repositories::MessageRepository;
+use domain::{Direction, MessageId, MessageStatus, PageRequest, RepoError};
+
+#[tokio::test]
+async fn transcripts_page_oldest_first_and_recent_is_newest_first() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let mut ids: Vec<MessageId> = Vec::new();
+        let mut conversation = None;
+        for n in 0..5 {
+            let Recorded::New {
+                conversation_id,
+                message_id,
+            } = receive(&store, bot, "chat", &n.to_string()).await
+            else {
+                unreachable!()
+            };
+            conversation = Some(conversation_id);
+            ids.push(message_id);
+        }
+        let conversation = conversation.unwrap();
+
+        let first = store
+            .list(conversation, &PageRequest::new(None, Some(3)))
+            .await
+            .unwrap();
+        let firsts: Vec<_> = first.items.iter().map(|m| m.id).collect();
+        assert_eq!(firsts, ids[..3], "{}", db.backend());
+        let rest = store
+            .list(conversation, &PageRequest::new(first.next_cursor, Some(3)))
+            .await
+            .unwrap();
+        assert_eq!(
+            rest.items.iter().map(|m| m.id).collect::<Vec<_>>(),
+            ids[3..]
+        );
+        assert_eq!(rest.next_cursor, None);
+
+        let recent: Vec<_> = store
+            .recent(conversation, 2)
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.id)
+            .collect();
+        assert_eq!(recent, vec![ids[4], ids[3]]);
+
+        let message = store.get(ids[0]).await.unwrap().unwrap();
+        assert_eq!(message.direction, Direction::Inbound);
+        assert_eq!(message.content.as_text(), Some("message 0"));
+        assert_eq!(message.status, MessageStatus::Received);
+        store
+            .set_status(ids[0], MessageStatus::Failed)
+            .await
+            .unwrap();
+        let failed = store.get(ids[0]).await.unwrap().unwrap();
+        assert_eq!(failed.status, MessageStatus::Failed);
+        assert_eq!(store.get(MessageId::new()).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn unparseable_rows_are_corrupt() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let Recorded::New { message_id, .. } = receive(&store, bot, "chat", "1").await else {
+            unreachable!()
+        };
+        exec(&store, "UPDATE messages SET content = 'not json'").await;
+        let err = store.get(message_id).await.unwrap_err();
+        assert!(
+            matches!(err, RepoError::Corrupt(_)),
+            "{}: {err:?}",
+            db.backend()
+        );
+
+        exec(&store, "UPDATE messages SET content = '{\"type\":\"text\",\"text\":\"ok\"}', direction = 'sideways'").await;
+        let err = store.get(message_id).await.unwrap_err();
+        assert!(matches!(err, RepoError::Corrupt(_)), "{err:?}");
+
+        exec(&store, "UPDATE bots SET name = '   '").await;
+        let err = domain::repositories::BotRepository::get(&store, bot)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, RepoError::Corrupt(_)), "{err:?}");
+    }
+}

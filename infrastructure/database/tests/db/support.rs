@@ -1,0 +1,89 @@
+//! Fixtures shared by the tests: bots, inbound records, fixed times and raw-SQL probes.
+
+use application::ports::{ClaimedJob, InboundRecord, JobQueue, Ledger, Recorded};
+use chrono::{DateTime, Utc};
+use database::SeaStore;
+use domain::repositories::BotRepository;
+use domain::{
+    Bot, BotDraft, BotId, BotName, ExternalChatId, ExternalMessageId, MessageContent, PlatformKind,
+    SystemPrompt, Temperature,
+};
+use sea_orm::{ConnectionTrait, Statement};
+use std::time::Duration;
+
+/// A fixed instant (whole milliseconds, as stored) plus `secs` seconds.
+pub fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(1_900_000_000_000 + secs * 1000).unwrap()
+}
+
+/// Now, truncated to the milliseconds the database keeps.
+pub fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap()
+}
+
+pub const LEASE: Duration = Duration::from_secs(30);
+
+pub fn draft(name: &str) -> BotDraft {
+    BotDraft {
+        name: BotName::parse(name).unwrap(),
+        system_prompt: SystemPrompt::parse("Be brief.").unwrap(),
+        model: Some("gpt-4o-mini".into()),
+        temperature: Some(Temperature::parse(0.7).unwrap()),
+        fallback_message: None,
+    }
+}
+
+pub async fn new_bot(store: &SeaStore, name: &str) -> Bot {
+    let bot = Bot::create(draft(name), now());
+    store.insert(&bot).await.unwrap();
+    bot
+}
+
+pub fn record(bot_id: BotId, chat: &str, external_id: &str, secs: i64) -> InboundRecord {
+    InboundRecord {
+        bot_id,
+        platform: PlatformKind::Telegram,
+        chat: ExternalChatId::parse(chat).unwrap(),
+        external_id: ExternalMessageId::parse(external_id).unwrap(),
+        content: MessageContent::text(format!("message {external_id}")),
+        received_at: at(secs),
+    }
+}
+
+/// Records a message that must be new; returns what was stored.
+pub async fn receive(store: &SeaStore, bot_id: BotId, chat: &str, external_id: &str) -> Recorded {
+    let recorded = store
+        .record_inbound(&record(bot_id, chat, external_id, 0))
+        .await
+        .unwrap();
+    assert!(matches!(recorded, Recorded::New { .. }), "{recorded:?}");
+    recorded
+}
+
+/// Claims at `at(secs)` with the standard lease.
+pub async fn claim_at(store: &SeaStore, secs: i64) -> Option<ClaimedJob> {
+    store.claim(at(secs), LEASE).await.unwrap()
+}
+
+pub async fn count(store: &SeaStore, sql: &str) -> i64 {
+    let db = store.connection();
+    let row = db
+        .query_one(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+pub async fn text(store: &SeaStore, sql: &str) -> Option<String> {
+    let db = store.connection();
+    let row = db
+        .query_one(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()?;
+    row.try_get_by_index::<Option<String>>(0).unwrap()
+}
+
+pub async fn exec(store: &SeaStore, sql: &str) {
+    store.connection().execute_unprepared(sql).await.unwrap();
+}

@@ -1,0 +1,74 @@
+//! `EchoModel`: the provider used when no API key is configured; it echoes and says so.
+
+use application::ports::{ChatRequest, LanguageModel, ModelError, TurnRole};
+use async_trait::async_trait;
+
+/// Answers with the last user turn, prefixed so nobody mistakes it for a model's answer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EchoModel;
+
+impl EchoModel {
+    pub fn new() -> Self {
+        Self
+    }
+
+    fn answer(request: &ChatRequest) -> String {
+        let last_user_turn = request
+            .turns
+            .iter()
+            .rev()
+            .find(|turn| turn.role == TurnRole::User);
+        match last_user_turn {
+            Some(turn) => format!("(echo) you said: {}", turn.content),
+            None => "(echo) there is nothing to echo yet".to_owned(),
+        }
+    }
+}
+
+#[async_trait]
+impl LanguageModel for EchoModel {
+    async fn complete(&self, request: &ChatRequest) -> Result<String, ModelError> {
+        Ok(Self::answer(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use application::ports::ChatTurn;
+
+    fn turn(role: TurnRole, content: &str) -> ChatTurn {
+        ChatTurn {
+            role,
+            content: content.to_owned(),
+        }
+    }
+
+    #[tokio::test]
+    async fn echoes_the_last_user_turn() {
+        let request = ChatRequest {
+            model: None,
+            temperature: None,
+            system_prompt: "ignored".into(),
+            turns: vec![
+                turn(TurnRole::User, "first"),
+                turn(TurnRole::Assistant, "reply"),
+                turn(TurnRole::User, "second"),
+            ],
+        };
+        let answer = EchoModel::new().complete(&request).await.unwrap();
+        assert_eq!(answer, "(echo) you said: second");
+    }
+
+    #[tokio::test]
+    async fn says_so_when_there_is_nothing_to_echo() {
+        let request = ChatRequest {
+            model: None,
+            temperature: None,
+            system_prompt: String::new(),
+            turns: vec![turn(TurnRole::Assistant, "hi")],
+        };
+        let answer = EchoModel.complete(&request).await.unwrap();
+        assert!(answer.starts_with("(echo)"));
+    }
+}

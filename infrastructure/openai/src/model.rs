@@ -1,0 +1,171 @@
+//! `OpenAiModel`: the language-model port over HTTP, with retries that honour `Retry-After`.
+
+use crate::backoff::{backoff_delay, parse_retry_after};
+use crate::settings::OpenAiSettings;
+use crate::wire;
+use application::ports::{ChatRequest, LanguageModel, ModelError};
+use async_openai::types::CreateChatCompletionRequest;
+use async_trait::async_trait;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use std::time::Duration;
+
+/// Why the adapter could not be built from its settings.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("invalid AI base URL `{url}`: {reason}")]
+    BaseUrl { url: String, reason: String },
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// Calls `{base_url}/chat/completions` with async-openai's request and response types over
+/// our own reqwest client, so that status codes and `Retry-After` stay visible.
+#[derive(Debug, Clone)]
+pub struct OpenAiModel {
+    client: reqwest::Client,
+    endpoint: Url,
+    settings: OpenAiSettings,
+}
+
+/// Why one attempt failed.
+enum Failure {
+    /// Worth another attempt; `wait` is the server's `Retry-After`, when it sent one.
+    Retry {
+        reason: String,
+        wait: Option<Duration>,
+    },
+    /// No retry can help.
+    Fatal(ModelError),
+}
+
+impl OpenAiModel {
+    pub fn new(settings: OpenAiSettings) -> Result<Self, BuildError> {
+        let endpoint = endpoint(&settings.base_url)?;
+        let client = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .build()?;
+        Ok(Self {
+            client,
+            endpoint,
+            settings,
+        })
+    }
+
+    async fn attempt(&self, body: &CreateChatCompletionRequest) -> Result<String, Failure> {
+        let mut request = self.client.post(self.endpoint.clone()).json(body);
+        if let Some(key) = &self.settings.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.map_err(transport_failure)?;
+        let status = response.status();
+        let wait = retry_after(response.headers());
+        let text = response.text().await.map_err(transport_failure)?;
+        if status.is_success() {
+            return wire::answer_from(&text).map_err(Failure::Fatal);
+        }
+        let reason = wire::error_summary(status.as_u16(), &text);
+        if is_retryable(status) {
+            Err(Failure::Retry { reason, wait })
+        } else {
+            Err(Failure::Fatal(ModelError::Rejected(reason)))
+        }
+    }
+
+    fn backoff(&self, retry: u32) -> Duration {
+        let settings = &self.settings;
+        backoff_delay(
+            retry,
+            settings.backoff_base,
+            settings.backoff_cap,
+            rand::random::<f64>(),
+        )
+    }
+}
+
+#[async_trait]
+impl LanguageModel for OpenAiModel {
+    async fn complete(&self, request: &ChatRequest) -> Result<String, ModelError> {
+        let body = wire::completion_request(request, &self.settings.default_model)?;
+        let mut retry = 0;
+        loop {
+            let (reason, wait) = match self.attempt(&body).await {
+                Ok(answer) => return Ok(answer),
+                Err(Failure::Fatal(error)) => return Err(error),
+                Err(Failure::Retry { reason, wait }) => (reason, wait),
+            };
+            if retry >= self.settings.max_retries {
+                return Err(ModelError::Unavailable(reason));
+            }
+            let delay = wait.unwrap_or_else(|| self.backoff(retry));
+            tracing::warn!(retry, ?delay, %reason, "model call failed; retrying");
+            tokio::time::sleep(delay).await;
+            retry += 1;
+        }
+    }
+}
+
+fn endpoint(base_url: &str) -> Result<Url, BuildError> {
+    let url = format!("{}/chat/completions", base_url.trim_end_matches('/'));
+    Url::parse(&url).map_err(|e| BuildError::BaseUrl {
+        url: base_url.to_owned(),
+        reason: e.to_string(),
+    })
+}
+
+/// 408, 429 and 5xx are worth retrying; any other status is the request's fault.
+fn is_retryable(status: StatusCode) -> bool {
+    status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
+        || status.is_server_error()
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(parse_retry_after)
+}
+
+/// Timeouts, refused connections and cut-off bodies are retried; a request we could not
+/// even build is not.
+fn transport_failure(error: reqwest::Error) -> Failure {
+    let reason = if error.is_timeout() {
+        format!("timed out: {error}")
+    } else {
+        format!("network error: {error}")
+    };
+    if error.is_builder() {
+        Failure::Fatal(ModelError::Rejected(reason))
+    } else {
+        Failure::Retry { reason, wait: None }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_appends_the_path_once() {
+        let with_slash = endpoint("http://localhost:1/v1/").unwrap();
+        assert_eq!(
+            with_slash.as_str(),
+            "http://localhost:1/v1/chat/completions"
+        );
+        assert!(matches!(
+            endpoint("not a url"),
+            Err(BuildError::BaseUrl { .. })
+        ));
+    }
+
+    #[test]
+    fn only_timeouts_rate_limits_and_server_errors_are_retried() {
+        for code in [408, 429, 500, 502, 503, 504] {
+            assert!(is_retryable(StatusCode::from_u16(code).unwrap()), "{code}");
+        }
+        for code in [400, 401, 403, 404, 422] {
+            assert!(!is_retryable(StatusCode::from_u16(code).unwrap()), "{code}");
+        }
+    }
+}

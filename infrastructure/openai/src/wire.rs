@@ -1,0 +1,165 @@
+//! Translation between the port's chat request/answer and async-openai's wire types.
+
+use application::ports::{ChatRequest, ChatTurn, ModelError, TurnRole};
+use async_openai::types::{
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
+    CreateChatCompletionRequest, CreateChatCompletionRequestArgs, CreateChatCompletionResponse,
+};
+
+/// The longest excerpt of an error body carried into a `ModelError`.
+const EXCERPT_LEN: usize = 300;
+
+/// The chat-completions request: the system prompt first (when not blank), then the turns.
+pub(crate) fn completion_request(
+    request: &ChatRequest,
+    default_model: &str,
+) -> Result<CreateChatCompletionRequest, ModelError> {
+    let model = request.model.as_deref().unwrap_or(default_model);
+    let mut args = CreateChatCompletionRequestArgs::default();
+    args.model(model).messages(messages(request));
+    if let Some(temperature) = request.temperature {
+        args.temperature(temperature);
+    }
+    args.build()
+        .map_err(|e| ModelError::Rejected(format!("cannot build the request: {e}")))
+}
+
+fn messages(request: &ChatRequest) -> Vec<ChatCompletionRequestMessage> {
+    let system = (!request.system_prompt.trim().is_empty())
+        .then(|| ChatCompletionRequestSystemMessage::from(request.system_prompt.as_str()).into());
+    system
+        .into_iter()
+        .chain(request.turns.iter().map(turn_message))
+        .collect()
+}
+
+fn turn_message(turn: &ChatTurn) -> ChatCompletionRequestMessage {
+    let content = turn.content.as_str();
+    match turn.role {
+        TurnRole::User => ChatCompletionRequestUserMessage::from(content).into(),
+        TurnRole::Assistant => ChatCompletionRequestAssistantMessage::from(content).into(),
+    }
+}
+
+/// The first choice's text from a successful response body; anything unusable is `Rejected`.
+pub(crate) fn answer_from(body: &str) -> Result<String, ModelError> {
+    let response: CreateChatCompletionResponse = serde_json::from_str(body)
+        .map_err(|e| ModelError::Rejected(format!("unreadable completion: {e}")))?;
+    let message = response
+        .choices
+        .into_iter()
+        .next()
+        .map(|choice| choice.message)
+        .ok_or_else(|| ModelError::Rejected("the completion has no choices".to_owned()))?;
+    match message.content {
+        Some(text) if !text.trim().is_empty() => Ok(text),
+        _ => Err(ModelError::Rejected(match message.refusal {
+            Some(refusal) => format!("the model refused: {}", excerpt(&refusal)),
+            None => "the completion has no content".to_owned(),
+        })),
+    }
+}
+
+/// A short description of an error response: the API's `error.message` when present,
+/// otherwise the start of the body.
+pub(crate) fn error_summary(status: u16, body: &str) -> String {
+    let message = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| body.to_owned());
+    format!("HTTP {status}: {}", excerpt(&message))
+}
+
+fn excerpt(text: &str) -> &str {
+    match text.char_indices().nth(EXCERPT_LEN) {
+        Some((index, _)) => &text[..index],
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn request(model: Option<&str>, prompt: &str) -> ChatRequest {
+        ChatRequest {
+            model: model.map(str::to_owned),
+            temperature: Some(0.5),
+            system_prompt: prompt.to_owned(),
+            turns: vec![
+                ChatTurn {
+                    role: TurnRole::User,
+                    content: "hi".into(),
+                },
+                ChatTurn {
+                    role: TurnRole::Assistant,
+                    content: "hello".into(),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn request_puts_the_system_prompt_first_and_uses_the_default_model() {
+        let built = completion_request(&request(None, "be brief"), "gpt-x").unwrap();
+        let value = serde_json::to_value(built).unwrap();
+        assert_eq!(value["model"], "gpt-x");
+        assert_eq!(value["temperature"], 0.5);
+        let roles: Vec<_> = value["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["role"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(roles, ["system", "user", "assistant"]);
+        assert_eq!(value["messages"][0]["content"], "be brief");
+    }
+
+    #[test]
+    fn a_blank_prompt_is_left_out_and_an_explicit_model_wins() {
+        let built = completion_request(&request(Some("m2"), "  "), "gpt-x").unwrap();
+        assert_eq!(built.model, "m2");
+        assert_eq!(built.messages.len(), 2);
+    }
+
+    fn response(message: serde_json::Value) -> String {
+        json!({
+            "id": "c1", "object": "chat.completion", "created": 1, "model": "m",
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop"}]
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn answer_is_the_first_choice_content() {
+        let body = response(json!({"role": "assistant", "content": "hey"}));
+        assert_eq!(answer_from(&body).unwrap(), "hey");
+    }
+
+    #[test]
+    fn unusable_answers_are_rejected() {
+        for body in [
+            response(json!({"role": "assistant", "content": null})),
+            response(json!({"role": "assistant", "content": "  "})),
+            response(json!({"role": "assistant", "content": null, "refusal": "no"})),
+            json!({"id": "c", "object": "o", "created": 1, "model": "m", "choices": []})
+                .to_string(),
+            "not json".to_owned(),
+        ] {
+            assert!(matches!(answer_from(&body), Err(ModelError::Rejected(_))));
+        }
+    }
+
+    #[test]
+    fn error_summary_prefers_the_api_message() {
+        let body = json!({"error": {"message": "bad model", "type": "invalid"}}).to_string();
+        assert_eq!(error_summary(400, &body), "HTTP 400: bad model");
+        assert_eq!(error_summary(502, "<html>"), "HTTP 502: <html>");
+        assert_eq!(
+            error_summary(500, &"x".repeat(1000)).len(),
+            10 + EXCERPT_LEN
+        );
+    }
+}

@@ -1,0 +1,247 @@
+//! Integration tests of the OpenAI adapter against a wiremock server on loopback.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use application::ports::{ChatRequest, ChatTurn, LanguageModel, ModelError, TurnRole};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use switchboard_openai::{OpenAiModel, OpenAiSettings};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const MAX_RETRIES: u32 = 2;
+
+fn settings(server: &MockServer, api_key: Option<&str>) -> OpenAiSettings {
+    OpenAiSettings {
+        base_url: format!("{}/v1", server.uri()),
+        api_key: api_key.map(str::to_owned),
+        default_model: "test-model".to_owned(),
+        timeout: Duration::from_secs(5),
+        max_retries: MAX_RETRIES,
+        backoff_base: Duration::from_millis(1),
+        backoff_cap: Duration::from_millis(5),
+    }
+}
+
+fn model(settings: OpenAiSettings) -> OpenAiModel {
+    OpenAiModel::new(settings).unwrap()
+}
+
+fn chat() -> ChatRequest {
+    let turn = |role, content: &str| ChatTurn {
+        role,
+        content: content.to_owned(),
+    };
+    ChatRequest {
+        model: None,
+        temperature: None,
+        system_prompt: "You are terse.".to_owned(),
+        turns: vec![
+            turn(TurnRole::User, "one"),
+            turn(TurnRole::Assistant, "two"),
+            turn(TurnRole::User, "three"),
+        ],
+    }
+}
+
+fn completion(text: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": "test-model",
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": text},
+            "finish_reason": "stop"
+        }],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+    }))
+}
+
+fn error(status: u16) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "error": {"message": format!("status {status}"), "type": "test"}
+    }))
+}
+
+async fn mount(server: &MockServer, response: ResponseTemplate, times: Option<u64>) {
+    let mock = Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(response);
+    match times {
+        Some(n) => mock.up_to_n_times(n).mount(server).await,
+        None => mock.mount(server).await,
+    }
+}
+
+async fn calls(server: &MockServer) -> usize {
+    server.received_requests().await.unwrap().len()
+}
+
+#[tokio::test]
+async fn request_carries_model_prompt_history_and_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(header("authorization", "Bearer sk-test"))
+        .respond_with(completion("four"))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let answer = model(settings(&server, Some("sk-test")))
+        .complete(&chat())
+        .await
+        .unwrap();
+
+    assert_eq!(answer, "four");
+    let request = &server.received_requests().await.unwrap()[0];
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(body["model"], "test-model");
+    assert_eq!(
+        body["messages"],
+        json!([
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": "one"},
+            {"role": "assistant", "content": "two"},
+            {"role": "user", "content": "three"},
+        ])
+    );
+}
+
+#[tokio::test]
+async fn no_key_means_no_authorization_header_and_the_requested_model_wins() {
+    let server = MockServer::start().await;
+    mount(&server, completion("ok"), None).await;
+    let request = ChatRequest {
+        model: Some("other-model".to_owned()),
+        temperature: Some(0.2),
+        ..chat()
+    };
+
+    model(settings(&server, None))
+        .complete(&request)
+        .await
+        .unwrap();
+
+    let received = &server.received_requests().await.unwrap()[0];
+    assert!(!received.headers.contains_key("authorization"));
+    let body: Value = serde_json::from_slice(&received.body).unwrap();
+    assert_eq!(body["model"], "other-model");
+    assert!((body["temperature"].as_f64().unwrap() - 0.2).abs() < 1e-6);
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_until_success() {
+    let server = MockServer::start().await;
+    mount(&server, error(500), Some(2)).await;
+    mount(&server, completion("finally"), None).await;
+
+    let answer = model(settings(&server, None)).complete(&chat()).await;
+
+    assert_eq!(answer.unwrap(), "finally");
+    assert_eq!(calls(&server).await, 3);
+}
+
+#[tokio::test]
+async fn persistent_server_errors_end_unavailable_after_the_retries() {
+    let server = MockServer::start().await;
+    mount(&server, error(503), None).await;
+
+    let answer = model(settings(&server, None)).complete(&chat()).await;
+
+    assert!(
+        matches!(answer, Err(ModelError::Unavailable(_))),
+        "{answer:?}"
+    );
+    assert_eq!(calls(&server).await, MAX_RETRIES as usize + 1);
+}
+
+#[tokio::test]
+async fn retry_after_is_honoured_instead_of_the_backoff() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        error(429).insert_header("retry-after", "1"),
+        Some(1),
+    )
+    .await;
+    mount(&server, completion("patient"), None).await;
+
+    let started = Instant::now();
+    let answer = model(settings(&server, None)).complete(&chat()).await;
+
+    assert_eq!(answer.unwrap(), "patient");
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    assert_eq!(calls(&server).await, 2);
+}
+
+#[tokio::test]
+async fn client_errors_are_rejected_without_retry() {
+    let server = MockServer::start().await;
+    mount(&server, error(400), None).await;
+
+    let answer = model(settings(&server, None)).complete(&chat()).await;
+
+    match answer {
+        Err(ModelError::Rejected(reason)) => assert!(reason.contains("status 400"), "{reason}"),
+        other => panic!("expected Rejected, got {other:?}"),
+    }
+    assert_eq!(calls(&server).await, 1);
+}
+
+#[tokio::test]
+async fn an_empty_answer_is_rejected() {
+    let server = MockServer::start().await;
+    mount(&server, completion(""), None).await;
+
+    let answer = model(settings(&server, None)).complete(&chat()).await;
+
+    assert!(matches!(answer, Err(ModelError::Rejected(_))), "{answer:?}");
+    assert_eq!(calls(&server).await, 1);
+}
+
+#[tokio::test]
+async fn a_server_slower_than_the_timeout_is_unavailable() {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        completion("too late").set_delay(Duration::from_secs(3)),
+        None,
+    )
+    .await;
+    let settings = OpenAiSettings {
+        timeout: Duration::from_millis(200),
+        max_retries: 1,
+        ..settings(&server, None)
+    };
+
+    let answer = model(settings).complete(&chat()).await;
+
+    match answer {
+        Err(ModelError::Unavailable(reason)) => assert!(reason.contains("timed out"), "{reason}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+    assert_eq!(calls(&server).await, 2);
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_unavailable() {
+    let server = MockServer::start().await;
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let settings = OpenAiSettings {
+        base_url: format!("http://127.0.0.1:{closed_port}/v1"),
+        ..settings(&server, None)
+    };
+
+    let answer = model(settings).complete(&chat()).await;
+
+    assert!(
+        matches!(answer, Err(ModelError::Unavailable(_))),
+        "{answer:?}"
+    );
+}

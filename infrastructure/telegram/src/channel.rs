@@ -1,0 +1,196 @@
+//! `TelegramChannel`: the channel port for Telegram over teloxide-core's Bot API client.
+
+use crate::errors::outcome;
+use crate::update::parse_update;
+use crate::verify::{verify_secret, SECRET_HEADER};
+use application::ports::{
+    Channel, InboundMessage, InboundRequest, ParseError, SendError, VerifyError,
+};
+use async_trait::async_trait;
+use domain::{Credentials, ExternalChatId, PlatformBinding, PlatformKind, TelegramCredentials};
+use teloxide_core::payloads::SetWebhookSetters as _;
+use teloxide_core::prelude::Requester;
+use teloxide_core::types::{AllowedUpdate, ChatAction, ChatId};
+use teloxide_core::Bot;
+use url::Url;
+
+/// Telegram's limit for one message's text, in UTF-16 code units.
+pub const MAX_TEXT_LEN: usize = 4096;
+
+/// Why the channel could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("invalid Telegram API URL `{url}`: {reason}")]
+    ApiUrl { url: String, reason: String },
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// Speaks the Bot API at `api_url` (Telegram's, a local Bot API server, or a test fake)
+/// for every Telegram binding; one HTTP client is shared by all bots.
+///
+/// For fakes: teloxide-core posts to `/bot<token>/SendMessage`, `SendChatAction` and
+/// `SetWebhook` (capitalised; the Bot API ignores case), JSON bodies except `SetWebhook`
+/// (multipart), and accepts `{"ok":true,"result":{"message_id":1,"date":0,"chat":{"id":1,
+/// "type":"private"}}}` as the smallest `sendMessage` answer. Note that it waits 10 s after
+/// any 5xx answer before reporting it.
+#[derive(Debug, Clone)]
+pub struct TelegramChannel {
+    client: reqwest::Client,
+    api_url: Url,
+}
+
+impl TelegramChannel {
+    pub fn new(api_url: impl AsRef<str>) -> Result<Self, BuildError> {
+        let api_url = parse_api_url(api_url.as_ref())?;
+        let client = teloxide_core::net::default_reqwest_settings().build()?;
+        Ok(Self { client, api_url })
+    }
+
+    /// A Bot API client for one bot: cheap, it clones the shared client and URL.
+    fn bot(&self, credentials: &TelegramCredentials) -> Bot {
+        Bot::with_client(credentials.token.expose(), self.client.clone())
+            .set_api_url(self.api_url.clone())
+    }
+}
+
+fn parse_api_url(raw: &str) -> Result<Url, BuildError> {
+    let invalid = |reason: String| BuildError::ApiUrl {
+        url: raw.to_owned(),
+        reason,
+    };
+    let url = Url::parse(raw.trim_end_matches('/')).map_err(|e| invalid(e.to_string()))?;
+    if url.cannot_be_a_base() {
+        return Err(invalid("not a base URL".to_owned()));
+    }
+    Ok(url)
+}
+
+/// The binding's Telegram credentials, if it is a Telegram binding.
+fn telegram(binding: &PlatformBinding) -> Option<&TelegramCredentials> {
+    #[allow(unreachable_patterns)] // other platforms' credentials will join the enum
+    match &binding.credentials {
+        Credentials::Telegram(credentials) => Some(credentials),
+        _ => None,
+    }
+}
+
+fn credentials(binding: &PlatformBinding) -> Result<&TelegramCredentials, SendError> {
+    telegram(binding).ok_or_else(|| SendError::Permanent("not a Telegram binding".to_owned()))
+}
+
+/// Our chat ids are Telegram's numeric ids, as text.
+fn chat_id(chat: &ExternalChatId) -> Result<ChatId, SendError> {
+    chat.as_str()
+        .parse()
+        .map(ChatId)
+        .map_err(|_| SendError::Permanent(format!("not a Telegram chat id: {}", chat.as_str())))
+}
+
+#[async_trait]
+impl Channel for TelegramChannel {
+    fn kind(&self) -> PlatformKind {
+        PlatformKind::Telegram
+    }
+
+    fn verify(
+        &self,
+        binding: &PlatformBinding,
+        request: &InboundRequest,
+    ) -> Result<(), VerifyError> {
+        let expected = telegram(binding).ok_or(VerifyError::Mismatch)?;
+        verify_secret(
+            expected.secret_token.expose(),
+            request.header(SECRET_HEADER),
+        )
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<Vec<InboundMessage>, ParseError> {
+        parse_update(body)
+    }
+
+    fn max_text_len(&self) -> usize {
+        MAX_TEXT_LEN
+    }
+
+    /// Plain text: no `parse_mode`, so nothing the model writes is read as markup.
+    async fn send_text(
+        &self,
+        binding: &PlatformBinding,
+        chat: &ExternalChatId,
+        text: &str,
+    ) -> Result<(), SendError> {
+        let credentials = credentials(binding)?;
+        let result = self
+            .bot(credentials)
+            .send_message(chat_id(chat)?, text)
+            .await;
+        outcome(result, credentials.token.expose())
+    }
+
+    async fn typing(
+        &self,
+        binding: &PlatformBinding,
+        chat: &ExternalChatId,
+    ) -> Result<(), SendError> {
+        let credentials = credentials(binding)?;
+        let result = self
+            .bot(credentials)
+            .send_chat_action(chat_id(chat)?, ChatAction::Typing)
+            .await;
+        outcome(result, credentials.token.expose())
+    }
+
+    /// `setWebhook` with the binding's secret token, asking only for `message` updates.
+    async fn register_webhook(
+        &self,
+        binding: &PlatformBinding,
+        webhook_url: &str,
+    ) -> Result<(), SendError> {
+        let credentials = credentials(binding)?;
+        let url = Url::parse(webhook_url)
+            .map_err(|e| SendError::Permanent(format!("invalid webhook URL: {e}")))?;
+        let result = self
+            .bot(credentials)
+            .set_webhook(url)
+            .secret_token(credentials.secret_token.expose())
+            .allowed_updates([AllowedUpdate::Message])
+            .await;
+        outcome(result, credentials.token.expose())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_urls_are_checked_and_trailing_slashes_dropped() {
+        let channel = TelegramChannel::new("http://localhost:8081/").unwrap();
+        assert_eq!(channel.api_url.as_str(), "http://localhost:8081/");
+        let nested = parse_api_url("http://localhost/tg/").unwrap();
+        assert_eq!(nested.path(), "/tg");
+        assert!(TelegramChannel::new("not a url").is_err());
+        assert!(TelegramChannel::new("mailto:bot@example.com").is_err());
+    }
+
+    #[test]
+    fn chat_ids_must_be_numeric() {
+        let chat = |s: &str| ExternalChatId::parse(s).unwrap();
+        assert_eq!(chat_id(&chat("-1001")).unwrap(), ChatId(-1001));
+        assert!(matches!(
+            chat_id(&chat("@channel")),
+            Err(SendError::Permanent(_))
+        ));
+    }
+
+    #[test]
+    fn the_max_text_length_is_telegrams() {
+        assert_eq!(
+            TelegramChannel::new("https://api.telegram.org")
+                .unwrap()
+                .max_text_len(),
+            4096
+        );
+    }
+}

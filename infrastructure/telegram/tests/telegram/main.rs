@@ -1,0 +1,245 @@
+//! Integration tests of the Telegram channel against a wiremock Bot API.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use application::ports::{Channel, InboundRequest, SendError, VerifyError};
+use chrono::Utc;
+use domain::{BotId, Credentials, ExternalChatId, PlatformBinding, TelegramCredentials};
+use serde_json::{json, Value};
+use std::time::Duration;
+use switchboard_telegram::TelegramChannel;
+use wiremock::matchers::{body_partial_json, method};
+use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
+
+const TOKEN: &str = "123456:ABC-test_token";
+const SECRET: &str = "webhook-s3cret";
+
+/// The smallest `Message` teloxide-core 0.13 accepts as a `sendMessage` result.
+fn sent_message() -> Value {
+    json!({"ok": true, "result": {"message_id": 1, "date": 0, "chat": {"id": 42, "type": "private"}}})
+}
+
+/// Matches `/bot<TOKEN>/<method>` ignoring case: the Bot API's method names are
+/// case-insensitive, and teloxide-core sends them capitalised (`SendMessage`).
+struct BotMethod(String);
+
+fn bot_method(name: &str) -> BotMethod {
+    BotMethod(format!("/bot{TOKEN}/{name}"))
+}
+
+impl Match for BotMethod {
+    fn matches(&self, request: &Request) -> bool {
+        request.url.path().eq_ignore_ascii_case(&self.0)
+    }
+}
+
+fn binding() -> PlatformBinding {
+    let credentials = TelegramCredentials::parse(TOKEN, SECRET).unwrap();
+    PlatformBinding::new(BotId::new(), Credentials::Telegram(credentials), Utc::now())
+}
+
+fn chat() -> ExternalChatId {
+    ExternalChatId::parse("42").unwrap()
+}
+
+fn api_error(status: u16, description: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "ok": false, "error_code": status, "description": description
+    }))
+}
+
+async fn bot_api(method_name: &str, response: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(bot_method(method_name))
+        .respond_with(response)
+        .mount(&server)
+        .await;
+    server
+}
+
+fn channel(server: &MockServer) -> TelegramChannel {
+    TelegramChannel::new(server.uri()).unwrap()
+}
+
+async fn send(server: &MockServer) -> Result<(), SendError> {
+    channel(server)
+        .send_text(&binding(), &chat(), "hi *there*")
+        .await
+}
+
+async fn only_body(server: &MockServer) -> Vec<u8> {
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    requests[0].body.clone()
+}
+
+#[tokio::test]
+async fn send_text_posts_plain_text_to_the_chat() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(bot_method("sendMessage"))
+        .and(body_partial_json(
+            json!({"chat_id": 42, "text": "hi *there*"}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(sent_message()))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    send(&server).await.unwrap();
+
+    let body: Value = serde_json::from_slice(&only_body(&server).await).unwrap();
+    assert!(body.get("parse_mode").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn an_odd_but_successful_answer_is_not_sent_again() {
+    let odd = ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": {}}));
+    let server = bot_api("sendMessage", odd).await;
+
+    assert_eq!(send(&server).await, Ok(()));
+}
+
+#[tokio::test]
+async fn flood_control_is_rate_limited_with_its_delay() {
+    let answer = ResponseTemplate::new(429).set_body_json(json!({
+        "ok": false, "error_code": 429,
+        "description": "Too Many Requests: retry after 3",
+        "parameters": {"retry_after": 3}
+    }));
+    let server = bot_api("sendMessage", answer).await;
+
+    assert_eq!(
+        send(&server).await,
+        Err(SendError::RateLimited {
+            retry_after: Duration::from_secs(3)
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_blocked_bot_is_a_permanent_failure() {
+    let answer = api_error(403, "Forbidden: bot was blocked by the user");
+    let server = bot_api("sendMessage", answer).await;
+
+    assert!(matches!(send(&server).await, Err(SendError::Permanent(_))));
+}
+
+#[tokio::test]
+async fn an_invalid_token_is_a_permanent_failure() {
+    let server = bot_api("sendMessage", api_error(401, "Unauthorized")).await;
+
+    assert!(matches!(send(&server).await, Err(SendError::Permanent(_))));
+}
+
+// teloxide-core waits 10 s after any 5xx before reporting it, so these two are slow.
+#[tokio::test]
+async fn a_server_error_is_transient() {
+    let server = bot_api("sendMessage", api_error(500, "Internal Server Error")).await;
+
+    assert!(matches!(send(&server).await, Err(SendError::Transient(_))));
+}
+
+#[tokio::test]
+async fn a_proxy_error_page_is_transient_and_hides_the_token() {
+    let page =
+        ResponseTemplate::new(502).set_body_string(format!("<html>bad gateway /bot{TOKEN}</html>"));
+    let server = bot_api("sendMessage", page).await;
+
+    let Err(SendError::Transient(message)) = send(&server).await else {
+        panic!("expected a transient failure");
+    };
+    assert!(!message.contains(TOKEN), "{message}");
+}
+
+#[tokio::test]
+async fn an_unreachable_api_is_transient_and_hides_the_token() {
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let channel = TelegramChannel::new(format!("http://127.0.0.1:{closed_port}")).unwrap();
+
+    let result = channel.send_text(&binding(), &chat(), "hi").await;
+
+    let Err(SendError::Transient(message)) = result else {
+        panic!("expected a transient failure, got {result:?}");
+    };
+    assert!(!message.contains(TOKEN), "{message}");
+}
+
+#[tokio::test]
+async fn typing_sends_the_typing_chat_action() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(bot_method("sendChatAction"))
+        .and(body_partial_json(
+            json!({"chat_id": 42, "action": "typing"}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": true})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    channel(&server).typing(&binding(), &chat()).await.unwrap();
+}
+
+#[tokio::test]
+async fn register_webhook_sets_the_url_and_the_secret() {
+    let ok = ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": true}));
+    let server = bot_api("setWebhook", ok).await;
+    let url = "https://switchboard.example.com/webhooks/telegram/abc";
+
+    channel(&server)
+        .register_webhook(&binding(), url)
+        .await
+        .unwrap();
+
+    let body = String::from_utf8(only_body(&server).await).unwrap();
+    assert!(body.contains(url), "{body}");
+    assert!(body.contains(SECRET), "{body}");
+}
+
+fn webhook(secret: Option<&str>) -> InboundRequest {
+    let headers = secret
+        .map(|s| vec![("x-telegram-bot-api-secret-token".to_owned(), s.to_owned())])
+        .unwrap_or_default();
+    InboundRequest {
+        headers,
+        body: br#"{"update_id":1,"message":{"message_id":5,"chat":{"id":42},"text":"hey"}}"#
+            .to_vec(),
+    }
+}
+
+#[test]
+fn verify_checks_the_secret_header() {
+    let channel = TelegramChannel::new("https://api.telegram.org").unwrap();
+    let binding = binding();
+
+    assert_eq!(channel.verify(&binding, &webhook(Some(SECRET))), Ok(()));
+    assert_eq!(
+        channel.verify(&binding, &webhook(Some("webhook-s3crex"))),
+        Err(VerifyError::Mismatch)
+    );
+    assert_eq!(
+        channel.verify(&binding, &webhook(Some("short"))),
+        Err(VerifyError::Mismatch)
+    );
+    assert_eq!(
+        channel.verify(&binding, &webhook(None)),
+        Err(VerifyError::Missing)
+    );
+}
+
+#[test]
+fn parse_reads_a_text_update() {
+    let channel = TelegramChannel::new("https://api.telegram.org").unwrap();
+
+    let messages = channel.parse(&webhook(None).body).unwrap();
+
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].external_id.as_str(), "42:5");
+    assert_eq!(messages[0].chat.as_str(), "42");
+    assert_eq!(messages[0].content.as_text(), Some("hey"));
+}

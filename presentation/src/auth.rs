@@ -1,0 +1,101 @@
+//! Admin API authentication: a scope middleware resolves the bearer key to a role, and the
+//! `Authenticated<R>` extractor requires at least role `R` in a handler's signature.
+
+use crate::errors::ApiError;
+use crate::AppState;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::middleware::Next;
+use actix_web::{web, Error, FromRequest, HttpMessage, HttpRequest};
+use domain::Role;
+use std::future::{ready, Ready};
+use std::marker::PhantomData;
+
+/// The role the caller's key carries, stored in the request's extensions by [`authenticate`].
+#[derive(Debug, Clone, Copy)]
+struct Caller(Role);
+
+/// Authenticates every request of the scope it wraps before any extractor runs, so an
+/// anonymous caller learns nothing (not even whether a route or a bot exists): 401 otherwise.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    match caller_role(&req).await {
+        Ok(role) => {
+            req.extensions_mut().insert(Caller(role));
+            next.call(req)
+                .await
+                .map(ServiceResponse::map_into_boxed_body)
+        }
+        Err(err) => Ok(req.error_response(err)),
+    }
+}
+
+async fn caller_role(req: &ServiceRequest) -> Result<Role, ApiError> {
+    let key = bearer_key(req).ok_or(ApiError::Unauthenticated)?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::Internal("AppState is not registered".into()))?;
+    state
+        .api_keys
+        .authenticate(key)
+        .await?
+        .ok_or(ApiError::Unauthenticated)
+}
+
+/// The key of an `Authorization: Bearer <key>` header (the scheme is case-insensitive).
+fn bearer_key(req: &ServiceRequest) -> Option<&str> {
+    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, key) = value.split_once(' ')?;
+    let key = key.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
+}
+
+/// A minimum role, as a type: [`Viewer`], [`Operator`] or [`Admin`].
+pub trait RequiredRole {
+    const ROLE: Role;
+}
+
+/// Reads conversations, bots and bindings.
+pub struct Viewer;
+/// A viewer that may also act on conversations.
+pub struct Operator;
+/// Everything, including writing bots and bindings.
+pub struct Admin;
+
+impl RequiredRole for Viewer {
+    const ROLE: Role = Role::Viewer;
+}
+impl RequiredRole for Operator {
+    const ROLE: Role = Role::Operator;
+}
+impl RequiredRole for Admin {
+    const ROLE: Role = Role::Admin;
+}
+
+/// Proof that the caller holds at least role `R`; put it first in a handler's arguments so the
+/// 403 comes before any body is read. Without [`authenticate`] in front, it answers 401.
+#[derive(Debug, Clone, Copy)]
+pub struct Authenticated<R> {
+    pub role: Role,
+    required: PhantomData<R>,
+}
+
+impl<R: RequiredRole> FromRequest for Authenticated<R> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let caller = req.extensions().get::<Caller>().copied();
+        ready(match caller {
+            None => Err(ApiError::Unauthenticated),
+            Some(Caller(role)) if !role.allows(R::ROLE) => Err(ApiError::Forbidden(R::ROLE)),
+            Some(Caller(role)) => Ok(Self {
+                role,
+                required: PhantomData,
+            }),
+        })
+    }
+}

@@ -1,0 +1,133 @@
+//! Bot bodies: create and partial-update requests (validated, then parsed into domain values) and the bot answer.
+
+use crate::errors::ApiError;
+use chrono::{DateTime, Utc};
+use domain::{Bot, BotDraft, BotId, BotName, SystemPrompt, Temperature};
+use serde::{Deserialize, Deserializer, Serialize};
+use validator::Validate;
+
+/// `POST /api/v1/bots`.
+#[derive(Debug, Deserialize, Validate)]
+pub struct CreateBot {
+    #[validate(required, length(min = 1, max = 100))]
+    pub name: Option<String>,
+    #[validate(required, length(max = 20000))]
+    pub system_prompt: Option<String>,
+    #[validate(length(min = 1, max = 200))]
+    pub model: Option<String>,
+    #[validate(range(min = 0.0, max = 2.0))]
+    pub temperature: Option<f32>,
+    #[validate(length(min = 1, max = 4096))]
+    pub fallback_message: Option<String>,
+}
+
+impl CreateBot {
+    pub fn into_draft(self) -> Result<BotDraft, ApiError> {
+        self.validate()?;
+        Ok(BotDraft {
+            name: BotName::parse(self.name.as_deref().unwrap_or_default())?,
+            system_prompt: SystemPrompt::parse(self.system_prompt.as_deref().unwrap_or_default())?,
+            model: self.model,
+            temperature: self.temperature.map(Temperature::parse).transpose()?,
+            fallback_message: self.fallback_message,
+        })
+    }
+}
+
+/// `PATCH /api/v1/bots/{id}`: an absent field stays as it is; `null` clears an optional one.
+#[derive(Debug, Deserialize, Validate)]
+pub struct UpdateBot {
+    #[validate(length(min = 1, max = 100))]
+    pub name: Option<String>,
+    #[validate(length(max = 20000))]
+    pub system_prompt: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[validate(length(min = 1, max = 200))]
+    pub model: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[validate(range(min = 0.0, max = 2.0))]
+    pub temperature: Option<Option<f32>>,
+    #[serde(default, deserialize_with = "present")]
+    #[validate(length(min = 1, max = 4096))]
+    pub fallback_message: Option<Option<String>>,
+}
+
+/// Double-option: a present field (even `null`) is `Some(..)`; `#[serde(default)]` makes an
+/// absent one `None`.
+fn present<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// A validated partial update, ready to apply to a bot's draft.
+#[derive(Debug)]
+pub struct BotPatch {
+    name: Option<BotName>,
+    system_prompt: Option<SystemPrompt>,
+    model: Option<Option<String>>,
+    temperature: Option<Option<Temperature>>,
+    fallback_message: Option<Option<String>>,
+}
+
+impl UpdateBot {
+    pub fn into_patch(self) -> Result<BotPatch, ApiError> {
+        self.validate()?;
+        Ok(BotPatch {
+            name: self.name.as_deref().map(BotName::parse).transpose()?,
+            system_prompt: self
+                .system_prompt
+                .as_deref()
+                .map(SystemPrompt::parse)
+                .transpose()?,
+            model: self.model,
+            temperature: self
+                .temperature
+                .map(|t| t.map(Temperature::parse).transpose())
+                .transpose()?,
+            fallback_message: self.fallback_message,
+        })
+    }
+}
+
+impl BotPatch {
+    pub fn apply(self, draft: BotDraft) -> BotDraft {
+        BotDraft {
+            name: self.name.unwrap_or(draft.name),
+            system_prompt: self.system_prompt.unwrap_or(draft.system_prompt),
+            model: self.model.unwrap_or(draft.model),
+            temperature: self.temperature.unwrap_or(draft.temperature),
+            fallback_message: self.fallback_message.unwrap_or(draft.fallback_message),
+        }
+    }
+}
+
+/// A bot as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct BotBody {
+    pub id: BotId,
+    pub name: String,
+    pub system_prompt: String,
+    pub model: Option<String>,
+    pub temperature: Option<f32>,
+    pub fallback_message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Bot> for BotBody {
+    fn from(bot: Bot) -> Self {
+        Self {
+            id: bot.id,
+            name: bot.name.into(),
+            system_prompt: bot.system_prompt.into(),
+            model: bot.model,
+            temperature: bot.temperature.map(Temperature::value),
+            fallback_message: bot.fallback_message,
+            created_at: bot.created_at,
+            updated_at: bot.updated_at,
+        }
+    }
+}

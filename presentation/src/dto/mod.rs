@@ -1,0 +1,11 @@
+//! Request and response bodies of the admin API: validated on the way in, secret-free on the way out.
+
+pub mod bots;
+pub mod conversations;
+pub mod page;
+pub mod platforms;
+
+pub use bots::{BotBody, CreateBot, UpdateBot};
+pub use conversations::{ConversationBody, ConversationQuery, MessageBody};
+pub use page::{ListBody, PageBody, PageQuery};
+pub use platforms::{credentials_from, BindingBody};

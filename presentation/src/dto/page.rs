@@ -1,0 +1,54 @@
+//! Cursor pagination on the wire: `?cursor=&limit=` in, `{items, next_cursor}` out.
+
+use domain::{Cursor, Page, PageRequest};
+use serde::{Deserialize, Serialize};
+
+/// `?cursor=&limit=`; the limit is clamped to the domain's bounds.
+#[derive(Debug, Default, Deserialize)]
+pub struct PageQuery {
+    pub cursor: Option<String>,
+    pub limit: Option<u32>,
+}
+
+impl PageQuery {
+    pub fn page(&self) -> PageRequest {
+        PageRequest::new(self.cursor.clone().map(Cursor), self.limit)
+    }
+}
+
+/// One page of items as JSON.
+#[derive(Debug, Serialize)]
+pub struct PageBody<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> PageBody<T> {
+    /// Converts each domain item into its body.
+    pub fn from_page<D>(page: Page<D>) -> Self
+    where
+        T: From<D>,
+    {
+        Self {
+            items: page.items.into_iter().map(T::from).collect(),
+            next_cursor: page.next_cursor.map(|cursor| cursor.0),
+        }
+    }
+}
+
+/// A complete, unpaged list as JSON.
+#[derive(Debug, Serialize)]
+pub struct ListBody<T> {
+    pub items: Vec<T>,
+}
+
+impl<T> ListBody<T> {
+    pub fn from_items<D>(items: impl IntoIterator<Item = D>) -> Self
+    where
+        T: From<D>,
+    {
+        Self {
+            items: items.into_iter().map(T::from).collect(),
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! `ApiError`: every failure the HTTP layer answers, rendered as RFC 9457 problem+json.
+
+use crate::request_id;
+use actix_web::body::BoxBody;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use application::{BindError, BotError, ReceiveError};
+use domain::{PlatformKind, RepoError, Role};
+use serde::Serialize;
+use std::borrow::Cow;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Seconds a client should wait before retrying a 503 caused by unavailable storage.
+const RETRY_AFTER_SECS: &str = "5";
+
+/// Everything the API can refuse with. Each variant has a stable snake_case [`ApiError::code`];
+/// the causes carried by 5xx variants are logged, never sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("invalid query string: {0}")]
+    InvalidQuery(String),
+    #[error("malformed update: {0}")]
+    MalformedUpdate(String),
+    #[error("bad request")]
+    BadRequest,
+    #[error("missing or invalid API key")]
+    Unauthenticated,
+    #[error("the webhook's signature or secret is missing or wrong")]
+    InvalidSignature,
+    #[error("this action requires the {} role", .0.as_str())]
+    Forbidden(Role),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("the body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("{field}: {reason}")]
+    Invalid {
+        field: Cow<'static, str>,
+        reason: String,
+    },
+    #[error("binding {0} is not supported yet")]
+    UnsupportedPlatform(PlatformKind),
+    #[error("the platform refused the request: {0}")]
+    Platform(String),
+    #[error("storage is unavailable: {0}")]
+    Unavailable(String),
+    #[error("not ready: {}", .0.join(", "))]
+    NotReady(Vec<&'static str>),
+    #[error("internal error: {0}")]
+    Internal(String),
+    #[error("HTTP {0}")]
+    Status(StatusCode),
+}
+
+impl ApiError {
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(format!("{what} not found"))
+    }
+
+    /// An invalid input value, naming its field.
+    pub fn invalid(field: impl Into<Cow<'static, str>>, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The problem that stands for a bare error status produced outside our handlers.
+    pub fn from_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::BAD_REQUEST => Self::BadRequest,
+            StatusCode::UNAUTHORIZED => Self::Unauthenticated,
+            StatusCode::NOT_FOUND => Self::NotFound("no such resource".into()),
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => Self::PayloadTooLarge { limit: 0 },
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Self::UnsupportedMediaType(String::new()),
+            s if s.is_server_error() => Self::Internal(format!("bare {s} response")),
+            s => Self::Status(s),
+        }
+    }
+
+    /// The stable, machine-readable name of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MalformedJson(_) => "malformed_json",
+            Self::InvalidQuery(_) => "invalid_query",
+            Self::MalformedUpdate(_) => "malformed_update",
+            Self::BadRequest => "bad_request",
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidSignature => "invalid_signature",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::Invalid { .. } => "invalid_field",
+            Self::UnsupportedPlatform(_) => "unsupported_platform",
+            Self::Platform(_) => "platform_error",
+            Self::Unavailable(_) => "service_unavailable",
+            Self::NotReady(_) => "not_ready",
+            Self::Internal(_) => "internal_error",
+            Self::Status(_) => "http_error",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            Self::MalformedJson(_) => "Malformed JSON",
+            Self::InvalidQuery(_) => "Invalid query string",
+            Self::MalformedUpdate(_) => "Malformed update",
+            Self::Invalid { .. } => "Invalid field",
+            Self::UnsupportedPlatform(_) => "Platform not supported",
+            Self::InvalidSignature => "Invalid signature",
+            Self::Platform(_) => "Platform error",
+            Self::NotReady(_) => "Not ready",
+            other => other.status_code().canonical_reason().unwrap_or("Error"),
+        }
+    }
+
+    /// What the client is told: specific for its own mistakes, generic for ours.
+    fn detail(&self) -> String {
+        match self {
+            Self::Platform(_) => {
+                "the platform refused the request; check the credentials (details are in the server log)"
+                    .into()
+            }
+            Self::Unavailable(_) => "storage is unavailable; retry later".into(),
+            Self::Internal(_) | Self::Status(_) if self.status_code().is_server_error() => {
+                "an internal error occurred; the request id identifies it in the server log".into()
+            }
+            Self::PayloadTooLarge { limit: 0 } => "the body is larger than allowed".into(),
+            Self::UnsupportedMediaType(expected) if expected.is_empty() => {
+                "unsupported content type".into()
+            }
+            Self::UnsupportedMediaType(expected) => format!("the content type must be {expected}"),
+            Self::Status(status) => status.canonical_reason().unwrap_or("error").into(),
+            other => other.to_string(),
+        }
+    }
+
+    fn field(&self) -> Option<&str> {
+        match self {
+            Self::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    fn log(&self) {
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(code = self.code(), cause = %self, "request failed");
+        } else {
+            tracing::debug!(code = self.code(), reason = %self, "request refused");
+        }
+    }
+}
+
+/// The RFC 9457 body, with our `code` and `request_id` extension members.
+#[derive(Debug, Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'a str,
+    status: u16,
+    detail: String,
+    code: &'a str,
+    request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::MalformedJson(_)
+            | Self::InvalidQuery(_)
+            | Self::MalformedUpdate(_)
+            | Self::BadRequest => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated | Self::InvalidSignature => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Invalid { .. } | Self::UnsupportedPlatform(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Platform(_) => StatusCode::BAD_GATEWAY,
+            Self::Unavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Status(status) => *status,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        self.log();
+        let status = self.status_code();
+        let code = self.code();
+        let problem = Problem {
+            kind: format!("urn:switchboard:problem:{code}"),
+            title: self.title(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            code,
+            request_id: request_id::current(),
+            field: self.field(),
+        };
+        let mut response = HttpResponse::build(status);
+        response.content_type(PROBLEM_JSON);
+        match self {
+            Self::Unauthenticated => {
+                response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));
+            }
+            _ => {}
+        }
+        response.body(serde_json::to_string(&problem).unwrap_or_default())
+    }
+}
+
+/// Replaces a bare error response (one not already problem+json) by the matching problem, so
+/// that even actix's own 404/405 answers follow the contract.
+pub fn ensure_problem(response: HttpResponse<BoxBody>) -> HttpResponse<BoxBody> {
+    let status = response.status();
+    if status.as_u16() < 400 || is_problem(&response) {
+        return response;
+    }
+    if let Some(cause) = response.error() {
+        tracing::debug!(%cause, %status, "replacing a bare error response");
+    }
+    ApiError::from_status(status).error_response()
+}
+
+fn is_problem(response: &HttpResponse<BoxBody>) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value: &HeaderValue| value.to_str().ok())
+        .is_some_and(|value| value.starts_with(PROBLEM_JSON))
+}
+
+impl From<RepoError> for ApiError {
+    fn from(err: RepoError) -> Self {
+        match err {
+            RepoError::Unavailable(cause) => Self::Unavailable(cause),
+            RepoError::Duplicate(what) => Self::Conflict(what),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<domain::ValidationError> for ApiError {
+    fn from(err: domain::ValidationError) -> Self {
+        Self::invalid(err.field, err.reason)
+    }
+}
+
+impl From<validator::ValidationErrors> for ApiError {
+    /// The first invalid field, in name order so the answer is stable.
+    fn from(errors: validator::ValidationErrors) -> Self {
+        let fields = errors.field_errors();
+        let mut names: Vec<_> = fields.keys().collect();
+        names.sort();
+        let Some(name) = names.first() else {
+            return Self::invalid("body", "is invalid");
+        };
+        let reason = fields
+            .get(*name)
+            .and_then(|list| list.first())
+            .map_or_else(|| "is invalid".to_owned(), describe);
+        Self::invalid((*name).clone(), reason)
+    }
+}
+
+/// A validator failure as a sentence fragment: `must be 1-100 characters`.
+fn describe(error: &validator::ValidationError) -> String {
+    if let Some(message) = &error.message {
+        return message.to_string();
+    }
+    let param = |name: &str| error.params.get(name).map(ToString::to_string);
+    match error.code.as_ref() {
+        "required" => "is required".into(),
+        "length" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("must be {min}-{max} characters"),
+            (None, Some(max)) => format!("must be at most {max} characters"),
+            (Some(min), None) => format!("must be at least {min} characters"),
+            (None, None) => "has an invalid length".into(),
+        },
+        "range" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("must be between {min} and {max}"),
+            _ => "is out of range".into(),
+        },
+        code => format!("is invalid ({code})"),
+    }
+}
+
+impl From<BotError> for ApiError {
+    fn from(err: BotError) -> Self {
+        match err {
+            BotError::NotFound(_) => Self::not_found("bot"),
+            BotError::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<BindError> for ApiError {
+    fn from(err: BindError) -> Self {
+        match err {
+            BindError::BotNotFound(_) => Self::not_found("bot"),
+            BindError::Unsupported(kind) => Self::UnsupportedPlatform(kind),
+            BindError::Platform(cause) => Self::Platform(cause.to_string()),
+            BindError::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<ReceiveError> for ApiError {
+    fn from(err: ReceiveError) -> Self {
+        match err {
+            ReceiveError::UnknownBinding(kind) => {
+                Self::NotFound(format!("this bot has no {kind} binding"))
+            }
+            ReceiveError::Unauthorized(_) => Self::InvalidSignature,
+            ReceiveError::Malformed(cause) => Self::MalformedUpdate(cause.0),
+            ReceiveError::Unavailable(cause) => Self::Unavailable(cause.to_string()),
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Probes: liveness (the process answers) and readiness (every dependency answers in time).
+
+use crate::errors::ApiError;
+use crate::AppState;
+use actix_web::{web, HttpResponse};
+use application::ports::HealthCheck;
+use futures::future::join_all;
+use serde_json::{json, Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long one dependency may take to answer the readiness probe.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/health/live").route(web::get().to(live)))
+        .service(web::resource("/health/ready").route(web::get().to(ready)));
+}
+
+async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let results = join_all(state.health.iter().map(probe)).await;
+    let failing: Vec<&'static str> = results
+        .iter()
+        .filter(|(_, ok)| !ok)
+        .map(|(name, _)| *name)
+        .collect();
+    if !failing.is_empty() {
+        return Err(ApiError::NotReady(failing));
+    }
+    let checks: Map<String, Value> = results
+        .into_iter()
+        .map(|(name, _)| (name.to_owned(), Value::from("ok")))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "status": "ok", "checks": checks })))
+}
+
+/// Runs one check within [`CHECK_TIMEOUT`]; the reason of a failure goes to the log only.
+async fn probe(check: &Arc<dyn HealthCheck>) -> (&'static str, bool) {
+    let name = check.name();
+    let outcome = match tokio::time::timeout(CHECK_TIMEOUT, check.check()).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(format!("no answer within {CHECK_TIMEOUT:?}")),
+    };
+    if let Err(reason) = &outcome {
+        tracing::warn!(check = name, %reason, "readiness check failed");
+    }
+    (name, outcome.is_ok())
+}

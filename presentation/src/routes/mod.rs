@@ -1,0 +1,29 @@
+//! The route table: probes, webhooks, and the authenticated admin API under `/api/v1`.
+
+pub mod bots;
+pub mod conversations;
+pub mod health;
+pub mod platforms;
+pub mod webhooks;
+
+use crate::auth;
+use crate::errors::ApiError;
+use actix_web::middleware::from_fn;
+use actix_web::{web, HttpResponse};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.configure(health::configure)
+        .configure(webhooks::configure)
+        .service(
+            web::scope("/api/v1")
+                .wrap(from_fn(auth::authenticate))
+                .configure(bots::configure)
+                .configure(platforms::configure)
+                .configure(conversations::configure),
+        );
+}
+
+/// The default service: no route matches.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("no route matches this path".into()))
+}

@@ -1,0 +1,265 @@
+//! `/api/v1/bots`: creation, validation, reads, partial updates, deletion and paging.
+
+use crate::support::{assert_problem, TestApp};
+use actix_web::test::TestRequest;
+use chrono::DateTime;
+use presentation::HttpSettings;
+use serde_json::{json, Value};
+
+fn post_bot(body: Value) -> TestRequest {
+    TestRequest::post().uri("/api/v1/bots").set_json(body)
+}
+
+async fn create(app: &TestApp, name: &str) -> Value {
+    let reply = app
+        .admin(post_bot(json!({"name": name, "system_prompt": "be brief"})))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.raw);
+    reply.body
+}
+
+#[actix_web::test]
+async fn creating_a_bot_answers_201_with_the_bot_and_its_location() {
+    let app = TestApp::new();
+    let reply = app
+        .admin(post_bot(json!({
+            "name": "  Ada ",
+            "system_prompt": "be brief",
+            "model": "gpt-4o",
+            "temperature": 0.7,
+        })))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.raw);
+    let bot = &reply.body;
+    let id = bot["id"].as_str().unwrap();
+    assert_eq!(
+        reply.header("location"),
+        Some(format!("/api/v1/bots/{id}").as_str())
+    );
+    assert_eq!(bot["name"], "Ada");
+    assert_eq!(bot["system_prompt"], "be brief");
+    assert_eq!(bot["model"], "gpt-4o");
+    assert_eq!(bot["temperature"], 0.7);
+    assert_eq!(bot["fallback_message"], Value::Null);
+    for time in ["created_at", "updated_at"] {
+        DateTime::parse_from_rfc3339(bot[time].as_str().unwrap()).unwrap();
+    }
+    assert!(reply.header("x-request-id").is_some());
+    assert_eq!(app.bots.0.lock().unwrap().len(), 1);
+}
+
+#[actix_web::test]
+async fn invalid_fields_are_422_naming_the_field() {
+    let app = TestApp::new();
+    let cases = [
+        (json!({"name": "   ", "system_prompt": ""}), "name"),
+        (
+            json!({"name": "x".repeat(101), "system_prompt": ""}),
+            "name",
+        ),
+        (json!({"system_prompt": ""}), "name"),
+        (json!({"name": "Ada"}), "system_prompt"),
+        (
+            json!({"name": "Ada", "system_prompt": "", "temperature": 2.5}),
+            "temperature",
+        ),
+        (
+            json!({"name": "Ada", "system_prompt": "", "temperature": -1}),
+            "temperature",
+        ),
+        (
+            json!({"name": "Ada", "system_prompt": "", "model": ""}),
+            "model",
+        ),
+    ];
+    for (body, field) in cases {
+        let reply = app.admin(post_bot(body.clone())).await;
+        assert_problem(&reply, 422, "invalid_field");
+        assert_eq!(reply.body["field"], field, "{body}: {}", reply.raw);
+        assert!(
+            reply.body["detail"].as_str().unwrap().starts_with(field),
+            "{}",
+            reply.raw
+        );
+    }
+    assert!(app.bots.0.lock().unwrap().is_empty());
+}
+
+#[actix_web::test]
+async fn malformed_json_is_400() {
+    let app = TestApp::new();
+    let reply = app
+        .admin(
+            TestRequest::post()
+                .uri("/api/v1/bots")
+                .insert_header(("content-type", "application/json"))
+                .set_payload(r#"{"name": "Ada", "#),
+        )
+        .await;
+    assert_problem(&reply, 400, "malformed_json");
+    let wrong_type = app
+        .admin(post_bot(json!({"name": 5, "system_prompt": ""})))
+        .await;
+    assert_problem(&wrong_type, 400, "malformed_json");
+}
+
+#[actix_web::test]
+async fn a_body_that_is_not_json_is_415() {
+    let app = TestApp::new();
+    let reply = app
+        .admin(
+            TestRequest::post()
+                .uri("/api/v1/bots")
+                .insert_header(("content-type", "text/plain"))
+                .set_payload("name=Ada"),
+        )
+        .await;
+    assert_problem(&reply, 415, "unsupported_media_type");
+}
+
+#[actix_web::test]
+async fn a_json_body_over_the_limit_is_413() {
+    let app = crate::support::TestApp::with(crate::support::Options {
+        settings: HttpSettings {
+            json_body_limit: 100,
+            ..HttpSettings::default()
+        },
+        ..Default::default()
+    });
+    let reply = app
+        .admin(post_bot(
+            json!({"name": "Ada", "system_prompt": "x".repeat(200)}),
+        ))
+        .await;
+    assert_problem(&reply, 413, "payload_too_large");
+}
+
+#[actix_web::test]
+async fn unknown_or_unparsable_bot_ids_are_404() {
+    let app = TestApp::new();
+    let unknown = format!("/api/v1/bots/{}", domain::BotId::new());
+    for uri in [unknown.as_str(), "/api/v1/bots/not-a-uuid"] {
+        let reply = app.admin(TestRequest::get().uri(uri)).await;
+        assert_problem(&reply, 404, "not_found");
+    }
+    let delete = app.admin(TestRequest::delete().uri(&unknown)).await;
+    assert_problem(&delete, 404, "not_found");
+    let patch = app
+        .admin(TestRequest::patch().uri(&unknown).set_json(json!({})))
+        .await;
+    assert_problem(&patch, 404, "not_found");
+}
+
+#[actix_web::test]
+async fn a_bot_can_be_read_back() {
+    let app = TestApp::new();
+    let created = create(&app, "Ada").await;
+    let reply = app
+        .admin(TestRequest::get().uri(&format!("/api/v1/bots/{}", created["id"].as_str().unwrap())))
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, created);
+}
+
+#[actix_web::test]
+async fn patch_leaves_absent_fields_and_clears_null_ones() {
+    let app = TestApp::new();
+    let created = app
+        .admin(post_bot(json!({
+            "name": "Ada",
+            "system_prompt": "be brief",
+            "model": "gpt-4o",
+            "temperature": 1.0,
+            "fallback_message": "later",
+        })))
+        .await
+        .body;
+    let uri = format!("/api/v1/bots/{}", created["id"].as_str().unwrap());
+
+    let reply = app
+        .admin(TestRequest::patch().uri(&uri).set_json(json!({
+            "name": "Grace",
+            "model": null,
+            "temperature": 0.5,
+        })))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    let bot = &reply.body;
+    assert_eq!(bot["name"], "Grace");
+    assert_eq!(bot["system_prompt"], "be brief");
+    assert_eq!(bot["model"], Value::Null);
+    assert_eq!(bot["temperature"], 0.5);
+    assert_eq!(bot["fallback_message"], "later");
+    assert_eq!(bot["created_at"], created["created_at"]);
+
+    let cleared = app
+        .admin(
+            TestRequest::patch()
+                .uri(&uri)
+                .set_json(json!({"fallback_message": null, "temperature": null})),
+        )
+        .await;
+    assert_eq!(cleared.body["fallback_message"], Value::Null);
+    assert_eq!(cleared.body["temperature"], Value::Null);
+    assert_eq!(cleared.body["name"], "Grace");
+
+    let invalid = app
+        .admin(
+            TestRequest::patch()
+                .uri(&uri)
+                .set_json(json!({"temperature": 9})),
+        )
+        .await;
+    assert_problem(&invalid, 422, "invalid_field");
+    assert_eq!(invalid.body["field"], "temperature");
+    let blank = app
+        .admin(
+            TestRequest::patch()
+                .uri(&uri)
+                .set_json(json!({"name": "  "})),
+        )
+        .await;
+    assert_problem(&blank, 422, "invalid_field");
+    assert_eq!(blank.body["field"], "name");
+}
+
+#[actix_web::test]
+async fn deleting_a_bot_answers_204_then_it_is_gone() {
+    let app = TestApp::new();
+    let created = create(&app, "Ada").await;
+    let uri = format!("/api/v1/bots/{}", created["id"].as_str().unwrap());
+    let reply = app.admin(TestRequest::delete().uri(&uri)).await;
+    assert_eq!(reply.status, 204);
+    assert!(reply.raw.is_empty());
+    let gone = app.admin(TestRequest::get().uri(&uri)).await;
+    assert_problem(&gone, 404, "not_found");
+}
+
+#[actix_web::test]
+async fn bots_are_listed_page_by_page() {
+    let app = TestApp::new();
+    for name in ["a", "b", "c"] {
+        create(&app, name).await;
+    }
+    let first = app
+        .admin(TestRequest::get().uri("/api/v1/bots?limit=2"))
+        .await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.body["items"].as_array().unwrap().len(), 2);
+    let cursor = first.body["next_cursor"].as_str().unwrap();
+    let second = app
+        .admin(TestRequest::get().uri(&format!("/api/v1/bots?limit=2&cursor={cursor}")))
+        .await;
+    assert_eq!(second.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(second.body["items"][0]["name"], "c");
+    assert_eq!(second.body["next_cursor"], Value::Null);
+}
+
+#[actix_web::test]
+async fn an_unparsable_limit_is_400() {
+    let app = TestApp::new();
+    let reply = app
+        .admin(TestRequest::get().uri("/api/v1/bots?limit=many"))
+        .await;
+    assert_problem(&reply, 400, "invalid_query");
+}

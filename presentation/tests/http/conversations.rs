@@ -1,0 +1,163 @@
+//! `/api/v1/conversations`: filters, reads, ending, and message transcripts.
+
+use crate::support::{assert_problem, TestApp, OPERATOR_KEY, VIEWER_KEY};
+use actix_web::test::TestRequest;
+use serde_json::{json, Value};
+
+#[actix_web::test]
+async fn conversations_are_listed_and_filtered() {
+    let app = TestApp::new();
+    let ada = app.seed_bot("Ada");
+    let bob = app.seed_bot("Bob");
+    let conversation = app.seed_conversation(&ada);
+    app.seed_conversation(&bob);
+
+    let all = app
+        .as_key(VIEWER_KEY, TestRequest::get().uri("/api/v1/conversations"))
+        .await;
+    assert_eq!(all.status, 200, "{}", all.raw);
+    assert_eq!(all.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(all.body["next_cursor"], Value::Null);
+
+    let uri = format!(
+        "/api/v1/conversations?bot_id={}&platform=telegram&status=active",
+        ada.id
+    );
+    let filtered = app.as_key(VIEWER_KEY, TestRequest::get().uri(&uri)).await;
+    let items = filtered.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(
+        items[0],
+        json!({
+            "id": conversation.id.to_string(),
+            "bot_id": ada.id.to_string(),
+            "platform": "telegram",
+            "external_chat_id": "777",
+            "status": "active",
+            "created_at": items[0]["created_at"],
+            "updated_at": items[0]["updated_at"],
+        })
+    );
+
+    let ended = app
+        .as_key(
+            VIEWER_KEY,
+            TestRequest::get().uri("/api/v1/conversations?status=ended"),
+        )
+        .await;
+    assert!(ended.body["items"].as_array().unwrap().is_empty());
+}
+
+#[actix_web::test]
+async fn invalid_filters_are_400() {
+    let app = TestApp::new();
+    for query in [
+        "status=sleeping",
+        "platform=myspace",
+        "bot_id=42",
+        "limit=-1",
+    ] {
+        let reply = app
+            .as_key(
+                VIEWER_KEY,
+                TestRequest::get().uri(&format!("/api/v1/conversations?{query}")),
+            )
+            .await;
+        assert_problem(&reply, 400, "invalid_query");
+    }
+}
+
+#[actix_web::test]
+async fn a_conversation_is_read_by_id_or_404() {
+    let app = TestApp::new();
+    let bot = app.seed_bot("Ada");
+    let conversation = app.seed_conversation(&bot);
+    let reply = app
+        .as_key(
+            VIEWER_KEY,
+            TestRequest::get().uri(&format!("/api/v1/conversations/{}", conversation.id)),
+        )
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body["id"], conversation.id.to_string());
+
+    let missing = format!("/api/v1/conversations/{}", domain::ConversationId::new());
+    for uri in [missing.as_str(), "/api/v1/conversations/xyz"] {
+        let reply = app.as_key(VIEWER_KEY, TestRequest::get().uri(uri)).await;
+        assert_problem(&reply, 404, "not_found");
+    }
+}
+
+#[actix_web::test]
+async fn an_operator_ends_a_conversation_and_a_viewer_may_not() {
+    let app = TestApp::new();
+    let bot = app.seed_bot("Ada");
+    let conversation = app.seed_conversation(&bot);
+    let uri = format!("/api/v1/conversations/{}/end", conversation.id);
+
+    let refused = app.as_key(VIEWER_KEY, TestRequest::post().uri(&uri)).await;
+    assert_problem(&refused, 403, "forbidden");
+
+    let reply = app
+        .as_key(OPERATOR_KEY, TestRequest::post().uri(&uri))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    assert_eq!(reply.body["status"], "ended");
+
+    let missing = format!(
+        "/api/v1/conversations/{}/end",
+        domain::ConversationId::new()
+    );
+    let reply = app.admin(TestRequest::post().uri(&missing)).await;
+    assert_problem(&reply, 404, "not_found");
+}
+
+#[actix_web::test]
+async fn messages_carry_direction_text_content_and_status() {
+    let app = TestApp::new();
+    let bot = app.seed_bot("Ada");
+    let conversation = app.seed_conversation(&bot);
+    let uri = format!("/api/v1/conversations/{}/messages", conversation.id);
+    let reply = app.as_key(VIEWER_KEY, TestRequest::get().uri(&uri)).await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    let items = reply.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    let question = &items[0];
+    assert_eq!(question["direction"], "inbound");
+    assert_eq!(question["text"], "hello");
+    assert_eq!(
+        question["content"],
+        json!({"type": "text", "text": "hello"})
+    );
+    assert_eq!(question["status"], "received");
+    assert_eq!(question["reply_to"], Value::Null);
+    assert_eq!(question["conversation_id"], conversation.id.to_string());
+    let answer = &items[1];
+    assert_eq!(answer["direction"], "outbound");
+    assert_eq!(answer["status"], "pending");
+    assert_eq!(answer["reply_to"], question["id"]);
+    let photo = &items[2];
+    assert_eq!(photo["text"], "[photo]");
+    assert_eq!(
+        photo["content"],
+        json!({"type": "unsupported", "kind": "photo"})
+    );
+
+    let paged = app
+        .as_key(
+            VIEWER_KEY,
+            TestRequest::get().uri(&format!("{uri}?limit=2")),
+        )
+        .await;
+    assert_eq!(paged.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(paged.body["next_cursor"], items[1]["id"]);
+
+    let missing = format!(
+        "/api/v1/conversations/{}/messages",
+        domain::ConversationId::new()
+    );
+    let reply = app
+        .as_key(VIEWER_KEY, TestRequest::get().uri(&missing))
+        .await;
+    assert_problem(&reply, 404, "not_found");
+}

@@ -1,0 +1,14 @@
+//! HTTP tests of the presentation crate: the full actix application over in-memory fakes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+extern crate switchboard_presentation as presentation;
+
+mod auth;
+mod bots;
+mod conversations;
+mod errors;
+mod health;
+mod platforms;
+mod server;
+mod support;
+mod webhooks;

@@ -1,0 +1,578 @@
+//! Test support: in-memory fakes of the repositories and ports, and a request helper.
+
+use actix_web::http::header::HeaderMap;
+use actix_web::http::StatusCode;
+use actix_web::test::{self, TestRequest};
+use actix_web::web;
+use application::api_keys::hash_key;
+use application::ports::{
+    Channel, Channels, ClaimedJob, Clock, EventPublisher, HealthCheck, InboundMessage,
+    InboundRecord, InboundRequest, Ledger, ParseError, Recorded, SendError, VerifyError,
+};
+use application::{ApiKeys, BindPlatform, BotAdmin, ReceiveWebhook};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::repositories::{
+    ApiKeyRepository, BindingRepository, BotRepository, ConversationFilter, ConversationRepository,
+    MessageRepository,
+};
+use domain::{
+    ApiKey, ApiKeyId, Bot, BotDraft, BotId, BotName, Conversation, ConversationId,
+    ConversationStatus, Credentials, DomainEvent, ExternalChatId, ExternalMessageId, Message,
+    MessageContent, MessageId, MessageStatus, Page, PageRequest, PlatformBinding, PlatformKind,
+    RepoError, Role, SystemPrompt, TelegramCredentials,
+};
+use presentation::{AppState, HttpSettings};
+use serde_json::Value;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub const ADMIN_KEY: &str = "sb_admin";
+pub const OPERATOR_KEY: &str = "sb_operator";
+pub const VIEWER_KEY: &str = "sb_viewer";
+pub const TELEGRAM_TOKEN: &str = "123456:very-secret-bot-token";
+pub const TELEGRAM_SECRET: &str = "webhook-secret_42";
+
+fn down() -> RepoError {
+    RepoError::Unavailable("connection refused".into())
+}
+
+/// Pages rows sorted by their id text, as the real repositories do.
+fn page_of<T: Clone>(mut rows: Vec<T>, page: &PageRequest, key: impl Fn(&T) -> String) -> Page<T> {
+    rows.sort_by_key(&key);
+    let rows: Vec<T> = rows
+        .into_iter()
+        .filter(|row| page.after.as_ref().is_none_or(|after| key(row) > after.0))
+        .take(page.fetch_limit() as usize)
+        .collect();
+    Page::from_overfetch(rows, page, key)
+}
+
+#[derive(Default)]
+pub struct FakeBots(pub Mutex<Vec<Bot>>);
+
+#[async_trait]
+impl BotRepository for FakeBots {
+    async fn insert(&self, bot: &Bot) -> Result<(), RepoError> {
+        self.0.lock().unwrap().push(bot.clone());
+        Ok(())
+    }
+    async fn get(&self, id: BotId) -> Result<Option<Bot>, RepoError> {
+        Ok(self.0.lock().unwrap().iter().find(|b| b.id == id).cloned())
+    }
+    async fn list(&self, page: &PageRequest) -> Result<Page<Bot>, RepoError> {
+        Ok(page_of(self.0.lock().unwrap().clone(), page, |b| {
+            b.id.to_string()
+        }))
+    }
+    async fn update(&self, bot: &Bot) -> Result<bool, RepoError> {
+        let mut bots = self.0.lock().unwrap();
+        let found = bots.iter_mut().find(|b| b.id == bot.id);
+        Ok(found.map(|b| *b = bot.clone()).is_some())
+    }
+    async fn delete(&self, id: BotId) -> Result<bool, RepoError> {
+        let mut bots = self.0.lock().unwrap();
+        let before = bots.len();
+        bots.retain(|b| b.id != id);
+        Ok(bots.len() < before)
+    }
+}
+
+#[derive(Default)]
+pub struct FakeBindings {
+    rows: Mutex<Vec<PlatformBinding>>,
+    pub unavailable: AtomicBool,
+}
+
+impl FakeBindings {
+    fn check(&self) -> Result<(), RepoError> {
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(down());
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BindingRepository for FakeBindings {
+    async fn upsert(&self, binding: &PlatformBinding) -> Result<(), RepoError> {
+        self.check()?;
+        let mut rows = self.rows.lock().unwrap();
+        rows.retain(|b| !(b.bot_id == binding.bot_id && b.kind() == binding.kind()));
+        rows.push(binding.clone());
+        Ok(())
+    }
+    async fn get(
+        &self,
+        bot_id: BotId,
+        kind: PlatformKind,
+    ) -> Result<Option<PlatformBinding>, RepoError> {
+        self.check()?;
+        let rows = self.rows.lock().unwrap();
+        Ok(rows
+            .iter()
+            .find(|b| b.bot_id == bot_id && b.kind() == kind)
+            .cloned())
+    }
+    async fn list_for_bot(&self, bot_id: BotId) -> Result<Vec<PlatformBinding>, RepoError> {
+        self.check()?;
+        let rows = self.rows.lock().unwrap();
+        Ok(rows
+            .iter()
+            .filter(|b| b.bot_id == bot_id)
+            .cloned()
+            .collect())
+    }
+    async fn delete(&self, bot_id: BotId, kind: PlatformKind) -> Result<bool, RepoError> {
+        self.check()?;
+        let mut rows = self.rows.lock().unwrap();
+        let before = rows.len();
+        rows.retain(|b| !(b.bot_id == bot_id && b.kind() == kind));
+        Ok(rows.len() < before)
+    }
+}
+
+#[derive(Default)]
+pub struct FakeConversations(pub Mutex<Vec<Conversation>>);
+
+#[async_trait]
+impl ConversationRepository for FakeConversations {
+    async fn get(&self, id: ConversationId) -> Result<Option<Conversation>, RepoError> {
+        Ok(self.0.lock().unwrap().iter().find(|c| c.id == id).cloned())
+    }
+    async fn list(
+        &self,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Conversation>, RepoError> {
+        let rows: Vec<Conversation> = self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|c| filter.bot_id.is_none_or(|id| c.bot_id == id))
+            .filter(|c| filter.platform.is_none_or(|p| c.platform == p))
+            .filter(|c| filter.status.is_none_or(|s| c.status == s))
+            .cloned()
+            .collect();
+        Ok(page_of(rows, page, |c| c.id.to_string()))
+    }
+    async fn end(
+        &self,
+        id: ConversationId,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Conversation>, RepoError> {
+        let mut rows = self.0.lock().unwrap();
+        Ok(rows.iter_mut().find(|c| c.id == id).map(|c| {
+            c.status = ConversationStatus::Ended;
+            c.updated_at = at;
+            c.clone()
+        }))
+    }
+}
+
+#[derive(Default)]
+pub struct FakeMessages(pub Mutex<Vec<Message>>);
+
+#[async_trait]
+impl MessageRepository for FakeMessages {
+    async fn get(&self, id: MessageId) -> Result<Option<Message>, RepoError> {
+        Ok(self.0.lock().unwrap().iter().find(|m| m.id == id).cloned())
+    }
+    async fn list(
+        &self,
+        conversation_id: ConversationId,
+        page: &PageRequest,
+    ) -> Result<Page<Message>, RepoError> {
+        let rows: Vec<Message> = self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.conversation_id == conversation_id)
+            .cloned()
+            .collect();
+        Ok(page_of(rows, page, |m| m.id.to_string()))
+    }
+    async fn recent(
+        &self,
+        _conversation_id: ConversationId,
+        _limit: u32,
+    ) -> Result<Vec<Message>, RepoError> {
+        Ok(Vec::new())
+    }
+    async fn set_status(&self, _id: MessageId, _status: MessageStatus) -> Result<(), RepoError> {
+        Ok(())
+    }
+}
+
+/// Knows the three test keys, one per role.
+pub struct FakeApiKeys(Vec<ApiKey>);
+
+impl Default for FakeApiKeys {
+    fn default() -> Self {
+        let key = |secret: &str, role: Role| ApiKey {
+            id: ApiKeyId::new(),
+            name: role.as_str().into(),
+            role,
+            key_hash: hash_key(secret),
+            prefix: secret.chars().take(6).collect(),
+            created_at: Utc::now(),
+            revoked_at: None,
+        };
+        Self(vec![
+            key(ADMIN_KEY, Role::Admin),
+            key(OPERATOR_KEY, Role::Operator),
+            key(VIEWER_KEY, Role::Viewer),
+        ])
+    }
+}
+
+#[async_trait]
+impl ApiKeyRepository for FakeApiKeys {
+    async fn insert(&self, _key: &ApiKey) -> Result<(), RepoError> {
+        Ok(())
+    }
+    async fn find_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, RepoError> {
+        Ok(self.0.iter().find(|k| k.key_hash == key_hash).cloned())
+    }
+    async fn list(&self) -> Result<Vec<ApiKey>, RepoError> {
+        Ok(self.0.clone())
+    }
+    async fn revoke(&self, _id: ApiKeyId, _at: DateTime<Utc>) -> Result<bool, RepoError> {
+        Ok(false)
+    }
+}
+
+/// Counts every write attempt; can be made unavailable.
+#[derive(Default)]
+pub struct FakeLedger {
+    pub calls: AtomicUsize,
+    pub unavailable: AtomicBool,
+}
+
+#[async_trait]
+impl Ledger for FakeLedger {
+    async fn record_inbound(&self, _record: &InboundRecord) -> Result<Recorded, RepoError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(down());
+        }
+        Ok(Recorded::New {
+            conversation_id: ConversationId::new(),
+            message_id: MessageId::new(),
+        })
+    }
+    async fn store_reply(&self, _job: &ClaimedJob, _reply: &Message) -> Result<bool, RepoError> {
+        Ok(false)
+    }
+}
+
+/// A Telegram-like channel: the secret header must match; `{"message": {...}}` holds one message.
+#[derive(Default)]
+pub struct FakeTelegram {
+    pub refuse_webhook: bool,
+}
+
+#[async_trait]
+impl Channel for FakeTelegram {
+    fn kind(&self) -> PlatformKind {
+        PlatformKind::Telegram
+    }
+    fn verify(
+        &self,
+        binding: &PlatformBinding,
+        request: &InboundRequest,
+    ) -> Result<(), VerifyError> {
+        let Credentials::Telegram(creds) = &binding.credentials;
+        match request.header("x-telegram-bot-api-secret-token") {
+            None => Err(VerifyError::Missing),
+            Some(s) if s == creds.secret_token.expose() => Ok(()),
+            Some(_) => Err(VerifyError::Mismatch),
+        }
+    }
+    fn parse(&self, body: &[u8]) -> Result<Vec<InboundMessage>, ParseError> {
+        let update: Value = serde_json::from_slice(body).map_err(|e| ParseError(e.to_string()))?;
+        let Some(message) = update.get("message") else {
+            return Ok(Vec::new());
+        };
+        let field = |name: &str| message[name].to_string();
+        Ok(vec![InboundMessage {
+            external_id: ExternalMessageId::parse(field("message_id")).unwrap(),
+            chat: ExternalChatId::parse(field("chat_id")).unwrap(),
+            content: MessageContent::text(message["text"].as_str().unwrap_or_default()),
+        }])
+    }
+    fn max_text_len(&self) -> usize {
+        4096
+    }
+    async fn send_text(
+        &self,
+        _binding: &PlatformBinding,
+        _chat: &ExternalChatId,
+        _text: &str,
+    ) -> Result<(), SendError> {
+        Ok(())
+    }
+    async fn typing(
+        &self,
+        _binding: &PlatformBinding,
+        _chat: &ExternalChatId,
+    ) -> Result<(), SendError> {
+        Ok(())
+    }
+    async fn register_webhook(
+        &self,
+        _binding: &PlatformBinding,
+        _webhook_url: &str,
+    ) -> Result<(), SendError> {
+        if self.refuse_webhook {
+            return Err(SendError::Permanent(
+                "Unauthorized: token 123 is wrong".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub struct WallClock;
+
+impl Clock for WallClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+pub struct NoEvents;
+
+impl EventPublisher for NoEvents {
+    fn publish(&self, _event: DomainEvent) {}
+}
+
+/// A health check with a fixed answer.
+pub struct FixedCheck {
+    pub name: &'static str,
+    pub healthy: bool,
+}
+
+#[async_trait]
+impl HealthCheck for FixedCheck {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    async fn check(&self) -> Result<(), String> {
+        if self.healthy {
+            Ok(())
+        } else {
+            Err("connection refused to 10.0.0.7:5432".into())
+        }
+    }
+}
+
+/// How to build a test application.
+#[derive(Default)]
+pub struct Options {
+    pub public_url: Option<String>,
+    pub refuse_webhook: bool,
+    pub checks: Vec<FixedCheck>,
+    pub settings: HttpSettings,
+}
+
+/// The application under test and handles on its fakes.
+pub struct TestApp {
+    pub data: web::Data<AppState>,
+    pub settings: HttpSettings,
+    pub bots: Arc<FakeBots>,
+    pub bindings: Arc<FakeBindings>,
+    pub conversations: Arc<FakeConversations>,
+    pub messages: Arc<FakeMessages>,
+    pub ledger: Arc<FakeLedger>,
+}
+
+/// A response, its body parsed as JSON (`Null` when empty).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub raw: String,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    pub fn new() -> Self {
+        Self::with(Options::default())
+    }
+
+    pub fn with(options: Options) -> Self {
+        let bots = Arc::new(FakeBots::default());
+        let bindings = Arc::new(FakeBindings::default());
+        let conversations = Arc::new(FakeConversations::default());
+        let messages = Arc::new(FakeMessages::default());
+        let ledger = Arc::new(FakeLedger::default());
+        let clock: Arc<dyn Clock> = Arc::new(WallClock);
+        let telegram: Arc<dyn Channel> = Arc::new(FakeTelegram {
+            refuse_webhook: options.refuse_webhook,
+        });
+        let channels = Channels::new([telegram]);
+        let state = AppState {
+            receive: Arc::new(ReceiveWebhook::new(
+                bindings.clone(),
+                ledger.clone(),
+                channels.clone(),
+                Arc::new(NoEvents),
+                clock.clone(),
+            )),
+            bot_admin: Arc::new(BotAdmin::new(bots.clone(), clock.clone())),
+            bind: Arc::new(BindPlatform::new(
+                bots.clone(),
+                bindings.clone(),
+                channels,
+                clock.clone(),
+                options.public_url,
+            )),
+            api_keys: Arc::new(ApiKeys::new(Arc::new(FakeApiKeys::default()), clock, None)),
+            bots: bots.clone(),
+            bindings: bindings.clone(),
+            conversations: conversations.clone(),
+            messages: messages.clone(),
+            health: options
+                .checks
+                .into_iter()
+                .map(|c| Arc::new(c) as Arc<dyn HealthCheck>)
+                .collect(),
+        };
+        Self {
+            data: web::Data::new(state),
+            settings: options.settings,
+            bots,
+            bindings,
+            conversations,
+            messages,
+            ledger,
+        }
+    }
+
+    /// Serves one request through the full application (middleware included).
+    pub async fn send(&self, request: TestRequest) -> Reply {
+        let app = test::init_service(presentation::app(self.data.clone(), &self.settings)).await;
+        let response = test::call_service(&app, request.to_request()).await;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = test::read_body(response).await;
+        let raw = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_str(&raw).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            raw,
+            body,
+        }
+    }
+
+    /// Sends `request` with the given key as a bearer token.
+    pub async fn as_key(&self, key: &str, request: TestRequest) -> Reply {
+        self.send(request.insert_header(("Authorization", format!("Bearer {key}"))))
+            .await
+    }
+
+    pub async fn admin(&self, request: TestRequest) -> Reply {
+        self.as_key(ADMIN_KEY, request).await
+    }
+
+    /// Stores a bot directly in the fake repository.
+    pub fn seed_bot(&self, name: &str) -> Bot {
+        let bot = Bot::create(
+            BotDraft {
+                name: BotName::parse(name).unwrap(),
+                system_prompt: SystemPrompt::parse("be kind").unwrap(),
+                model: None,
+                temperature: None,
+                fallback_message: None,
+            },
+            Utc::now(),
+        );
+        self.bots.0.lock().unwrap().push(bot.clone());
+        bot
+    }
+
+    /// Stores a bot with a Telegram binding.
+    pub fn seed_bound_bot(&self) -> Bot {
+        let bot = self.seed_bot("bound");
+        let creds = TelegramCredentials::parse(TELEGRAM_TOKEN, TELEGRAM_SECRET).unwrap();
+        let binding = PlatformBinding::new(bot.id, Credentials::Telegram(creds), Utc::now());
+        self.bindings.rows.lock().unwrap().push(binding);
+        bot
+    }
+
+    /// Stores a conversation with one inbound message and its reply.
+    pub fn seed_conversation(&self, bot: &Bot) -> Conversation {
+        let conversation = Conversation::start(
+            bot.id,
+            PlatformKind::Telegram,
+            ExternalChatId::parse("777").unwrap(),
+            Utc::now(),
+        );
+        let question = Message::inbound(
+            conversation.id,
+            bot.id,
+            PlatformKind::Telegram,
+            ExternalMessageId::parse("1").unwrap(),
+            MessageContent::text("hello"),
+            Utc::now(),
+        );
+        let answer = Message::reply(&question, "hi there", Utc::now());
+        let photo = Message::inbound(
+            conversation.id,
+            bot.id,
+            PlatformKind::Telegram,
+            ExternalMessageId::parse("2").unwrap(),
+            MessageContent::Unsupported {
+                kind: "photo".into(),
+            },
+            Utc::now(),
+        );
+        self.messages
+            .0
+            .lock()
+            .unwrap()
+            .extend([question, answer, photo]);
+        self.conversations
+            .0
+            .lock()
+            .unwrap()
+            .push(conversation.clone());
+        conversation
+    }
+
+    pub fn ledger_calls(&self) -> usize {
+        self.ledger.calls.load(Ordering::SeqCst)
+    }
+}
+
+/// Asserts the contract of every error: status, problem+json, stable code, and a request id equal
+/// to the `X-Request-Id` header.
+pub fn assert_problem(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(reply.status.as_u16(), status, "body: {}", reply.raw);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json"),
+        "body: {}",
+        reply.raw
+    );
+    let body = &reply.body;
+    assert_eq!(body["code"], code, "body: {}", reply.raw);
+    assert_eq!(body["status"], status);
+    assert!(body["type"].as_str().is_some_and(|t| t.ends_with(code)));
+    assert!(body["title"].is_string());
+    assert!(body["detail"].is_string());
+    let id = reply
+        .header("x-request-id")
+        .expect("an X-Request-Id header");
+    assert!(!id.is_empty());
+    assert_eq!(body["request_id"], id, "body: {}", reply.raw);
+}

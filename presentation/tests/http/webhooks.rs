@@ -1,0 +1,161 @@
+//! `POST /webhooks/{platform}/{bot_id}`: authenticity before any write, limits, and storage outages.
+
+use crate::support::{assert_problem, Options, TestApp, TELEGRAM_SECRET};
+use actix_web::test::TestRequest;
+use presentation::HttpSettings;
+use serde_json::json;
+use std::sync::atomic::Ordering;
+
+const SECRET_HEADER: &str = "X-Telegram-Bot-Api-Secret-Token";
+
+fn update() -> String {
+    json!({"update_id": 1, "message": {"message_id": 10, "chat_id": 42, "text": "hi"}}).to_string()
+}
+
+fn webhook(bot_id: impl std::fmt::Display, secret: Option<&str>, body: String) -> TestRequest {
+    let request = TestRequest::post()
+        .uri(&format!("/webhooks/telegram/{bot_id}"))
+        .insert_header(("content-type", "application/json"))
+        .set_payload(body);
+    match secret {
+        Some(secret) => request.insert_header((SECRET_HEADER, secret)),
+        None => request,
+    }
+}
+
+#[actix_web::test]
+async fn an_authentic_update_is_recorded_and_acknowledged() {
+    let app = TestApp::new();
+    let bot = app.seed_bound_bot();
+    let reply = app
+        .send(webhook(bot.id, Some(TELEGRAM_SECRET), update()))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    assert_eq!(reply.body, json!({"ok": true}));
+    assert!(reply.header("x-request-id").is_some());
+    assert_eq!(app.ledger_calls(), 1);
+}
+
+#[actix_web::test]
+async fn an_update_without_messages_is_acknowledged() {
+    let app = TestApp::new();
+    let bot = app.seed_bound_bot();
+    let reply = app
+        .send(webhook(
+            bot.id,
+            Some(TELEGRAM_SECRET),
+            json!({"update_id": 2}).to_string(),
+        ))
+        .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(app.ledger_calls(), 0);
+}
+
+#[actix_web::test]
+async fn a_wrong_or_missing_secret_is_401_and_nothing_is_recorded() {
+    let app = TestApp::new();
+    let bot = app.seed_bound_bot();
+    for secret in [Some("wrong-secret"), None] {
+        let reply = app.send(webhook(bot.id, secret, update())).await;
+        assert_problem(&reply, 401, "invalid_signature");
+    }
+    assert_eq!(app.ledger_calls(), 0);
+}
+
+#[actix_web::test]
+async fn an_oversized_body_is_413_and_nothing_is_recorded() {
+    let app = TestApp::with(Options {
+        settings: HttpSettings {
+            webhook_body_limit: 64,
+            ..HttpSettings::default()
+        },
+        ..Default::default()
+    });
+    let bot = app.seed_bound_bot();
+    let big = json!({"message": {"message_id": 1, "chat_id": 2, "text": "x".repeat(100)}});
+    let reply = app
+        .send(webhook(bot.id, Some(TELEGRAM_SECRET), big.to_string()))
+        .await;
+    assert_problem(&reply, 413, "payload_too_large");
+    assert_eq!(app.ledger_calls(), 0);
+}
+
+#[actix_web::test]
+async fn the_default_webhook_limit_is_one_mebibyte() {
+    let app = TestApp::new();
+    let bot = app.seed_bound_bot();
+    let reply = app
+        .send(webhook(
+            bot.id,
+            Some(TELEGRAM_SECRET),
+            "x".repeat(1024 * 1024 + 1),
+        ))
+        .await;
+    assert_problem(&reply, 413, "payload_too_large");
+}
+
+#[actix_web::test]
+async fn unknown_platforms_bots_and_bindings_are_404() {
+    let app = TestApp::new();
+    let bot = app.seed_bot("unbound");
+    let cases = [
+        format!("/webhooks/myspace/{}", bot.id),
+        "/webhooks/telegram/not-a-uuid".to_owned(),
+        format!("/webhooks/telegram/{}", bot.id),
+        format!("/webhooks/telegram/{}", domain::BotId::new()),
+        format!("/webhooks/discord/{}", bot.id),
+    ];
+    for uri in cases {
+        let reply = app
+            .send(
+                TestRequest::post()
+                    .uri(&uri)
+                    .insert_header((SECRET_HEADER, TELEGRAM_SECRET))
+                    .set_payload(update()),
+            )
+            .await;
+        assert_problem(&reply, 404, "not_found");
+    }
+    assert_eq!(app.ledger_calls(), 0);
+}
+
+#[actix_web::test]
+async fn a_malformed_update_is_400() {
+    let app = TestApp::new();
+    let bot = app.seed_bound_bot();
+    let reply = app
+        .send(webhook(bot.id, Some(TELEGRAM_SECRET), "{not json".into()))
+        .await;
+    assert_problem(&reply, 400, "malformed_update");
+}
+
+#[actix_web::test]
+async fn unavailable_storage_is_503_with_retry_after() {
+    let app = TestApp::new();
+    let bot = app.seed_bound_bot();
+    app.ledger.unavailable.store(true, Ordering::SeqCst);
+    let reply = app
+        .send(webhook(bot.id, Some(TELEGRAM_SECRET), update()))
+        .await;
+    assert_problem(&reply, 503, "service_unavailable");
+    assert_eq!(reply.header("retry-after"), Some("5"));
+    assert!(!reply.raw.contains("connection refused"), "{}", reply.raw);
+
+    app.ledger.unavailable.store(false, Ordering::SeqCst);
+    app.bindings.unavailable.store(true, Ordering::SeqCst);
+    let reply = app
+        .send(webhook(bot.id, Some(TELEGRAM_SECRET), update()))
+        .await;
+    assert_problem(&reply, 503, "service_unavailable");
+    assert_eq!(reply.header("retry-after"), Some("5"));
+}
+
+#[actix_web::test]
+async fn webhooks_only_accept_post() {
+    let app = TestApp::new();
+    let bot = app.seed_bound_bot();
+    let reply = app
+        .send(TestRequest::get().uri(&format!("/webhooks/telegram/{}", bot.id)))
+        .await;
+    assert_problem(&reply, 405, "method_not_allowed");
+}

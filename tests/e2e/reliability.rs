@@ -1,0 +1,237 @@
+//! Failure handling end to end: model retries and fallback, rate limits, long replies, crashed
+//! workers, two servers on one database, and a database outage.
+
+use crate::{on_each_database, PATIENCE, SETTLE};
+use database::testing::{fresh_postgres, TestDatabase};
+use std::collections::HashMap;
+use std::time::Duration;
+use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram};
+use switchboard_e2e::proxy::TcpProxy;
+use switchboard_e2e::updates;
+use switchboard_e2e::{TestApp, TestConfig};
+
+/// Model retries fast enough for a test.
+fn quick_model_retries(config: TestConfig) -> TestConfig {
+    config.with("SWITCHBOARD__AI__MAX_RETRIES", 2).with("SWITCHBOARD__AI__TIMEOUT_SECONDS", 5)
+}
+
+#[tokio::test]
+async fn a_model_that_fails_twice_then_succeeds_is_retried() {
+    on_each_database(|db| async move {
+        let openai = FakeOpenAi::failing_then_answering(2, "third time lucky").await;
+        let telegram = FakeTelegram::start().await;
+        let app = TestApp::spawn(&quick_model_retries(TestConfig::new(db.url(), openai.url(), telegram.url()))).await;
+        let bot = app.telegram_bot(Some("fallback text")).await;
+
+        app.deliver(&bot, &updates::text(1, 5, 1, "hello")).await;
+
+        let sent = telegram.wait_for_sent(1, PATIENCE).await;
+        assert_eq!(sent.iter().map(|s| s.text.as_str()).collect::<Vec<_>>(), ["third time lucky"]);
+        assert_eq!(openai.requests().await.len(), 3);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_model_that_keeps_failing_yields_the_fallback_once() {
+    on_each_database(|db| async move {
+        let openai = FakeOpenAi::always_failing().await;
+        let telegram = FakeTelegram::start().await;
+        let app = TestApp::spawn(&quick_model_retries(TestConfig::new(db.url(), openai.url(), telegram.url()))).await;
+        let bot = app.telegram_bot(Some("Sorry, try later.")).await;
+
+        app.deliver(&bot, &updates::text(1, 5, 1, "hello")).await;
+
+        let sent = telegram.wait_for_sent(1, PATIENCE).await;
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].text, "Sorry, try later.");
+        tokio::time::sleep(SETTLE).await;
+        assert_eq!(telegram.wait_for_sent(2, SETTLE).await.len(), 1, "the fallback is sent once");
+        assert_eq!(openai.requests().await.len(), 3, "one try and two retries");
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_telegram_429_is_honoured_and_the_reply_arrives_once() {
+    on_each_database(|db| async move {
+        let openai = FakeOpenAi::answering("patient reply").await;
+        let mut telegram = FakeTelegram::start().await;
+        telegram.rate_limit_first(1, 1).await;
+        let app = TestApp::spawn(&TestConfig::new(db.url(), openai.url(), telegram.url())).await;
+        let bot = app.telegram_bot(None).await;
+
+        app.deliver(&bot, &updates::text(1, 5, 1, "hello")).await;
+
+        let sent = telegram.wait_for_sent(1, PATIENCE).await;
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].text, "patient reply");
+        let attempts = telegram.send_attempts().await;
+        assert_eq!(attempts.len(), 2, "one refused, one delivered: {attempts:?}");
+        let gaps = telegram.arrival_gaps();
+        assert!(gaps[1] >= Duration::from_millis(950), "retry_after was not honoured: {gaps:?}");
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_reply_over_4096_characters_arrives_in_ordered_parts() {
+    on_each_database(|db| async move {
+        let paragraphs: Vec<String> = (0..12).map(|i| format!("Paragraph {i}: {}", "word ".repeat(90))).collect();
+        let long = paragraphs.join("\n\n");
+        assert!(long.len() > 4096);
+        let openai = FakeOpenAi::answering(&long).await;
+        let telegram = FakeTelegram::start().await;
+        let app = TestApp::spawn(&TestConfig::new(db.url(), openai.url(), telegram.url())).await;
+        let bot = app.telegram_bot(None).await;
+
+        app.deliver(&bot, &updates::text(1, 5, 1, "tell me everything")).await;
+
+        let sent = app_parts(&telegram, 2).await;
+        assert!(sent.len() >= 2);
+        assert!(sent.iter().all(|part| part.encode_utf16().count() <= 4096));
+        let rejoined = sent.join("\n\n");
+        assert_eq!(rejoined.split_whitespace().collect::<Vec<_>>(), long.split_whitespace().collect::<Vec<_>>());
+        app.stop().await;
+    })
+    .await;
+}
+
+async fn app_parts(telegram: &FakeTelegram, at_least: usize) -> Vec<String> {
+    telegram.wait_for_sent(at_least, PATIENCE).await;
+    tokio::time::sleep(SETTLE).await;
+    telegram.wait_for_sent(usize::MAX, Duration::ZERO).await.into_iter().map(|s| s.text).collect()
+}
+
+#[tokio::test]
+async fn a_job_held_by_a_dead_worker_is_taken_over_and_answered_once() {
+    on_each_database(|db| async move {
+        let openai = FakeOpenAi::slow("survivor's reply", Duration::from_secs(2)).await;
+        let telegram = FakeTelegram::start().await;
+        let config = TestConfig::new(db.url(), openai.url(), telegram.url()).with("SWITCHBOARD__WORKER__LEASE_SECONDS", 2);
+        let doomed = TestApp::spawn(&config).await;
+        let bot = doomed.telegram_bot(None).await;
+        doomed.deliver(&bot, &updates::text(1, 5, 1, "are you there?")).await;
+        wait_until(|| async { !openai.requests().await.is_empty() }).await;
+        doomed.kill().await; // holds the job's lease, never finishes it
+
+        let survivor = TestApp::spawn(&config).await;
+        let sent = telegram.wait_for_sent(1, PATIENCE).await;
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].text, "survivor's reply");
+        tokio::time::sleep(Duration::from_secs(3)).await; // past another lease
+        assert_eq!(telegram.wait_for_sent(2, SETTLE).await.len(), 1, "answered once");
+        survivor.stop().await;
+    })
+    .await;
+}
+
+async fn wait_until<F, Fut>(condition: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !condition().await {
+        assert!(std::time::Instant::now() < deadline, "condition not reached in time");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_servers_on_one_postgres_answer_200_updates_once_each_in_order() {
+    let Some(db) = fresh_postgres().await else {
+        eprintln!("skipped: SWITCHBOARD_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let openai = FakeOpenAi::echoing().await;
+    let telegram = FakeTelegram::start().await;
+    let config = TestConfig::new(db.url(), openai.url(), telegram.url());
+    let (first, second) = (TestApp::spawn(&config).await, TestApp::spawn(&config).await);
+    let bot = first.telegram_bot(None).await;
+
+    let (chats, per_chat) = (20_i64, 10_i64);
+    for n in 0..per_chat {
+        for chat in 0..chats {
+            let app = if (chat + n) % 2 == 0 { &first } else { &second };
+            let update_id = chat * 1000 + n;
+            app.deliver(&bot, &updates::text(update_id, 100 + chat, n + 1, &format!("{chat}:{n}"))).await;
+        }
+    }
+
+    let sent = telegram.wait_for_sent(200, Duration::from_secs(60)).await;
+    assert_eq!(sent.len(), 200);
+    tokio::time::sleep(SETTLE).await;
+    assert_eq!(telegram.wait_for_sent(201, SETTLE).await.len(), 200, "no reply twice");
+    let per_chat_counts = sent.iter().fold(HashMap::new(), |mut counts, s| {
+        *counts.entry(s.chat_id.to_string()).or_insert(0) += 1;
+        counts
+    });
+    assert_eq!(per_chat_counts.len(), chats as usize);
+    assert!(per_chat_counts.values().all(|&n| n == per_chat));
+    assert_each_chat_in_order(&sent, chats);
+    first.stop().await;
+    second.stop().await;
+}
+
+/// Each chat's replies (`re: chat:n`) were delivered in message order.
+fn assert_each_chat_in_order(sent: &[switchboard_e2e::fakes::Sent], chats: i64) {
+    let mut delivered: HashMap<i64, Vec<i64>> = HashMap::new();
+    for reply in sent {
+        let (chat, n) = reply.text.trim_start_matches("re: ").split_once(':').expect("an echoed reply");
+        delivered.entry(chat.parse().unwrap()).or_default().push(n.parse().unwrap());
+    }
+    assert_eq!(delivered.len(), chats as usize);
+    for (chat, order) in &delivered {
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(order, &sorted, "chat {chat} was answered out of order");
+    }
+}
+
+#[tokio::test]
+async fn a_database_outage_answers_503_and_service_resumes() {
+    let Some(db) = fresh_postgres().await else {
+        eprintln!("skipped: SWITCHBOARD_TEST_DATABASE_URL is not set");
+        return;
+    };
+    outage_scenario(db).await;
+}
+
+async fn outage_scenario(db: TestDatabase) {
+    let target = postgres_addr(db.url());
+    let proxy = TcpProxy::start(target).await;
+    let proxied_url = db.url().replacen(&target.to_string(), &proxy.addr.to_string(), 1);
+    let openai = FakeOpenAi::answering("back again").await;
+    let telegram = FakeTelegram::start().await;
+    let app = TestApp::spawn(&TestConfig::new(&proxied_url, openai.url(), telegram.url())).await;
+    let bot = app.telegram_bot(None).await;
+
+    proxy.cut();
+    let response = app.post_update(&bot, Some(switchboard_e2e::app::SECRET), &updates::text(1, 5, 1, "anyone?")).await;
+    assert_eq!(response.status().as_u16(), 503, "an update that cannot be stored must not be acknowledged");
+    let ready = app.client.get(app.url("/health/ready")).send().await.unwrap();
+    assert_eq!(ready.status().as_u16(), 503);
+
+    proxy.restore();
+    wait_until(|| async {
+        let response = app.post_update(&bot, Some(switchboard_e2e::app::SECRET), &updates::text(1, 5, 1, "anyone?")).await;
+        response.status().as_u16() == 200
+    })
+    .await;
+    let sent = telegram.wait_for_sent(1, PATIENCE).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].text, "back again");
+    app.stop().await;
+}
+
+/// The host:port of a postgres:// URL, as a socket address.
+fn postgres_addr(url: &str) -> std::net::SocketAddr {
+    let authority = url.split("://").nth(1).unwrap().split('/').next().unwrap();
+    let host_port = authority.rsplit('@').next().unwrap();
+    let with_port = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") };
+    with_port.replace("localhost", "127.0.0.1").parse().expect("a numeric host:port in the test database URL")
+}

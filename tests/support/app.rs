@@ -1,0 +1,159 @@
+//! A running Switchboard for one test: port 0, its own database, fakes for OpenAI and Telegram.
+
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use switchboard::{Mode, Running, Settings};
+
+pub const ADMIN_KEY: &str = "sb_test_bootstrap_admin_key";
+pub const BOT_TOKEN: &str = "123456:TEST-token";
+pub const SECRET: &str = "webhook-secret_1";
+
+/// Where the app's outside world is, and any further `SWITCHBOARD__…` settings.
+#[derive(Debug, Clone)]
+pub struct TestConfig {
+    pub database_url: String,
+    pub openai_url: String,
+    pub telegram_url: String,
+    pub extra: Vec<(&'static str, String)>,
+}
+
+impl TestConfig {
+    pub fn new(database_url: &str, openai_url: String, telegram_url: String) -> Self {
+        Self { database_url: database_url.to_owned(), openai_url, telegram_url, extra: Vec::new() }
+    }
+
+    pub fn with(mut self, key: &'static str, value: impl ToString) -> Self {
+        self.extra.push((key, value.to_string()));
+        self
+    }
+
+    pub fn settings(&self) -> Settings {
+        let mut env: HashMap<String, String> = [
+            ("SWITCHBOARD__SERVER__HOST", "127.0.0.1".to_owned()),
+            ("SWITCHBOARD__SERVER__PORT", "0".to_owned()),
+            ("SWITCHBOARD__SERVER__SHUTDOWN_GRACE_SECONDS", "2".to_owned()),
+            ("SWITCHBOARD__DATABASE__URL", self.database_url.clone()),
+            ("SWITCHBOARD__AI__BASE_URL", self.openai_url.clone()),
+            ("SWITCHBOARD__AI__API_KEY", "sk-test".to_owned()),
+            ("SWITCHBOARD__AI__MODEL", "test-model".to_owned()),
+            ("SWITCHBOARD__TELEGRAM__API_URL", self.telegram_url.clone()),
+            ("SWITCHBOARD__SECURITY__BOOTSTRAP_API_KEY", ADMIN_KEY.to_owned()),
+            ("SWITCHBOARD__WORKER__POLL_INTERVAL_MS", "50".to_owned()),
+            ("SWITCHBOARD__WORKER__RETRY_BASE_MS", "50".to_owned()),
+            ("SWITCHBOARD__WORKER__RETRY_CAP_SECONDS", "1".to_owned()),
+            ("SWITCHBOARD__LOG__LEVEL", "warn".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        env.extend(self.extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        Settings::load(None, &env).expect("test settings are valid")
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    running: Option<Running>,
+}
+
+impl TestApp {
+    pub async fn spawn(config: &TestConfig) -> Self {
+        let settings = config.settings();
+        switchboard::telemetry::init(&settings.log);
+        let running = switchboard::start(&settings, Mode::Serve).await.expect("the app starts");
+        let addr = running.addr.expect("serve listens");
+        Self { base: format!("http://{addr}"), client: reqwest::Client::new(), running: Some(running) }
+    }
+
+    /// Shuts down gracefully.
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+
+    /// Stops abruptly, as a crash would: claimed jobs keep their leases until they expire.
+    pub async fn kill(mut self) {
+        if let Some(running) = self.running.take() {
+            running.kill().await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// An admin API call with the bootstrap key; returns the status and the JSON body.
+    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self.client.request(method, self.url(path)).bearer_auth(ADMIN_KEY);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("admin request");
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn create_bot(&self, name: &str, fallback: Option<&str>) -> String {
+        let body = json!({"name": name, "system_prompt": "You are a test bot.", "fallback_message": fallback});
+        let (status, bot) = self.admin(reqwest::Method::POST, "/api/v1/bots", Some(body)).await;
+        assert_eq!(status, 201, "create bot: {bot}");
+        bot["id"].as_str().expect("bot id").to_owned()
+    }
+
+    pub async fn bind_telegram(&self, bot_id: &str) {
+        let body = json!({"token": BOT_TOKEN, "secret_token": SECRET});
+        let path = format!("/api/v1/bots/{bot_id}/platforms/telegram");
+        let (status, binding) = self.admin(reqwest::Method::PUT, &path, Some(body)).await;
+        assert_eq!(status, 200, "bind telegram: {binding}");
+    }
+
+    /// A bot bound to Telegram, ready to receive updates.
+    pub async fn telegram_bot(&self, fallback: Option<&str>) -> String {
+        let bot_id = self.create_bot("Test bot", fallback).await;
+        self.bind_telegram(&bot_id).await;
+        bot_id
+    }
+
+    /// Posts an update as Telegram would, with `secret` in the secret-token header if given.
+    pub async fn post_update(&self, bot_id: &str, secret: Option<&str>, update: &Value) -> reqwest::Response {
+        let mut request = self.client.post(self.url(&format!("/webhooks/telegram/{bot_id}"))).json(update);
+        if let Some(secret) = secret {
+            request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        }
+        request.send().await.expect("webhook request")
+    }
+
+    /// Posts an update with the right secret and expects it acknowledged.
+    pub async fn deliver(&self, bot_id: &str, update: &Value) {
+        let response = self.post_update(bot_id, Some(SECRET), update).await;
+        assert_eq!(response.status().as_u16(), 200, "webhook refused: {}", response.text().await.unwrap_or_default());
+    }
+
+    /// Every stored message of the bot's conversations, oldest conversation first.
+    pub async fn messages_of(&self, bot_id: &str) -> Vec<Value> {
+        let (_, conversations) = self.admin(reqwest::Method::GET, &format!("/api/v1/conversations?bot_id={bot_id}&limit=200"), None).await;
+        let mut all = Vec::new();
+        for conversation in conversations["items"].as_array().cloned().unwrap_or_default().iter().rev() {
+            let id = conversation["id"].as_str().expect("conversation id");
+            let (_, page) = self.admin(reqwest::Method::GET, &format!("/api/v1/conversations/{id}/messages?limit=200"), None).await;
+            all.extend(page["items"].as_array().cloned().unwrap_or_default());
+        }
+        all
+    }
+
+    /// Waits until the bot has `count` stored messages with `status`, or the timeout passes.
+    pub async fn wait_for_status(&self, bot_id: &str, status: &str, count: usize, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let messages = self.messages_of(bot_id).await;
+            let matching = messages.iter().filter(|m| m["status"] == status).count();
+            if matching >= count || Instant::now() > deadline {
+                return messages;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Wiremock fakes of an OpenAI-compatible API and of the Telegram Bot API, on loopback.
+
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+/// A chat-completion response carrying `text`.
+pub fn completion(text: &str) -> Value {
+    json!({
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "test-model",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+    })
+}
+
+pub struct FakeOpenAi {
+    pub server: MockServer,
+}
+
+impl FakeOpenAi {
+    /// Answers every request with `text`, after `failures` answers of 500.
+    pub async fn failing_then_answering(failures: u64, text: &str) -> Self {
+        let server = MockServer::start().await;
+        if failures > 0 {
+            Mock::given(method("POST"))
+                .and(path("/chat/completions"))
+                .respond_with(ResponseTemplate::new(500).set_body_string("upstream exploded"))
+                .up_to_n_times(failures)
+                .with_priority(1)
+                .mount(&server)
+                .await;
+        }
+        Self::mount_answer(&server, ResponseTemplate::new(200).set_body_json(completion(text))).await;
+        Self { server }
+    }
+
+    pub async fn answering(text: &str) -> Self {
+        Self::failing_then_answering(0, text).await
+    }
+
+    /// Answers `text` after `delay`, to keep a job busy.
+    pub async fn slow(text: &str, delay: Duration) -> Self {
+        let server = MockServer::start().await;
+        let slow = ResponseTemplate::new(200).set_body_json(completion(text)).set_delay(delay);
+        Self::mount_answer(&server, slow).await;
+        Self { server }
+    }
+
+    /// Answers `re: <the last user message>`, so that replies can be told apart.
+    pub async fn echoing() -> Self {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/chat/completions"))
+            .respond_with(|request: &Request| {
+                let body: Value = request.body_json().unwrap_or(Value::Null);
+                let last = body["messages"].as_array().and_then(|m| m.last()).cloned().unwrap_or(Value::Null);
+                let text = format!("re: {}", last["content"].as_str().unwrap_or_default());
+                ResponseTemplate::new(200).set_body_json(completion(&text))
+            })
+            .mount(&server)
+            .await;
+        Self { server }
+    }
+
+    pub async fn always_failing() -> Self {
+        let server = MockServer::start().await;
+        Self::mount_answer(&server, ResponseTemplate::new(503)).await;
+        Self { server }
+    }
+
+    async fn mount_answer(server: &MockServer, template: ResponseTemplate) {
+        Mock::given(method("POST")).and(path("/chat/completions")).respond_with(template).mount(server).await;
+    }
+
+    pub fn url(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The JSON bodies of the chat-completion requests received so far.
+    pub async fn requests(&self) -> Vec<Value> {
+        bodies(&self.server, "/chat/completions").await
+    }
+}
+
+/// One `sendMessage` call the fake received.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sent {
+    pub chat_id: Value,
+    pub text: String,
+}
+
+pub struct FakeTelegram {
+    pub server: MockServer,
+    /// How many of the first `sendMessage` calls are refused with 429.
+    refusals: usize,
+    /// When each `sendMessage` arrived.
+    arrivals: Arc<Mutex<Vec<Instant>>>,
+}
+
+/// Answers with `template`, noting the arrival time in `arrivals`.
+fn timed(template: ResponseTemplate, arrivals: &Arc<Mutex<Vec<Instant>>>) -> impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static {
+    let arrivals = arrivals.clone();
+    move |_: &Request| {
+        arrivals.lock().expect("arrivals").push(Instant::now());
+        template.clone()
+    }
+}
+
+/// What `sendMessage` answers: the sent message, as the Bot API does.
+fn sent_message() -> Value {
+    json!({"ok": true, "result": {
+        "message_id": 1, "date": 1_700_000_000,
+        "chat": {"id": 42, "type": "private", "first_name": "Test"},
+        "from": {"id": 1, "is_bot": true, "first_name": "Bot"},
+        "text": "ok"
+    }})
+}
+
+impl FakeTelegram {
+    pub async fn start() -> Self {
+        let server = MockServer::start().await;
+        let arrivals: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let ok = ResponseTemplate::new(200).set_body_json(sent_message());
+        Mock::given(method("POST"))
+            .and(path_regex(api_method("sendMessage")))
+            .respond_with(timed(ok, &arrivals))
+            .mount(&server)
+            .await;
+        let ok_true = ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": true}));
+        Self::on(&server, "sendChatAction", ok_true.clone()).await;
+        Self::on(&server, "setWebhook", ok_true).await;
+        Self { server, refusals: 0, arrivals }
+    }
+
+    /// Makes the first `times` `sendMessage` calls answer 429 with `retry_after` seconds.
+    pub async fn rate_limit_first(&mut self, times: u64, retry_after: u64) {
+        self.refusals += times as usize;
+        let body = json!({"ok": false, "error_code": 429,
+            "description": format!("Too Many Requests: retry after {retry_after}"),
+            "parameters": {"retry_after": retry_after}});
+        let template = ResponseTemplate::new(429).set_body_json(body);
+        Mock::given(method("POST"))
+            .and(path_regex(api_method("sendMessage")))
+            .respond_with(timed(template, &self.arrivals))
+            .up_to_n_times(times)
+            .with_priority(1)
+            .mount(&self.server)
+            .await;
+    }
+
+    async fn on(server: &MockServer, name: &str, template: ResponseTemplate) {
+        Mock::given(method("POST")).and(path_regex(api_method(name))).respond_with(template).mount(server).await;
+    }
+
+    pub fn url(&self) -> String {
+        self.server.uri()
+    }
+
+    /// Every `sendMessage` received so far, successful or not, in arrival order.
+    pub async fn send_attempts(&self) -> Vec<Sent> {
+        let requests = self.server.received_requests().await.unwrap_or_default();
+        requests.iter().filter(|r| is_call(r, "sendMessage")).map(to_sent).collect()
+    }
+
+    /// Waits until `count` messages were delivered (answered 200), then returns them all.
+    pub async fn wait_for_sent(&self, count: usize, timeout: Duration) -> Vec<Sent> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let sent = self.delivered().await;
+            if sent.len() >= count || Instant::now() > deadline {
+                return sent;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Deliveries that succeeded: the attempts after the ones refused with 429.
+    async fn delivered(&self) -> Vec<Sent> {
+        self.send_attempts().await.into_iter().skip(self.refusals).collect()
+    }
+
+    /// The time between the first `sendMessage` and each one after it.
+    pub fn arrival_gaps(&self) -> Vec<Duration> {
+        let arrivals = self.arrivals.lock().expect("arrivals");
+        arrivals.iter().map(|t| t.duration_since(arrivals[0])).collect()
+    }
+
+    /// The JSON bodies of the calls to Bot API method `name`.
+    pub async fn calls(&self, name: &str) -> Vec<Value> {
+        let requests = self.server.received_requests().await.unwrap_or_default();
+        requests.iter().filter(|r| is_call(r, name)).filter_map(|r| r.body_json().ok()).collect()
+    }
+}
+
+/// Matches `/bot<token>/<method>`, whatever the method's case.
+fn api_method(name: &str) -> String {
+    format!("(?i)^/bot[^/]+/{name}$")
+}
+
+fn is_call(request: &Request, name: &str) -> bool {
+    let path = request.url.path().to_ascii_lowercase();
+    path.starts_with("/bot") && path.ends_with(&format!("/{}", name.to_ascii_lowercase()))
+}
+
+fn to_sent(request: &Request) -> Sent {
+    let body: Value = request.body_json().unwrap_or(Value::Null);
+    Sent { chat_id: body["chat_id"].clone(), text: body["text"].as_str().unwrap_or_default().to_owned() }
+}
+
+async fn bodies(server: &MockServer, at: &str) -> Vec<Value> {
+    let requests = server.received_requests().await.unwrap_or_default();
+    requests.iter().filter(|r| r.url.path() == at).filter_map(|r| r.body_json().ok()).collect()
+}
