@@ -2,10 +2,12 @@
 
 use crate::events::EventBus;
 use crate::settings::{AiProvider, Settings};
-use application::ports::{Channel, Channels, Clock, EventPublisher, HealthCheck, LanguageModel, SystemClock};
+use application::ports::{
+    Channel, Channels, Clock, EventPublisher, HealthCheck, LanguageModel, SystemClock,
+};
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, DeliverReply, GenerateReply, JobRunner, Lookup, PipelineSettings,
-    ReceiveWebhook,
+    ApiKeys, BindPlatform, BotAdmin, DeliverReply, GenerateReply, JobRunner, Lookup,
+    PipelineSettings, ReceiveWebhook,
 };
 use async_trait::async_trait;
 use database::SeaStore;
@@ -69,12 +71,32 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
         clock: clock.clone(),
         settings: pipeline.clone(),
     };
-    let deliver =
-        DeliverReply { lookup, queue: store.clone(), events: publisher.clone(), clock: clock.clone() };
-    let runner = Arc::new(JobRunner::new(store.clone(), generate, deliver, clock.clone(), pipeline));
-    let bootstrap = settings.security.bootstrap_api_key.as_ref().map(|k| Secret::new(k.expose_secret()));
+    let deliver = DeliverReply {
+        lookup,
+        queue: store.clone(),
+        events: publisher.clone(),
+        clock: clock.clone(),
+    };
+    let runner = Arc::new(JobRunner::new(
+        store.clone(),
+        generate,
+        deliver,
+        clock.clone(),
+        pipeline,
+    ));
+    let bootstrap = settings
+        .security
+        .bootstrap_api_key
+        .as_ref()
+        .map(|k| Secret::new(k.expose_secret()));
     let state = AppState {
-        receive: Arc::new(ReceiveWebhook::new(store.clone(), store.clone(), channels.clone(), publisher, clock.clone())),
+        receive: Arc::new(ReceiveWebhook::new(
+            store.clone(),
+            store.clone(),
+            channels.clone(),
+            publisher,
+            clock.clone(),
+        )),
         bot_admin: Arc::new(BotAdmin::new(store.clone(), clock.clone())),
         bind: Arc::new(BindPlatform::new(
             store.clone(),
@@ -90,7 +112,12 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
         messages: store.clone(),
         health: vec![Arc::new(DatabaseHealth(store.clone()))],
     };
-    Ok(App { state, runner, events, wake })
+    Ok(App {
+        state,
+        runner,
+        events,
+        wake,
+    })
 }
 
 fn pipeline_settings(settings: &Settings) -> PipelineSettings {

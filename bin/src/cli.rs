@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "switchboard", version, about = "Self-hosted backend for AI chat bots on many platforms")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Self-hosted backend for AI chat bots on many platforms"
+)]
 pub struct Cli {
     /// A TOML configuration file (also `SWITCHBOARD_CONFIG`).
     #[arg(long, global = true, env = "SWITCHBOARD_CONFIG")]

@@ -25,7 +25,10 @@ pub async fn migrate(settings: &Settings, action: MigrateAction) -> Result<(), C
         MigrateAction::Up => migrate_up(&db).await?,
         MigrateAction::Down => Migrator::down(&db, None).await.map_err(failed)?,
         MigrateAction::Status => {
-            for migration in Migrator::get_migration_with_status(&db).await.map_err(failed)? {
+            for migration in Migrator::get_migration_with_status(&db)
+                .await
+                .map_err(failed)?
+            {
                 println!("{:?}\t{}", migration.status(), migration.name());
             }
         }
@@ -37,7 +40,8 @@ pub fn config(settings: &Settings, action: ConfigAction) -> Result<(), CommandEr
     match action {
         ConfigAction::Check => eprintln!("configuration is valid"),
         ConfigAction::Show => {
-            let shown = toml::to_string_pretty(settings).map_err(|e| CommandError::Failed(e.to_string()))?;
+            let shown = toml::to_string_pretty(settings)
+                .map_err(|e| CommandError::Failed(e.to_string()))?;
             print!("{shown}");
         }
     }
@@ -56,8 +60,12 @@ pub async fn api_keys(settings: &Settings, action: ApiKeysAction) -> Result<(), 
         .await
         .map_err(|e| CommandError::Failed(format!("cannot store the key: {e}")))?
         .map_err(|e| CommandError::Failed(e.to_string()))?;
-    eprintln!("created {} key `{}` ({}); it is shown once:", issued.record.role.as_str(), issued.record.name, issued.record.id);
+    eprintln!(
+        "created {} key `{}` ({}); it is shown once:",
+        issued.record.role.as_str(),
+        issued.record.name,
+        issued.record.id
+    );
     println!("{}", issued.key.expose());
     Ok(())
 }
-

@@ -23,7 +23,10 @@ impl EventBus {
 
 impl EventPublisher for EventBus {
     fn publish(&self, event: DomainEvent) {
-        if matches!(event, DomainEvent::MessageReceived { .. } | DomainEvent::ReplyStored { .. }) {
+        if matches!(
+            event,
+            DomainEvent::MessageReceived { .. } | DomainEvent::ReplyStored { .. }
+        ) {
             // A job was just enqueued: no need to wait for the next poll.
             self.wake.notify_one();
         }

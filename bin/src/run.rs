@@ -40,7 +40,9 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, StartupE
 }
 
 pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), StartupError> {
-    Migrator::up(db, None).await.map_err(|e| StartupError::Migration(e.to_string()))
+    Migrator::up(db, None)
+        .await
+        .map_err(|e| StartupError::Migration(e.to_string()))
 }
 
 /// Connects (and migrates, unless `database.migrate_on_start` is off) and starts `mode`.
@@ -50,15 +52,23 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
         migrate_up(&db).await?;
     }
     if settings.redis.url.is_some() {
-        tracing::warn!("redis.url is set, but this build keeps rate limits, cache and events in-process");
+        tracing::warn!(
+            "redis.url is set, but this build keeps rate limits, cache and events in-process"
+        );
     }
-    let App { state, runner, events, wake } = app::build(settings, SeaStore::new(db))?;
+    let App {
+        state,
+        runner,
+        events,
+        wake,
+    } = app::build(settings, SeaStore::new(db))?;
     let (stop, stop_rx) = watch::channel(false);
     let workers = spawn_workers(runner, wake, pool_settings(settings), stop_rx);
     let (addr, server) = match mode {
         Mode::Worker => (None, None),
         Mode::Serve => {
-            let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+            let listener =
+                TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
             let addr = listener.local_addr()?;
             let server = presentation::build_server(listener, state, http_settings(settings))?;
             let handle = server.handle();
@@ -67,7 +77,13 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
             (Some(addr), Some(handle))
         }
     };
-    Ok(Running { addr, server, stop, workers, events })
+    Ok(Running {
+        addr,
+        server,
+        stop,
+        workers,
+        events,
+    })
 }
 
 impl Running {

@@ -50,8 +50,11 @@ level = "info"
 "#;
 
 /// Variables honoured besides the `SWITCHBOARD__` ones, below them in precedence.
-const ALIASES: [(&str, &str); 3] =
-    [("DATABASE_URL", "database.url"), ("REDIS_URL", "redis.url"), ("OPENAI_API_KEY", "ai.api_key")];
+const ALIASES: [(&str, &str); 3] = [
+    ("DATABASE_URL", "database.url"),
+    ("REDIS_URL", "redis.url"),
+    ("OPENAI_API_KEY", "ai.api_key"),
+];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct Settings {
@@ -115,7 +118,11 @@ pub struct AiSettings {
 
 impl AiSettings {
     pub fn effective_provider(&self) -> AiProvider {
-        self.provider.unwrap_or(if self.api_key.is_some() { AiProvider::Openai } else { AiProvider::Echo })
+        self.provider.unwrap_or(if self.api_key.is_some() {
+            AiProvider::Openai
+        } else {
+            AiProvider::Echo
+        })
     }
 }
 
@@ -192,7 +199,10 @@ impl Settings {
             return invalid("ai.api_key", "is required when ai.provider is `openai`");
         }
         let url = self.database.url.expose_secret();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             return invalid("database.url", "must be a sqlite: or postgres:// URL");
         }
         Ok(())
@@ -214,7 +224,10 @@ fn redact_url<S: Serializer>(url: &SecretString, serializer: S) -> Result<S::Ok,
     serializer.serialize_str(&mask_password(url.expose_secret()))
 }
 
-fn redact_optional_url<S: Serializer>(url: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
+fn redact_optional_url<S: Serializer>(
+    url: &Option<SecretString>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     match url {
         Some(url) => redact_url(url, serializer),
         None => serializer.serialize_none(),
@@ -236,7 +249,9 @@ fn mask_password(raw: &str) -> String {
 fn aliases(env: &HashMap<String, String>) -> Result<Config, ConfigError> {
     ALIASES
         .iter()
-        .try_fold(Config::builder(), |builder, (var, key)| builder.set_override_option(*key, env.get(*var).cloned()))?
+        .try_fold(Config::builder(), |builder, (var, key)| {
+            builder.set_override_option(*key, env.get(*var).cloned())
+        })?
         .build()
 }
 
@@ -246,14 +261,20 @@ mod tests {
     use std::io::Write;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn defaults_run_on_embedded_sqlite_with_the_echo_model() {
         let s = Settings::load(None, &HashMap::new()).unwrap();
         assert_eq!(s.server.port, 8080);
-        assert_eq!(s.database.url.expose_secret(), "sqlite://switchboard.db?mode=rwc");
+        assert_eq!(
+            s.database.url.expose_secret(),
+            "sqlite://switchboard.db?mode=rwc"
+        );
         assert_eq!(s.ai.effective_provider(), AiProvider::Echo);
         assert!(s.redis.url.is_none());
         assert!(s.server.public_url.is_none());
@@ -263,19 +284,33 @@ mod tests {
     fn environment_beats_file_and_file_beats_defaults() {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         writeln!(file, "[server]\nport = 9000\nhost = \"127.0.0.1\"").unwrap();
-        let s = Settings::load(Some(file.path()), &env(&[("SWITCHBOARD__SERVER__PORT", "9100")])).unwrap();
+        let s = Settings::load(
+            Some(file.path()),
+            &env(&[("SWITCHBOARD__SERVER__PORT", "9100")]),
+        )
+        .unwrap();
         assert_eq!(s.server.port, 9100);
         assert_eq!(s.server.host, "127.0.0.1");
     }
 
     #[test]
     fn aliases_are_honoured_below_the_prefixed_variables() {
-        let s = Settings::load(None, &env(&[("DATABASE_URL", "postgres://a/b"), ("OPENAI_API_KEY", "sk-1")])).unwrap();
+        let s = Settings::load(
+            None,
+            &env(&[
+                ("DATABASE_URL", "postgres://a/b"),
+                ("OPENAI_API_KEY", "sk-1"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(s.database.url.expose_secret(), "postgres://a/b");
         assert_eq!(s.ai.effective_provider(), AiProvider::Openai);
         let s = Settings::load(
             None,
-            &env(&[("DATABASE_URL", "postgres://a/b"), ("SWITCHBOARD__DATABASE__URL", "postgres://c/d")]),
+            &env(&[
+                ("DATABASE_URL", "postgres://a/b"),
+                ("SWITCHBOARD__DATABASE__URL", "postgres://c/d"),
+            ]),
         )
         .unwrap();
         assert_eq!(s.database.url.expose_secret(), "postgres://c/d");
@@ -302,9 +337,11 @@ mod tests {
 
     #[test]
     fn invalid_settings_are_refused_with_the_key_named() {
-        let err = Settings::load(None, &env(&[("SWITCHBOARD__AI__PROVIDER", "openai")])).unwrap_err();
+        let err =
+            Settings::load(None, &env(&[("SWITCHBOARD__AI__PROVIDER", "openai")])).unwrap_err();
         assert!(err.to_string().contains("ai.api_key"), "{err}");
-        let err = Settings::load(None, &env(&[("SWITCHBOARD__DATABASE__URL", "mysql://x")])).unwrap_err();
+        let err =
+            Settings::load(None, &env(&[("SWITCHBOARD__DATABASE__URL", "mysql://x")])).unwrap_err();
         assert!(err.to_string().contains("database.url"), "{err}");
     }
 }

@@ -1,7 +1,7 @@
 //! The worker pool: claims jobs, keeps their leases alive, and hands them back on shutdown.
 
-use application::{JobRunner, Outcome};
 use application::ports::ClaimedJob;
+use application::{JobRunner, Outcome};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -24,7 +24,11 @@ pub fn spawn_workers(
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
     for _ in 0..settings.concurrency.max(1) {
-        let worker = Worker { runner: runner.clone(), wake: wake.clone(), settings: settings.clone() };
+        let worker = Worker {
+            runner: runner.clone(),
+            wake: wake.clone(),
+            settings: settings.clone(),
+        };
         set.spawn(worker.run(stop.clone()));
     }
     set
@@ -74,7 +78,10 @@ impl Worker {
     }
 
     async fn release(&self, job: &ClaimedJob) {
-        tracing::warn!(job_id = job.id, "shutdown grace is over; handing the job back");
+        tracing::warn!(
+            job_id = job.id,
+            "shutdown grace is over; handing the job back"
+        );
         if let Err(error) = self.runner.release(job).await {
             tracing::warn!(job_id = job.id, %error, "could not release; its lease will expire");
         }
@@ -100,6 +107,8 @@ async fn keep_leased(runner: &JobRunner, job: &ClaimedJob) {
 fn log_outcome(job: &ClaimedJob, outcome: Result<Outcome, domain::RepoError>) {
     match outcome {
         Ok(outcome) => tracing::debug!(job_id = job.id, ?outcome, "job ran"),
-        Err(error) => tracing::warn!(job_id = job.id, %error, "job outcome not recorded; its lease will expire"),
+        Err(error) => {
+            tracing::warn!(job_id = job.id, %error, "job outcome not recorded; its lease will expire")
+        }
     }
 }

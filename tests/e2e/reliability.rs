@@ -12,7 +12,9 @@ use switchboard_e2e::{TestApp, TestConfig};
 
 /// Model retries fast enough for a test.
 fn quick_model_retries(config: TestConfig) -> TestConfig {
-    config.with("SWITCHBOARD__AI__MAX_RETRIES", 2).with("SWITCHBOARD__AI__TIMEOUT_SECONDS", 5)
+    config
+        .with("SWITCHBOARD__AI__MAX_RETRIES", 2)
+        .with("SWITCHBOARD__AI__TIMEOUT_SECONDS", 5)
 }
 
 #[tokio::test]
@@ -20,13 +22,21 @@ async fn a_model_that_fails_twice_then_succeeds_is_retried() {
     on_each_database(|db| async move {
         let openai = FakeOpenAi::failing_then_answering(2, "third time lucky").await;
         let telegram = FakeTelegram::start().await;
-        let app = TestApp::spawn(&quick_model_retries(TestConfig::new(db.url(), openai.url(), telegram.url()))).await;
+        let app = TestApp::spawn(&quick_model_retries(TestConfig::new(
+            db.url(),
+            openai.url(),
+            telegram.url(),
+        )))
+        .await;
         let bot = app.telegram_bot(Some("fallback text")).await;
 
         app.deliver(&bot, &updates::text(1, 5, 1, "hello")).await;
 
         let sent = telegram.wait_for_sent(1, PATIENCE).await;
-        assert_eq!(sent.iter().map(|s| s.text.as_str()).collect::<Vec<_>>(), ["third time lucky"]);
+        assert_eq!(
+            sent.iter().map(|s| s.text.as_str()).collect::<Vec<_>>(),
+            ["third time lucky"]
+        );
         assert_eq!(openai.requests().await.len(), 3);
         app.stop().await;
     })
@@ -38,7 +48,12 @@ async fn a_model_that_keeps_failing_yields_the_fallback_once() {
     on_each_database(|db| async move {
         let openai = FakeOpenAi::always_failing().await;
         let telegram = FakeTelegram::start().await;
-        let app = TestApp::spawn(&quick_model_retries(TestConfig::new(db.url(), openai.url(), telegram.url()))).await;
+        let app = TestApp::spawn(&quick_model_retries(TestConfig::new(
+            db.url(),
+            openai.url(),
+            telegram.url(),
+        )))
+        .await;
         let bot = app.telegram_bot(Some("Sorry, try later.")).await;
 
         app.deliver(&bot, &updates::text(1, 5, 1, "hello")).await;
@@ -47,7 +62,11 @@ async fn a_model_that_keeps_failing_yields_the_fallback_once() {
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].text, "Sorry, try later.");
         tokio::time::sleep(SETTLE).await;
-        assert_eq!(telegram.wait_for_sent(2, SETTLE).await.len(), 1, "the fallback is sent once");
+        assert_eq!(
+            telegram.wait_for_sent(2, SETTLE).await.len(),
+            1,
+            "the fallback is sent once"
+        );
         assert_eq!(openai.requests().await.len(), 3, "one try and two retries");
         app.stop().await;
     })
@@ -69,9 +88,16 @@ async fn a_telegram_429_is_honoured_and_the_reply_arrives_once() {
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].text, "patient reply");
         let attempts = telegram.send_attempts().await;
-        assert_eq!(attempts.len(), 2, "one refused, one delivered: {attempts:?}");
+        assert_eq!(
+            attempts.len(),
+            2,
+            "one refused, one delivered: {attempts:?}"
+        );
         let gaps = telegram.arrival_gaps();
-        assert!(gaps[1] >= Duration::from_millis(950), "retry_after was not honoured: {gaps:?}");
+        assert!(
+            gaps[1] >= Duration::from_millis(950),
+            "retry_after was not honoured: {gaps:?}"
+        );
         app.stop().await;
     })
     .await;
@@ -80,7 +106,9 @@ async fn a_telegram_429_is_honoured_and_the_reply_arrives_once() {
 #[tokio::test]
 async fn a_reply_over_4096_characters_arrives_in_ordered_parts() {
     on_each_database(|db| async move {
-        let paragraphs: Vec<String> = (0..12).map(|i| format!("Paragraph {i}: {}", "word ".repeat(90))).collect();
+        let paragraphs: Vec<String> = (0..12)
+            .map(|i| format!("Paragraph {i}: {}", "word ".repeat(90)))
+            .collect();
         let long = paragraphs.join("\n\n");
         assert!(long.len() > 4096);
         let openai = FakeOpenAi::answering(&long).await;
@@ -88,13 +116,17 @@ async fn a_reply_over_4096_characters_arrives_in_ordered_parts() {
         let app = TestApp::spawn(&TestConfig::new(db.url(), openai.url(), telegram.url())).await;
         let bot = app.telegram_bot(None).await;
 
-        app.deliver(&bot, &updates::text(1, 5, 1, "tell me everything")).await;
+        app.deliver(&bot, &updates::text(1, 5, 1, "tell me everything"))
+            .await;
 
         let sent = app_parts(&telegram, 2).await;
         assert!(sent.len() >= 2);
         assert!(sent.iter().all(|part| part.encode_utf16().count() <= 4096));
         let rejoined = sent.join("\n\n");
-        assert_eq!(rejoined.split_whitespace().collect::<Vec<_>>(), long.split_whitespace().collect::<Vec<_>>());
+        assert_eq!(
+            rejoined.split_whitespace().collect::<Vec<_>>(),
+            long.split_whitespace().collect::<Vec<_>>()
+        );
         app.stop().await;
     })
     .await;
@@ -103,7 +135,12 @@ async fn a_reply_over_4096_characters_arrives_in_ordered_parts() {
 async fn app_parts(telegram: &FakeTelegram, at_least: usize) -> Vec<String> {
     telegram.wait_for_sent(at_least, PATIENCE).await;
     tokio::time::sleep(SETTLE).await;
-    telegram.wait_for_sent(usize::MAX, Duration::ZERO).await.into_iter().map(|s| s.text).collect()
+    telegram
+        .wait_for_sent(usize::MAX, Duration::ZERO)
+        .await
+        .into_iter()
+        .map(|s| s.text)
+        .collect()
 }
 
 #[tokio::test]
@@ -111,10 +148,13 @@ async fn a_job_held_by_a_dead_worker_is_taken_over_and_answered_once() {
     on_each_database(|db| async move {
         let openai = FakeOpenAi::slow("survivor's reply", Duration::from_secs(2)).await;
         let telegram = FakeTelegram::start().await;
-        let config = TestConfig::new(db.url(), openai.url(), telegram.url()).with("SWITCHBOARD__WORKER__LEASE_SECONDS", 2);
+        let config = TestConfig::new(db.url(), openai.url(), telegram.url())
+            .with("SWITCHBOARD__WORKER__LEASE_SECONDS", 2);
         let doomed = TestApp::spawn(&config).await;
         let bot = doomed.telegram_bot(None).await;
-        doomed.deliver(&bot, &updates::text(1, 5, 1, "are you there?")).await;
+        doomed
+            .deliver(&bot, &updates::text(1, 5, 1, "are you there?"))
+            .await;
         wait_until(|| async { !openai.requests().await.is_empty() }).await;
         doomed.kill().await; // holds the job's lease, never finishes it
 
@@ -123,7 +163,11 @@ async fn a_job_held_by_a_dead_worker_is_taken_over_and_answered_once() {
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].text, "survivor's reply");
         tokio::time::sleep(Duration::from_secs(3)).await; // past another lease
-        assert_eq!(telegram.wait_for_sent(2, SETTLE).await.len(), 1, "answered once");
+        assert_eq!(
+            telegram.wait_for_sent(2, SETTLE).await.len(),
+            1,
+            "answered once"
+        );
         survivor.stop().await;
     })
     .await;
@@ -136,7 +180,10 @@ where
 {
     let deadline = std::time::Instant::now() + PATIENCE;
     while !condition().await {
-        assert!(std::time::Instant::now() < deadline, "condition not reached in time");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "condition not reached in time"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -158,14 +205,22 @@ async fn two_servers_on_one_postgres_answer_200_updates_once_each_in_order() {
         for chat in 0..chats {
             let app = if (chat + n) % 2 == 0 { &first } else { &second };
             let update_id = chat * 1000 + n;
-            app.deliver(&bot, &updates::text(update_id, 100 + chat, n + 1, &format!("{chat}:{n}"))).await;
+            app.deliver(
+                &bot,
+                &updates::text(update_id, 100 + chat, n + 1, &format!("{chat}:{n}")),
+            )
+            .await;
         }
     }
 
     let sent = telegram.wait_for_sent(200, Duration::from_secs(60)).await;
     assert_eq!(sent.len(), 200);
     tokio::time::sleep(SETTLE).await;
-    assert_eq!(telegram.wait_for_sent(201, SETTLE).await.len(), 200, "no reply twice");
+    assert_eq!(
+        telegram.wait_for_sent(201, SETTLE).await.len(),
+        200,
+        "no reply twice"
+    );
     let per_chat_counts = sent.iter().fold(HashMap::new(), |mut counts, s| {
         *counts.entry(s.chat_id.to_string()).or_insert(0) += 1;
         counts
@@ -181,8 +236,15 @@ async fn two_servers_on_one_postgres_answer_200_updates_once_each_in_order() {
 fn assert_each_chat_in_order(sent: &[switchboard_e2e::fakes::Sent], chats: i64) {
     let mut delivered: HashMap<i64, Vec<i64>> = HashMap::new();
     for reply in sent {
-        let (chat, n) = reply.text.trim_start_matches("re: ").split_once(':').expect("an echoed reply");
-        delivered.entry(chat.parse().unwrap()).or_default().push(n.parse().unwrap());
+        let (chat, n) = reply
+            .text
+            .trim_start_matches("re: ")
+            .split_once(':')
+            .expect("an echoed reply");
+        delivered
+            .entry(chat.parse().unwrap())
+            .or_default()
+            .push(n.parse().unwrap());
     }
     assert_eq!(delivered.len(), chats as usize);
     for (chat, order) in &delivered {
@@ -204,21 +266,44 @@ async fn a_database_outage_answers_503_and_service_resumes() {
 async fn outage_scenario(db: TestDatabase) {
     let target = postgres_addr(db.url());
     let proxy = TcpProxy::start(target).await;
-    let proxied_url = db.url().replacen(&target.to_string(), &proxy.addr.to_string(), 1);
+    let proxied_url = db
+        .url()
+        .replacen(&target.to_string(), &proxy.addr.to_string(), 1);
     let openai = FakeOpenAi::answering("back again").await;
     let telegram = FakeTelegram::start().await;
     let app = TestApp::spawn(&TestConfig::new(&proxied_url, openai.url(), telegram.url())).await;
     let bot = app.telegram_bot(None).await;
 
     proxy.cut();
-    let response = app.post_update(&bot, Some(switchboard_e2e::app::SECRET), &updates::text(1, 5, 1, "anyone?")).await;
-    assert_eq!(response.status().as_u16(), 503, "an update that cannot be stored must not be acknowledged");
-    let ready = app.client.get(app.url("/health/ready")).send().await.unwrap();
+    let response = app
+        .post_update(
+            &bot,
+            Some(switchboard_e2e::app::SECRET),
+            &updates::text(1, 5, 1, "anyone?"),
+        )
+        .await;
+    assert_eq!(
+        response.status().as_u16(),
+        503,
+        "an update that cannot be stored must not be acknowledged"
+    );
+    let ready = app
+        .client
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status().as_u16(), 503);
 
     proxy.restore();
     wait_until(|| async {
-        let response = app.post_update(&bot, Some(switchboard_e2e::app::SECRET), &updates::text(1, 5, 1, "anyone?")).await;
+        let response = app
+            .post_update(
+                &bot,
+                Some(switchboard_e2e::app::SECRET),
+                &updates::text(1, 5, 1, "anyone?"),
+            )
+            .await;
         response.status().as_u16() == 200
     })
     .await;
@@ -232,6 +317,13 @@ async fn outage_scenario(db: TestDatabase) {
 fn postgres_addr(url: &str) -> std::net::SocketAddr {
     let authority = url.split("://").nth(1).unwrap().split('/').next().unwrap();
     let host_port = authority.rsplit('@').next().unwrap();
-    let with_port = if host_port.contains(':') { host_port.to_owned() } else { format!("{host_port}:5432") };
-    with_port.replace("localhost", "127.0.0.1").parse().expect("a numeric host:port in the test database URL")
+    let with_port = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    };
+    with_port
+        .replace("localhost", "127.0.0.1")
+        .parse()
+        .expect("a numeric host:port in the test database URL")
 }

@@ -18,14 +18,19 @@ async fn a_text_update_gets_exactly_one_reply_with_the_models_text() {
         let app = app_with(db.url(), &openai, &telegram).await;
         let bot = app.telegram_bot(None).await;
 
-        app.deliver(&bot, &updates::text(1, 4242, 10, "hi there")).await;
+        app.deliver(&bot, &updates::text(1, 4242, 10, "hi there"))
+            .await;
 
         let sent = telegram.wait_for_sent(1, PATIENCE).await;
         assert_eq!(sent.len(), 1, "{sent:?}");
         assert_eq!(sent[0].chat_id, json!(4242));
         assert_eq!(sent[0].text, "Hello from the model");
         tokio::time::sleep(SETTLE).await;
-        assert_eq!(telegram.wait_for_sent(2, SETTLE).await.len(), 1, "a second reply was sent");
+        assert_eq!(
+            telegram.wait_for_sent(2, SETTLE).await.len(),
+            1,
+            "a second reply was sent"
+        );
         let request = &openai.requests().await[0];
         assert_eq!(request["model"], "test-model");
         assert_eq!(request["messages"][0]["role"], "system");
@@ -44,9 +49,11 @@ async fn the_second_message_sends_the_first_turn_as_history() {
         let app = app_with(db.url(), &openai, &telegram).await;
         let bot = app.telegram_bot(None).await;
 
-        app.deliver(&bot, &updates::text(1, 7, 1, "my name is Ann")).await;
+        app.deliver(&bot, &updates::text(1, 7, 1, "my name is Ann"))
+            .await;
         telegram.wait_for_sent(1, PATIENCE).await;
-        app.deliver(&bot, &updates::text(2, 7, 2, "what is my name?")).await;
+        app.deliver(&bot, &updates::text(2, 7, 2, "what is my name?"))
+            .await;
         assert_eq!(telegram.wait_for_sent(2, PATIENCE).await.len(), 2);
 
         let second = &openai.requests().await[1];
@@ -58,7 +65,11 @@ async fn the_second_message_sends_the_first_turn_as_history() {
             .collect();
         assert_eq!(
             turns[1..],
-            [("user", "my name is Ann"), ("assistant", "noted"), ("user", "what is my name?")]
+            [
+                ("user", "my name is Ann"),
+                ("assistant", "noted"),
+                ("user", "what is my name?")
+            ]
         );
         app.stop().await;
     })
@@ -82,7 +93,10 @@ async fn the_same_update_delivered_three_times_is_answered_and_stored_once() {
         tokio::time::sleep(SETTLE).await;
         assert_eq!(telegram.wait_for_sent(2, SETTLE).await.len(), 1);
         let messages = app.wait_for_status(&bot, "sent", 1, PATIENCE).await;
-        let inbound = messages.iter().filter(|m| m["direction"] == "inbound").count();
+        let inbound = messages
+            .iter()
+            .filter(|m| m["direction"] == "inbound")
+            .count();
         assert_eq!(inbound, 1, "{messages:?}");
         assert_eq!(messages.len(), 2, "{messages:?}");
         app.stop().await;
@@ -134,8 +148,15 @@ async fn non_text_edited_unknown_and_bot_updates_behave_as_documented() {
         assert_eq!(sent.len(), 1);
         assert!(sent[0].text.contains("only read text"), "{}", sent[0].text);
         tokio::time::sleep(SETTLE).await;
-        assert_eq!(telegram.wait_for_sent(2, SETTLE).await.len(), 1, "only the photo is answered");
-        assert!(openai.requests().await.is_empty(), "the model is not asked about a photo");
+        assert_eq!(
+            telegram.wait_for_sent(2, SETTLE).await.len(),
+            1,
+            "only the photo is answered"
+        );
+        assert!(
+            openai.requests().await.is_empty(),
+            "the model is not asked about a photo"
+        );
         app.stop().await;
     })
     .await;

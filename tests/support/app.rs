@@ -20,7 +20,12 @@ pub struct TestConfig {
 
 impl TestConfig {
     pub fn new(database_url: &str, openai_url: String, telegram_url: String) -> Self {
-        Self { database_url: database_url.to_owned(), openai_url, telegram_url, extra: Vec::new() }
+        Self {
+            database_url: database_url.to_owned(),
+            openai_url,
+            telegram_url,
+            extra: Vec::new(),
+        }
     }
 
     pub fn with(mut self, key: &'static str, value: impl ToString) -> Self {
@@ -32,13 +37,19 @@ impl TestConfig {
         let mut env: HashMap<String, String> = [
             ("SWITCHBOARD__SERVER__HOST", "127.0.0.1".to_owned()),
             ("SWITCHBOARD__SERVER__PORT", "0".to_owned()),
-            ("SWITCHBOARD__SERVER__SHUTDOWN_GRACE_SECONDS", "2".to_owned()),
+            (
+                "SWITCHBOARD__SERVER__SHUTDOWN_GRACE_SECONDS",
+                "2".to_owned(),
+            ),
             ("SWITCHBOARD__DATABASE__URL", self.database_url.clone()),
             ("SWITCHBOARD__AI__BASE_URL", self.openai_url.clone()),
             ("SWITCHBOARD__AI__API_KEY", "sk-test".to_owned()),
             ("SWITCHBOARD__AI__MODEL", "test-model".to_owned()),
             ("SWITCHBOARD__TELEGRAM__API_URL", self.telegram_url.clone()),
-            ("SWITCHBOARD__SECURITY__BOOTSTRAP_API_KEY", ADMIN_KEY.to_owned()),
+            (
+                "SWITCHBOARD__SECURITY__BOOTSTRAP_API_KEY",
+                ADMIN_KEY.to_owned(),
+            ),
             ("SWITCHBOARD__WORKER__POLL_INTERVAL_MS", "50".to_owned()),
             ("SWITCHBOARD__WORKER__RETRY_BASE_MS", "50".to_owned()),
             ("SWITCHBOARD__WORKER__RETRY_CAP_SECONDS", "1".to_owned()),
@@ -62,9 +73,15 @@ impl TestApp {
     pub async fn spawn(config: &TestConfig) -> Self {
         let settings = config.settings();
         switchboard::telemetry::init(&settings.log);
-        let running = switchboard::start(&settings, Mode::Serve).await.expect("the app starts");
+        let running = switchboard::start(&settings, Mode::Serve)
+            .await
+            .expect("the app starts");
         let addr = running.addr.expect("serve listens");
-        Self { base: format!("http://{addr}"), client: reqwest::Client::new(), running: Some(running) }
+        Self {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            running: Some(running),
+        }
     }
 
     /// Shuts down gracefully.
@@ -86,8 +103,16 @@ impl TestApp {
     }
 
     /// An admin API call with the bootstrap key; returns the status and the JSON body.
-    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self.client.request(method, self.url(path)).bearer_auth(ADMIN_KEY);
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(ADMIN_KEY);
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -98,7 +123,9 @@ impl TestApp {
 
     pub async fn create_bot(&self, name: &str, fallback: Option<&str>) -> String {
         let body = json!({"name": name, "system_prompt": "You are a test bot.", "fallback_message": fallback});
-        let (status, bot) = self.admin(reqwest::Method::POST, "/api/v1/bots", Some(body)).await;
+        let (status, bot) = self
+            .admin(reqwest::Method::POST, "/api/v1/bots", Some(body))
+            .await;
         assert_eq!(status, 201, "create bot: {bot}");
         bot["id"].as_str().expect("bot id").to_owned()
     }
@@ -118,8 +145,16 @@ impl TestApp {
     }
 
     /// Posts an update as Telegram would, with `secret` in the secret-token header if given.
-    pub async fn post_update(&self, bot_id: &str, secret: Option<&str>, update: &Value) -> reqwest::Response {
-        let mut request = self.client.post(self.url(&format!("/webhooks/telegram/{bot_id}"))).json(update);
+    pub async fn post_update(
+        &self,
+        bot_id: &str,
+        secret: Option<&str>,
+        update: &Value,
+    ) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(self.url(&format!("/webhooks/telegram/{bot_id}")))
+            .json(update);
         if let Some(secret) = secret {
             request = request.header("X-Telegram-Bot-Api-Secret-Token", secret);
         }
@@ -129,23 +164,52 @@ impl TestApp {
     /// Posts an update with the right secret and expects it acknowledged.
     pub async fn deliver(&self, bot_id: &str, update: &Value) {
         let response = self.post_update(bot_id, Some(SECRET), update).await;
-        assert_eq!(response.status().as_u16(), 200, "webhook refused: {}", response.text().await.unwrap_or_default());
+        assert_eq!(
+            response.status().as_u16(),
+            200,
+            "webhook refused: {}",
+            response.text().await.unwrap_or_default()
+        );
     }
 
     /// Every stored message of the bot's conversations, oldest conversation first.
     pub async fn messages_of(&self, bot_id: &str) -> Vec<Value> {
-        let (_, conversations) = self.admin(reqwest::Method::GET, &format!("/api/v1/conversations?bot_id={bot_id}&limit=200"), None).await;
+        let (_, conversations) = self
+            .admin(
+                reqwest::Method::GET,
+                &format!("/api/v1/conversations?bot_id={bot_id}&limit=200"),
+                None,
+            )
+            .await;
         let mut all = Vec::new();
-        for conversation in conversations["items"].as_array().cloned().unwrap_or_default().iter().rev() {
+        for conversation in conversations["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .rev()
+        {
             let id = conversation["id"].as_str().expect("conversation id");
-            let (_, page) = self.admin(reqwest::Method::GET, &format!("/api/v1/conversations/{id}/messages?limit=200"), None).await;
+            let (_, page) = self
+                .admin(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/conversations/{id}/messages?limit=200"),
+                    None,
+                )
+                .await;
             all.extend(page["items"].as_array().cloned().unwrap_or_default());
         }
         all
     }
 
     /// Waits until the bot has `count` stored messages with `status`, or the timeout passes.
-    pub async fn wait_for_status(&self, bot_id: &str, status: &str, count: usize, timeout: Duration) -> Vec<Value> {
+    pub async fn wait_for_status(
+        &self,
+        bot_id: &str,
+        status: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Vec<Value> {
         let deadline = Instant::now() + timeout;
         loop {
             let messages = self.messages_of(bot_id).await;

@@ -35,7 +35,11 @@ impl FakeOpenAi {
                 .mount(&server)
                 .await;
         }
-        Self::mount_answer(&server, ResponseTemplate::new(200).set_body_json(completion(text))).await;
+        Self::mount_answer(
+            &server,
+            ResponseTemplate::new(200).set_body_json(completion(text)),
+        )
+        .await;
         Self { server }
     }
 
@@ -46,7 +50,9 @@ impl FakeOpenAi {
     /// Answers `text` after `delay`, to keep a job busy.
     pub async fn slow(text: &str, delay: Duration) -> Self {
         let server = MockServer::start().await;
-        let slow = ResponseTemplate::new(200).set_body_json(completion(text)).set_delay(delay);
+        let slow = ResponseTemplate::new(200)
+            .set_body_json(completion(text))
+            .set_delay(delay);
         Self::mount_answer(&server, slow).await;
         Self { server }
     }
@@ -58,7 +64,11 @@ impl FakeOpenAi {
             .and(path("/chat/completions"))
             .respond_with(|request: &Request| {
                 let body: Value = request.body_json().unwrap_or(Value::Null);
-                let last = body["messages"].as_array().and_then(|m| m.last()).cloned().unwrap_or(Value::Null);
+                let last = body["messages"]
+                    .as_array()
+                    .and_then(|m| m.last())
+                    .cloned()
+                    .unwrap_or(Value::Null);
                 let text = format!("re: {}", last["content"].as_str().unwrap_or_default());
                 ResponseTemplate::new(200).set_body_json(completion(&text))
             })
@@ -74,7 +84,11 @@ impl FakeOpenAi {
     }
 
     async fn mount_answer(server: &MockServer, template: ResponseTemplate) {
-        Mock::given(method("POST")).and(path("/chat/completions")).respond_with(template).mount(server).await;
+        Mock::given(method("POST"))
+            .and(path("/chat/completions"))
+            .respond_with(template)
+            .mount(server)
+            .await;
     }
 
     pub fn url(&self) -> String {
@@ -103,7 +117,10 @@ pub struct FakeTelegram {
 }
 
 /// Answers with `template`, noting the arrival time in `arrivals`.
-fn timed(template: ResponseTemplate, arrivals: &Arc<Mutex<Vec<Instant>>>) -> impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static {
+fn timed(
+    template: ResponseTemplate,
+    arrivals: &Arc<Mutex<Vec<Instant>>>,
+) -> impl Fn(&Request) -> ResponseTemplate + Send + Sync + 'static {
     let arrivals = arrivals.clone();
     move |_: &Request| {
         arrivals.lock().expect("arrivals").push(Instant::now());
@@ -134,7 +151,11 @@ impl FakeTelegram {
         let ok_true = ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": true}));
         Self::on(&server, "sendChatAction", ok_true.clone()).await;
         Self::on(&server, "setWebhook", ok_true).await;
-        Self { server, refusals: 0, arrivals }
+        Self {
+            server,
+            refusals: 0,
+            arrivals,
+        }
     }
 
     /// Makes the first `times` `sendMessage` calls answer 429 with `retry_after` seconds.
@@ -154,7 +175,11 @@ impl FakeTelegram {
     }
 
     async fn on(server: &MockServer, name: &str, template: ResponseTemplate) {
-        Mock::given(method("POST")).and(path_regex(api_method(name))).respond_with(template).mount(server).await;
+        Mock::given(method("POST"))
+            .and(path_regex(api_method(name)))
+            .respond_with(template)
+            .mount(server)
+            .await;
     }
 
     pub fn url(&self) -> String {
@@ -164,7 +189,11 @@ impl FakeTelegram {
     /// Every `sendMessage` received so far, successful or not, in arrival order.
     pub async fn send_attempts(&self) -> Vec<Sent> {
         let requests = self.server.received_requests().await.unwrap_or_default();
-        requests.iter().filter(|r| is_call(r, "sendMessage")).map(to_sent).collect()
+        requests
+            .iter()
+            .filter(|r| is_call(r, "sendMessage"))
+            .map(to_sent)
+            .collect()
     }
 
     /// Waits until `count` messages were delivered (answered 200), then returns them all.
@@ -181,19 +210,30 @@ impl FakeTelegram {
 
     /// Deliveries that succeeded: the attempts after the ones refused with 429.
     async fn delivered(&self) -> Vec<Sent> {
-        self.send_attempts().await.into_iter().skip(self.refusals).collect()
+        self.send_attempts()
+            .await
+            .into_iter()
+            .skip(self.refusals)
+            .collect()
     }
 
     /// The time between the first `sendMessage` and each one after it.
     pub fn arrival_gaps(&self) -> Vec<Duration> {
         let arrivals = self.arrivals.lock().expect("arrivals");
-        arrivals.iter().map(|t| t.duration_since(arrivals[0])).collect()
+        arrivals
+            .iter()
+            .map(|t| t.duration_since(arrivals[0]))
+            .collect()
     }
 
     /// The JSON bodies of the calls to Bot API method `name`.
     pub async fn calls(&self, name: &str) -> Vec<Value> {
         let requests = self.server.received_requests().await.unwrap_or_default();
-        requests.iter().filter(|r| is_call(r, name)).filter_map(|r| r.body_json().ok()).collect()
+        requests
+            .iter()
+            .filter(|r| is_call(r, name))
+            .filter_map(|r| r.body_json().ok())
+            .collect()
     }
 }
 
@@ -209,10 +249,17 @@ fn is_call(request: &Request, name: &str) -> bool {
 
 fn to_sent(request: &Request) -> Sent {
     let body: Value = request.body_json().unwrap_or(Value::Null);
-    Sent { chat_id: body["chat_id"].clone(), text: body["text"].as_str().unwrap_or_default().to_owned() }
+    Sent {
+        chat_id: body["chat_id"].clone(),
+        text: body["text"].as_str().unwrap_or_default().to_owned(),
+    }
 }
 
 async fn bodies(server: &MockServer, at: &str) -> Vec<Value> {
     let requests = server.received_requests().await.unwrap_or_default();
-    requests.iter().filter(|r| r.url.path() == at).filter_map(|r| r.body_json().ok()).collect()
+    requests
+        .iter()
+        .filter(|r| r.url.path() == at)
+        .filter_map(|r| r.body_json().ok())
+        .collect()
 }

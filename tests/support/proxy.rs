@@ -16,12 +16,20 @@ pub struct TcpProxy {
 impl TcpProxy {
     /// Listens on a free loopback port and forwards every connection to `target`.
     pub async fn start(target: SocketAddr) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
         let addr = listener.local_addr().expect("proxy address");
         let open = Arc::new(AtomicBool::new(true));
         let pipes: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
-        let accept = tokio::spawn(accept_loop(listener, target, open.clone(), pipes.clone())).abort_handle();
-        Self { addr, open, pipes, accept }
+        let accept =
+            tokio::spawn(accept_loop(listener, target, open.clone(), pipes.clone())).abort_handle();
+        Self {
+            addr,
+            open,
+            pipes,
+            accept,
+        }
     }
 
     /// Drops every open connection and refuses new ones, as a database that went away.
@@ -44,7 +52,12 @@ impl Drop for TcpProxy {
     }
 }
 
-async fn accept_loop(listener: TcpListener, target: SocketAddr, open: Arc<AtomicBool>, pipes: Arc<Mutex<Vec<AbortHandle>>>) {
+async fn accept_loop(
+    listener: TcpListener,
+    target: SocketAddr,
+    open: Arc<AtomicBool>,
+    pipes: Arc<Mutex<Vec<AbortHandle>>>,
+) {
     while let Ok((inbound, _)) = listener.accept().await {
         if !open.load(Ordering::SeqCst) {
             drop(inbound);

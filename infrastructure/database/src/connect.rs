@@ -1,11 +1,17 @@
 //! Opens the connection pool, tuned per engine (SQLite: one writer; PostgreSQL: fail fast).
 
-use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sea_orm::sqlx::ConnectOptions as _;
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr, SqlxSqliteConnector,
+};
+use std::str::FromStr;
 use std::time::Duration;
 
-/// How long a query waits for a free connection; when PostgreSQL is down, a webhook must
-/// answer 503 quickly rather than hang.
+/// How long a query waits for a free connection, connecting included: when PostgreSQL is
+/// down, a webhook must answer 503 quickly rather than hang.
 const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 const PG_MAX_CONNECTIONS: u32 = 10;
 /// With one SQLite connection, requests queue for it; this bounds the wait.
@@ -14,39 +20,50 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connects to `url` (`sqlite:…` or `postgres://…`).
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
-    let mut options = ConnectOptions::new(url);
-    options.sqlx_logging(false);
     if url.starts_with("sqlite:") {
-        sqlite_options(&mut options);
+        connect_sqlite(url).await
     } else {
-        postgres_options(&mut options);
+        connect_postgres(url).await
     }
-    Database::connect(options).await
 }
 
 /// SQLite allows one writer at a time. A single pooled connection serialises every
 /// transaction in this process, so a read-then-write transaction never meets SQLITE_BUSY
 /// (which a second connection's write lock would cause, busy_timeout notwithstanding).
+/// The connection is never recycled, so even `sqlite::memory:` keeps its data.
 /// WAL lets other processes (backups, the CLI) read meanwhile; foreign keys enforce cascades.
-fn sqlite_options(options: &mut ConnectOptions) {
-    options
+async fn connect_sqlite(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(conn_err)?
+        .foreign_keys(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        .disable_statement_logging();
+    let pool = SqlitePoolOptions::new()
         .max_connections(1)
         .min_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
         .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
-        .map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
-            opts.foreign_keys(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(SQLITE_BUSY_TIMEOUT)
-        });
+        .connect_with(options)
+        .await
+        .map_err(conn_err)?;
+    Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(pool))
 }
 
-/// The acquire timeout also bounds connecting (sqlx retries until it expires), so an
-/// unreachable server fails within it.
-fn postgres_options(options: &mut ConnectOptions) {
+/// A normal pool; the acquire timeout also bounds connecting (sqlx retries until it
+/// expires), so an unreachable server fails within it.
+async fn connect_postgres(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url);
     options
+        .sqlx_logging(false)
         .max_connections(PG_MAX_CONNECTIONS)
         .min_connections(0)
-        .connect_timeout(PG_ACQUIRE_TIMEOUT)
         .acquire_timeout(PG_ACQUIRE_TIMEOUT);
+    Database::connect(options).await
+}
+
+fn conn_err(err: sea_orm::sqlx::Error) -> DbErr {
+    DbErr::Conn(RuntimeErr::SqlxError(err))
 }

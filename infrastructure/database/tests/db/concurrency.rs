@@ -35,6 +35,31 @@ async fn simultaneous_duplicates_are_recorded_once() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_messages_of_a_new_chat_share_one_conversation() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let deliveries = (0..8).map(|n| {
+            let store = store.clone();
+            let delivery = record(bot, "chat", &n.to_string(), 0);
+            tokio::spawn(async move { store.record_inbound(&delivery).await })
+        });
+        let mut conversations = HashSet::new();
+        for joined in futures::future::join_all(deliveries).await {
+            match joined.unwrap().unwrap() {
+                Recorded::New {
+                    conversation_id, ..
+                } => conversations.insert(conversation_id),
+                Recorded::Duplicate => panic!("{}: distinct messages", db.backend()),
+            };
+        }
+        assert_eq!(conversations.len(), 1, "{}", db.backend());
+        assert_eq!(count(&store, "SELECT COUNT(DISTINCT lane) FROM jobs").await, 1);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 8);
+    }
+}
+
 /// What the claimers saw: lanes running now, every job claimed, and each lane's order.
 #[derive(Default)]
 struct Observed {
@@ -85,13 +110,12 @@ async fn claimers_never_share_a_job_or_a_lane() {
         for claimer in futures::future::join_all(claimers).await {
             claimer.unwrap();
         }
-        let seen = seen.lock().unwrap();
+        let seen = Arc::into_inner(seen).unwrap().into_inner().unwrap();
         assert_eq!(seen.claimed.len(), JOBS, "{}", db.backend());
         assert_eq!(seen.order.len(), LANES);
         for ids in seen.order.values() {
             assert!(ids.is_sorted(), "lane order: {ids:?}");
         }
-        drop(seen);
         assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 0);
     }
 }

@@ -1,7 +1,7 @@
 //! Connections and schema: readiness, migrations down and up, and unavailability.
 
-use crate::support::new_bot;
-use database::testing::{connect_migrated, fresh_databases};
+use crate::support::{count, new_bot, text};
+use database::testing::{connect_migrated, fresh_databases, fresh_sqlite};
 use database::{connect, SeaStore};
 use domain::repositories::BotRepository;
 use domain::RepoError;
@@ -61,4 +61,20 @@ async fn an_unreachable_server_fails_fast() {
         "took {:?}: {err}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_foreign_keys() {
+    let db = fresh_sqlite();
+    let store = db.store().await;
+    assert_eq!(text(&store, "PRAGMA journal_mode").await.as_deref(), Some("wal"));
+    assert_eq!(count(&store, "PRAGMA foreign_keys").await, 1);
+    assert_eq!(count(&store, "PRAGMA busy_timeout").await, 5000);
+}
+
+#[tokio::test]
+async fn sqlite_in_memory_keeps_its_data_on_its_one_connection() {
+    let store = SeaStore::new(connect_migrated("sqlite::memory:").await);
+    let bot = new_bot(&store, "Ada").await;
+    assert_eq!(store.get(bot.id).await.unwrap(), Some(bot));
 }
