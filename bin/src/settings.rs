@@ -238,7 +238,7 @@ fn mask_password(raw: &str) -> String {
     match url::Url::parse(raw) {
         Ok(mut parsed) if parsed.password().is_some() => {
             // Setting a password only fails on URLs that cannot have one, ruled out above.
-            let _ = parsed.set_password(Some(REDACTED));
+            let _ = parsed.set_password(Some("redacted"));
             parsed.to_string()
         }
         Ok(_) => raw.to_owned(),

@@ -2,12 +2,13 @@
 //! job, and a reply with its `deliver` job, each written all-or-nothing.
 
 use crate::entities::{conversations, messages};
-use crate::errors::repo_err;
+use crate::errors::{corrupt, repo_err};
 use crate::mapping::{conversation_row, message_row, millis};
 use crate::queue::{delete_held, enqueue};
 use crate::SeaStore;
 use application::ports::{ClaimedJob, InboundRecord, JobPayload, Ledger, Recorded};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use domain::{Conversation, ConversationId, ConversationStatus, Message, RepoError};
 use sea_orm::sea_query::{Expr, Func, OnConflict};
 use sea_orm::{
@@ -34,15 +35,13 @@ fn one_active_per_chat() -> OnConflict {
         .to_owned()
 }
 
-/// Finds or starts the chat's active conversation and touches it. Concurrent callers for one
-/// chat agree on one row: the insert waits for a rival's uncommitted row, then does nothing.
-/// The touch also locks the row on PostgreSQL, so that jobs of one lane are enqueued (and
-/// numbered) one transaction after the other.
+/// Finds or starts the chat's active conversation. Concurrent callers for one chat agree on
+/// one row: the insert waits for a rival's uncommitted row, then does nothing.
 async fn active_conversation(
     tx: &DatabaseTransaction,
     record: &InboundRecord,
 ) -> Result<ConversationId, RepoError> {
-    use conversations::{Column, Entity};
+    use conversations::Entity;
     let fresh = Conversation::start(
         record.bot_id,
         record.platform,
@@ -54,25 +53,33 @@ async fn active_conversation(
         .exec_without_returning(tx)
         .await
         .map_err(repo_err)?;
-    let touched_at = Func::greatest([
-        Expr::col(Column::UpdatedAt).into(),
-        Expr::value(millis(record.received_at)),
-    ]);
-    Entity::update_many()
-        .col_expr(Column::UpdatedAt, touched_at.into())
-        .filter(active_chat(record))
-        .exec(tx)
-        .await
-        .map_err(repo_err)?;
     let row = Entity::find()
         .filter(active_chat(record))
         .one(tx)
         .await
         .map_err(repo_err)?
         .ok_or_else(|| RepoError::Other("the active conversation vanished".into()))?;
-    row.id
-        .parse()
-        .map_err(|e| crate::errors::corrupt("conversations.id", e))
+    row.id.parse().map_err(|e| corrupt("conversations.id", e))
+}
+
+/// Moves the conversation's `updated_at` forward to `at`. On PostgreSQL this also locks its
+/// row until commit, so that every writer of a lane (the conversation) allocates job ids and
+/// commits one after the other: a lane's jobs become visible in id order, and a claimer never
+/// sees a later job of a lane before an earlier one.
+async fn touch(
+    tx: &DatabaseTransaction,
+    id: ConversationId,
+    at: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    use conversations::{Column, Entity};
+    let later = Func::greatest([Expr::col(Column::UpdatedAt).into(), Expr::value(millis(at))]);
+    Entity::update_many()
+        .col_expr(Column::UpdatedAt, later.into())
+        .filter(Column::Id.eq(id.to_string()))
+        .exec(tx)
+        .await
+        .map_err(repo_err)?;
+    Ok(())
 }
 
 /// Inserts `message` unless it conflicts on `target`; `false` when it already existed.
@@ -137,6 +144,7 @@ impl Ledger for SeaStore {
     async fn record_inbound(&self, record: &InboundRecord) -> Result<Recorded, RepoError> {
         let tx = begin(self).await?;
         let conversation_id = active_conversation(&tx, record).await?;
+        touch(&tx, conversation_id, record.received_at).await?;
         let message = inbound_message(record, conversation_id);
         if !insert_unless_conflict(&tx, &message, same_delivery()).await? {
             rollback(tx).await?;
@@ -160,6 +168,7 @@ impl Ledger for SeaStore {
             rollback(tx).await?;
             return Ok(false);
         }
+        touch(&tx, reply.conversation_id, reply.created_at).await?;
         if insert_unless_conflict(&tx, reply, same_reply()).await? {
             let deliver = JobPayload::Deliver {
                 message_id: reply.id,

@@ -55,7 +55,10 @@ async fn simultaneous_messages_of_a_new_chat_share_one_conversation() {
             };
         }
         assert_eq!(conversations.len(), 1, "{}", db.backend());
-        assert_eq!(count(&store, "SELECT COUNT(DISTINCT lane) FROM jobs").await, 1);
+        assert_eq!(
+            count(&store, "SELECT COUNT(DISTINCT lane) FROM jobs").await,
+            1
+        );
         assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 8);
     }
 }

@@ -145,6 +145,12 @@ async fn a_reply_replaces_its_job_with_a_delivery() {
             }
         );
         assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 1);
+        let conversation = ConversationRepository::get(&store, reply.conversation_id).await;
+        assert_eq!(
+            conversation.unwrap().unwrap().updated_at,
+            at(2),
+            "touched by the reply"
+        );
 
         let twice = Message::reply(&inbound, "hello again", at(3));
         assert!(

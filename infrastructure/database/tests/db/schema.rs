@@ -67,7 +67,10 @@ async fn an_unreachable_server_fails_fast() {
 async fn sqlite_runs_in_wal_mode_with_foreign_keys() {
     let db = fresh_sqlite();
     let store = db.store().await;
-    assert_eq!(text(&store, "PRAGMA journal_mode").await.as_deref(), Some("wal"));
+    assert_eq!(
+        text(&store, "PRAGMA journal_mode").await.as_deref(),
+        Some("wal")
+    );
     assert_eq!(count(&store, "PRAGMA foreign_keys").await, 1);
     assert_eq!(count(&store, "PRAGMA busy_timeout").await, 5000);
 }
