@@ -3,11 +3,11 @@
 use crate::entities::bots::{Column, Entity};
 use crate::errors::repo_err;
 use crate::mapping::{bot, bot_row};
-use crate::SeaStore;
+use crate::{paging, SeaStore};
 use async_trait::async_trait;
 use domain::repositories::BotRepository;
 use domain::{Bot, BotId, Page, PageRequest, RepoError};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 #[async_trait]
 impl BotRepository for SeaStore {
@@ -28,17 +28,10 @@ impl BotRepository for SeaStore {
     }
 
     async fn list(&self, page: &PageRequest) -> Result<Page<Bot>, RepoError> {
-        let mut query = Entity::find().order_by_asc(Column::Id);
-        if let Some(after) = &page.after {
-            query = query.filter(Column::Id.gt(after.0.as_str()));
-        }
-        let rows = query
-            .limit(page.fetch_limit())
-            .all(self.db())
-            .await
-            .map_err(repo_err)?;
-        let bots = rows.into_iter().map(bot).collect::<Result<_, _>>()?;
-        Ok(Page::from_overfetch(bots, page, |b| b.id.to_string()))
+        paging::ascending(self.db(), Entity::find(), Column::Id, page, bot, |b| {
+            b.id.to_string()
+        })
+        .await
     }
 
     async fn update(&self, revised: &Bot) -> Result<bool, RepoError> {

@@ -11,6 +11,7 @@ mod errors;
 mod ledger;
 mod mapping;
 mod messages;
+mod paging;
 mod queue;
 mod store;
 #[cfg(feature = "testing")]

@@ -3,7 +3,7 @@
 use crate::entities::messages::{Column, Entity};
 use crate::errors::repo_err;
 use crate::mapping::message;
-use crate::SeaStore;
+use crate::{paging, SeaStore};
 use async_trait::async_trait;
 use domain::repositories::MessageRepository;
 use domain::{ConversationId, Message, MessageId, MessageStatus, Page, PageRequest, RepoError};
@@ -29,17 +29,11 @@ impl MessageRepository for SeaStore {
         conversation_id: ConversationId,
         page: &PageRequest,
     ) -> Result<Page<Message>, RepoError> {
-        let mut query = of_conversation(conversation_id).order_by_asc(Column::Id);
-        if let Some(after) = &page.after {
-            query = query.filter(Column::Id.gt(after.0.as_str()));
-        }
-        let rows = query
-            .limit(page.fetch_limit())
-            .all(self.db())
-            .await
-            .map_err(repo_err)?;
-        let items = rows.into_iter().map(message).collect::<Result<_, _>>()?;
-        Ok(Page::from_overfetch(items, page, |m| m.id.to_string()))
+        let query = of_conversation(conversation_id);
+        paging::ascending(self.db(), query, Column::Id, page, message, |m| {
+            m.id.to_string()
+        })
+        .await
     }
 
     async fn recent(

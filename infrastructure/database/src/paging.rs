@@ -1,0 +1,32 @@
+//! Cursor paging in id order (ids are UUIDv7 text, so id order is creation order).
+
+use crate::errors::repo_err;
+use domain::{Page, PageRequest, RepoError};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+
+/// Reads the page of `query` after the request's cursor, oldest first, mapping each row.
+pub(crate) async fn ascending<E, T>(
+    db: &impl ConnectionTrait,
+    query: Select<E>,
+    id: E::Column,
+    page: &PageRequest,
+    map: impl Fn(E::Model) -> Result<T, RepoError>,
+    key: impl Fn(&T) -> String,
+) -> Result<Page<T>, RepoError>
+where
+    E: EntityTrait,
+{
+    let mut query = query.order_by_asc(id);
+    if let Some(after) = &page.after {
+        query = query.filter(id.gt(after.0.as_str()));
+    }
+    let rows = query
+        .limit(page.fetch_limit())
+        .all(db)
+        .await
+        .map_err(repo_err)?;
+    let items = rows.into_iter().map(map).collect::<Result<_, _>>()?;
+    Ok(Page::from_overfetch(items, page, key))
+}
