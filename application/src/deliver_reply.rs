@@ -1,7 +1,7 @@
 //! Use case: deliver a stored reply in platform-sized parts, resuming after the last part sent.
 
 use crate::jobs::{Lookup, Step, Target};
-use crate::ports::{ClaimedJob, Clock, EventPublisher, JobPayload, JobQueue, SendError};
+use crate::ports::{ClaimedJob, EventPublisher, JobPayload, JobQueue, SendError};
 use crate::text::split_for_platform;
 use domain::{DomainEvent, MessageId, MessageStatus, RepoError};
 use std::sync::Arc;
@@ -10,7 +10,6 @@ pub struct DeliverReply {
     pub lookup: Lookup,
     pub queue: Arc<dyn JobQueue>,
     pub events: Arc<dyn EventPublisher>,
-    pub clock: Arc<dyn Clock>,
 }
 
 impl DeliverReply {
@@ -104,7 +103,7 @@ fn after_failure(message_id: MessageId, parts_sent: u32, error: SendError) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{clock, job, messages_holding, telegram_channel, World};
+    use crate::fixtures::{job, messages_holding, telegram_channel, World};
     use crate::ports::{MockEventPublisher, MockJobQueue};
     use domain::{Message, MessageContent};
     use std::sync::Mutex;
@@ -168,7 +167,6 @@ mod tests {
                 lookup: self.world.lookup(messages, channel),
                 queue: Arc::new(queue),
                 events: Arc::new(events),
-                clock: clock(),
             };
             let payload = JobPayload::Deliver {
                 message_id: self.reply.id,

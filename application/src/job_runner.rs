@@ -193,7 +193,6 @@ mod tests {
             lookup,
             queue: queue.clone(),
             events,
-            clock: clock(),
         };
         let settings = PipelineSettings {
             max_attempts: 3,

@@ -40,13 +40,6 @@ pub struct App {
     pub wake: Arc<Notify>,
 }
 
-pub async fn connect_store(settings: &Settings) -> Result<SeaStore, StartupError> {
-    let db = database::connect(settings.database.url.expose_secret())
-        .await
-        .map_err(|e| StartupError::Database(e.to_string()))?;
-    Ok(SeaStore::new(db))
-}
-
 pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> {
     let store = Arc::new(store);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
@@ -75,7 +68,6 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
         lookup,
         queue: store.clone(),
         events: publisher.clone(),
-        clock: clock.clone(),
     };
     let runner = Arc::new(JobRunner::new(
         store.clone(),

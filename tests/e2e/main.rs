@@ -10,8 +10,6 @@ use std::time::Duration;
 
 /// Long enough for any delivery on a loaded CI machine; waits end as soon as the condition holds.
 pub const PATIENCE: Duration = Duration::from_secs(20);
-/// How long to keep watching for a reply that must not come.
-pub const SETTLE: Duration = Duration::from_millis(700);
 
 /// Runs `scenario` on SQLite, and on PostgreSQL when configured.
 pub async fn on_each_database<F, Fut>(scenario: F)

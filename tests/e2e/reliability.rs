@@ -1,7 +1,7 @@
 //! Failure handling end to end: model retries and fallback, rate limits, long replies, crashed
 //! workers, two servers on one database, and a database outage.
 
-use crate::{on_each_database, PATIENCE, SETTLE};
+use crate::{on_each_database, PATIENCE};
 use database::testing::{fresh_postgres, TestDatabase};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -24,8 +24,8 @@ async fn a_model_that_fails_twice_then_succeeds_is_retried() {
         let telegram = FakeTelegram::start().await;
         let app = TestApp::spawn(&quick_model_retries(TestConfig::new(
             db.url(),
-            openai.url(),
-            telegram.url(),
+            &openai,
+            &telegram,
         )))
         .await;
         let bot = app.telegram_bot(Some("fallback text")).await;
@@ -50,8 +50,8 @@ async fn a_model_that_keeps_failing_yields_the_fallback_once() {
         let telegram = FakeTelegram::start().await;
         let app = TestApp::spawn(&quick_model_retries(TestConfig::new(
             db.url(),
-            openai.url(),
-            telegram.url(),
+            &openai,
+            &telegram,
         )))
         .await;
         let bot = app.telegram_bot(Some("Sorry, try later.")).await;
@@ -61,9 +61,8 @@ async fn a_model_that_keeps_failing_yields_the_fallback_once() {
         let sent = telegram.wait_for_sent(1, PATIENCE).await;
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].text, "Sorry, try later.");
-        tokio::time::sleep(SETTLE).await;
         assert_eq!(
-            telegram.wait_for_sent(2, SETTLE).await.len(),
+            telegram.sent_after_settling().await.len(),
             1,
             "the fallback is sent once"
         );
@@ -79,7 +78,7 @@ async fn a_telegram_429_is_honoured_and_the_reply_arrives_once() {
         let openai = FakeOpenAi::answering("patient reply").await;
         let mut telegram = FakeTelegram::start().await;
         telegram.rate_limit_first(1, 1).await;
-        let app = TestApp::spawn(&TestConfig::new(db.url(), openai.url(), telegram.url())).await;
+        let app = TestApp::spawn(&TestConfig::new(db.url(), &openai, &telegram)).await;
         let bot = app.telegram_bot(None).await;
 
         app.deliver(&bot, &updates::text(1, 5, 1, "hello")).await;
@@ -113,13 +112,13 @@ async fn a_reply_over_4096_characters_arrives_in_ordered_parts() {
         assert!(long.len() > 4096);
         let openai = FakeOpenAi::answering(&long).await;
         let telegram = FakeTelegram::start().await;
-        let app = TestApp::spawn(&TestConfig::new(db.url(), openai.url(), telegram.url())).await;
+        let app = TestApp::spawn(&TestConfig::new(db.url(), &openai, &telegram)).await;
         let bot = app.telegram_bot(None).await;
 
         app.deliver(&bot, &updates::text(1, 5, 1, "tell me everything"))
             .await;
 
-        let sent = app_parts(&telegram, 2).await;
+        let sent = delivered_parts(&telegram, 2).await;
         assert!(sent.len() >= 2);
         assert!(sent.iter().all(|part| part.encode_utf16().count() <= 4096));
         let rejoined = sent.join("\n\n");
@@ -132,11 +131,11 @@ async fn a_reply_over_4096_characters_arrives_in_ordered_parts() {
     .await;
 }
 
-async fn app_parts(telegram: &FakeTelegram, at_least: usize) -> Vec<String> {
+/// Every part delivered, once at least `at_least` arrived and nothing more followed.
+async fn delivered_parts(telegram: &FakeTelegram, at_least: usize) -> Vec<String> {
     telegram.wait_for_sent(at_least, PATIENCE).await;
-    tokio::time::sleep(SETTLE).await;
     telegram
-        .wait_for_sent(usize::MAX, Duration::ZERO)
+        .sent_after_settling()
         .await
         .into_iter()
         .map(|s| s.text)
@@ -148,7 +147,7 @@ async fn a_job_held_by_a_dead_worker_is_taken_over_and_answered_once() {
     on_each_database(|db| async move {
         let openai = FakeOpenAi::slow("survivor's reply", Duration::from_secs(2)).await;
         let telegram = FakeTelegram::start().await;
-        let config = TestConfig::new(db.url(), openai.url(), telegram.url())
+        let config = TestConfig::new(db.url(), &openai, &telegram)
             .with("SWITCHBOARD__WORKER__LEASE_SECONDS", 2);
         let doomed = TestApp::spawn(&config).await;
         let bot = doomed.telegram_bot(None).await;
@@ -164,7 +163,7 @@ async fn a_job_held_by_a_dead_worker_is_taken_over_and_answered_once() {
         assert_eq!(sent[0].text, "survivor's reply");
         tokio::time::sleep(Duration::from_secs(3)).await; // past another lease
         assert_eq!(
-            telegram.wait_for_sent(2, SETTLE).await.len(),
+            telegram.sent_after_settling().await.len(),
             1,
             "answered once"
         );
@@ -196,7 +195,7 @@ async fn two_servers_on_one_postgres_answer_200_updates_once_each_in_order() {
     };
     let openai = FakeOpenAi::echoing().await;
     let telegram = FakeTelegram::start().await;
-    let config = TestConfig::new(db.url(), openai.url(), telegram.url());
+    let config = TestConfig::new(db.url(), &openai, &telegram);
     let (first, second) = (TestApp::spawn(&config).await, TestApp::spawn(&config).await);
     let bot = first.telegram_bot(None).await;
 
@@ -215,9 +214,8 @@ async fn two_servers_on_one_postgres_answer_200_updates_once_each_in_order() {
 
     let sent = telegram.wait_for_sent(200, Duration::from_secs(60)).await;
     assert_eq!(sent.len(), 200);
-    tokio::time::sleep(SETTLE).await;
     assert_eq!(
-        telegram.wait_for_sent(201, SETTLE).await.len(),
+        telegram.sent_after_settling().await.len(),
         200,
         "no reply twice"
     );
@@ -271,7 +269,7 @@ async fn outage_scenario(db: TestDatabase) {
         .replacen(&target.to_string(), &proxy.addr.to_string(), 1);
     let openai = FakeOpenAi::answering("back again").await;
     let telegram = FakeTelegram::start().await;
-    let app = TestApp::spawn(&TestConfig::new(&proxied_url, openai.url(), telegram.url())).await;
+    let app = TestApp::spawn(&TestConfig::new(&proxied_url, &openai, &telegram)).await;
     let bot = app.telegram_bot(None).await;
 
     proxy.cut();

@@ -1,22 +1,20 @@
 //! The Telegram pipeline end to end: replies, history, duplicates, refusals, update kinds.
 
-use crate::{on_each_database, PATIENCE, SETTLE};
+use crate::{on_each_database, PATIENCE};
 use serde_json::json;
+use switchboard_e2e::fakes::SETTLE;
 use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram};
 use switchboard_e2e::updates;
 use switchboard_e2e::{TestApp, TestConfig};
-
-async fn app_with(db: &str, openai: &FakeOpenAi, telegram: &FakeTelegram) -> TestApp {
-    TestApp::spawn(&TestConfig::new(db, openai.url(), telegram.url())).await
-}
 
 #[tokio::test]
 async fn a_text_update_gets_exactly_one_reply_with_the_models_text() {
     on_each_database(|db| async move {
         let openai = FakeOpenAi::answering("Hello from the model").await;
         let telegram = FakeTelegram::start().await;
-        let app = app_with(db.url(), &openai, &telegram).await;
+        let app = TestApp::spawn(&TestConfig::new(db.url(), &openai, &telegram)).await;
         let bot = app.telegram_bot(None).await;
+        let mut events = app.events();
 
         app.deliver(&bot, &updates::text(1, 4242, 10, "hi there"))
             .await;
@@ -25,11 +23,18 @@ async fn a_text_update_gets_exactly_one_reply_with_the_models_text() {
         assert_eq!(sent.len(), 1, "{sent:?}");
         assert_eq!(sent[0].chat_id, json!(4242));
         assert_eq!(sent[0].text, "Hello from the model");
-        tokio::time::sleep(SETTLE).await;
         assert_eq!(
-            telegram.wait_for_sent(2, SETTLE).await.len(),
+            telegram.sent_after_settling().await.len(),
             1,
             "a second reply was sent"
+        );
+        let published = std::iter::from_fn(|| events.try_recv().ok())
+            .map(|event| serde_json::to_value(event).unwrap()["type"].clone())
+            .collect::<Vec<_>>();
+        assert_eq!(
+            published,
+            ["message_received", "reply_stored", "message_delivered"],
+            "the pipeline announces each stored fact"
         );
         let request = &openai.requests().await[0];
         assert_eq!(request["model"], "test-model");
@@ -46,7 +51,7 @@ async fn the_second_message_sends_the_first_turn_as_history() {
     on_each_database(|db| async move {
         let openai = FakeOpenAi::answering("noted").await;
         let telegram = FakeTelegram::start().await;
-        let app = app_with(db.url(), &openai, &telegram).await;
+        let app = TestApp::spawn(&TestConfig::new(db.url(), &openai, &telegram)).await;
         let bot = app.telegram_bot(None).await;
 
         app.deliver(&bot, &updates::text(1, 7, 1, "my name is Ann"))
@@ -81,7 +86,7 @@ async fn the_same_update_delivered_three_times_is_answered_and_stored_once() {
     on_each_database(|db| async move {
         let openai = FakeOpenAi::answering("once").await;
         let telegram = FakeTelegram::start().await;
-        let app = app_with(db.url(), &openai, &telegram).await;
+        let app = TestApp::spawn(&TestConfig::new(db.url(), &openai, &telegram)).await;
         let bot = app.telegram_bot(None).await;
         let update = updates::text(5, 9, 3, "hello?");
 
@@ -90,8 +95,7 @@ async fn the_same_update_delivered_three_times_is_answered_and_stored_once() {
         }
 
         telegram.wait_for_sent(1, PATIENCE).await;
-        tokio::time::sleep(SETTLE).await;
-        assert_eq!(telegram.wait_for_sent(2, SETTLE).await.len(), 1);
+        assert_eq!(telegram.sent_after_settling().await.len(), 1);
         let messages = app.wait_for_status(&bot, "sent", 1, PATIENCE).await;
         let inbound = messages
             .iter()
@@ -109,7 +113,7 @@ async fn a_wrong_or_missing_secret_is_refused_and_nothing_is_stored() {
     on_each_database(|db| async move {
         let openai = FakeOpenAi::answering("never").await;
         let telegram = FakeTelegram::start().await;
-        let app = app_with(db.url(), &openai, &telegram).await;
+        let app = TestApp::spawn(&TestConfig::new(db.url(), &openai, &telegram)).await;
         let bot = app.telegram_bot(None).await;
         let update = updates::text(1, 1, 1, "let me in");
 
@@ -136,7 +140,7 @@ async fn non_text_edited_unknown_and_bot_updates_behave_as_documented() {
     on_each_database(|db| async move {
         let openai = FakeOpenAi::answering("model text").await;
         let telegram = FakeTelegram::start().await;
-        let app = app_with(db.url(), &openai, &telegram).await;
+        let app = TestApp::spawn(&TestConfig::new(db.url(), &openai, &telegram)).await;
         let bot = app.telegram_bot(None).await;
 
         app.deliver(&bot, &updates::edited(1, 3, 1, "edited")).await;
@@ -147,9 +151,8 @@ async fn non_text_edited_unknown_and_bot_updates_behave_as_documented() {
         let sent = telegram.wait_for_sent(1, PATIENCE).await;
         assert_eq!(sent.len(), 1);
         assert!(sent[0].text.contains("only read text"), "{}", sent[0].text);
-        tokio::time::sleep(SETTLE).await;
         assert_eq!(
-            telegram.wait_for_sent(2, SETTLE).await.len(),
+            telegram.sent_after_settling().await.len(),
             1,
             "only the photo is answered"
         );

@@ -1,5 +1,6 @@
 //! A running Switchboard for one test: port 0, its own database, fakes for OpenAI and Telegram.
 
+use crate::fakes::{FakeOpenAi, FakeTelegram};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -19,11 +20,12 @@ pub struct TestConfig {
 }
 
 impl TestConfig {
-    pub fn new(database_url: &str, openai_url: String, telegram_url: String) -> Self {
+    /// The app on `database_url`, talking to the given fakes.
+    pub fn new(database_url: &str, openai: &FakeOpenAi, telegram: &FakeTelegram) -> Self {
         Self {
             database_url: database_url.to_owned(),
-            openai_url,
-            telegram_url,
+            openai_url: openai.url(),
+            telegram_url: telegram.url(),
             extra: Vec::new(),
         }
     }
@@ -82,6 +84,15 @@ impl TestApp {
             client: reqwest::Client::new(),
             running: Some(running),
         }
+    }
+
+    /// A subscription to the app's domain events, from now on.
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<domain::DomainEvent> {
+        self.running
+            .as_ref()
+            .expect("the app is running")
+            .events
+            .subscribe()
     }
 
     /// Shuts down gracefully.

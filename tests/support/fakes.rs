@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+/// How long to keep watching for a message that must not come.
+pub const SETTLE: Duration = Duration::from_millis(700);
+
 /// A chat-completion response carrying `text`.
 pub fn completion(text: &str) -> Value {
     json!({
@@ -208,6 +211,12 @@ impl FakeTelegram {
         }
     }
 
+    /// Everything delivered, once the pipeline has had [`SETTLE`] to send anything more.
+    pub async fn sent_after_settling(&self) -> Vec<Sent> {
+        tokio::time::sleep(SETTLE).await;
+        self.delivered().await
+    }
+
     /// Deliveries that succeeded: the attempts after the ones refused with 429.
     async fn delivered(&self) -> Vec<Sent> {
         self.send_attempts()
@@ -223,16 +232,6 @@ impl FakeTelegram {
         arrivals
             .iter()
             .map(|t| t.duration_since(arrivals[0]))
-            .collect()
-    }
-
-    /// The JSON bodies of the calls to Bot API method `name`.
-    pub async fn calls(&self, name: &str) -> Vec<Value> {
-        let requests = self.server.received_requests().await.unwrap_or_default();
-        requests
-            .iter()
-            .filter(|r| is_call(r, name))
-            .filter_map(|r| r.body_json().ok())
             .collect()
     }
 }

@@ -48,10 +48,6 @@ impl TestDatabase {
         &self.url
     }
 
-    pub fn is_postgres(&self) -> bool {
-        self.backend == "postgres"
-    }
-
     /// A new pool on this database, migrated to the current schema.
     pub async fn connect(&self) -> DatabaseConnection {
         connect_migrated(&self.url).await
