@@ -3,10 +3,16 @@
 use crate::commands::{intent, Intent, UNSUPPORTED_REPLY};
 use crate::history::turns_for;
 use crate::jobs::{Lookup, Step, Target};
-use crate::ports::{ChatRequest, ClaimedJob, Clock, EventPublisher, LanguageModel, Ledger};
+use crate::ports::{
+    ChatRequest, ClaimedJob, Clock, EventPublisher, LanguageModel, Ledger, ModelError, Timer,
+};
 use crate::settings::PipelineSettings;
 use domain::repositories::{BotRepository, ConversationRepository};
 use domain::{Bot, DomainEvent, Message, MessageId, RepoError};
+use futures::future::{self, Either};
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::pin;
 use std::sync::Arc;
 
 pub struct GenerateReply {
@@ -17,6 +23,8 @@ pub struct GenerateReply {
     pub model: Arc<dyn LanguageModel>,
     pub events: Arc<dyn EventPublisher>,
     pub clock: Arc<dyn Clock>,
+    /// Paces the renewal of the typing indicator.
+    pub timer: Arc<dyn Timer>,
     pub settings: PipelineSettings,
 }
 
@@ -65,9 +73,26 @@ impl GenerateReply {
 
     /// The model's answer, or the bot's fallback message when the model cannot answer.
     async fn ask_model(&self, bot: &Bot, target: &Target) -> Result<String, RepoError> {
-        if let Err(error) = target.channel.typing(&target.binding, &target.chat).await {
-            tracing::debug!(%error, "typing indicator not shown");
+        let answer = self.while_typing(target, self.consult(bot, target)).await?;
+        match answer {
+            Ok(answer) if !answer.trim().is_empty() => Ok(answer),
+            Ok(_) => {
+                tracing::warn!("the model answered with nothing; sending the fallback");
+                Ok(bot.fallback().to_owned())
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the model failed; sending the fallback");
+                Ok(bot.fallback().to_owned())
+            }
         }
+    }
+
+    /// Reads the history and asks the model to answer the target message.
+    async fn consult(
+        &self,
+        bot: &Bot,
+        target: &Target,
+    ) -> Result<Result<String, ModelError>, RepoError> {
         let recent = self
             .lookup
             .messages
@@ -82,16 +107,28 @@ impl GenerateReply {
             system_prompt: bot.system_prompt.as_str().to_owned(),
             turns: turns_for(&recent, &target.message, self.settings.history_token_budget),
         };
-        match self.model.complete(&request).await {
-            Ok(answer) if !answer.trim().is_empty() => Ok(answer),
-            Ok(_) => {
-                tracing::warn!("the model answered with nothing; sending the fallback");
-                Ok(bot.fallback().to_owned())
+        Ok(self.model.complete(&request).await)
+    }
+
+    /// Runs `work` while the chat shows "typing…"; the indicator stops with the work.
+    async fn while_typing<T>(&self, target: &Target, work: impl Future<Output = T>) -> T {
+        // The typing loop is polled first, so the indicator is shown even for instant work.
+        match future::select(pin!(self.keep_typing(target)), pin!(work)).await {
+            Either::Left((never, _)) => match never {},
+            Either::Right((output, _)) => output,
+        }
+    }
+
+    /// Shows "typing…" every `typing_interval`, forever; failures are logged and ignored.
+    async fn keep_typing(&self, target: &Target) -> Infallible {
+        loop {
+            if let Err(error) = target.channel.typing(&target.binding, &target.chat).await {
+                tracing::debug!(%error, "typing indicator not shown");
             }
-            Err(error) => {
-                tracing::warn!(%error, "the model failed; sending the fallback");
-                Ok(bot.fallback().to_owned())
+            if self.settings.typing_interval.is_zero() {
+                return future::pending().await;
             }
+            self.timer.sleep(self.settings.typing_interval).await;
         }
     }
 }
@@ -101,17 +138,27 @@ mod tests {
     use super::*;
     use crate::fixtures::{clock, job, messages_holding, telegram_channel, texts, World};
     use crate::ports::{
-        JobPayload, MockEventPublisher, MockLanguageModel, MockLedger, ModelError, TurnRole,
+        JobPayload, MockChannel, MockEventPublisher, MockLanguageModel, MockLedger, SendError,
+        TurnRole,
     };
+    use async_trait::async_trait;
     use domain::repositories::{MockBotRepository, MockConversationRepository};
     use domain::{Direction, MessageContent};
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
     use std::sync::Mutex;
+    use std::time::Duration;
+    use tokio::sync::Notify;
 
     struct Harness {
         world: World,
         model: MockLanguageModel,
+        /// Answers instead of `model` when set.
+        answering: Option<Arc<dyn LanguageModel>>,
+        channel: MockChannel,
+        timer: Arc<YieldingTimer>,
         ledger: MockLedger,
         conversations: MockConversationRepository,
+        settings: PipelineSettings,
         stored: Arc<Mutex<Vec<Message>>>,
     }
 
@@ -124,11 +171,17 @@ mod tests {
                 sink.lock().unwrap().push(reply.clone());
                 Ok(true)
             });
+            let mut channel = telegram_channel();
+            channel.expect_typing().returning(|_, _| Ok(()));
             Self {
                 world: World::new(),
                 model: MockLanguageModel::new(),
+                answering: None,
+                channel,
+                timer: Arc::default(),
                 ledger,
                 conversations: MockConversationRepository::new(),
+                settings: PipelineSettings::default(),
                 stored,
             }
         }
@@ -140,38 +193,164 @@ mod tests {
             messages
                 .expect_recent()
                 .returning(move |_, _| Ok(all.iter().rev().cloned().collect()));
-            let mut channel = telegram_channel();
-            channel.expect_typing().returning(|_, _| Ok(()));
             let mut bots = MockBotRepository::new();
             let bot = self.world.bot.clone();
             bots.expect_get().returning(move |_| Ok(Some(bot.clone())));
             let mut events = MockEventPublisher::new();
             events.expect_publish().times(1).return_const(());
+            let model = self
+                .answering
+                .unwrap_or_else(|| Arc::new(self.model) as Arc<dyn LanguageModel>);
             let use_case = GenerateReply {
-                lookup: self.world.lookup(messages, channel),
+                lookup: self.world.lookup(messages, self.channel),
                 bots: Arc::new(bots),
                 conversations: Arc::new(self.conversations),
                 ledger: Arc::new(self.ledger),
-                model: Arc::new(self.model),
+                model,
                 events: Arc::new(events),
                 clock: clock(),
-                settings: PipelineSettings::default(),
+                timer: self.timer,
+                settings: self.settings,
             };
-            let step = use_case
-                .run(
-                    &job(
-                        JobPayload::Reply {
-                            message_id: inbound.id,
-                        },
-                        1,
-                    ),
-                    inbound.id,
-                )
-                .await
-                .unwrap();
+            let job = job(
+                JobPayload::Reply {
+                    message_id: inbound.id,
+                },
+                1,
+            );
+            // Only a guard against a hang (a model never released); no assertion on time.
+            let step =
+                tokio::time::timeout(Duration::from_secs(10), use_case.run(&job, inbound.id))
+                    .await
+                    .expect("the reply never finished")
+                    .unwrap();
             let stored = self.stored.lock().unwrap().clone();
             (step, stored)
         }
+    }
+
+    /// "Sleeps" by yielding to the executor once, so the model gets polled in between;
+    /// records the durations it was asked for.
+    #[derive(Default)]
+    struct YieldingTimer(Mutex<Vec<Duration>>);
+
+    #[async_trait]
+    impl Timer for YieldingTimer {
+        async fn sleep(&self, duration: Duration) {
+            self.0.lock().unwrap().push(duration);
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Counts typing calls; the model answers only once a given typing call lets it.
+    #[derive(Clone, Default)]
+    struct Typing {
+        calls: Arc<AtomicUsize>,
+        /// Typing calls made after the model had answered.
+        late: Arc<AtomicUsize>,
+        go: Arc<Notify>,
+        answered: Arc<AtomicBool>,
+    }
+
+    impl Typing {
+        /// A channel whose `release`th typing call lets the model answer; each call gives `result`.
+        fn channel(&self, release: usize, result: Result<(), SendError>) -> MockChannel {
+            let mut channel = telegram_channel();
+            let typing = self.clone();
+            channel.expect_typing().returning(move |_, _| {
+                if typing.answered.load(SeqCst) {
+                    typing.late.fetch_add(1, SeqCst);
+                }
+                if typing.calls.fetch_add(1, SeqCst) + 1 == release {
+                    typing.go.notify_one();
+                }
+                result.clone()
+            });
+            channel
+        }
+
+        fn model(&self) -> Arc<dyn LanguageModel> {
+            Arc::new(self.clone())
+        }
+
+        fn calls(&self) -> usize {
+            self.calls.load(SeqCst)
+        }
+    }
+
+    #[async_trait]
+    impl LanguageModel for Typing {
+        async fn complete(&self, _: &ChatRequest) -> Result<String, ModelError> {
+            self.go.notified().await;
+            self.answered.store(true, SeqCst);
+            Ok("done thinking".into())
+        }
+    }
+
+    /// A harness whose model answers after the `release`th typing call.
+    fn slow_model(release: usize, result: Result<(), SendError>) -> (Harness, Typing) {
+        let typing = Typing::default();
+        let mut h = Harness::new();
+        h.channel = typing.channel(release, result);
+        h.answering = Some(typing.model());
+        (h, typing)
+    }
+
+    #[tokio::test]
+    async fn typing_is_renewed_until_the_model_answers_and_then_stops() {
+        let (h, typing) = slow_model(3, Ok(()));
+        let timer = h.timer.clone();
+        let inbound = h.world.inbound(MessageContent::text("think hard"));
+        let (step, stored) = h.answer(inbound, vec![]).await;
+        assert_eq!(step, Step::Finished);
+        assert_eq!(stored[0].content.as_text(), Some("done thinking"));
+        for _ in 0..5 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(typing.calls(), 3);
+        assert_eq!(typing.late.load(SeqCst), 0);
+        let slept = timer.0.lock().unwrap().clone();
+        assert!(
+            slept.iter().all(|d| *d == Duration::from_secs(4)),
+            "{slept:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failing_typing_indicator_is_renewed_and_the_reply_still_stored() {
+        let (h, typing) = slow_model(3, Err(SendError::Transient("502".into())));
+        let inbound = h.world.inbound(MessageContent::text("think hard"));
+        let (step, stored) = h.answer(inbound, vec![]).await;
+        assert_eq!(step, Step::Finished);
+        assert_eq!(stored[0].content.as_text(), Some("done thinking"));
+        assert_eq!(typing.calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn an_instant_answer_shows_typing_once() {
+        let typing = Typing::default();
+        let mut h = Harness::new();
+        h.channel = typing.channel(usize::MAX, Ok(()));
+        h.model
+            .expect_complete()
+            .times(1)
+            .returning(|_| Ok("at once".into()));
+        let inbound = h.world.inbound(MessageContent::text("quick"));
+        let (_, stored) = h.answer(inbound, vec![]).await;
+        assert_eq!(stored[0].content.as_text(), Some("at once"));
+        assert_eq!(typing.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_zero_interval_shows_typing_once_without_sleeping() {
+        let (mut h, typing) = slow_model(1, Ok(()));
+        h.settings.typing_interval = Duration::ZERO;
+        let timer = h.timer.clone();
+        let inbound = h.world.inbound(MessageContent::text("think"));
+        let (_, stored) = h.answer(inbound, vec![]).await;
+        assert_eq!(stored[0].content.as_text(), Some("done thinking"));
+        assert_eq!(typing.calls(), 1);
+        assert!(timer.0.lock().unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -187,6 +187,7 @@ mod tests {
             model: Arc::new(MockLanguageModel::new()),
             events: events.clone(),
             clock: clock(),
+            timer: Arc::new(crate::ports::MockTimer::new()),
             settings: PipelineSettings::default(),
         };
         let deliver = DeliverReply {

@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod backoff;
 pub mod bind_platform;
+pub mod binding_cache;
 pub mod bots;
 pub mod commands;
 pub mod deliver_reply;
@@ -19,6 +20,7 @@ pub mod text;
 
 pub use api_keys::{ApiKeys, IssuedKey};
 pub use bind_platform::{BindError, BindPlatform, Bound};
+pub use binding_cache::CachedBindings;
 pub use bots::{BotAdmin, BotError};
 pub use deliver_reply::DeliverReply;
 pub use generate_reply::GenerateReply;

@@ -14,6 +14,12 @@ pub struct PipelineSettings {
     pub retry_cap: Duration,
     /// How long a claimed job is held without a heartbeat.
     pub lease: Duration,
+    /// While the model works, "typing…" is shown again this often (Telegram's lasts about
+    /// 5 s); zero shows it once, without renewing it.
+    pub typing_interval: Duration,
+    /// How long a webhook's binding lookup is served from memory (see `CachedBindings`);
+    /// other replicas see a binding change after at most this long.
+    pub binding_cache_ttl: Duration,
 }
 
 impl Default for PipelineSettings {
@@ -25,6 +31,8 @@ impl Default for PipelineSettings {
             retry_base: Duration::from_secs(1),
             retry_cap: Duration::from_secs(300),
             lease: Duration::from_secs(30),
+            typing_interval: Duration::from_secs(4),
+            binding_cache_ttl: Duration::from_secs(5),
         }
     }
 }

@@ -3,14 +3,15 @@
 use crate::events::EventBus;
 use crate::settings::{AiProvider, Settings};
 use application::ports::{
-    Channel, Channels, Clock, EventPublisher, HealthCheck, LanguageModel, SystemClock,
+    Channel, Channels, Clock, EventPublisher, HealthCheck, LanguageModel, SystemClock, Timer,
 };
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, DeliverReply, GenerateReply, JobRunner, Lookup,
-    PipelineSettings, ReceiveWebhook,
+    ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, GenerateReply, JobRunner,
+    Lookup, PipelineSettings, ReceiveWebhook,
 };
 use async_trait::async_trait;
 use database::SeaStore;
+use domain::repositories::BindingRepository;
 use domain::Secret;
 use presentation::AppState;
 use secrecy::ExposeSecret;
@@ -48,6 +49,12 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
     let publisher: Arc<dyn EventPublisher> = events.clone();
     let channels = channels(settings)?;
     let pipeline = pipeline_settings(settings);
+    // Webhooks, binding and unbinding share one cache, so this process's writes invalidate it.
+    let bindings: Arc<dyn BindingRepository> = Arc::new(CachedBindings::new(
+        store.clone(),
+        clock.clone(),
+        pipeline.binding_cache_ttl,
+    ));
     let lookup = Lookup {
         messages: store.clone(),
         conversations: store.clone(),
@@ -62,6 +69,7 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
         model: language_model(settings)?,
         events: publisher.clone(),
         clock: clock.clone(),
+        timer: Arc::new(TokioTimer),
         settings: pipeline.clone(),
     };
     let deliver = DeliverReply {
@@ -83,7 +91,7 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
         .map(|k| Secret::new(k.expose_secret()));
     let state = AppState {
         receive: Arc::new(ReceiveWebhook::new(
-            store.clone(),
+            bindings.clone(),
             store.clone(),
             channels.clone(),
             publisher,
@@ -92,14 +100,14 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
         bot_admin: Arc::new(BotAdmin::new(store.clone(), clock.clone())),
         bind: Arc::new(BindPlatform::new(
             store.clone(),
-            store.clone(),
+            bindings.clone(),
             channels,
             clock.clone(),
             settings.server.public_url.clone(),
         )),
         api_keys: Arc::new(ApiKeys::new(store.clone(), clock, bootstrap)),
         bots: store.clone(),
-        bindings: store.clone(),
+        bindings,
         conversations: store.clone(),
         messages: store.clone(),
         health: vec![Arc::new(DatabaseHealth(store.clone()))],
@@ -121,6 +129,7 @@ fn pipeline_settings(settings: &Settings) -> PipelineSettings {
         retry_base: Duration::from_millis(worker.retry_base_ms),
         retry_cap: Duration::from_secs(worker.retry_cap_seconds),
         lease: Duration::from_secs(worker.lease_seconds),
+        ..PipelineSettings::default()
     }
 }
 
@@ -149,6 +158,16 @@ fn language_model(settings: &Settings) -> Result<Arc<dyn LanguageModel>, Startup
             .map_err(|e| StartupError::Model(e.to_string()))?;
             Ok(Arc::new(model))
         }
+    }
+}
+
+/// The timer port on tokio's clock.
+struct TokioTimer;
+
+#[async_trait]
+impl Timer for TokioTimer {
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
     }
 }
 

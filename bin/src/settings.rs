@@ -170,7 +170,14 @@ pub struct LogSettings {
 impl Settings {
     /// Loads the layers: defaults, then `file` if given, then `env` (the process environment
     /// in production; an explicit map in tests).
+    /// An empty variable counts as unset (`OPENAI_API_KEY=` does not select the openai provider).
     pub fn load(file: Option<&Path>, env: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = env
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        let env = &env;
         let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
         if let Some(path) = file {
             builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
@@ -314,6 +321,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.database.url.expose_secret(), "postgres://c/d");
+    }
+
+    #[test]
+    fn an_empty_variable_counts_as_unset() {
+        let empty = env(&[
+            ("OPENAI_API_KEY", ""),
+            ("SWITCHBOARD__SERVER__PUBLIC_URL", ""),
+        ]);
+        let s = Settings::load(None, &empty).unwrap();
+        assert_eq!(s.ai.effective_provider(), AiProvider::Echo);
+        assert!(s.server.public_url.is_none());
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod health;
 pub mod ledger;
 pub mod model;
 pub mod queue;
+pub mod timer;
 
 pub use channel::{
     Channel, Channels, InboundMessage, InboundRequest, ParseError, SendError, VerifyError,
@@ -17,9 +18,10 @@ pub use health::HealthCheck;
 pub use ledger::{InboundRecord, Ledger, Recorded};
 pub use model::{ChatRequest, ChatTurn, LanguageModel, ModelError, TurnRole};
 pub use queue::{ClaimedJob, JobPayload, JobQueue, LeaseToken};
+pub use timer::Timer;
 
 #[cfg(test)]
 pub use {
     channel::MockChannel, clock::MockClock, events::MockEventPublisher, ledger::MockLedger,
-    model::MockLanguageModel, queue::MockJobQueue,
+    model::MockLanguageModel, queue::MockJobQueue, timer::MockTimer,
 };
