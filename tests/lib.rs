@@ -5,6 +5,8 @@
 pub mod app;
 #[path = "support/fakes.rs"]
 pub mod fakes;
+#[path = "support/process.rs"]
+pub mod process;
 #[path = "support/proxy.rs"]
 pub mod proxy;
 #[path = "support/updates.rs"]

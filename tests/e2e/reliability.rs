@@ -1,9 +1,8 @@
 //! Failure handling end to end: model retries and fallback, rate limits, long replies, crashed
-//! workers, two servers on one database, and a database outage.
+//! workers and a database outage (two server processes: bin/tests/processes.rs).
 
 use crate::{on_each_database, PATIENCE};
 use database::testing::{fresh_postgres, TestDatabase};
-use std::collections::HashMap;
 use std::time::Duration;
 use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram};
 use switchboard_e2e::proxy::TcpProxy;
@@ -184,71 +183,6 @@ where
             "condition not reached in time"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-#[tokio::test]
-async fn two_servers_on_one_postgres_answer_200_updates_once_each_in_order() {
-    let Some(db) = fresh_postgres().await else {
-        eprintln!("skipped: SWITCHBOARD_TEST_DATABASE_URL is not set");
-        return;
-    };
-    let openai = FakeOpenAi::echoing().await;
-    let telegram = FakeTelegram::start().await;
-    let config = TestConfig::new(db.url(), &openai, &telegram);
-    let (first, second) = (TestApp::spawn(&config).await, TestApp::spawn(&config).await);
-    let bot = first.telegram_bot(None).await;
-
-    let (chats, per_chat) = (20_i64, 10_i64);
-    for n in 0..per_chat {
-        for chat in 0..chats {
-            let app = if (chat + n) % 2 == 0 { &first } else { &second };
-            let update_id = chat * 1000 + n;
-            app.deliver(
-                &bot,
-                &updates::text(update_id, 100 + chat, n + 1, &format!("{chat}:{n}")),
-            )
-            .await;
-        }
-    }
-
-    let sent = telegram.wait_for_sent(200, Duration::from_secs(60)).await;
-    assert_eq!(sent.len(), 200);
-    assert_eq!(
-        telegram.sent_after_settling().await.len(),
-        200,
-        "no reply twice"
-    );
-    let per_chat_counts = sent.iter().fold(HashMap::new(), |mut counts, s| {
-        *counts.entry(s.chat_id.to_string()).or_insert(0) += 1;
-        counts
-    });
-    assert_eq!(per_chat_counts.len(), chats as usize);
-    assert!(per_chat_counts.values().all(|&n| n == per_chat));
-    assert_each_chat_in_order(&sent, chats);
-    first.stop().await;
-    second.stop().await;
-}
-
-/// Each chat's replies (`re: chat:n`) were delivered in message order.
-fn assert_each_chat_in_order(sent: &[switchboard_e2e::fakes::Sent], chats: i64) {
-    let mut delivered: HashMap<i64, Vec<i64>> = HashMap::new();
-    for reply in sent {
-        let (chat, n) = reply
-            .text
-            .trim_start_matches("re: ")
-            .split_once(':')
-            .expect("an echoed reply");
-        delivered
-            .entry(chat.parse().unwrap())
-            .or_default()
-            .push(n.parse().unwrap());
-    }
-    assert_eq!(delivered.len(), chats as usize);
-    for (chat, order) in &delivered {
-        let mut sorted = order.clone();
-        sorted.sort_unstable();
-        assert_eq!(order, &sorted, "chat {chat} was answered out of order");
     }
 }
 

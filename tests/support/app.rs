@@ -1,8 +1,11 @@
 //! A running Switchboard for one test: port 0, its own database, fakes for OpenAI and Telegram.
 
 use crate::fakes::{FakeOpenAi, FakeTelegram};
+use crate::process::ServerProcess;
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 use switchboard::{Mode, Running, Settings};
 
@@ -22,10 +25,15 @@ pub struct TestConfig {
 impl TestConfig {
     /// The app on `database_url`, talking to the given fakes.
     pub fn new(database_url: &str, openai: &FakeOpenAi, telegram: &FakeTelegram) -> Self {
+        Self::with_urls(database_url, &openai.url(), &telegram.url())
+    }
+
+    /// The app on `database_url`, with the OpenAI and Telegram APIs at these base URLs.
+    pub fn with_urls(database_url: &str, openai_url: &str, telegram_url: &str) -> Self {
         Self {
             database_url: database_url.to_owned(),
-            openai_url: openai.url(),
-            telegram_url: telegram.url(),
+            openai_url: openai_url.to_owned(),
+            telegram_url: telegram_url.to_owned(),
             extra: Vec::new(),
         }
     }
@@ -35,7 +43,8 @@ impl TestConfig {
         self
     }
 
-    pub fn settings(&self) -> Settings {
+    /// The settings as `SWITCHBOARD__…` environment variables.
+    pub fn env(&self) -> HashMap<String, String> {
         let mut env: HashMap<String, String> = [
             ("SWITCHBOARD__SERVER__HOST", "127.0.0.1".to_owned()),
             ("SWITCHBOARD__SERVER__PORT", "0".to_owned()),
@@ -61,14 +70,24 @@ impl TestConfig {
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         env.extend(self.extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-        Settings::load(None, &env).expect("test settings are valid")
+        env
     }
+
+    pub fn settings(&self) -> Settings {
+        Settings::load(None, &self.env()).expect("test settings are valid")
+    }
+}
+
+/// Where the app runs: inside the test process, or as a `switchboard` child process.
+enum Server {
+    InProcess(Running),
+    Process(ServerProcess),
 }
 
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
-    running: Option<Running>,
+    server: Option<Server>,
 }
 
 impl TestApp {
@@ -79,33 +98,60 @@ impl TestApp {
             .await
             .expect("the app starts");
         let addr = running.addr.expect("serve listens");
+        Self::at(addr, Server::InProcess(running))
+    }
+
+    /// Starts `binary serve` as a child process with the config's settings.
+    pub fn spawn_process(binary: &Path, config: &TestConfig) -> Self {
+        let process = ServerProcess::spawn(binary, &config.env());
+        Self::at(process.addr, Server::Process(process))
+    }
+
+    fn at(addr: SocketAddr, server: Server) -> Self {
         Self {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
-            running: Some(running),
+            server: Some(server),
         }
     }
 
-    /// A subscription to the app's domain events, from now on.
+    /// A subscription to the app's domain events, from now on (in-process apps only).
     pub fn events(&self) -> tokio::sync::broadcast::Receiver<domain::DomainEvent> {
-        self.running
-            .as_ref()
-            .expect("the app is running")
-            .events
-            .subscribe()
+        match &self.server {
+            Some(Server::InProcess(running)) => running.events.subscribe(),
+            _ => panic!("events are only observable in-process"),
+        }
     }
 
-    /// Shuts down gracefully.
-    pub async fn stop(mut self) {
-        if let Some(running) = self.running.take() {
-            running.shutdown().await;
+    /// Shuts down gracefully (a child process by SIGTERM); returns whether it exited cleanly.
+    pub async fn stop(mut self) -> bool {
+        match self.server.take() {
+            Some(Server::InProcess(running)) => {
+                running.shutdown().await;
+                true
+            }
+            Some(Server::Process(process)) => {
+                let status = tokio::task::spawn_blocking(move || process.terminate()).await;
+                status.is_ok_and(|s| s.success())
+            }
+            None => true,
         }
     }
 
     /// Stops abruptly, as a crash would: claimed jobs keep their leases until they expire.
     pub async fn kill(mut self) {
-        if let Some(running) = self.running.take() {
-            running.kill().await;
+        match self.server.take() {
+            Some(Server::InProcess(running)) => running.kill().await,
+            Some(Server::Process(process)) => drop(process),
+            None => {}
+        }
+    }
+
+    /// The child process's id, if the app runs as one.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.server {
+            Some(Server::Process(process)) => Some(process.pid()),
+            _ => None,
         }
     }
 

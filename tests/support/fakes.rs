@@ -1,6 +1,8 @@
 //! Wiremock fakes of an OpenAI-compatible API and of the Telegram Bot API, on loopback.
 
 use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wiremock::matchers::{method, path, path_regex};
@@ -62,7 +64,19 @@ impl FakeOpenAi {
 
     /// Answers `re: <the last user message>`, so that replies can be told apart.
     pub async fn echoing() -> Self {
-        let server = MockServer::start().await;
+        Self::echoing_on(MockServer::start().await).await
+    }
+
+    /// Echoes like [`Self::echoing`] without keeping the requests, for long load runs.
+    pub async fn echoing_unrecorded() -> Self {
+        let server = MockServer::builder()
+            .disable_request_recording()
+            .start()
+            .await;
+        Self::echoing_on(server).await
+    }
+
+    async fn echoing_on(server: MockServer) -> Self {
         Mock::given(method("POST"))
             .and(path("/chat/completions"))
             .respond_with(|request: &Request| {
@@ -151,9 +165,7 @@ impl FakeTelegram {
             .respond_with(timed(ok, &arrivals))
             .mount(&server)
             .await;
-        let ok_true = ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": true}));
-        Self::on(&server, "sendChatAction", ok_true.clone()).await;
-        Self::on(&server, "setWebhook", ok_true).await;
+        mount_other_methods(&server).await;
         Self {
             server,
             refusals: 0,
@@ -174,14 +186,6 @@ impl FakeTelegram {
             .up_to_n_times(times)
             .with_priority(1)
             .mount(&self.server)
-            .await;
-    }
-
-    async fn on(server: &MockServer, name: &str, template: ResponseTemplate) {
-        Mock::given(method("POST"))
-            .and(path_regex(api_method(name)))
-            .respond_with(template)
-            .mount(server)
             .await;
     }
 
@@ -233,6 +237,77 @@ impl FakeTelegram {
             .iter()
             .map(|t| t.duration_since(arrivals[0]))
             .collect()
+    }
+}
+
+/// Answers `sendChatAction` and `setWebhook` with success.
+async fn mount_other_methods(server: &MockServer) {
+    let ok_true = ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": true}));
+    for name in ["sendChatAction", "setWebhook"] {
+        Mock::given(method("POST"))
+            .and(path_regex(api_method(name)))
+            .respond_with(ok_true.clone())
+            .mount(server)
+            .await;
+    }
+}
+
+/// A Telegram fake for load runs: it keeps no requests, only when each reply text first arrived.
+pub struct TimingTelegram {
+    pub server: MockServer,
+    first_arrivals: Arc<Mutex<HashMap<String, Instant>>>,
+    sends: Arc<AtomicUsize>,
+}
+
+impl TimingTelegram {
+    pub async fn start() -> Self {
+        let server = MockServer::builder()
+            .disable_request_recording()
+            .start()
+            .await;
+        let first_arrivals: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+        let sends = Arc::new(AtomicUsize::new(0));
+        let (arrivals, count) = (first_arrivals.clone(), sends.clone());
+        let ok = ResponseTemplate::new(200).set_body_json(sent_message());
+        Mock::given(method("POST"))
+            .and(path_regex(api_method("sendMessage")))
+            .respond_with(move |request: &Request| {
+                let at = Instant::now();
+                count.fetch_add(1, Ordering::Relaxed);
+                let text = to_sent(request).text;
+                arrivals.lock().expect("arrivals").entry(text).or_insert(at);
+                ok.clone()
+            })
+            .mount(&server)
+            .await;
+        mount_other_methods(&server).await;
+        Self {
+            server,
+            first_arrivals,
+            sends,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        self.server.uri()
+    }
+
+    /// Waits until `count` distinct texts arrived or the timeout passes; returns when each
+    /// text first arrived, and how many `sendMessage` calls there were in all.
+    pub async fn wait_for_distinct(
+        &self,
+        count: usize,
+        timeout: Duration,
+    ) -> (HashMap<String, Instant>, usize) {
+        let deadline = Instant::now() + timeout;
+        while self.first_arrivals.lock().expect("arrivals").len() < count
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(SETTLE).await;
+        let arrivals = self.first_arrivals.lock().expect("arrivals").clone();
+        (arrivals, self.sends.load(Ordering::Relaxed))
     }
 }
 
