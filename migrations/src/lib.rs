@@ -1,15 +1,26 @@
 //! Switchboard's schema as a sea-orm-migration [`Migrator`], portable across SQLite and PostgreSQL.
 
+use sea_orm_migration::prelude::{ConnectionTrait, DbErr, SchemaManager};
 use sea_orm_migration::MigrationTrait;
 pub use sea_orm_migration::MigratorTrait;
 
 mod m20250601_000001_initial;
+mod m20251122_000002_waiting_jobs;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20250601_000001_initial::Migration)]
+        vec![
+            Box::new(m20250601_000001_initial::Migration),
+            Box::new(m20251122_000002_waiting_jobs::Migration),
+        ]
     }
+}
+
+/// Runs one SQL statement that both engines understand.
+pub(crate) async fn run(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    manager.get_connection().execute_unprepared(sql).await?;
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! Ids are hyphenated UUIDv7 text (they sort by creation time); timestamps are BIGINT epoch
 //! milliseconds, so that both engines store and compare them the same way.
 
+use crate::run;
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
 
@@ -108,11 +109,6 @@ fn jobs_table(backend: DbBackend) -> String {
         _ => "INTEGER PRIMARY KEY AUTOINCREMENT",
     };
     JOBS.replace("{id}", id)
-}
-
-async fn run(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
-    manager.get_connection().execute_unprepared(sql).await?;
-    Ok(())
 }
 
 #[async_trait::async_trait]

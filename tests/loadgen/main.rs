@@ -75,10 +75,7 @@ async fn main() {
     let after = Memory::of(pid);
 
     let figures = Figures::new(&acks, &replies, sends, [idle, loaded, after]);
-    println!(
-        "{}",
-        figures.markdown(&args.database, args.concurrency, args.workers)
-    );
+    println!("{}", figures.markdown(&args));
     app.kill().await;
 }
 

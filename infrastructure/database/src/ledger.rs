@@ -4,7 +4,7 @@
 use crate::entities::{conversations, messages};
 use crate::errors::{corrupt, repo_err};
 use crate::mapping::{conversation_row, message_row, millis};
-use crate::queue::{delete_held, enqueue};
+use crate::queue::{delete_held, enqueue, promote_next};
 use crate::SeaStore;
 use application::ports::{ClaimedJob, InboundRecord, JobPayload, Ledger, Recorded};
 use async_trait::async_trait;
@@ -176,6 +176,7 @@ impl Ledger for SeaStore {
             };
             enqueue(&tx, &job.lane, &deliver, reply.bot_id, reply.created_at).await?;
         }
+        promote_next(&tx, &job.lane).await?; // when no delivery took the reply job's place
         commit(tx).await?;
         Ok(true)
     }

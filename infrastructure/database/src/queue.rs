@@ -13,28 +13,33 @@ use sea_orm::sea_query::Expr;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
-    Statement, UpdateMany, Value,
+    Statement, TransactionTrait, UpdateMany, Value,
 };
 use std::time::Duration;
 
-/// Marks the lowest-id runnable job that heads its lane as running under a new lease.
-/// Runnable: queued and due, or running with an expired lease. Head: no earlier job of the
-/// lane is queued or running (dead jobs do not block). `{lock}` is empty on SQLite, whose
-/// single connection already serialises claimers.
+/// Marks the lowest-id runnable job as running under a new lease. Runnable: queued and due, or
+/// running with an expired lease. Only a lane's head is ever queued or running (the jobs behind
+/// it wait), so this needs no search of lanes. `{lock}` is empty on SQLite, whose single
+/// connection already serialises claimers.
 const CLAIM: &str = "UPDATE jobs
 SET state = 'running', attempts = attempts + 1, locked_until = $1, lease_token = $2, updated_at = $3
 WHERE id = (
-    SELECT j.id FROM jobs j
-    WHERE ((j.state = 'queued' AND j.run_at <= $3) OR (j.state = 'running' AND j.locked_until < $3))
-      AND NOT EXISTS (
-          SELECT 1 FROM jobs e
-          WHERE e.lane = j.lane AND e.id < j.id AND e.state IN ('queued', 'running')
-      )
-    ORDER BY j.id
+    SELECT id FROM jobs
+    WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3)
+    ORDER BY id
     LIMIT 1
     {lock}
 )
 RETURNING *";
+
+/// Makes the earliest waiting job of lane `$1` its head, unless the lane still has one.
+const PROMOTE: &str = "UPDATE jobs SET state = 'queued', updated_at = $2
+WHERE id = (SELECT MIN(id) FROM jobs WHERE lane = $1 AND state = 'waiting')
+  AND NOT EXISTS (SELECT 1 FROM jobs WHERE lane = $1 AND state IN ('queued', 'running'))";
+
+/// Whether lane `$1` has a head.
+const HAS_HEAD: &str =
+    "SELECT id FROM jobs WHERE lane = $1 AND state IN ('queued', 'running') LIMIT 1";
 
 fn claim_statement(backend: DbBackend, now: i64, locked_until: i64, token: String) -> Statement {
     let lock = match backend {
@@ -50,14 +55,55 @@ fn lease_end(now: DateTime<Utc>, lease_for: Duration) -> i64 {
     millis(now).saturating_add(lease)
 }
 
-/// Adds a queued job; used by the ledger inside its transactions.
+/// Serialises the writers of a lane until the transaction ends: on PostgreSQL a transaction
+/// advisory lock; SQLite's single connection runs one transaction at a time anyway.
+async fn lock_lane<C: ConnectionTrait>(tx: &C, lane: &str) -> Result<(), RepoError> {
+    if tx.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let lock = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+    let values: [Value; 1] = [lane.into()];
+    tx.query_one(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        lock,
+        values,
+    ))
+    .await
+    .map_err(repo_err)?;
+    Ok(())
+}
+
+/// After a lane's head left (in this transaction): the next waiting job becomes the head.
+pub(crate) async fn promote_next<C: ConnectionTrait>(tx: &C, lane: &str) -> Result<(), RepoError> {
+    lock_lane(tx, lane).await?;
+    let values: [Value; 2] = [lane.into(), millis(Utc::now()).into()];
+    let promote = Statement::from_sql_and_values(tx.get_database_backend(), PROMOTE, values);
+    tx.execute(promote).await.map_err(repo_err)?;
+    Ok(())
+}
+
+/// The state a new job of `lane` starts in: the head if the lane has none, else waiting.
+async fn arrival_state<C: ConnectionTrait>(tx: &C, lane: &str) -> Result<&'static str, RepoError> {
+    lock_lane(tx, lane).await?;
+    let values: [Value; 1] = [lane.into()];
+    let head = Statement::from_sql_and_values(tx.get_database_backend(), HAS_HEAD, values);
+    let found = tx.query_one(head).await.map_err(repo_err)?;
+    Ok(if found.is_some() {
+        state::WAITING
+    } else {
+        state::QUEUED
+    })
+}
+
+/// Adds a job to the end of its lane; used by the ledger inside its transactions.
 pub(crate) async fn enqueue<C: ConnectionTrait>(
-    conn: &C,
+    tx: &C,
     lane: &str,
     payload: &JobPayload,
     bot_id: BotId,
     run_at: DateTime<Utc>,
 ) -> Result<(), RepoError> {
+    let arrival = arrival_state(tx, lane).await?;
     let now = millis(Utc::now());
     let row = jobs::ActiveModel {
         id: NotSet,
@@ -65,7 +111,7 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
         kind: Set(payload.kind().to_owned()),
         payload: Set(to_json(payload)?),
         bot_id: Set(Some(bot_id.to_string())),
-        state: Set(state::QUEUED.to_owned()),
+        state: Set(arrival.to_owned()),
         attempts: Set(0),
         run_at: Set(millis(run_at)),
         locked_until: Set(None),
@@ -75,7 +121,7 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
         updated_at: Set(now),
     };
     Entity::insert(row)
-        .exec_without_returning(conn)
+        .exec_without_returning(tx)
         .await
         .map_err(repo_err)?;
     Ok(())
@@ -158,10 +204,27 @@ impl SeaStore {
     async fn bury_corrupt(&self, row: &jobs::Model, err: &RepoError) -> Result<(), RepoError> {
         tracing::error!(job_id = row.id, error = %err, "burying a job with a corrupt payload");
         let lease = row.lease_token.as_deref().unwrap_or_default();
-        let bury = unlease(row.id, lease, state::DEAD)
-            .col_expr(Column::LastError, Expr::value(err.to_string()));
-        self.changed(bury).await?;
+        self.bury_held(row.id, lease, &row.lane, &err.to_string())
+            .await?;
         Ok(())
+    }
+
+    /// Dead-letters the held job and lets the next job of its lane go ahead.
+    async fn bury_held(
+        &self,
+        id: i64,
+        lease: &str,
+        lane: &str,
+        error: &str,
+    ) -> Result<bool, RepoError> {
+        let tx = self.db().begin().await.map_err(repo_err)?;
+        let bury = unlease(id, lease, state::DEAD).col_expr(Column::LastError, Expr::value(error));
+        let buried = bury.exec(&tx).await.map_err(repo_err)?.rows_affected > 0;
+        if buried {
+            promote_next(&tx, lane).await?;
+        }
+        tx.commit().await.map_err(repo_err)?;
+        Ok(buried)
     }
 }
 
@@ -202,7 +265,13 @@ impl JobQueue for SeaStore {
     }
 
     async fn complete(&self, job: &ClaimedJob) -> Result<bool, RepoError> {
-        delete_held(self.db(), job).await
+        let tx = self.db().begin().await.map_err(repo_err)?;
+        let completed = delete_held(&tx, job).await?;
+        if completed {
+            promote_next(&tx, &job.lane).await?;
+        }
+        tx.commit().await.map_err(repo_err)?;
+        Ok(completed)
     }
 
     async fn retry(
@@ -219,9 +288,7 @@ impl JobQueue for SeaStore {
     }
 
     async fn bury(&self, job: &ClaimedJob, error: &str) -> Result<bool, RepoError> {
-        let bury = unlease(job.id, &job.lease.0, state::DEAD)
-            .col_expr(Column::LastError, Expr::value(error));
-        self.changed(bury).await
+        self.bury_held(job.id, &job.lease.0, &job.lane, error).await
     }
 
     async fn release(&self, job: &ClaimedJob) -> Result<bool, RepoError> {

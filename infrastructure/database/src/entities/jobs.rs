@@ -28,7 +28,10 @@ impl ActiveModelBehavior for ActiveModel {}
 
 /// The values of the `state` column.
 pub mod state {
+    /// The head of its lane, ready to be claimed at `run_at`.
     pub const QUEUED: &str = "queued";
+    /// Behind its lane's head; becomes `queued` when the head leaves.
+    pub const WAITING: &str = "waiting";
     pub const RUNNING: &str = "running";
     pub const DEAD: &str = "dead";
 }

@@ -192,3 +192,63 @@ async fn a_reply_under_a_lost_lease_writes_nothing() {
         assert!(store.complete(&current).await.unwrap());
     }
 }
+
+#[tokio::test]
+async fn a_replys_delivery_goes_before_the_next_turn_of_its_chat() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let Recorded::New { message_id, .. } = receive(&store, bot, "chat", "m1").await else {
+            unreachable!()
+        };
+        receive(&store, bot, "chat", "m2").await;
+        let first = claim_at(&store, 1).await.unwrap();
+        let inbound = MessageRepository::get(&store, message_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let reply = Message::reply(&inbound, "hello", at(2));
+        assert!(store.store_reply(&first, &reply).await.unwrap());
+
+        let next = claim_at(&store, 3).await.unwrap();
+        assert_eq!(next.payload.kind(), "deliver", "{}", db.backend());
+        assert_eq!(
+            claim_at(&store, 3).await,
+            None,
+            "m2's turn waits for the delivery"
+        );
+        assert!(store.complete(&next).await.unwrap());
+        let second_turn = claim_at(&store, 3).await.unwrap();
+        assert_eq!(second_turn.payload.kind(), "reply");
+        assert_eq!(second_turn.lane, first.lane);
+    }
+}
+
+#[tokio::test]
+async fn a_reply_stored_twice_lets_the_chat_go_on() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let Recorded::New { message_id, .. } = receive(&store, bot, "chat", "m1").await else {
+            unreachable!()
+        };
+        let first = claim_at(&store, 1).await.unwrap();
+        let inbound = MessageRepository::get(&store, message_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let reply = Message::reply(&inbound, "hello", at(2));
+        assert!(store.store_reply(&first, &reply).await.unwrap());
+        let deliver = claim_at(&store, 3).await.unwrap();
+        assert!(store.complete(&deliver).await.unwrap());
+        // A turn whose reply already exists (reply_to is unique) stores nothing new and
+        // enqueues no delivery; the chat's next waiting turn must still get its go.
+        receive(&store, bot, "chat", "m2").await;
+        receive(&store, bot, "chat", "m3").await;
+        let m2_turn = claim_at(&store, 4).await.unwrap();
+        let duplicate = Message::reply(&inbound, "hello again", at(4));
+        assert!(store.store_reply(&m2_turn, &duplicate).await.unwrap());
+        let third = claim_at(&store, 5).await;
+        assert!(third.is_some(), "the lane is not stuck: {}", db.backend());
+    }
+}

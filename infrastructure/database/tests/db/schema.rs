@@ -6,6 +6,7 @@ use database::{connect, SeaStore};
 use domain::repositories::BotRepository;
 use domain::RepoError;
 use migrations::{Migrator, MigratorTrait};
+use sea_orm::ConnectionTrait;
 use std::time::{Duration, Instant};
 
 #[tokio::test]
@@ -80,4 +81,39 @@ async fn sqlite_in_memory_keeps_its_data_on_its_one_connection() {
     let store = SeaStore::new(connect_migrated("sqlite::memory:").await);
     let bot = new_bot(&store, "Ada").await;
     assert_eq!(store.get(bot.id).await.unwrap(), Some(bot));
+}
+
+/// Inserts a queued reply job into `lane` with raw SQL, as the first schema stored them.
+async fn queued_job(store: &SeaStore, lane: &str) {
+    let sql = format!(
+        "INSERT INTO jobs (lane, kind, payload, state, attempts, run_at, created_at, updated_at) \
+         VALUES ('{lane}', 'reply', '{{}}', 'queued', 0, 0, 0, 0)"
+    );
+    store.connection().execute_unprepared(&sql).await.unwrap();
+}
+
+#[tokio::test]
+async fn upgrading_puts_jobs_behind_their_lane_head_in_waiting_and_back() {
+    for db in fresh_databases().await {
+        let store = SeaStore::new(connect(db.url()).await.unwrap());
+        Migrator::up(store.connection(), Some(1)).await.unwrap();
+        for lane in ["a", "a", "b", "a"] {
+            queued_job(&store, lane).await;
+        }
+
+        Migrator::up(store.connection(), None).await.unwrap();
+        let states = "SELECT COUNT(*) FROM jobs WHERE state = 'waiting'";
+        assert_eq!(count(&store, states).await, 2, "{}", db.backend());
+        let heads = "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND id IN (1, 3)";
+        assert_eq!(count(&store, heads).await, 2);
+
+        Migrator::down(store.connection(), Some(1)).await.unwrap();
+        let queued = "SELECT COUNT(*) FROM jobs WHERE state = 'queued'";
+        assert_eq!(
+            count(&store, queued).await,
+            4,
+            "every job kept: {}",
+            db.backend()
+        );
+    }
 }
