@@ -113,20 +113,13 @@ async fn a_reply_replaces_its_job_with_a_delivery() {
     for db in fresh_databases().await {
         let store = db.store().await;
         let bot = new_bot(&store, "Ada").await.id;
-        let Recorded::New { message_id, .. } = receive(&store, bot, "chat", "m1").await else {
-            unreachable!()
-        };
-        let job = claim_at(&store, 1).await.unwrap();
-        let inbound = MessageRepository::get(&store, message_id)
-            .await
-            .unwrap()
-            .unwrap();
-        let reply = Message::reply(&inbound, "hello", at(2));
-        assert!(
-            store.store_reply(&job, &reply).await.unwrap(),
-            "{}",
-            db.backend()
-        );
+        let FirstTurn {
+            job,
+            inbound,
+            reply,
+            stored,
+        } = first_turn(&store, bot, &[]).await;
+        assert!(stored, "{}", db.backend());
 
         let stored = MessageRepository::get(&store, reply.id)
             .await
@@ -198,17 +191,8 @@ async fn a_replys_delivery_goes_before_the_next_turn_of_its_chat() {
     for db in fresh_databases().await {
         let store = db.store().await;
         let bot = new_bot(&store, "Ada").await.id;
-        let Recorded::New { message_id, .. } = receive(&store, bot, "chat", "m1").await else {
-            unreachable!()
-        };
-        receive(&store, bot, "chat", "m2").await;
-        let first = claim_at(&store, 1).await.unwrap();
-        let inbound = MessageRepository::get(&store, message_id)
-            .await
-            .unwrap()
-            .unwrap();
-        let reply = Message::reply(&inbound, "hello", at(2));
-        assert!(store.store_reply(&first, &reply).await.unwrap());
+        let first = first_turn(&store, bot, &["m2"]).await;
+        assert!(first.stored);
 
         let next = claim_at(&store, 3).await.unwrap();
         assert_eq!(next.payload.kind(), "deliver", "{}", db.backend());
@@ -220,7 +204,7 @@ async fn a_replys_delivery_goes_before_the_next_turn_of_its_chat() {
         assert!(store.complete(&next).await.unwrap());
         let second_turn = claim_at(&store, 3).await.unwrap();
         assert_eq!(second_turn.payload.kind(), "reply");
-        assert_eq!(second_turn.lane, first.lane);
+        assert_eq!(second_turn.lane, first.job.lane);
     }
 }
 
@@ -229,16 +213,7 @@ async fn a_reply_stored_twice_lets_the_chat_go_on() {
     for db in fresh_databases().await {
         let store = db.store().await;
         let bot = new_bot(&store, "Ada").await.id;
-        let Recorded::New { message_id, .. } = receive(&store, bot, "chat", "m1").await else {
-            unreachable!()
-        };
-        let first = claim_at(&store, 1).await.unwrap();
-        let inbound = MessageRepository::get(&store, message_id)
-            .await
-            .unwrap()
-            .unwrap();
-        let reply = Message::reply(&inbound, "hello", at(2));
-        assert!(store.store_reply(&first, &reply).await.unwrap());
+        let FirstTurn { inbound, .. } = first_turn(&store, bot, &[]).await;
         let deliver = claim_at(&store, 3).await.unwrap();
         assert!(store.complete(&deliver).await.unwrap());
         // A turn whose reply already exists (reply_to is unique) stores nothing new and
@@ -250,5 +225,36 @@ async fn a_reply_stored_twice_lets_the_chat_go_on() {
         assert!(store.store_reply(&m2_turn, &duplicate).await.unwrap());
         let third = claim_at(&store, 5).await;
         assert!(third.is_some(), "the lane is not stuck: {}", db.backend());
+    }
+}
+
+/// The first turn of a chat: `m1` received, its job claimed and answered with "hello" at 2 s.
+/// `then` names chat messages received after `m1` and before the claim.
+struct FirstTurn {
+    job: application::ports::ClaimedJob,
+    inbound: Message,
+    reply: Message,
+    stored: bool,
+}
+
+async fn first_turn(store: &database::SeaStore, bot: domain::BotId, then: &[&str]) -> FirstTurn {
+    let Recorded::New { message_id, .. } = receive(store, bot, "chat", "m1").await else {
+        unreachable!()
+    };
+    for external_id in then {
+        receive(store, bot, "chat", external_id).await;
+    }
+    let job = claim_at(store, 1).await.unwrap();
+    let inbound = MessageRepository::get(store, message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let reply = Message::reply(&inbound, "hello", at(2));
+    let stored = store.store_reply(&job, &reply).await.unwrap();
+    FirstTurn {
+        job,
+        inbound,
+        reply,
+        stored,
     }
 }
