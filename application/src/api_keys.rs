@@ -1,25 +1,77 @@
-//! Use cases: issue admin API keys (stored as SHA-256 digests) and authenticate a bearer key.
+//! Use cases: issue, list and revoke admin API keys (stored as SHA-256 digests), and
+//! authenticate a bearer key.
+//!
+//! A key is `sb_` followed by 64 hex digits (256 random bits). Its first [`SHOWN_PREFIX_LEN`]
+//! characters are stored in clear as its prefix: a presented key is looked up by that prefix,
+//! then its digest is compared with each candidate's in constant time.
+//!
+//! A key's last use is written at most once per [`LAST_USE_INTERVAL_SECS`]: authenticating is
+//! on the path of every admin request, and most of them would otherwise write.
 
 use crate::ports::Clock;
+use chrono::{DateTime, TimeDelta, Utc};
 use domain::repositories::ApiKeyRepository;
-use domain::{ApiKey, ApiKeyId, RepoError, Role, Secret, ValidationError};
+use domain::{ApiKey, ApiKeyId, Page, PageRequest, RepoError, Role, Secret, ValidationError};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use subtle::ConstantTimeEq;
+use thiserror::Error;
 
-/// Keys look like `sb_` followed by 64 hex digits (256 random bits).
 const KEY_PREFIX: &str = "sb_";
-const SHOWN_PREFIX_LEN: usize = 10;
+const KEY_HEX_LEN: usize = 64;
+/// `sb_` and 7 hex digits: 28 of the key's 256 random bits, enough to tell keys apart.
+pub const SHOWN_PREFIX_LEN: usize = 10;
+/// The precision of a key's `last_used_at`, in seconds.
+pub const LAST_USE_INTERVAL_SECS: i64 = 60;
+const MAX_NAME_CHARS: usize = 100;
+
+#[derive(Debug, Error)]
+pub enum ApiKeyError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("API key {0} not found")]
+    NotFound(ApiKeyId),
+    #[error(transparent)]
+    Storage(#[from] RepoError),
+}
 
 pub fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 fn generate_key() -> String {
-    let mut bytes = [0u8; 32];
+    let mut bytes = [0u8; KEY_HEX_LEN / 2];
     rand::thread_rng().fill_bytes(&mut bytes);
     format!("{KEY_PREFIX}{}", hex::encode(bytes))
+}
+
+/// The stored prefix of a presented key, or `None` when it cannot be a key we issued.
+fn lookup_prefix(presented: &str) -> Option<&str> {
+    let digits = presented.strip_prefix(KEY_PREFIX)?;
+    let well_formed = digits.len() == KEY_HEX_LEN
+        && digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    well_formed.then(|| &presented[..SHOWN_PREFIX_LEN])
+}
+
+/// Compares two hex digests in constant time.
+fn digests_match(stored: &str, presented: &str) -> bool {
+    bool::from(stored.as_bytes().ct_eq(presented.as_bytes()))
+}
+
+/// Whether a use at `now` should be written, given the last one recorded.
+fn use_is_due(last_used_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last_used_at.is_none_or(|last| now - last >= TimeDelta::seconds(LAST_USE_INTERVAL_SECS))
+}
+
+fn valid_name(name: &str) -> Result<&str, ValidationError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+        return Err(ValidationError::new("name", "must be 1-100 characters"));
+    }
+    Ok(name)
 }
 
 /// A new key: the stored record, and the key itself, to be shown once.
@@ -48,18 +100,18 @@ impl ApiKeys {
         }
     }
 
+    /// Stores a new key named `name`; `expires_at`, when given, must be in the future.
     #[tracing::instrument(skip_all, fields(role = role.as_str()))]
     pub async fn issue(
         &self,
         name: &str,
         role: Role,
-    ) -> Result<Result<IssuedKey, ValidationError>, RepoError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            return Ok(Err(ValidationError::new(
-                "name",
-                "must be 1-100 characters",
-            )));
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<IssuedKey, ApiKeyError> {
+        let now = self.clock.now();
+        let name = valid_name(name)?;
+        if expires_at.is_some_and(|expiry| expiry <= now) {
+            return Err(ValidationError::new("expires_at", "must be in the future").into());
         }
         let key = generate_key();
         let record = ApiKey {
@@ -67,34 +119,73 @@ impl ApiKeys {
             name: name.to_owned(),
             role,
             key_hash: hash_key(&key),
-            prefix: key.chars().take(SHOWN_PREFIX_LEN).collect(),
-            created_at: self.clock.now(),
+            prefix: key[..SHOWN_PREFIX_LEN].to_owned(),
+            created_at: now,
+            expires_at,
+            last_used_at: None,
             revoked_at: None,
         };
         self.keys.insert(&record).await?;
-        Ok(Ok(IssuedKey {
+        tracing::info!(api_key_id = %record.id, "API key issued");
+        Ok(IssuedKey {
             record,
             key: Secret::new(key),
-        }))
+        })
     }
 
-    /// The role of a presented key, or `None` when it is unknown or revoked. Lookup is by
-    /// digest, so the comparison never touches the key byte by byte.
+    /// The stored keys, oldest first (digests included: callers show only what they should).
+    pub async fn list(&self, page: &PageRequest) -> Result<Page<ApiKey>, RepoError> {
+        self.keys.list(page).await
+    }
+
+    /// Revokes a key from now on; revoking it again is harmless.
+    #[tracing::instrument(skip_all, fields(api_key_id = %id))]
+    pub async fn revoke(&self, id: ApiKeyId) -> Result<(), ApiKeyError> {
+        if !self.keys.revoke(id, self.clock.now()).await? {
+            return Err(ApiKeyError::NotFound(id));
+        }
+        tracing::info!("API key revoked");
+        Ok(())
+    }
+
+    /// The role of a presented key, or `None` when it is unknown, revoked or expired.
     pub async fn authenticate(&self, presented: &str) -> Result<Option<Role>, RepoError> {
         if self.is_bootstrap(presented) {
             return Ok(Some(Role::Admin));
         }
-        let found = self.keys.find_by_hash(&hash_key(presented)).await?;
-        Ok(found.filter(ApiKey::is_active).map(|key| key.role))
+        let Some(prefix) = lookup_prefix(presented) else {
+            return Ok(None);
+        };
+        let digest = hash_key(presented);
+        let candidates = self.keys.find_by_prefix(prefix).await?;
+        let Some(key) = candidates
+            .into_iter()
+            .find(|key| digests_match(&key.key_hash, &digest))
+        else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        if !key.is_active(now) {
+            return Ok(None);
+        }
+        self.record_use(&key, now).await;
+        Ok(Some(key.role))
+    }
+
+    /// Writes the key's last use when the recorded one is older than the interval. A failure is
+    /// logged, not returned: the request was authenticated, and the next one retries.
+    async fn record_use(&self, key: &ApiKey, now: DateTime<Utc>) {
+        if !use_is_due(key.last_used_at, now) {
+            return;
+        }
+        if let Err(err) = self.keys.touch_last_used(key.id, now).await {
+            tracing::warn!(api_key_id = %key.id, %err, "could not record the key's last use");
+        }
     }
 
     fn is_bootstrap(&self, presented: &str) -> bool {
         self.bootstrap.as_ref().is_some_and(|expected| {
-            let (a, b) = (
-                Sha256::digest(presented.as_bytes()),
-                Sha256::digest(expected.expose().as_bytes()),
-            );
-            bool::from(a.ct_eq(&b))
+            digests_match(&hash_key(expected.expose()), &hash_key(presented))
         })
     }
 }
@@ -102,78 +193,223 @@ impl ApiKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::MockClock;
-    use chrono::Utc;
+    use crate::fixtures::{clock, now};
     use domain::repositories::MockApiKeyRepository;
+    use mockall::predicate::eq;
     use std::sync::Mutex;
 
-    fn clock() -> Arc<MockClock> {
-        let mut clock = MockClock::new();
-        clock.expect_now().returning(Utc::now);
-        Arc::new(clock)
+    fn stored(key: &str, role: Role) -> ApiKey {
+        ApiKey {
+            id: ApiKeyId::new(),
+            name: "ci".into(),
+            role,
+            key_hash: hash_key(key),
+            prefix: key[..SHOWN_PREFIX_LEN].to_owned(),
+            created_at: now() - TimeDelta::days(1),
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+        }
+    }
+
+    /// A well-formed key whose 64 digits are all `digit`.
+    fn key_of(digit: char) -> String {
+        format!("sb_{}", digit.to_string().repeat(KEY_HEX_LEN))
+    }
+
+    /// A repository holding `keys`, found by prefix; expects no write unless told.
+    fn holding(keys: Vec<ApiKey>) -> MockApiKeyRepository {
+        let mut repo = MockApiKeyRepository::new();
+        repo.expect_find_by_prefix().returning(move |prefix| {
+            Ok(keys
+                .iter()
+                .filter(|k| k.prefix == prefix)
+                .cloned()
+                .collect())
+        });
+        repo
+    }
+
+    fn api_keys(repo: MockApiKeyRepository) -> ApiKeys {
+        ApiKeys::new(Arc::new(repo), clock(), None)
     }
 
     #[tokio::test]
     async fn an_issued_key_is_stored_only_as_its_digest_and_authenticates() {
-        let stored: Arc<Mutex<Option<ApiKey>>> = Arc::default();
+        let saved: Arc<Mutex<Vec<ApiKey>>> = Arc::default();
         let mut repo = MockApiKeyRepository::new();
-        let sink = stored.clone();
+        let sink = saved.clone();
         repo.expect_insert().returning(move |key| {
-            *sink.lock().unwrap() = Some(key.clone());
+            sink.lock().unwrap().push(key.clone());
             Ok(())
         });
-        let source = stored.clone();
-        repo.expect_find_by_hash().returning(move |hash| {
-            Ok(source
-                .lock()
-                .unwrap()
-                .clone()
-                .filter(|k| k.key_hash == hash))
+        let source = saved.clone();
+        repo.expect_find_by_prefix().returning(move |prefix| {
+            let keys = source.lock().unwrap();
+            Ok(keys
+                .iter()
+                .filter(|k| k.prefix == prefix)
+                .cloned()
+                .collect())
         });
-        let keys = ApiKeys::new(Arc::new(repo), clock(), None);
+        repo.expect_touch_last_used()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let keys = api_keys(repo);
 
-        let issued = keys.issue("ci", Role::Operator).await.unwrap().unwrap();
+        let expiry = now() + TimeDelta::days(30);
+        let issued = keys
+            .issue(" ci ", Role::Operator, Some(expiry))
+            .await
+            .unwrap();
         let key = issued.key.expose().to_owned();
-        assert!(key.starts_with("sb_") && key.len() == 67);
-        assert_ne!(issued.record.key_hash, key);
+        assert!(lookup_prefix(&key).is_some(), "{key}");
+        assert_eq!(issued.record.name, "ci");
+        assert_eq!(issued.record.expires_at, Some(expiry));
+        assert_eq!(issued.record.created_at, now());
+        assert_eq!(issued.record.key_hash, hash_key(&key));
+        assert_eq!(saved.lock().unwrap().clone(), vec![issued.record.clone()]);
         assert!(key.starts_with(&issued.record.prefix));
         assert_eq!(keys.authenticate(&key).await.unwrap(), Some(Role::Operator));
-        assert_eq!(keys.authenticate("sb_wrong").await.unwrap(), None);
+        let last = if key.ends_with('0') { "1" } else { "0" };
+        let wrong = format!("{}{last}", &key[..key.len() - 1]);
+        assert_eq!(keys.authenticate(&wrong).await.unwrap(), None);
     }
 
     #[tokio::test]
-    async fn revoked_keys_are_refused() {
-        let mut repo = MockApiKeyRepository::new();
-        repo.expect_find_by_hash().returning(|hash| {
-            Ok(Some(ApiKey {
-                id: ApiKeyId::new(),
-                name: "old".into(),
-                role: Role::Admin,
-                key_hash: hash.to_owned(),
-                prefix: "sb_".into(),
-                created_at: Utc::now(),
-                revoked_at: Some(Utc::now()),
-            }))
-        });
-        let keys = ApiKeys::new(Arc::new(repo), clock(), None);
-        assert_eq!(keys.authenticate("sb_anything").await.unwrap(), None);
+    async fn two_keys_sharing_a_prefix_are_told_apart_by_digest() {
+        let admin = key_of('a');
+        let mut viewer = admin.clone();
+        viewer.replace_range(66.., "b");
+        let mut repo = holding(vec![
+            stored(&admin, Role::Admin),
+            stored(&viewer, Role::Viewer),
+        ]);
+        repo.expect_touch_last_used().returning(|_, _| Ok(()));
+        let keys = api_keys(repo);
+        assert_eq!(
+            keys.authenticate(&viewer).await.unwrap(),
+            Some(Role::Viewer)
+        );
+        assert_eq!(keys.authenticate(&admin).await.unwrap(), Some(Role::Admin));
     }
 
     #[tokio::test]
-    async fn the_bootstrap_key_is_an_admin_and_blank_names_are_refused() {
+    async fn revoked_keys_are_refused_and_not_touched() {
+        let key = key_of('1');
+        let mut revoked = stored(&key, Role::Admin);
+        revoked.revoked_at = Some(now() - TimeDelta::seconds(1));
+        let mut repo = holding(vec![revoked]);
+        repo.expect_touch_last_used().never();
+        assert_eq!(api_keys(repo).authenticate(&key).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn expired_keys_are_refused_and_unexpired_ones_accepted() {
+        let (old, fresh) = (key_of('2'), key_of('3'));
+        let mut expired = stored(&old, Role::Admin);
+        expired.expires_at = Some(now());
+        let mut expiring = stored(&fresh, Role::Viewer);
+        expiring.expires_at = Some(now() + TimeDelta::seconds(1));
+        let expiring_id = expiring.id;
+        let mut repo = holding(vec![expired, expiring]);
+        repo.expect_touch_last_used()
+            .with(eq(expiring_id), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let keys = api_keys(repo);
+        assert_eq!(keys.authenticate(&old).await.unwrap(), None);
+        assert_eq!(keys.authenticate(&fresh).await.unwrap(), Some(Role::Viewer));
+    }
+
+    #[tokio::test]
+    async fn the_last_use_is_written_at_most_once_a_minute() {
+        let (recent, stale) = (key_of('4'), key_of('5'));
+        let mut used_recently = stored(&recent, Role::Viewer);
+        used_recently.last_used_at = Some(now() - TimeDelta::seconds(LAST_USE_INTERVAL_SECS - 1));
+        let mut used_long_ago = stored(&stale, Role::Viewer);
+        used_long_ago.last_used_at = Some(now() - TimeDelta::seconds(LAST_USE_INTERVAL_SECS));
+        let stale_id = used_long_ago.id;
+        let mut repo = holding(vec![used_recently, used_long_ago]);
+        repo.expect_touch_last_used()
+            .with(eq(stale_id), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let keys = api_keys(repo);
+        assert_eq!(
+            keys.authenticate(&recent).await.unwrap(),
+            Some(Role::Viewer)
+        );
+        assert_eq!(keys.authenticate(&stale).await.unwrap(), Some(Role::Viewer));
+    }
+
+    #[tokio::test]
+    async fn a_failed_last_use_write_still_authenticates() {
+        let key = key_of('6');
+        let mut repo = holding(vec![stored(&key, Role::Operator)]);
+        repo.expect_touch_last_used()
+            .returning(|_, _| Err(RepoError::Unavailable("busy".into())));
+        let role = api_keys(repo).authenticate(&key).await.unwrap();
+        assert_eq!(role, Some(Role::Operator));
+    }
+
+    #[tokio::test]
+    async fn malformed_keys_never_reach_the_repository() {
         let mut repo = MockApiKeyRepository::new();
-        repo.expect_find_by_hash().returning(|_| Ok(None));
+        repo.expect_find_by_prefix().never();
+        let keys = api_keys(repo);
+        let upper = key_of('A');
+        let short = &key_of('7')[..66];
+        let long = format!("{}0", key_of('7'));
+        let foreign = key_of('7').replacen("sb_", "sk_", 1);
+        for presented in ["", "sb_", short, &long, &upper, &foreign, "ßb_ü"] {
+            assert_eq!(
+                keys.authenticate(presented).await.unwrap(),
+                None,
+                "{presented}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_bootstrap_key_is_an_admin() {
+        let mut repo = MockApiKeyRepository::new();
+        repo.expect_find_by_prefix().returning(|_| Ok(Vec::new()));
         let keys = ApiKeys::new(Arc::new(repo), clock(), Some(Secret::new("boot")));
         assert_eq!(keys.authenticate("boot").await.unwrap(), Some(Role::Admin));
         assert_eq!(keys.authenticate("boots").await.unwrap(), None);
-        assert_eq!(
-            keys.issue("  ", Role::Viewer)
-                .await
-                .unwrap()
-                .err()
-                .unwrap()
-                .field,
-            "name"
-        );
+        assert_eq!(keys.authenticate(&key_of('8')).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn blank_names_and_past_expiries_are_refused_before_storing() {
+        let mut repo = MockApiKeyRepository::new();
+        repo.expect_insert().never();
+        let keys = api_keys(repo);
+        let field = |result: Result<IssuedKey, ApiKeyError>| match result {
+            Err(ApiKeyError::Invalid(err)) => err.field,
+            _ => panic!("expected a validation error"),
+        };
+        assert_eq!(field(keys.issue("  ", Role::Viewer, None).await), "name");
+        let long = "n".repeat(MAX_NAME_CHARS + 1);
+        assert_eq!(field(keys.issue(&long, Role::Viewer, None).await), "name");
+        let past = keys.issue("ci", Role::Viewer, Some(now())).await;
+        assert_eq!(field(past), "expires_at");
+    }
+
+    #[tokio::test]
+    async fn revoking_an_unknown_key_is_not_found() {
+        let known = ApiKeyId::new();
+        let mut repo = MockApiKeyRepository::new();
+        repo.expect_revoke()
+            .withf(|_, at| *at == now())
+            .returning(move |id, _| Ok(id == known));
+        let keys = api_keys(repo);
+        keys.revoke(known).await.unwrap();
+        let unknown = ApiKeyId::new();
+        assert!(matches!(
+            keys.revoke(unknown).await,
+            Err(ApiKeyError::NotFound(id)) if id == unknown
+        ));
     }
 }

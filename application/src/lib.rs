@@ -18,7 +18,7 @@ pub mod receive_webhook;
 pub mod settings;
 pub mod text;
 
-pub use api_keys::{ApiKeys, IssuedKey};
+pub use api_keys::{ApiKeyError, ApiKeys, IssuedKey};
 pub use bind_platform::{BindError, BindPlatform, Bound};
 pub use binding_cache::CachedBindings;
 pub use bots::{BotAdmin, BotError};

@@ -56,10 +56,9 @@ pub async fn api_keys(settings: &Settings, action: ApiKeysAction) -> Result<(), 
     }
     let keys = ApiKeys::new(Arc::new(SeaStore::new(db)), Arc::new(SystemClock), None);
     let issued = keys
-        .issue(&name, role.into())
+        .issue(&name, role.into(), None)
         .await
-        .map_err(|e| CommandError::Failed(format!("cannot store the key: {e}")))?
-        .map_err(|e| CommandError::Failed(e.to_string()))?;
+        .map_err(|e| CommandError::Failed(format!("cannot create the key: {e}")))?;
     eprintln!(
         "created {} key `{}` ({}); it is shown once:",
         issued.record.role.as_str(),

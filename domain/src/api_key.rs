@@ -1,4 +1,5 @@
-//! Admin API keys: a role, and the SHA-256 digest of the key (the key itself is never stored).
+//! Admin API keys: a role, the SHA-256 digest of the key (the key itself is never stored), an
+//! optional expiry, and when the key was last used.
 
 use crate::{ApiKeyId, ValidationError};
 use chrono::{DateTime, Utc};
@@ -53,15 +54,26 @@ pub struct ApiKey {
     pub role: Role,
     /// Hex SHA-256 of the full key.
     pub key_hash: String,
-    /// The first characters of the key, shown to tell keys apart.
+    /// The first characters of the key: not secret, shown to tell keys apart and used to look
+    /// a presented key up (several keys may share one).
     pub prefix: String,
     pub created_at: DateTime<Utc>,
+    /// From this instant on, the key is refused; `None` never expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the key last authenticated a request, recorded at most about once a minute.
+    pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
 impl ApiKey {
-    pub fn is_active(&self) -> bool {
-        self.revoked_at.is_none()
+    /// Whether the key has expired at `now`.
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_some_and(|expiry| expiry <= now)
+    }
+
+    /// Whether the key may authenticate at `now`: neither revoked nor expired.
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && !self.is_expired(now)
     }
 }
 
@@ -76,5 +88,30 @@ mod tests {
         assert!(!Role::Viewer.allows(Role::Operator));
         assert_eq!("operator".parse::<Role>().unwrap(), Role::Operator);
         assert!("root".parse::<Role>().is_err());
+    }
+
+    fn key(expires_at: Option<DateTime<Utc>>, revoked_at: Option<DateTime<Utc>>) -> ApiKey {
+        ApiKey {
+            id: ApiKeyId::new(),
+            name: "ci".into(),
+            role: Role::Viewer,
+            key_hash: "00".into(),
+            prefix: "sb_0".into(),
+            created_at: Utc::now(),
+            expires_at,
+            last_used_at: None,
+            revoked_at,
+        }
+    }
+
+    #[test]
+    fn a_key_is_active_until_it_expires_or_is_revoked() {
+        let now = Utc::now();
+        let second = chrono::Duration::seconds(1);
+        assert!(key(None, None).is_active(now));
+        assert!(key(Some(now + second), None).is_active(now));
+        assert!(!key(Some(now), None).is_active(now), "expiry is exclusive");
+        assert!(!key(Some(now - second), None).is_active(now));
+        assert!(!key(None, Some(now - second)).is_active(now));
     }
 }

@@ -82,7 +82,12 @@ pub trait MessageRepository: Send + Sync {
 #[async_trait]
 pub trait ApiKeyRepository: Send + Sync {
     async fn insert(&self, key: &ApiKey) -> Result<(), RepoError>;
-    async fn find_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, RepoError>;
-    async fn list(&self) -> Result<Vec<ApiKey>, RepoError>;
+    /// Every key stored with this prefix (a prefix is short, so several keys may share it).
+    async fn find_by_prefix(&self, prefix: &str) -> Result<Vec<ApiKey>, RepoError>;
+    /// Oldest first, paged; revoked and expired keys included.
+    async fn list(&self, page: &PageRequest) -> Result<Page<ApiKey>, RepoError>;
+    /// `true` when the key exists; revoking twice keeps the first revocation time.
     async fn revoke(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<bool, RepoError>;
+    /// Records a use of the key at `at`; an earlier instant never replaces a later one.
+    async fn touch_last_used(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), RepoError>;
 }

@@ -3,13 +3,13 @@
 use crate::entities::api_keys::{Column, Entity};
 use crate::errors::repo_err;
 use crate::mapping::{api_key, api_key_row, millis};
-use crate::SeaStore;
+use crate::{paging, SeaStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::repositories::ApiKeyRepository;
-use domain::{ApiKey, ApiKeyId, RepoError};
+use domain::{ApiKey, ApiKeyId, Page, PageRequest, RepoError};
 use sea_orm::sea_query::{Expr, Func};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 
 #[async_trait]
 impl ApiKeyRepository for SeaStore {
@@ -21,17 +21,9 @@ impl ApiKeyRepository for SeaStore {
         Ok(())
     }
 
-    async fn find_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, RepoError> {
-        let row = Entity::find()
-            .filter(Column::KeyHash.eq(key_hash))
-            .one(self.db())
-            .await
-            .map_err(repo_err)?;
-        row.map(api_key).transpose()
-    }
-
-    async fn list(&self) -> Result<Vec<ApiKey>, RepoError> {
+    async fn find_by_prefix(&self, prefix: &str) -> Result<Vec<ApiKey>, RepoError> {
         let rows = Entity::find()
+            .filter(Column::Prefix.eq(prefix))
             .order_by_asc(Column::Id)
             .all(self.db())
             .await
@@ -39,7 +31,13 @@ impl ApiKeyRepository for SeaStore {
         rows.into_iter().map(api_key).collect()
     }
 
-    /// `true` when the key exists; revoking twice keeps the first revocation time.
+    async fn list(&self, page: &PageRequest) -> Result<Page<ApiKey>, RepoError> {
+        paging::ascending(self.db(), Entity::find(), Column::Id, page, api_key, |k| {
+            k.id.to_string()
+        })
+        .await
+    }
+
     async fn revoke(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<bool, RepoError> {
         let first_revocation =
             Func::coalesce([Expr::col(Column::RevokedAt).into(), Expr::value(millis(at))]);
@@ -50,5 +48,19 @@ impl ApiKeyRepository for SeaStore {
             .await
             .map_err(repo_err)?;
         Ok(result.rows_affected > 0)
+    }
+
+    async fn touch_last_used(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), RepoError> {
+        let earlier = Condition::any()
+            .add(Column::LastUsedAt.is_null())
+            .add(Column::LastUsedAt.lt(millis(at)));
+        Entity::update_many()
+            .col_expr(Column::LastUsedAt, Expr::value(millis(at)))
+            .filter(Column::Id.eq(id.to_string()))
+            .filter(earlier)
+            .exec(self.db())
+            .await
+            .map_err(repo_err)?;
+        Ok(())
     }
 }

@@ -22,6 +22,10 @@ fn time(what: &str, millis: i64) -> Result<DateTime<Utc>, RepoError> {
     DateTime::from_timestamp_millis(millis).ok_or_else(|| corrupt(what, "time out of range"))
 }
 
+fn time_opt(what: &str, millis: Option<i64>) -> Result<Option<DateTime<Utc>>, RepoError> {
+    millis.map(|at| time(what, at)).transpose()
+}
+
 fn parse<T>(what: &str, text: &str) -> Result<T, RepoError>
 where
     T: FromStr,
@@ -163,6 +167,8 @@ pub(crate) fn api_key_row(key: &ApiKey) -> api_keys::ActiveModel {
         key_hash: Set(key.key_hash.clone()),
         prefix: Set(key.prefix.clone()),
         created_at: Set(millis(key.created_at)),
+        expires_at: Set(key.expires_at.map(millis)),
+        last_used_at: Set(key.last_used_at.map(millis)),
         revoked_at: Set(key.revoked_at.map(millis)),
     }
 }
@@ -175,10 +181,9 @@ pub(crate) fn api_key(row: api_keys::Model) -> Result<ApiKey, RepoError> {
         key_hash: row.key_hash,
         prefix: row.prefix,
         created_at: time("api_keys.created_at", row.created_at)?,
-        revoked_at: row
-            .revoked_at
-            .map(|at| time("api_keys.revoked_at", at))
-            .transpose()?,
+        expires_at: time_opt("api_keys.expires_at", row.expires_at)?,
+        last_used_at: time_opt("api_keys.last_used_at", row.last_used_at)?,
+        revoked_at: time_opt("api_keys.revoked_at", row.revoked_at)?,
     })
 }
 

@@ -4,7 +4,7 @@ use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use actix_web::web;
-use application::api_keys::hash_key;
+use application::api_keys::{hash_key, SHOWN_PREFIX_LEN};
 use application::ports::{
     Channel, Channels, ClaimedJob, Clock, EventPublisher, HealthCheck, InboundMessage,
     InboundRecord, InboundRequest, Ledger, ParseError, Recorded, SendError, VerifyError,
@@ -27,9 +27,10 @@ use serde_json::Value;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-pub const ADMIN_KEY: &str = "sb_admin";
-pub const OPERATOR_KEY: &str = "sb_operator";
-pub const VIEWER_KEY: &str = "sb_viewer";
+pub const ADMIN_KEY: &str = "sb_a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0";
+pub const OPERATOR_KEY: &str =
+    "sb_b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1";
+pub const VIEWER_KEY: &str = "sb_c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2";
 pub const TELEGRAM_TOKEN: &str = "123456:very-secret-bot-token";
 pub const TELEGRAM_SECRET: &str = "webhook-secret_42";
 
@@ -206,41 +207,69 @@ impl MessageRepository for FakeMessages {
     }
 }
 
-/// Knows the three test keys, one per role.
-pub struct FakeApiKeys(Vec<ApiKey>);
+/// An API key repository in memory, holding a key of each role to begin with.
+pub struct FakeApiKeys(pub Mutex<Vec<ApiKey>>);
+
+/// A stored key for `secret`, created now.
+pub fn api_key(secret: &str, role: Role) -> ApiKey {
+    ApiKey {
+        id: ApiKeyId::new(),
+        name: role.as_str().into(),
+        role,
+        key_hash: hash_key(secret),
+        prefix: secret[..SHOWN_PREFIX_LEN].to_owned(),
+        created_at: Utc::now(),
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
 
 impl Default for FakeApiKeys {
     fn default() -> Self {
-        let key = |secret: &str, role: Role| ApiKey {
-            id: ApiKeyId::new(),
-            name: role.as_str().into(),
-            role,
-            key_hash: hash_key(secret),
-            prefix: secret.chars().take(6).collect(),
-            created_at: Utc::now(),
-            revoked_at: None,
-        };
-        Self(vec![
-            key(ADMIN_KEY, Role::Admin),
-            key(OPERATOR_KEY, Role::Operator),
-            key(VIEWER_KEY, Role::Viewer),
-        ])
+        Self(Mutex::new(vec![
+            api_key(ADMIN_KEY, Role::Admin),
+            api_key(OPERATOR_KEY, Role::Operator),
+            api_key(VIEWER_KEY, Role::Viewer),
+        ]))
+    }
+}
+
+impl FakeApiKeys {
+    /// Applies `change` to the key with this id; `false` when there is none.
+    fn update(&self, id: ApiKeyId, change: impl FnOnce(&mut ApiKey)) -> bool {
+        let mut keys = self.0.lock().unwrap();
+        keys.iter_mut().find(|k| k.id == id).map(change).is_some()
     }
 }
 
 #[async_trait]
 impl ApiKeyRepository for FakeApiKeys {
-    async fn insert(&self, _key: &ApiKey) -> Result<(), RepoError> {
+    async fn insert(&self, key: &ApiKey) -> Result<(), RepoError> {
+        self.0.lock().unwrap().push(key.clone());
         Ok(())
     }
-    async fn find_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, RepoError> {
-        Ok(self.0.iter().find(|k| k.key_hash == key_hash).cloned())
+    async fn find_by_prefix(&self, prefix: &str) -> Result<Vec<ApiKey>, RepoError> {
+        let keys = self.0.lock().unwrap();
+        Ok(keys
+            .iter()
+            .filter(|k| k.prefix == prefix)
+            .cloned()
+            .collect())
     }
-    async fn list(&self) -> Result<Vec<ApiKey>, RepoError> {
-        Ok(self.0.clone())
+    async fn list(&self, page: &PageRequest) -> Result<Page<ApiKey>, RepoError> {
+        Ok(page_of(self.0.lock().unwrap().clone(), page, |k| {
+            k.id.to_string()
+        }))
     }
-    async fn revoke(&self, _id: ApiKeyId, _at: DateTime<Utc>) -> Result<bool, RepoError> {
-        Ok(false)
+    async fn revoke(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<bool, RepoError> {
+        Ok(self.update(id, |k| {
+            k.revoked_at.get_or_insert(at);
+        }))
+    }
+    async fn touch_last_used(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), RepoError> {
+        self.update(id, |k| k.last_used_at = k.last_used_at.max(Some(at)));
+        Ok(())
     }
 }
 
@@ -387,6 +416,7 @@ pub struct TestApp {
     pub conversations: Arc<FakeConversations>,
     pub messages: Arc<FakeMessages>,
     pub ledger: Arc<FakeLedger>,
+    pub api_keys: Arc<FakeApiKeys>,
 }
 
 /// A response, its body parsed as JSON (`Null` when empty).
@@ -414,6 +444,7 @@ impl TestApp {
         let conversations = Arc::new(FakeConversations::default());
         let messages = Arc::new(FakeMessages::default());
         let ledger = Arc::new(FakeLedger::default());
+        let api_keys = Arc::new(FakeApiKeys::default());
         let clock: Arc<dyn Clock> = Arc::new(WallClock);
         let telegram: Arc<dyn Channel> = Arc::new(FakeTelegram {
             refuse_webhook: options.refuse_webhook,
@@ -435,7 +466,7 @@ impl TestApp {
                 clock.clone(),
                 options.public_url,
             )),
-            api_keys: Arc::new(ApiKeys::new(Arc::new(FakeApiKeys::default()), clock, None)),
+            api_keys: Arc::new(ApiKeys::new(api_keys.clone(), clock, None)),
             bots: bots.clone(),
             bindings: bindings.clone(),
             conversations: conversations.clone(),
@@ -454,6 +485,7 @@ impl TestApp {
             conversations,
             messages,
             ledger,
+            api_keys,
         }
     }
 

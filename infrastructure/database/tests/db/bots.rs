@@ -1,11 +1,9 @@
 //! Bot CRUD, paging and cascading deletion.
 
-use crate::support::{count, draft, new_bot, now, receive};
+use crate::support::{all_pages, count, draft, new_bot, now, receive};
 use database::testing::fresh_databases;
 use domain::repositories::BotRepository;
-use domain::{
-    Bot, BotId, Credentials, PageRequest, PlatformBinding, RepoError, TelegramCredentials,
-};
+use domain::{Bot, BotId, Credentials, PlatformBinding, RepoError, TelegramCredentials};
 
 #[tokio::test]
 async fn bots_round_trip_update_and_delete() {
@@ -46,18 +44,12 @@ async fn bots_are_listed_in_id_order_with_a_cursor() {
         for n in 0..5 {
             ids.push(new_bot(&store, &format!("bot {n}")).await.id);
         }
-        let mut seen: Vec<BotId> = Vec::new();
-        let mut request = PageRequest::new(None, Some(2));
-        let mut pages = 0;
-        loop {
-            let page = store.list(&request).await.unwrap();
-            pages += 1;
-            seen.extend(page.items.iter().map(|b| b.id));
-            match page.next_cursor {
-                Some(cursor) => request = PageRequest::new(Some(cursor), Some(2)),
-                None => break,
-            }
-        }
+        let (bots, pages) = all_pages(2, |request| {
+            let store = &store;
+            async move { BotRepository::list(store, &request).await }
+        })
+        .await;
+        let seen: Vec<BotId> = bots.iter().map(|b| b.id).collect();
         assert_eq!(seen, ids, "{}", db.backend());
         assert_eq!(pages, 3);
     }

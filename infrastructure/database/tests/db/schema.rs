@@ -1,6 +1,6 @@
 //! Connections and schema: readiness, migrations down and up, and unavailability.
 
-use crate::support::{count, new_bot, text};
+use crate::support::{count, migrate_down_to, new_bot, text};
 use database::testing::{connect_migrated, fresh_databases, fresh_sqlite};
 use database::{connect, SeaStore};
 use domain::repositories::BotRepository;
@@ -107,7 +107,7 @@ async fn upgrading_puts_jobs_behind_their_lane_head_in_waiting_and_back() {
         let heads = "SELECT COUNT(*) FROM jobs WHERE state = 'queued' AND id IN (1, 3)";
         assert_eq!(count(&store, heads).await, 2);
 
-        Migrator::down(store.connection(), Some(1)).await.unwrap();
+        migrate_down_to(&store, 1).await;
         let queued = "SELECT COUNT(*) FROM jobs WHERE state = 'queued'";
         assert_eq!(
             count(&store, queued).await,

@@ -5,10 +5,12 @@ use chrono::{DateTime, Utc};
 use database::SeaStore;
 use domain::repositories::BotRepository;
 use domain::{
-    Bot, BotDraft, BotId, BotName, ExternalChatId, ExternalMessageId, MessageContent, PlatformKind,
-    SystemPrompt, Temperature,
+    Bot, BotDraft, BotId, BotName, ExternalChatId, ExternalMessageId, MessageContent, Page,
+    PageRequest, PlatformKind, RepoError, SystemPrompt, Temperature,
 };
+use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Statement};
+use std::future::Future;
 use std::time::Duration;
 
 /// A fixed instant (whole milliseconds, as stored) plus `secs` seconds.
@@ -86,4 +88,32 @@ pub async fn text(store: &SeaStore, sql: &str) -> Option<String> {
 
 pub async fn exec(store: &SeaStore, sql: &str) {
     store.connection().execute_unprepared(sql).await.unwrap();
+}
+
+/// Reads a listing `limit` items at a time to its end: every item in order, and how many pages.
+pub async fn all_pages<T, F, Fut>(limit: u32, mut list: F) -> (Vec<T>, usize)
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: Future<Output = Result<Page<T>, RepoError>>,
+{
+    let (mut items, mut pages) = (Vec::new(), 0);
+    let mut request = PageRequest::new(None, Some(limit));
+    loop {
+        let page = list(request).await.unwrap();
+        pages += 1;
+        items.extend(page.items);
+        let Some(cursor) = page.next_cursor else {
+            return (items, pages);
+        };
+        request = PageRequest::new(Some(cursor), Some(limit));
+    }
+}
+
+/// Reverts the newest migrations until only the first `kept` remain applied.
+pub async fn migrate_down_to(store: &SeaStore, kept: usize) {
+    let steps = Migrator::migrations().len() - kept;
+    let steps = u32::try_from(steps).unwrap();
+    Migrator::down(store.connection(), Some(steps))
+        .await
+        .unwrap();
 }
