@@ -5,7 +5,7 @@ use actix_web::body::BoxBody;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use application::{BindError, BotError, ReceiveError};
+use application::{ApiKeyError, BindError, BotError, ReceiveError};
 use domain::{PlatformKind, RepoError, Role};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -312,6 +312,16 @@ impl From<BotError> for ApiError {
         match err {
             BotError::NotFound(_) => Self::not_found("bot"),
             BotError::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<ApiKeyError> for ApiError {
+    fn from(err: ApiKeyError) -> Self {
+        match err {
+            ApiKeyError::Invalid(err) => err.into(),
+            ApiKeyError::NotFound(_) => Self::not_found("API key"),
+            ApiKeyError::Storage(err) => err.into(),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! Request and response bodies of the admin API: validated on the way in, secret-free on the way out.
 
+pub mod api_keys;
 pub mod bots;
 pub mod conversations;
 pub mod page;
 pub mod platforms;
 
+pub use api_keys::{ApiKeyBody, CreateApiKey, IssuedKeyBody, NewApiKey};
 pub use bots::{BotBody, CreateBot, UpdateBot};
 pub use conversations::{ConversationBody, ConversationQuery, MessageBody};
 pub use page::{ListBody, PageBody, PageQuery};

@@ -1,5 +1,6 @@
 //! The route table: probes, webhooks, and the authenticated admin API under `/api/v1`.
 
+pub mod api_keys;
 pub mod bots;
 pub mod conversations;
 pub mod health;
@@ -19,7 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .wrap(from_fn(auth::authenticate))
                 .configure(bots::configure)
                 .configure(platforms::configure)
-                .configure(conversations::configure),
+                .configure(conversations::configure)
+                .configure(api_keys::configure),
         );
 }
 

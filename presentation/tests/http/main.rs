@@ -3,6 +3,7 @@
 
 extern crate switchboard_presentation as presentation;
 
+mod api_keys;
 mod auth;
 mod bots;
 mod conversations;

@@ -1,0 +1,81 @@
+//! API key bodies: the create request, a key as listed (never the key nor its digest), and the
+//! creation answer, the only one that carries the key.
+
+use crate::errors::ApiError;
+use chrono::{DateTime, Utc};
+use domain::{ApiKey, ApiKeyId, Role};
+use serde::{Deserialize, Serialize};
+use validator::Validate;
+
+/// `POST /api/v1/api-keys`.
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    #[validate(required, length(min = 1, max = 100))]
+    pub name: Option<String>,
+    #[validate(required)]
+    pub role: Option<String>,
+    /// An RFC 3339 time in the future; absent, the key never expires.
+    pub expires_at: Option<String>,
+}
+
+/// A validated request to issue a key.
+#[derive(Debug)]
+pub struct NewApiKey {
+    pub name: String,
+    pub role: Role,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl CreateApiKey {
+    pub fn into_new(self) -> Result<NewApiKey, ApiError> {
+        self.validate()?;
+        Ok(NewApiKey {
+            name: self.name.unwrap_or_default(),
+            role: self.role.as_deref().unwrap_or_default().parse()?,
+            expires_at: self.expires_at.as_deref().map(expiry).transpose()?,
+        })
+    }
+}
+
+fn expiry(text: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| ApiError::invalid("expires_at", "must be an RFC 3339 time"))
+}
+
+/// A key as the API lists it: enough to recognise and manage it, nothing to use it.
+#[derive(Debug, Serialize)]
+pub struct ApiKeyBody {
+    pub id: ApiKeyId,
+    pub name: String,
+    pub role: Role,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKey> for ApiKeyBody {
+    fn from(key: ApiKey) -> Self {
+        Self {
+            id: key.id,
+            name: key.name,
+            role: key.role,
+            prefix: key.prefix,
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+            last_used_at: key.last_used_at,
+            revoked_at: key.revoked_at,
+        }
+    }
+}
+
+/// The answer to a creation: the key itself, shown this once, and its record.
+#[derive(Debug, Serialize)]
+pub struct IssuedKeyBody {
+    pub key: String,
+    #[serde(flatten)]
+    pub record: ApiKeyBody,
+}

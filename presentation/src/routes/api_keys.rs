@@ -1,0 +1,55 @@
+//! `/api/v1/api-keys` (admin only): issue a key, shown once; list keys; revoke a key.
+
+use crate::auth::{Admin, Authenticated};
+use crate::dto::{ApiKeyBody, CreateApiKey, IssuedKeyBody, PageBody, PageQuery};
+use crate::errors::ApiError;
+use crate::AppState;
+use actix_web::http::header::{CacheControl, CacheDirective};
+use actix_web::{web, HttpResponse};
+use domain::ApiKeyId;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/api-keys")
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(web::resource("/api-keys/{id}").route(web::delete().to(revoke)));
+}
+
+/// 201 with the key; `no-store`, since the body holds a secret.
+async fn create(
+    _: Authenticated<Admin>,
+    state: web::Data<AppState>,
+    body: web::Json<CreateApiKey>,
+) -> Result<HttpResponse, ApiError> {
+    let new = body.into_inner().into_new()?;
+    let issued = state
+        .api_keys
+        .issue(&new.name, new.role, new.expires_at)
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+        .json(IssuedKeyBody {
+            key: issued.key.expose().to_owned(),
+            record: issued.record.into(),
+        }))
+}
+
+async fn list(
+    _: Authenticated<Admin>,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<web::Json<PageBody<ApiKeyBody>>, ApiError> {
+    let page = state.api_keys.list(&query.page()).await?;
+    Ok(web::Json(PageBody::from_page(page)))
+}
+
+async fn revoke(
+    _: Authenticated<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<ApiKeyId>,
+) -> Result<HttpResponse, ApiError> {
+    state.api_keys.revoke(*id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
