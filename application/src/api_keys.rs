@@ -230,6 +230,14 @@ mod tests {
         repo
     }
 
+    /// Expects exactly one write of the key's last use, at `now()`.
+    fn expect_one_use(repo: &mut MockApiKeyRepository, id: ApiKeyId) {
+        repo.expect_touch_last_used()
+            .with(eq(id), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
+    }
+
     fn api_keys(repo: MockApiKeyRepository) -> ApiKeys {
         ApiKeys::new(Arc::new(repo), clock(), None)
     }
@@ -313,10 +321,7 @@ mod tests {
         expiring.expires_at = Some(now() + TimeDelta::seconds(1));
         let expiring_id = expiring.id;
         let mut repo = holding(vec![expired, expiring]);
-        repo.expect_touch_last_used()
-            .with(eq(expiring_id), eq(now()))
-            .times(1)
-            .returning(|_, _| Ok(()));
+        expect_one_use(&mut repo, expiring_id);
         let keys = api_keys(repo);
         assert_eq!(keys.authenticate(&old).await.unwrap(), None);
         assert_eq!(keys.authenticate(&fresh).await.unwrap(), Some(Role::Viewer));
@@ -331,10 +336,7 @@ mod tests {
         used_long_ago.last_used_at = Some(now() - TimeDelta::seconds(LAST_USE_INTERVAL_SECS));
         let stale_id = used_long_ago.id;
         let mut repo = holding(vec![used_recently, used_long_ago]);
-        repo.expect_touch_last_used()
-            .with(eq(stale_id), eq(now()))
-            .times(1)
-            .returning(|_, _| Ok(()));
+        expect_one_use(&mut repo, stale_id);
         let keys = api_keys(repo);
         assert_eq!(
             keys.authenticate(&recent).await.unwrap(),

@@ -1,6 +1,8 @@
 //! `/api/v1/api-keys`: issuing (shown once), listing without secrets, revoking, expiry and roles.
 
-use crate::support::{api_key, assert_problem, TestApp, ADMIN_KEY, OPERATOR_KEY, VIEWER_KEY};
+use crate::support::{
+    api_key, assert_invalid_field, assert_problem, TestApp, ADMIN_KEY, OPERATOR_KEY, VIEWER_KEY,
+};
 use actix_web::test::TestRequest;
 use chrono::{DateTime, Duration, Utc};
 use domain::{ApiKeyId, Role};
@@ -220,9 +222,7 @@ async fn invalid_fields_are_422_naming_the_field() {
         ),
     ];
     for (body, field) in cases {
-        let reply = app.admin(post_key(body.clone())).await;
-        assert_problem(&reply, 422, "invalid_field");
-        assert_eq!(reply.body["field"], field, "{body}: {}", reply.raw);
+        assert_invalid_field(&app.admin(post_key(body)).await, field);
     }
     assert_eq!(
         app.api_keys.0.lock().unwrap().len(),

@@ -1,6 +1,6 @@
 //! `/api/v1/bots`: creation, validation, reads, partial updates, deletion and paging.
 
-use crate::support::{assert_problem, TestApp};
+use crate::support::{assert_invalid_field, assert_problem, TestApp};
 use actix_web::test::TestRequest;
 use chrono::DateTime;
 use presentation::HttpSettings;
@@ -73,14 +73,7 @@ async fn invalid_fields_are_422_naming_the_field() {
         ),
     ];
     for (body, field) in cases {
-        let reply = app.admin(post_bot(body.clone())).await;
-        assert_problem(&reply, 422, "invalid_field");
-        assert_eq!(reply.body["field"], field, "{body}: {}", reply.raw);
-        assert!(
-            reply.body["detail"].as_str().unwrap().starts_with(field),
-            "{}",
-            reply.raw
-        );
+        assert_invalid_field(&app.admin(post_bot(body)).await, field);
     }
     assert!(app.bots.0.lock().unwrap().is_empty());
 }

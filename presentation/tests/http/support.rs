@@ -608,3 +608,11 @@ pub fn assert_problem(reply: &Reply, status: u16, code: &str) {
     assert!(!id.is_empty());
     assert_eq!(body["request_id"], id, "body: {}", reply.raw);
 }
+
+/// Asserts a 422 `invalid_field` problem naming `field`, in `field` and first in `detail`.
+pub fn assert_invalid_field(reply: &Reply, field: &str) {
+    assert_problem(reply, 422, "invalid_field");
+    assert_eq!(reply.body["field"], field, "{}", reply.raw);
+    let detail = reply.body["detail"].as_str().unwrap();
+    assert!(detail.starts_with(field), "{}", reply.raw);
+}

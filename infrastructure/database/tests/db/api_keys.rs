@@ -2,7 +2,7 @@
 
 use crate::support::{all_pages, at, count, migrate_down_to};
 use chrono::{DateTime, Utc};
-use database::testing::fresh_databases;
+use database::testing::{fresh_databases, TestDatabase};
 use database::{connect, SeaStore};
 use domain::repositories::ApiKeyRepository;
 use domain::{ApiKey, ApiKeyId, RepoError, Role};
@@ -21,6 +21,14 @@ fn key(name: &str, hash: &str, prefix: &str) -> ApiKey {
         last_used_at: None,
         revoked_at: None,
     }
+}
+
+/// A migrated store holding one key, `ops`, under the prefix `sb_1234567`.
+async fn with_ops(db: &TestDatabase) -> (SeaStore, ApiKey) {
+    let store = db.store().await;
+    let ops = key("ops", "aa11", "sb_1234567");
+    store.insert(&ops).await.unwrap();
+    (store, ops)
 }
 
 async fn find(store: &SeaStore, prefix: &str) -> Vec<ApiKey> {
@@ -82,10 +90,7 @@ async fn api_keys_are_listed_in_pages_oldest_first() {
 #[tokio::test]
 async fn api_keys_are_revoked_once() {
     for db in fresh_databases().await {
-        let store = db.store().await;
-        let ops = key("ops", "aa11", "sb_1234567");
-        store.insert(&ops).await.unwrap();
-
+        let (store, ops) = with_ops(&db).await;
         assert!(store.revoke(ops.id, at(5)).await.unwrap());
         assert!(
             store.revoke(ops.id, at(9)).await.unwrap(),
@@ -112,9 +117,7 @@ async fn last_uses(store: &SeaStore) -> Vec<Option<DateTime<Utc>>> {
 #[tokio::test]
 async fn the_last_use_only_moves_forward() {
     for db in fresh_databases().await {
-        let store = db.store().await;
-        let ops = key("ops", "aa11", "sb_1234567");
-        store.insert(&ops).await.unwrap();
+        let (store, ops) = with_ops(&db).await;
         store
             .insert(&key("idle", "bb22", "sb_1234567"))
             .await
