@@ -63,7 +63,17 @@ pub enum ApiKeysAction {
         name: String,
         #[arg(long, value_enum)]
         role: RoleArg,
+        /// Days until the key expires; without it, the key never expires.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36_500))]
+        expires_in_days: Option<u32>,
     },
+    /// List the keys (never the keys themselves): a table, or JSON lines with `--json`.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by its id: it is refused from then on.
+    Revoke { id: domain::ApiKeyId },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -1,14 +1,10 @@
-//! The one-shot commands: migrations, configuration and API keys.
+//! The one-shot commands: migrations and configuration (API keys are in `key_commands`).
 
 use crate::app::StartupError;
-use crate::cli::{ApiKeysAction, ConfigAction, MigrateAction};
+use crate::cli::{ConfigAction, MigrateAction};
 use crate::run::{connect, migrate_up};
 use crate::settings::Settings;
-use application::ports::SystemClock;
-use application::ApiKeys;
-use database::SeaStore;
 use migrations::{Migrator, MigratorTrait};
-use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -45,26 +41,5 @@ pub fn config(settings: &Settings, action: ConfigAction) -> Result<(), CommandEr
             print!("{shown}");
         }
     }
-    Ok(())
-}
-
-pub async fn api_keys(settings: &Settings, action: ApiKeysAction) -> Result<(), CommandError> {
-    let ApiKeysAction::Create { name, role } = action;
-    let db = connect(settings).await?;
-    if settings.database.migrate_on_start {
-        migrate_up(&db).await?;
-    }
-    let keys = ApiKeys::new(Arc::new(SeaStore::new(db)), Arc::new(SystemClock), None);
-    let issued = keys
-        .issue(&name, role.into(), None)
-        .await
-        .map_err(|e| CommandError::Failed(format!("cannot create the key: {e}")))?;
-    eprintln!(
-        "created {} key `{}` ({}); it is shown once:",
-        issued.record.role.as_str(),
-        issued.record.name,
-        issued.record.id
-    );
-    println!("{}", issued.key.expose());
     Ok(())
 }

@@ -4,6 +4,7 @@ pub mod app;
 pub mod cli;
 pub mod commands;
 pub mod events;
+pub mod key_commands;
 pub mod run;
 pub mod settings;
 pub mod telemetry;

@@ -1,9 +1,17 @@
-//! The real `switchboard` binary as OS processes: two servers on one PostgreSQL, and SIGTERM.
+//! The real `switchboard` binary as OS processes: two servers on one PostgreSQL, SIGTERM, and
+//! the `api-keys` commands.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use application::ports::SystemClock;
+use application::ApiKeys;
+use chrono::{TimeDelta, Utc};
 use database::testing::{fresh_databases, fresh_postgres};
+use domain::{ApiKeyId, Role};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram, Sent};
 use switchboard_e2e::{updates, TestApp, TestConfig};
@@ -107,5 +115,89 @@ async fn sigterm_finishes_the_turn_in_flight_and_exits_0() {
             "the model is not asked again"
         );
         assert!(next.stop().await);
+    }
+}
+
+/// Runs `switchboard api-keys <args>` on `database_url`: whether it succeeded, and its stdout.
+fn api_keys_command(database_url: &str, args: &[&str]) -> (bool, String) {
+    let output = Command::new(binary())
+        .arg("api-keys")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env("SWITCHBOARD__DATABASE__URL", database_url)
+        .env("SWITCHBOARD__LOG__LEVEL", "warn")
+        .output()
+        .expect("the switchboard binary runs");
+    eprintln!("[switchboard] {}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    (output.status.success(), stdout)
+}
+
+/// `api-keys list --json`, parsed: one object per line.
+fn listed_keys(database_url: &str) -> Vec<Value> {
+    let (ok, lines) = api_keys_command(database_url, &["list", "--json"]);
+    assert!(ok, "list --json fails");
+    lines
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn api_keys_are_created_listed_and_revoked_from_the_command_line() {
+    for db in fresh_databases().await {
+        let create = [
+            "create",
+            "--name",
+            "ci",
+            "--role",
+            "viewer",
+            "--expires-in-days",
+            "7",
+        ];
+        let (ok, stdout) = api_keys_command(db.url(), &create);
+        assert!(ok, "create fails on {}", db.backend());
+        let key = stdout.trim_end_matches('\n');
+        assert!(key.starts_with("sb_") && key.len() == 67, "{stdout:?}");
+        let keys = ApiKeys::new(Arc::new(db.store().await), Arc::new(SystemClock), None);
+        assert_eq!(keys.authenticate(key).await.unwrap(), Some(Role::Viewer));
+
+        let listed = listed_keys(db.url());
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        let (id, expiry) = (&listed[0]["id"], &listed[0]["expires_at"]);
+        assert_eq!(listed[0]["prefix"], &key[..10]);
+        assert_eq!(listed[0]["role"], "viewer");
+        assert!(listed[0]["last_used_at"].is_string(), "{listed:?}");
+        let expiry = chrono::DateTime::parse_from_rfc3339(expiry.as_str().unwrap()).unwrap();
+        let in_a_week = Utc::now() + TimeDelta::days(7);
+        assert!((in_a_week - expiry.to_utc()).abs() < TimeDelta::minutes(5));
+
+        let (ok, table) = api_keys_command(db.url(), &["list"]);
+        assert!(ok);
+        assert!(table.starts_with("ID "), "{table}");
+        assert!(
+            table.contains(" ci ") && table.contains(" viewer "),
+            "{table}"
+        );
+        assert!(!table.contains(key) && !listed[0].to_string().contains(key));
+
+        let id = id.as_str().unwrap();
+        assert!(api_keys_command(db.url(), &["revoke", id]).0);
+        assert_eq!(keys.authenticate(key).await.unwrap(), None, "revoked");
+        assert!(listed_keys(db.url())[0]["revoked_at"].is_string());
+
+        let unknown = ApiKeyId::new().to_string();
+        assert!(!api_keys_command(db.url(), &["revoke", &unknown]).0);
+        let never = [
+            "create",
+            "--name",
+            "x",
+            "--role",
+            "admin",
+            "--expires-in-days",
+            "0",
+        ];
+        assert!(!api_keys_command(db.url(), &never).0);
+        assert_eq!(listed_keys(db.url()).len(), 1, "nothing else was created");
     }
 }
