@@ -1,9 +1,9 @@
 //! Use case: deliver a stored reply in platform-sized parts, resuming after the last part sent.
 
-use crate::jobs::{Lookup, Step, Target};
+use crate::jobs::{Lookup, Step};
 use crate::ports::{ClaimedJob, EventPublisher, JobPayload, JobQueue, SendError};
 use crate::text::split_for_platform;
-use domain::{DomainEvent, MessageId, MessageStatus, RepoError};
+use domain::{DomainEvent, Message, MessageId, MessageStatus, RepoError};
 use std::sync::Arc;
 
 pub struct DeliverReply {
@@ -45,21 +45,20 @@ impl DeliverReply {
                 return Ok(Step::LeaseLost);
             }
         }
-        self.settle(&target, MessageStatus::Sent).await?;
+        self.settle(&target.message, MessageStatus::Sent).await?;
         Ok(Step::Done)
     }
 
     /// Marks a message whose delivery was given up as failed; the runner calls it when a
-    /// delivery job is dead-lettered, whatever the reason.
+    /// delivery job is dead-lettered, whatever the reason (also when its binding is gone).
     pub async fn give_up(&self, message_id: MessageId) -> Result<(), RepoError> {
-        if let Ok(target) = self.lookup.target(message_id).await? {
-            self.settle(&target, MessageStatus::Failed).await?;
+        if let Some(message) = self.lookup.messages.get(message_id).await? {
+            self.settle(&message, MessageStatus::Failed).await?;
         }
         Ok(())
     }
 
-    async fn settle(&self, target: &Target, status: MessageStatus) -> Result<(), RepoError> {
-        let message = &target.message;
+    async fn settle(&self, message: &Message, status: MessageStatus) -> Result<(), RepoError> {
         self.lookup.messages.set_status(message.id, status).await?;
         let (bot_id, conversation_id, message_id) =
             (message.bot_id, message.conversation_id, message.id);

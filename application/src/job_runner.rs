@@ -122,10 +122,11 @@ impl JobRunner {
 
     async fn bury(&self, job: &ClaimedJob, error: &str) -> Result<Outcome, RepoError> {
         tracing::warn!(%error, "job dead-lettered");
-        if let JobPayload::Deliver { message_id, .. } = &job.payload {
+        let held = self.queue.bury(job, error).await?;
+        if let (true, JobPayload::Deliver { message_id, .. }) = (held, &job.payload) {
             self.deliver.give_up(*message_id).await?;
         }
-        Ok(self.settled(self.queue.bury(job, error).await?, Outcome::DeadLettered))
+        Ok(self.settled(held, Outcome::DeadLettered))
     }
 
     fn settled(&self, lease_held: bool, outcome: Outcome) -> Outcome {
@@ -259,6 +260,20 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(outcome, Outcome::DeadLettered);
+    }
+
+    #[tokio::test]
+    async fn a_delivery_buried_under_a_lost_lease_leaves_the_message_alone() {
+        let world = World::new();
+        let reply = reply(&world);
+        let mut queue = MockJobQueue::new();
+        queue.expect_bury().times(1).returning(|_, _| Ok(false));
+        let failing = SendError::Permanent("chat not found".into());
+        let outcome = runner(&world, &reply, failing, queue, None)
+            .run(&delivery(&reply, 1))
+            .await
+            .unwrap();
+        assert_eq!(outcome, Outcome::LeaseLost);
     }
 
     #[tokio::test]

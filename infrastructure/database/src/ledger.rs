@@ -175,8 +175,10 @@ impl Ledger for SeaStore {
                 parts_sent: 0,
             };
             enqueue(&tx, &job.lane, &deliver, reply.bot_id, reply.created_at).await?;
+        } else {
+            // No delivery takes the reply job's place at the head of the lane.
+            promote_next(&tx, &job.lane).await?;
         }
-        promote_next(&tx, &job.lane).await?; // when no delivery took the reply job's place
         commit(tx).await?;
         Ok(true)
     }

@@ -12,8 +12,8 @@ use domain::{BotId, RepoError};
 use sea_orm::sea_query::Expr;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryFilter,
-    Statement, TransactionTrait, UpdateMany, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    FromQueryResult, QueryFilter, Statement, TransactionTrait, UpdateMany, Value,
 };
 use std::time::Duration;
 
@@ -220,12 +220,21 @@ impl SeaStore {
         let tx = self.db().begin().await.map_err(repo_err)?;
         let bury = unlease(id, lease, state::DEAD).col_expr(Column::LastError, Expr::value(error));
         let buried = bury.exec(&tx).await.map_err(repo_err)?.rows_affected > 0;
-        if buried {
-            promote_next(&tx, lane).await?;
-        }
-        tx.commit().await.map_err(repo_err)?;
-        Ok(buried)
+        commit_leaving(tx, lane, buried).await
     }
+}
+
+/// Commits `tx`, in which the head of `lane` left it when `left`: the next job goes ahead.
+async fn commit_leaving(
+    tx: DatabaseTransaction,
+    lane: &str,
+    left: bool,
+) -> Result<bool, RepoError> {
+    if left {
+        promote_next(&tx, lane).await?;
+    }
+    tx.commit().await.map_err(repo_err)?;
+    Ok(left)
 }
 
 #[async_trait]
@@ -267,11 +276,7 @@ impl JobQueue for SeaStore {
     async fn complete(&self, job: &ClaimedJob) -> Result<bool, RepoError> {
         let tx = self.db().begin().await.map_err(repo_err)?;
         let completed = delete_held(&tx, job).await?;
-        if completed {
-            promote_next(&tx, &job.lane).await?;
-        }
-        tx.commit().await.map_err(repo_err)?;
-        Ok(completed)
+        commit_leaving(tx, &job.lane, completed).await
     }
 
     async fn retry(
