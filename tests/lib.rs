@@ -11,5 +11,20 @@ pub mod process;
 pub mod proxy;
 #[path = "support/updates.rs"]
 pub mod updates;
+#[path = "support/wait.rs"]
+pub mod wait;
 
 pub use app::{TestApp, TestConfig};
+pub use wait::{wait_until, PATIENCE};
+
+/// Runs `scenario` on a fresh SQLite database, and on a fresh PostgreSQL one when configured.
+pub async fn on_each_database<F, Fut>(scenario: F)
+where
+    F: Fn(database::testing::TestDatabase) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for db in database::testing::fresh_databases().await {
+        eprintln!("— on {}", db.backend());
+        scenario(db).await;
+    }
+}

@@ -9,13 +9,13 @@
 //! on the path of every admin request, and most of them would otherwise write.
 
 use crate::ports::Clock;
+use crate::secrets::{self, digests_equal};
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::repositories::ApiKeyRepository;
 use domain::{ApiKey, ApiKeyId, Page, PageRequest, RepoError, Role, Secret, ValidationError};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
-use subtle::ConstantTimeEq;
 use thiserror::Error;
 
 const KEY_PREFIX: &str = "sb_";
@@ -56,11 +56,6 @@ fn lookup_prefix(presented: &str) -> Option<&str> {
     well_formed.then(|| &presented[..SHOWN_PREFIX_LEN])
 }
 
-/// Compares two hex digests in constant time.
-fn digests_match(stored: &str, presented: &str) -> bool {
-    bool::from(stored.as_bytes().ct_eq(presented.as_bytes()))
-}
-
 /// Whether a use at `now` should be written, given the last one recorded.
 fn use_is_due(last_used_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     last_used_at.is_none_or(|last| now - last >= TimeDelta::seconds(LAST_USE_INTERVAL_SECS))
@@ -83,8 +78,8 @@ pub struct IssuedKey {
 pub struct ApiKeys {
     keys: Arc<dyn ApiKeyRepository>,
     clock: Arc<dyn Clock>,
-    /// `security.bootstrap_api_key`: accepted as an admin key when set.
-    bootstrap: Option<Secret>,
+    /// The digest of `security.bootstrap_api_key`, accepted as an admin key when set.
+    bootstrap: Option<[u8; 32]>,
 }
 
 impl ApiKeys {
@@ -96,7 +91,9 @@ impl ApiKeys {
         Self {
             keys,
             clock,
-            bootstrap: bootstrap.filter(|s| !s.is_empty()),
+            bootstrap: bootstrap
+                .filter(|s| !s.is_empty())
+                .map(|s| secrets::digest(s.expose())),
         }
     }
 
@@ -160,7 +157,7 @@ impl ApiKeys {
         let candidates = self.keys.find_by_prefix(prefix).await?;
         let Some(key) = candidates
             .into_iter()
-            .find(|key| digests_match(&key.key_hash, &digest))
+            .find(|key| digests_equal(key.key_hash.as_bytes(), digest.as_bytes()))
         else {
             return Ok(None);
         };
@@ -184,9 +181,8 @@ impl ApiKeys {
     }
 
     fn is_bootstrap(&self, presented: &str) -> bool {
-        self.bootstrap.as_ref().is_some_and(|expected| {
-            digests_match(&hash_key(expected.expose()), &hash_key(presented))
-        })
+        self.bootstrap
+            .is_some_and(|expected| digests_equal(&expected, &secrets::digest(presented)))
     }
 }
 

@@ -6,10 +6,17 @@ use std::time::Duration;
 /// Delay before retry number `attempt` (1-based): `base * 2^(attempt-1)` capped at `cap`,
 /// then jittered into its upper half so that retries of many jobs spread out.
 pub fn backoff_delay(attempt: u32, base: Duration, cap: Duration) -> Duration {
-    let exponent = attempt.saturating_sub(1).min(30);
-    let ceiling = base.saturating_mul(1u32 << exponent).min(cap);
-    let jitter: f64 = rand::thread_rng().gen_range(0.5..=1.0);
-    ceiling.mul_f64(jitter)
+    let unit = rand::thread_rng().gen_range(0.0..=1.0);
+    jittered_delay(attempt.saturating_sub(1), base, cap, unit)
+}
+
+/// The delay before retry number `retry` (0 for the first retry), with equal jitter: half of
+/// `min(cap, base · 2^retry)` is fixed and the other half is scaled by `unit`, a number in
+/// `[0, 1]` supplied by the caller (which keeps this function pure).
+pub fn jittered_delay(retry: u32, base: Duration, cap: Duration, unit: f64) -> Duration {
+    let ceiling = base.saturating_mul(2u32.saturating_pow(retry)).min(cap);
+    let half = ceiling / 2;
+    half + half.mul_f64(unit.clamp(0.0, 1.0))
 }
 
 #[cfg(test)]
@@ -39,5 +46,47 @@ mod tests {
         for attempt in [10, 31, 1000, u32::MAX] {
             assert!(backoff_delay(attempt, Duration::from_secs(1), cap) <= cap);
         }
+    }
+
+    const BASE: Duration = Duration::from_millis(500);
+    const CAP: Duration = Duration::from_secs(8);
+
+    #[test]
+    fn delay_doubles_per_retry_between_half_and_full() {
+        assert_eq!(
+            jittered_delay(0, BASE, CAP, 0.0),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            jittered_delay(0, BASE, CAP, 1.0),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            jittered_delay(1, BASE, CAP, 0.0),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            jittered_delay(2, BASE, CAP, 0.5),
+            Duration::from_millis(1500)
+        );
+    }
+
+    #[test]
+    fn delay_never_exceeds_the_cap_even_for_huge_retries() {
+        assert_eq!(jittered_delay(5, BASE, CAP, 1.0), CAP);
+        assert!(jittered_delay(u32::MAX, BASE, CAP, 0.999) <= CAP);
+        assert!(jittered_delay(64, BASE, CAP, 0.0) >= CAP / 2);
+    }
+
+    #[test]
+    fn out_of_range_jitter_is_clamped() {
+        assert_eq!(
+            jittered_delay(0, BASE, CAP, -3.0),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            jittered_delay(0, BASE, CAP, 7.0),
+            Duration::from_millis(500)
+        );
     }
 }

@@ -15,6 +15,7 @@ pub mod job_runner;
 pub mod jobs;
 pub mod ports;
 pub mod receive_webhook;
+pub mod secrets;
 pub mod settings;
 pub mod text;
 

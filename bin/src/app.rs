@@ -149,7 +149,7 @@ fn language_model(settings: &Settings) -> Result<Arc<dyn LanguageModel>, Startup
         AiProvider::Openai => {
             let model = openai::OpenAiModel::new(openai::OpenAiSettings {
                 base_url: ai.base_url.clone(),
-                api_key: ai.api_key.as_ref().map(|k| k.expose_secret().to_owned()),
+                api_key: ai.api_key.as_ref().map(|k| Secret::new(k.expose_secret())),
                 default_model: ai.model.clone(),
                 timeout: Duration::from_secs(ai.timeout_seconds),
                 max_retries: ai.max_retries,

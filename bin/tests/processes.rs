@@ -14,7 +14,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram, Sent};
-use switchboard_e2e::{updates, TestApp, TestConfig};
+use switchboard_e2e::{on_each_database, updates, wait_until, TestApp, TestConfig};
 
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_switchboard"))
@@ -80,8 +80,7 @@ fn assert_each_chat_answered_in_order(sent: &[Sent], chats: i64, per_chat: i64) 
 
 #[tokio::test]
 async fn sigterm_finishes_the_turn_in_flight_and_exits_0() {
-    for db in fresh_databases().await {
-        eprintln!("— on {}", db.backend());
+    on_each_database(|db| async move {
         let openai = FakeOpenAi::slow("worth the wait", Duration::from_millis(800)).await;
         let telegram = FakeTelegram::start().await;
         let config = TestConfig::new(db.url(), &openai, &telegram)
@@ -89,9 +88,7 @@ async fn sigterm_finishes_the_turn_in_flight_and_exits_0() {
         let app = TestApp::spawn_process(binary(), &config);
         let bot = app.telegram_bot(None).await;
         app.deliver(&bot, &updates::text(1, 7, 1, "hello?")).await;
-        while openai.requests().await.is_empty() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        wait_until(|| async { !openai.requests().await.is_empty() }).await;
 
         assert!(app.stop().await, "exit code 0 after SIGTERM");
         assert_eq!(
@@ -115,7 +112,8 @@ async fn sigterm_finishes_the_turn_in_flight_and_exits_0() {
             "the model is not asked again"
         );
         assert!(next.stop().await);
-    }
+    })
+    .await;
 }
 
 /// Runs `switchboard api-keys <args>` on `database_url`: whether it succeeded, and its stdout.

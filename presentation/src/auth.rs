@@ -79,7 +79,6 @@ impl RequiredRole for Admin {
 /// 403 comes before any body is read. Without [`authenticate`] in front, it answers 401.
 #[derive(Debug, Clone, Copy)]
 pub struct Authenticated<R> {
-    pub role: Role,
     required: PhantomData<R>,
 }
 
@@ -92,8 +91,7 @@ impl<R: RequiredRole> FromRequest for Authenticated<R> {
         ready(match caller {
             None => Err(ApiError::Unauthenticated),
             Some(Caller(role)) if !role.allows(R::ROLE) => Err(ApiError::Forbidden(R::ROLE)),
-            Some(Caller(role)) => Ok(Self {
-                role,
+            Some(_) => Ok(Self {
                 required: PhantomData,
             }),
         })

@@ -239,9 +239,20 @@ pub fn ensure_problem(response: HttpResponse<BoxBody>) -> HttpResponse<BoxBody> 
         return response;
     }
     if let Some(cause) = response.error() {
-        tracing::debug!(%cause, %status, "replacing a bare error response");
+        if status.is_server_error() {
+            tracing::error!(%cause, %status, "replacing a bare error response");
+        } else {
+            tracing::debug!(%cause, %status, "replacing a bare error response");
+        }
     }
-    ApiError::from_status(status).error_response()
+    let mut problem = ApiError::from_status(status).error_response();
+    // Keep what the original answer said besides its body, such as `Allow` on a 405.
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            problem.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    problem
 }
 
 fn is_problem(response: &HttpResponse<BoxBody>) -> bool {

@@ -1,12 +1,14 @@
 //! Request ids: the middleware that exposes tracing-actix-web's id to error bodies and the `X-Request-Id` header.
 
-use crate::errors::ensure_problem;
+use crate::errors::{ensure_problem, ApiError};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, ResponseError};
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
 use tracing_actix_web::RequestId;
 
 /// The response header carrying the request id.
@@ -36,13 +38,18 @@ pub async fn middleware(
         .map_or_else(|| uuid::Uuid::now_v7().to_string(), ToString::to_string);
     let outcome = REQUEST_ID
         .scope(id.clone(), async move {
-            match next.call(req).await {
-                Ok(res) => {
+            match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+                Ok(Ok(res)) => {
                     let (req, response) = res.map_into_boxed_body().into_parts();
                     Ok(ServiceResponse::new(req, ensure_problem(response)))
                 }
                 // An error escaping the chain is rendered here, while the id is in scope.
-                Err(err) => Err((err.to_string(), ensure_problem(err.error_response()))),
+                Ok(Err(err)) => Err((err.to_string(), ensure_problem(err.error_response()))),
+                // A panicking handler still gets an answer, instead of a dropped connection.
+                Err(_) => {
+                    let panicked = ApiError::Internal("a request handler panicked".into());
+                    Err((panicked.to_string(), panicked.error_response()))
+                }
             }
         })
         .await;

@@ -4,21 +4,4 @@
 mod reliability;
 mod telegram;
 
-use database::testing::{fresh_databases, TestDatabase};
-use std::future::Future;
-use std::time::Duration;
-
-/// Long enough for any delivery on a loaded CI machine; waits end as soon as the condition holds.
-pub const PATIENCE: Duration = Duration::from_secs(20);
-
-/// Runs `scenario` on SQLite, and on PostgreSQL when configured.
-pub async fn on_each_database<F, Fut>(scenario: F)
-where
-    F: Fn(TestDatabase) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    for db in fresh_databases().await {
-        eprintln!("— on {}", db.backend());
-        scenario(db).await;
-    }
-}
+pub use switchboard_e2e::{on_each_database, PATIENCE};

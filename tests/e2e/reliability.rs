@@ -7,7 +7,7 @@ use std::time::Duration;
 use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram};
 use switchboard_e2e::proxy::TcpProxy;
 use switchboard_e2e::updates;
-use switchboard_e2e::{TestApp, TestConfig};
+use switchboard_e2e::{wait_until, TestApp, TestConfig};
 
 /// Model retries fast enough for a test.
 fn quick_model_retries(config: TestConfig) -> TestConfig {
@@ -169,21 +169,6 @@ async fn a_job_held_by_a_dead_worker_is_taken_over_and_answered_once() {
         survivor.stop().await;
     })
     .await;
-}
-
-async fn wait_until<F, Fut>(condition: F)
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while !condition().await {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "condition not reached in time"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]

@@ -2,11 +2,12 @@
 
 use crate::fakes::{FakeOpenAi, FakeTelegram};
 use crate::process::ServerProcess;
+use crate::wait::poll_until;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use switchboard::{Mode, Running, Settings};
 
 pub const ADMIN_KEY: &str = "sb_test_bootstrap_admin_key";
@@ -231,13 +232,14 @@ impl TestApp {
 
     /// Every stored message of the bot's conversations, oldest conversation first.
     pub async fn messages_of(&self, bot_id: &str) -> Vec<Value> {
-        let (_, conversations) = self
+        let (status, conversations) = self
             .admin(
                 reqwest::Method::GET,
                 &format!("/api/v1/conversations?bot_id={bot_id}&limit=200"),
                 None,
             )
             .await;
+        assert_eq!(status, 200, "listing conversations: {conversations}");
         let mut all = Vec::new();
         for conversation in conversations["items"]
             .as_array()
@@ -247,19 +249,21 @@ impl TestApp {
             .rev()
         {
             let id = conversation["id"].as_str().expect("conversation id");
-            let (_, page) = self
+            let (status, page) = self
                 .admin(
                     reqwest::Method::GET,
                     &format!("/api/v1/conversations/{id}/messages?limit=200"),
                     None,
                 )
                 .await;
+            assert_eq!(status, 200, "listing messages: {page}");
             all.extend(page["items"].as_array().cloned().unwrap_or_default());
         }
         all
     }
 
-    /// Waits until the bot has `count` stored messages with `status`, or the timeout passes.
+    /// Waits until the bot has `count` stored messages with `status`, then returns all of its
+    /// messages; panics when they do not within `timeout`.
     pub async fn wait_for_status(
         &self,
         bot_id: &str,
@@ -267,14 +271,12 @@ impl TestApp {
         count: usize,
         timeout: Duration,
     ) -> Vec<Value> {
-        let deadline = Instant::now() + timeout;
-        loop {
+        let what = format!("{count} messages {status}");
+        poll_until(timeout, &what, || async {
             let messages = self.messages_of(bot_id).await;
             let matching = messages.iter().filter(|m| m["status"] == status).count();
-            if matching >= count || Instant::now() > deadline {
-                return messages;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            (matching >= count).then_some(messages)
+        })
+        .await
     }
 }

@@ -1,5 +1,6 @@
 //! Wiremock fakes of an OpenAI-compatible API and of the Telegram Bot API, on loopback.
 
+use crate::wait::poll_until;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -203,16 +204,15 @@ impl FakeTelegram {
             .collect()
     }
 
-    /// Waits until `count` messages were delivered (answered 200), then returns them all.
+    /// Waits until `count` messages were delivered (answered 200), then returns them all;
+    /// panics, showing what did arrive, when they do not within `timeout`.
     pub async fn wait_for_sent(&self, count: usize, timeout: Duration) -> Vec<Sent> {
-        let deadline = Instant::now() + timeout;
-        loop {
+        let what = format!("{count} delivered messages");
+        poll_until(timeout, &what, || async {
             let sent = self.delivered().await;
-            if sent.len() >= count || Instant::now() > deadline {
-                return sent;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            (sent.len() >= count).then_some(sent)
+        })
+        .await
     }
 
     /// Everything delivered, once the pipeline has had [`SETTLE`] to send anything more.

@@ -6,7 +6,6 @@ mod model;
 mod settings;
 mod wire;
 
-pub use backoff::{backoff_delay, parse_retry_after, RETRY_AFTER_CAP};
 pub use echo::EchoModel;
 pub use model::{BuildError, OpenAiModel};
 pub use settings::OpenAiSettings;

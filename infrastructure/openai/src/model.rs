@@ -1,8 +1,9 @@
 //! `OpenAiModel`: the language-model port over HTTP, with retries that honour `Retry-After`.
 
-use crate::backoff::{backoff_delay, parse_retry_after};
+use crate::backoff::parse_retry_after;
 use crate::settings::OpenAiSettings;
 use crate::wire;
+use application::backoff::jittered_delay;
 use application::ports::{ChatRequest, LanguageModel, ModelError};
 use async_openai::types::CreateChatCompletionRequest;
 use async_trait::async_trait;
@@ -55,7 +56,7 @@ impl OpenAiModel {
     async fn attempt(&self, body: &CreateChatCompletionRequest) -> Result<String, Failure> {
         let mut request = self.client.post(self.endpoint.clone()).json(body);
         if let Some(key) = &self.settings.api_key {
-            request = request.bearer_auth(key);
+            request = request.bearer_auth(key.expose());
         }
         let response = request.send().await.map_err(transport_failure)?;
         let status = response.status();
@@ -74,7 +75,7 @@ impl OpenAiModel {
 
     fn backoff(&self, retry: u32) -> Duration {
         let settings = &self.settings;
-        backoff_delay(
+        jittered_delay(
             retry,
             settings.backoff_base,
             settings.backoff_cap,

@@ -1,14 +1,15 @@
 //! Settings of the OpenAI-compatible adapter: endpoint, credentials, timeouts and retry policy.
 
+use domain::Secret;
 use std::time::Duration;
 
 /// Where and how to call the chat-completions API; passed by value from configuration.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct OpenAiSettings {
     /// The API root, e.g. `https://api.openai.com/v1`; `/chat/completions` is appended.
     pub base_url: String,
-    /// Sent as `Authorization: Bearer …` when set.
-    pub api_key: Option<String>,
+    /// Sent as `Authorization: Bearer …` when set; redacted in `Debug`.
+    pub api_key: Option<Secret>,
     /// Used when a request names no model.
     pub default_model: String,
     /// The limit for one HTTP attempt, connection and body included.
@@ -32,19 +33,5 @@ impl Default for OpenAiSettings {
             backoff_base: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(8),
         }
-    }
-}
-
-impl std::fmt::Debug for OpenAiSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenAiSettings")
-            .field("base_url", &self.base_url)
-            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
-            .field("default_model", &self.default_model)
-            .field("timeout", &self.timeout)
-            .field("max_retries", &self.max_retries)
-            .field("backoff_base", &self.backoff_base)
-            .field("backoff_cap", &self.backoff_cap)
-            .finish()
     }
 }

@@ -1,23 +1,15 @@
 //! Constant-time check of the `X-Telegram-Bot-Api-Secret-Token` header.
 
 use application::ports::VerifyError;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use application::secrets::secrets_match;
 
 /// The header Telegram sets to the `secret_token` given to `setWebhook`.
 pub(crate) const SECRET_HEADER: &str = "X-Telegram-Bot-Api-Secret-Token";
 
-/// Compares SHA-256 digests of both values, so the comparison takes the same time whatever
-/// the presented value's length or the position of its first wrong byte. An empty expected
-/// secret never matches.
+/// Compares in constant time ([`secrets_match`]); an empty expected secret never matches.
 pub(crate) fn verify_secret(expected: &str, presented: Option<&str>) -> Result<(), VerifyError> {
     let presented = presented.ok_or(VerifyError::Missing)?;
-    let expected_digest = Sha256::digest(expected.as_bytes());
-    let presented_digest = Sha256::digest(presented.as_bytes());
-    let equal = expected_digest
-        .as_slice()
-        .ct_eq(presented_digest.as_slice());
-    if bool::from(equal) && !expected.is_empty() {
+    if secrets_match(expected, presented) {
         Ok(())
     } else {
         Err(VerifyError::Mismatch)

@@ -29,8 +29,9 @@ impl<T> PageBody<T> {
     where
         T: From<D>,
     {
+        let page = page.map(T::from);
         Self {
-            items: page.items.into_iter().map(T::from).collect(),
+            items: page.items,
             next_cursor: page.next_cursor.map(|cursor| cursor.0),
         }
     }

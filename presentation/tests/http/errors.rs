@@ -21,6 +21,10 @@ async fn a_wrong_method_is_a_405_problem() {
     let app = TestApp::new();
     let reply = app.send(TestRequest::delete().uri("/health/live")).await;
     assert_problem(&reply, 405, "method_not_allowed");
+    assert!(
+        reply.header("allow").is_some(),
+        "a 405 says what is allowed"
+    );
     let admin = app.admin(TestRequest::put().uri("/api/v1/bots")).await;
     assert_problem(&admin, 405, "method_not_allowed");
 }
@@ -44,5 +48,41 @@ async fn outside_a_request_errors_render_without_an_id() {
     use actix_web::ResponseError;
     let response = presentation::ApiError::BadRequest.error_response();
     assert_eq!(response.status(), 400);
-    assert!(presentation::request_id::current().is_none());
+    let bytes = actix_web::body::to_bytes(response.into_body())
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["code"], "bad_request");
+    assert!(body["request_id"].is_null(), "no request, no id: {body}");
+}
+
+#[actix_web::test]
+async fn a_panicking_handler_answers_a_500_problem_with_the_request_id() {
+    use actix_web::{middleware::from_fn, test, web, App};
+    let app = test::init_service(
+        App::new()
+            .route("/boom", web::get().to(|| async { panic!("boom") as &str }))
+            .wrap(from_fn(presentation::request_id::middleware)),
+    )
+    .await;
+    // Errors leaving the middleware are rendered by the server from the error's response.
+    let response =
+        match test::try_call_service(&app, TestRequest::get().uri("/boom").to_request()).await {
+            Ok(response) => response.into_parts().1,
+            Err(error) => error.error_response(),
+        };
+    assert_eq!(response.status(), 500);
+    let id = response
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let bytes = actix_web::body::to_bytes(response.into_body())
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["code"], "internal_error");
+    assert_eq!(body["request_id"], id);
 }

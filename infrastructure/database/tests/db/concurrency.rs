@@ -91,7 +91,9 @@ async fn work(store: SeaStore, seen: Arc<Mutex<Observed>>, total: usize) {
             );
             seen.order.entry(job.lane.clone()).or_default().push(job.id);
         }
-        // Leave the lane before completing: until then the database still holds it.
+        // Hold the lane across a real pause, so that another claimer of it would be seen; leave
+        // it just before completing (until then the database still holds it).
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         seen.lock().unwrap().running_lanes.remove(&job.lane);
         assert!(store.complete(&job).await.unwrap());
     }

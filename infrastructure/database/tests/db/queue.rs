@@ -1,12 +1,20 @@
 //! The job queue: lanes, order, due times, leases, and the retry / bury / release paths.
 
 use crate::support::{at, claim_at, count, exec, new_bot, receive, record, text, LEASE};
-use application::ports::{JobPayload, JobQueue, Ledger};
+use application::ports::{ClaimedJob, JobPayload, JobQueue, Ledger};
 use database::testing::fresh_databases;
+use database::SeaStore;
 use domain::MessageId;
 use std::time::Duration;
 
-const LEASE_SECS: i64 = 30;
+const LEASE_SECS: i64 = LEASE.as_secs() as i64;
+
+/// A new bot's first message in chat `a`, received, and its reply job claimed at time 0.
+async fn first_claim(store: &SeaStore) -> ClaimedJob {
+    let bot = new_bot(store, "Ada").await.id;
+    receive(store, bot, "a", "a1").await;
+    claim_at(store, 0).await.unwrap()
+}
 
 #[tokio::test]
 async fn lanes_run_one_job_at_a_time_in_order() {
@@ -82,9 +90,7 @@ async fn future_jobs_wait_until_due() {
 async fn an_expired_lease_is_reclaimed_under_a_new_token() {
     for db in fresh_databases().await {
         let store = db.store().await;
-        let bot = new_bot(&store, "Ada").await.id;
-        receive(&store, bot, "a", "a1").await;
-        let first = claim_at(&store, 0).await.unwrap();
+        let first = first_claim(&store).await;
         assert_eq!(
             claim_at(&store, LEASE_SECS - 1).await,
             None,
@@ -101,7 +107,10 @@ async fn an_expired_lease_is_reclaimed_under_a_new_token() {
         assert_eq!(second.id, first.id);
         assert_ne!(second.lease, first.lease);
         assert_eq!(second.attempts, 2);
-        assert!(!store.heartbeat(&first, at(31), LEASE).await.unwrap());
+        assert!(!store
+            .heartbeat(&first, at(LEASE_SECS + 1), LEASE)
+            .await
+            .unwrap());
         assert!(!store.complete(&first).await.unwrap());
         assert!(store.complete(&second).await.unwrap());
         assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 0);
@@ -112,9 +121,7 @@ async fn an_expired_lease_is_reclaimed_under_a_new_token() {
 async fn a_heartbeat_extends_the_lease() {
     for db in fresh_databases().await {
         let store = db.store().await;
-        let bot = new_bot(&store, "Ada").await.id;
-        receive(&store, bot, "a", "a1").await;
-        let job = claim_at(&store, 0).await.unwrap();
+        let job = first_claim(&store).await;
         assert!(store.heartbeat(&job, at(20), LEASE).await.unwrap());
         assert_eq!(claim_at(&store, 45).await, None, "{}", db.backend());
         assert!(claim_at(&store, 51).await.is_some());
@@ -125,9 +132,7 @@ async fn a_heartbeat_extends_the_lease() {
 async fn retry_requeues_with_new_payload_and_due_time() {
     for db in fresh_databases().await {
         let store = db.store().await;
-        let bot = new_bot(&store, "Ada").await.id;
-        receive(&store, bot, "a", "a1").await;
-        let job = claim_at(&store, 0).await.unwrap();
+        let job = first_claim(&store).await;
         let progressed = JobPayload::Deliver {
             message_id: MessageId::new(),
             parts_sent: 2,
@@ -180,9 +185,7 @@ async fn a_buried_job_no_longer_blocks_its_lane() {
 async fn release_hands_the_job_back_uncounted() {
     for db in fresh_databases().await {
         let store = db.store().await;
-        let bot = new_bot(&store, "Ada").await.id;
-        receive(&store, bot, "a", "a1").await;
-        let job = claim_at(&store, 0).await.unwrap();
+        let job = first_claim(&store).await;
         assert!(store.release(&job).await.unwrap());
         assert!(!store.release(&job).await.unwrap());
         let again = claim_at(&store, 0).await.unwrap();
@@ -195,9 +198,7 @@ async fn release_hands_the_job_back_uncounted() {
 async fn progress_is_saved_under_the_lease() {
     for db in fresh_databases().await {
         let store = db.store().await;
-        let bot = new_bot(&store, "Ada").await.id;
-        receive(&store, bot, "a", "a1").await;
-        let job = claim_at(&store, 0).await.unwrap();
+        let job = first_claim(&store).await;
         let progressed = JobPayload::Deliver {
             message_id: MessageId::new(),
             parts_sent: 1,

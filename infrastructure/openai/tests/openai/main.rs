@@ -13,7 +13,7 @@ const MAX_RETRIES: u32 = 2;
 fn settings(server: &MockServer, api_key: Option<&str>) -> OpenAiSettings {
     OpenAiSettings {
         base_url: format!("{}/v1", server.uri()),
-        api_key: api_key.map(str::to_owned),
+        api_key: api_key.map(domain::Secret::new),
         default_model: "test-model".to_owned(),
         timeout: Duration::from_secs(5),
         max_retries: MAX_RETRIES,
