@@ -16,7 +16,9 @@ pub use clock::{Clock, SystemClock};
 pub use events::EventPublisher;
 pub use health::HealthCheck;
 pub use ledger::{InboundRecord, Ledger, Recorded};
-pub use model::{ChatRequest, ChatTurn, LanguageModel, ModelError, TurnRole};
+pub use model::{
+    ChatRequest, ChatTurn, Completion, LanguageModel, ModelError, TokenUsage, TurnRole,
+};
 pub use queue::{ClaimedJob, JobPayload, JobQueue, LeaseToken};
 pub use timer::Timer;
 

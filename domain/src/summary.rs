@@ -1,0 +1,105 @@
+//! A bot's activity over a time range: the range itself and the counts reported for it.
+
+use crate::ValidationError;
+use chrono::{DateTime, Utc};
+
+/// Instants `from` (inclusive) to `to` (exclusive); an absent bound leaves that side open.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TimeRange {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+}
+
+impl TimeRange {
+    /// Refuses a range whose `from` comes after its `to`.
+    pub fn new(
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Self, ValidationError> {
+        if let (Some(from), Some(to)) = (from, to) {
+            if from > to {
+                return Err(ValidationError::new("from", "must not be after `to`"));
+            }
+        }
+        Ok(Self { from, to })
+    }
+
+    /// The whole of time.
+    pub fn unbounded() -> Self {
+        Self::default()
+    }
+
+    pub fn from(&self) -> Option<DateTime<Utc>> {
+        self.from
+    }
+
+    pub fn to(&self) -> Option<DateTime<Utc>> {
+        self.to
+    }
+
+    pub fn contains(&self, at: DateTime<Utc>) -> bool {
+        self.from.is_none_or(|from| from <= at) && self.to.is_none_or(|to| at < to)
+    }
+}
+
+/// What a bot did within a [`TimeRange`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BotSummary {
+    /// Conversations started in the range.
+    pub conversations: u64,
+    /// Messages received in the range.
+    pub inbound: u64,
+    /// Replies and operator messages created in the range.
+    pub outbound: u64,
+    /// Outbound messages of the range whose delivery failed.
+    pub failures: u64,
+    /// Tokens of the model's replies created in the range.
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+impl BotSummary {
+    pub fn total_tokens(&self) -> u64 {
+        self.prompt_tokens.saturating_add(self.completion_tokens)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(secs, 0).unwrap()
+    }
+
+    #[test]
+    fn a_range_includes_its_start_and_excludes_its_end() {
+        let range = TimeRange::new(Some(at(10)), Some(at(20))).unwrap();
+        assert!(!range.contains(at(9)));
+        assert!(range.contains(at(10)));
+        assert!(range.contains(at(19)));
+        assert!(!range.contains(at(20)));
+        assert!(TimeRange::unbounded().contains(at(i32::MAX.into())));
+        let open_end = TimeRange::new(Some(at(10)), None).unwrap();
+        assert!(open_end.contains(at(1_000_000)) && !open_end.contains(at(0)));
+    }
+
+    #[test]
+    fn a_start_after_the_end_is_refused_naming_from() {
+        assert_eq!(
+            TimeRange::new(Some(at(2)), Some(at(1))).unwrap_err().field,
+            "from"
+        );
+        assert!(TimeRange::new(Some(at(1)), Some(at(1))).is_ok());
+    }
+
+    #[test]
+    fn total_tokens_add_up() {
+        let summary = BotSummary {
+            prompt_tokens: 7,
+            completion_tokens: 5,
+            ..BotSummary::default()
+        };
+        assert_eq!(summary.total_tokens(), 12);
+    }
+}
