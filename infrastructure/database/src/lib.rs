@@ -14,6 +14,7 @@ mod messages;
 mod paging;
 mod queue;
 mod store;
+mod summary;
 #[cfg(feature = "testing")]
 pub mod testing;
 

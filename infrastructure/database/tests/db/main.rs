@@ -13,4 +13,5 @@ mod ledger;
 mod messages;
 mod queue;
 mod schema;
+mod summary;
 mod support;
