@@ -16,7 +16,7 @@ use actix_web::{web, App, HttpServer};
 use application::ports::HealthCheck;
 use application::{ApiKeys, BindPlatform, BotAdmin, ReceiveWebhook};
 use domain::repositories::{
-    BindingRepository, BotRepository, ConversationRepository, MessageRepository,
+    BindingRepository, BotRepository, ConversationRepository, MessageRepository, SummaryRepository,
 };
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -33,6 +33,7 @@ pub struct AppState {
     pub bindings: Arc<dyn BindingRepository>,
     pub conversations: Arc<dyn ConversationRepository>,
     pub messages: Arc<dyn MessageRepository>,
+    pub summaries: Arc<dyn SummaryRepository>,
     /// Run by `GET /health/ready`.
     pub health: Vec<Arc<dyn HealthCheck>>,
 }
