@@ -45,12 +45,18 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), StartupError> {
         .map_err(|e| StartupError::Migration(e.to_string()))
 }
 
-/// Connects (and migrates, unless `database.migrate_on_start` is off) and starts `mode`.
-pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupError> {
+/// Connects, and migrates unless `database.migrate_on_start` is off.
+pub async fn connect_migrated(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
     let db = connect(settings).await?;
     if settings.database.migrate_on_start {
         migrate_up(&db).await?;
     }
+    Ok(db)
+}
+
+/// Connects (and migrates, unless `database.migrate_on_start` is off) and starts `mode`.
+pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupError> {
+    let db = connect_migrated(settings).await?;
     if settings.redis.url.is_some() {
         tracing::warn!(
             "redis.url is set, but this build keeps rate limits, cache and events in-process"
