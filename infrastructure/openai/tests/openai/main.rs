@@ -1,7 +1,9 @@
 //! Integration tests of the OpenAI adapter against a wiremock server on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use application::ports::{ChatRequest, ChatTurn, LanguageModel, ModelError, TokenUsage, TurnRole};
+use application::ports::{
+    ChatRequest, ChatTurn, Completion, LanguageModel, ModelError, TokenUsage, TurnRole,
+};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use switchboard_openai::{OpenAiModel, OpenAiSettings};
@@ -118,27 +120,30 @@ async fn request_carries_model_prompt_history_and_key() {
     );
 }
 
-#[tokio::test]
-async fn the_responses_token_usage_is_reported() {
+/// What the model makes of a 200 answer with `body`.
+async fn completion_of(body: Value) -> Completion {
     let server = MockServer::start().await;
-    let usage = json!({
-        "prompt_tokens": 321,
-        "completion_tokens": 54,
-        "total_tokens": 375,
-        "prompt_tokens_details": {"cached_tokens": 300}
-    });
-    let body = completion_body("counted", Some(usage));
     mount(
         &server,
         ResponseTemplate::new(200).set_body_json(body),
         None,
     )
     .await;
-
-    let answer = model(settings(&server, None))
+    model(settings(&server, None))
         .complete(&chat())
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_responses_token_usage_is_reported() {
+    let usage = json!({
+        "prompt_tokens": 321,
+        "completion_tokens": 54,
+        "total_tokens": 375,
+        "prompt_tokens_details": {"cached_tokens": 300}
+    });
+    let answer = completion_of(completion_body("counted", Some(usage))).await;
 
     assert_eq!(answer.text, "counted");
     let expected = TokenUsage {
@@ -150,19 +155,7 @@ async fn the_responses_token_usage_is_reported() {
 
 #[tokio::test]
 async fn a_response_without_usage_reports_none() {
-    let server = MockServer::start().await;
-    let body = completion_body("uncounted", None);
-    mount(
-        &server,
-        ResponseTemplate::new(200).set_body_json(body),
-        None,
-    )
-    .await;
-
-    let answer = model(settings(&server, None))
-        .complete(&chat())
-        .await
-        .unwrap();
+    let answer = completion_of(completion_body("uncounted", None)).await;
 
     assert_eq!((answer.text.as_str(), answer.usage), ("uncounted", None));
 }
