@@ -20,5 +20,8 @@ pub use events::DomainEvent;
 pub use ids::{ApiKeyId, BotId, ConversationId, MessageId};
 pub use message::{Direction, ExternalMessageId, Message, MessageContent, MessageStatus};
 pub use page::{Cursor, Page, PageRequest};
-pub use platform::{Credentials, PlatformBinding, PlatformKind, TelegramCredentials};
+pub use platform::{
+    Credentials, DiscordCredentials, MessengerCredentials, PlatformBinding, PlatformKind,
+    TelegramCredentials, WhatsappCredentials,
+};
 pub use secret::Secret;
