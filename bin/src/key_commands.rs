@@ -2,12 +2,11 @@
 
 use crate::cli::ApiKeysAction;
 use crate::commands::CommandError;
-use crate::run::{connect, migrate_up};
+use crate::run::{connect, migrate_up, open_store};
 use crate::settings::Settings;
 use application::ports::SystemClock;
 use application::{ApiKeyError, ApiKeys};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use database::SeaStore;
 use domain::{ApiKey, ApiKeyId, PageRequest, Role};
 use presentation::dto::ApiKeyBody;
 use std::sync::Arc;
@@ -32,7 +31,7 @@ async fn open(settings: &Settings) -> Result<ApiKeys, CommandError> {
     if settings.database.migrate_on_start {
         migrate_up(&db).await?;
     }
-    let store = Arc::new(SeaStore::new(db));
+    let store = Arc::new(open_store(settings, db)?);
     Ok(ApiKeys::new(store, Arc::new(SystemClock), None))
 }
 
