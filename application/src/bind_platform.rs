@@ -10,8 +10,6 @@ use thiserror::Error;
 pub enum BindError {
     #[error("bot {0} not found")]
     BotNotFound(BotId),
-    #[error("{0} is not supported by this server")]
-    Unsupported(PlatformKind),
     #[error("the platform refused the webhook: {0}")]
     Platform(#[source] SendError),
     #[error(transparent)]
@@ -23,7 +21,8 @@ pub enum BindError {
 pub struct Bound {
     pub binding: PlatformBinding,
     pub webhook_url: String,
-    /// Whether the platform was told the URL (only when a public URL is configured).
+    /// Whether the platform was told the URL: only when a public URL is configured and this
+    /// server has the platform's channel.
     pub webhook_registered: bool,
 }
 
@@ -54,7 +53,8 @@ impl BindPlatform {
     }
 
     /// `request_base` is where the admin request came in, used for the webhook URL when no
-    /// public URL is configured.
+    /// public URL is configured. A platform whose channel this server lacks is stored all the
+    /// same, its webhook left for the operator to point at the URL.
     #[tracing::instrument(skip_all, fields(bot_id = %bot_id, platform = %credentials.kind()))]
     pub async fn bind(
         &self,
@@ -63,10 +63,6 @@ impl BindPlatform {
         request_base: &str,
     ) -> Result<Bound, BindError> {
         let kind = credentials.kind();
-        let channel = self
-            .channels
-            .get(kind)
-            .ok_or(BindError::Unsupported(kind))?;
         self.bots
             .get(bot_id)
             .await?
@@ -83,21 +79,39 @@ impl BindPlatform {
             created_at,
             updated_at: now,
         };
-        let base = self.public_url.as_deref().unwrap_or(request_base);
-        let webhook_url = webhook_url(base, kind, bot_id);
-        if self.public_url.is_some() {
-            channel
-                .register_webhook(&binding, &webhook_url)
-                .await
-                .map_err(BindError::Platform)?;
-        }
+        let webhook_url = self.webhook_url(kind, bot_id, request_base);
+        let webhook_registered = self.register(&binding, &webhook_url).await?;
         self.bindings.upsert(&binding).await?;
-        tracing::info!(%webhook_url, "platform bound");
+        tracing::info!(%webhook_url, webhook_registered, "platform bound");
         Ok(Bound {
             binding,
             webhook_url,
-            webhook_registered: self.public_url.is_some(),
+            webhook_registered,
         })
+    }
+
+    /// Where `kind`'s webhooks for this bot go: under `server.public_url` when set, else under
+    /// `request_base`.
+    pub fn webhook_url(&self, kind: PlatformKind, bot_id: BotId, request_base: &str) -> String {
+        let base = self.public_url.as_deref().unwrap_or(request_base);
+        webhook_url(base, kind, bot_id)
+    }
+
+    /// Tells the platform the webhook URL when there is a public URL and a channel to do it;
+    /// whether it was told.
+    async fn register(&self, binding: &PlatformBinding, url: &str) -> Result<bool, BindError> {
+        let Some(channel) = self.channels.get(binding.kind()) else {
+            tracing::info!("no channel for this platform yet: the webhook is not registered");
+            return Ok(false);
+        };
+        if self.public_url.is_none() {
+            return Ok(false);
+        }
+        channel
+            .register_webhook(binding, url)
+            .await
+            .map_err(BindError::Platform)?;
+        Ok(true)
     }
 }
 
@@ -117,7 +131,7 @@ mod tests {
     use crate::ports::{MockChannel, MockClock};
     use chrono::Utc;
     use domain::repositories::{MockBindingRepository, MockBotRepository};
-    use domain::{Bot, BotDraft, BotName, SystemPrompt, TelegramCredentials};
+    use domain::{Bot, BotDraft, BotName, DiscordCredentials, SystemPrompt, TelegramCredentials};
 
     fn bot() -> Bot {
         let draft = BotDraft {
@@ -132,6 +146,11 @@ mod tests {
 
     fn credentials() -> Credentials {
         Credentials::Telegram(TelegramCredentials::parse("1:abc", "secret").unwrap())
+    }
+
+    fn discord() -> Credentials {
+        let key = "ab".repeat(32);
+        Credentials::Discord(DiscordCredentials::parse("81384788765712384", &key, "t").unwrap())
     }
 
     fn use_case(
@@ -216,5 +235,63 @@ mod tests {
             .bind(BotId::new(), credentials(), "")
             .await;
         assert!(matches!(result, Err(BindError::Platform(_))));
+    }
+
+    #[tokio::test]
+    async fn a_platform_without_a_channel_is_stored_with_its_url_and_not_registered() {
+        let mut channel = telegram_channel();
+        channel.expect_register_webhook().never();
+        let mut bindings = MockBindingRepository::new();
+        bindings.expect_get().returning(|_, _| Ok(None));
+        bindings
+            .expect_upsert()
+            .withf(|binding| binding.kind() == PlatformKind::Discord)
+            .times(1)
+            .returning(|_| Ok(()));
+        let bot_id = BotId::new();
+        let bound = use_case(channel, bindings, Some("https://bots.example.com"))
+            .bind(bot_id, discord(), "http://ignored")
+            .await
+            .unwrap();
+        assert!(!bound.webhook_registered);
+        assert_eq!(
+            bound.webhook_url,
+            format!("https://bots.example.com/webhooks/discord/{bot_id}")
+        );
+    }
+
+    #[tokio::test]
+    async fn rebinding_keeps_the_creation_time() {
+        let bot_id = BotId::new();
+        let created = Utc::now() - chrono::TimeDelta::days(3);
+        let old = PlatformBinding::new(bot_id, discord(), created);
+        let mut bindings = MockBindingRepository::new();
+        bindings
+            .expect_get()
+            .returning(move |_, _| Ok(Some(old.clone())));
+        bindings.expect_upsert().times(1).returning(|_| Ok(()));
+        let bound = use_case(telegram_channel(), bindings, None)
+            .bind(bot_id, discord(), "http://127.0.0.1:8080")
+            .await
+            .unwrap();
+        assert_eq!(bound.binding.created_at, created);
+        assert!(bound.binding.updated_at > created);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_bot_is_refused_before_anything_is_stored() {
+        let mut bots = MockBotRepository::new();
+        bots.expect_get().returning(|_| Ok(None));
+        let mut bindings = MockBindingRepository::new();
+        bindings.expect_upsert().never();
+        let use_case = BindPlatform::new(
+            Arc::new(bots),
+            Arc::new(bindings),
+            Channels::default(),
+            Arc::new(MockClock::new()),
+            None,
+        );
+        let result = use_case.bind(BotId::new(), discord(), "").await;
+        assert!(matches!(result, Err(BindError::BotNotFound(_))));
     }
 }

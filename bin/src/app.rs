@@ -21,6 +21,8 @@ use tokio::sync::Notify;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
     #[error("cannot reach the database: {0}")]
     Database(String),
     #[error("cannot migrate the database: {0}")]

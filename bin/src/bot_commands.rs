@@ -3,18 +3,17 @@
 use crate::cli::{BotsAction, NewBot};
 use crate::commands::CommandError;
 use crate::listing::{all_pages, print_listing, when};
-use crate::run::connect_migrated;
+use crate::run::connect_store;
 use crate::settings::Settings;
 use application::ports::SystemClock;
 use application::BotAdmin;
-use database::SeaStore;
 use domain::repositories::BotRepository;
 use domain::{Bot, BotDraft};
 use presentation::dto::{BotBody, CreateBot};
 use std::sync::Arc;
 
 pub async fn bots(settings: &Settings, action: BotsAction) -> Result<(), CommandError> {
-    let store = Arc::new(SeaStore::new(connect_migrated(settings).await?));
+    let store = Arc::new(connect_store(settings).await?);
     match action {
         BotsAction::Create(new) => create(BotAdmin::new(store, Arc::new(SystemClock)), new).await,
         BotsAction::List { json } => list(store.as_ref(), json).await,

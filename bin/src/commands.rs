@@ -2,7 +2,7 @@
 
 use crate::app::StartupError;
 use crate::cli::{ConfigAction, MigrateAction};
-use crate::run::{connect, migrate_up};
+use crate::run::{connect, migrate_up, PLAIN_TEXT_WARNING};
 use crate::settings::Settings;
 use migrations::{Migrator, MigratorTrait};
 
@@ -34,7 +34,12 @@ pub async fn migrate(settings: &Settings, action: MigrateAction) -> Result<(), C
 
 pub fn config(settings: &Settings, action: ConfigAction) -> Result<(), CommandError> {
     match action {
-        ConfigAction::Check => eprintln!("configuration is valid"),
+        ConfigAction::Check => {
+            if settings.security.master_key.is_none() {
+                eprintln!("warning: {PLAIN_TEXT_WARNING}");
+            }
+            eprintln!("configuration is valid");
+        }
         ConfigAction::Show => {
             let shown = toml::to_string_pretty(settings)
                 .map_err(|e| CommandError::Failed(e.to_string()))?;

@@ -3,12 +3,11 @@
 use crate::cli::ApiKeysAction;
 use crate::commands::CommandError;
 use crate::listing::{all_pages, print_listing, when};
-use crate::run::connect_migrated;
+use crate::run::connect_store;
 use crate::settings::Settings;
 use application::ports::SystemClock;
 use application::{ApiKeyError, ApiKeys};
 use chrono::{TimeDelta, Utc};
-use database::SeaStore;
 use domain::{ApiKey, ApiKeyId, Role};
 use presentation::dto::ApiKeyBody;
 use std::sync::Arc;
@@ -26,10 +25,9 @@ pub async fn api_keys(settings: &Settings, action: ApiKeysAction) -> Result<(), 
     }
 }
 
-/// The use cases on the configured database, migrated first unless `database.migrate_on_start`
-/// is off.
+/// The use cases on the configured store (see [`connect_store`]).
 async fn open(settings: &Settings) -> Result<ApiKeys, CommandError> {
-    let store = Arc::new(SeaStore::new(connect_migrated(settings).await?));
+    let store = Arc::new(connect_store(settings).await?);
     Ok(ApiKeys::new(store, Arc::new(SystemClock), None))
 }
 

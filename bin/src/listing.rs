@@ -1,5 +1,4 @@
-//! Listings printed by the commands that work on the database directly: every page, then an
-//! aligned table or one JSON object a line.
+//! Listings of the commands that work on the database directly: every page, then a table or JSON lines.
 
 use crate::commands::CommandError;
 use chrono::{DateTime, SecondsFormat, Utc};

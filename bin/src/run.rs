@@ -39,24 +39,41 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, StartupE
         .map_err(|e| StartupError::Database(e.to_string()))
 }
 
+/// The store on `db`, sealing platform credentials when `security.master_key` is set.
+pub fn open_store(settings: &Settings, db: DatabaseConnection) -> Result<SeaStore, StartupError> {
+    let sealer = settings
+        .security
+        .sealer()
+        .map_err(|e| StartupError::Config(e.to_string()))?;
+    Ok(SeaStore::new(db).sealed_with(sealer))
+}
+
+/// Said by `config check` and at start when `security.master_key` is unset.
+pub const PLAIN_TEXT_WARNING: &str = "security.master_key is not set: platform credentials are \
+    stored in plain text (generate a key with `openssl rand -base64 32`)";
+
 pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), StartupError> {
     Migrator::up(db, None)
         .await
         .map_err(|e| StartupError::Migration(e.to_string()))
 }
 
-/// Connects, and migrates unless `database.migrate_on_start` is off.
-pub async fn connect_migrated(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
+/// The configured store: connected, migrated unless `database.migrate_on_start` is off, and
+/// sealing credentials when `security.master_key` is set.
+pub async fn connect_store(settings: &Settings) -> Result<SeaStore, StartupError> {
     let db = connect(settings).await?;
     if settings.database.migrate_on_start {
         migrate_up(&db).await?;
     }
-    Ok(db)
+    open_store(settings, db)
 }
 
 /// Connects (and migrates, unless `database.migrate_on_start` is off) and starts `mode`.
 pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupError> {
-    let db = connect_migrated(settings).await?;
+    let store = connect_store(settings).await?;
+    if settings.security.master_key.is_none() {
+        tracing::warn!("{PLAIN_TEXT_WARNING}");
+    }
     if settings.redis.url.is_some() {
         tracing::warn!(
             "redis.url is set, but this build keeps rate limits, cache and events in-process"
@@ -67,7 +84,7 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
         runner,
         events,
         wake,
-    } = app::build(settings, SeaStore::new(db))?;
+    } = app::build(settings, store)?;
     let (stop, stop_rx) = watch::channel(false);
     let workers = spawn_workers(runner, wake, pool_settings(settings), stop_rx);
     let (addr, server) = match mode {

@@ -1,6 +1,7 @@
 //! Typed configuration: built-in defaults < TOML file < `SWITCHBOARD__SECTION__KEY` (and aliases).
 
 use config::{Config, ConfigError, Environment, File, FileFormat};
+use database::Sealer;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::HashMap;
@@ -140,8 +141,21 @@ pub struct GraphUrl {
 pub struct SecuritySettings {
     #[serde(serialize_with = "redact")]
     pub bootstrap_api_key: Option<SecretString>,
+    /// Standard base64 of 32 random bytes (`openssl rand -base64 32`); seals platform
+    /// credentials at rest.
     #[serde(serialize_with = "redact")]
     pub master_key: Option<SecretString>,
+}
+
+impl SecuritySettings {
+    /// The sealer for `master_key`; `None` when it is unset (credentials stay plain text).
+    pub fn sealer(&self) -> Result<Option<Sealer>, ConfigError> {
+        self.master_key
+            .as_ref()
+            .map(|key| Sealer::from_base64(key.expose_secret()))
+            .transpose()
+            .map_err(|e| ConfigError::Message(format!("security.master_key: {e}")))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -212,6 +226,7 @@ impl Settings {
         {
             return invalid("database.url", "must be a sqlite: or postgres:// URL");
         }
+        self.security.sealer()?;
         Ok(())
     }
 }
@@ -342,15 +357,43 @@ mod tests {
                 ("DATABASE_URL", "postgres://app:pa55word@db:5432/sb"),
                 ("OPENAI_API_KEY", "sk-very-secret"),
                 ("SWITCHBOARD__SECURITY__BOOTSTRAP_API_KEY", "boot-secret"),
+                ("SWITCHBOARD__SECURITY__MASTER_KEY", MASTER_KEY),
             ]),
         )
         .unwrap();
         let shown = toml::to_string_pretty(&s).unwrap();
-        for secret in ["pa55word", "sk-very-secret", "boot-secret"] {
+        for secret in ["pa55word", "sk-very-secret", "boot-secret", MASTER_KEY] {
             assert!(!shown.contains(secret), "{secret} leaked:\n{shown}");
         }
         assert!(shown.contains("db:5432/sb"));
         assert!(shown.contains("[redacted]"));
+    }
+
+    /// `openssl rand -base64 32`, once.
+    const MASTER_KEY: &str = "q2v9vQ0m3T0yqkq9y4x6m1Yt9Gx2fS0n4bYHq4uV1lE=";
+
+    #[test]
+    fn the_master_key_must_be_base64_of_32_bytes() {
+        let with_key =
+            |key: &str| Settings::load(None, &env(&[("SWITCHBOARD__SECURITY__MASTER_KEY", key)]));
+        assert!(with_key(MASTER_KEY)
+            .unwrap()
+            .security
+            .sealer()
+            .unwrap()
+            .is_some());
+        assert!(Settings::load(None, &HashMap::new())
+            .unwrap()
+            .security
+            .sealer()
+            .unwrap()
+            .is_none());
+        for bad in ["change-me-master-key", "c2hvcnQ=", &MASTER_KEY[..43]] {
+            let err = with_key(bad).unwrap_err().to_string();
+            assert!(err.contains("security.master_key"), "{err}");
+            assert!(err.contains("openssl rand -base64 32"), "{err}");
+            assert!(!err.contains(bad), "the bad key is echoed: {err}");
+        }
     }
 
     #[test]

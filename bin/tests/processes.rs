@@ -1,5 +1,4 @@
-//! The real `switchboard` binary as OS processes: two servers on one PostgreSQL, SIGTERM, and
-//! the `api-keys` and `bots` commands.
+//! The real `switchboard` binary as OS processes: servers, SIGTERM, `api-keys`, `bots` and `config` commands.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use application::ports::SystemClock;
@@ -285,5 +284,68 @@ async fn an_invalid_bot_is_refused_naming_the_field_and_nothing_is_created() {
         let (ok, _, stderr) = command(db.url(), "bots", &["create", "--temperature", "1"]);
         assert!(!ok && stderr.contains("--name"), "{stderr}");
         assert!(listed(db.url(), "bots").is_empty());
+    }
+}
+
+/// Runs `switchboard <args>` with `master_key` (or none) on a throw-away SQLite database; its exit
+/// status, stdout and stderr. A command still running after 30 s is killed and fails the test.
+fn with_master_key(master_key: Option<&str>, args: &[&str]) -> (bool, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(binary());
+    command
+        .args(args)
+        .env_remove("RUST_LOG")
+        .env_remove("SWITCHBOARD__SECURITY__MASTER_KEY")
+        .env(
+            "SWITCHBOARD__DATABASE__URL",
+            format!("sqlite://{}/sb.db?mode=rwc", dir.path().display()),
+        )
+        .env("SWITCHBOARD__SERVER__PORT", "0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(key) = master_key {
+        command.env("SWITCHBOARD__SECURITY__MASTER_KEY", key);
+    }
+    let mut child = command.spawn().expect("the switchboard binary runs");
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("`switchboard {}` still runs after 30 s", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let output = child.wait_with_output().unwrap();
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+    (
+        output.status.success(),
+        text(output.stdout),
+        text(output.stderr),
+    )
+}
+
+#[test]
+fn config_check_warns_without_a_master_key_and_refuses_a_malformed_one() {
+    const KEY: &str = "q2v9vQ0m3T0yqkq9y4x6m1Yt9Gx2fS0n4bYHq4uV1lE=";
+    let warning = "platform credentials are stored in plain text";
+
+    let (ok, _, stderr) = with_master_key(None, &["config", "check"]);
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains(warning), "{stderr}");
+
+    let (ok, _, stderr) = with_master_key(Some(KEY), &["config", "check"]);
+    assert!(ok, "{stderr}");
+    assert!(!stderr.contains(warning), "{stderr}");
+    let (ok, shown, _) = with_master_key(Some(KEY), &["config", "show"]);
+    assert!(ok && !shown.contains(KEY), "{shown}");
+    assert!(shown.contains("master_key = \"[redacted]\""), "{shown}");
+
+    for bad in ["change-me-master-key", &KEY[..43]] {
+        for command in [&["config", "check"][..], &["serve"]] {
+            let (ok, _, stderr) = with_master_key(Some(bad), command);
+            assert!(!ok, "`{}` accepts {bad}", command.join(" "));
+            assert!(stderr.contains("security.master_key"), "{stderr}");
+            assert!(stderr.contains("openssl rand -base64 32"), "{stderr}");
+        }
     }
 }

@@ -23,6 +23,9 @@ pub use message::{
     Direction, ExternalMessageId, Message, MessageContent, MessageStatus, TokenUsage,
 };
 pub use page::{Cursor, Page, PageRequest};
-pub use platform::{Credentials, PlatformBinding, PlatformKind, TelegramCredentials};
+pub use platform::{
+    Credentials, DiscordCredentials, MessengerCredentials, PlatformBinding, PlatformKind,
+    TelegramCredentials, WhatsappCredentials,
+};
 pub use secret::Secret;
 pub use summary::{BotSummary, TimeRange};

@@ -89,17 +89,145 @@ impl TelegramCredentials {
     }
 }
 
+/// The longest token or secret accepted from an operator, in bytes.
+pub const MAX_SECRET_LEN: usize = 2048;
+/// The longest numeric platform id accepted (Discord snowflakes fit in 20 digits).
+pub const MAX_ID_DIGITS: usize = 32;
+
+/// A numeric id such as a Meta page or phone number id: 1 to [`MAX_ID_DIGITS`] ASCII digits.
+fn numeric_id(field: &'static str, value: &str) -> Result<String, ValidationError> {
+    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
+    if !digits || value.len() > MAX_ID_DIGITS {
+        return Err(ValidationError::new(
+            field,
+            format!("must be 1-{MAX_ID_DIGITS} digits"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// A token or secret: 1 to [`MAX_SECRET_LEN`] bytes without whitespace or control characters.
+fn secret(field: &'static str, value: &str) -> Result<Secret, ValidationError> {
+    let printable = value.chars().all(|c| !c.is_whitespace() && !c.is_control());
+    if value.is_empty() || value.len() > MAX_SECRET_LEN || !printable {
+        return Err(ValidationError::new(
+            field,
+            format!("must be 1-{MAX_SECRET_LEN} characters without whitespace"),
+        ));
+    }
+    Ok(Secret::new(value))
+}
+
+/// A Discord application's credentials: its id and interactions public key (both public),
+/// and the bot token that sends messages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiscordCredentials {
+    pub application_id: String,
+    pub public_key: String,
+    pub bot_token: Secret,
+}
+
+impl DiscordCredentials {
+    /// Validates a snowflake application id (digits fitting in 64 bits), a hex Ed25519 public
+    /// key (64 characters, kept lower-case) and a bot token.
+    pub fn parse(
+        application_id: &str,
+        public_key: &str,
+        bot_token: &str,
+    ) -> Result<Self, ValidationError> {
+        let snowflake = application_id.len() <= 20 && application_id.parse::<u64>().is_ok();
+        if !snowflake || !application_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ValidationError::new(
+                "application_id",
+                "must be a Discord snowflake: 1-20 digits",
+            ));
+        }
+        if public_key.len() != 64 || !public_key.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(ValidationError::new(
+                "public_key",
+                "must be an Ed25519 public key: 64 hexadecimal characters",
+            ));
+        }
+        Ok(Self {
+            application_id: application_id.to_owned(),
+            public_key: public_key.to_ascii_lowercase(),
+            bot_token: secret("bot_token", bot_token)?,
+        })
+    }
+}
+
+/// A Facebook Messenger page's credentials: the page id, the page access token that sends,
+/// the app secret that signs webhooks and the token of the subscription handshake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessengerCredentials {
+    pub page_id: String,
+    pub page_access_token: Secret,
+    pub app_secret: Secret,
+    pub verify_token: Secret,
+}
+
+impl MessengerCredentials {
+    /// Validates a numeric page id and three tokens.
+    pub fn parse(
+        page_id: &str,
+        page_access_token: &str,
+        app_secret: &str,
+        verify_token: &str,
+    ) -> Result<Self, ValidationError> {
+        Ok(Self {
+            page_id: numeric_id("page_id", page_id)?,
+            page_access_token: secret("page_access_token", page_access_token)?,
+            app_secret: secret("app_secret", app_secret)?,
+            verify_token: secret("verify_token", verify_token)?,
+        })
+    }
+}
+
+/// A WhatsApp Cloud API number's credentials: the phone number id, the access token that
+/// sends, the app secret that signs webhooks and the token of the subscription handshake.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhatsappCredentials {
+    pub phone_number_id: String,
+    pub access_token: Secret,
+    pub app_secret: Secret,
+    pub verify_token: Secret,
+}
+
+impl WhatsappCredentials {
+    /// Validates a numeric phone number id and three tokens.
+    pub fn parse(
+        phone_number_id: &str,
+        access_token: &str,
+        app_secret: &str,
+        verify_token: &str,
+    ) -> Result<Self, ValidationError> {
+        Ok(Self {
+            phone_number_id: numeric_id("phone_number_id", phone_number_id)?,
+            access_token: secret("access_token", access_token)?,
+            app_secret: secret("app_secret", app_secret)?,
+            verify_token: secret("verify_token", verify_token)?,
+        })
+    }
+}
+
 /// The credentials of one binding; the variant always matches the binding's kind.
+/// The web chat needs none and has no variant yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "platform", rename_all = "snake_case")]
 pub enum Credentials {
     Telegram(TelegramCredentials),
+    Discord(DiscordCredentials),
+    Messenger(MessengerCredentials),
+    Whatsapp(WhatsappCredentials),
 }
 
 impl Credentials {
     pub fn kind(&self) -> PlatformKind {
         match self {
             Self::Telegram(_) => PlatformKind::Telegram,
+            Self::Discord(_) => PlatformKind::Discord,
+            Self::Messenger(_) => PlatformKind::Messenger,
+            Self::Whatsapp(_) => PlatformKind::Whatsapp,
         }
     }
 }
@@ -161,6 +289,102 @@ mod tests {
                 .field,
             "secret_token"
         );
+    }
+
+    const PUBLIC_KEY: &str = "A1B2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
+
+    /// The field named by a refused parse.
+    fn refused<T: fmt::Debug>(result: Result<T, ValidationError>) -> &'static str {
+        result.unwrap_err().field
+    }
+
+    #[test]
+    fn discord_credentials_are_checked() {
+        let ok =
+            DiscordCredentials::parse("1234567890123456789", PUBLIC_KEY, "bot.tok-en").unwrap();
+        assert_eq!(ok.public_key, PUBLIC_KEY.to_ascii_lowercase());
+        assert_eq!(ok.bot_token.expose(), "bot.tok-en");
+        let discord =
+            |id: &str, key: &str, token: &str| refused(DiscordCredentials::parse(id, key, token));
+        for bad_id in [
+            "",
+            "12a",
+            "+123",
+            "-1",
+            "123456789012345678901",
+            "99999999999999999999",
+        ] {
+            assert_eq!(
+                discord(bad_id, PUBLIC_KEY, "t"),
+                "application_id",
+                "{bad_id:?}"
+            );
+        }
+        for bad_key in [
+            "",
+            "ab",
+            &PUBLIC_KEY[1..],
+            &format!("{}zz", &PUBLIC_KEY[2..]),
+        ] {
+            assert_eq!(discord("1", bad_key, "t"), "public_key", "{bad_key:?}");
+        }
+        for bad_token in ["", "has space", "tab\t", &"x".repeat(MAX_SECRET_LEN + 1)] {
+            assert_eq!(discord("1", PUBLIC_KEY, bad_token), "bot_token");
+        }
+    }
+
+    #[test]
+    fn messenger_credentials_are_checked() {
+        let ok = MessengerCredentials::parse("104233", "EAAB", "app-secret", "verify").unwrap();
+        assert_eq!(ok.page_id, "104233");
+        assert_eq!(ok.verify_token.expose(), "verify");
+        let messenger = |id: &str, token: &str, app: &str, verify: &str| {
+            refused(MessengerCredentials::parse(id, token, app, verify))
+        };
+        assert_eq!(messenger("", "t", "a", "v"), "page_id");
+        assert_eq!(messenger("12x", "t", "a", "v"), "page_id");
+        assert_eq!(
+            messenger(&"1".repeat(MAX_ID_DIGITS + 1), "t", "a", "v"),
+            "page_id"
+        );
+        assert_eq!(messenger("1", "", "a", "v"), "page_access_token");
+        assert_eq!(messenger("1", "t", "a b", "v"), "app_secret");
+        assert_eq!(messenger("1", "t", "a", "v\n"), "verify_token");
+    }
+
+    #[test]
+    fn whatsapp_credentials_are_checked() {
+        let ok = WhatsappCredentials::parse("10987654321", "EAAG", "app-secret", "verify").unwrap();
+        assert_eq!(ok.phone_number_id, "10987654321");
+        assert_eq!(ok.access_token.expose(), "EAAG");
+        let whatsapp = |id: &str, token: &str, app: &str, verify: &str| {
+            refused(WhatsappCredentials::parse(id, token, app, verify))
+        };
+        assert_eq!(whatsapp("+4912", "t", "a", "v"), "phone_number_id");
+        assert_eq!(whatsapp("1", " ", "a", "v"), "access_token");
+        assert_eq!(whatsapp("1", "t", "", "v"), "app_secret");
+        assert_eq!(
+            whatsapp("1", "t", "a", &"v".repeat(MAX_SECRET_LEN + 1)),
+            "verify_token"
+        );
+        assert!(WhatsappCredentials::parse("1", "t", "a", &"v".repeat(MAX_SECRET_LEN)).is_ok());
+    }
+
+    #[test]
+    fn every_platform_but_the_web_chat_has_credentials_of_its_kind() {
+        let all = [
+            Credentials::Telegram(TelegramCredentials::parse("1:a", "s").unwrap()),
+            Credentials::Discord(DiscordCredentials::parse("1", PUBLIC_KEY, "t").unwrap()),
+            Credentials::Messenger(MessengerCredentials::parse("1", "t", "a", "v").unwrap()),
+            Credentials::Whatsapp(WhatsappCredentials::parse("1", "t", "a", "v").unwrap()),
+        ];
+        for creds in all {
+            let json = serde_json::to_value(&creds).unwrap();
+            assert_eq!(json["platform"], creds.kind().as_str());
+            let back: Credentials = serde_json::from_value(json).unwrap();
+            assert_eq!(back, creds);
+            assert!(!format!("{creds:?}").contains("\"t\""), "{creds:?}");
+        }
     }
 
     #[test]

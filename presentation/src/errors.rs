@@ -341,7 +341,6 @@ impl From<BindError> for ApiError {
     fn from(err: BindError) -> Self {
         match err {
             BindError::BotNotFound(_) => Self::not_found("bot"),
-            BindError::Unsupported(kind) => Self::UnsupportedPlatform(kind),
             BindError::Platform(cause) => Self::Platform(cause.to_string()),
             BindError::Storage(err) => err.into(),
         }

@@ -1,5 +1,4 @@
-//! Bot administration end to end: a paused bot keeps its messages unanswered, and answers again
-//! once resumed; its summary counts what was stored and the tokens the model reported.
+//! Bots end to end: a paused bot stores messages unanswered; its summary counts tokens.
 
 use crate::on_each_database;
 use database::testing::TestDatabase;

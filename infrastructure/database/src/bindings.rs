@@ -1,14 +1,59 @@
-//! [`BindingRepository`] on the `platform_bindings` table.
+//! [`BindingRepository`] on the `platform_bindings` table, credentials sealed when a master key is set.
 
-use crate::entities::bindings::{Column, Entity};
-use crate::errors::repo_err;
-use crate::mapping::{binding, binding_row};
+use crate::entities::bindings::{Column, Entity, Model};
+use crate::errors::{corrupt, repo_err};
+use crate::mapping::{binding, binding_row, from_json, to_json};
+use crate::sealing::{open_stored, SealError};
 use crate::SeaStore;
 use async_trait::async_trait;
 use domain::repositories::BindingRepository;
-use domain::{BotId, PlatformBinding, PlatformKind, RepoError};
+use domain::{BotId, Credentials, PlatformBinding, PlatformKind, RepoError};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+const CREDENTIALS: &str = "platform_bindings.credentials";
+
+/// What a row's sealed credentials are bound to: moved to another bot or platform, they no
+/// longer open.
+fn row_context(bot_id: &str, platform: &str) -> Vec<u8> {
+    format!("switchboard/platform_bindings/{bot_id}/{platform}").into_bytes()
+}
+
+/// A value that does not open: corrupt when the key or the row does not match; a plain
+/// storage error when the key is missing or the format is newer than this build.
+fn unsealable(err: SealError) -> RepoError {
+    match err {
+        SealError::Unopenable => corrupt(CREDENTIALS, err),
+        other => RepoError::Other(format!("{CREDENTIALS}: {other}")),
+    }
+}
+
+impl SeaStore {
+    /// The credentials column for `binding`: sealed with the master key if there is one, else
+    /// JSON in plain text.
+    fn credentials_text(&self, binding: &PlatformBinding) -> Result<String, RepoError> {
+        let json = to_json(&binding.credentials)?;
+        let Some(sealer) = self.sealer() else {
+            return Ok(json);
+        };
+        let context = row_context(&binding.bot_id.to_string(), binding.kind().as_str());
+        sealer
+            .seal(json.as_bytes(), &context)
+            .map_err(|e| RepoError::Other(format!("cannot seal {CREDENTIALS}: {e}")))
+    }
+
+    /// A row's credentials, opened in memory when sealed.
+    fn credentials(&self, row: &Model) -> Result<Credentials, RepoError> {
+        let context = row_context(&row.bot_id, &row.platform);
+        let json = open_stored(self.sealer(), &row.credentials, &context).map_err(unsealable)?;
+        let json = std::str::from_utf8(&json).map_err(|e| corrupt(CREDENTIALS, e))?;
+        from_json(CREDENTIALS, json)
+    }
+
+    fn binding(&self, row: &Model) -> Result<PlatformBinding, RepoError> {
+        binding(row, self.credentials(row)?)
+    }
+}
 
 #[async_trait]
 impl BindingRepository for SeaStore {
@@ -16,7 +61,7 @@ impl BindingRepository for SeaStore {
         let replace = OnConflict::columns([Column::BotId, Column::Platform])
             .update_columns([Column::Credentials, Column::UpdatedAt])
             .to_owned();
-        Entity::insert(binding_row(new)?)
+        Entity::insert(binding_row(new, self.credentials_text(new)?))
             .on_conflict(replace)
             .exec_without_returning(self.db())
             .await
@@ -33,7 +78,7 @@ impl BindingRepository for SeaStore {
             .one(self.db())
             .await
             .map_err(repo_err)?;
-        row.map(binding).transpose()
+        row.map(|row| self.binding(&row)).transpose()
     }
 
     async fn list_for_bot(&self, bot_id: BotId) -> Result<Vec<PlatformBinding>, RepoError> {
@@ -43,7 +88,7 @@ impl BindingRepository for SeaStore {
             .all(self.db())
             .await
             .map_err(repo_err)?;
-        rows.into_iter().map(binding).collect()
+        rows.iter().map(|row| self.binding(row)).collect()
     }
 
     async fn delete(&self, bot_id: BotId, kind: PlatformKind) -> Result<bool, RepoError> {

@@ -1,5 +1,4 @@
-//! [`BotRepository`] on the `bots` table; deleting a bot cascades to everything it owns.
-//! Edits and pauses write disjoint columns, so neither undoes the other.
+//! [`BotRepository`] on the `bots` table: edits and pauses write apart; deletion cascades.
 
 use crate::entities::bots::{ActiveModel, Column, Entity};
 use crate::errors::repo_err;

@@ -13,10 +13,12 @@ mod mapping;
 mod messages;
 mod paging;
 mod queue;
+mod sealing;
 mod store;
 mod summary;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use connect::connect;
+pub use sealing::{InvalidMasterKey, SealError, Sealer, MASTER_KEY_LEN};
 pub use store::SeaStore;

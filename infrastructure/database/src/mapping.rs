@@ -5,7 +5,7 @@ use crate::errors::corrupt;
 use application::ports::{ClaimedJob, LeaseToken};
 use chrono::{DateTime, Utc};
 use domain::{
-    ApiKey, Bot, BotName, Conversation, ExternalChatId, ExternalMessageId, Message,
+    ApiKey, Bot, BotName, Conversation, Credentials, ExternalChatId, ExternalMessageId, Message,
     PlatformBinding, RepoError, SystemPrompt, Temperature, TokenUsage,
 };
 use sea_orm::ActiveValue::Set;
@@ -83,20 +83,25 @@ pub(crate) fn bot(row: bots::Model) -> Result<Bot, RepoError> {
     })
 }
 
-pub(crate) fn binding_row(binding: &PlatformBinding) -> Result<bindings::ActiveModel, RepoError> {
-    Ok(bindings::ActiveModel {
+/// A binding's row; `credentials` is the column's text, sealed or not.
+pub(crate) fn binding_row(binding: &PlatformBinding, credentials: String) -> bindings::ActiveModel {
+    bindings::ActiveModel {
         bot_id: Set(binding.bot_id.to_string()),
         platform: Set(binding.kind().as_str().to_owned()),
-        credentials: Set(to_json(&binding.credentials)?),
+        credentials: Set(credentials),
         created_at: Set(millis(binding.created_at)),
         updated_at: Set(millis(binding.updated_at)),
-    })
+    }
 }
 
-pub(crate) fn binding(row: bindings::Model) -> Result<PlatformBinding, RepoError> {
+/// A binding from its row, with the credentials already opened.
+pub(crate) fn binding(
+    row: &bindings::Model,
+    credentials: Credentials,
+) -> Result<PlatformBinding, RepoError> {
     Ok(PlatformBinding {
         bot_id: parse("platform_bindings.bot_id", &row.bot_id)?,
-        credentials: from_json("platform_bindings.credentials", &row.credentials)?,
+        credentials,
         created_at: time("platform_bindings.created_at", row.created_at)?,
         updated_at: time("platform_bindings.updated_at", row.updated_at)?,
     })

@@ -1,6 +1,7 @@
 //! [`SeaStore`]: the one adapter value that implements every repository, the ledger and the queue.
 
 use crate::errors::repo_err;
+use crate::Sealer;
 use domain::RepoError;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
@@ -8,11 +9,24 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 #[derive(Debug, Clone)]
 pub struct SeaStore {
     db: DatabaseConnection,
+    /// Seals platform credentials at rest, when a master key is configured.
+    sealer: Option<Sealer>,
 }
 
 impl SeaStore {
+    /// A store that keeps platform credentials in plain text.
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self { db, sealer: None }
+    }
+
+    /// This store with `sealer` sealing platform credentials on write (none: plain text).
+    /// Sealed values always need the sealer to be read; plain ones are read either way.
+    pub fn sealed_with(self, sealer: Option<Sealer>) -> Self {
+        Self { sealer, ..self }
+    }
+
+    pub(crate) fn sealer(&self) -> Option<&Sealer> {
+        self.sealer.as_ref()
     }
 
     /// The pool, for migrations and diagnostics.

@@ -68,7 +68,6 @@ fn parse_api_url(raw: &str) -> Result<Url, BuildError> {
 
 /// The binding's Telegram credentials, if it is a Telegram binding.
 fn telegram(binding: &PlatformBinding) -> Option<&TelegramCredentials> {
-    #[allow(unreachable_patterns)] // other platforms' credentials will join the enum
     match &binding.credentials {
         Credentials::Telegram(credentials) => Some(credentials),
         _ => None,

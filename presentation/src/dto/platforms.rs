@@ -3,34 +3,139 @@
 use crate::errors::ApiError;
 use application::Bound;
 use chrono::{DateTime, Utc};
-use domain::{BotId, Credentials, PlatformBinding, PlatformKind, TelegramCredentials};
+use domain::platform::{MAX_ID_DIGITS, MAX_SECRET_LEN};
+use domain::{
+    BotId, Credentials, DiscordCredentials, MessengerCredentials, PlatformBinding, PlatformKind,
+    TelegramCredentials, ValidationError, WhatsappCredentials,
+};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use validator::Validate;
 
+/// The domain's bounds, as `validator` counts them.
+const SECRET_MAX: u64 = MAX_SECRET_LEN as u64;
+const ID_MAX: u64 = MAX_ID_DIGITS as u64;
+
+/// A platform's credentials body: checked field by field, then parsed into the domain's shape.
+trait CredentialsBody: DeserializeOwned + Validate {
+    fn parse(self) -> Result<Credentials, ValidationError>;
+}
+
+/// A required field, once `validate` has made sure it is present.
+fn text(field: &Option<String>) -> &str {
+    field.as_deref().unwrap_or_default()
+}
+
 /// Telegram's credentials: `{token, secret_token}`.
 #[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
 struct TelegramBody {
-    #[validate(required)]
+    #[validate(required, length(min = 1, max = SECRET_MAX))]
     token: Option<String>,
-    #[validate(required)]
+    #[validate(required, length(min = 1, max = 256))]
     secret_token: Option<String>,
 }
 
-/// Parses the `PUT` body for `kind`'s credentials; platforms without an adapter yet are 422.
+impl CredentialsBody for TelegramBody {
+    fn parse(self) -> Result<Credentials, ValidationError> {
+        TelegramCredentials::parse(text(&self.token), text(&self.secret_token))
+            .map(Credentials::Telegram)
+    }
+}
+
+/// Discord's credentials: `{application_id, public_key, bot_token}`.
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+struct DiscordBody {
+    #[validate(required, length(min = 1, max = 20))]
+    application_id: Option<String>,
+    #[validate(required, length(equal = 64))]
+    public_key: Option<String>,
+    #[validate(required, length(min = 1, max = SECRET_MAX))]
+    bot_token: Option<String>,
+}
+
+impl CredentialsBody for DiscordBody {
+    fn parse(self) -> Result<Credentials, ValidationError> {
+        DiscordCredentials::parse(
+            text(&self.application_id),
+            text(&self.public_key),
+            text(&self.bot_token),
+        )
+        .map(Credentials::Discord)
+    }
+}
+
+/// Messenger's credentials: `{page_id, page_access_token, app_secret, verify_token}`.
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+struct MessengerBody {
+    #[validate(required, length(min = 1, max = ID_MAX))]
+    page_id: Option<String>,
+    #[validate(required, length(min = 1, max = SECRET_MAX))]
+    page_access_token: Option<String>,
+    #[validate(required, length(min = 1, max = SECRET_MAX))]
+    app_secret: Option<String>,
+    #[validate(required, length(min = 1, max = SECRET_MAX))]
+    verify_token: Option<String>,
+}
+
+impl CredentialsBody for MessengerBody {
+    fn parse(self) -> Result<Credentials, ValidationError> {
+        MessengerCredentials::parse(
+            text(&self.page_id),
+            text(&self.page_access_token),
+            text(&self.app_secret),
+            text(&self.verify_token),
+        )
+        .map(Credentials::Messenger)
+    }
+}
+
+/// WhatsApp's credentials: `{phone_number_id, access_token, app_secret, verify_token}`.
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+struct WhatsappBody {
+    #[validate(required, length(min = 1, max = ID_MAX))]
+    phone_number_id: Option<String>,
+    #[validate(required, length(min = 1, max = SECRET_MAX))]
+    access_token: Option<String>,
+    #[validate(required, length(min = 1, max = SECRET_MAX))]
+    app_secret: Option<String>,
+    #[validate(required, length(min = 1, max = SECRET_MAX))]
+    verify_token: Option<String>,
+}
+
+impl CredentialsBody for WhatsappBody {
+    fn parse(self) -> Result<Credentials, ValidationError> {
+        WhatsappCredentials::parse(
+            text(&self.phone_number_id),
+            text(&self.access_token),
+            text(&self.app_secret),
+            text(&self.verify_token),
+        )
+        .map(Credentials::Whatsapp)
+    }
+}
+
+/// Reads one platform's body: 400 when it is no such object (unknown fields included), 422
+/// naming the field when one is missing or invalid.
+fn read<B: CredentialsBody>(body: Value) -> Result<Credentials, ApiError> {
+    let body: B =
+        serde_json::from_value(body).map_err(|err| ApiError::MalformedJson(err.to_string()))?;
+    body.validate()?;
+    Ok(body.parse()?)
+}
+
+/// Parses the `PUT` body for `kind`'s credentials; the web chat takes none yet (422).
 pub fn credentials_from(kind: PlatformKind, body: Value) -> Result<Credentials, ApiError> {
     match kind {
-        PlatformKind::Telegram => {
-            let body: TelegramBody = serde_json::from_value(body)
-                .map_err(|err| ApiError::MalformedJson(err.to_string()))?;
-            body.validate()?;
-            let creds = TelegramCredentials::parse(
-                body.token.as_deref().unwrap_or_default(),
-                body.secret_token.as_deref().unwrap_or_default(),
-            )?;
-            Ok(Credentials::Telegram(creds))
-        }
-        other => Err(ApiError::UnsupportedPlatform(other)),
+        PlatformKind::Telegram => read::<TelegramBody>(body),
+        PlatformKind::Discord => read::<DiscordBody>(body),
+        PlatformKind::Messenger => read::<MessengerBody>(body),
+        PlatformKind::Whatsapp => read::<WhatsappBody>(body),
+        PlatformKind::WebChat => Err(ApiError::UnsupportedPlatform(kind)),
     }
 }
 
@@ -39,20 +144,20 @@ pub fn credentials_from(kind: PlatformKind, body: Value) -> Result<Credentials, 
 pub struct BindingBody {
     pub bot_id: BotId,
     pub platform: PlatformKind,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub webhook_url: Option<String>,
+    pub webhook_url: String,
+    /// Only in the answer to a `PUT`: whether the platform was told the URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_registered: Option<bool>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<PlatformBinding> for BindingBody {
-    fn from(binding: PlatformBinding) -> Self {
+impl BindingBody {
+    pub fn new(binding: PlatformBinding, webhook_url: String) -> Self {
         Self {
             bot_id: binding.bot_id,
             platform: binding.kind(),
-            webhook_url: None,
+            webhook_url,
             webhook_registered: None,
             created_at: binding.created_at,
             updated_at: binding.updated_at,
@@ -63,9 +168,8 @@ impl From<PlatformBinding> for BindingBody {
 impl From<Bound> for BindingBody {
     fn from(bound: Bound) -> Self {
         Self {
-            webhook_url: Some(bound.webhook_url),
             webhook_registered: Some(bound.webhook_registered),
-            ..Self::from(bound.binding)
+            ..Self::new(bound.binding, bound.webhook_url)
         }
     }
 }

@@ -1,5 +1,4 @@
-//! `/api/v1/bots`: create, list, read, partially update, pause, resume and delete bots, and a
-//! bot's activity summary.
+//! `/api/v1/bots`: create, list, read, update, pause, resume, delete, and a bot's summary.
 
 use crate::auth::{Admin, Authenticated, Viewer};
 use crate::dto::{BotBody, CreateBot, PageBody, PageQuery, SummaryBody, SummaryQuery, UpdateBot};

@@ -40,14 +40,28 @@ fn request_base(req: &HttpRequest) -> String {
     format!("{}://{}", info.scheme(), info.host())
 }
 
+/// Each binding with its webhook URL, worked out as for `PUT`.
 async fn list(
     _: Authenticated<Viewer>,
     state: web::Data<AppState>,
     id: web::Path<BotId>,
+    req: HttpRequest,
 ) -> Result<web::Json<ListBody<BindingBody>>, ApiError> {
     let bot = find_bot(&state, *id).await?;
-    let bindings = state.bindings.list_for_bot(bot.id).await?;
-    Ok(web::Json(ListBody::from_items(bindings)))
+    let base = request_base(&req);
+    let items = state
+        .bindings
+        .list_for_bot(bot.id)
+        .await?
+        .into_iter()
+        .map(|binding| {
+            let url = state
+                .bind
+                .webhook_url(binding.kind(), binding.bot_id, &base);
+            BindingBody::new(binding, url)
+        })
+        .collect();
+    Ok(web::Json(ListBody { items }))
 }
 
 async fn unbind(

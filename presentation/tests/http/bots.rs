@@ -1,5 +1,4 @@
-//! `/api/v1/bots`: creation, validation, reads, partial updates, deletion, paging, pausing and
-//! the activity summary.
+//! `/api/v1/bots`: creation, validation, reads, updates, deletion, paging, pausing, summaries.
 
 use crate::support::{assert_invalid_field, assert_problem, TestApp, VIEWER_KEY};
 use actix_web::test::TestRequest;

@@ -1,10 +1,34 @@
-//! `/api/v1/bots/{id}/platforms`: binding with credentials, never echoing the secrets.
+//! `/api/v1/bots/{id}/platforms`: binding each platform with its credentials, never echoing the secrets.
 
 use crate::support::{
-    assert_problem, Options, TestApp, TELEGRAM_SECRET, TELEGRAM_TOKEN, VIEWER_KEY,
+    assert_invalid_field, assert_problem, Options, Reply, TestApp, TELEGRAM_SECRET, TELEGRAM_TOKEN,
+    VIEWER_KEY,
 };
 use actix_web::test::TestRequest;
 use serde_json::{json, Value};
+
+const DISCORD_APP: &str = "1234567890123456789";
+const DISCORD_KEY: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+const DISCORD_TOKEN: &str = "MTIz.discord-bot-token.zZ9";
+const MESSENGER_TOKEN: &str = "EAAMessengerPageAccessToken42";
+const MESSENGER_APP_SECRET: &str = "messenger-app-secret-1f2e";
+const MESSENGER_VERIFY: &str = "messenger-verify-token-77";
+const WHATSAPP_TOKEN: &str = "EAAWhatsappCloudAccessToken99";
+const WHATSAPP_APP_SECRET: &str = "whatsapp-app-secret-3c4d";
+const WHATSAPP_VERIFY: &str = "whatsapp-verify-token-88";
+
+/// Every secret submitted by these tests: no answer may carry one.
+const SECRETS: [&str; 9] = [
+    TELEGRAM_TOKEN,
+    TELEGRAM_SECRET,
+    DISCORD_TOKEN,
+    MESSENGER_TOKEN,
+    MESSENGER_APP_SECRET,
+    MESSENGER_VERIFY,
+    WHATSAPP_TOKEN,
+    WHATSAPP_APP_SECRET,
+    WHATSAPP_VERIFY,
+];
 
 fn put(bot_id: impl std::fmt::Display, platform: &str, body: Value) -> TestRequest {
     TestRequest::put()
@@ -12,105 +36,240 @@ fn put(bot_id: impl std::fmt::Display, platform: &str, body: Value) -> TestReque
         .set_json(body)
 }
 
+fn list(bot_id: impl std::fmt::Display) -> TestRequest {
+    TestRequest::get().uri(&format!("/api/v1/bots/{bot_id}/platforms"))
+}
+
 fn telegram_body() -> Value {
     json!({"token": TELEGRAM_TOKEN, "secret_token": TELEGRAM_SECRET})
 }
 
-fn assert_no_secrets(raw: &str) {
-    assert!(!raw.contains(TELEGRAM_TOKEN), "{raw}");
-    assert!(!raw.contains(TELEGRAM_SECRET), "{raw}");
-    assert!(!raw.contains("very-secret"), "{raw}");
+/// Each platform with a valid credentials body.
+fn platform_bodies() -> [(&'static str, Value); 4] {
+    [
+        ("telegram", telegram_body()),
+        (
+            "discord",
+            json!({
+                "application_id": DISCORD_APP,
+                "public_key": DISCORD_KEY,
+                "bot_token": DISCORD_TOKEN,
+            }),
+        ),
+        (
+            "messenger",
+            json!({
+                "page_id": "104233455667788",
+                "page_access_token": MESSENGER_TOKEN,
+                "app_secret": MESSENGER_APP_SECRET,
+                "verify_token": MESSENGER_VERIFY,
+            }),
+        ),
+        (
+            "whatsapp",
+            json!({
+                "phone_number_id": "109876543210987",
+                "access_token": WHATSAPP_TOKEN,
+                "app_secret": WHATSAPP_APP_SECRET,
+                "verify_token": WHATSAPP_VERIFY,
+            }),
+        ),
+    ]
+}
+
+fn assert_no_secrets(reply: &Reply) {
+    for secret in SECRETS.iter().chain(&["very-secret", "has spaces"]) {
+        assert!(!reply.raw.contains(secret), "{secret} in {}", reply.raw);
+    }
+}
+
+/// `body` with `field` set to `value`, or removed when `value` is `None`.
+fn with(body: &Value, field: &str, value: Option<&str>) -> Value {
+    let mut body = body.clone();
+    match value {
+        Some(value) => body[field] = json!(value),
+        None => drop(body.as_object_mut().unwrap().remove(field)),
+    }
+    body
 }
 
 #[actix_web::test]
-async fn binding_telegram_answers_the_webhook_url_and_never_the_secrets() {
+async fn the_webhook_url_follows_the_forwarded_host_when_binding_and_listing() {
     let app = TestApp::new();
     let bot = app.seed_bot("Ada");
-    let reply = app.admin(put(bot.id, "telegram", telegram_body())).await;
-    assert_eq!(reply.status, 200, "{}", reply.raw);
-    assert_no_secrets(&reply.raw);
-    let body = &reply.body;
-    assert_eq!(body["bot_id"], bot.id.to_string());
-    assert_eq!(body["platform"], "telegram");
-    assert_eq!(
-        body["webhook_url"],
-        format!("http://localhost:8080/webhooks/telegram/{}", bot.id)
-    );
-    assert_eq!(body["webhook_registered"], false);
-    assert!(body["created_at"].is_string() && body["updated_at"].is_string());
-    assert_eq!(
-        body.as_object().unwrap().len(),
-        6,
-        "unexpected fields: {}",
-        reply.raw
-    );
-
-    let list = app
-        .as_key(
-            VIEWER_KEY,
-            TestRequest::get().uri(&format!("/api/v1/bots/{}/platforms", bot.id)),
-        )
-        .await;
-    assert_eq!(list.status, 200);
-    assert_no_secrets(&list.raw);
-    assert_eq!(list.body["items"][0]["platform"], "telegram");
-    assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
-}
-
-#[actix_web::test]
-async fn the_webhook_url_follows_the_forwarded_host() {
-    let app = TestApp::new();
-    let bot = app.seed_bot("Ada");
+    let forwarded = |request: TestRequest| {
+        request
+            .insert_header(("x-forwarded-proto", "https"))
+            .insert_header(("x-forwarded-host", "bots.example.com"))
+    };
+    let expected = format!("https://bots.example.com/webhooks/telegram/{}", bot.id);
     let reply = app
-        .admin(
-            put(bot.id, "telegram", telegram_body())
-                .insert_header(("x-forwarded-proto", "https"))
-                .insert_header(("x-forwarded-host", "bots.example.com")),
-        )
+        .admin(forwarded(put(bot.id, "telegram", telegram_body())))
         .await;
-    assert_eq!(
-        reply.body["webhook_url"],
-        format!("https://bots.example.com/webhooks/telegram/{}", bot.id)
-    );
+    assert_eq!(reply.body["webhook_url"], expected);
+    let listed = app.admin(forwarded(list(bot.id))).await;
+    assert_eq!(listed.body["items"][0]["webhook_url"], expected);
 }
 
 #[actix_web::test]
-async fn invalid_credentials_are_422_naming_the_field() {
+async fn the_web_chat_takes_no_credentials_yet_and_unknown_platforms_are_404() {
+    let app = TestApp::new();
+    let bot = app.seed_bot("Ada");
+    let web_chat = app.admin(put(bot.id, "web_chat", json!({}))).await;
+    assert_problem(&web_chat, 422, "unsupported_platform");
+    let unknown = app.admin(put(bot.id, "myspace", telegram_body())).await;
+    assert_problem(&unknown, 404, "not_found");
+}
+
+#[actix_web::test]
+async fn every_platform_binds_and_answers_its_webhook_url_without_secrets() {
+    let app = TestApp::new();
+    let bot = app.seed_bot("Ada");
+    for (platform, body) in platform_bodies() {
+        let reply = app.admin(put(bot.id, platform, body)).await;
+        assert_eq!(reply.status, 200, "{platform}: {}", reply.raw);
+        assert_no_secrets(&reply);
+        assert_eq!(reply.body["platform"], platform);
+        assert_eq!(reply.body["bot_id"], bot.id.to_string());
+        assert_eq!(
+            reply.body["webhook_url"],
+            format!("http://localhost:8080/webhooks/{platform}/{}", bot.id)
+        );
+        assert_eq!(reply.body["webhook_registered"], false);
+        assert_eq!(reply.body.as_object().unwrap().len(), 6, "{}", reply.raw);
+    }
+
+    let listed = app.as_key(VIEWER_KEY, list(bot.id)).await;
+    assert_eq!(listed.status, 200);
+    assert_no_secrets(&listed);
+    let items = listed.body["items"].as_array().unwrap();
+    let mut platforms: Vec<&str> = items
+        .iter()
+        .map(|item| item["platform"].as_str().unwrap())
+        .collect();
+    platforms.sort_unstable();
+    assert_eq!(platforms, ["discord", "messenger", "telegram", "whatsapp"]);
+    for item in items {
+        let url = format!(
+            "http://localhost:8080/webhooks/{}/{}",
+            item["platform"].as_str().unwrap(),
+            bot.id
+        );
+        assert_eq!(item["webhook_url"], url, "{item}");
+        assert!(item.get("webhook_registered").is_none(), "{item}");
+    }
+}
+
+#[actix_web::test]
+async fn with_a_public_url_only_platforms_with_a_channel_are_registered() {
+    let app = TestApp::with(Options {
+        public_url: Some("https://bots.example.com/".into()),
+        ..Default::default()
+    });
+    let bot = app.seed_bot("Ada");
+    for (platform, body) in platform_bodies() {
+        let reply = app.admin(put(bot.id, platform, body)).await;
+        assert_eq!(reply.status, 200, "{platform}: {}", reply.raw);
+        assert_eq!(
+            reply.body["webhook_url"],
+            format!("https://bots.example.com/webhooks/{platform}/{}", bot.id)
+        );
+        // The test application has a Telegram channel only.
+        assert_eq!(reply.body["webhook_registered"], platform == "telegram");
+    }
+    let listed = app
+        .admin(list(bot.id).insert_header(("x-forwarded-host", "ignored.example.com")))
+        .await;
+    for item in listed.body["items"].as_array().unwrap() {
+        let url = item["webhook_url"].as_str().unwrap();
+        assert!(
+            url.starts_with("https://bots.example.com/webhooks/"),
+            "{url}"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn unknown_fields_are_400_on_every_platform() {
+    let app = TestApp::new();
+    let bot = app.seed_bot("Ada");
+    for (platform, body) in platform_bodies() {
+        let body = with(&body, "mode", Some("webhook"));
+        let reply = app.admin(put(bot.id, platform, body)).await;
+        assert_problem(&reply, 400, "malformed_json");
+        assert!(
+            reply.body["detail"].as_str().unwrap().contains("mode"),
+            "{}",
+            reply.raw
+        );
+        assert_no_secrets(&reply);
+    }
+    assert!(app.admin(list(bot.id)).await.body["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[actix_web::test]
+async fn each_missing_field_is_422_naming_it() {
+    let app = TestApp::new();
+    let bot = app.seed_bot("Ada");
+    for (platform, body) in platform_bodies() {
+        for field in body.as_object().unwrap().keys() {
+            let reply = app
+                .admin(put(bot.id, platform, with(&body, field, None)))
+                .await;
+            assert_invalid_field(&reply, field);
+            assert_no_secrets(&reply);
+        }
+    }
+}
+
+#[actix_web::test]
+async fn each_malformed_field_is_422_naming_it() {
     let app = TestApp::new();
     let bot = app.seed_bot("Ada");
     let cases = [
-        (json!({"token": "nope", "secret_token": "abc"}), "token"),
-        (
-            json!({"token": "1:abc", "secret_token": "has spaces"}),
-            "secret_token",
-        ),
-        (json!({"token": "1:abc"}), "secret_token"),
-        (json!({"secret_token": "abc"}), "token"),
+        ("telegram", "token", "nope"),
+        ("telegram", "token", ":abc"),
+        ("telegram", "secret_token", "has spaces"),
+        ("discord", "application_id", "12ab"),
+        ("discord", "application_id", "123456789012345678901"),
+        ("discord", "public_key", "not-a-key"),
+        ("discord", "public_key", &"g".repeat(64)),
+        ("discord", "bot_token", "has spaces"),
+        ("discord", "bot_token", ""),
+        ("messenger", "page_id", "my-page"),
+        ("messenger", "page_access_token", "has spaces"),
+        ("messenger", "app_secret", ""),
+        ("messenger", "verify_token", "has spaces"),
+        ("whatsapp", "phone_number_id", "+1 555 0100"),
+        ("whatsapp", "access_token", "has spaces"),
+        ("whatsapp", "app_secret", &"x".repeat(5000)),
+        ("whatsapp", "verify_token", ""),
     ];
-    for (body, field) in cases {
-        let reply = app.admin(put(bot.id, "telegram", body.clone())).await;
-        assert_problem(&reply, 422, "invalid_field");
-        assert_eq!(reply.body["field"], field, "{body}: {}", reply.raw);
-        assert!(!reply.raw.contains("has spaces"));
+    let bodies = platform_bodies();
+    for (platform, field, value) in cases {
+        let (_, body) = bodies.iter().find(|(name, _)| *name == platform).unwrap();
+        let reply = app
+            .admin(put(bot.id, platform, with(body, field, Some(value))))
+            .await;
+        assert_invalid_field(&reply, field);
+        assert_no_secrets(&reply);
     }
-    let not_an_object = app.admin(put(bot.id, "telegram", json!([1, 2]))).await;
-    assert_problem(&not_an_object, 400, "malformed_json");
 }
 
 #[actix_web::test]
-async fn platforms_without_an_adapter_are_422_and_unknown_ones_404() {
+async fn a_body_of_the_wrong_shape_is_400() {
     let app = TestApp::new();
     let bot = app.seed_bot("Ada");
-    let discord = app
-        .admin(put(
-            bot.id,
-            "discord",
-            json!({"application_id": "1", "public_key": "ab", "bot_token": "t"}),
-        ))
-        .await;
-    assert_problem(&discord, 422, "unsupported_platform");
-    let unknown = app.admin(put(bot.id, "myspace", telegram_body())).await;
-    assert_problem(&unknown, 404, "not_found");
+    let mut wrong_type = platform_bodies()[1].1.clone();
+    wrong_type["application_id"] = json!(1234);
+    let reply = app.admin(put(bot.id, "discord", wrong_type)).await;
+    assert_problem(&reply, 400, "malformed_json");
+    assert_no_secrets(&reply);
+    let not_an_object = app.admin(put(bot.id, "telegram", json!([1, 2]))).await;
+    assert_problem(&not_an_object, 400, "malformed_json");
 }
 
 #[actix_web::test]
@@ -147,7 +306,7 @@ async fn a_refused_webhook_registration_is_502_without_the_platform_message() {
     let reply = app.admin(put(bot.id, "telegram", telegram_body())).await;
     assert_problem(&reply, 502, "platform_error");
     assert!(!reply.raw.contains("token 123"), "{}", reply.raw);
-    assert_no_secrets(&reply.raw);
+    assert_no_secrets(&reply);
 }
 
 #[actix_web::test]

@@ -332,7 +332,9 @@ impl Channel for FakeTelegram {
         binding: &PlatformBinding,
         request: &InboundRequest,
     ) -> Result<(), VerifyError> {
-        let Credentials::Telegram(creds) = &binding.credentials;
+        let Credentials::Telegram(creds) = &binding.credentials else {
+            return Err(VerifyError::Mismatch);
+        };
         match request.header("x-telegram-bot-api-secret-token") {
             None => Err(VerifyError::Missing),
             Some(s) if s == creds.secret_token.expose() => Ok(()),

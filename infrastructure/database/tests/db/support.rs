@@ -2,11 +2,13 @@
 
 use application::ports::{ClaimedJob, InboundRecord, JobQueue, Ledger, Recorded};
 use chrono::{DateTime, Utc};
-use database::SeaStore;
+use database::{SeaStore, Sealer};
 use domain::repositories::{BotRepository, MessageRepository};
 use domain::{
-    Bot, BotDraft, BotId, BotName, ExternalChatId, ExternalMessageId, Message, MessageContent,
-    Page, PageRequest, PlatformKind, RepoError, SystemPrompt, Temperature, TokenUsage,
+    Bot, BotDraft, BotId, BotName, Credentials, DiscordCredentials, ExternalChatId,
+    ExternalMessageId, Message, MessageContent, MessengerCredentials, Page, PageRequest,
+    PlatformBinding, PlatformKind, RepoError, SystemPrompt, TelegramCredentials, Temperature,
+    TokenUsage, WhatsappCredentials,
 };
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Statement};
@@ -145,4 +147,53 @@ pub async fn migrate_down_to(store: &SeaStore, kept: usize) {
     Migrator::down(store.connection(), Some(steps))
         .await
         .unwrap();
+}
+
+/// Two master keys for the sealing tests (`openssl rand -base64 32`, once each).
+pub const MASTER_KEY: &str = "q2v9vQ0m3T0yqkq9y4x6m1Yt9Gx2fS0n4bYHq4uV1lE=";
+pub const OTHER_MASTER_KEY: &str = "Zk9yKqS2mX0vT3pW8nB1cD4eF7gH0iJ2kL5mN8oP1qQ=";
+
+pub fn sealer(key: &str) -> Sealer {
+    Sealer::from_base64(key).unwrap()
+}
+
+/// Every secret in [`every_binding`]: a dump of a sealed database must hold none of them.
+pub const PLATFORM_SECRETS: [&str; 9] = [
+    "7301:telegram-bot-token-c0ffee",
+    "telegram-webhook-secret-1a2b",
+    "discord-bot-token-5e6f7a8b",
+    "messenger-page-token-9c0d",
+    "messenger-app-secret-1e2f",
+    "messenger-verify-token-3a4b",
+    "whatsapp-access-token-5c6d",
+    "whatsapp-app-secret-7e8f",
+    "whatsapp-verify-token-9a0b",
+];
+
+/// A binding of each platform for `bot_id`, carrying [`PLATFORM_SECRETS`].
+pub fn every_binding(bot_id: BotId) -> [PlatformBinding; 4] {
+    let [tg_token, tg_secret, dc_token, ms_token, ms_app, ms_verify, wa_token, wa_app, wa_verify] =
+        PLATFORM_SECRETS;
+    let key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+    let credentials = [
+        Credentials::Telegram(TelegramCredentials::parse(tg_token, tg_secret).unwrap()),
+        Credentials::Discord(
+            DiscordCredentials::parse("81384788765712384", key, dc_token).unwrap(),
+        ),
+        Credentials::Messenger(
+            MessengerCredentials::parse("104233455667788", ms_token, ms_app, ms_verify).unwrap(),
+        ),
+        Credentials::Whatsapp(
+            WhatsappCredentials::parse("109876543210987", wa_token, wa_app, wa_verify).unwrap(),
+        ),
+    ];
+    credentials.map(|credentials| PlatformBinding::new(bot_id, credentials, at(0)))
+}
+
+/// The `platform_bindings.credentials` column of one row, as stored.
+pub async fn stored_credentials(store: &SeaStore, bot_id: BotId, platform: &str) -> String {
+    let sql = format!(
+        "SELECT credentials FROM platform_bindings WHERE bot_id = '{bot_id}' AND platform = '{platform}'"
+    );
+    text(store, &sql).await.unwrap()
 }
