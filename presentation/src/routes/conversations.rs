@@ -30,7 +30,7 @@ async fn list(
 ) -> Result<web::Json<PageBody<ConversationBody>>, ApiError> {
     let page = state
         .conversations
-        .list(&query.filter(), &query.page())
+        .list(&query.filter()?, &query.page())
         .await?;
     Ok(web::Json(PageBody::from_page(page)))
 }

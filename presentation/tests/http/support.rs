@@ -154,6 +154,8 @@ impl ConversationRepository for FakeConversations {
             .filter(|c| filter.bot_id.is_none_or(|id| c.bot_id == id))
             .filter(|c| filter.platform.is_none_or(|p| c.platform == p))
             .filter(|c| filter.status.is_none_or(|s| c.status == s))
+            .filter(|c| filter.created_after.is_none_or(|at| c.created_at >= at))
+            .filter(|c| filter.created_before.is_none_or(|at| c.created_at < at))
             .cloned()
             .collect();
         Ok(page_of(rows, page, |c| c.id.to_string()))
