@@ -7,7 +7,7 @@ use application::ports::{
 };
 use application::{
     ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, GenerateReply, JobRunner,
-    Lookup, PipelineSettings, ReceiveWebhook,
+    Lookup, PipelineSettings, ReceiveWebhook, SendOperatorMessage,
 };
 use async_trait::async_trait;
 use database::SeaStore;
@@ -89,6 +89,13 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
         .bootstrap_api_key
         .as_ref()
         .map(|k| Secret::new(k.expose_secret()));
+    let send_message = Arc::new(SendOperatorMessage::new(
+        store.clone(),
+        bindings.clone(),
+        store.clone(),
+        publisher.clone(),
+        clock.clone(),
+    ));
     let state = AppState {
         receive: Arc::new(ReceiveWebhook::new(
             bindings.clone(),
@@ -106,6 +113,7 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
             settings.server.public_url.clone(),
         )),
         api_keys: Arc::new(ApiKeys::new(store.clone(), clock, bootstrap)),
+        send_message,
         bots: store.clone(),
         bindings,
         conversations: store.clone(),

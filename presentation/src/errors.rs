@@ -5,7 +5,7 @@ use actix_web::body::BoxBody;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use application::{ApiKeyError, BindError, BotError, ReceiveError};
+use application::{ApiKeyError, BindError, BotError, OperatorMessageError, ReceiveError};
 use domain::{PlatformKind, RepoError, Role};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -40,6 +40,10 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error("the conversation has ended; a new message from the user starts another")]
+    ConversationEnded,
+    #[error("the bot is no longer bound to {}", .0.as_str())]
+    PlatformNotBound(PlatformKind),
     #[error("the body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type: {0}")]
@@ -103,6 +107,8 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
+            Self::ConversationEnded => "conversation_ended",
+            Self::PlatformNotBound(_) => "platform_not_bound",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Invalid { .. } => "invalid_field",
@@ -125,6 +131,8 @@ impl ApiError {
             Self::InvalidSignature => "Invalid signature",
             Self::Platform(_) => "Platform error",
             Self::NotReady(_) => "Not ready",
+            Self::ConversationEnded => "Conversation ended",
+            Self::PlatformNotBound(_) => "Platform not bound",
             other => other.status_code().canonical_reason().unwrap_or("Error"),
         }
     }
@@ -192,7 +200,9 @@ impl ResponseError for ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_) | Self::ConversationEnded | Self::PlatformNotBound(_) => {
+                StatusCode::CONFLICT
+            }
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Invalid { .. } | Self::UnsupportedPlatform(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -357,6 +367,18 @@ impl From<ReceiveError> for ApiError {
             ReceiveError::Unauthorized(_) => Self::InvalidSignature,
             ReceiveError::Malformed(cause) => Self::MalformedUpdate(cause.0),
             ReceiveError::Unavailable(cause) => Self::Unavailable(cause.to_string()),
+        }
+    }
+}
+
+impl From<OperatorMessageError> for ApiError {
+    fn from(err: OperatorMessageError) -> Self {
+        match err {
+            OperatorMessageError::Invalid(err) => err.into(),
+            OperatorMessageError::NotFound(_) => Self::not_found("conversation"),
+            OperatorMessageError::Ended(_) => Self::ConversationEnded,
+            OperatorMessageError::NotBound { platform, .. } => Self::PlatformNotBound(platform),
+            OperatorMessageError::Storage(err) => err.into(),
         }
     }
 }

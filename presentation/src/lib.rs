@@ -14,7 +14,7 @@ use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use application::ports::HealthCheck;
-use application::{ApiKeys, BindPlatform, BotAdmin, ReceiveWebhook};
+use application::{ApiKeys, BindPlatform, BotAdmin, ReceiveWebhook, SendOperatorMessage};
 use domain::repositories::{
     BindingRepository, BotRepository, ConversationRepository, MessageRepository,
 };
@@ -29,6 +29,7 @@ pub struct AppState {
     pub bot_admin: Arc<BotAdmin>,
     pub bind: Arc<BindPlatform>,
     pub api_keys: Arc<ApiKeys>,
+    pub send_message: Arc<SendOperatorMessage>,
     pub bots: Arc<dyn BotRepository>,
     pub bindings: Arc<dyn BindingRepository>,
     pub conversations: Arc<dyn ConversationRepository>,

@@ -1,7 +1,8 @@
-//! Conversation and message bodies, and the conversation list's filter.
+//! Conversation and message bodies, the conversation list's filter, and an operator's message.
 
 use crate::dto::page::PageQuery;
 use crate::errors::ApiError;
+use application::operator_message::MAX_TEXT_CHARS;
 use chrono::{DateTime, Utc};
 use domain::repositories::ConversationFilter;
 use domain::{
@@ -10,6 +11,7 @@ use domain::{
 };
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
+use validator::Validate;
 
 /// `?bot_id=&platform=&status=&created_after=&created_before=&cursor=&limit=` (not flattened:
 /// urlencoded numbers do not survive `#[serde(flatten)]`). Times are RFC 3339; a value that
@@ -65,6 +67,34 @@ impl ConversationQuery {
         }
         .page()
     }
+}
+
+/// The use case's bound, as `validator` takes it.
+const MAX_TEXT: u64 = MAX_TEXT_CHARS as u64;
+
+/// `POST /api/v1/conversations/{id}/messages`: `{text}`, trimmed, then 1-4096 characters.
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    #[serde(default, deserialize_with = "trimmed")]
+    #[validate(required, length(min = 1, max = MAX_TEXT))]
+    pub text: Option<String>,
+}
+
+impl SendMessage {
+    pub fn into_text(self) -> Result<String, ApiError> {
+        self.validate()?;
+        Ok(self.text.unwrap_or_default())
+    }
+}
+
+/// A string with its surrounding whitespace removed, so that bounds apply to what is sent.
+fn trimmed<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let text = Option::<String>::deserialize(deserializer)?;
+    Ok(text.map(|text| text.trim().to_owned()))
 }
 
 /// A conversation as the API shows it.

@@ -9,7 +9,7 @@ use application::ports::{
     Channel, Channels, ClaimedJob, Clock, EventPublisher, HealthCheck, InboundMessage,
     InboundRecord, InboundRequest, Ledger, ParseError, Recorded, SendError, VerifyError,
 };
-use application::{ApiKeys, BindPlatform, BotAdmin, ReceiveWebhook};
+use application::{ApiKeys, BindPlatform, BotAdmin, ReceiveWebhook, SendOperatorMessage};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::repositories::{
@@ -275,20 +275,30 @@ impl ApiKeyRepository for FakeApiKeys {
     }
 }
 
-/// Counts every write attempt; can be made unavailable.
+/// Counts every write attempt; can be made unavailable. Queued outbound messages are stored in
+/// `messages`, as the real ledger would.
 #[derive(Default)]
 pub struct FakeLedger {
     pub calls: AtomicUsize,
     pub unavailable: AtomicBool,
+    pub messages: Arc<FakeMessages>,
+}
+
+impl FakeLedger {
+    /// Counts a write attempt; fails when unavailable.
+    fn write(&self) -> Result<(), RepoError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(down());
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl Ledger for FakeLedger {
     async fn record_inbound(&self, _record: &InboundRecord) -> Result<Recorded, RepoError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.unavailable.load(Ordering::SeqCst) {
-            return Err(down());
-        }
+        self.write()?;
         Ok(Recorded::New {
             conversation_id: ConversationId::new(),
             message_id: MessageId::new(),
@@ -296,6 +306,11 @@ impl Ledger for FakeLedger {
     }
     async fn store_reply(&self, _job: &ClaimedJob, _reply: &Message) -> Result<bool, RepoError> {
         Ok(false)
+    }
+    async fn queue_outbound(&self, message: &Message) -> Result<bool, RepoError> {
+        self.write()?;
+        self.messages.0.lock().unwrap().push(message.clone());
+        Ok(true)
     }
 }
 
@@ -445,13 +460,23 @@ impl TestApp {
         let bindings = Arc::new(FakeBindings::default());
         let conversations = Arc::new(FakeConversations::default());
         let messages = Arc::new(FakeMessages::default());
-        let ledger = Arc::new(FakeLedger::default());
+        let ledger = Arc::new(FakeLedger {
+            messages: messages.clone(),
+            ..FakeLedger::default()
+        });
         let api_keys = Arc::new(FakeApiKeys::default());
         let clock: Arc<dyn Clock> = Arc::new(WallClock);
         let telegram: Arc<dyn Channel> = Arc::new(FakeTelegram {
             refuse_webhook: options.refuse_webhook,
         });
         let channels = Channels::new([telegram]);
+        let send_message = Arc::new(SendOperatorMessage::new(
+            conversations.clone(),
+            bindings.clone(),
+            ledger.clone(),
+            Arc::new(NoEvents),
+            clock.clone(),
+        ));
         let state = AppState {
             receive: Arc::new(ReceiveWebhook::new(
                 bindings.clone(),
@@ -469,6 +494,7 @@ impl TestApp {
                 options.public_url,
             )),
             api_keys: Arc::new(ApiKeys::new(api_keys.clone(), clock, None)),
+            send_message,
             bots: bots.clone(),
             bindings: bindings.clone(),
             conversations: conversations.clone(),
