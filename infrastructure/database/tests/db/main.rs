@@ -9,6 +9,7 @@ mod bindings;
 mod bots;
 mod concurrency;
 mod conversations;
+mod idempotency;
 mod ledger;
 mod messages;
 mod queue;
