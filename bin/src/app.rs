@@ -6,8 +6,8 @@ use application::ports::{
     Channel, Channels, Clock, EventPublisher, HealthCheck, LanguageModel, SystemClock, Timer,
 };
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, GenerateReply, JobRunner,
-    Lookup, PipelineSettings, ReceiveWebhook, SendOperatorMessage,
+    ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, GenerateReply, Idempotency,
+    JobRunner, Lookup, PipelineSettings, ReceiveWebhook, SendOperatorMessage,
 };
 use async_trait::async_trait;
 use database::SeaStore;
@@ -112,8 +112,9 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
             clock.clone(),
             settings.server.public_url.clone(),
         )),
-        api_keys: Arc::new(ApiKeys::new(store.clone(), clock, bootstrap)),
+        api_keys: Arc::new(ApiKeys::new(store.clone(), clock.clone(), bootstrap)),
         send_message,
+        idempotency: Arc::new(Idempotency::new(store.clone(), clock.clone())),
         bots: store.clone(),
         bindings,
         conversations: store.clone(),

@@ -44,6 +44,14 @@ pub enum ApiError {
     ConversationEnded,
     #[error("the bot is no longer bound to {}", .0.as_str())]
     PlatformNotBound(PlatformKind),
+    #[error("Idempotency-Key {0}")]
+    InvalidIdempotencyKey(String),
+    #[error("this Idempotency-Key was first used for a different request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still running; retry later")]
+    IdempotencyKeyInUse,
+    #[error("the first answer to this Idempotency-Key carried a secret shown only once, so it was not kept")]
+    IdempotentAnswerWithheld,
     #[error("the body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type: {0}")]
@@ -109,6 +117,10 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::ConversationEnded => "conversation_ended",
             Self::PlatformNotBound(_) => "platform_not_bound",
+            Self::InvalidIdempotencyKey(_) => "invalid_idempotency_key",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::IdempotencyKeyInUse => "idempotency_key_in_use",
+            Self::IdempotentAnswerWithheld => "idempotency_answer_withheld",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Invalid { .. } => "invalid_field",
@@ -133,6 +145,10 @@ impl ApiError {
             Self::NotReady(_) => "Not ready",
             Self::ConversationEnded => "Conversation ended",
             Self::PlatformNotBound(_) => "Platform not bound",
+            Self::InvalidIdempotencyKey(_) => "Invalid Idempotency-Key",
+            Self::IdempotencyKeyReused => "Idempotency-Key reused",
+            Self::IdempotencyKeyInUse => "Idempotency-Key in use",
+            Self::IdempotentAnswerWithheld => "Answer not kept",
             other => other.status_code().canonical_reason().unwrap_or("Error"),
         }
     }
@@ -195,17 +211,22 @@ impl ResponseError for ApiError {
             Self::MalformedJson(_)
             | Self::InvalidQuery(_)
             | Self::MalformedUpdate(_)
-            | Self::BadRequest => StatusCode::BAD_REQUEST,
+            | Self::BadRequest
+            | Self::InvalidIdempotencyKey(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated | Self::InvalidSignature => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) | Self::ConversationEnded | Self::PlatformNotBound(_) => {
-                StatusCode::CONFLICT
-            }
+            Self::Conflict(_)
+            | Self::ConversationEnded
+            | Self::PlatformNotBound(_)
+            | Self::IdempotencyKeyInUse
+            | Self::IdempotentAnswerWithheld => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Invalid { .. } | Self::UnsupportedPlatform(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid { .. } | Self::UnsupportedPlatform(_) | Self::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::Platform(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

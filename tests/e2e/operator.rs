@@ -1,11 +1,26 @@
-//! An operator's message end to end: stored, then delivered through Telegram once, in order.
+//! An operator's message end to end: delivered through Telegram once, in order, retries included.
 
 use crate::{on_each_database, PATIENCE};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram, Sent};
 use switchboard_e2e::updates;
 use switchboard_e2e::{TestApp, TestConfig};
+
+/// Sends the operator's message with an `Idempotency-Key`, as a client that retries would;
+/// returns the status, the body and whether it was a replay.
+async fn send_keyed(app: &TestApp, path: &str) -> (u16, Value, bool) {
+    let response = app
+        .admin_request(Method::POST, path)
+        .header("Idempotency-Key", "operator-note-1")
+        .json(&json!({"text": "  A human here.  "}))
+        .send()
+        .await
+        .unwrap();
+    let replayed = response.headers().get("idempotency-replayed").is_some();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap(), replayed)
+}
 
 #[tokio::test]
 async fn an_operator_message_reaches_the_chat_exactly_once_after_the_reply() {
@@ -21,10 +36,12 @@ async fn an_operator_message_reaches_the_chat_exactly_once_after_the_reply() {
         let conversation = inbound["conversation_id"].as_str().unwrap();
 
         let path = format!("/api/v1/conversations/{conversation}/messages");
-        let body = json!({"text": "  A human here.  "});
-        let (status, message) = app.admin(Method::POST, &path, Some(body)).await;
-        assert_eq!(status, 202, "{message}");
+        let (status, message, replayed) = send_keyed(&app, &path).await;
+        assert_eq!((status, replayed), (202, false), "{message}");
         assert_eq!(message["status"], "pending");
+        let (status, retried, replayed) = send_keyed(&app, &path).await;
+        assert_eq!((status, replayed), (202, true), "a retry is replayed");
+        assert_eq!(retried, message);
 
         let sent = telegram.wait_for_sent(2, PATIENCE).await;
         let expected = Sent {
@@ -35,7 +52,7 @@ async fn an_operator_message_reaches_the_chat_exactly_once_after_the_reply() {
         assert_eq!(
             telegram.sent_after_settling().await.len(),
             2,
-            "the operator's message went out once"
+            "the operator's message went out once, retry included"
         );
         let location = format!("{path}/{}", message["id"].as_str().unwrap());
         let (status, delivered) = app.admin(Method::GET, &location, None).await;

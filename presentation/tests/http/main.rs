@@ -9,6 +9,7 @@ mod bots;
 mod conversations;
 mod errors;
 mod health;
+mod idempotency;
 mod operator_messages;
 mod platforms;
 mod server;

@@ -6,10 +6,13 @@ use actix_web::test::{self, TestRequest};
 use actix_web::web;
 use application::api_keys::{hash_key, SHOWN_PREFIX_LEN};
 use application::ports::{
-    Channel, Channels, ClaimedJob, Clock, EventPublisher, HealthCheck, InboundMessage,
-    InboundRecord, InboundRequest, Ledger, ParseError, Recorded, SendError, VerifyError,
+    Channel, Channels, Claim, ClaimTimes, ClaimToken, ClaimedJob, Clock, EventPublisher,
+    HealthCheck, IdempotencyStore, IdempotentRequest, InboundMessage, InboundRecord,
+    InboundRequest, Ledger, ParseError, Recorded, SendError, StoredResponse, VerifyError,
 };
-use application::{ApiKeys, BindPlatform, BotAdmin, ReceiveWebhook, SendOperatorMessage};
+use application::{
+    ApiKeys, BindPlatform, BotAdmin, Idempotency, ReceiveWebhook, SendOperatorMessage,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::repositories::{
@@ -24,6 +27,7 @@ use domain::{
 };
 use presentation::{AppState, HttpSettings};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -314,6 +318,79 @@ impl Ledger for FakeLedger {
     }
 }
 
+/// An idempotency store in memory: one record per scope and key, no expiry or takeover.
+#[derive(Default)]
+pub struct FakeIdempotency(pub Mutex<HashMap<(String, String), IdempotencyRecord>>);
+
+#[derive(Debug, Clone)]
+pub struct IdempotencyRecord {
+    pub fingerprint: String,
+    /// Set while the claim runs.
+    pub token: Option<ClaimToken>,
+    pub answer: Option<StoredResponse>,
+}
+
+fn key_of(request: &IdempotentRequest) -> (String, String) {
+    (request.scope.clone(), request.key.clone())
+}
+
+#[async_trait]
+impl IdempotencyStore for FakeIdempotency {
+    async fn claim(
+        &self,
+        request: &IdempotentRequest,
+        _times: ClaimTimes,
+    ) -> Result<Claim, RepoError> {
+        let mut records = self.0.lock().unwrap();
+        let Some(record) = records.get(&key_of(request)) else {
+            let token = ClaimToken(uuid::Uuid::new_v4().to_string());
+            let record = IdempotencyRecord {
+                fingerprint: request.fingerprint.clone(),
+                token: Some(token.clone()),
+                answer: None,
+            };
+            records.insert(key_of(request), record);
+            return Ok(Claim::Acquired(token));
+        };
+        Ok(match &record.answer {
+            _ if record.fingerprint != request.fingerprint => Claim::Mismatch,
+            Some(answer) => Claim::Completed(answer.clone()),
+            None => Claim::InProgress,
+        })
+    }
+    async fn complete(
+        &self,
+        request: &IdempotentRequest,
+        token: &ClaimToken,
+        response: &StoredResponse,
+    ) -> Result<bool, RepoError> {
+        let mut records = self.0.lock().unwrap();
+        let held = records
+            .get_mut(&key_of(request))
+            .filter(|r| r.token.as_ref() == Some(token));
+        Ok(held
+            .map(|record| {
+                record.token = None;
+                record.answer = Some(response.clone());
+            })
+            .is_some())
+    }
+    async fn release(
+        &self,
+        request: &IdempotentRequest,
+        token: &ClaimToken,
+    ) -> Result<bool, RepoError> {
+        let mut records = self.0.lock().unwrap();
+        let held = records
+            .get(&key_of(request))
+            .is_some_and(|r| r.token.as_ref() == Some(token));
+        if held {
+            records.remove(&key_of(request));
+        }
+        Ok(held)
+    }
+}
+
 /// A Telegram-like channel: the secret header must match; `{"message": {...}}` holds one message.
 #[derive(Default)]
 pub struct FakeTelegram {
@@ -434,6 +511,7 @@ pub struct TestApp {
     pub messages: Arc<FakeMessages>,
     pub ledger: Arc<FakeLedger>,
     pub api_keys: Arc<FakeApiKeys>,
+    pub idempotency: Arc<FakeIdempotency>,
 }
 
 /// A response, its body parsed as JSON (`Null` when empty).
@@ -465,6 +543,7 @@ impl TestApp {
             ..FakeLedger::default()
         });
         let api_keys = Arc::new(FakeApiKeys::default());
+        let idempotency = Arc::new(FakeIdempotency::default());
         let clock: Arc<dyn Clock> = Arc::new(WallClock);
         let telegram: Arc<dyn Channel> = Arc::new(FakeTelegram {
             refuse_webhook: options.refuse_webhook,
@@ -493,8 +572,9 @@ impl TestApp {
                 clock.clone(),
                 options.public_url,
             )),
-            api_keys: Arc::new(ApiKeys::new(api_keys.clone(), clock, None)),
+            api_keys: Arc::new(ApiKeys::new(api_keys.clone(), clock.clone(), None)),
             send_message,
+            idempotency: Arc::new(Idempotency::new(idempotency.clone(), clock)),
             bots: bots.clone(),
             bindings: bindings.clone(),
             conversations: conversations.clone(),
@@ -514,6 +594,7 @@ impl TestApp {
             messages,
             ledger,
             api_keys,
+            idempotency,
         }
     }
 
