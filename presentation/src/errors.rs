@@ -16,6 +16,24 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// Seconds a client should wait before retrying a 503 caused by unavailable storage.
 const RETRY_AFTER_SECS: &str = "5";
 
+/// An invalid input field and why, as the `errors` member of a 422 problem lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: Cow<'static, str>,
+    pub reason: String,
+}
+
+impl FieldError {
+    /// `name: must be 1-100 characters; temperature: must be between 0 and 2`.
+    fn sentence(errors: &[FieldError]) -> String {
+        let parts: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.reason))
+            .collect();
+        parts.join("; ")
+    }
+}
+
 /// Everything the API can refuse with. Each variant has a stable snake_case [`ApiError::code`];
 /// the causes carried by 5xx variants are logged, never sent.
 #[derive(Debug, thiserror::Error)]
@@ -56,11 +74,9 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
-    #[error("{field}: {reason}")]
-    Invalid {
-        field: Cow<'static, str>,
-        reason: String,
-    },
+    /// One or more invalid fields, never none.
+    #[error("{}", FieldError::sentence(.0))]
+    Invalid(Vec<FieldError>),
     #[error("binding {0} is not supported yet")]
     UnsupportedPlatform(PlatformKind),
     #[error("the platform refused the request: {0}")]
@@ -82,10 +98,10 @@ impl ApiError {
 
     /// An invalid input value, naming its field.
     pub fn invalid(field: impl Into<Cow<'static, str>>, reason: impl Into<String>) -> Self {
-        Self::Invalid {
+        Self::Invalid(vec![FieldError {
             field: field.into(),
             reason: reason.into(),
-        }
+        }])
     }
 
     /// The problem that stands for a bare error status produced outside our handlers.
@@ -174,9 +190,10 @@ impl ApiError {
         }
     }
 
-    fn field(&self) -> Option<&str> {
+    /// The invalid fields, for a 422 body; `None` for other errors.
+    fn field_errors(&self) -> Option<&[FieldError]> {
         match self {
-            Self::Invalid { field, .. } => Some(field),
+            Self::Invalid(errors) => Some(errors),
             _ => None,
         }
     }
@@ -201,8 +218,12 @@ struct Problem<'a> {
     detail: String,
     code: &'a str,
     request_id: Option<String>,
+    /// The first invalid field.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    /// Every invalid field, in name order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
 }
 
 impl ResponseError for ApiError {
@@ -245,7 +266,11 @@ impl ResponseError for ApiError {
             detail: self.detail(),
             code,
             request_id: request_id::current(),
-            field: self.field(),
+            field: self
+                .field_errors()
+                .and_then(|errors| errors.first())
+                .map(|error| error.field.as_ref()),
+            errors: self.field_errors(),
         };
         let mut response = HttpResponse::build(status);
         response.content_type(PROBLEM_JSON);
@@ -311,19 +336,23 @@ impl From<domain::ValidationError> for ApiError {
 }
 
 impl From<validator::ValidationErrors> for ApiError {
-    /// The first invalid field, in name order so the answer is stable.
+    /// Every invalid field with its first failure, in name order so the answer is stable.
     fn from(errors: validator::ValidationErrors) -> Self {
-        let fields = errors.field_errors();
-        let mut names: Vec<_> = fields.keys().collect();
-        names.sort();
-        let Some(name) = names.first() else {
+        let mut fields: Vec<FieldError> = errors
+            .field_errors()
+            .into_iter()
+            .map(|(name, failures)| FieldError {
+                field: name,
+                reason: failures
+                    .first()
+                    .map_or_else(|| "is invalid".to_owned(), describe),
+            })
+            .collect();
+        if fields.is_empty() {
             return Self::invalid("body", "is invalid");
-        };
-        let reason = fields
-            .get(*name)
-            .and_then(|list| list.first())
-            .map_or_else(|| "is invalid".to_owned(), describe);
-        Self::invalid((*name).clone(), reason)
+        }
+        fields.sort_by(|a, b| a.field.cmp(&b.field));
+        Self::Invalid(fields)
     }
 }
 

@@ -718,10 +718,30 @@ pub fn assert_problem(reply: &Reply, status: u16, code: &str) {
     assert_eq!(body["request_id"], id, "body: {}", reply.raw);
 }
 
-/// Asserts a 422 `invalid_field` problem naming `field`, in `field` and first in `detail`.
+/// Asserts a 422 `invalid_field` problem naming `field` first: in `field`, in `errors` and in
+/// `detail`.
 pub fn assert_invalid_field(reply: &Reply, field: &str) {
     assert_problem(reply, 422, "invalid_field");
     assert_eq!(reply.body["field"], field, "{}", reply.raw);
+    assert_eq!(reply.body["errors"][0]["field"], field, "{}", reply.raw);
     let detail = reply.body["detail"].as_str().unwrap();
     assert!(detail.starts_with(field), "{}", reply.raw);
+}
+
+/// Asserts a 422 problem naming exactly `fields` (in name order), each with a reason, each in
+/// `detail`.
+pub fn assert_invalid_fields(reply: &Reply, fields: &[&str]) {
+    assert_invalid_field(reply, fields[0]);
+    let errors = reply.body["errors"].as_array().unwrap();
+    let named: Vec<&str> = errors
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, fields, "{}", reply.raw);
+    let detail = reply.body["detail"].as_str().unwrap();
+    for error in errors {
+        assert!(error["reason"].as_str().is_some_and(|r| !r.is_empty()));
+        let field = error["field"].as_str().unwrap();
+        assert!(detail.contains(&format!("{field}: ")), "{detail}");
+    }
 }
