@@ -153,6 +153,14 @@ mod tests {
             }
         }
 
+        /// A setup whose ledger must not be called.
+        fn unwritten() -> Self {
+            Self {
+                ledger: None,
+                ..Self::new()
+            }
+        }
+
         fn conversations(&self) -> MockConversationRepository {
             let mut conversation = self.world.conversation.clone();
             if self.ended {
@@ -245,10 +253,7 @@ mod tests {
             .send(accepting.world.conversation.id, &longest)
             .await;
         assert!(sent.result.is_ok(), "{MAX_TEXT_CHARS} characters fit");
-        let setup = Setup {
-            ledger: None,
-            ..Setup::new()
-        };
+        let setup = Setup::unwritten();
         let id = setup.world.conversation.id;
         for text in [" \n ".to_owned(), format!("{longest}é")] {
             match setup.send(id, &text).await.result {
@@ -258,41 +263,38 @@ mod tests {
         }
     }
 
+    /// The error `setup` answers for a message to `id` (its own conversation when `None`),
+    /// announcing nothing.
+    async fn refusal(setup: Setup, id: Option<ConversationId>) -> OperatorMessageError {
+        let id = id.unwrap_or(setup.world.conversation.id);
+        let outcome = setup.send(id, "hi").await;
+        assert!(outcome.events.is_empty());
+        outcome.result.unwrap_err()
+    }
+
     #[tokio::test]
     async fn unknown_or_ended_conversations_and_unbound_bots_are_refused_unwritten() {
-        let unknown = Setup {
-            ledger: None,
-            ..Setup::new()
-        };
-        let outcome = unknown.send(ConversationId::new(), "hi").await;
-        assert!(matches!(
-            outcome.result,
-            Err(OperatorMessageError::NotFound(_))
-        ));
+        let unknown = refusal(Setup::unwritten(), Some(ConversationId::new())).await;
+        assert!(matches!(unknown, OperatorMessageError::NotFound(_)));
         let ended = Setup {
             ended: true,
-            ledger: None,
-            ..Setup::new()
+            ..Setup::unwritten()
         };
-        let outcome = ended.send(ended.world.conversation.id, "hi").await;
         assert!(matches!(
-            outcome.result,
-            Err(OperatorMessageError::Ended(_))
+            refusal(ended, None).await,
+            OperatorMessageError::Ended(_)
         ));
         let unbound = Setup {
             bound: false,
-            ledger: None,
-            ..Setup::new()
+            ..Setup::unwritten()
         };
-        let outcome = unbound.send(unbound.world.conversation.id, "hi").await;
         assert!(matches!(
-            outcome.result,
-            Err(OperatorMessageError::NotBound {
+            refusal(unbound, None).await,
+            OperatorMessageError::NotBound {
                 platform: PlatformKind::Telegram,
                 ..
-            })
+            }
         ));
-        assert!(outcome.events.is_empty());
     }
 
     #[tokio::test]

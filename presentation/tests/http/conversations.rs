@@ -198,12 +198,12 @@ async fn conversations_are_filtered_by_creation_time() {
 
     assert_eq!(
         listed(&app, "created_after=2025-03-01T00:00:00Z").await,
-        [june.clone()]
+        [june]
     );
     // `+` must be percent-encoded in a query string.
     assert_eq!(
         listed(&app, "created_before=2025-03-01T00:00:00%2B01:00").await,
-        [january.clone()]
+        [january.as_str()]
     );
     let window = "created_after=2025-01-01T00:00:00Z&created_before=2025-06-01T00:00:00Z";
     assert_eq!(listed(&app, window).await, [january], "start in, end out");
