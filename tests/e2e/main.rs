@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod master_key;
+mod operator;
 mod reliability;
 mod telegram;
 

@@ -8,6 +8,6 @@ pub mod platforms;
 
 pub use api_keys::{ApiKeyBody, CreateApiKey, IssuedKeyBody, NewApiKey};
 pub use bots::{BotBody, CreateBot, UpdateBot};
-pub use conversations::{ConversationBody, ConversationQuery, MessageBody};
+pub use conversations::{ConversationBody, ConversationQuery, MessageBody, SendMessage};
 pub use page::{ListBody, PageBody, PageQuery};
 pub use platforms::{credentials_from, BindingBody};
