@@ -69,6 +69,22 @@ fn valid_name(name: &str) -> Result<&str, ValidationError> {
     Ok(name)
 }
 
+/// Who an authenticated request comes from: the key's id (none for the bootstrap key) and role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    pub key_id: Option<ApiKeyId>,
+    pub role: Role,
+}
+
+impl Principal {
+    /// A stable name for the caller, to keep callers' records apart: `key:<id>`, or
+    /// `bootstrap` for the configured bootstrap key.
+    pub fn scope(&self) -> String {
+        self.key_id
+            .map_or_else(|| "bootstrap".to_owned(), |id| format!("key:{id}"))
+    }
+}
+
 /// A new key: the stored record, and the key itself, to be shown once.
 pub struct IssuedKey {
     pub record: ApiKey,
@@ -145,10 +161,13 @@ impl ApiKeys {
         Ok(())
     }
 
-    /// The role of a presented key, or `None` when it is unknown, revoked or expired.
-    pub async fn authenticate(&self, presented: &str) -> Result<Option<Role>, RepoError> {
+    /// Who presents this key, or `None` when it is unknown, revoked or expired.
+    pub async fn authenticate(&self, presented: &str) -> Result<Option<Principal>, RepoError> {
         if self.is_bootstrap(presented) {
-            return Ok(Some(Role::Admin));
+            return Ok(Some(Principal {
+                key_id: None,
+                role: Role::Admin,
+            }));
         }
         let Some(prefix) = lookup_prefix(presented) else {
             return Ok(None);
@@ -166,7 +185,10 @@ impl ApiKeys {
             return Ok(None);
         }
         self.record_use(&key, now).await;
-        Ok(Some(key.role))
+        Ok(Some(Principal {
+            key_id: Some(key.id),
+            role: key.role,
+        }))
     }
 
     /// Writes the key's last use when the recorded one is older than the interval. A failure is
@@ -238,6 +260,11 @@ mod tests {
         ApiKeys::new(Arc::new(repo), clock(), None)
     }
 
+    /// The role a presented key authenticates with, if any.
+    async fn role(keys: &ApiKeys, presented: &str) -> Option<Role> {
+        keys.authenticate(presented).await.unwrap().map(|p| p.role)
+    }
+
     #[tokio::test]
     async fn an_issued_key_is_stored_only_as_its_digest_and_authenticates() {
         let saved: Arc<Mutex<Vec<ApiKey>>> = Arc::default();
@@ -274,10 +301,13 @@ mod tests {
         assert_eq!(issued.record.key_hash, hash_key(&key));
         assert_eq!(saved.lock().unwrap().clone(), vec![issued.record.clone()]);
         assert!(key.starts_with(&issued.record.prefix));
-        assert_eq!(keys.authenticate(&key).await.unwrap(), Some(Role::Operator));
+        let principal = keys.authenticate(&key).await.unwrap().unwrap();
+        assert_eq!(principal.role, Role::Operator);
+        assert_eq!(principal.key_id, Some(issued.record.id));
+        assert_eq!(principal.scope(), format!("key:{}", issued.record.id));
         let last = if key.ends_with('0') { "1" } else { "0" };
         let wrong = format!("{}{last}", &key[..key.len() - 1]);
-        assert_eq!(keys.authenticate(&wrong).await.unwrap(), None);
+        assert_eq!(role(&keys, &wrong).await, None);
     }
 
     #[tokio::test]
@@ -291,11 +321,8 @@ mod tests {
         ]);
         repo.expect_touch_last_used().returning(|_, _| Ok(()));
         let keys = api_keys(repo);
-        assert_eq!(
-            keys.authenticate(&viewer).await.unwrap(),
-            Some(Role::Viewer)
-        );
-        assert_eq!(keys.authenticate(&admin).await.unwrap(), Some(Role::Admin));
+        assert_eq!(role(&keys, &viewer).await, Some(Role::Viewer));
+        assert_eq!(role(&keys, &admin).await, Some(Role::Admin));
     }
 
     #[tokio::test]
@@ -305,7 +332,7 @@ mod tests {
         revoked.revoked_at = Some(now() - TimeDelta::seconds(1));
         let mut repo = holding(vec![revoked]);
         repo.expect_touch_last_used().never();
-        assert_eq!(api_keys(repo).authenticate(&key).await.unwrap(), None);
+        assert_eq!(role(&api_keys(repo), &key).await, None);
     }
 
     #[tokio::test]
@@ -319,8 +346,8 @@ mod tests {
         let mut repo = holding(vec![expired, expiring]);
         expect_one_use(&mut repo, expiring_id);
         let keys = api_keys(repo);
-        assert_eq!(keys.authenticate(&old).await.unwrap(), None);
-        assert_eq!(keys.authenticate(&fresh).await.unwrap(), Some(Role::Viewer));
+        assert_eq!(role(&keys, &old).await, None);
+        assert_eq!(role(&keys, &fresh).await, Some(Role::Viewer));
     }
 
     #[tokio::test]
@@ -334,11 +361,8 @@ mod tests {
         let mut repo = holding(vec![used_recently, used_long_ago]);
         expect_one_use(&mut repo, stale_id);
         let keys = api_keys(repo);
-        assert_eq!(
-            keys.authenticate(&recent).await.unwrap(),
-            Some(Role::Viewer)
-        );
-        assert_eq!(keys.authenticate(&stale).await.unwrap(), Some(Role::Viewer));
+        assert_eq!(role(&keys, &recent).await, Some(Role::Viewer));
+        assert_eq!(role(&keys, &stale).await, Some(Role::Viewer));
     }
 
     #[tokio::test]
@@ -347,8 +371,7 @@ mod tests {
         let mut repo = holding(vec![stored(&key, Role::Operator)]);
         repo.expect_touch_last_used()
             .returning(|_, _| Err(RepoError::Unavailable("busy".into())));
-        let role = api_keys(repo).authenticate(&key).await.unwrap();
-        assert_eq!(role, Some(Role::Operator));
+        assert_eq!(role(&api_keys(repo), &key).await, Some(Role::Operator));
     }
 
     #[tokio::test]
@@ -361,11 +384,7 @@ mod tests {
         let long = format!("{}0", key_of('7'));
         let foreign = key_of('7').replacen("sb_", "sk_", 1);
         for presented in ["", "sb_", short, &long, &upper, &foreign, "ßb_ü"] {
-            assert_eq!(
-                keys.authenticate(presented).await.unwrap(),
-                None,
-                "{presented}"
-            );
+            assert_eq!(role(&keys, presented).await, None, "{presented}");
         }
     }
 
@@ -374,8 +393,13 @@ mod tests {
         let mut repo = MockApiKeyRepository::new();
         repo.expect_find_by_prefix().returning(|_| Ok(Vec::new()));
         let keys = ApiKeys::new(Arc::new(repo), clock(), Some(Secret::new("boot")));
-        assert_eq!(keys.authenticate("boot").await.unwrap(), Some(Role::Admin));
-        assert_eq!(keys.authenticate("boots").await.unwrap(), None);
+        let bootstrap = keys.authenticate("boot").await.unwrap().unwrap();
+        assert_eq!(bootstrap.role, Role::Admin);
+        assert_eq!(
+            (bootstrap.key_id, bootstrap.scope().as_str()),
+            (None, "bootstrap")
+        );
+        assert_eq!(role(&keys, "boots").await, None);
         assert_eq!(keys.authenticate(&key_of('8')).await.unwrap(), None);
     }
 

@@ -6,8 +6,8 @@ use application::ports::{
     Channel, Channels, Clock, EventPublisher, HealthCheck, LanguageModel, SystemClock, Timer,
 };
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, GenerateReply, JobRunner,
-    Lookup, PipelineSettings, ReceiveWebhook,
+    ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, GenerateReply, Idempotency,
+    JobRunner, Lookup, PipelineSettings, ReceiveWebhook, SendOperatorMessage,
 };
 use async_trait::async_trait;
 use database::SeaStore;
@@ -91,6 +91,13 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
         .bootstrap_api_key
         .as_ref()
         .map(|k| Secret::new(k.expose_secret()));
+    let send_message = Arc::new(SendOperatorMessage::new(
+        store.clone(),
+        bindings.clone(),
+        store.clone(),
+        publisher.clone(),
+        clock.clone(),
+    ));
     let state = AppState {
         receive: Arc::new(ReceiveWebhook::new(
             bindings.clone(),
@@ -107,7 +114,9 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
             clock.clone(),
             settings.server.public_url.clone(),
         )),
-        api_keys: Arc::new(ApiKeys::new(store.clone(), clock, bootstrap)),
+        api_keys: Arc::new(ApiKeys::new(store.clone(), clock.clone(), bootstrap)),
+        send_message,
+        idempotency: Arc::new(Idempotency::new(store.clone(), clock.clone())),
         bots: store.clone(),
         bindings,
         conversations: store.clone(),

@@ -25,7 +25,9 @@ impl EventPublisher for EventBus {
     fn publish(&self, event: DomainEvent) {
         if matches!(
             event,
-            DomainEvent::MessageReceived { .. } | DomainEvent::ReplyStored { .. }
+            DomainEvent::MessageReceived { .. }
+                | DomainEvent::ReplyStored { .. }
+                | DomainEvent::OperatorMessageStored { .. }
         ) {
             // A job was just enqueued: no need to wait for the next poll.
             self.wake.notify_one();

@@ -170,7 +170,8 @@ async fn api_keys_are_created_listed_and_revoked_from_the_command_line() {
         let key = stdout.trim_end_matches('\n');
         assert!(key.starts_with("sb_") && key.len() == 67, "{stdout:?}");
         let keys = ApiKeys::new(Arc::new(db.store().await), Arc::new(SystemClock), None);
-        assert_eq!(keys.authenticate(key).await.unwrap(), Some(Role::Viewer));
+        let principal = keys.authenticate(key).await.unwrap().unwrap();
+        assert_eq!(principal.role, Role::Viewer);
 
         let listed = listed_keys(db.url());
         assert_eq!(listed.len(), 1, "{listed:?}");

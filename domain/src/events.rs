@@ -18,6 +18,12 @@ pub enum DomainEvent {
         conversation_id: ConversationId,
         message_id: MessageId,
     },
+    /// An operator's message was stored and its delivery queued.
+    OperatorMessageStored {
+        bot_id: BotId,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    },
     MessageDelivered {
         bot_id: BotId,
         conversation_id: ConversationId,
@@ -41,6 +47,9 @@ impl DomainEvent {
                 conversation_id, ..
             }
             | Self::ReplyStored {
+                conversation_id, ..
+            }
+            | Self::OperatorMessageStored {
                 conversation_id, ..
             }
             | Self::MessageDelivered {

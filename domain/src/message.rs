@@ -1,6 +1,6 @@
 //! The Message entity: what a user sent or what the bot answered, with its delivery status.
 
-use crate::{BotId, ConversationId, MessageId, PlatformKind, ValidationError};
+use crate::{BotId, Conversation, ConversationId, MessageId, PlatformKind, ValidationError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -189,14 +189,50 @@ impl Message {
     /// The bot's answer to `inbound`, not yet delivered.
     pub fn reply(inbound: &Message, text: impl Into<String>, now: DateTime<Utc>) -> Self {
         Self {
+            reply_to: Some(inbound.id),
+            ..Self::outbound(
+                inbound.conversation_id,
+                inbound.bot_id,
+                inbound.platform,
+                text,
+                now,
+            )
+        }
+    }
+
+    /// What an operator writes into `conversation` in the bot's name, not yet delivered; it
+    /// answers no message in particular.
+    pub fn operator(
+        conversation: &Conversation,
+        text: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self::outbound(
+            conversation.id,
+            conversation.bot_id,
+            conversation.platform,
+            text,
+            now,
+        )
+    }
+
+    /// A pending outbound text that answers nothing (yet).
+    fn outbound(
+        conversation_id: ConversationId,
+        bot_id: BotId,
+        platform: PlatformKind,
+        text: impl Into<String>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
             id: MessageId::new(),
-            conversation_id: inbound.conversation_id,
-            bot_id: inbound.bot_id,
-            platform: inbound.platform,
+            conversation_id,
+            bot_id,
+            platform,
             direction: Direction::Outbound,
             content: MessageContent::text(text),
             external_id: None,
-            reply_to: Some(inbound.id),
+            reply_to: None,
             status: MessageStatus::Pending,
             created_at: now,
             usage: None,
@@ -238,6 +274,25 @@ mod tests {
         assert_eq!(answer.status, MessageStatus::Pending);
         assert_eq!(answer.direction, Direction::Outbound);
         assert_eq!(question.thread_anchor(), question.id);
+    }
+
+    #[test]
+    fn an_operator_message_is_pending_outbound_and_answers_nothing() {
+        let question = inbound("hi");
+        let conversation = crate::Conversation::start(
+            question.bot_id,
+            PlatformKind::Telegram,
+            crate::ExternalChatId::parse("7").unwrap(),
+            Utc::now(),
+        );
+        let note = Message::operator(&conversation, "a human here", Utc::now());
+        assert_eq!(note.conversation_id, conversation.id);
+        assert_eq!(note.bot_id, conversation.bot_id);
+        assert_eq!(note.direction, Direction::Outbound);
+        assert_eq!(note.status, MessageStatus::Pending);
+        assert_eq!(note.reply_to, None);
+        assert_eq!(note.content.as_text(), Some("a human here"));
+        assert_eq!(note.thread_anchor(), note.id);
     }
 
     #[test]

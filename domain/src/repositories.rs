@@ -43,6 +43,10 @@ pub struct ConversationFilter {
     pub bot_id: Option<BotId>,
     pub platform: Option<PlatformKind>,
     pub status: Option<ConversationStatus>,
+    /// Only conversations created at or after this instant.
+    pub created_after: Option<DateTime<Utc>>,
+    /// Only conversations created strictly before this instant.
+    pub created_before: Option<DateTime<Utc>>,
 }
 
 #[cfg_attr(feature = "mocks", mockall::automock)]

@@ -1,4 +1,4 @@
-//! Admin API authentication: a scope middleware resolves the bearer key to a role, and the
+//! Admin API authentication: a scope middleware resolves the bearer key to its caller, and the
 //! `Authenticated<R>` extractor requires at least role `R` in a handler's signature.
 
 use crate::errors::ApiError;
@@ -8,13 +8,19 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::middleware::Next;
 use actix_web::{web, Error, FromRequest, HttpMessage, HttpRequest};
+use application::Principal;
 use domain::Role;
 use std::future::{ready, Ready};
 use std::marker::PhantomData;
 
-/// The role the caller's key carries, stored in the request's extensions by [`authenticate`].
+/// Who the caller is (key and role), stored in the request's extensions by [`authenticate`].
 #[derive(Debug, Clone, Copy)]
-struct Caller(Role);
+struct Caller(Principal);
+
+/// The authenticated caller of this request, once [`authenticate`] has run.
+pub fn caller(req: &impl HttpMessage) -> Option<Principal> {
+    req.extensions().get::<Caller>().map(|caller| caller.0)
+}
 
 /// Authenticates every request of the scope it wraps before any extractor runs, so an
 /// anonymous caller learns nothing (not even whether a route or a bot exists): 401 otherwise.
@@ -22,9 +28,9 @@ pub async fn authenticate(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    match caller_role(&req).await {
-        Ok(role) => {
-            req.extensions_mut().insert(Caller(role));
+    match caller_of(&req).await {
+        Ok(principal) => {
+            req.extensions_mut().insert(Caller(principal));
             next.call(req)
                 .await
                 .map(ServiceResponse::map_into_boxed_body)
@@ -33,7 +39,7 @@ pub async fn authenticate(
     }
 }
 
-async fn caller_role(req: &ServiceRequest) -> Result<Role, ApiError> {
+async fn caller_of(req: &ServiceRequest) -> Result<Principal, ApiError> {
     let key = bearer_key(req).ok_or(ApiError::Unauthenticated)?;
     let state = req
         .app_data::<web::Data<AppState>>()
@@ -87,10 +93,9 @@ impl<R: RequiredRole> FromRequest for Authenticated<R> {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let caller = req.extensions().get::<Caller>().copied();
-        ready(match caller {
+        ready(match caller(req) {
             None => Err(ApiError::Unauthenticated),
-            Some(Caller(role)) if !role.allows(R::ROLE) => Err(ApiError::Forbidden(R::ROLE)),
+            Some(principal) if !principal.role.allows(R::ROLE) => Err(ApiError::Forbidden(R::ROLE)),
             Some(_) => Ok(Self {
                 required: PhantomData,
             }),

@@ -5,7 +5,7 @@ use actix_web::body::BoxBody;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use application::{ApiKeyError, BindError, BotError, ReceiveError};
+use application::{ApiKeyError, BindError, BotError, OperatorMessageError, ReceiveError};
 use domain::{PlatformKind, RepoError, Role};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -15,6 +15,24 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// Seconds a client should wait before retrying a 503 caused by unavailable storage.
 const RETRY_AFTER_SECS: &str = "5";
+
+/// An invalid input field and why, as the `errors` member of a 422 problem lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: Cow<'static, str>,
+    pub reason: String,
+}
+
+impl FieldError {
+    /// `name: must be 1-100 characters; temperature: must be between 0 and 2`.
+    fn sentence(errors: &[FieldError]) -> String {
+        let parts: Vec<String> = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.reason))
+            .collect();
+        parts.join("; ")
+    }
+}
 
 /// Everything the API can refuse with. Each variant has a stable snake_case [`ApiError::code`];
 /// the causes carried by 5xx variants are logged, never sent.
@@ -40,15 +58,25 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error("the conversation has ended; a new message from the user starts another")]
+    ConversationEnded,
+    #[error("the bot is no longer bound to {}", .0.as_str())]
+    PlatformNotBound(PlatformKind),
+    #[error("Idempotency-Key {0}")]
+    InvalidIdempotencyKey(String),
+    #[error("this Idempotency-Key was first used for a different request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still running; retry later")]
+    IdempotencyKeyInUse,
+    #[error("the first answer to this Idempotency-Key carried a secret shown only once, so it was not kept")]
+    IdempotentAnswerWithheld,
     #[error("the body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
-    #[error("{field}: {reason}")]
-    Invalid {
-        field: Cow<'static, str>,
-        reason: String,
-    },
+    /// One or more invalid fields, never none.
+    #[error("{}", FieldError::sentence(.0))]
+    Invalid(Vec<FieldError>),
     #[error("binding {0} is not supported yet")]
     UnsupportedPlatform(PlatformKind),
     #[error("the platform refused the request: {0}")]
@@ -70,10 +98,10 @@ impl ApiError {
 
     /// An invalid input value, naming its field.
     pub fn invalid(field: impl Into<Cow<'static, str>>, reason: impl Into<String>) -> Self {
-        Self::Invalid {
+        Self::Invalid(vec![FieldError {
             field: field.into(),
             reason: reason.into(),
-        }
+        }])
     }
 
     /// The problem that stands for a bare error status produced outside our handlers.
@@ -103,6 +131,12 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
+            Self::ConversationEnded => "conversation_ended",
+            Self::PlatformNotBound(_) => "platform_not_bound",
+            Self::InvalidIdempotencyKey(_) => "invalid_idempotency_key",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::IdempotencyKeyInUse => "idempotency_key_in_use",
+            Self::IdempotentAnswerWithheld => "idempotency_answer_withheld",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Invalid { .. } => "invalid_field",
@@ -125,6 +159,12 @@ impl ApiError {
             Self::InvalidSignature => "Invalid signature",
             Self::Platform(_) => "Platform error",
             Self::NotReady(_) => "Not ready",
+            Self::ConversationEnded => "Conversation ended",
+            Self::PlatformNotBound(_) => "Platform not bound",
+            Self::InvalidIdempotencyKey(_) => "Invalid Idempotency-Key",
+            Self::IdempotencyKeyReused => "Idempotency-Key reused",
+            Self::IdempotencyKeyInUse => "Idempotency-Key in use",
+            Self::IdempotentAnswerWithheld => "Answer not kept",
             other => other.status_code().canonical_reason().unwrap_or("Error"),
         }
     }
@@ -150,9 +190,10 @@ impl ApiError {
         }
     }
 
-    fn field(&self) -> Option<&str> {
+    /// The invalid fields, for a 422 body; `None` for other errors.
+    fn field_errors(&self) -> Option<&[FieldError]> {
         match self {
-            Self::Invalid { field, .. } => Some(field),
+            Self::Invalid(errors) => Some(errors),
             _ => None,
         }
     }
@@ -177,8 +218,12 @@ struct Problem<'a> {
     detail: String,
     code: &'a str,
     request_id: Option<String>,
+    /// The first invalid field.
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
+    /// Every invalid field, in name order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
 }
 
 impl ResponseError for ApiError {
@@ -187,15 +232,22 @@ impl ResponseError for ApiError {
             Self::MalformedJson(_)
             | Self::InvalidQuery(_)
             | Self::MalformedUpdate(_)
-            | Self::BadRequest => StatusCode::BAD_REQUEST,
+            | Self::BadRequest
+            | Self::InvalidIdempotencyKey(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated | Self::InvalidSignature => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Conflict(_)
+            | Self::ConversationEnded
+            | Self::PlatformNotBound(_)
+            | Self::IdempotencyKeyInUse
+            | Self::IdempotentAnswerWithheld => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Invalid { .. } | Self::UnsupportedPlatform(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid { .. } | Self::UnsupportedPlatform(_) | Self::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::Platform(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -214,7 +266,11 @@ impl ResponseError for ApiError {
             detail: self.detail(),
             code,
             request_id: request_id::current(),
-            field: self.field(),
+            field: self
+                .field_errors()
+                .and_then(|errors| errors.first())
+                .map(|error| error.field.as_ref()),
+            errors: self.field_errors(),
         };
         let mut response = HttpResponse::build(status);
         response.content_type(PROBLEM_JSON);
@@ -280,19 +336,23 @@ impl From<domain::ValidationError> for ApiError {
 }
 
 impl From<validator::ValidationErrors> for ApiError {
-    /// The first invalid field, in name order so the answer is stable.
+    /// Every invalid field with its first failure, in name order so the answer is stable.
     fn from(errors: validator::ValidationErrors) -> Self {
-        let fields = errors.field_errors();
-        let mut names: Vec<_> = fields.keys().collect();
-        names.sort();
-        let Some(name) = names.first() else {
+        let mut fields: Vec<FieldError> = errors
+            .field_errors()
+            .into_iter()
+            .map(|(name, failures)| FieldError {
+                field: name,
+                reason: failures
+                    .first()
+                    .map_or_else(|| "is invalid".to_owned(), describe),
+            })
+            .collect();
+        if fields.is_empty() {
             return Self::invalid("body", "is invalid");
-        };
-        let reason = fields
-            .get(*name)
-            .and_then(|list| list.first())
-            .map_or_else(|| "is invalid".to_owned(), describe);
-        Self::invalid((*name).clone(), reason)
+        }
+        fields.sort_by(|a, b| a.field.cmp(&b.field));
+        Self::Invalid(fields)
     }
 }
 
@@ -356,6 +416,18 @@ impl From<ReceiveError> for ApiError {
             ReceiveError::Unauthorized(_) => Self::InvalidSignature,
             ReceiveError::Malformed(cause) => Self::MalformedUpdate(cause.0),
             ReceiveError::Unavailable(cause) => Self::Unavailable(cause.to_string()),
+        }
+    }
+}
+
+impl From<OperatorMessageError> for ApiError {
+    fn from(err: OperatorMessageError) -> Self {
+        match err {
+            OperatorMessageError::Invalid(err) => err.into(),
+            OperatorMessageError::NotFound(_) => Self::not_found("conversation"),
+            OperatorMessageError::Ended(_) => Self::ConversationEnded,
+            OperatorMessageError::NotBound { platform, .. } => Self::PlatformNotBound(platform),
+            OperatorMessageError::Storage(err) => err.into(),
         }
     }
 }

@@ -48,6 +48,11 @@ fn query_error(err: QueryPayloadError) -> ApiError {
 #[derive(Debug, Clone, Copy)]
 pub struct RawBodyLimit(pub usize);
 
+/// The limit on admin API JSON bodies, registered as app data by [`crate::app`] for the
+/// middleware that reads them before the `Json` extractor does.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonBodyLimit(pub usize);
+
 /// Reads the whole body, refusing it (413) beyond `limit` — early when `Content-Length` says so.
 pub async fn read_body(
     req: &HttpRequest,

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod dto;
 pub mod errors;
 pub mod extractors;
+pub mod idempotency;
 pub mod request_id;
 pub mod routes;
 
@@ -14,7 +15,9 @@ use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use application::ports::HealthCheck;
-use application::{ApiKeys, BindPlatform, BotAdmin, ReceiveWebhook};
+use application::{
+    ApiKeys, BindPlatform, BotAdmin, Idempotency, ReceiveWebhook, SendOperatorMessage,
+};
 use domain::repositories::{
     BindingRepository, BotRepository, ConversationRepository, MessageRepository, SummaryRepository,
 };
@@ -29,6 +32,9 @@ pub struct AppState {
     pub bot_admin: Arc<BotAdmin>,
     pub bind: Arc<BindPlatform>,
     pub api_keys: Arc<ApiKeys>,
+    pub send_message: Arc<SendOperatorMessage>,
+    /// `Idempotency-Key` claims and answers for the admin API's POSTs.
+    pub idempotency: Arc<Idempotency>,
     pub bots: Arc<dyn BotRepository>,
     pub bindings: Arc<dyn BindingRepository>,
     pub conversations: Arc<dyn ConversationRepository>,
@@ -80,6 +86,9 @@ pub fn app(
         .app_data(state)
         .app_data(web::Data::new(extractors::RawBodyLimit(
             settings.webhook_body_limit,
+        )))
+        .app_data(web::Data::new(extractors::JsonBodyLimit(
+            settings.json_body_limit,
         )))
         .app_data(extractors::json_config(settings.json_body_limit))
         .app_data(extractors::path_config())

@@ -3,6 +3,7 @@
 
 mod bots;
 mod master_key;
+mod operator;
 mod reliability;
 mod telegram;
 

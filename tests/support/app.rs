@@ -160,6 +160,13 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// An admin API request with the bootstrap key, for the caller to complete and send.
+    pub fn admin_request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(ADMIN_KEY)
+    }
+
     /// An admin API call with the bootstrap key; returns the status and the JSON body.
     pub async fn admin(
         &self,
@@ -167,10 +174,7 @@ impl TestApp {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut request = self
-            .client
-            .request(method, self.url(path))
-            .bearer_auth(ADMIN_KEY);
+        let mut request = self.admin_request(method, path);
         if let Some(body) = body {
             request = request.json(&body);
         }

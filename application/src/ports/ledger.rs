@@ -41,4 +41,10 @@ pub trait Ledger: Send + Sync {
     /// `deliver` job in the same lane, and complete `job`. `false` when the lease was lost and
     /// nothing was written.
     async fn store_reply(&self, job: &ClaimedJob, reply: &Message) -> Result<bool, RepoError>;
+
+    /// In one transaction, while `message`'s conversation is still active: insert `message` (an
+    /// outbound message that answers nothing, such as an operator's) and enqueue its `deliver`
+    /// job at the end of the conversation's lane, so it goes out in order with the bot's
+    /// replies. `false` when the conversation has ended or is gone, and nothing was written.
+    async fn queue_outbound(&self, message: &Message) -> Result<bool, RepoError>;
 }

@@ -4,6 +4,7 @@ pub mod channel;
 pub mod clock;
 pub mod events;
 pub mod health;
+pub mod idempotency;
 pub mod ledger;
 pub mod model;
 pub mod queue;
@@ -15,6 +16,9 @@ pub use channel::{
 pub use clock::{Clock, SystemClock};
 pub use events::EventPublisher;
 pub use health::HealthCheck;
+pub use idempotency::{
+    Claim, ClaimTimes, ClaimToken, IdempotencyStore, IdempotentRequest, StoredResponse,
+};
 pub use ledger::{InboundRecord, Ledger, Recorded};
 pub use model::{
     ChatRequest, ChatTurn, Completion, LanguageModel, ModelError, TokenUsage, TurnRole,
@@ -24,6 +28,7 @@ pub use timer::Timer;
 
 #[cfg(test)]
 pub use {
-    channel::MockChannel, clock::MockClock, events::MockEventPublisher, ledger::MockLedger,
-    model::MockLanguageModel, queue::MockJobQueue, timer::MockTimer,
+    channel::MockChannel, clock::MockClock, events::MockEventPublisher,
+    idempotency::MockIdempotencyStore, ledger::MockLedger, model::MockLanguageModel,
+    queue::MockJobQueue, timer::MockTimer,
 };

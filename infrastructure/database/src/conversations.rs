@@ -17,6 +17,16 @@ fn matching(filter: &ConversationFilter) -> Condition {
         .add_option(filter.bot_id.map(|id| Column::BotId.eq(id.to_string())))
         .add_option(filter.platform.map(|p| Column::Platform.eq(p.as_str())))
         .add_option(filter.status.map(|s| Column::Status.eq(s.as_str())))
+        .add_option(
+            filter
+                .created_after
+                .map(|at| Column::CreatedAt.gte(millis(at))),
+        )
+        .add_option(
+            filter
+                .created_before
+                .map(|at| Column::CreatedAt.lt(millis(at))),
+        )
 }
 
 #[async_trait]

@@ -1,5 +1,5 @@
 //! [`Ledger`] on sea-orm transactions: an inbound message with its conversation and `reply`
-//! job, and a reply with its `deliver` job, each written all-or-nothing.
+//! job, a reply or an operator's message with its `deliver` job, each written all-or-nothing.
 
 use crate::entities::{conversations, messages};
 use crate::errors::{corrupt, repo_err};
@@ -13,6 +13,7 @@ use domain::{Conversation, ConversationId, ConversationStatus, Message, RepoErro
 use sea_orm::sea_query::{Expr, Func, OnConflict};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
+    UpdateMany,
 };
 
 /// The chat's active conversation, matched by the partial unique index.
@@ -66,20 +67,37 @@ async fn active_conversation(
 /// row until commit, so that every writer of a lane (the conversation) allocates job ids and
 /// commits one after the other: a lane's jobs become visible in id order, and a claimer never
 /// sees a later job of a lane before an earlier one.
-async fn touch(
-    tx: &DatabaseTransaction,
-    id: ConversationId,
-    at: DateTime<Utc>,
-) -> Result<(), RepoError> {
+fn touching(id: ConversationId, at: DateTime<Utc>) -> UpdateMany<conversations::Entity> {
     use conversations::{Column, Entity};
     let later = Func::greatest([Expr::col(Column::UpdatedAt).into(), Expr::value(millis(at))]);
     Entity::update_many()
         .col_expr(Column::UpdatedAt, later.into())
         .filter(Column::Id.eq(id.to_string()))
+}
+
+async fn touch(
+    tx: &DatabaseTransaction,
+    id: ConversationId,
+    at: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    touching(id, at).exec(tx).await.map_err(repo_err)?;
+    Ok(())
+}
+
+/// [`touch`]es the conversation only while it is active; `false` when it has ended or is gone.
+/// Ending it waits for this transaction (the row is locked), so nothing slips in after the end.
+async fn touch_active(
+    tx: &DatabaseTransaction,
+    id: ConversationId,
+    at: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let active = conversations::Column::Status.eq(ConversationStatus::Active.as_str());
+    let result = touching(id, at)
+        .filter(active)
         .exec(tx)
         .await
         .map_err(repo_err)?;
-    Ok(())
+    Ok(result.rows_affected > 0)
 }
 
 /// Inserts `message` unless it conflicts on `target`; `false` when it already existed.
@@ -114,6 +132,19 @@ fn same_reply() -> OnConflict {
     OnConflict::column(messages::Column::ReplyTo)
         .do_nothing()
         .to_owned()
+}
+
+/// The job that delivers a stored outbound message, from its first part.
+fn delivery_of(message: &Message) -> JobPayload {
+    JobPayload::Deliver {
+        message_id: message.id,
+        parts_sent: 0,
+    }
+}
+
+/// A conversation's lane in the job queue.
+fn lane_of(id: ConversationId) -> String {
+    id.to_string()
 }
 
 fn inbound_message(record: &InboundRecord, conversation_id: ConversationId) -> Message {
@@ -153,7 +184,7 @@ impl Ledger for SeaStore {
         let reply = JobPayload::Reply {
             message_id: message.id,
         };
-        let lane = conversation_id.to_string();
+        let lane = lane_of(conversation_id);
         enqueue(&tx, &lane, &reply, record.bot_id, record.received_at).await?;
         commit(tx).await?;
         Ok(Recorded::New {
@@ -170,15 +201,29 @@ impl Ledger for SeaStore {
         }
         touch(&tx, reply.conversation_id, reply.created_at).await?;
         if insert_unless_conflict(&tx, reply, same_reply()).await? {
-            let deliver = JobPayload::Deliver {
-                message_id: reply.id,
-                parts_sent: 0,
-            };
+            let deliver = delivery_of(reply);
             enqueue(&tx, &job.lane, &deliver, reply.bot_id, reply.created_at).await?;
         } else {
             // No delivery takes the reply job's place at the head of the lane.
             promote_next(&tx, &job.lane).await?;
         }
+        commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn queue_outbound(&self, message: &Message) -> Result<bool, RepoError> {
+        let tx = begin(self).await?;
+        if !touch_active(&tx, message.conversation_id, message.created_at).await? {
+            rollback(tx).await?;
+            return Ok(false);
+        }
+        messages::Entity::insert(message_row(message)?)
+            .exec_without_returning(&tx)
+            .await
+            .map_err(repo_err)?;
+        let lane = lane_of(message.conversation_id);
+        let deliver = delivery_of(message);
+        enqueue(&tx, &lane, &deliver, message.bot_id, message.created_at).await?;
         commit(tx).await?;
         Ok(true)
     }

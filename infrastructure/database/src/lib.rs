@@ -8,6 +8,7 @@ mod connect;
 mod conversations;
 mod entities;
 mod errors;
+mod idempotency;
 mod ledger;
 mod mapping;
 mod messages;

@@ -8,6 +8,7 @@ use validator::Validate;
 
 /// `POST /api/v1/bots`.
 #[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
 pub struct CreateBot {
     #[validate(required, length(min = 1, max = 100))]
     pub name: Option<String>,
@@ -36,6 +37,7 @@ impl CreateBot {
 
 /// `PATCH /api/v1/bots/{id}`: an absent field stays as it is; `null` clears an optional one.
 #[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateBot {
     #[validate(length(min = 1, max = 100))]
     pub name: Option<String>,

@@ -1,32 +1,63 @@
-//! Conversation and message bodies, and the conversation list's filter.
+//! Conversation and message bodies, the conversation list's filter, and an operator's message.
 
 use crate::dto::page::PageQuery;
+use crate::errors::ApiError;
+use application::operator_message::MAX_TEXT_CHARS;
 use chrono::{DateTime, Utc};
 use domain::repositories::ConversationFilter;
 use domain::{
     BotId, Conversation, ConversationId, ConversationStatus, Direction, Message, MessageContent,
     MessageId, MessageStatus, PageRequest, PlatformKind,
 };
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+use validator::Validate;
 
-/// `?bot_id=&platform=&status=&cursor=&limit=` (not flattened: urlencoded numbers do not survive
-/// `#[serde(flatten)]`).
+/// `?bot_id=&platform=&status=&created_after=&created_before=&cursor=&limit=` (not flattened:
+/// urlencoded numbers do not survive `#[serde(flatten)]`). Times are RFC 3339; a value that
+/// does not parse is a bad query (400).
 #[derive(Debug, Default, Deserialize)]
 pub struct ConversationQuery {
     pub bot_id: Option<BotId>,
     pub platform: Option<PlatformKind>,
     pub status: Option<ConversationStatus>,
+    #[serde(default, deserialize_with = "rfc3339")]
+    pub created_after: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "rfc3339")]
+    pub created_before: Option<DateTime<Utc>>,
     pub cursor: Option<String>,
     pub limit: Option<u32>,
 }
 
+/// An RFC 3339 time: a date, a time and an offset (`Z` or `+01:00`).
+fn rfc3339<'de, D>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let text = String::deserialize(deserializer)?;
+    DateTime::parse_from_rfc3339(&text)
+        .map(|at| Some(at.with_timezone(&Utc)))
+        .map_err(|err| D::Error::custom(format!("`{text}` is not an RFC 3339 time: {err}")))
+}
+
 impl ConversationQuery {
-    pub fn filter(&self) -> ConversationFilter {
-        ConversationFilter {
+    /// The filter; a window that ends before it starts is refused (422 naming `created_after`).
+    pub fn filter(&self) -> Result<ConversationFilter, ApiError> {
+        if let (Some(after), Some(before)) = (self.created_after, self.created_before) {
+            if after > before {
+                return Err(ApiError::invalid(
+                    "created_after",
+                    "must not be later than created_before",
+                ));
+            }
+        }
+        Ok(ConversationFilter {
             bot_id: self.bot_id,
             platform: self.platform,
             status: self.status,
-        }
+            created_after: self.created_after,
+            created_before: self.created_before,
+        })
     }
 
     pub fn page(&self) -> PageRequest {
@@ -36,6 +67,34 @@ impl ConversationQuery {
         }
         .page()
     }
+}
+
+/// The use case's bound, as `validator` takes it.
+const MAX_TEXT: u64 = MAX_TEXT_CHARS as u64;
+
+/// `POST /api/v1/conversations/{id}/messages`: `{text}`, trimmed, then 1-4096 characters.
+#[derive(Debug, Deserialize, Validate)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessage {
+    #[serde(default, deserialize_with = "trimmed")]
+    #[validate(required, length(min = 1, max = MAX_TEXT))]
+    pub text: Option<String>,
+}
+
+impl SendMessage {
+    pub fn into_text(self) -> Result<String, ApiError> {
+        self.validate()?;
+        Ok(self.text.unwrap_or_default())
+    }
+}
+
+/// A string with its surrounding whitespace removed, so that bounds apply to what is sent.
+fn trimmed<'de, D>(deserializer: D) -> Result<Option<String>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    let text = Option::<String>::deserialize(deserializer)?;
+    Ok(text.map(|text| text.trim().to_owned()))
 }
 
 /// A conversation as the API shows it.

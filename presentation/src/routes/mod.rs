@@ -7,8 +7,8 @@ pub mod health;
 pub mod platforms;
 pub mod webhooks;
 
-use crate::auth;
 use crate::errors::ApiError;
+use crate::{auth, idempotency};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 
@@ -17,6 +17,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(webhooks::configure)
         .service(
             web::scope("/api/v1")
+                // The last wrap runs first: authentication, then idempotency.
+                .wrap(from_fn(idempotency::middleware))
                 .wrap(from_fn(auth::authenticate))
                 .configure(bots::configure)
                 .configure(platforms::configure)

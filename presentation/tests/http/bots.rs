@@ -1,6 +1,8 @@
 //! `/api/v1/bots`: creation, validation, reads, updates, deletion, paging, pausing, summaries.
 
-use crate::support::{assert_invalid_field, assert_problem, TestApp, VIEWER_KEY};
+use crate::support::{
+    assert_invalid_field, assert_invalid_fields, assert_problem, TestApp, VIEWER_KEY,
+};
 use actix_web::test::TestRequest;
 use chrono::{DateTime, Utc};
 use domain::{BotId, BotSummary};
@@ -79,6 +81,65 @@ async fn invalid_fields_are_422_naming_the_field() {
         assert_invalid_field(&app.admin(post_bot(body)).await, field);
     }
     assert!(app.bots.0.lock().unwrap().is_empty());
+}
+
+#[actix_web::test]
+async fn every_invalid_field_is_named_in_one_422() {
+    let app = TestApp::new();
+    let body = json!({
+        "name": "x".repeat(101),
+        "system_prompt": "",
+        "model": "",
+        "temperature": 9,
+        "fallback_message": "",
+    });
+    let reply = app.admin(post_bot(body)).await;
+    let fields = ["fallback_message", "model", "name", "temperature"];
+    assert_invalid_fields(&reply, &fields);
+    assert_eq!(
+        reply.body["errors"][3]["reason"],
+        "must be between 0.0 and 2.0"
+    );
+
+    let bot = create(&app, "Ada").await;
+    let uri = format!("/api/v1/bots/{}", bot["id"].as_str().unwrap());
+    let patch = json!({"name": "", "temperature": -1});
+    let reply = app
+        .admin(TestRequest::patch().uri(&uri).set_json(patch))
+        .await;
+    assert_invalid_fields(&reply, &["name", "temperature"]);
+    assert_eq!(
+        app.bots.0.lock().unwrap()[0].name.as_str(),
+        "Ada",
+        "unchanged"
+    );
+}
+
+#[actix_web::test]
+async fn unknown_fields_are_400_naming_them() {
+    let app = TestApp::new();
+    let create = json!({"name": "Ada", "system_prompt": "", "colour": "red"});
+    let reply = app.admin(post_bot(create)).await;
+    assert_problem(&reply, 400, "malformed_json");
+    assert!(reply.body["detail"].as_str().unwrap().contains("colour"));
+    assert!(app.bots.0.lock().unwrap().is_empty());
+
+    let bot = app.seed_bot("Ada");
+    let uri = format!("/api/v1/bots/{}", bot.id);
+    for patch in [
+        json!({"nmae": "Grace"}),
+        json!({"name": "Grace", "id": bot.id}),
+    ] {
+        let reply = app
+            .admin(TestRequest::patch().uri(&uri).set_json(patch))
+            .await;
+        assert_problem(&reply, 400, "malformed_json");
+    }
+    assert_eq!(
+        app.bots.0.lock().unwrap()[0].name.as_str(),
+        "Ada",
+        "unchanged"
+    );
 }
 
 #[actix_web::test]

@@ -1,7 +1,9 @@
 //! `/api/v1/conversations`: filters, reads, ending, and message transcripts.
 
-use crate::support::{assert_problem, TestApp, OPERATOR_KEY, VIEWER_KEY};
+use crate::support::{assert_invalid_field, assert_problem, TestApp, OPERATOR_KEY, VIEWER_KEY};
 use actix_web::test::TestRequest;
+use chrono::{DateTime, Utc};
+use domain::ConversationId;
 use serde_json::{json, Value};
 
 #[actix_web::test]
@@ -56,6 +58,10 @@ async fn invalid_filters_are_400() {
         "platform=myspace",
         "bot_id=42",
         "limit=-1",
+        "created_after=yesterday",
+        "created_after=2025-01-01",
+        "created_before=2025-01-01T00:00:00",
+        "created_before=2025-13-01T00:00:00Z",
     ] {
         let reply = app
             .as_key(
@@ -160,4 +166,55 @@ async fn messages_carry_direction_text_content_and_status() {
         .as_key(VIEWER_KEY, TestRequest::get().uri(&missing))
         .await;
     assert_problem(&reply, 404, "not_found");
+}
+
+/// The ids listed by `GET /api/v1/conversations?{query}`.
+async fn listed(app: &TestApp, query: &str) -> Vec<String> {
+    let uri = format!("/api/v1/conversations?{query}");
+    let reply = app.as_key(VIEWER_KEY, TestRequest::get().uri(&uri)).await;
+    assert_eq!(reply.status, 200, "{query}: {}", reply.raw);
+    let items = reply.body["items"].as_array().unwrap();
+    items
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Seeds a conversation of a new bot, created at `at` (RFC 3339).
+fn conversation_created(app: &TestApp, at: &str) -> ConversationId {
+    let conversation = app.seed_conversation(&app.seed_bot("Ada"));
+    let created: DateTime<Utc> = at.parse().unwrap();
+    let mut rows = app.conversations.0.lock().unwrap();
+    let row = rows.iter_mut().find(|c| c.id == conversation.id).unwrap();
+    row.created_at = created;
+    conversation.id
+}
+
+#[actix_web::test]
+async fn conversations_are_filtered_by_creation_time() {
+    let app = TestApp::new();
+    let january = conversation_created(&app, "2025-01-01T00:00:00Z").to_string();
+    let june = conversation_created(&app, "2025-06-01T00:00:00Z").to_string();
+
+    assert_eq!(
+        listed(&app, "created_after=2025-03-01T00:00:00Z").await,
+        [june]
+    );
+    // `+` must be percent-encoded in a query string.
+    assert_eq!(
+        listed(&app, "created_before=2025-03-01T00:00:00%2B01:00").await,
+        [january.as_str()]
+    );
+    let window = "created_after=2025-01-01T00:00:00Z&created_before=2025-06-01T00:00:00Z";
+    assert_eq!(listed(&app, window).await, [january], "start in, end out");
+    let instant = "created_after=2025-06-01T00:00:00Z&created_before=2025-06-01T00:00:00Z";
+    assert!(listed(&app, instant).await.is_empty());
+}
+
+#[actix_web::test]
+async fn a_window_ending_before_it_starts_is_422_naming_created_after() {
+    let app = TestApp::new();
+    let uri = "/api/v1/conversations?created_after=2025-02-01T00:00:00Z&created_before=2025-01-01T00:00:00Z";
+    let reply = app.as_key(VIEWER_KEY, TestRequest::get().uri(uri)).await;
+    assert_invalid_field(&reply, "created_after");
 }

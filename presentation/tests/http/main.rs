@@ -9,6 +9,8 @@ mod bots;
 mod conversations;
 mod errors;
 mod health;
+mod idempotency;
+mod operator_messages;
 mod platforms;
 mod server;
 mod support;

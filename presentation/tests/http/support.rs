@@ -6,10 +6,13 @@ use actix_web::test::{self, TestRequest};
 use actix_web::web;
 use application::api_keys::{hash_key, SHOWN_PREFIX_LEN};
 use application::ports::{
-    Channel, Channels, ClaimedJob, Clock, EventPublisher, HealthCheck, InboundMessage,
-    InboundRecord, InboundRequest, Ledger, ParseError, Recorded, SendError, VerifyError,
+    Channel, Channels, Claim, ClaimTimes, ClaimToken, ClaimedJob, Clock, EventPublisher,
+    HealthCheck, IdempotencyStore, IdempotentRequest, InboundMessage, InboundRecord,
+    InboundRequest, Ledger, ParseError, Recorded, SendError, StoredResponse, VerifyError,
 };
-use application::{ApiKeys, BindPlatform, BotAdmin, ReceiveWebhook};
+use application::{
+    ApiKeys, BindPlatform, BotAdmin, Idempotency, ReceiveWebhook, SendOperatorMessage,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::repositories::{
@@ -25,6 +28,7 @@ use domain::{
 use domain::{BotSummary, TimeRange};
 use presentation::{AppState, HttpSettings};
 use serde_json::Value;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -158,6 +162,8 @@ impl ConversationRepository for FakeConversations {
             .filter(|c| filter.bot_id.is_none_or(|id| c.bot_id == id))
             .filter(|c| filter.platform.is_none_or(|p| c.platform == p))
             .filter(|c| filter.status.is_none_or(|s| c.status == s))
+            .filter(|c| filter.created_after.is_none_or(|at| c.created_at >= at))
+            .filter(|c| filter.created_before.is_none_or(|at| c.created_at < at))
             .cloned()
             .collect();
         Ok(page_of(rows, page, |c| c.id.to_string()))
@@ -292,20 +298,30 @@ impl ApiKeyRepository for FakeApiKeys {
     }
 }
 
-/// Counts every write attempt; can be made unavailable.
+/// Counts every write attempt; can be made unavailable. Queued outbound messages are stored in
+/// `messages`, as the real ledger would.
 #[derive(Default)]
 pub struct FakeLedger {
     pub calls: AtomicUsize,
     pub unavailable: AtomicBool,
+    pub messages: Arc<FakeMessages>,
+}
+
+impl FakeLedger {
+    /// Counts a write attempt; fails when unavailable.
+    fn write(&self) -> Result<(), RepoError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if self.unavailable.load(Ordering::SeqCst) {
+            return Err(down());
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
 impl Ledger for FakeLedger {
     async fn record_inbound(&self, _record: &InboundRecord) -> Result<Recorded, RepoError> {
-        self.calls.fetch_add(1, Ordering::SeqCst);
-        if self.unavailable.load(Ordering::SeqCst) {
-            return Err(down());
-        }
+        self.write()?;
         Ok(Recorded::New {
             conversation_id: ConversationId::new(),
             message_id: MessageId::new(),
@@ -313,6 +329,84 @@ impl Ledger for FakeLedger {
     }
     async fn store_reply(&self, _job: &ClaimedJob, _reply: &Message) -> Result<bool, RepoError> {
         Ok(false)
+    }
+    async fn queue_outbound(&self, message: &Message) -> Result<bool, RepoError> {
+        self.write()?;
+        self.messages.0.lock().unwrap().push(message.clone());
+        Ok(true)
+    }
+}
+
+/// An idempotency store in memory: one record per scope and key, no expiry or takeover.
+#[derive(Default)]
+pub struct FakeIdempotency(pub Mutex<HashMap<(String, String), IdempotencyRecord>>);
+
+#[derive(Debug, Clone)]
+pub struct IdempotencyRecord {
+    pub fingerprint: String,
+    /// Set while the claim runs.
+    pub token: Option<ClaimToken>,
+    pub answer: Option<StoredResponse>,
+}
+
+fn key_of(request: &IdempotentRequest) -> (String, String) {
+    (request.scope.clone(), request.key.clone())
+}
+
+#[async_trait]
+impl IdempotencyStore for FakeIdempotency {
+    async fn claim(
+        &self,
+        request: &IdempotentRequest,
+        _times: ClaimTimes,
+    ) -> Result<Claim, RepoError> {
+        let mut records = self.0.lock().unwrap();
+        let Some(record) = records.get(&key_of(request)) else {
+            let token = ClaimToken(uuid::Uuid::new_v4().to_string());
+            let record = IdempotencyRecord {
+                fingerprint: request.fingerprint.clone(),
+                token: Some(token.clone()),
+                answer: None,
+            };
+            records.insert(key_of(request), record);
+            return Ok(Claim::Acquired(token));
+        };
+        Ok(match &record.answer {
+            _ if record.fingerprint != request.fingerprint => Claim::Mismatch,
+            Some(answer) => Claim::Completed(answer.clone()),
+            None => Claim::InProgress,
+        })
+    }
+    async fn complete(
+        &self,
+        request: &IdempotentRequest,
+        token: &ClaimToken,
+        response: &StoredResponse,
+    ) -> Result<bool, RepoError> {
+        let mut records = self.0.lock().unwrap();
+        let held = records
+            .get_mut(&key_of(request))
+            .filter(|r| r.token.as_ref() == Some(token));
+        Ok(held
+            .map(|record| {
+                record.token = None;
+                record.answer = Some(response.clone());
+            })
+            .is_some())
+    }
+    async fn release(
+        &self,
+        request: &IdempotentRequest,
+        token: &ClaimToken,
+    ) -> Result<bool, RepoError> {
+        let mut records = self.0.lock().unwrap();
+        let held = records
+            .get(&key_of(request))
+            .is_some_and(|r| r.token.as_ref() == Some(token));
+        if held {
+            records.remove(&key_of(request));
+        }
+        Ok(held)
     }
 }
 
@@ -439,6 +533,7 @@ pub struct TestApp {
     pub summaries: Arc<FakeSummaries>,
     pub ledger: Arc<FakeLedger>,
     pub api_keys: Arc<FakeApiKeys>,
+    pub idempotency: Arc<FakeIdempotency>,
 }
 
 /// A response, its body parsed as JSON (`Null` when empty).
@@ -466,13 +561,24 @@ impl TestApp {
         let conversations = Arc::new(FakeConversations::default());
         let messages = Arc::new(FakeMessages::default());
         let summaries = Arc::new(FakeSummaries::default());
-        let ledger = Arc::new(FakeLedger::default());
+        let ledger = Arc::new(FakeLedger {
+            messages: messages.clone(),
+            ..FakeLedger::default()
+        });
         let api_keys = Arc::new(FakeApiKeys::default());
+        let idempotency = Arc::new(FakeIdempotency::default());
         let clock: Arc<dyn Clock> = Arc::new(WallClock);
         let telegram: Arc<dyn Channel> = Arc::new(FakeTelegram {
             refuse_webhook: options.refuse_webhook,
         });
         let channels = Channels::new([telegram]);
+        let send_message = Arc::new(SendOperatorMessage::new(
+            conversations.clone(),
+            bindings.clone(),
+            ledger.clone(),
+            Arc::new(NoEvents),
+            clock.clone(),
+        ));
         let state = AppState {
             receive: Arc::new(ReceiveWebhook::new(
                 bindings.clone(),
@@ -489,7 +595,9 @@ impl TestApp {
                 clock.clone(),
                 options.public_url,
             )),
-            api_keys: Arc::new(ApiKeys::new(api_keys.clone(), clock, None)),
+            api_keys: Arc::new(ApiKeys::new(api_keys.clone(), clock.clone(), None)),
+            send_message,
+            idempotency: Arc::new(Idempotency::new(idempotency.clone(), clock)),
             bots: bots.clone(),
             bindings: bindings.clone(),
             conversations: conversations.clone(),
@@ -511,6 +619,7 @@ impl TestApp {
             summaries,
             ledger,
             api_keys,
+            idempotency,
         }
     }
 
@@ -634,10 +743,30 @@ pub fn assert_problem(reply: &Reply, status: u16, code: &str) {
     assert_eq!(body["request_id"], id, "body: {}", reply.raw);
 }
 
-/// Asserts a 422 `invalid_field` problem naming `field`, in `field` and first in `detail`.
+/// Asserts a 422 `invalid_field` problem naming `field` first: in `field`, in `errors` and in
+/// `detail`.
 pub fn assert_invalid_field(reply: &Reply, field: &str) {
     assert_problem(reply, 422, "invalid_field");
     assert_eq!(reply.body["field"], field, "{}", reply.raw);
+    assert_eq!(reply.body["errors"][0]["field"], field, "{}", reply.raw);
     let detail = reply.body["detail"].as_str().unwrap();
     assert!(detail.starts_with(field), "{}", reply.raw);
+}
+
+/// Asserts a 422 problem naming exactly `fields` (in name order), each with a reason, each in
+/// `detail`.
+pub fn assert_invalid_fields(reply: &Reply, fields: &[&str]) {
+    assert_invalid_field(reply, fields[0]);
+    let errors = reply.body["errors"].as_array().unwrap();
+    let named: Vec<&str> = errors
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(named, fields, "{}", reply.raw);
+    let detail = reply.body["detail"].as_str().unwrap();
+    for error in errors {
+        assert!(error["reason"].as_str().is_some_and(|r| !r.is_empty()));
+        let field = error["field"].as_str().unwrap();
+        assert!(detail.contains(&format!("{field}: ")), "{detail}");
+    }
 }

@@ -4,5 +4,6 @@ pub mod api_keys;
 pub mod bindings;
 pub mod bots;
 pub mod conversations;
+pub mod idempotency_keys;
 pub mod jobs;
 pub mod messages;

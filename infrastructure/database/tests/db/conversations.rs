@@ -1,14 +1,28 @@
-//! Conversations: newest-first listing with filters and cursors, and ending.
+//! Conversations: newest-first listing with filters (time windows too) and cursors, and ending.
 
-use crate::support::{at, new_bot, receive};
-use application::ports::Recorded;
+use crate::support::{at, new_bot, receive, record};
+use application::ports::{Ledger, Recorded};
 use database::testing::fresh_databases;
 use database::SeaStore;
 use domain::repositories::{ConversationFilter, ConversationRepository};
-use domain::{BotId, ConversationId, ConversationStatus, PageRequest, PlatformKind};
+use domain::{BotId, ConversationId, ConversationStatus, Cursor, PageRequest, PlatformKind};
 
 async fn start(store: &SeaStore, bot: BotId, chat: &str) -> ConversationId {
     match receive(store, bot, chat, &format!("{chat}-1")).await {
+        Recorded::New {
+            conversation_id, ..
+        } => conversation_id,
+        Recorded::Duplicate => unreachable!(),
+    }
+}
+
+/// Starts a conversation in `chat` created at `at(secs)`.
+async fn start_at(store: &SeaStore, bot: BotId, chat: &str, secs: i64) -> ConversationId {
+    let recorded = store
+        .record_inbound(&record(bot, chat, &format!("{chat}-1"), secs))
+        .await
+        .unwrap();
+    match recorded {
         Recorded::New {
             conversation_id, ..
         } => conversation_id,
@@ -21,8 +35,18 @@ async fn all_pages(
     filter: &ConversationFilter,
     limit: u32,
 ) -> Vec<ConversationId> {
+    pages_after(store, filter, limit, None).await
+}
+
+/// Every id listed after `cursor`, read `limit` at a time.
+async fn pages_after(
+    store: &SeaStore,
+    filter: &ConversationFilter,
+    limit: u32,
+    cursor: Option<Cursor>,
+) -> Vec<ConversationId> {
     let mut ids = Vec::new();
-    let mut request = PageRequest::new(None, Some(limit));
+    let mut request = PageRequest::new(cursor, Some(limit));
     loop {
         let page = store.list(filter, &request).await.unwrap();
         ids.extend(page.items.iter().map(|c| c.id));
@@ -94,5 +118,75 @@ async fn ending_is_idempotent() {
             store.end(ConversationId::new(), at(60)).await.unwrap(),
             None
         );
+    }
+}
+
+/// A window of creation times: at or after `from`, before `until` (in seconds from `at(0)`).
+fn created(from: i64, until: i64) -> ConversationFilter {
+    ConversationFilter {
+        created_after: Some(at(from)),
+        created_before: Some(at(until)),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn a_time_window_pages_stably_while_conversations_arrive() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let mut ids = Vec::new();
+        for n in 0..10 {
+            ids.push(start_at(&store, bot, &format!("c{n}"), n * 10).await);
+        }
+        let window = created(20, 70);
+        let first = store
+            .list(&window, &PageRequest::new(None, Some(2)))
+            .await
+            .unwrap();
+        let first_ids: Vec<_> = first.items.iter().map(|c| c.id).collect();
+        assert_eq!(first_ids, [ids[6], ids[5]], "{}", db.backend());
+
+        // Newer conversations arrive between two pages, inside and outside the window.
+        let late_inside = start_at(&store, bot, "late-in", 30).await;
+        start_at(&store, bot, "late-out", 80).await;
+        let rest = pages_after(&store, &window, 2, first.next_cursor).await;
+        assert_eq!(rest, [ids[4], ids[3], ids[2]], "no skip, no repeat");
+
+        let fresh = all_pages(&store, &window, 2).await;
+        assert_eq!(fresh, [late_inside, ids[6], ids[5], ids[4], ids[3], ids[2]]);
+    }
+}
+
+#[tokio::test]
+async fn a_time_window_includes_its_start_excludes_its_end_and_combines() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let ada = new_bot(&store, "Ada").await.id;
+        let bob = new_bot(&store, "Bob").await.id;
+        let early = start_at(&store, ada, "early", 10).await;
+        let edge = start_at(&store, ada, "edge", 20).await;
+        let of_bob = start_at(&store, bob, "bob", 20).await;
+        start_at(&store, ada, "late", 30).await;
+
+        assert_eq!(
+            all_pages(&store, &created(20, 30), 10).await,
+            [of_bob, edge],
+            "{}",
+            db.backend()
+        );
+        let ada_until_edge = ConversationFilter {
+            bot_id: Some(ada),
+            created_before: Some(at(20)),
+            ..Default::default()
+        };
+        assert_eq!(all_pages(&store, &ada_until_edge, 10).await, [early]);
+        let from_edge = ConversationFilter {
+            bot_id: Some(ada),
+            created_after: Some(at(20)),
+            ..Default::default()
+        };
+        assert_eq!(all_pages(&store, &from_edge, 10).await.len(), 2);
+        assert!(all_pages(&store, &created(20, 20), 10).await.is_empty());
     }
 }

@@ -1,10 +1,10 @@
-//! The ledger: recording inbound messages (deduplicated) and storing replies under a lease.
+//! The ledger: inbound messages (deduplicated), replies under a lease, operator messages.
 
 use crate::support::{at, claim_at, count, new_bot, receive, record, text, LEASE};
 use application::ports::{JobPayload, JobQueue, Ledger, Recorded};
 use database::testing::fresh_databases;
 use domain::repositories::{ConversationRepository, MessageRepository};
-use domain::{Direction, Message, MessageStatus};
+use domain::{Conversation, Direction, Message, MessageStatus};
 
 #[tokio::test]
 async fn an_inbound_message_starts_a_conversation_and_a_reply_job() {
@@ -130,13 +130,7 @@ async fn a_reply_replaces_its_job_with_a_delivery() {
         assert_eq!(stored.status, MessageStatus::Pending);
         let deliver = claim_at(&store, 3).await.unwrap();
         assert_eq!(deliver.lane, job.lane);
-        assert_eq!(
-            deliver.payload,
-            JobPayload::Deliver {
-                message_id: reply.id,
-                parts_sent: 0
-            }
-        );
+        assert_eq!(deliver.payload, delivery(reply.id));
         assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 1);
         let conversation = ConversationRepository::get(&store, reply.conversation_id).await;
         assert_eq!(
@@ -225,6 +219,100 @@ async fn a_reply_stored_twice_lets_the_chat_go_on() {
         assert!(store.store_reply(&m2_turn, &duplicate).await.unwrap());
         let third = claim_at(&store, 5).await;
         assert!(third.is_some(), "the lane is not stuck: {}", db.backend());
+    }
+}
+
+/// The conversation a new message starts, for an operator to write into.
+async fn conversation_of(store: &database::SeaStore, recorded: Recorded) -> Conversation {
+    let Recorded::New {
+        conversation_id, ..
+    } = recorded
+    else {
+        unreachable!()
+    };
+    ConversationRepository::get(store, conversation_id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_operator_message_is_delivered_after_the_replies_queued_before_it() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let FirstTurn { reply, .. } = first_turn(&store, bot, &[]).await;
+        let conversation = ConversationRepository::get(&store, reply.conversation_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let note = Message::operator(&conversation, "a human here", at(5));
+        assert!(
+            store.queue_outbound(&note).await.unwrap(),
+            "{}",
+            db.backend()
+        );
+
+        let stored = MessageRepository::get(&store, note.id).await.unwrap();
+        assert_eq!(stored, Some(note.clone()));
+        let touched = ConversationRepository::get(&store, conversation.id).await;
+        assert_eq!(touched.unwrap().unwrap().updated_at, at(5));
+        let first = claim_at(&store, 6).await.unwrap();
+        assert_eq!(first.payload, delivery(reply.id), "the reply goes first");
+        assert_eq!(claim_at(&store, 6).await, None, "the note waits its turn");
+        assert!(store.complete(&first).await.unwrap());
+        let second = claim_at(&store, 6).await.unwrap();
+        assert_eq!(second.payload, delivery(note.id));
+        assert_eq!(second.lane, first.lane);
+    }
+}
+
+#[tokio::test]
+async fn an_operator_message_in_an_idle_conversation_is_due_at_once() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let conversation = conversation_of(&store, receive(&store, bot, "chat", "m1").await).await;
+        let turn = claim_at(&store, 1).await.unwrap();
+        assert!(store.complete(&turn).await.unwrap());
+
+        let note = Message::operator(&conversation, "hello", at(2));
+        assert!(store.queue_outbound(&note).await.unwrap());
+        let job = claim_at(&store, 2).await.unwrap();
+        assert_eq!(job.payload, delivery(note.id), "{}", db.backend());
+        assert_eq!(job.lane, conversation.id.to_string());
+    }
+}
+
+#[tokio::test]
+async fn an_operator_message_to_an_ended_or_unknown_conversation_writes_nothing() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let conversation = conversation_of(&store, receive(&store, bot, "chat", "m1").await).await;
+        store.end(conversation.id, at(3)).await.unwrap();
+        let late = Message::operator(&conversation, "too late", at(4));
+        assert!(
+            !store.queue_outbound(&late).await.unwrap(),
+            "{}",
+            db.backend()
+        );
+
+        let mut unknown = conversation.clone();
+        unknown.id = domain::ConversationId::new();
+        let astray = Message::operator(&unknown, "nobody", at(4));
+        assert!(!store.queue_outbound(&astray).await.unwrap());
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 1);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 1);
+        let ended = ConversationRepository::get(&store, conversation.id).await;
+        assert_eq!(ended.unwrap().unwrap().updated_at, at(3), "not touched");
+    }
+}
+
+fn delivery(message_id: domain::MessageId) -> JobPayload {
+    JobPayload::Deliver {
+        message_id,
+        parts_sent: 0,
     }
 }
 

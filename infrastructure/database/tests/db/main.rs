@@ -10,6 +10,7 @@ mod bots;
 mod concurrency;
 mod conversations;
 mod dump;
+mod idempotency;
 mod ledger;
 mod messages;
 mod queue;
