@@ -1,6 +1,7 @@
-//! Use cases: create, revise and delete bots.
+//! Use cases: create, revise, pause, resume and delete bots.
 
 use crate::ports::Clock;
+use chrono::{DateTime, Utc};
 use domain::repositories::BotRepository;
 use domain::{Bot, BotDraft, BotId, RepoError};
 use std::sync::Arc;
@@ -43,6 +44,36 @@ impl BotAdmin {
         bot.revise(revise(bot.draft()), self.clock.now());
         if !self.bots.update(&bot).await? {
             return Err(BotError::NotFound(id));
+        }
+        Ok(bot)
+    }
+
+    /// Stops answering the bot's messages (they are still stored); pausing a paused bot
+    /// changes nothing.
+    #[tracing::instrument(skip_all, fields(bot_id = %id))]
+    pub async fn pause(&self, id: BotId) -> Result<Bot, BotError> {
+        self.change_pause(id, Bot::pause, "bot paused").await
+    }
+
+    /// Answers the bot's new messages again; what arrived while paused stays unanswered.
+    #[tracing::instrument(skip_all, fields(bot_id = %id))]
+    pub async fn resume(&self, id: BotId) -> Result<Bot, BotError> {
+        self.change_pause(id, Bot::resume, "bot resumed").await
+    }
+
+    /// Applies `change` to the stored bot at the clock's time, saving it only if it changed.
+    async fn change_pause(
+        &self,
+        id: BotId,
+        change: fn(&mut Bot, DateTime<Utc>) -> bool,
+        done: &str,
+    ) -> Result<Bot, BotError> {
+        let mut bot = self.bots.get(id).await?.ok_or(BotError::NotFound(id))?;
+        if change(&mut bot, self.clock.now()) {
+            if !self.bots.save_pause(&bot).await? {
+                return Err(BotError::NotFound(id));
+            }
+            tracing::info!("{done}");
         }
         Ok(bot)
     }
@@ -107,10 +138,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn updating_or_deleting_a_missing_bot_is_not_found() {
+    async fn updating_deleting_pausing_or_resuming_a_missing_bot_is_not_found() {
         let mut bots = MockBotRepository::new();
         bots.expect_get().returning(|_| Ok(None));
         bots.expect_delete().returning(|_| Ok(false));
+        bots.expect_save_pause().never();
         let admin = BotAdmin::new(Arc::new(bots), clock_at(0));
         assert!(matches!(
             admin.update(BotId::new(), |d| d).await,
@@ -120,5 +152,69 @@ mod tests {
             admin.delete(BotId::new()).await,
             Err(BotError::NotFound(_))
         ));
+        assert!(matches!(
+            admin.pause(BotId::new()).await,
+            Err(BotError::NotFound(_))
+        ));
+        assert!(matches!(
+            admin.resume(BotId::new()).await,
+            Err(BotError::NotFound(_))
+        ));
+    }
+
+    /// An admin over one stored bot, whose `save_pause` must be called `saves` times.
+    fn admin_of(stored: Bot, saves: usize, now: i64) -> BotAdmin {
+        let mut bots = MockBotRepository::new();
+        let id = stored.id;
+        bots.expect_get()
+            .returning(move |_| Ok(Some(stored.clone())));
+        bots.expect_save_pause()
+            .withf(move |bot| bot.id == id)
+            .times(saves)
+            .returning(|_| Ok(true));
+        bots.expect_update().never();
+        BotAdmin::new(Arc::new(bots), clock_at(now))
+    }
+
+    #[tokio::test]
+    async fn pausing_records_the_time_once_and_resuming_clears_it() {
+        let active = Bot::create(draft("Ada"), Utc.timestamp_opt(1, 0).unwrap());
+        let paused = admin_of(active.clone(), 1, 50)
+            .pause(active.id)
+            .await
+            .unwrap();
+        assert_eq!(paused.paused_at, Some(Utc.timestamp_opt(50, 0).unwrap()));
+        assert_eq!(paused.updated_at.timestamp(), 50);
+
+        let again = admin_of(paused.clone(), 0, 60)
+            .pause(active.id)
+            .await
+            .unwrap();
+        assert_eq!(
+            again, paused,
+            "the first pause is kept and nothing is saved"
+        );
+
+        let resumed = admin_of(paused, 1, 70).resume(active.id).await.unwrap();
+        assert_eq!(
+            (resumed.paused_at, resumed.updated_at.timestamp()),
+            (None, 70)
+        );
+        let still = admin_of(resumed.clone(), 0, 80)
+            .resume(active.id)
+            .await
+            .unwrap();
+        assert_eq!(still, resumed);
+    }
+
+    #[tokio::test]
+    async fn a_bot_deleted_while_pausing_is_not_found() {
+        let mut bots = MockBotRepository::new();
+        let bot = Bot::create(draft("Ada"), Utc.timestamp_opt(1, 0).unwrap());
+        let id = bot.id;
+        bots.expect_get().returning(move |_| Ok(Some(bot.clone())));
+        bots.expect_save_pause().times(1).returning(|_| Ok(false));
+        let admin = BotAdmin::new(Arc::new(bots), clock_at(5));
+        assert!(matches!(admin.pause(id).await, Err(BotError::NotFound(_))));
     }
 }

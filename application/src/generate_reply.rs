@@ -4,7 +4,8 @@ use crate::commands::{intent, Intent, UNSUPPORTED_REPLY};
 use crate::history::turns_for;
 use crate::jobs::{Lookup, Step, Target};
 use crate::ports::{
-    ChatRequest, ClaimedJob, Clock, EventPublisher, LanguageModel, Ledger, ModelError, Timer,
+    ChatRequest, ClaimedJob, Clock, Completion, EventPublisher, LanguageModel, Ledger, ModelError,
+    Timer,
 };
 use crate::settings::PipelineSettings;
 use domain::repositories::{BotRepository, ConversationRepository};
@@ -41,8 +42,15 @@ impl GenerateReply {
                 target.message.bot_id
             )));
         };
-        let (text, resets) = self.compose(&bot, &target).await?;
-        let reply = Message::reply(&target.message, text, self.clock.now());
+        if bot.is_paused() {
+            // An operator has taken over: the message stays stored and unanswered, and the job
+            // leaves its lane (the runner completes it) so that later jobs of the chat go on.
+            tracing::info!(bot_id = %bot.id, "the bot is paused; the message is not answered");
+            return Ok(Step::Done);
+        }
+        let (answer, resets) = self.compose(&bot, &target).await?;
+        let reply =
+            Message::reply(&target.message, answer.text, self.clock.now()).with_usage(answer.usage);
         if !self.ledger.store_reply(job, &reply).await? {
             return Ok(Step::LeaseLost);
         }
@@ -59,30 +67,31 @@ impl GenerateReply {
         Ok(Step::Finished)
     }
 
-    /// The reply's text, and whether the conversation ends with it.
-    async fn compose(&self, bot: &Bot, target: &Target) -> Result<(String, bool), RepoError> {
+    /// The reply (with the model's token usage, if it answered), and whether the conversation
+    /// ends with it.
+    async fn compose(&self, bot: &Bot, target: &Target) -> Result<(Completion, bool), RepoError> {
         Ok(match intent(&target.message.content) {
             Intent::Command(command) => (
-                command.reply(bot),
+                Completion::text(command.reply(bot)),
                 command == crate::commands::Command::Reset,
             ),
-            Intent::Unsupported => (UNSUPPORTED_REPLY.to_owned(), false),
+            Intent::Unsupported => (Completion::text(UNSUPPORTED_REPLY), false),
             Intent::Ask(_) => (self.ask_model(bot, target).await?, false),
         })
     }
 
-    /// The model's answer, or the bot's fallback message when the model cannot answer.
-    async fn ask_model(&self, bot: &Bot, target: &Target) -> Result<String, RepoError> {
+    /// The model's answer, or the bot's fallback message (no usage) when it cannot answer.
+    async fn ask_model(&self, bot: &Bot, target: &Target) -> Result<Completion, RepoError> {
         let answer = self.while_typing(target, self.consult(bot, target)).await?;
         match answer {
-            Ok(answer) if !answer.trim().is_empty() => Ok(answer),
+            Ok(answer) if !answer.text.trim().is_empty() => Ok(answer),
             Ok(_) => {
                 tracing::warn!("the model answered with nothing; sending the fallback");
-                Ok(bot.fallback().to_owned())
+                Ok(Completion::text(bot.fallback()))
             }
             Err(error) => {
                 tracing::warn!(%error, "the model failed; sending the fallback");
-                Ok(bot.fallback().to_owned())
+                Ok(Completion::text(bot.fallback()))
             }
         }
     }
@@ -92,7 +101,7 @@ impl GenerateReply {
         &self,
         bot: &Bot,
         target: &Target,
-    ) -> Result<Result<String, ModelError>, RepoError> {
+    ) -> Result<Result<Completion, ModelError>, RepoError> {
         let recent = self
             .lookup
             .messages
@@ -139,7 +148,7 @@ mod tests {
     use crate::fixtures::{clock, job, messages_holding, telegram_channel, texts, World};
     use crate::ports::{
         JobPayload, MockChannel, MockEventPublisher, MockLanguageModel, MockLedger, SendError,
-        TurnRole,
+        TokenUsage, TurnRole,
     };
     use async_trait::async_trait;
     use domain::repositories::{MockBotRepository, MockConversationRepository};
@@ -148,6 +157,11 @@ mod tests {
     use std::sync::Mutex;
     use std::time::Duration;
     use tokio::sync::Notify;
+
+    const USAGE: TokenUsage = TokenUsage {
+        prompt_tokens: 12,
+        completion_tokens: 3,
+    };
 
     struct Harness {
         world: World,
@@ -160,6 +174,8 @@ mod tests {
         conversations: MockConversationRepository,
         settings: PipelineSettings,
         stored: Arc<Mutex<Vec<Message>>>,
+        /// How many events the run publishes.
+        published: usize,
     }
 
     impl Harness {
@@ -183,6 +199,7 @@ mod tests {
                 conversations: MockConversationRepository::new(),
                 settings: PipelineSettings::default(),
                 stored,
+                published: 1,
             }
         }
 
@@ -197,7 +214,10 @@ mod tests {
             let bot = self.world.bot.clone();
             bots.expect_get().returning(move |_| Ok(Some(bot.clone())));
             let mut events = MockEventPublisher::new();
-            events.expect_publish().times(1).return_const(());
+            events
+                .expect_publish()
+                .times(self.published)
+                .return_const(());
             let model = self
                 .answering
                 .unwrap_or_else(|| Arc::new(self.model) as Arc<dyn LanguageModel>);
@@ -280,10 +300,10 @@ mod tests {
 
     #[async_trait]
     impl LanguageModel for Typing {
-        async fn complete(&self, _: &ChatRequest) -> Result<String, ModelError> {
+        async fn complete(&self, _: &ChatRequest) -> Result<Completion, ModelError> {
             self.go.notified().await;
             self.answered.store(true, SeqCst);
-            Ok("done thinking".into())
+            Ok(Completion::text("done thinking"))
         }
     }
 
@@ -334,7 +354,7 @@ mod tests {
         h.model
             .expect_complete()
             .times(1)
-            .returning(|_| Ok("at once".into()));
+            .returning(|_| Ok(Completion::text("at once")));
         let inbound = h.world.inbound(MessageContent::text("quick"));
         let (_, stored) = h.answer(inbound, vec![]).await;
         assert_eq!(stored[0].content.as_text(), Some("at once"));
@@ -368,11 +388,17 @@ mod tests {
                     && req.turns[1].role == TurnRole::Assistant
             })
             .times(1)
-            .returning(|_| Ok("fine, thanks".into()));
+            .returning(|_| {
+                Ok(Completion {
+                    text: "fine, thanks".into(),
+                    usage: Some(USAGE),
+                })
+            });
         let (step, stored) = h.answer(second.clone(), vec![first, first_reply]).await;
         assert_eq!(step, Step::Finished);
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].content.as_text(), Some("fine, thanks"));
+        assert_eq!(stored[0].usage, Some(USAGE), "the reply keeps its cost");
         assert_eq!(stored[0].reply_to, Some(second.id));
         assert_eq!(stored[0].direction, Direction::Outbound);
     }
@@ -387,6 +413,41 @@ mod tests {
             .returning(|_| Err(ModelError::Unavailable("500".into())));
         let (_, stored) = h.answer(inbound, vec![]).await;
         assert_eq!(stored[0].content.as_text(), Some("fallback!"));
+        assert_eq!(stored[0].usage, None);
+    }
+
+    #[tokio::test]
+    async fn an_empty_answer_yields_the_fallback_without_usage() {
+        let mut h = Harness::new();
+        let inbound = h.world.inbound(MessageContent::text("hi"));
+        h.model.expect_complete().times(1).returning(|_| {
+            Ok(Completion {
+                text: " ".into(),
+                usage: Some(USAGE),
+            })
+        });
+        let (_, stored) = h.answer(inbound, vec![]).await;
+        assert_eq!(stored[0].content.as_text(), Some("fallback!"));
+        assert_eq!(stored[0].usage, None);
+    }
+
+    #[tokio::test]
+    async fn a_paused_bot_finishes_the_job_without_the_model_typing_or_a_reply() {
+        let typing = Typing::default();
+        let mut h = Harness::new();
+        h.channel = typing.channel(usize::MAX, Ok(()));
+        h.world.bot.pause(crate::fixtures::now());
+        h.model.expect_complete().never();
+        h.published = 0;
+        let inbound = h.world.inbound(MessageContent::text("anyone there?"));
+        let (step, stored) = h.answer(inbound, vec![]).await;
+        assert_eq!(
+            step,
+            Step::Done,
+            "the runner completes the job, freeing its lane"
+        );
+        assert!(stored.is_empty(), "{stored:?}");
+        assert_eq!(typing.calls(), 0);
     }
 
     #[tokio::test]
@@ -402,6 +463,7 @@ mod tests {
             .returning(|_, _| Ok(None));
         let (_, stored) = h.answer(inbound, vec![]).await;
         assert!(stored[0].content.as_text().unwrap().contains("start over"));
+        assert_eq!(stored[0].usage, None);
     }
 
     #[tokio::test]

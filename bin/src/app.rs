@@ -121,6 +121,7 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
         bindings,
         conversations: store.clone(),
         messages: store.clone(),
+        summaries: store.clone(),
         health: vec![Arc::new(DatabaseHealth(store.clone()))],
     };
     Ok(App {

@@ -1,6 +1,6 @@
-//! The command line: `serve`, `worker`, `migrate`, `config`, `api-keys`.
+//! The command line: `serve`, `worker`, `migrate`, `config`, `api-keys`, `bots`.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -38,6 +38,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ApiKeysAction,
     },
+    /// Create and list bots.
+    Bots {
+        #[command(subcommand)]
+        action: BotsAction,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -74,6 +79,35 @@ pub enum ApiKeysAction {
     },
     /// Revoke a key by its id: it is refused from then on.
     Revoke { id: domain::ApiKeyId },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BotsAction {
+    /// Create a bot and print its id alone on stdout.
+    Create(NewBot),
+    /// List the bots: a table, or JSON lines with `--json`.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A bot's fields, checked as `POST /api/v1/bots` checks them.
+#[derive(Debug, Args)]
+pub struct NewBot {
+    #[arg(long)]
+    pub name: String,
+    #[arg(long, default_value = "")]
+    pub system_prompt: String,
+    /// The model to ask; without it, the configured `ai.model`.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// 0 to 2.
+    #[arg(long, allow_negative_numbers = true)]
+    pub temperature: Option<f32>,
+    /// Sent when the model cannot answer; without it, a built-in apology.
+    #[arg(long)]
+    pub fallback_message: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -2,12 +2,13 @@
 
 use crate::cli::ApiKeysAction;
 use crate::commands::CommandError;
-use crate::run::{connect, migrate_up, open_store};
+use crate::listing::{all_pages, print_listing, when};
+use crate::run::connect_store;
 use crate::settings::Settings;
 use application::ports::SystemClock;
 use application::{ApiKeyError, ApiKeys};
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use domain::{ApiKey, ApiKeyId, PageRequest, Role};
+use chrono::{TimeDelta, Utc};
+use domain::{ApiKey, ApiKeyId, Role};
 use presentation::dto::ApiKeyBody;
 use std::sync::Arc;
 
@@ -24,14 +25,9 @@ pub async fn api_keys(settings: &Settings, action: ApiKeysAction) -> Result<(), 
     }
 }
 
-/// The use cases on the configured database, migrated first unless `database.migrate_on_start`
-/// is off.
+/// The use cases on the configured store (see [`connect_store`]).
 async fn open(settings: &Settings) -> Result<ApiKeys, CommandError> {
-    let db = connect(settings).await?;
-    if settings.database.migrate_on_start {
-        migrate_up(&db).await?;
-    }
-    let store = Arc::new(open_store(settings, db)?);
+    let store = Arc::new(connect_store(settings).await?);
     Ok(ApiKeys::new(store, Arc::new(SystemClock), None))
 }
 
@@ -63,35 +59,8 @@ async fn create(
 }
 
 async fn list(keys: &ApiKeys, json: bool) -> Result<(), CommandError> {
-    let all = all_keys(keys).await?;
-    if !json {
-        print!("{}", table(&all));
-        return Ok(());
-    }
-    for key in all {
-        let line = serde_json::to_string(&ApiKeyBody::from(key))
-            .map_err(|e| CommandError::Failed(e.to_string()))?;
-        println!("{line}");
-    }
-    Ok(())
-}
-
-/// Every key, reading the largest pages allowed.
-async fn all_keys(keys: &ApiKeys) -> Result<Vec<ApiKey>, CommandError> {
-    let limit = Some(PageRequest::MAX_LIMIT);
-    let mut request = PageRequest::new(None, limit);
-    let mut all = Vec::new();
-    loop {
-        let page = keys
-            .list(&request)
-            .await
-            .map_err(|e| CommandError::Failed(format!("cannot list the keys: {e}")))?;
-        all.extend(page.items);
-        let Some(cursor) = page.next_cursor else {
-            return Ok(all);
-        };
-        request = PageRequest::new(Some(cursor), limit);
-    }
+    let all = all_pages("keys", |request| async move { keys.list(&request).await }).await?;
+    print_listing::<_, ApiKeyBody, 8>(all, json, COLUMNS, row)
 }
 
 async fn revoke(keys: &ApiKeys, id: ApiKeyId) -> Result<(), CommandError> {
@@ -118,14 +87,6 @@ const COLUMNS: [&str; 8] = [
     "REVOKED",
 ];
 
-/// A time to the second, or `-` for none.
-fn when(at: Option<DateTime<Utc>>) -> String {
-    at.map_or_else(
-        || "-".to_owned(),
-        |at| at.to_rfc3339_opts(SecondsFormat::Secs, true),
-    )
-}
-
 fn row(key: &ApiKey) -> [String; 8] {
     [
         key.id.to_string(),
@@ -139,32 +100,14 @@ fn row(key: &ApiKey) -> [String; 8] {
     ]
 }
 
-/// The keys as a table: a header line, then one line per key, columns aligned.
-fn table(keys: &[ApiKey]) -> String {
-    let rows: Vec<[String; 8]> = std::iter::once(COLUMNS.map(String::from))
-        .chain(keys.iter().map(row))
-        .collect();
-    let widths: [usize; 8] = std::array::from_fn(|col| {
-        rows.iter()
-            .map(|r| r[col].chars().count())
-            .max()
-            .unwrap_or(0)
-    });
-    rows.iter()
-        .map(|cells| {
-            let padded: Vec<String> = cells
-                .iter()
-                .zip(widths)
-                .map(|(cell, width)| format!("{cell:<width$}"))
-                .collect();
-            format!("{}\n", padded.join("  ").trim_end())
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
+
+    fn table(keys: &[ApiKey]) -> String {
+        crate::listing::table(COLUMNS, keys.iter().map(row))
+    }
 
     #[test]
     fn the_table_aligns_columns_under_a_header() {

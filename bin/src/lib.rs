@@ -1,10 +1,12 @@
 //! The switchboard process: configuration, wiring, workers and the commands, as a library for tests.
 
 pub mod app;
+pub mod bot_commands;
 pub mod cli;
 pub mod commands;
 pub mod events;
 pub mod key_commands;
+pub mod listing;
 pub mod run;
 pub mod settings;
 pub mod telemetry;

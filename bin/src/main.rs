@@ -3,7 +3,7 @@
 use clap::Parser;
 use std::process::ExitCode;
 use switchboard::cli::{Cli, Command};
-use switchboard::{commands, key_commands, run, telemetry, Mode, Settings};
+use switchboard::{bot_commands, commands, key_commands, run, telemetry, Mode, Settings};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -34,6 +34,7 @@ async fn execute(command: Command, settings: &Settings) -> Result<(), commands::
         Command::Migrate { action } => commands::migrate(settings, action).await,
         Command::Config { action } => commands::config(settings, action),
         Command::ApiKeys { action } => key_commands::api_keys(settings, action).await,
+        Command::Bots { action } => bot_commands::bots(settings, action).await,
     }
 }
 

@@ -58,12 +58,19 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), StartupError> {
         .map_err(|e| StartupError::Migration(e.to_string()))
 }
 
-/// Connects (and migrates, unless `database.migrate_on_start` is off) and starts `mode`.
-pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupError> {
+/// The configured store: connected, migrated unless `database.migrate_on_start` is off, and
+/// sealing credentials when `security.master_key` is set.
+pub async fn connect_store(settings: &Settings) -> Result<SeaStore, StartupError> {
     let db = connect(settings).await?;
     if settings.database.migrate_on_start {
         migrate_up(&db).await?;
     }
+    open_store(settings, db)
+}
+
+/// Connects (and migrates, unless `database.migrate_on_start` is off) and starts `mode`.
+pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupError> {
+    let store = connect_store(settings).await?;
     if settings.security.master_key.is_none() {
         tracing::warn!("{PLAIN_TEXT_WARNING}");
     }
@@ -77,7 +84,7 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
         runner,
         events,
         wake,
-    } = app::build(settings, open_store(settings, db)?)?;
+    } = app::build(settings, store)?;
     let (stop, stop_rx) = watch::channel(false);
     let workers = spawn_workers(runner, wake, pool_settings(settings), stop_rx);
     let (addr, server) = match mode {

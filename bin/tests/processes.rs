@@ -1,11 +1,12 @@
-//! The real `switchboard` binary as OS processes: servers, SIGTERM, `api-keys` and `config` commands.
+//! The real `switchboard` binary as OS processes: servers, SIGTERM, `api-keys`, `bots` and `config` commands.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use application::ports::SystemClock;
 use application::ApiKeys;
 use chrono::{TimeDelta, Utc};
 use database::testing::{fresh_databases, fresh_postgres};
-use domain::{ApiKeyId, Role};
+use domain::repositories::BotRepository;
+use domain::{ApiKeyId, BotId, Role};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::Path;
@@ -117,27 +118,39 @@ async fn sigterm_finishes_the_turn_in_flight_and_exits_0() {
 
 /// Runs `switchboard api-keys <args>` on `database_url`: whether it succeeded, and its stdout.
 fn api_keys_command(database_url: &str, args: &[&str]) -> (bool, String) {
+    let (ok, stdout, _) = command(database_url, "api-keys", args);
+    (ok, stdout)
+}
+
+/// Runs `switchboard <group> <args>` on `database_url`: whether it succeeded, its stdout and
+/// its stderr.
+fn command(database_url: &str, group: &str, args: &[&str]) -> (bool, String, String) {
     let output = Command::new(binary())
-        .arg("api-keys")
+        .arg(group)
         .args(args)
         .env_remove("RUST_LOG")
         .env("SWITCHBOARD__DATABASE__URL", database_url)
         .env("SWITCHBOARD__LOG__LEVEL", "warn")
         .output()
         .expect("the switchboard binary runs");
-    eprintln!("[switchboard] {}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    eprintln!("[switchboard] {stderr}");
     let stdout = String::from_utf8(output.stdout).unwrap();
-    (output.status.success(), stdout)
+    (output.status.success(), stdout, stderr)
 }
 
-/// `api-keys list --json`, parsed: one object per line.
-fn listed_keys(database_url: &str) -> Vec<Value> {
-    let (ok, lines) = api_keys_command(database_url, &["list", "--json"]);
-    assert!(ok, "list --json fails");
+/// `<group> list --json`, parsed: one object per line.
+fn listed(database_url: &str, group: &str) -> Vec<Value> {
+    let (ok, lines, _) = command(database_url, group, &["list", "--json"]);
+    assert!(ok, "{group} list --json fails");
     lines
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect()
+}
+
+fn listed_keys(database_url: &str) -> Vec<Value> {
+    listed(database_url, "api-keys")
 }
 
 #[tokio::test]
@@ -197,6 +210,81 @@ async fn api_keys_are_created_listed_and_revoked_from_the_command_line() {
         ];
         assert!(!api_keys_command(db.url(), &never).0);
         assert_eq!(listed_keys(db.url()).len(), 1, "nothing else was created");
+    }
+}
+
+#[tokio::test]
+async fn bots_are_created_and_listed_from_the_command_line() {
+    for db in fresh_databases().await {
+        let create = [
+            "create",
+            "--name",
+            "Ada",
+            "--system-prompt",
+            "Be brief.",
+            "--model",
+            "gpt-4o",
+            "--temperature",
+            "0.5",
+            "--fallback-message",
+            "later",
+        ];
+        let (ok, stdout, _) = command(db.url(), "bots", &create);
+        assert!(ok, "create fails on {}", db.backend());
+        let id: BotId = stdout.trim_end_matches('\n').parse().unwrap();
+        let store = db.store().await;
+        let bot = BotRepository::get(&store, id).await.unwrap().unwrap();
+        assert_eq!(bot.system_prompt.as_str(), "Be brief.");
+        assert_eq!(bot.fallback_message.as_deref(), Some("later"));
+        let (ok, _, _) = command(db.url(), "bots", &["create", "--name", "Bob"]);
+        assert!(ok);
+
+        let listed = listed(db.url(), "bots");
+        assert_eq!(listed.len(), 2, "{listed:?}");
+        assert_eq!(listed[0]["id"], id.to_string());
+        assert_eq!(listed[0]["model"], "gpt-4o");
+        assert_eq!(listed[0]["temperature"], 0.5);
+        assert_eq!(listed[0]["status"], "active");
+        assert_eq!(listed[1]["name"], "Bob");
+        assert_eq!(listed[1]["system_prompt"], "");
+
+        let (ok, table, _) = command(db.url(), "bots", &["list"]);
+        assert!(ok);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(
+            lines[0].starts_with("ID ") && lines[0].contains("STATUS"),
+            "{table}"
+        );
+        assert!(lines[1].starts_with(&id.to_string()), "{table}");
+        assert!(
+            lines[1].contains(" Ada ") && lines[1].contains(" active "),
+            "{table}"
+        );
+        assert_eq!(lines.len(), 3, "{table}");
+    }
+}
+
+#[tokio::test]
+async fn an_invalid_bot_is_refused_naming_the_field_and_nothing_is_created() {
+    for db in fresh_databases().await {
+        let cases: [(&[&str], &str); 3] = [
+            (&["--name", "Ada", "--temperature", "2.5"], "temperature"),
+            (&["--name", "Ada", "--temperature", "-1"], "temperature"),
+            (&["--name", "   "], "name"),
+        ];
+        for (args, field) in cases {
+            let args = [&["create"], args].concat();
+            let (ok, stdout, stderr) = command(db.url(), "bots", &args);
+            assert!(!ok, "{args:?} was accepted on {}", db.backend());
+            assert!(stdout.is_empty(), "{stdout}");
+            assert!(
+                stderr.contains(&format!("invalid bot: {field}: ")),
+                "{stderr}"
+            );
+        }
+        let (ok, _, stderr) = command(db.url(), "bots", &["create", "--temperature", "1"]);
+        assert!(!ok && stderr.contains("--name"), "{stderr}");
+        assert!(listed(db.url(), "bots").is_empty());
     }
 }
 

@@ -140,6 +140,25 @@ pub struct Bot {
     pub fallback_message: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Since when the bot has been paused: its messages are kept but not answered.
+    pub paused_at: Option<DateTime<Utc>>,
+}
+
+/// Whether a bot answers: `active`, or `paused` by an operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BotStatus {
+    Active,
+    Paused,
+}
+
+impl BotStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Paused => "paused",
+        }
+    }
 }
 
 impl Bot {
@@ -156,6 +175,40 @@ impl Bot {
             fallback_message: draft.fallback_message,
             created_at: now,
             updated_at: now,
+            paused_at: None,
+        }
+    }
+
+    /// Stops answering from `now` on; pausing a paused bot keeps its first `paused_at`.
+    /// `true` when the bot was active.
+    pub fn pause(&mut self, now: DateTime<Utc>) -> bool {
+        if self.is_paused() {
+            return false;
+        }
+        self.paused_at = Some(now);
+        self.updated_at = now;
+        true
+    }
+
+    /// Answers again from `now` on; `true` when the bot was paused.
+    pub fn resume(&mut self, now: DateTime<Utc>) -> bool {
+        if !self.is_paused() {
+            return false;
+        }
+        self.paused_at = None;
+        self.updated_at = now;
+        true
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused_at.is_some()
+    }
+
+    pub fn status(&self) -> BotStatus {
+        if self.is_paused() {
+            BotStatus::Paused
+        } else {
+            BotStatus::Active
         }
     }
 
@@ -207,15 +260,34 @@ mod tests {
         assert!(Temperature::parse(f32::NAN).is_err());
     }
 
-    #[test]
-    fn fallback_defaults_to_the_builtin_apology() {
-        let draft = BotDraft {
+    fn draft() -> BotDraft {
+        BotDraft {
             name: BotName::parse("a").unwrap(),
             system_prompt: SystemPrompt::parse("").unwrap(),
             model: None,
             temperature: None,
             fallback_message: None,
-        };
+        }
+    }
+
+    #[test]
+    fn pausing_keeps_the_first_pause_and_resuming_clears_it() {
+        let at = |secs| DateTime::from_timestamp(secs, 0).unwrap();
+        let mut bot = Bot::create(draft(), at(1));
+        assert_eq!(bot.status(), BotStatus::Active);
+        assert!(bot.pause(at(2)));
+        assert!(!bot.pause(at(3)), "already paused");
+        assert_eq!((bot.paused_at, bot.updated_at), (Some(at(2)), at(2)));
+        assert_eq!(bot.status(), BotStatus::Paused);
+        assert!(bot.resume(at(4)));
+        assert!(!bot.resume(at(5)), "already active");
+        assert_eq!((bot.paused_at, bot.updated_at), (None, at(4)));
+        assert!(!bot.is_paused());
+    }
+
+    #[test]
+    fn fallback_defaults_to_the_builtin_apology() {
+        let draft = draft();
         let mut bot = Bot::create(draft.clone(), Utc::now());
         assert_eq!(bot.fallback(), Bot::DEFAULT_FALLBACK);
         bot.revise(

@@ -11,17 +11,21 @@ pub mod page;
 pub mod platform;
 pub mod repositories;
 pub mod secret;
+pub mod summary;
 
 pub use api_key::{ApiKey, Role};
-pub use bot::{Bot, BotDraft, BotName, SystemPrompt, Temperature};
+pub use bot::{Bot, BotDraft, BotName, BotStatus, SystemPrompt, Temperature};
 pub use conversation::{Conversation, ConversationStatus, ExternalChatId};
 pub use error::{RepoError, ValidationError};
 pub use events::DomainEvent;
 pub use ids::{ApiKeyId, BotId, ConversationId, MessageId};
-pub use message::{Direction, ExternalMessageId, Message, MessageContent, MessageStatus};
+pub use message::{
+    Direction, ExternalMessageId, Message, MessageContent, MessageStatus, TokenUsage,
+};
 pub use page::{Cursor, Page, PageRequest};
 pub use platform::{
     Credentials, DiscordCredentials, MessengerCredentials, PlatformBinding, PlatformKind,
     TelegramCredentials, WhatsappCredentials,
 };
 pub use secret::Secret;
+pub use summary::{BotSummary, TimeRange};

@@ -129,6 +129,19 @@ impl FromStr for MessageStatus {
     }
 }
 
+/// What a model answer cost, as the model's API reported it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenUsage {
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+}
+
+impl TokenUsage {
+    pub fn total(self) -> u64 {
+        u64::from(self.prompt_tokens) + u64::from(self.completion_tokens)
+    }
+}
+
 /// One stored message of a conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
@@ -144,6 +157,8 @@ pub struct Message {
     pub reply_to: Option<MessageId>,
     pub status: MessageStatus,
     pub created_at: DateTime<Utc>,
+    /// For a reply the model wrote, the tokens it took; `None` for anything else.
+    pub usage: Option<TokenUsage>,
 }
 
 impl Message {
@@ -167,6 +182,7 @@ impl Message {
             reply_to: None,
             status: MessageStatus::Received,
             created_at: now,
+            usage: None,
         }
     }
 
@@ -219,7 +235,13 @@ impl Message {
             reply_to: None,
             status: MessageStatus::Pending,
             created_at: now,
+            usage: None,
         }
+    }
+
+    /// This message with the model's token usage recorded.
+    pub fn with_usage(self, usage: Option<TokenUsage>) -> Self {
+        Self { usage, ..self }
     }
 
     /// The message this one belongs with in a transcript: a reply sits right after what it answers.

@@ -1,8 +1,9 @@
 //! Repository traits: how the use cases load and save entities, implemented by storage adapters.
 
 use crate::{
-    ApiKey, ApiKeyId, Bot, BotId, Conversation, ConversationId, ConversationStatus, Message,
-    MessageId, MessageStatus, Page, PageRequest, PlatformBinding, PlatformKind, RepoError,
+    ApiKey, ApiKeyId, Bot, BotId, BotSummary, Conversation, ConversationId, ConversationStatus,
+    Message, MessageId, MessageStatus, Page, PageRequest, PlatformBinding, PlatformKind, RepoError,
+    TimeRange,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -13,8 +14,11 @@ pub trait BotRepository: Send + Sync {
     async fn insert(&self, bot: &Bot) -> Result<(), RepoError>;
     async fn get(&self, id: BotId) -> Result<Option<Bot>, RepoError>;
     async fn list(&self, page: &PageRequest) -> Result<Page<Bot>, RepoError>;
-    /// Saves a revised bot; `false` when it no longer exists.
+    /// Saves a revised bot's operator fields and `updated_at`, leaving its pause alone (so that
+    /// an edit racing a pause does not undo it); `false` when it no longer exists.
     async fn update(&self, bot: &Bot) -> Result<bool, RepoError>;
+    /// Saves a bot's `paused_at` and `updated_at` only; `false` when it no longer exists.
+    async fn save_pause(&self, bot: &Bot) -> Result<bool, RepoError>;
     /// Deletes a bot with its bindings, conversations, messages and jobs; `false` when absent.
     async fn delete(&self, id: BotId) -> Result<bool, RepoError>;
 }
@@ -94,4 +98,12 @@ pub trait ApiKeyRepository: Send + Sync {
     async fn revoke(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<bool, RepoError>;
     /// Records a use of the key at `at`; an earlier instant never replaces a later one.
     async fn touch_last_used(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), RepoError>;
+}
+
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait SummaryRepository: Send + Sync {
+    /// The bot's conversations started, messages created (by direction), failed deliveries
+    /// and model tokens within `range`.
+    async fn summarize(&self, bot_id: BotId, range: &TimeRange) -> Result<BotSummary, RepoError>;
 }

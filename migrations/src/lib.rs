@@ -7,6 +7,7 @@ pub use sea_orm_migration::MigratorTrait;
 mod m20250601_000001_initial;
 mod m20251122_000002_waiting_jobs;
 mod m20251123_000003_api_key_expiry;
+mod m20251124_000004_bot_pause_and_usage;
 mod m20251125_000005_idempotency_keys;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20250601_000001_initial::Migration),
             Box::new(m20251122_000002_waiting_jobs::Migration),
             Box::new(m20251123_000003_api_key_expiry::Migration),
+            Box::new(m20251124_000004_bot_pause_and_usage::Migration),
             Box::new(m20251125_000005_idempotency_keys::Migration),
         ]
     }

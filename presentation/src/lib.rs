@@ -19,7 +19,7 @@ use application::{
     ApiKeys, BindPlatform, BotAdmin, Idempotency, ReceiveWebhook, SendOperatorMessage,
 };
 use domain::repositories::{
-    BindingRepository, BotRepository, ConversationRepository, MessageRepository,
+    BindingRepository, BotRepository, ConversationRepository, MessageRepository, SummaryRepository,
 };
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -39,6 +39,7 @@ pub struct AppState {
     pub bindings: Arc<dyn BindingRepository>,
     pub conversations: Arc<dyn ConversationRepository>,
     pub messages: Arc<dyn MessageRepository>,
+    pub summaries: Arc<dyn SummaryRepository>,
     /// Run by `GET /health/ready`.
     pub health: Vec<Arc<dyn HealthCheck>>,
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: the whole server on port 0, fresh databases, fake OpenAI and Telegram.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bots;
 mod master_key;
 mod operator;
 mod reliability;

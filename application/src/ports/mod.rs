@@ -20,7 +20,9 @@ pub use idempotency::{
     Claim, ClaimTimes, ClaimToken, IdempotencyStore, IdempotentRequest, StoredResponse,
 };
 pub use ledger::{InboundRecord, Ledger, Recorded};
-pub use model::{ChatRequest, ChatTurn, LanguageModel, ModelError, TurnRole};
+pub use model::{
+    ChatRequest, ChatTurn, Completion, LanguageModel, ModelError, TokenUsage, TurnRole,
+};
 pub use queue::{ClaimedJob, JobPayload, JobQueue, LeaseToken};
 pub use timer::Timer;
 

@@ -1,6 +1,7 @@
 //! The language-model port: a chat completion with the bot's prompt and the conversation so far.
 
 use async_trait::async_trait;
+pub use domain::TokenUsage;
 use thiserror::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +27,23 @@ pub struct ChatRequest {
     pub turns: Vec<ChatTurn>,
 }
 
+/// The model's answer, with the tokens it took when the provider reports them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    pub text: String,
+    pub usage: Option<TokenUsage>,
+}
+
+impl Completion {
+    /// An answer whose cost is unknown.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            usage: None,
+        }
+    }
+}
+
 /// Why no answer came, after the adapter's own retries.
 #[derive(Debug, Error)]
 pub enum ModelError {
@@ -40,5 +58,5 @@ pub enum ModelError {
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait LanguageModel: Send + Sync {
-    async fn complete(&self, request: &ChatRequest) -> Result<String, ModelError>;
+    async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError>;
 }

@@ -16,6 +16,7 @@ mod paging;
 mod queue;
 mod sealing;
 mod store;
+mod summary;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -6,7 +6,7 @@ use application::ports::{ClaimedJob, LeaseToken};
 use chrono::{DateTime, Utc};
 use domain::{
     ApiKey, Bot, BotName, Conversation, Credentials, ExternalChatId, ExternalMessageId, Message,
-    PlatformBinding, RepoError, SystemPrompt, Temperature,
+    PlatformBinding, RepoError, SystemPrompt, Temperature, TokenUsage,
 };
 use sea_orm::ActiveValue::Set;
 use serde::{de::DeserializeOwned, Serialize};
@@ -60,6 +60,7 @@ pub(crate) fn bot_row(bot: &Bot) -> bots::ActiveModel {
         fallback_message: Set(bot.fallback_message.clone()),
         created_at: Set(millis(bot.created_at)),
         updated_at: Set(millis(bot.updated_at)),
+        paused_at: Set(bot.paused_at.map(millis)),
     }
 }
 
@@ -78,6 +79,7 @@ pub(crate) fn bot(row: bots::Model) -> Result<Bot, RepoError> {
         fallback_message: row.fallback_message,
         created_at: time("bots.created_at", row.created_at)?,
         updated_at: time("bots.updated_at", row.updated_at)?,
+        paused_at: time_opt("bots.paused_at", row.paused_at)?,
     })
 }
 
@@ -142,7 +144,30 @@ pub(crate) fn message_row(message: &Message) -> Result<messages::ActiveModel, Re
         reply_to: Set(message.reply_to.map(|id| id.to_string())),
         status: Set(message.status.as_str().to_owned()),
         created_at: Set(millis(message.created_at)),
+        prompt_tokens: Set(tokens(message.usage.map(|u| u.prompt_tokens))),
+        completion_tokens: Set(tokens(message.usage.map(|u| u.completion_tokens))),
     })
+}
+
+/// A token count as stored (a 32-bit integer; no answer comes near the limit).
+fn tokens(count: Option<u32>) -> Option<i32> {
+    count.map(|n| i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+/// Both counts, or neither.
+fn usage(prompt: Option<i32>, completion: Option<i32>) -> Result<Option<TokenUsage>, RepoError> {
+    let count = |what, n: i32| u32::try_from(n).map_err(|e| corrupt(what, e));
+    match (prompt, completion) {
+        (None, None) => Ok(None),
+        (Some(prompt), Some(completion)) => Ok(Some(TokenUsage {
+            prompt_tokens: count("messages.prompt_tokens", prompt)?,
+            completion_tokens: count("messages.completion_tokens", completion)?,
+        })),
+        _ => Err(corrupt(
+            "messages.prompt_tokens",
+            "only one token count is set",
+        )),
+    }
 }
 
 pub(crate) fn message(row: messages::Model) -> Result<Message, RepoError> {
@@ -161,6 +186,7 @@ pub(crate) fn message(row: messages::Model) -> Result<Message, RepoError> {
         reply_to: parse_opt("messages.reply_to", row.reply_to.as_deref())?,
         status: parse("messages.status", &row.status)?,
         created_at: time("messages.created_at", row.created_at)?,
+        usage: usage(row.prompt_tokens, row.completion_tokens)?,
     })
 }
 

@@ -1,9 +1,10 @@
 //! `EchoModel`: the provider used when no API key is configured; it echoes and says so.
 
-use application::ports::{ChatRequest, LanguageModel, ModelError, TurnRole};
+use application::ports::{ChatRequest, Completion, LanguageModel, ModelError, TurnRole};
 use async_trait::async_trait;
 
-/// Answers with the last user turn, prefixed so nobody mistakes it for a model's answer.
+/// Answers with the last user turn, prefixed so nobody mistakes it for a model's answer; it
+/// spends no tokens, so it reports no usage.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct EchoModel;
 
@@ -27,8 +28,8 @@ impl EchoModel {
 
 #[async_trait]
 impl LanguageModel for EchoModel {
-    async fn complete(&self, request: &ChatRequest) -> Result<String, ModelError> {
-        Ok(Self::answer(request))
+    async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError> {
+        Ok(Completion::text(Self::answer(request)))
     }
 }
 
@@ -57,7 +58,8 @@ mod tests {
             ],
         };
         let answer = EchoModel::new().complete(&request).await.unwrap();
-        assert_eq!(answer, "(echo) you said: second");
+        assert_eq!(answer.text, "(echo) you said: second");
+        assert_eq!(answer.usage, None);
     }
 
     #[tokio::test]
@@ -69,6 +71,6 @@ mod tests {
             turns: vec![turn(TurnRole::Assistant, "hi")],
         };
         let answer = EchoModel.complete(&request).await.unwrap();
-        assert!(answer.starts_with("(echo)"));
+        assert!(answer.text.starts_with("(echo)"));
     }
 }

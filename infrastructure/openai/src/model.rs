@@ -4,7 +4,7 @@ use crate::backoff::parse_retry_after;
 use crate::settings::OpenAiSettings;
 use crate::wire;
 use application::backoff::jittered_delay;
-use application::ports::{ChatRequest, LanguageModel, ModelError};
+use application::ports::{ChatRequest, Completion, LanguageModel, ModelError};
 use async_openai::types::CreateChatCompletionRequest;
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -53,7 +53,7 @@ impl OpenAiModel {
         })
     }
 
-    async fn attempt(&self, body: &CreateChatCompletionRequest) -> Result<String, Failure> {
+    async fn attempt(&self, body: &CreateChatCompletionRequest) -> Result<Completion, Failure> {
         let mut request = self.client.post(self.endpoint.clone()).json(body);
         if let Some(key) = &self.settings.api_key {
             request = request.bearer_auth(key.expose());
@@ -86,7 +86,7 @@ impl OpenAiModel {
 
 #[async_trait]
 impl LanguageModel for OpenAiModel {
-    async fn complete(&self, request: &ChatRequest) -> Result<String, ModelError> {
+    async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError> {
         let body = wire::completion_request(request, &self.settings.default_model)?;
         let mut retry = 0;
         loop {

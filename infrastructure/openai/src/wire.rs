@@ -1,9 +1,9 @@
 //! Translation between the port's chat request/answer and async-openai's wire types.
 
-use application::ports::{ChatRequest, ChatTurn, ModelError, TurnRole};
+use application::ports::{ChatRequest, ChatTurn, Completion, ModelError, TokenUsage, TurnRole};
 use async_openai::types::{
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
-    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
+    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage, CompletionUsage,
     CreateChatCompletionRequest, CreateChatCompletionRequestArgs, CreateChatCompletionResponse,
 };
 
@@ -42,10 +42,12 @@ fn turn_message(turn: &ChatTurn) -> ChatCompletionRequestMessage {
     }
 }
 
-/// The first choice's text from a successful response body; anything unusable is `Rejected`.
-pub(crate) fn answer_from(body: &str) -> Result<String, ModelError> {
+/// The first choice's text from a successful response body, with the response's `usage` when
+/// it has one; anything unusable is `Rejected`.
+pub(crate) fn answer_from(body: &str) -> Result<Completion, ModelError> {
     let response: CreateChatCompletionResponse = serde_json::from_str(body)
         .map_err(|e| ModelError::Rejected(format!("unreadable completion: {e}")))?;
+    let usage = response.usage.map(token_usage);
     let message = response
         .choices
         .into_iter()
@@ -53,11 +55,18 @@ pub(crate) fn answer_from(body: &str) -> Result<String, ModelError> {
         .map(|choice| choice.message)
         .ok_or_else(|| ModelError::Rejected("the completion has no choices".to_owned()))?;
     match message.content {
-        Some(text) if !text.trim().is_empty() => Ok(text),
+        Some(text) if !text.trim().is_empty() => Ok(Completion { text, usage }),
         _ => Err(ModelError::Rejected(match message.refusal {
             Some(refusal) => format!("the model refused: {}", excerpt(&refusal)),
             None => "the completion has no content".to_owned(),
         })),
+    }
+}
+
+fn token_usage(usage: CompletionUsage) -> TokenUsage {
+    TokenUsage {
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
     }
 }
 
@@ -133,9 +142,9 @@ mod tests {
     }
 
     #[test]
-    fn answer_is_the_first_choice_content() {
+    fn answer_is_the_first_choice_content_without_usage_when_none_is_sent() {
         let body = response(json!({"role": "assistant", "content": "hey"}));
-        assert_eq!(answer_from(&body).unwrap(), "hey");
+        assert_eq!(answer_from(&body).unwrap(), Completion::text("hey"));
     }
 
     #[test]

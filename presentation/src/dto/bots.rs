@@ -2,7 +2,7 @@
 
 use crate::errors::ApiError;
 use chrono::{DateTime, Utc};
-use domain::{Bot, BotDraft, BotId, BotName, SystemPrompt, Temperature};
+use domain::{Bot, BotDraft, BotId, BotName, BotStatus, SystemPrompt, Temperature};
 use serde::{Deserialize, Deserializer, Serialize};
 use validator::Validate;
 
@@ -106,10 +106,12 @@ impl BotPatch {
     }
 }
 
-/// A bot as the API shows it.
+/// A bot as the API shows it; a `paused` bot keeps its messages but does not answer them.
 #[derive(Debug, Serialize)]
 pub struct BotBody {
     pub id: BotId,
+    pub status: BotStatus,
+    pub paused_at: Option<DateTime<Utc>>,
     pub name: String,
     pub system_prompt: String,
     pub model: Option<String>,
@@ -123,6 +125,8 @@ impl From<Bot> for BotBody {
     fn from(bot: Bot) -> Self {
         Self {
             id: bot.id,
+            status: bot.status(),
+            paused_at: bot.paused_at,
             name: bot.name.into(),
             system_prompt: bot.system_prompt.into(),
             model: bot.model,

@@ -5,9 +5,11 @@ pub mod bots;
 pub mod conversations;
 pub mod page;
 pub mod platforms;
+pub mod summary;
 
 pub use api_keys::{ApiKeyBody, CreateApiKey, IssuedKeyBody, NewApiKey};
 pub use bots::{BotBody, CreateBot, UpdateBot};
 pub use conversations::{ConversationBody, ConversationQuery, MessageBody, SendMessage};
 pub use page::{ListBody, PageBody, PageQuery};
 pub use platforms::{credentials_from, BindingBody};
+pub use summary::{SummaryBody, SummaryQuery};

@@ -1,7 +1,7 @@
-//! `/api/v1/bots`: create, list, read, partially update and delete bots.
+//! `/api/v1/bots`: create, list, read, update, pause, resume, delete, and a bot's summary.
 
 use crate::auth::{Admin, Authenticated, Viewer};
-use crate::dto::{BotBody, CreateBot, PageBody, PageQuery, UpdateBot};
+use crate::dto::{BotBody, CreateBot, PageBody, PageQuery, SummaryBody, SummaryQuery, UpdateBot};
 use crate::errors::ApiError;
 use crate::AppState;
 use actix_web::http::header::LOCATION;
@@ -19,7 +19,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get))
             .route(web::patch().to(update))
             .route(web::delete().to(delete)),
-    );
+    )
+    .service(web::resource("/bots/{id}/pause").route(web::post().to(pause)))
+    .service(web::resource("/bots/{id}/resume").route(web::post().to(resume)))
+    .service(web::resource("/bots/{id}/summary").route(web::get().to(summary)));
 }
 
 /// The bot, or 404.
@@ -74,6 +77,35 @@ async fn update(
         .update(*id, |draft| patch.apply(draft))
         .await?;
     Ok(web::Json(bot.into()))
+}
+
+/// Idempotent: a paused bot keeps its first `paused_at`.
+async fn pause(
+    _: Authenticated<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<BotId>,
+) -> Result<web::Json<BotBody>, ApiError> {
+    Ok(web::Json(state.bot_admin.pause(*id).await?.into()))
+}
+
+async fn resume(
+    _: Authenticated<Admin>,
+    state: web::Data<AppState>,
+    id: web::Path<BotId>,
+) -> Result<web::Json<BotBody>, ApiError> {
+    Ok(web::Json(state.bot_admin.resume(*id).await?.into()))
+}
+
+async fn summary(
+    _: Authenticated<Viewer>,
+    state: web::Data<AppState>,
+    id: web::Path<BotId>,
+    query: web::Query<SummaryQuery>,
+) -> Result<web::Json<SummaryBody>, ApiError> {
+    let range = query.range()?;
+    let bot = find_bot(&state, *id).await?;
+    let summary = state.summaries.summarize(bot.id, &range).await?;
+    Ok(web::Json(SummaryBody::new(bot.id, &range, summary)))
 }
 
 async fn delete(

@@ -1,8 +1,11 @@
-//! `/api/v1/bots`: creation, validation, reads, partial updates, deletion and paging.
+//! `/api/v1/bots`: creation, validation, reads, updates, deletion, paging, pausing, summaries.
 
-use crate::support::{assert_invalid_field, assert_invalid_fields, assert_problem, TestApp};
+use crate::support::{
+    assert_invalid_field, assert_invalid_fields, assert_problem, TestApp, VIEWER_KEY,
+};
 use actix_web::test::TestRequest;
-use chrono::DateTime;
+use chrono::{DateTime, Utc};
+use domain::{BotId, BotSummary};
 use presentation::HttpSettings;
 use serde_json::{json, Value};
 
@@ -41,6 +44,8 @@ async fn creating_a_bot_answers_201_with_the_bot_and_its_location() {
     assert_eq!(bot["model"], "gpt-4o");
     assert_eq!(bot["temperature"], 0.7);
     assert_eq!(bot["fallback_message"], Value::Null);
+    assert_eq!(bot["status"], "active");
+    assert_eq!(bot["paused_at"], Value::Null);
     for time in ["created_at", "updated_at"] {
         DateTime::parse_from_rfc3339(bot[time].as_str().unwrap()).unwrap();
     }
@@ -314,4 +319,145 @@ async fn an_unparsable_limit_is_400() {
         .admin(TestRequest::get().uri("/api/v1/bots?limit=many"))
         .await;
     assert_problem(&reply, 400, "invalid_query");
+}
+
+fn post(uri: &str) -> TestRequest {
+    TestRequest::post().uri(uri)
+}
+
+#[actix_web::test]
+async fn pausing_and_resuming_are_idempotent_and_answer_the_bot() {
+    let app = TestApp::new();
+    let id = app.seed_bot("Ada").id;
+    let (pause, resume) = (
+        format!("/api/v1/bots/{id}/pause"),
+        format!("/api/v1/bots/{id}/resume"),
+    );
+
+    let paused = app.admin(post(&pause)).await;
+    assert_eq!(paused.status, 200, "{}", paused.raw);
+    assert_eq!(paused.body["id"], id.to_string());
+    assert_eq!(paused.body["status"], "paused");
+    let paused_at = paused.body["paused_at"].as_str().unwrap();
+    DateTime::parse_from_rfc3339(paused_at).unwrap();
+    assert!(app.bots.0.lock().unwrap()[0].is_paused());
+
+    let again = app.admin(post(&pause)).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(
+        again.body["paused_at"], paused_at,
+        "the first pause is kept"
+    );
+    let read = app
+        .as_key(
+            VIEWER_KEY,
+            TestRequest::get().uri(&format!("/api/v1/bots/{id}")),
+        )
+        .await;
+    assert_eq!(read.body["status"], "paused");
+
+    for _ in 0..2 {
+        let resumed = app.admin(post(&resume)).await;
+        assert_eq!(resumed.status, 200, "{}", resumed.raw);
+        assert_eq!(resumed.body["status"], "active");
+        assert_eq!(resumed.body["paused_at"], Value::Null);
+    }
+    assert!(!app.bots.0.lock().unwrap()[0].is_paused());
+}
+
+#[actix_web::test]
+async fn pausing_needs_an_admin_and_a_known_bot() {
+    let app = TestApp::new();
+    let id = app.seed_bot("Ada").id;
+    for action in ["pause", "resume"] {
+        let uri = format!("/api/v1/bots/{id}/{action}");
+        let refused = app.as_key(VIEWER_KEY, post(&uri)).await;
+        assert_problem(&refused, 403, "forbidden");
+        let unknown = format!("/api/v1/bots/{}/{action}", BotId::new());
+        assert_problem(&app.admin(post(&unknown)).await, 404, "not_found");
+        let get = app.admin(TestRequest::get().uri(&uri)).await;
+        assert_problem(&get, 405, "method_not_allowed");
+    }
+    assert!(!app.bots.0.lock().unwrap()[0].is_paused());
+}
+
+#[actix_web::test]
+async fn a_summary_reports_the_repositorys_counts_for_the_range() {
+    let app = TestApp::new();
+    let id = app.seed_bot("Ada").id;
+    *app.summaries.summary.lock().unwrap() = BotSummary {
+        conversations: 2,
+        inbound: 5,
+        outbound: 4,
+        failures: 1,
+        prompt_tokens: 300,
+        completion_tokens: 45,
+    };
+    let uri = format!(
+        "/api/v1/bots/{id}/summary?from=2025-01-01T00:00:00Z&to=2025-02-01T01:00:00%2B01:00"
+    );
+    let reply = app.as_key(VIEWER_KEY, TestRequest::get().uri(&uri)).await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    assert_eq!(
+        reply.body,
+        json!({
+            "bot_id": id.to_string(),
+            "from": "2025-01-01T00:00:00Z",
+            "to": "2025-02-01T00:00:00Z",
+            "conversations": 2,
+            "messages": {"inbound": 5, "outbound": 4},
+            "failures": 1,
+            "tokens": {"prompt": 300, "completion": 45, "total": 345},
+        })
+    );
+    let asked = app.summaries.asked.lock().unwrap().clone();
+    let (bot_id, range) = asked[0];
+    assert_eq!(bot_id, id);
+    let expected_to: DateTime<Utc> = "2025-02-01T00:00:00Z".parse().unwrap();
+    assert_eq!(range.to(), Some(expected_to));
+}
+
+#[actix_web::test]
+async fn an_unbounded_summary_has_null_bounds() {
+    let app = TestApp::new();
+    let id = app.seed_bot("Ada").id;
+    let uri = format!("/api/v1/bots/{id}/summary");
+    let reply = app.as_key(VIEWER_KEY, TestRequest::get().uri(&uri)).await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    assert_eq!(
+        (&reply.body["from"], &reply.body["to"]),
+        (&Value::Null, &Value::Null)
+    );
+    assert_eq!(reply.body["tokens"]["total"], 0);
+    let (_, range) = app.summaries.asked.lock().unwrap()[0];
+    assert_eq!((range.from(), range.to()), (None, None));
+}
+
+#[actix_web::test]
+async fn a_bad_summary_range_is_refused_before_any_count() {
+    let app = TestApp::new();
+    let id = app.seed_bot("Ada").id;
+    let summary = |query: &str| format!("/api/v1/bots/{id}/summary?{query}");
+    let backwards = summary("from=2025-02-01T00:00:00Z&to=2025-01-01T00:00:00Z");
+    let reply = app
+        .as_key(VIEWER_KEY, TestRequest::get().uri(&backwards))
+        .await;
+    assert_invalid_field(&reply, "from");
+    for query in [
+        "from=yesterday",
+        "to=2025-13-01T00:00:00Z",
+        "from=1700000000",
+    ] {
+        let reply = app
+            .as_key(VIEWER_KEY, TestRequest::get().uri(&summary(query)))
+            .await;
+        assert_problem(&reply, 400, "invalid_query");
+    }
+    let unknown = format!("/api/v1/bots/{}/summary", BotId::new());
+    assert_problem(
+        &app.admin(TestRequest::get().uri(&unknown)).await,
+        404,
+        "not_found",
+    );
+    assert!(app.summaries.asked.lock().unwrap().is_empty());
 }

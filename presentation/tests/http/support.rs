@@ -17,7 +17,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::repositories::{
     ApiKeyRepository, BindingRepository, BotRepository, ConversationFilter, ConversationRepository,
-    MessageRepository,
+    MessageRepository, SummaryRepository,
 };
 use domain::{
     ApiKey, ApiKeyId, Bot, BotDraft, BotId, BotName, Conversation, ConversationId,
@@ -25,6 +25,7 @@ use domain::{
     MessageContent, MessageId, MessageStatus, Page, PageRequest, PlatformBinding, PlatformKind,
     RepoError, Role, SystemPrompt, TelegramCredentials,
 };
+use domain::{BotSummary, TimeRange};
 use presentation::{AppState, HttpSettings};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -74,6 +75,9 @@ impl BotRepository for FakeBots {
         let mut bots = self.0.lock().unwrap();
         let found = bots.iter_mut().find(|b| b.id == bot.id);
         Ok(found.map(|b| *b = bot.clone()).is_some())
+    }
+    async fn save_pause(&self, bot: &Bot) -> Result<bool, RepoError> {
+        self.update(bot).await
     }
     async fn delete(&self, id: BotId) -> Result<bool, RepoError> {
         let mut bots = self.0.lock().unwrap();
@@ -210,6 +214,21 @@ impl MessageRepository for FakeMessages {
     }
     async fn set_status(&self, _id: MessageId, _status: MessageStatus) -> Result<(), RepoError> {
         Ok(())
+    }
+}
+
+/// Answers every summary with `summary`, recording what was asked.
+#[derive(Default)]
+pub struct FakeSummaries {
+    pub summary: Mutex<BotSummary>,
+    pub asked: Mutex<Vec<(BotId, TimeRange)>>,
+}
+
+#[async_trait]
+impl SummaryRepository for FakeSummaries {
+    async fn summarize(&self, bot_id: BotId, range: &TimeRange) -> Result<BotSummary, RepoError> {
+        self.asked.lock().unwrap().push((bot_id, *range));
+        Ok(*self.summary.lock().unwrap())
     }
 }
 
@@ -511,6 +530,7 @@ pub struct TestApp {
     pub bindings: Arc<FakeBindings>,
     pub conversations: Arc<FakeConversations>,
     pub messages: Arc<FakeMessages>,
+    pub summaries: Arc<FakeSummaries>,
     pub ledger: Arc<FakeLedger>,
     pub api_keys: Arc<FakeApiKeys>,
     pub idempotency: Arc<FakeIdempotency>,
@@ -540,6 +560,7 @@ impl TestApp {
         let bindings = Arc::new(FakeBindings::default());
         let conversations = Arc::new(FakeConversations::default());
         let messages = Arc::new(FakeMessages::default());
+        let summaries = Arc::new(FakeSummaries::default());
         let ledger = Arc::new(FakeLedger {
             messages: messages.clone(),
             ..FakeLedger::default()
@@ -581,6 +602,7 @@ impl TestApp {
             bindings: bindings.clone(),
             conversations: conversations.clone(),
             messages: messages.clone(),
+            summaries: summaries.clone(),
             health: options
                 .checks
                 .into_iter()
@@ -594,6 +616,7 @@ impl TestApp {
             bindings,
             conversations,
             messages,
+            summaries,
             ledger,
             api_keys,
             idempotency,

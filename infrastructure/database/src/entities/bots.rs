@@ -14,6 +14,7 @@ pub struct Model {
     pub fallback_message: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub paused_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

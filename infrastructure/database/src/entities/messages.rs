@@ -16,6 +16,8 @@ pub struct Model {
     pub reply_to: Option<String>,
     pub status: String,
     pub created_at: i64,
+    pub prompt_tokens: Option<i32>,
+    pub completion_tokens: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

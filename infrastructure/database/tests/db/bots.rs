@@ -1,6 +1,6 @@
-//! Bot CRUD, paging and cascading deletion.
+//! Bot CRUD, pausing, paging and cascading deletion.
 
-use crate::support::{all_pages, count, draft, new_bot, now, receive};
+use crate::support::{all_pages, at, count, draft, new_bot, now, receive};
 use database::testing::fresh_databases;
 use domain::repositories::BotRepository;
 use domain::{Bot, BotId, Credentials, PlatformBinding, RepoError, TelegramCredentials};
@@ -33,6 +33,38 @@ async fn bots_round_trip_update_and_delete() {
         assert!(BotRepository::delete(&store, bot.id).await.unwrap());
         assert_eq!(store.get(bot.id).await.unwrap(), None);
         assert!(!BotRepository::delete(&store, bot.id).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn a_pause_is_saved_and_an_edit_from_before_it_leaves_it_alone() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let mut before_pause = new_bot(&store, "Ada").await;
+        let mut bot = before_pause.clone();
+        bot.pause(at(5));
+        assert!(store.save_pause(&bot).await.unwrap());
+        assert_eq!(
+            store.get(bot.id).await.unwrap(),
+            Some(bot.clone()),
+            "{}",
+            db.backend()
+        );
+
+        before_pause.revise(draft("Grace"), at(6));
+        assert!(store.update(&before_pause).await.unwrap());
+        let stored = store.get(bot.id).await.unwrap().unwrap();
+        assert_eq!(stored.name.as_str(), "Grace");
+        assert_eq!(stored.paused_at, Some(at(5)), "the edit did not resume it");
+
+        bot.resume(at(7));
+        assert!(store.save_pause(&bot).await.unwrap());
+        let stored = store.get(bot.id).await.unwrap().unwrap();
+        assert_eq!((stored.paused_at, stored.updated_at), (None, at(7)));
+        assert_eq!(stored.name.as_str(), "Grace", "a pause writes nothing else");
+
+        let ghost = Bot::create(draft("Ghost"), now());
+        assert!(!store.save_pause(&ghost).await.unwrap());
     }
 }
 

@@ -16,4 +16,5 @@ mod messages;
 mod queue;
 mod schema;
 mod sealing;
+mod summary;
 mod support;

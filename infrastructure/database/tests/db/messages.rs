@@ -1,11 +1,11 @@
 //! Messages: transcripts oldest-first with cursors, the most recent newest-first, statuses,
-//! and rows that no longer parse.
+//! token usage, and rows that no longer parse.
 
-use crate::support::{exec, new_bot, receive};
+use crate::support::{answered_turn, exec, new_bot, receive};
 use application::ports::Recorded;
 use database::testing::fresh_databases;
 use domain::repositories::MessageRepository;
-use domain::{Direction, MessageId, MessageStatus, PageRequest, RepoError};
+use domain::{Direction, MessageId, MessageStatus, PageRequest, RepoError, TokenUsage};
 
 #[tokio::test]
 async fn transcripts_page_oldest_first_and_recent_is_newest_first() {
@@ -63,6 +63,32 @@ async fn transcripts_page_oldest_first_and_recent_is_newest_first() {
         let failed = store.get(ids[0]).await.unwrap().unwrap();
         assert_eq!(failed.status, MessageStatus::Failed);
         assert_eq!(store.get(MessageId::new()).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn a_replys_token_usage_round_trips_and_half_a_usage_is_corrupt() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let usage = TokenUsage {
+            prompt_tokens: 1234,
+            completion_tokens: 56,
+        };
+        let answered = answered_turn(&store, bot, "chat", "1", (0, 1), Some(usage)).await;
+        let canned = answered_turn(&store, bot, "chat", "2", (2, 3), None).await;
+        let stored = store.get(answered.id).await.unwrap().unwrap();
+        assert_eq!(stored.usage, Some(usage), "{}", db.backend());
+        assert_eq!(stored, answered);
+        assert_eq!(store.get(canned.id).await.unwrap().unwrap().usage, None);
+
+        let sql = format!(
+            "UPDATE messages SET completion_tokens = NULL WHERE id = '{}'",
+            answered.id
+        );
+        exec(&store, &sql).await;
+        let err = store.get(answered.id).await.unwrap_err();
+        assert!(matches!(err, RepoError::Corrupt(_)), "{err:?}");
     }
 }
 

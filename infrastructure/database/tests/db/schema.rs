@@ -1,10 +1,10 @@
 //! Connections and schema: readiness, migrations down and up, and unavailability.
 
-use crate::support::{count, migrate_down_to, new_bot, text};
+use crate::support::{answered_turn, count, migrate_down_to, new_bot, now, text};
 use database::testing::{connect_migrated, fresh_databases, fresh_sqlite};
 use database::{connect, SeaStore};
 use domain::repositories::BotRepository;
-use domain::RepoError;
+use domain::{RepoError, TokenUsage};
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::ConnectionTrait;
 use std::time::{Duration, Instant};
@@ -115,5 +115,36 @@ async fn upgrading_puts_jobs_behind_their_lane_head_in_waiting_and_back() {
             "every job kept: {}",
             db.backend()
         );
+    }
+}
+
+#[tokio::test]
+async fn pauses_and_token_counts_go_down_and_up_with_their_rows_kept() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let mut bot = new_bot(&store, "Ada").await;
+        bot.pause(now());
+        assert!(store.save_pause(&bot).await.unwrap());
+        let usage = TokenUsage {
+            prompt_tokens: 3,
+            completion_tokens: 4,
+        };
+        let reply = answered_turn(&store, bot.id, "chat", "1", (0, 1), Some(usage)).await;
+
+        migrate_down_to(&store, 3).await;
+        let columns = "SELECT paused_at FROM bots";
+        let gone = store
+            .connection()
+            .execute_unprepared(columns)
+            .await
+            .unwrap_err();
+        assert!(gone.to_string().contains("paused_at"), "{gone}");
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 2);
+
+        Migrator::up(store.connection(), None).await.unwrap();
+        let bot = store.get(bot.id).await.unwrap().unwrap();
+        assert_eq!(bot.paused_at, None, "{}", db.backend());
+        let reply = domain::repositories::MessageRepository::get(&store, reply.id).await;
+        assert_eq!(reply.unwrap().unwrap().usage, None);
     }
 }

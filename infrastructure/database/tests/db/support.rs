@@ -3,11 +3,12 @@
 use application::ports::{ClaimedJob, InboundRecord, JobQueue, Ledger, Recorded};
 use chrono::{DateTime, Utc};
 use database::{SeaStore, Sealer};
-use domain::repositories::BotRepository;
+use domain::repositories::{BotRepository, MessageRepository};
 use domain::{
     Bot, BotDraft, BotId, BotName, Credentials, DiscordCredentials, ExternalChatId,
-    ExternalMessageId, MessageContent, MessengerCredentials, Page, PageRequest, PlatformBinding,
-    PlatformKind, RepoError, SystemPrompt, TelegramCredentials, Temperature, WhatsappCredentials,
+    ExternalMessageId, Message, MessageContent, MessengerCredentials, Page, PageRequest,
+    PlatformBinding, PlatformKind, RepoError, SystemPrompt, TelegramCredentials, Temperature,
+    TokenUsage, WhatsappCredentials,
 };
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Statement};
@@ -61,6 +62,35 @@ pub async fn receive(store: &SeaStore, bot_id: BotId, chat: &str, external_id: &
         .unwrap();
     assert!(matches!(recorded, Recorded::New { .. }), "{recorded:?}");
     recorded
+}
+
+/// A whole turn in `chat`: `external_id` received at `at(received)`, answered at `at(replied)`
+/// with `usage`, the answer's delivery claimed and completed. Returns the stored reply.
+pub async fn answered_turn(
+    store: &SeaStore,
+    bot_id: BotId,
+    chat: &str,
+    external_id: &str,
+    (received, replied): (i64, i64),
+    usage: Option<TokenUsage>,
+) -> Message {
+    let recorded = store
+        .record_inbound(&record(bot_id, chat, external_id, received))
+        .await
+        .unwrap();
+    let Recorded::New { message_id, .. } = recorded else {
+        panic!("{external_id} was a duplicate")
+    };
+    let job = claim_at(store, replied).await.unwrap();
+    let inbound = MessageRepository::get(store, message_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let reply = Message::reply(&inbound, "answer", at(replied)).with_usage(usage);
+    assert!(store.store_reply(&job, &reply).await.unwrap());
+    let delivery = claim_at(store, replied).await.unwrap();
+    assert!(store.complete(&delivery).await.unwrap());
+    reply
 }
 
 /// Claims at `at(secs)` with the standard lease.

@@ -1,7 +1,9 @@
 //! Integration tests of the OpenAI adapter against a wiremock server on loopback.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use application::ports::{ChatRequest, ChatTurn, LanguageModel, ModelError, TurnRole};
+use application::ports::{
+    ChatRequest, ChatTurn, Completion, LanguageModel, ModelError, TokenUsage, TurnRole,
+};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use switchboard_openai::{OpenAiModel, OpenAiSettings};
@@ -43,8 +45,9 @@ fn chat() -> ChatRequest {
     }
 }
 
-fn completion(text: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({
+/// A chat completion carrying `text`, and `usage` when given.
+fn completion_body(text: &str, usage: Option<Value>) -> Value {
+    let mut body = json!({
         "id": "chatcmpl-1",
         "object": "chat.completion",
         "created": 1_700_000_000,
@@ -53,9 +56,17 @@ fn completion(text: &str) -> ResponseTemplate {
             "index": 0,
             "message": {"role": "assistant", "content": text},
             "finish_reason": "stop"
-        }],
-        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
-    }))
+        }]
+    });
+    if let Some(usage) = usage {
+        body["usage"] = usage;
+    }
+    body
+}
+
+fn completion(text: &str) -> ResponseTemplate {
+    let usage = json!({"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2});
+    ResponseTemplate::new(200).set_body_json(completion_body(text, Some(usage)))
 }
 
 fn error(status: u16) -> ResponseTemplate {
@@ -94,7 +105,7 @@ async fn request_carries_model_prompt_history_and_key() {
         .await
         .unwrap();
 
-    assert_eq!(answer, "four");
+    assert_eq!(answer.text, "four");
     let request = &server.received_requests().await.unwrap()[0];
     let body: Value = serde_json::from_slice(&request.body).unwrap();
     assert_eq!(body["model"], "test-model");
@@ -107,6 +118,46 @@ async fn request_carries_model_prompt_history_and_key() {
             {"role": "user", "content": "three"},
         ])
     );
+}
+
+/// What the model makes of a 200 answer with `body`.
+async fn completion_of(body: Value) -> Completion {
+    let server = MockServer::start().await;
+    mount(
+        &server,
+        ResponseTemplate::new(200).set_body_json(body),
+        None,
+    )
+    .await;
+    model(settings(&server, None))
+        .complete(&chat())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_responses_token_usage_is_reported() {
+    let usage = json!({
+        "prompt_tokens": 321,
+        "completion_tokens": 54,
+        "total_tokens": 375,
+        "prompt_tokens_details": {"cached_tokens": 300}
+    });
+    let answer = completion_of(completion_body("counted", Some(usage))).await;
+
+    assert_eq!(answer.text, "counted");
+    let expected = TokenUsage {
+        prompt_tokens: 321,
+        completion_tokens: 54,
+    };
+    assert_eq!(answer.usage, Some(expected));
+}
+
+#[tokio::test]
+async fn a_response_without_usage_reports_none() {
+    let answer = completion_of(completion_body("uncounted", None)).await;
+
+    assert_eq!((answer.text.as_str(), answer.usage), ("uncounted", None));
 }
 
 #[tokio::test]
@@ -139,7 +190,7 @@ async fn server_errors_are_retried_until_success() {
 
     let answer = model(settings(&server, None)).complete(&chat()).await;
 
-    assert_eq!(answer.unwrap(), "finally");
+    assert_eq!(answer.unwrap().text, "finally");
     assert_eq!(calls(&server).await, 3);
 }
 
@@ -171,7 +222,7 @@ async fn retry_after_is_honoured_instead_of_the_backoff() {
     let started = Instant::now();
     let answer = model(settings(&server, None)).complete(&chat()).await;
 
-    assert_eq!(answer.unwrap(), "patient");
+    assert_eq!(answer.unwrap().text, "patient");
     assert!(started.elapsed() >= Duration::from_millis(900));
     assert_eq!(calls(&server).await, 2);
 }

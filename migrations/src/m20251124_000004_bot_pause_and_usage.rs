@@ -1,0 +1,38 @@
+//! Bots can be paused; replies record the model's token usage; summaries read messages by bot and time.
+
+use crate::run;
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+const UP: [&str; 4] = [
+    "ALTER TABLE bots ADD COLUMN paused_at BIGINT NULL",
+    "ALTER TABLE messages ADD COLUMN prompt_tokens INTEGER NULL",
+    "ALTER TABLE messages ADD COLUMN completion_tokens INTEGER NULL",
+    "CREATE INDEX messages_bot_created ON messages (bot_id, created_at)",
+];
+
+const DOWN: [&str; 4] = [
+    "DROP INDEX messages_bot_created",
+    "ALTER TABLE messages DROP COLUMN completion_tokens",
+    "ALTER TABLE messages DROP COLUMN prompt_tokens",
+    "ALTER TABLE bots DROP COLUMN paused_at",
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for sql in UP {
+            run(manager, sql).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for sql in DOWN {
+            run(manager, sql).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,68 @@
+//! A bot's activity summary: the `?from=&to=` range in, the counts out.
+
+use crate::errors::ApiError;
+use chrono::{DateTime, Utc};
+use domain::{BotId, BotSummary, TimeRange};
+use serde::{Deserialize, Serialize};
+
+/// `?from=&to=`: RFC 3339 instants, `from` inclusive and `to` exclusive, each optional.
+#[derive(Debug, Default, Deserialize)]
+pub struct SummaryQuery {
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl SummaryQuery {
+    /// The range; `from` after `to` is refused (422, naming `from`).
+    pub fn range(&self) -> Result<TimeRange, ApiError> {
+        Ok(TimeRange::new(self.from, self.to)?)
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct MessageCounts {
+    pub inbound: u64,
+    pub outbound: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenCounts {
+    pub prompt: u64,
+    pub completion: u64,
+    pub total: u64,
+}
+
+/// `GET /api/v1/bots/{id}/summary`: what the bot did within the range (`null` bounds are open).
+#[derive(Debug, Serialize)]
+pub struct SummaryBody {
+    pub bot_id: BotId,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Conversations started in the range.
+    pub conversations: u64,
+    pub messages: MessageCounts,
+    /// Outbound messages of the range whose delivery failed.
+    pub failures: u64,
+    pub tokens: TokenCounts,
+}
+
+impl SummaryBody {
+    pub fn new(bot_id: BotId, range: &TimeRange, summary: BotSummary) -> Self {
+        Self {
+            bot_id,
+            from: range.from(),
+            to: range.to(),
+            conversations: summary.conversations,
+            messages: MessageCounts {
+                inbound: summary.inbound,
+                outbound: summary.outbound,
+            },
+            failures: summary.failures,
+            tokens: TokenCounts {
+                prompt: summary.prompt_tokens,
+                completion: summary.completion_tokens,
+                total: summary.total_tokens(),
+            },
+        }
+    }
+}
