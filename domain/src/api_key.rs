@@ -16,6 +16,8 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 3] = [Self::Viewer, Self::Operator, Self::Admin];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Viewer => "viewer",

@@ -153,6 +153,8 @@ pub enum BotStatus {
 }
 
 impl BotStatus {
+    pub const ALL: [BotStatus; 2] = [Self::Active, Self::Paused];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",

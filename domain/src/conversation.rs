@@ -33,6 +33,8 @@ pub enum ConversationStatus {
 }
 
 impl ConversationStatus {
+    pub const ALL: [ConversationStatus; 2] = [Self::Active, Self::Ended];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",

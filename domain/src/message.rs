@@ -33,6 +33,8 @@ pub enum Direction {
 }
 
 impl Direction {
+    pub const ALL: [Direction; 2] = [Self::Inbound, Self::Outbound];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Inbound => "inbound",
@@ -102,6 +104,8 @@ pub enum MessageStatus {
 }
 
 impl MessageStatus {
+    pub const ALL: [MessageStatus; 4] = [Self::Received, Self::Pending, Self::Sent, Self::Failed];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Received => "received",

@@ -9,6 +9,7 @@ use application::{ApiKeyError, BindError, BotError, OperatorMessageError, Receiv
 use domain::{PlatformKind, RepoError, Role};
 use serde::Serialize;
 use std::borrow::Cow;
+use utoipa::ToSchema;
 
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -17,8 +18,9 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 const RETRY_AFTER_SECS: &str = "5";
 
 /// An invalid input field and why, as the `errors` member of a 422 problem lists them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
+    #[schema(value_type = String)]
     pub field: Cow<'static, str>,
     pub reason: String,
 }
@@ -209,20 +211,27 @@ impl ApiError {
 }
 
 /// The RFC 9457 body, with our `code` and `request_id` extension members.
-#[derive(Debug, Serialize)]
-struct Problem<'a> {
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Problem<'a> {
+    /// A URI naming the kind of problem.
     #[serde(rename = "type")]
     kind: String,
+    #[schema(value_type = String)]
     title: &'a str,
     status: u16,
     detail: String,
+    /// Stable and machine-readable, e.g. `invalid_field`.
+    #[schema(value_type = String)]
     code: &'a str,
+    /// Matches the `X-Request-Id` header and the server's log line.
     request_id: Option<String>,
-    /// The first invalid field.
+    /// The first invalid field (422 only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
     field: Option<&'a str>,
-    /// Every invalid field, in name order.
+    /// Every invalid field, in name order (422 only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Vec<FieldError>)]
     errors: Option<&'a [FieldError]>,
 }
 

@@ -5,6 +5,7 @@ pub mod dto;
 pub mod errors;
 pub mod extractors;
 pub mod idempotency;
+pub mod openapi;
 pub mod request_id;
 pub mod routes;
 

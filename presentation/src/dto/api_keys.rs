@@ -5,17 +5,21 @@ use crate::errors::ApiError;
 use chrono::{DateTime, Utc};
 use domain::{ApiKey, ApiKeyId, Role};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use validator::Validate;
 
 /// `POST /api/v1/api-keys`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
     #[validate(required, length(min = 1, max = 100))]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[validate(required)]
+    #[schema(value_type = crate::openapi::schemas::Role, required = true)]
     pub role: Option<String>,
     /// An RFC 3339 time in the future; absent, the key never expires.
+    #[schema(value_type = Option<chrono::DateTime<Utc>>)]
     pub expires_at: Option<String>,
 }
 
@@ -45,10 +49,12 @@ fn expiry(text: &str) -> Result<DateTime<Utc>, ApiError> {
 }
 
 /// A key as the API lists it: enough to recognise and manage it, nothing to use it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ApiKeyBody {
+    #[schema(value_type = crate::openapi::schemas::Id)]
     pub id: ApiKeyId,
     pub name: String,
+    #[schema(value_type = crate::openapi::schemas::Role)]
     pub role: Role,
     pub prefix: String,
     pub created_at: DateTime<Utc>,
@@ -73,7 +79,7 @@ impl From<ApiKey> for ApiKeyBody {
 }
 
 /// The answer to a creation: the key itself, shown this once, and its record.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct IssuedKeyBody {
     pub key: String,
     #[serde(flatten)]

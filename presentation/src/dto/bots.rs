@@ -4,21 +4,29 @@ use crate::errors::ApiError;
 use chrono::{DateTime, Utc};
 use domain::{Bot, BotDraft, BotId, BotName, BotStatus, SystemPrompt, Temperature};
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
 use validator::Validate;
 
 /// `POST /api/v1/bots`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBot {
     #[validate(required, length(min = 1, max = 100))]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[validate(required, length(max = 20000))]
+    #[schema(value_type = String, required = true, max_length = 20000)]
     pub system_prompt: Option<String>,
+    /// The model to ask; absent, the server's `ai.model`.
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub model: Option<String>,
     #[validate(range(min = 0.0, max = 2.0))]
+    #[schema(minimum = 0.0, maximum = 2.0)]
     pub temperature: Option<f32>,
+    /// Sent when the model cannot answer; absent, a built-in apology.
     #[validate(length(min = 1, max = 4096))]
+    #[schema(min_length = 1, max_length = 4096)]
     pub fallback_message: Option<String>,
 }
 
@@ -36,21 +44,26 @@ impl CreateBot {
 }
 
 /// `PATCH /api/v1/bots/{id}`: an absent field stays as it is; `null` clears an optional one.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBot {
     #[validate(length(min = 1, max = 100))]
+    #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[validate(length(max = 20000))]
+    #[schema(value_type = String, max_length = 20000)]
     pub system_prompt: Option<String>,
     #[serde(default, deserialize_with = "present")]
     #[validate(length(min = 1, max = 200))]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
     pub model: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     #[validate(range(min = 0.0, max = 2.0))]
+    #[schema(value_type = Option<f32>, minimum = 0.0, maximum = 2.0)]
     pub temperature: Option<Option<f32>>,
     #[serde(default, deserialize_with = "present")]
     #[validate(length(min = 1, max = 4096))]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
     pub fallback_message: Option<Option<String>>,
 }
 
@@ -107,9 +120,11 @@ impl BotPatch {
 }
 
 /// A bot as the API shows it; a `paused` bot keeps its messages but does not answer them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BotBody {
+    #[schema(value_type = crate::openapi::schemas::Id)]
     pub id: BotId,
+    #[schema(value_type = crate::openapi::schemas::BotStatus)]
     pub status: BotStatus,
     pub paused_at: Option<DateTime<Utc>>,
     pub name: String,

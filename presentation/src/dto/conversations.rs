@@ -11,21 +11,30 @@ use domain::{
 };
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 /// `?bot_id=&platform=&status=&created_after=&created_before=&cursor=&limit=` (not flattened:
 /// urlencoded numbers do not survive `#[serde(flatten)]`). Times are RFC 3339; a value that
 /// does not parse is a bad query (400).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConversationQuery {
+    #[param(value_type = Option<crate::openapi::schemas::Id>)]
     pub bot_id: Option<BotId>,
+    #[param(value_type = Option<crate::openapi::schemas::Platform>)]
     pub platform: Option<PlatformKind>,
+    #[param(value_type = Option<crate::openapi::schemas::ConversationStatus>)]
     pub status: Option<ConversationStatus>,
+    /// Started at or after this RFC 3339 time.
     #[serde(default, deserialize_with = "rfc3339")]
     pub created_after: Option<DateTime<Utc>>,
+    /// Started before this RFC 3339 time.
     #[serde(default, deserialize_with = "rfc3339")]
     pub created_before: Option<DateTime<Utc>>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Items per page, 1-200 (default 50; larger values are clamped).
     pub limit: Option<u32>,
 }
 
@@ -73,11 +82,12 @@ impl ConversationQuery {
 const MAX_TEXT: u64 = MAX_TEXT_CHARS as u64;
 
 /// `POST /api/v1/conversations/{id}/messages`: `{text}`, trimmed, then 1-4096 characters.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
     #[serde(default, deserialize_with = "trimmed")]
     #[validate(required, length(min = 1, max = MAX_TEXT))]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 4096)]
     pub text: Option<String>,
 }
 
@@ -98,12 +108,16 @@ where
 }
 
 /// A conversation as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ConversationBody {
+    #[schema(value_type = crate::openapi::schemas::Id)]
     pub id: ConversationId,
+    #[schema(value_type = crate::openapi::schemas::Id)]
     pub bot_id: BotId,
+    #[schema(value_type = crate::openapi::schemas::Platform)]
     pub platform: PlatformKind,
     pub external_chat_id: String,
+    #[schema(value_type = crate::openapi::schemas::ConversationStatus)]
     pub status: ConversationStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -124,14 +138,20 @@ impl From<Conversation> for ConversationBody {
 }
 
 /// A message as the API shows it: `text` is a one-line summary, `content` the full value.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MessageBody {
+    #[schema(value_type = crate::openapi::schemas::Id)]
     pub id: MessageId,
+    #[schema(value_type = crate::openapi::schemas::Id)]
     pub conversation_id: ConversationId,
+    #[schema(value_type = crate::openapi::schemas::Direction)]
     pub direction: Direction,
     pub text: String,
+    #[schema(value_type = crate::openapi::schemas::MessageContent)]
     pub content: MessageContent,
+    #[schema(value_type = crate::openapi::schemas::MessageStatus)]
     pub status: MessageStatus,
+    #[schema(value_type = Option<crate::openapi::schemas::Id>)]
     pub reply_to: Option<MessageId>,
     pub created_at: DateTime<Utc>,
 }

@@ -2,11 +2,15 @@
 
 use domain::{Cursor, Page, PageRequest};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// `?cursor=&limit=`; the limit is clamped to the domain's bounds.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
+    /// Items per page, 1-200 (default 50; larger values are clamped).
     pub limit: Option<u32>,
 }
 
@@ -17,9 +21,10 @@ impl PageQuery {
 }
 
 /// One page of items as JSON.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PageBody<T> {
     pub items: Vec<T>,
+    /// Pass as `?cursor=` for the next page; `null` on the last one.
     pub next_cursor: Option<String>,
 }
 
@@ -38,7 +43,7 @@ impl<T> PageBody<T> {
 }
 
 /// A complete, unpaged list as JSON.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ListBody<T> {
     pub items: Vec<T>,
 }

@@ -11,6 +11,7 @@ use domain::{
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 use validator::Validate;
 
 /// The domain's bounds, as `validator` counts them.
@@ -28,12 +29,15 @@ fn text(field: &Option<String>) -> &str {
 }
 
 /// Telegram's credentials: `{token, secret_token}`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TelegramBody {
+#[schema(as = TelegramCredentials)]
+pub(crate) struct TelegramBody {
     #[validate(required, length(min = 1, max = SECRET_MAX))]
+    #[schema(value_type = String, required = true)]
     token: Option<String>,
     #[validate(required, length(min = 1, max = 256))]
+    #[schema(value_type = String, required = true)]
     secret_token: Option<String>,
 }
 
@@ -45,14 +49,18 @@ impl CredentialsBody for TelegramBody {
 }
 
 /// Discord's credentials: `{application_id, public_key, bot_token}`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct DiscordBody {
+#[schema(as = DiscordCredentials)]
+pub(crate) struct DiscordBody {
     #[validate(required, length(min = 1, max = 20))]
+    #[schema(value_type = String, required = true)]
     application_id: Option<String>,
     #[validate(required, length(equal = 64))]
+    #[schema(value_type = String, required = true)]
     public_key: Option<String>,
     #[validate(required, length(min = 1, max = SECRET_MAX))]
+    #[schema(value_type = String, required = true)]
     bot_token: Option<String>,
 }
 
@@ -68,16 +76,21 @@ impl CredentialsBody for DiscordBody {
 }
 
 /// Messenger's credentials: `{page_id, page_access_token, app_secret, verify_token}`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MessengerBody {
+#[schema(as = MessengerCredentials)]
+pub(crate) struct MessengerBody {
     #[validate(required, length(min = 1, max = ID_MAX))]
+    #[schema(value_type = String, required = true)]
     page_id: Option<String>,
     #[validate(required, length(min = 1, max = SECRET_MAX))]
+    #[schema(value_type = String, required = true)]
     page_access_token: Option<String>,
     #[validate(required, length(min = 1, max = SECRET_MAX))]
+    #[schema(value_type = String, required = true)]
     app_secret: Option<String>,
     #[validate(required, length(min = 1, max = SECRET_MAX))]
+    #[schema(value_type = String, required = true)]
     verify_token: Option<String>,
 }
 
@@ -94,16 +107,21 @@ impl CredentialsBody for MessengerBody {
 }
 
 /// WhatsApp's credentials: `{phone_number_id, access_token, app_secret, verify_token}`.
-#[derive(Debug, Deserialize, Validate)]
+#[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct WhatsappBody {
+#[schema(as = WhatsappCredentials)]
+pub(crate) struct WhatsappBody {
     #[validate(required, length(min = 1, max = ID_MAX))]
+    #[schema(value_type = String, required = true)]
     phone_number_id: Option<String>,
     #[validate(required, length(min = 1, max = SECRET_MAX))]
+    #[schema(value_type = String, required = true)]
     access_token: Option<String>,
     #[validate(required, length(min = 1, max = SECRET_MAX))]
+    #[schema(value_type = String, required = true)]
     app_secret: Option<String>,
     #[validate(required, length(min = 1, max = SECRET_MAX))]
+    #[schema(value_type = String, required = true)]
     verify_token: Option<String>,
 }
 
@@ -140,10 +158,13 @@ pub fn credentials_from(kind: PlatformKind, body: Value) -> Result<Credentials, 
 }
 
 /// A binding as the API shows it: where webhooks go, never the credentials.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BindingBody {
+    #[schema(value_type = crate::openapi::schemas::Id)]
     pub bot_id: BotId,
+    #[schema(value_type = crate::openapi::schemas::Platform)]
     pub platform: PlatformKind,
+    /// Where the platform must send its webhooks.
     pub webhook_url: String,
     /// Only in the answer to a `PUT`: whether the platform was told the URL.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -4,9 +4,11 @@ use crate::errors::ApiError;
 use chrono::{DateTime, Utc};
 use domain::{BotId, BotSummary, TimeRange};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// `?from=&to=`: RFC 3339 instants, `from` inclusive and `to` exclusive, each optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
@@ -19,13 +21,13 @@ impl SummaryQuery {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MessageCounts {
     pub inbound: u64,
     pub outbound: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenCounts {
     pub prompt: u64,
     pub completion: u64,
@@ -33,8 +35,9 @@ pub struct TokenCounts {
 }
 
 /// `GET /api/v1/bots/{id}/summary`: what the bot did within the range (`null` bounds are open).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SummaryBody {
+    #[schema(value_type = crate::openapi::schemas::Id)]
     pub bot_id: BotId,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,

@@ -3,6 +3,7 @@
 use crate::auth::{Admin, Authenticated};
 use crate::dto::{ApiKeyBody, CreateApiKey, IssuedKeyBody, PageBody, PageQuery};
 use crate::errors::ApiError;
+use crate::openapi::schemas::Id;
 use crate::AppState;
 use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{web, HttpResponse};
@@ -17,7 +18,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/api-keys/{id}").route(web::delete().to(revoke)));
 }
 
-/// 201 with the key; `no-store`, since the body holds a secret.
+/// Issue an API key, shown this once (`Cache-Control: no-store`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/api-keys",
+    tag = "api-keys",
+    request_body = CreateApiKey,
+    responses((status = 201, description = "The key, shown once, and its record.", body = IssuedKeyBody)),
+    security(("api_key" = ["admin"]))
+)]
 async fn create(
     _: Authenticated<Admin>,
     state: web::Data<AppState>,
@@ -36,6 +45,15 @@ async fn create(
         }))
 }
 
+/// List API keys: never the keys themselves nor their digests.
+#[utoipa::path(
+    get,
+    path = "/api/v1/api-keys",
+    tag = "api-keys",
+    params(PageQuery),
+    responses((status = 200, description = "A page of keys, oldest first.", body = PageBody<ApiKeyBody>)),
+    security(("api_key" = ["admin"]))
+)]
 async fn list(
     _: Authenticated<Admin>,
     state: web::Data<AppState>,
@@ -45,6 +63,15 @@ async fn list(
     Ok(web::Json(PageBody::from_page(page)))
 }
 
+/// Revoke an API key: it is refused from then on.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/api-keys/{id}",
+    tag = "api-keys",
+    params(("id" = Id, Path, description = "The key's id.")),
+    responses((status = 204, description = "Revoked.")),
+    security(("api_key" = ["admin"]))
+)]
 async fn revoke(
     _: Authenticated<Admin>,
     state: web::Data<AppState>,

@@ -3,6 +3,7 @@
 use crate::auth::{Admin, Authenticated, Viewer};
 use crate::dto::{BotBody, CreateBot, PageBody, PageQuery, SummaryBody, SummaryQuery, UpdateBot};
 use crate::errors::ApiError;
+use crate::openapi::schemas::Id;
 use crate::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
@@ -34,6 +35,15 @@ pub async fn find_bot(state: &AppState, id: BotId) -> Result<Bot, ApiError> {
         .ok_or_else(|| ApiError::not_found("bot"))
 }
 
+/// Create a bot.
+#[utoipa::path(
+    post,
+    path = "/api/v1/bots",
+    tag = "bots",
+    request_body = CreateBot,
+    responses((status = 201, description = "Created; `Location` names it.", body = BotBody)),
+    security(("api_key" = ["admin"]))
+)]
 async fn create(
     _: Authenticated<Admin>,
     state: web::Data<AppState>,
@@ -48,6 +58,15 @@ async fn create(
         .json(BotBody::from(bot)))
 }
 
+/// List bots.
+#[utoipa::path(
+    get,
+    path = "/api/v1/bots",
+    tag = "bots",
+    params(PageQuery),
+    responses((status = 200, description = "A page of bots, oldest first.", body = PageBody<BotBody>)),
+    security(("api_key" = ["viewer"]))
+)]
 async fn list(
     _: Authenticated<Viewer>,
     state: web::Data<AppState>,
@@ -57,6 +76,15 @@ async fn list(
     Ok(web::Json(PageBody::from_page(page)))
 }
 
+/// Read a bot.
+#[utoipa::path(
+    get,
+    path = "/api/v1/bots/{id}",
+    tag = "bots",
+    params(("id" = Id, Path, description = "The bot's id.")),
+    responses((status = 200, description = "The bot.", body = BotBody)),
+    security(("api_key" = ["viewer"]))
+)]
 async fn get(
     _: Authenticated<Viewer>,
     state: web::Data<AppState>,
@@ -65,6 +93,16 @@ async fn get(
     Ok(web::Json(find_bot(&state, *id).await?.into()))
 }
 
+/// Change some of a bot's fields: an absent field stays, `null` clears an optional one.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/bots/{id}",
+    tag = "bots",
+    params(("id" = Id, Path, description = "The bot's id.")),
+    request_body = UpdateBot,
+    responses((status = 200, description = "The bot as revised.", body = BotBody)),
+    security(("api_key" = ["admin"]))
+)]
 async fn update(
     _: Authenticated<Admin>,
     state: web::Data<AppState>,
@@ -79,7 +117,17 @@ async fn update(
     Ok(web::Json(bot.into()))
 }
 
+/// Pause a bot: its messages are still stored, but not answered.
+///
 /// Idempotent: a paused bot keeps its first `paused_at`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/bots/{id}/pause",
+    tag = "bots",
+    params(("id" = Id, Path, description = "The bot's id.")),
+    responses((status = 200, description = "The paused bot.", body = BotBody)),
+    security(("api_key" = ["admin"]))
+)]
 async fn pause(
     _: Authenticated<Admin>,
     state: web::Data<AppState>,
@@ -88,6 +136,15 @@ async fn pause(
     Ok(web::Json(state.bot_admin.pause(*id).await?.into()))
 }
 
+/// Resume a paused bot: messages from now on are answered.
+#[utoipa::path(
+    post,
+    path = "/api/v1/bots/{id}/resume",
+    tag = "bots",
+    params(("id" = Id, Path, description = "The bot's id.")),
+    responses((status = 200, description = "The active bot.", body = BotBody)),
+    security(("api_key" = ["admin"]))
+)]
 async fn resume(
     _: Authenticated<Admin>,
     state: web::Data<AppState>,
@@ -96,6 +153,15 @@ async fn resume(
     Ok(web::Json(state.bot_admin.resume(*id).await?.into()))
 }
 
+/// What a bot did within a time range: conversations, messages, failures and model tokens.
+#[utoipa::path(
+    get,
+    path = "/api/v1/bots/{id}/summary",
+    tag = "bots",
+    params(("id" = Id, Path, description = "The bot's id."), SummaryQuery),
+    responses((status = 200, description = "Counts within the range.", body = SummaryBody)),
+    security(("api_key" = ["viewer"]))
+)]
 async fn summary(
     _: Authenticated<Viewer>,
     state: web::Data<AppState>,
@@ -108,6 +174,15 @@ async fn summary(
     Ok(web::Json(SummaryBody::new(bot.id, &range, summary)))
 }
 
+/// Delete a bot and everything it holds.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/bots/{id}",
+    tag = "bots",
+    params(("id" = Id, Path, description = "The bot's id.")),
+    responses((status = 204, description = "Deleted, with its bindings, conversations and messages.")),
+    security(("api_key" = ["admin"]))
+)]
 async fn delete(
     _: Authenticated<Admin>,
     state: web::Data<AppState>,

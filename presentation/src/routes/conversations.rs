@@ -5,6 +5,8 @@ use crate::dto::{
     ConversationBody, ConversationQuery, MessageBody, PageBody, PageQuery, SendMessage,
 };
 use crate::errors::ApiError;
+use crate::errors::Problem;
+use crate::openapi::schemas::Id;
 use crate::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
@@ -34,6 +36,15 @@ async fn find_conversation(state: &AppState, id: ConversationId) -> Result<Conve
         .ok_or_else(|| ApiError::not_found("conversation"))
 }
 
+/// List conversations, filtered by bot, platform, status and start time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations",
+    tag = "conversations",
+    params(ConversationQuery),
+    responses((status = 200, description = "A page of conversations, newest first.", body = PageBody<ConversationBody>)),
+    security(("api_key" = ["viewer"]))
+)]
 async fn list(
     _: Authenticated<Viewer>,
     state: web::Data<AppState>,
@@ -46,6 +57,15 @@ async fn list(
     Ok(web::Json(PageBody::from_page(page)))
 }
 
+/// Read a conversation.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations/{id}",
+    tag = "conversations",
+    params(("id" = Id, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "The conversation.", body = ConversationBody)),
+    security(("api_key" = ["viewer"]))
+)]
 async fn get(
     _: Authenticated<Viewer>,
     state: web::Data<AppState>,
@@ -54,6 +74,15 @@ async fn get(
     Ok(web::Json(find_conversation(&state, *id).await?.into()))
 }
 
+/// End a conversation: the chat's next message starts a new one.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/end",
+    tag = "conversations",
+    params(("id" = Id, Path, description = "The conversation's id.")),
+    responses((status = 200, description = "The ended conversation.", body = ConversationBody)),
+    security(("api_key" = ["operator"]))
+)]
 async fn end(
     _: Authenticated<Operator>,
     state: web::Data<AppState>,
@@ -68,6 +97,15 @@ async fn end(
     Ok(web::Json(ended.into()))
 }
 
+/// List a conversation's messages.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations/{id}/messages",
+    tag = "conversations",
+    params(("id" = Id, Path, description = "The conversation's id."), PageQuery),
+    responses((status = 200, description = "A page of messages, oldest first.", body = PageBody<MessageBody>)),
+    security(("api_key" = ["viewer"]))
+)]
 async fn messages(
     _: Authenticated<Viewer>,
     state: web::Data<AppState>,
@@ -79,7 +117,16 @@ async fn messages(
     Ok(web::Json(PageBody::from_page(page)))
 }
 
-/// 202: the message is stored and its delivery queued behind the conversation's replies.
+/// Send a message to the chat as an operator.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/messages",
+    tag = "conversations",
+    params(("id" = Id, Path, description = "The conversation's id.")),
+    request_body = SendMessage,
+    responses((status = 202, description = "Stored; delivered after the replies already queued in the chat.", body = MessageBody), (status = 409, description = "The conversation has ended, or the bot is no longer bound to its platform.", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = ["operator"]))
+)]
 async fn send(
     _: Authenticated<Operator>,
     state: web::Data<AppState>,
@@ -97,7 +144,15 @@ async fn send(
         .json(MessageBody::from(message)))
 }
 
-/// One message of the conversation (its delivery status, say), or 404.
+/// Read one message, with its delivery status.
+#[utoipa::path(
+    get,
+    path = "/api/v1/conversations/{id}/messages/{message_id}",
+    tag = "conversations",
+    params(("id" = Id, Path, description = "The conversation's id."), ("message_id" = Id, Path, description = "The message's id.")),
+    responses((status = 200, description = "The message.", body = MessageBody)),
+    security(("api_key" = ["viewer"]))
+)]
 async fn message(
     _: Authenticated<Viewer>,
     state: web::Data<AppState>,

@@ -1,6 +1,6 @@
 //! Probes: liveness (the process answers) and readiness (every dependency answers in time).
 
-use crate::errors::ApiError;
+use crate::errors::{ApiError, Problem};
 use crate::AppState;
 use actix_web::{web, HttpResponse};
 use application::ports::HealthCheck;
@@ -17,10 +17,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/health/ready").route(web::get().to(ready)));
 }
 
+/// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "health",
+    responses((status = 200, description = "Alive.", body = Health)),
+    security(())
+)]
 async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
+/// Readiness: the database (and Redis, when configured) answer in time.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready; each check is `ok`.", body = Health),
+        (status = 503, description = "Not ready; the detail names the failing checks.", body = Problem, content_type = "application/problem+json")
+    ),
+    security(())
+)]
 async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let results = join_all(state.health.iter().map(probe)).await;
     let failing: Vec<&'static str> = results
@@ -49,4 +68,12 @@ async fn probe(check: &Arc<dyn HealthCheck>) -> (&'static str, bool) {
         tracing::warn!(check = name, %reason, "readiness check failed");
     }
     (name, outcome.is_ok())
+}
+
+/// A probe's answer: `{status: "ok", checks?: {name: "ok"}}` (the schema of the JSON above).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // a schema only
+pub struct Health {
+    status: String,
+    checks: Option<std::collections::BTreeMap<String, String>>,
 }

@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod bots;
 pub mod conversations;
+pub mod docs;
 pub mod health;
 pub mod platforms;
 pub mod webhooks;
@@ -14,6 +15,7 @@ use actix_web::{web, HttpResponse};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(health::configure)
+        .configure(docs::configure)
         .configure(webhooks::configure)
         .service(
             web::scope("/api/v1")

@@ -1,13 +1,19 @@
 //! `/api/v1/bots/{id}/platforms`: bind a bot to a platform with its credentials, list and unbind.
 
 use crate::auth::{Admin, Authenticated, Viewer};
+use crate::dto::platforms::{DiscordBody, MessengerBody, TelegramBody, WhatsappBody};
 use crate::dto::{credentials_from, BindingBody, ListBody};
-use crate::errors::ApiError;
+use crate::errors::{ApiError, Problem};
+use crate::openapi::schemas::{Id, Platform};
 use crate::routes::bots::find_bot;
 use crate::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::{BotId, PlatformKind};
 use serde_json::Value;
+use std::borrow::Cow;
+use utoipa::openapi::schema::{OneOfBuilder, Ref, Schema};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/bots/{id}/platforms").route(web::get().to(list)))
@@ -18,6 +24,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
+/// Bind a bot to a platform with that platform's credentials (write-only).
+#[utoipa::path(
+    put,
+    path = "/api/v1/bots/{id}/platforms/{platform}",
+    tag = "platforms",
+    params(("id" = Id, Path, description = "The bot's id."), ("platform" = Platform, Path, description = "telegram, discord, messenger or whatsapp.")),
+    request_body = Credentials,
+    responses((status = 200, description = "The binding and the URL to give the platform; never its secrets.", body = BindingBody), (status = 502, description = "The platform refused the webhook registration.", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = ["admin"]))
+)]
 async fn bind(
     _: Authenticated<Admin>,
     state: web::Data<AppState>,
@@ -40,7 +56,15 @@ fn request_base(req: &HttpRequest) -> String {
     format!("{}://{}", info.scheme(), info.host())
 }
 
-/// Each binding with its webhook URL, worked out as for `PUT`.
+/// List a bot's bindings, each with its webhook URL (worked out as for `PUT`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/bots/{id}/platforms",
+    tag = "platforms",
+    params(("id" = Id, Path, description = "The bot's id.")),
+    responses((status = 200, description = "The bot's bindings.", body = ListBody<BindingBody>)),
+    security(("api_key" = ["viewer"]))
+)]
 async fn list(
     _: Authenticated<Viewer>,
     state: web::Data<AppState>,
@@ -64,6 +88,15 @@ async fn list(
     Ok(web::Json(ListBody { items }))
 }
 
+/// Unbind a platform: its webhooks are refused from then on.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/bots/{id}/platforms/{platform}",
+    tag = "platforms",
+    params(("id" = Id, Path, description = "The bot's id."), ("platform" = Platform, Path, description = "telegram, discord, messenger or whatsapp.")),
+    responses((status = 204, description = "Unbound.")),
+    security(("api_key" = ["admin"]))
+)]
 async fn unbind(
     _: Authenticated<Admin>,
     state: web::Data<AppState>,
@@ -76,4 +109,25 @@ async fn unbind(
         )));
     }
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// The `PUT` body's schema: the credentials of the platform named in the path, one of four.
+pub struct Credentials;
+
+impl PartialSchema for Credentials {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name(TelegramBody::name()))
+            .item(Ref::from_schema_name(DiscordBody::name()))
+            .item(Ref::from_schema_name(MessengerBody::name()))
+            .item(Ref::from_schema_name(WhatsappBody::name()))
+            .description(Some("The credentials of the platform named in the path."))
+            .into()
+    }
+}
+
+impl ToSchema for Credentials {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Credentials")
+    }
 }

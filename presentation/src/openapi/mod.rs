@@ -1,0 +1,208 @@
+//! The OpenAPI 3.1 document: paths and schemas from the handlers' annotations, then the answers
+//! every route shares (auth, validation, storage) added by one rule rather than by hand.
+
+pub mod schemas;
+
+use crate::dto::{
+    ApiKeyBody, BindingBody, BotBody, ConversationBody, CreateApiKey, CreateBot, IssuedKeyBody,
+    MessageBody, SendMessage, SummaryBody, UpdateBot,
+};
+use crate::errors::{FieldError, Problem};
+use crate::routes::{api_keys, bots, conversations, health, platforms, webhooks};
+use serde_json::{json, Value};
+use std::sync::LazyLock;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Switchboard",
+        description = "Admin API and webhooks of Switchboard, the self-hosted backend for AI chat bots. \
+            Under /api/v1 every request takes `Authorization: Bearer <API key>`; each operation names \
+            the least role it needs (viewer < operator < admin) as its security scope. Every error \
+            is application/problem+json with a `code` and a `request_id`."
+    ),
+    paths(
+        health::live,
+        health::ready,
+        webhooks::receive,
+        bots::create,
+        bots::list,
+        bots::get,
+        bots::update,
+        bots::delete,
+        bots::pause,
+        bots::resume,
+        bots::summary,
+        platforms::bind,
+        platforms::list,
+        platforms::unbind,
+        conversations::list,
+        conversations::get,
+        conversations::end,
+        conversations::messages,
+        conversations::send,
+        conversations::message,
+        api_keys::create,
+        api_keys::list,
+        api_keys::revoke,
+    ),
+    components(schemas(
+        Problem,
+        FieldError,
+        BotBody,
+        CreateBot,
+        UpdateBot,
+        SummaryBody,
+        BindingBody,
+        ConversationBody,
+        MessageBody,
+        SendMessage,
+        ApiKeyBody,
+        CreateApiKey,
+        IssuedKeyBody,
+        crate::dto::platforms::TelegramBody,
+        crate::dto::platforms::DiscordBody,
+        crate::dto::platforms::MessengerBody,
+        crate::dto::platforms::WhatsappBody,
+    )),
+    tags(
+        (name = "bots", description = "Assistants: prompt, model, pause and resume, activity."),
+        (name = "platforms", description = "A bot's bindings to messaging platforms."),
+        (name = "conversations", description = "Chats and their messages; operators may write and end them."),
+        (name = "api-keys", description = "Keys of the admin API (admin only)."),
+        (name = "webhooks", description = "Where platforms deliver updates."),
+        (name = "health", description = "Probes for orchestrators."),
+    )
+)]
+struct ApiDoc;
+
+/// The served document, built once.
+static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    apply_conventions(&mut doc);
+    doc
+});
+
+/// The OpenAPI document as JSON.
+pub fn document() -> &'static Value {
+    &DOCUMENT
+}
+
+/// Adds what every operation shares: the bearer scheme, and the problem answers its shape implies.
+fn apply_conventions(doc: &mut Value) {
+    doc["components"]["securitySchemes"]["api_key"] = json!({
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key, `sb_…`, or the configured bootstrap key."
+    });
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(methods) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in methods.iter_mut() {
+            shared_answers(path, method, operation);
+        }
+    }
+}
+
+/// The problems an operation can answer besides its own: each rule follows from its shape.
+fn shared_answers(path: &str, method: &str, operation: &mut Value) {
+    let admin_api = path.starts_with("/api/v1/");
+    let role = required_role(operation);
+    let has_body = operation.get("requestBody").is_some();
+    let has_query = parameters_in(operation, "query");
+    let mut answers: Vec<(&str, &str)> = vec![(
+        "500",
+        "An internal error; the request id finds it in the log.",
+    )];
+    if admin_api {
+        answers.push((
+            "401",
+            "The API key is missing, unknown, revoked or expired.",
+        ));
+        answers.push(("503", "Storage is unavailable; retry later."));
+        if role.as_deref() != Some("viewer") {
+            answers.push((
+                "403",
+                "The key's role is below the one this operation needs.",
+            ));
+        }
+    }
+    if path.contains('{') {
+        answers.push(("404", "No such resource."));
+    }
+    if has_body {
+        answers.push(("400", "Malformed JSON, a wrong type or an unknown field."));
+        answers.push(("413", "The body is larger than the limit."));
+        answers.push(("415", "The body is not application/json."));
+        answers.push(("422", "Invalid fields, each named in `errors`."));
+    }
+    if has_query {
+        answers.push(("400", "A query parameter does not parse."));
+        answers.push(("422", "Query parameters that contradict each other."));
+    }
+    if admin_api && method == "post" {
+        add_idempotency_key(operation);
+        answers.push(("400", "A malformed Idempotency-Key."));
+        answers.push((
+            "409",
+            "A request with this Idempotency-Key is still running, or its answer was not kept.",
+        ));
+        answers.push((
+            "422",
+            "This Idempotency-Key was used for a different request.",
+        ));
+    }
+    for (status, description) in answers {
+        add_problem(operation, status, description);
+    }
+}
+
+/// The least role named by the operation's `api_key` security scope.
+fn required_role(operation: &Value) -> Option<String> {
+    operation["security"]
+        .as_array()?
+        .iter()
+        .find_map(|requirement| requirement["api_key"].get(0)?.as_str().map(str::to_owned))
+}
+
+fn parameters_in(operation: &Value, place: &str) -> bool {
+    operation["parameters"]
+        .as_array()
+        .is_some_and(|params| params.iter().any(|p| p["in"] == place))
+}
+
+/// Documents a problem answer unless the operation already documents that status.
+fn add_problem(operation: &mut Value, status: &str, description: &str) {
+    let Some(responses) = operation["responses"].as_object_mut() else {
+        return;
+    };
+    responses.entry(status).or_insert_with(|| {
+        json!({
+            "description": description,
+            "content": {
+                "application/problem+json": {
+                    "schema": { "$ref": "#/components/schemas/Problem" }
+                }
+            }
+        })
+    });
+}
+
+fn add_idempotency_key(operation: &mut Value) {
+    let parameter = json!({
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": false,
+        "description": "1-255 visible ASCII characters: a retry with the same key and request gets the first answer again (kept 24 h).",
+        "schema": { "type": "string", "minLength": 1, "maxLength": 255 }
+    });
+    match operation["parameters"].as_array_mut() {
+        Some(params) => params.push(parameter),
+        None => operation["parameters"] = Value::Array(vec![parameter]),
+    }
+}

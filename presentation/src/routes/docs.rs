@@ -1,0 +1,48 @@
+//! `GET /openapi.json` and `GET /docs`: the API document and a page rendering it, both built
+//! into the binary so they work with no internet access.
+
+use crate::openapi;
+use actix_web::http::header::{self, CacheControl, CacheDirective};
+use actix_web::{web, HttpResponse};
+
+const PAGE: &str = include_str!("../../assets/docs.html");
+const SCRIPT: &str = include_str!("../../assets/docs.js");
+const STYLE: &str = include_str!("../../assets/docs.css");
+
+/// Nothing but this server's own files may load on the page.
+const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'";
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/openapi.json").route(web::get().to(document)))
+        .service(web::resource("/docs").route(web::get().to(page)))
+        .service(web::resource("/docs/docs.js").route(web::get().to(script)))
+        .service(web::resource("/docs/docs.css").route(web::get().to(style)));
+}
+
+async fn document() -> HttpResponse {
+    HttpResponse::Ok().json(openapi::document())
+}
+
+async fn page() -> HttpResponse {
+    asset("text/html; charset=utf-8", PAGE)
+}
+
+async fn script() -> HttpResponse {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+async fn style() -> HttpResponse {
+    asset("text/css; charset=utf-8", STYLE)
+}
+
+fn asset(content_type: &str, body: &'static str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .insert_header(CacheControl(vec![
+            CacheDirective::Public,
+            CacheDirective::MaxAge(300),
+        ]))
+        .body(body)
+}
