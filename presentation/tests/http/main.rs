@@ -10,6 +10,7 @@ mod conversations;
 mod errors;
 mod health;
 mod idempotency;
+mod openapi;
 mod operator_messages;
 mod platforms;
 mod server;

@@ -1,0 +1,273 @@
+//! The OpenAPI document and the docs page: the document is well-formed, every admin operation
+//! names its role and enforces exactly that role, and no answer ever carries a secret.
+
+use crate::support::{api_key, TestApp, ADMIN_KEY, OPERATOR_KEY, VIEWER_KEY};
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+use chrono::Utc;
+use domain::{Conversation, Role};
+use serde_json::{json, Value};
+
+const REVOKED_KEY: &str = "sb_d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3";
+
+/// One operation of the document.
+struct Operation {
+    method: Method,
+    path: String,
+    role: Option<Role>,
+    has_body: bool,
+}
+
+async fn document(app: &TestApp) -> Value {
+    let reply = app.send(TestRequest::get().uri("/openapi.json")).await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    reply.body
+}
+
+fn operations(doc: &Value) -> Vec<Operation> {
+    let mut found = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let role = op["security"][0]["api_key"][0]
+                .as_str()
+                .map(|r| r.parse::<Role>().unwrap());
+            found.push(Operation {
+                method: method.to_uppercase().parse().unwrap(),
+                path: path.clone(),
+                role,
+                has_body: op.get("requestBody").is_some(),
+            });
+        }
+    }
+    found
+}
+
+/// Every `$ref` in `value`.
+fn refs(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(target)) = map.get("$ref") {
+                found.push(target.clone());
+            }
+            map.values().for_each(|v| refs(v, found));
+        }
+        Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+        _ => {}
+    }
+}
+
+#[actix_web::test]
+async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
+    let app = TestApp::new();
+    let doc = document(&app).await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let mut targets = Vec::new();
+    refs(&doc, &mut targets);
+    assert!(targets.len() > 20, "the document uses references");
+    for target in targets {
+        let name = target.strip_prefix("#/components/schemas/").unwrap();
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "{target} does not resolve"
+        );
+    }
+    let ops = operations(&doc);
+    let admin_ops: Vec<&Operation> = ops
+        .iter()
+        .filter(|op| op.path.starts_with("/api/v1/"))
+        .collect();
+    assert_eq!(admin_ops.len(), 20, "every admin route is documented");
+    for op in &admin_ops {
+        assert!(op.role.is_some(), "{} {} names no role", op.method, op.path);
+    }
+    let create = &doc["paths"]["/api/v1/bots"]["post"];
+    for status in [
+        "201", "400", "401", "403", "413", "415", "422", "500", "503",
+    ] {
+        assert!(
+            create["responses"].get(status).is_some(),
+            "POST /api/v1/bots documents {status}"
+        );
+    }
+    assert_eq!(create["parameters"][0]["name"], "Idempotency-Key");
+}
+
+/// `path` with its parameters filled: ids that name nothing, a real platform.
+fn concrete(path: &str) -> String {
+    let id = domain::BotId::new().to_string();
+    path.replace("{id}", &id)
+        .replace("{message_id}", &id)
+        .replace("{platform}", "telegram")
+}
+
+fn request(op: &Operation, path: &str) -> TestRequest {
+    let request = TestRequest::default().method(op.method.clone()).uri(path);
+    if op.has_body {
+        request.set_json(json!({}))
+    } else {
+        request
+    }
+}
+
+#[actix_web::test]
+async fn every_admin_operation_enforces_the_role_it_documents() {
+    let app = TestApp::new();
+    let mut revoked = api_key(REVOKED_KEY, Role::Admin);
+    revoked.revoked_at = Some(Utc::now());
+    app.api_keys.0.lock().unwrap().push(revoked);
+    let doc = document(&app).await;
+    let refused = [None, Some("sb_not_a_key"), Some(REVOKED_KEY)];
+    let roles = [
+        (VIEWER_KEY, Role::Viewer),
+        (OPERATOR_KEY, Role::Operator),
+        (ADMIN_KEY, Role::Admin),
+    ];
+    let mut checked = 0;
+    for op in operations(&doc)
+        .iter()
+        .filter(|op| op.path.starts_with("/api/v1/"))
+    {
+        let path = concrete(&op.path);
+        let required = op.role.unwrap();
+        for key in refused {
+            let reply = match key {
+                Some(key) => app.as_key(key, request(op, &path)).await,
+                None => app.send(request(op, &path)).await,
+            };
+            assert_eq!(reply.status, 401, "{} {path} with {key:?}", op.method);
+            assert_eq!(reply.body["code"], "unauthenticated");
+            checked += 1;
+        }
+        for (key, role) in roles {
+            let status = app.as_key(key, request(op, &path)).await.status;
+            if role.allows(required) {
+                assert!(
+                    status != 401 && status != 403,
+                    "{} {path}: {role:?} may, but got {status}",
+                    op.method
+                );
+            } else {
+                assert_eq!(status, 403, "{} {path}: {role:?} may not", op.method);
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 20 * 6);
+}
+
+#[actix_web::test]
+async fn the_docs_page_and_its_assets_are_served_from_the_binary() {
+    let app = TestApp::new();
+    let page = app.send(TestRequest::get().uri("/docs")).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(page
+        .header("content-security-policy")
+        .unwrap()
+        .contains("default-src 'none'"));
+    for (asset, content_type) in [
+        ("/docs/docs.js", "text/javascript; charset=utf-8"),
+        ("/docs/docs.css", "text/css; charset=utf-8"),
+    ] {
+        assert!(page.raw.contains(asset), "the page loads {asset}");
+        let reply = app.send(TestRequest::get().uri(asset)).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.header("content-type"), Some(content_type));
+        assert!(!reply.raw.contains("http://") && !reply.raw.contains("https://"));
+        if asset.ends_with(".js") {
+            assert!(reply.raw.contains("fetch(\"/openapi.json\")"));
+        }
+    }
+    assert!(!page.raw.contains("http://") && !page.raw.contains("https://"));
+}
+
+/// Every platform's credentials, each secret easy to find in a body.
+fn credentials() -> Vec<(&'static str, Value)> {
+    vec![
+        (
+            "telegram",
+            json!({"token": "123456:tg-token-SECRET", "secret_token": "tg-webhook-SECRET"}),
+        ),
+        (
+            "discord",
+            json!({"application_id": "123456789012345678", "public_key": "ab".repeat(32),
+                   "bot_token": "discord-bot-SECRET"}),
+        ),
+        (
+            "messenger",
+            json!({"page_id": "1234567890", "page_access_token": "page-access-SECRET",
+                   "app_secret": "messenger-app-SECRET", "verify_token": "messenger-verify-SECRET"}),
+        ),
+        (
+            "whatsapp",
+            json!({"phone_number_id": "1098765432", "access_token": "wa-access-SECRET",
+                   "app_secret": "wa-app-SECRET", "verify_token": "wa-verify-SECRET"}),
+        ),
+    ]
+}
+
+/// `path` with the ids of the seeded bot, conversation and message.
+fn seeded(path: &str, conversation: &Conversation, message_id: &str) -> String {
+    let id = if path.starts_with("/api/v1/bots") {
+        conversation.bot_id.to_string()
+    } else {
+        conversation.id.to_string()
+    };
+    path.replace("{id}", &id)
+        .replace("{message_id}", message_id)
+        .replace("{platform}", "telegram")
+}
+
+#[actix_web::test]
+async fn no_answer_carries_a_secret() {
+    let app = TestApp::new();
+    let bot = app.seed_bot("keeper");
+    let mut bodies = Vec::new();
+    for (platform, body) in credentials() {
+        let uri = format!("/api/v1/bots/{}/platforms/{platform}", bot.id);
+        let reply = app.admin(TestRequest::put().uri(&uri).set_json(body)).await;
+        assert_eq!(reply.status, 200, "{}", reply.raw);
+        bodies.push(reply.raw);
+    }
+    let issued = app
+        .admin(
+            TestRequest::post()
+                .uri("/api/v1/api-keys")
+                .set_json(json!({"name": "ci", "role": "viewer"})),
+        )
+        .await;
+    let new_key = issued.body["key"].as_str().unwrap().to_owned();
+    let conversation = app.seed_conversation(&bot);
+    let message_id = app.messages.0.lock().unwrap()[0].id.to_string();
+    let doc = document(&app).await;
+    let reads: Vec<Operation> = operations(&doc)
+        .into_iter()
+        .filter(|op| op.method == Method::GET && op.path.starts_with("/api/v1/"))
+        .collect();
+    assert_eq!(reads.len(), 9, "every read of the admin API");
+    for op in &reads {
+        let path = seeded(&op.path, &conversation, &message_id);
+        let reply = app.admin(TestRequest::get().uri(&path)).await;
+        assert_eq!(reply.status, 200, "GET {path}: {}", reply.raw);
+        bodies.push(reply.raw);
+    }
+    let secrets = credentials()
+        .into_iter()
+        .flat_map(|(_, body)| {
+            body.as_object()
+                .unwrap()
+                .values()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .filter(|v| v.contains("SECRET"))
+                .collect::<Vec<_>>()
+        })
+        .chain([new_key, ADMIN_KEY.to_owned()]);
+    let everything = bodies.join("\n");
+    assert!(everything.contains("webhook_url"), "the bindings were read");
+    for secret in secrets {
+        assert!(!everything.contains(&secret), "{secret} was returned");
+    }
+}
