@@ -6,7 +6,7 @@ const METHODS = ["get", "post", "put", "patch", "delete"];
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -67,9 +67,15 @@ function hasStructure(doc, schema) {
   return Boolean(s.properties || s.allOf || s.oneOf || s.anyOf || items.properties);
 }
 
-function content(doc, body) {
+// Each media type and its schema; named schemas fold away unless `open` (errors share one shape).
+function content(doc, body, open) {
   const media = body && body.content ? Object.entries(body.content) : [];
-  return media.map(([type, { schema }]) => el("div", {}, el("code", {}, type), schemaTree(doc, schema)));
+  return media.map(([type, { schema }]) => {
+    const { name, schema: resolved } = resolve(doc, schema);
+    const tree = schemaTree(doc, name ? resolved : schema, new Set(name ? [name] : []));
+    const shown = name ? el("details", open ? { open: "" } : {}, el("summary", {}, name), tree) : tree;
+    return el("div", {}, el("code", {}, type), shown);
+  });
 }
 
 function parameters(doc, params) {
@@ -87,15 +93,17 @@ function parameters(doc, params) {
 function responses(doc, all) {
   const rows = Object.entries(all || {}).map(([status, response]) => el("tr", {},
     el("td", {}, el("code", {}, status)),
-    el("td", {}, response.description || "", content(doc, response))));
+    el("td", {}, response.description || "", content(doc, response, status.startsWith("2")))));
   return [el("h4", {}, "Responses"),
     el("table", {}, el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Status"), el("th", { scope: "col" }, "Body"))),
       el("tbody", {}, rows))];
 }
 
 function roleOf(op) {
-  if (op["x-required-role"]) return `role: ${op["x-required-role"]}`;
-  if (Array.isArray(op.security) && op.security.length === 0) return "no key needed";
+  const requirements = Array.isArray(op.security) ? op.security : [];
+  const scoped = requirements.find((r) => Array.isArray(r.api_key) && r.api_key.length);
+  if (scoped) return `role: ${scoped.api_key.join(", ")}`;
+  if (requirements.every((r) => Object.keys(r).length === 0)) return "no key needed";
   return null;
 }
 
@@ -108,7 +116,7 @@ function operation(doc, path, method, op, id) {
     el("div", { class: "op-body" },
       op.description ? el("p", {}, op.description) : null,
       parameters(doc, op.parameters),
-      op.requestBody ? [el("h4", {}, "Request body"), content(doc, op.requestBody)] : null,
+      op.requestBody ? [el("h4", {}, "Request body"), content(doc, op.requestBody, true)] : null,
       responses(doc, op.responses)));
 }
 
@@ -141,7 +149,7 @@ function render(doc) {
   for (const [tag, ops] of byTag) {
     toc.append(el("h2", {}, tag), el("ul", {}, ops.map((o) =>
       el("li", {}, el("a", { href: `#${o.id}` }, `${o.method.toUpperCase()} ${o.path}`)))));
-    main.append(el("h2", {}, tag), ops.map((o) => operation(doc, o.path, o.method, o.op, o.id)));
+    main.append(el("h2", {}, tag), ...ops.map((o) => operation(doc, o.path, o.method, o.op, o.id)));
   }
   main.setAttribute("data-rendered", String(byTag.size));
 }

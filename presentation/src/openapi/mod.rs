@@ -104,6 +104,7 @@ fn apply_conventions(doc: &mut Value) {
             continue;
         };
         for (method, operation) in methods.iter_mut() {
+            qualify_operation_id(operation);
             shared_answers(path, method, operation);
         }
     }
@@ -159,6 +160,17 @@ fn shared_answers(path: &str, method: &str, operation: &mut Value) {
     }
     for (status, description) in answers {
         add_problem(operation, status, description);
+    }
+}
+
+/// `create` becomes `bots_create`: handler names repeat across modules, operation ids must not.
+fn qualify_operation_id(operation: &mut Value) {
+    let tag = operation["tags"][0]
+        .as_str()
+        .unwrap_or("other")
+        .replace('-', "_");
+    if let Some(id) = operation["operationId"].as_str() {
+        operation["operationId"] = Value::from(format!("{tag}_{id}"));
     }
 }
 

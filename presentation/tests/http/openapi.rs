@@ -71,6 +71,17 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
             "{target} does not resolve"
         );
     }
+    let mut ids: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|item| item.as_object().unwrap().values())
+        .map(|op| op["operationId"].as_str().unwrap())
+        .collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "operation ids are unique: {ids:?}");
     let ops = operations(&doc);
     let admin_ops: Vec<&Operation> = ops
         .iter()
