@@ -9,7 +9,6 @@ use domain::{
     BotId, Conversation, ConversationId, ConversationStatus, Direction, Message, MessageContent,
     MessageId, MessageStatus, PageRequest, PlatformKind,
 };
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -27,26 +26,15 @@ pub struct ConversationQuery {
     #[param(value_type = Option<crate::openapi::schemas::ConversationStatus>)]
     pub status: Option<ConversationStatus>,
     /// Started at or after this RFC 3339 time.
-    #[serde(default, deserialize_with = "rfc3339")]
+    #[serde(default, deserialize_with = "super::time::rfc3339")]
     pub created_after: Option<DateTime<Utc>>,
     /// Started before this RFC 3339 time.
-    #[serde(default, deserialize_with = "rfc3339")]
+    #[serde(default, deserialize_with = "super::time::rfc3339")]
     pub created_before: Option<DateTime<Utc>>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Items per page, 1-200 (default 50; larger values are clamped).
     pub limit: Option<u32>,
-}
-
-/// An RFC 3339 time: a date, a time and an offset (`Z` or `+01:00`).
-fn rfc3339<'de, D>(deserializer: D) -> Result<Option<DateTime<Utc>>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    let text = String::deserialize(deserializer)?;
-    DateTime::parse_from_rfc3339(&text)
-        .map(|at| Some(at.with_timezone(&Utc)))
-        .map_err(|err| D::Error::custom(format!("`{text}` is not an RFC 3339 time: {err}")))
 }
 
 impl ConversationQuery {

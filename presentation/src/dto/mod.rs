@@ -6,6 +6,7 @@ pub mod conversations;
 pub mod page;
 pub mod platforms;
 pub mod summary;
+mod time;
 
 pub use api_keys::{ApiKeyBody, CreateApiKey, IssuedKeyBody, NewApiKey};
 pub use bots::{BotBody, CreateBot, UpdateBot};

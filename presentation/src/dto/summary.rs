@@ -10,7 +10,9 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
+    #[serde(default, deserialize_with = "super::time::rfc3339")]
     pub from: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "super::time::rfc3339")]
     pub to: Option<DateTime<Utc>>,
 }
 

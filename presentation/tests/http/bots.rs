@@ -447,6 +447,7 @@ async fn a_bad_summary_range_is_refused_before_any_count() {
         "from=yesterday",
         "to=2025-13-01T00:00:00Z",
         "from=1700000000",
+        "to=2025-01-01T00:00:00",
     ] {
         let reply = app
             .as_key(VIEWER_KEY, TestRequest::get().uri(&summary(query)))
