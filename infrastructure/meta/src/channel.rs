@@ -108,12 +108,13 @@ impl<P: MetaPlatform> Channel for MetaChannel<P> {
         }
     }
 
-    /// Meta webhooks are subscribed in the app dashboard, with the verify token: no call.
+    /// Meta webhooks are subscribed in the app dashboard, with the verify token: no call, and
+    /// `false` so that the binding does not claim a registration.
     async fn register_webhook(
         &self,
         binding: &PlatformBinding,
         _webhook_url: &str,
-    ) -> Result<(), SendError> {
-        Self::credentials(binding).map(|_| ())
+    ) -> Result<bool, SendError> {
+        Self::credentials(binding).map(|_| false)
     }
 }

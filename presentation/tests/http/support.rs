@@ -472,13 +472,13 @@ impl Channel for FakeTelegram {
         &self,
         _binding: &PlatformBinding,
         _webhook_url: &str,
-    ) -> Result<(), SendError> {
+    ) -> Result<bool, SendError> {
         if self.refuse_webhook {
             return Err(SendError::Permanent(
                 "Unauthorized: token 123 is wrong".into(),
             ));
         }
-        Ok(())
+        Ok(true)
     }
 }
 

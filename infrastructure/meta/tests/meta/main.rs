@@ -235,16 +235,17 @@ async fn register_webhook_makes_no_call() {
     let server = graph(sent_ok()).await;
     let url = "https://switchboard.example.com/webhooks/whatsapp/abc";
 
-    WhatsappChannel::new(server.uri())
-        .unwrap()
-        .register_webhook(&whatsapp_binding(), url)
-        .await
-        .unwrap();
-    MessengerChannel::new(server.uri())
-        .unwrap()
-        .register_webhook(&messenger_binding(), url)
-        .await
-        .unwrap();
+    let whatsapp = WhatsappChannel::new(server.uri()).unwrap();
+    let messenger = MessengerChannel::new(server.uri()).unwrap();
+
+    assert_eq!(
+        whatsapp.register_webhook(&whatsapp_binding(), url).await,
+        Ok(false)
+    );
+    assert_eq!(
+        messenger.register_webhook(&messenger_binding(), url).await,
+        Ok(false)
+    );
 
     assert!(server.received_requests().await.unwrap().is_empty());
 }
