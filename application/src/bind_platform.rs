@@ -110,8 +110,7 @@ impl BindPlatform {
         channel
             .register_webhook(binding, url)
             .await
-            .map_err(BindError::Platform)?;
-        Ok(true)
+            .map_err(BindError::Platform)
     }
 }
 
@@ -186,6 +185,18 @@ mod tests {
         bindings
     }
 
+    /// Binds through `channel` with `https://bots.example.com/` as the public URL.
+    async fn bind_publicly(channel: MockChannel) -> Bound {
+        use_case(
+            channel,
+            storing_bindings(),
+            Some("https://bots.example.com/"),
+        )
+        .bind(BotId::new(), credentials(), "http://ignored")
+        .await
+        .unwrap()
+    }
+
     #[tokio::test]
     async fn with_a_public_url_the_webhook_is_registered_there() {
         let mut channel = telegram_channel();
@@ -193,19 +204,23 @@ mod tests {
             .expect_register_webhook()
             .withf(|_, url| url.starts_with("https://bots.example.com/webhooks/telegram/"))
             .times(1)
-            .returning(|_, _| Ok(()));
-        let bound = use_case(
-            channel,
-            storing_bindings(),
-            Some("https://bots.example.com/"),
-        )
-        .bind(BotId::new(), credentials(), "http://ignored")
-        .await
-        .unwrap();
+            .returning(|_, _| Ok(true));
+        let bound = bind_publicly(channel).await;
         assert!(bound.webhook_registered);
         assert!(bound
             .webhook_url
             .starts_with("https://bots.example.com/webhooks/telegram/"));
+    }
+
+    #[tokio::test]
+    async fn a_platform_that_takes_no_registration_is_not_reported_registered() {
+        let mut channel = telegram_channel();
+        channel
+            .expect_register_webhook()
+            .times(1)
+            .returning(|_, _| Ok(false));
+        let bound = bind_publicly(channel).await;
+        assert!(!bound.webhook_registered);
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@ use crate::ports::{
     Channels, Clock, EventPublisher, InboundRecord, InboundRequest, Ledger, ParseError, Recorded,
     VerifyError,
 };
+use crate::secrets::secrets_match;
 use domain::repositories::BindingRepository;
 use domain::{BotId, DomainEvent, PlatformKind, RepoError};
 use std::sync::Arc;
@@ -20,6 +21,20 @@ pub enum ReceiveError {
     #[error("storage is unavailable")]
     Unavailable(#[source] RepoError),
 }
+
+/// Why Meta's subscription handshake was refused.
+#[derive(Debug, Error)]
+pub enum SubscribeError {
+    #[error("no {0} binding for this bot")]
+    UnknownBinding(PlatformKind),
+    #[error("not a subscription with the binding's verify token")]
+    Refused,
+    #[error("storage is unavailable")]
+    Unavailable(#[source] RepoError),
+}
+
+/// The `hub.mode` that asks to subscribe.
+const SUBSCRIBE: &str = "subscribe";
 
 /// What was done with an accepted webhook.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -111,6 +126,33 @@ impl ReceiveWebhook {
             "webhook accepted"
         );
         Ok(receipt)
+    }
+
+    /// Meta's handshake (`GET` with `hub.mode` and `hub.verify_token`): accepted only for
+    /// `subscribe` with the binding's verify token, compared in constant time.
+    #[tracing::instrument(skip_all, fields(bot_id = %bot_id, platform = %kind))]
+    pub async fn confirm_subscription(
+        &self,
+        bot_id: BotId,
+        kind: PlatformKind,
+        mode: Option<&str>,
+        verify_token: Option<&str>,
+    ) -> Result<(), SubscribeError> {
+        let binding = self
+            .bindings
+            .get(bot_id, kind)
+            .await
+            .map_err(SubscribeError::Unavailable)?
+            .ok_or(SubscribeError::UnknownBinding(kind))?;
+        let expected = binding.credentials.verify_token();
+        let token_matches = expected
+            .zip(verify_token)
+            .is_some_and(|(expected, presented)| secrets_match(expected.expose(), presented));
+        if mode == Some(SUBSCRIBE) && token_matches {
+            Ok(())
+        } else {
+            Err(SubscribeError::Refused)
+        }
     }
 }
 
@@ -251,5 +293,76 @@ mod tests {
         )
         .await;
         assert!(matches!(result, Err(ReceiveError::Unavailable(_))));
+    }
+
+    fn handshake_use_case(binding: Option<domain::PlatformBinding>) -> ReceiveWebhook {
+        let mut bindings = MockBindingRepository::new();
+        bindings
+            .expect_get()
+            .returning(move |_, _| Ok(binding.clone()));
+        let mut ledger = MockLedger::new();
+        ledger.expect_record_inbound().never();
+        ReceiveWebhook::new(
+            Arc::new(bindings),
+            Arc::new(ledger),
+            Channels::default(),
+            Arc::new(MockEventPublisher::new()),
+            clock(),
+        )
+    }
+
+    fn whatsapp_binding(bot_id: BotId) -> domain::PlatformBinding {
+        let credentials =
+            domain::WhatsappCredentials::parse("1098765432", "token", "app", "verify-me").unwrap();
+        domain::PlatformBinding::new(
+            bot_id,
+            domain::Credentials::Whatsapp(credentials),
+            crate::fixtures::now(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_subscription_with_the_verify_token_is_confirmed() {
+        let bot_id = BotId::new();
+        let use_case = handshake_use_case(Some(whatsapp_binding(bot_id)));
+        let confirm = |mode, token| {
+            use_case.confirm_subscription(bot_id, PlatformKind::Whatsapp, mode, token)
+        };
+        assert!(confirm(Some("subscribe"), Some("verify-me")).await.is_ok());
+        for (mode, token) in [
+            (Some("subscribe"), Some("verify-mE")),
+            (Some("subscribe"), Some("verify-me-too")),
+            (Some("subscribe"), None),
+            (Some("unsubscribe"), Some("verify-me")),
+            (None, Some("verify-me")),
+        ] {
+            assert!(
+                matches!(confirm(mode, token).await, Err(SubscribeError::Refused)),
+                "{mode:?} {token:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_subscription_needs_a_binding_with_a_verify_token() {
+        let result = handshake_use_case(None)
+            .confirm_subscription(
+                BotId::new(),
+                PlatformKind::Whatsapp,
+                Some("subscribe"),
+                Some("verify-me"),
+            )
+            .await;
+        assert!(matches!(result, Err(SubscribeError::UnknownBinding(_))));
+        let world = World::new();
+        let result = handshake_use_case(Some(world.binding.clone()))
+            .confirm_subscription(
+                world.bot.id,
+                PlatformKind::Telegram,
+                Some("subscribe"),
+                Some(""),
+            )
+            .await;
+        assert!(matches!(result, Err(SubscribeError::Refused)));
     }
 }

@@ -146,9 +146,17 @@ fn pipeline_settings(settings: &Settings) -> PipelineSettings {
 }
 
 fn channels(settings: &Settings) -> Result<Channels, StartupError> {
-    let telegram = telegram::TelegramChannel::new(&settings.telegram.api_url)
-        .map_err(|e| StartupError::Platform(e.to_string()))?;
-    Ok(Channels::new([Arc::new(telegram) as Arc<dyn Channel>]))
+    let platform = |e: &dyn std::fmt::Display| StartupError::Platform(e.to_string());
+    let telegram =
+        telegram::TelegramChannel::new(&settings.telegram.api_url).map_err(|e| platform(&e))?;
+    let graph_url = &settings.meta.graph_url;
+    let messenger = meta::MessengerChannel::new(graph_url).map_err(|e| platform(&e))?;
+    let whatsapp = meta::WhatsappChannel::new(graph_url).map_err(|e| platform(&e))?;
+    Ok(Channels::new([
+        Arc::new(telegram) as Arc<dyn Channel>,
+        Arc::new(messenger),
+        Arc::new(whatsapp),
+    ]))
 }
 
 fn language_model(settings: &Settings) -> Result<Arc<dyn LanguageModel>, StartupError> {

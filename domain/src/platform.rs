@@ -230,6 +230,15 @@ impl Credentials {
             Self::Whatsapp(_) => PlatformKind::Whatsapp,
         }
     }
+
+    /// The token of Meta's subscription handshake; `None` for platforms without one.
+    pub fn verify_token(&self) -> Option<&Secret> {
+        match self {
+            Self::Messenger(credentials) => Some(&credentials.verify_token),
+            Self::Whatsapp(credentials) => Some(&credentials.verify_token),
+            Self::Telegram(_) | Self::Discord(_) => None,
+        }
+    }
 }
 
 /// A bot's binding to one platform: the Platform entity of the design.
@@ -385,6 +394,18 @@ mod tests {
             assert_eq!(back, creds);
             assert!(!format!("{creds:?}").contains("\"t\""), "{creds:?}");
         }
+    }
+
+    #[test]
+    fn only_meta_platforms_have_a_verify_token() {
+        let messenger =
+            Credentials::Messenger(MessengerCredentials::parse("1", "t", "a", "mv").unwrap());
+        let whatsapp =
+            Credentials::Whatsapp(WhatsappCredentials::parse("1", "t", "a", "wv").unwrap());
+        assert_eq!(messenger.verify_token().map(Secret::expose), Some("mv"));
+        assert_eq!(whatsapp.verify_token().map(Secret::expose), Some("wv"));
+        let telegram = Credentials::Telegram(TelegramCredentials::parse("1:a", "s").unwrap());
+        assert_eq!(telegram.verify_token(), None);
     }
 
     #[test]

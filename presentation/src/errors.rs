@@ -5,7 +5,9 @@ use actix_web::body::BoxBody;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use application::{ApiKeyError, BindError, BotError, OperatorMessageError, ReceiveError};
+use application::{
+    ApiKeyError, BindError, BotError, OperatorMessageError, ReceiveError, SubscribeError,
+};
 use domain::{PlatformKind, RepoError, Role};
 use serde::Serialize;
 use std::borrow::Cow;
@@ -52,6 +54,8 @@ pub enum ApiError {
     Unauthenticated,
     #[error("the webhook's signature or secret is missing or wrong")]
     InvalidSignature,
+    #[error("hub.mode must be `subscribe` and hub.verify_token the binding's verify token")]
+    SubscriptionRefused,
     #[error("this action requires the {} role", .0.as_str())]
     Forbidden(Role),
     #[error("{0}")]
@@ -129,6 +133,7 @@ impl ApiError {
             Self::BadRequest => "bad_request",
             Self::Unauthenticated => "unauthenticated",
             Self::InvalidSignature => "invalid_signature",
+            Self::SubscriptionRefused => "subscription_refused",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -159,6 +164,7 @@ impl ApiError {
             Self::Invalid { .. } => "Invalid field",
             Self::UnsupportedPlatform(_) => "Platform not supported",
             Self::InvalidSignature => "Invalid signature",
+            Self::SubscriptionRefused => "Subscription refused",
             Self::Platform(_) => "Platform error",
             Self::NotReady(_) => "Not ready",
             Self::ConversationEnded => "Conversation ended",
@@ -244,7 +250,7 @@ impl ResponseError for ApiError {
             | Self::BadRequest
             | Self::InvalidIdempotencyKey(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated | Self::InvalidSignature => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::SubscriptionRefused => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_)
@@ -425,6 +431,18 @@ impl From<ReceiveError> for ApiError {
             ReceiveError::Unauthorized(_) => Self::InvalidSignature,
             ReceiveError::Malformed(cause) => Self::MalformedUpdate(cause.0),
             ReceiveError::Unavailable(cause) => Self::Unavailable(cause.to_string()),
+        }
+    }
+}
+
+impl From<SubscribeError> for ApiError {
+    fn from(err: SubscribeError) -> Self {
+        match err {
+            SubscribeError::UnknownBinding(kind) => {
+                Self::NotFound(format!("this bot has no {kind} binding"))
+            }
+            SubscribeError::Refused => Self::SubscriptionRefused,
+            SubscribeError::Unavailable(cause) => Self::Unavailable(cause.to_string()),
         }
     }
 }

@@ -1,8 +1,9 @@
-//! End-to-end tests: the whole server on port 0, fresh databases, fake OpenAI and Telegram.
+//! End-to-end tests: the whole server on port 0, fresh databases, fake OpenAI, Telegram and Graph API.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bots;
 mod master_key;
+mod meta;
 mod operator;
 mod reliability;
 mod telegram;

@@ -91,12 +91,13 @@ pub trait Channel: Send + Sync {
         chat: &ExternalChatId,
     ) -> Result<(), SendError>;
 
-    /// Tells the platform where to deliver webhooks, where the platform supports that.
+    /// Tells the platform where to deliver webhooks: `Ok(true)` once told, `Ok(false)` where
+    /// the platform takes no such call (Meta's webhooks are set in the app dashboard).
     async fn register_webhook(
         &self,
         binding: &PlatformBinding,
         webhook_url: &str,
-    ) -> Result<(), SendError>;
+    ) -> Result<bool, SendError>;
 }
 
 /// The channels this process speaks, by platform.

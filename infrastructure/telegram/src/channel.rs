@@ -145,7 +145,7 @@ impl Channel for TelegramChannel {
         &self,
         binding: &PlatformBinding,
         webhook_url: &str,
-    ) -> Result<(), SendError> {
+    ) -> Result<bool, SendError> {
         let credentials = credentials(binding)?;
         let url = Url::parse(webhook_url)
             .map_err(|e| SendError::Permanent(format!("invalid webhook URL: {e}")))?;
@@ -155,7 +155,7 @@ impl Channel for TelegramChannel {
             .secret_token(credentials.secret_token.expose())
             .allowed_updates([AllowedUpdate::Message])
             .await;
-        outcome(result, credentials.token.expose())
+        outcome(result, credentials.token.expose()).map(|()| true)
     }
 }
 

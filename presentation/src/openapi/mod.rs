@@ -26,6 +26,7 @@ use utoipa::OpenApi;
         health::live,
         health::ready,
         webhooks::receive,
+        webhooks::subscribe,
         bots::create,
         bots::list,
         bots::get,

@@ -1,4 +1,4 @@
-//! `POST /webhooks/{platform}/{bot_id}`: hands the raw request to `ReceiveWebhook`; 200 only once stored.
+//! `/webhooks/{platform}/{bot_id}`: POST hands the raw request to `ReceiveWebhook` (200 only once stored); GET answers Meta's handshake.
 
 use crate::errors::{ApiError, Problem};
 use crate::extractors::{read_body, RawBodyLimit};
@@ -7,10 +7,18 @@ use crate::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
 use application::ports::InboundRequest;
 use domain::{BotId, PlatformKind};
+use serde::Deserialize;
 use serde_json::json;
+use utoipa::IntoParams;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/webhooks/{platform}/{bot_id}").route(web::post().to(receive)));
+    // Meta's platforms take a GET handshake too; for the others GET stays a 405.
+    cfg.service(
+        web::resource("/webhooks/{platform:messenger|whatsapp}/{bot_id}")
+            .route(web::post().to(receive))
+            .route(web::get().to(subscribe)),
+    )
+    .service(web::resource("/webhooks/{platform}/{bot_id}").route(web::post().to(receive)));
 }
 
 /// A platform's webhook: verified by the binding's secret or signature, stored, then answered 200.
@@ -21,7 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     params(
         ("platform" = Platform, Path, description = "The platform sending the update."),
         ("bot_id" = Id, Path, description = "The bot the binding belongs to."),
-        ("X-Telegram-Bot-Api-Secret-Token" = Option<String>, Header, description = "Telegram: the binding's secret token.")
+        ("X-Telegram-Bot-Api-Secret-Token" = Option<String>, Header, description = "Telegram: the binding's secret token."),
+        ("X-Hub-Signature-256" = Option<String>, Header, description = "Messenger and WhatsApp: `sha256=` and the hex HMAC-SHA256 of the body, keyed by the app secret.")
     ),
     request_body(content = Object, description = "The platform's update, as it sends it."),
     responses(
@@ -60,4 +69,56 @@ fn headers_of(req: &HttpRequest) -> Vec<(String, String)> {
             )
         })
         .collect()
+}
+
+/// The query of Meta's subscription handshake.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct Handshake {
+    /// `subscribe`.
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    /// The binding's `verify_token`.
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    /// Echoed back when the handshake is accepted.
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+/// Meta's webhook handshake (Messenger, WhatsApp): echoes `hub.challenge` for the binding's verify token.
+#[utoipa::path(
+    get,
+    path = "/webhooks/{platform}/{bot_id}",
+    tag = "webhooks",
+    params(
+        ("platform" = Platform, Path, description = "`messenger` or `whatsapp`."),
+        ("bot_id" = Id, Path, description = "The bot the binding belongs to."),
+        Handshake
+    ),
+    responses(
+        (status = 200, description = "Subscribed: the body is `hub.challenge`.", body = String, content_type = "text/plain"),
+        (status = 403, description = "`hub.mode` is not `subscribe`, or `hub.verify_token` is not the binding's.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Storage is unavailable; the platform should retry.", body = Problem, content_type = "application/problem+json")
+    ),
+    security(())
+)]
+async fn subscribe(
+    path: web::Path<(PlatformKind, BotId)>,
+    query: web::Query<Handshake>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (kind, bot_id) = path.into_inner();
+    let Handshake {
+        mode,
+        verify_token,
+        challenge,
+    } = query.into_inner();
+    state
+        .receive
+        .confirm_subscription(bot_id, kind, mode.as_deref(), verify_token.as_deref())
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(challenge.unwrap_or_default()))
 }

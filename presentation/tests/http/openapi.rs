@@ -88,6 +88,21 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
         .filter(|op| op.path.starts_with("/api/v1/"))
         .collect();
     assert_eq!(admin_ops.len(), 20, "every admin route is documented");
+    assert_eq!(
+        ops.len(),
+        24,
+        "20 admin operations, 2 probes and 2 webhook operations"
+    );
+    let webhooks = &doc["paths"]["/webhooks/{platform}/{bot_id}"];
+    assert!(webhooks.get("post").is_some() && webhooks.get("get").is_some());
+    let handshake: Vec<&str> = webhooks["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["in"] == "query")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(handshake, ["hub.mode", "hub.verify_token", "hub.challenge"]);
     for op in &admin_ops {
         assert!(op.role.is_some(), "{} {} names no role", op.method, op.path);
     }

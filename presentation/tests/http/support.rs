@@ -22,8 +22,9 @@ use domain::repositories::{
 use domain::{
     ApiKey, ApiKeyId, Bot, BotDraft, BotId, BotName, Conversation, ConversationId,
     ConversationStatus, Credentials, DomainEvent, ExternalChatId, ExternalMessageId, Message,
-    MessageContent, MessageId, MessageStatus, Page, PageRequest, PlatformBinding, PlatformKind,
-    RepoError, Role, SystemPrompt, TelegramCredentials,
+    MessageContent, MessageId, MessageStatus, MessengerCredentials, Page, PageRequest,
+    PlatformBinding, PlatformKind, RepoError, Role, SystemPrompt, TelegramCredentials,
+    WhatsappCredentials,
 };
 use domain::{BotSummary, TimeRange};
 use presentation::{AppState, HttpSettings};
@@ -38,6 +39,8 @@ pub const OPERATOR_KEY: &str =
 pub const VIEWER_KEY: &str = "sb_c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2";
 pub const TELEGRAM_TOKEN: &str = "123456:very-secret-bot-token";
 pub const TELEGRAM_SECRET: &str = "webhook-secret_42";
+/// The verify token of the Messenger and WhatsApp bindings of [`TestApp::seed_meta_bound_bot`].
+pub const META_VERIFY_TOKEN: &str = "meta-verify_42";
 
 fn down() -> RepoError {
     RepoError::Unavailable("connection refused".into())
@@ -469,13 +472,13 @@ impl Channel for FakeTelegram {
         &self,
         _binding: &PlatformBinding,
         _webhook_url: &str,
-    ) -> Result<(), SendError> {
+    ) -> Result<bool, SendError> {
         if self.refuse_webhook {
             return Err(SendError::Permanent(
                 "Unauthorized: token 123 is wrong".into(),
             ));
         }
-        Ok(())
+        Ok(true)
     }
 }
 
@@ -672,6 +675,22 @@ impl TestApp {
         let creds = TelegramCredentials::parse(TELEGRAM_TOKEN, TELEGRAM_SECRET).unwrap();
         let binding = PlatformBinding::new(bot.id, Credentials::Telegram(creds), Utc::now());
         self.bindings.rows.lock().unwrap().push(binding);
+        bot
+    }
+
+    /// Stores a bot bound to Messenger and WhatsApp, both with [`META_VERIFY_TOKEN`].
+    pub fn seed_meta_bound_bot(&self) -> Bot {
+        let bot = self.seed_bot("meta");
+        let messenger = MessengerCredentials::parse("104233", "page", "app", META_VERIFY_TOKEN);
+        let whatsapp = WhatsappCredentials::parse("106540", "access", "app", META_VERIFY_TOKEN);
+        let mut rows = self.bindings.rows.lock().unwrap();
+        for credentials in [
+            Credentials::Messenger(messenger.unwrap()),
+            Credentials::Whatsapp(whatsapp.unwrap()),
+        ] {
+            rows.push(PlatformBinding::new(bot.id, credentials, Utc::now()));
+        }
+        drop(rows);
         bot
     }
 

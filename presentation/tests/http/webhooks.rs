@@ -1,6 +1,6 @@
-//! `POST /webhooks/{platform}/{bot_id}`: authenticity before any write, limits, and storage outages.
+//! `/webhooks/{platform}/{bot_id}`: authenticity before any write, limits, storage outages, and Meta's GET handshake.
 
-use crate::support::{assert_problem, Options, TestApp, TELEGRAM_SECRET};
+use crate::support::{assert_problem, Options, TestApp, META_VERIFY_TOKEN, TELEGRAM_SECRET};
 use actix_web::test::TestRequest;
 use presentation::HttpSettings;
 use serde_json::json;
@@ -151,11 +151,71 @@ async fn unavailable_storage_is_503_with_retry_after() {
 }
 
 #[actix_web::test]
-async fn webhooks_only_accept_post() {
+async fn telegram_webhooks_only_accept_post() {
     let app = TestApp::new();
     let bot = app.seed_bound_bot();
     let reply = app
         .send(TestRequest::get().uri(&format!("/webhooks/telegram/{}", bot.id)))
         .await;
     assert_problem(&reply, 405, "method_not_allowed");
+}
+
+fn handshake(platform: &str, bot_id: impl std::fmt::Display, query: &str) -> TestRequest {
+    TestRequest::get().uri(&format!("/webhooks/{platform}/{bot_id}?{query}"))
+}
+
+#[actix_web::test]
+async fn meta_handshake_echoes_the_challenge_for_the_verify_token() {
+    let app = TestApp::new();
+    let bot = app.seed_meta_bound_bot();
+    for platform in ["messenger", "whatsapp"] {
+        let query = format!(
+            "hub.mode=subscribe&hub.verify_token={META_VERIFY_TOKEN}&hub.challenge=1158201444"
+        );
+        let reply = app.send(handshake(platform, bot.id, &query)).await;
+        assert_eq!(reply.status, 200, "{platform}: {}", reply.raw);
+        assert_eq!(reply.raw, "1158201444");
+        assert!(reply
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain"));
+    }
+}
+
+#[actix_web::test]
+async fn meta_handshake_with_a_wrong_token_or_mode_is_403() {
+    let app = TestApp::new();
+    let bot = app.seed_meta_bound_bot();
+    for query in [
+        "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1".to_owned(),
+        format!("hub.mode=unsubscribe&hub.verify_token={META_VERIFY_TOKEN}&hub.challenge=1"),
+        format!("hub.verify_token={META_VERIFY_TOKEN}&hub.challenge=1"),
+        "hub.mode=subscribe&hub.challenge=1".to_owned(),
+        String::new(),
+    ] {
+        let reply = app.send(handshake("whatsapp", bot.id, &query)).await;
+        assert_problem(&reply, 403, "subscription_refused");
+        assert!(!reply.raw.contains(META_VERIFY_TOKEN));
+    }
+}
+
+#[actix_web::test]
+async fn meta_handshake_for_an_unbound_bot_is_404() {
+    let app = TestApp::new();
+    let bot = app.seed_bound_bot();
+    let query = format!("hub.mode=subscribe&hub.verify_token={META_VERIFY_TOKEN}&hub.challenge=1");
+    let reply = app.send(handshake("whatsapp", bot.id, &query)).await;
+    assert_problem(&reply, 404, "not_found");
+}
+
+#[actix_web::test]
+async fn meta_webhooks_still_take_posts() {
+    let app = TestApp::new();
+    let bot = app.seed_meta_bound_bot();
+    let post = TestRequest::post()
+        .uri(&format!("/webhooks/messenger/{}", bot.id))
+        .insert_header(("content-type", "application/json"))
+        .set_payload("{}");
+    // This app speaks no Messenger: the POST reaches the use case, which finds no channel.
+    assert_problem(&app.send(post).await, 404, "not_found");
 }

@@ -1,0 +1,120 @@
+//! `MetaChannel`: the channel port for one Meta platform, generic over what differs between them.
+
+use crate::graph::{BuildError, Graph};
+use crate::signature::verify_signature;
+use application::ports::{
+    Channel, InboundMessage, InboundRequest, ParseError, SendError, VerifyError,
+};
+use async_trait::async_trait;
+use domain::{ExternalChatId, PlatformBinding, PlatformKind};
+use serde_json::Value;
+use std::marker::PhantomData;
+
+/// A Graph API call: the path under the Graph URL and its JSON body.
+pub struct GraphCall {
+    pub path: String,
+    pub body: Value,
+}
+
+/// What distinguishes Messenger from WhatsApp: credentials, payload shapes and limits.
+pub trait MetaPlatform: Send + Sync + 'static {
+    type Credentials: Send + Sync;
+    const KIND: PlatformKind;
+    /// The longest text one message may carry.
+    const MAX_TEXT_LEN: usize;
+
+    /// The binding's credentials, if it is a binding of this platform.
+    fn credentials(binding: &PlatformBinding) -> Option<&Self::Credentials>;
+    fn app_secret(credentials: &Self::Credentials) -> &str;
+    fn access_token(credentials: &Self::Credentials) -> &str;
+    /// Every user message of a (possibly batched) notification.
+    fn parse(body: &[u8]) -> Result<Vec<InboundMessage>, ParseError>;
+    fn send_text(credentials: &Self::Credentials, chat: &ExternalChatId, text: &str) -> GraphCall;
+    /// The "typing…" call, where the platform has one.
+    fn typing(credentials: &Self::Credentials, chat: &ExternalChatId) -> Option<GraphCall>;
+}
+
+/// Speaks the Graph API at `graph_url` (Meta's or a test fake) for every binding of `P`;
+/// one HTTP client is shared by all bots. The access token travels as a bearer header.
+#[derive(Debug, Clone)]
+pub struct MetaChannel<P> {
+    graph: Graph,
+    platform: PhantomData<fn() -> P>,
+}
+
+impl<P: MetaPlatform> MetaChannel<P> {
+    pub fn new(graph_url: impl AsRef<str>) -> Result<Self, BuildError> {
+        Ok(Self {
+            graph: Graph::new(graph_url.as_ref())?,
+            platform: PhantomData,
+        })
+    }
+
+    fn credentials(binding: &PlatformBinding) -> Result<&P::Credentials, SendError> {
+        P::credentials(binding)
+            .ok_or_else(|| SendError::Permanent(format!("not a {} binding", P::KIND)))
+    }
+
+    async fn call(&self, credentials: &P::Credentials, call: GraphCall) -> Result<(), SendError> {
+        self.graph
+            .post(&call.path, P::access_token(credentials), &call.body)
+            .await
+    }
+}
+
+#[async_trait]
+impl<P: MetaPlatform> Channel for MetaChannel<P> {
+    fn kind(&self) -> PlatformKind {
+        P::KIND
+    }
+
+    fn verify(
+        &self,
+        binding: &PlatformBinding,
+        request: &InboundRequest,
+    ) -> Result<(), VerifyError> {
+        let credentials = P::credentials(binding).ok_or(VerifyError::Mismatch)?;
+        verify_signature(P::app_secret(credentials), request)
+    }
+
+    fn parse(&self, body: &[u8]) -> Result<Vec<InboundMessage>, ParseError> {
+        P::parse(body)
+    }
+
+    fn max_text_len(&self) -> usize {
+        P::MAX_TEXT_LEN
+    }
+
+    async fn send_text(
+        &self,
+        binding: &PlatformBinding,
+        chat: &ExternalChatId,
+        text: &str,
+    ) -> Result<(), SendError> {
+        let credentials = Self::credentials(binding)?;
+        self.call(credentials, P::send_text(credentials, chat, text))
+            .await
+    }
+
+    async fn typing(
+        &self,
+        binding: &PlatformBinding,
+        chat: &ExternalChatId,
+    ) -> Result<(), SendError> {
+        let credentials = Self::credentials(binding)?;
+        match P::typing(credentials, chat) {
+            Some(call) => self.call(credentials, call).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Meta webhooks are subscribed in the app dashboard, with the verify token: no call, and
+    /// `false` so that the binding does not claim a registration.
+    async fn register_webhook(
+        &self,
+        binding: &PlatformBinding,
+        _webhook_url: &str,
+    ) -> Result<bool, SendError> {
+        Self::credentials(binding).map(|_| false)
+    }
+}

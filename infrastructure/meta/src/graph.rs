@@ -1,0 +1,218 @@
+//! The Graph API client shared by Messenger and WhatsApp, and the classification of its errors.
+
+use application::ports::SendError;
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Duration;
+use url::Url;
+
+/// Graph error codes that mean "slow down": app, page and WhatsApp throughput limits.
+const THROTTLED: &[i64] = &[4, 17, 32, 613, 80001, 80006, 130429, 131048, 131056];
+/// Graph error codes of a passing fault on Meta's side, worth retrying.
+const TEMPORARY: &[i64] = &[1, 2, 131000, 131016];
+/// How long to wait after a throttling error: Meta gives no `retry_after`.
+pub(crate) const THROTTLE_DELAY: Duration = Duration::from_secs(30);
+
+/// Why a channel could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("invalid Graph API URL `{url}`: {reason}")]
+    GraphUrl { url: String, reason: String },
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// Posts JSON to the Graph API at a base URL (Meta's, or a test fake) with a bearer token.
+#[derive(Debug, Clone)]
+pub(crate) struct Graph {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Graph {
+    pub(crate) fn new(graph_url: &str) -> Result<Self, BuildError> {
+        let base = base_url(graph_url)?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Self { client, base })
+    }
+
+    /// `POST {base}/{path}` with `body`; the token goes in a header, never in the URL.
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> Result<(), SendError> {
+        let url = format!("{}/{path}", self.base);
+        let response = self
+            .client
+            .post(url)
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| {
+                SendError::Transient(format!("Graph API unreachable: {}", e.without_url()))
+            })?;
+        let status = response.status().as_u16();
+        if response.status().is_success() {
+            return Ok(());
+        }
+        let text = response.text().await.unwrap_or_default();
+        Err(classify(status, &text))
+    }
+}
+
+/// The Graph base URL without its trailing slash: an absolute `http`/`https` URL with a host.
+fn base_url(raw: &str) -> Result<String, BuildError> {
+    let invalid = |reason: &str| BuildError::GraphUrl {
+        url: raw.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let url = Url::parse(raw).map_err(|e| invalid(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid("not an http(s) URL with a host"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: GraphError,
+}
+
+/// The fields of a Graph error that the retry policy reads.
+#[derive(Deserialize)]
+struct GraphError {
+    code: Option<i64>,
+    message: Option<String>,
+    is_transient: Option<bool>,
+}
+
+/// A failed call, by its Graph error code first and its HTTP status otherwise.
+pub(crate) fn classify(status: u16, body: &str) -> SendError {
+    let error = serde_json::from_str::<ErrorBody>(body)
+        .ok()
+        .map(|b| b.error);
+    let code = error.as_ref().and_then(|e| e.code);
+    let text = describe(status, error.as_ref());
+    match code {
+        Some(code) if THROTTLED.contains(&code) => SendError::RateLimited {
+            retry_after: THROTTLE_DELAY,
+        },
+        Some(code) if TEMPORARY.contains(&code) => SendError::Transient(text),
+        _ if error.as_ref().and_then(|e| e.is_transient) == Some(true) => {
+            SendError::Transient(text)
+        }
+        _ => by_status(status, text),
+    }
+}
+
+/// Without a telling code: 429 waits, other 4xx (window closed, no permission, bad token,
+/// bad request) are permanent, and anything else (5xx, odd statuses) is transient.
+fn by_status(status: u16, text: String) -> SendError {
+    match status {
+        429 => SendError::RateLimited {
+            retry_after: THROTTLE_DELAY,
+        },
+        400..=499 => SendError::Permanent(text),
+        _ => SendError::Transient(text),
+    }
+}
+
+fn describe(status: u16, error: Option<&GraphError>) -> String {
+    match error {
+        Some(GraphError { code, message, .. }) => format!(
+            "Graph API {status}, code {}: {}",
+            code.map_or_else(|| "none".to_owned(), |c| c.to_string()),
+            message.as_deref().unwrap_or("no message")
+        ),
+        None => format!("Graph API {status} without a Graph error body"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(status: u16, code: i64) -> SendError {
+        let body = format!(
+            r#"{{"error":{{"message":"m","type":"OAuthException","code":{code},"fbtrace_id":"x"}}}}"#
+        );
+        classify(status, &body)
+    }
+
+    #[test]
+    fn throttling_codes_are_rate_limited() {
+        for code in [4, 613, 130429, 131056] {
+            assert_eq!(
+                error(400, code),
+                SendError::RateLimited {
+                    retry_after: THROTTLE_DELAY
+                },
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn window_permission_and_token_errors_are_permanent() {
+        for code in [131047, 10, 2018278, 190, 100] {
+            assert!(
+                matches!(error(400, code), SendError::Permanent(_)),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn server_errors_and_temporary_codes_are_transient() {
+        assert!(matches!(error(500, 999), SendError::Transient(_)));
+        assert!(matches!(error(400, 2), SendError::Transient(_)));
+        assert!(matches!(
+            classify(502, "<html>bad gateway</html>"),
+            SendError::Transient(_)
+        ));
+        let flagged = r#"{"error":{"code":999,"is_transient":true}}"#;
+        assert!(matches!(classify(400, flagged), SendError::Transient(_)));
+    }
+
+    #[test]
+    fn statuses_decide_without_a_graph_body() {
+        assert_eq!(
+            classify(429, ""),
+            SendError::RateLimited {
+                retry_after: THROTTLE_DELAY
+            }
+        );
+        assert!(matches!(classify(403, "nope"), SendError::Permanent(_)));
+    }
+
+    #[test]
+    fn messages_name_the_code() {
+        let SendError::Permanent(text) = error(400, 131047) else {
+            panic!("expected permanent");
+        };
+        assert!(text.contains("131047"), "{text}");
+    }
+
+    #[test]
+    fn graph_urls_are_checked() {
+        let graph = Graph::new("https://graph.facebook.com/v21.0/").unwrap();
+        assert_eq!(graph.base, "https://graph.facebook.com/v21.0");
+        assert_eq!(
+            base_url("http://127.0.0.1:9/").unwrap(),
+            "http://127.0.0.1:9"
+        );
+        for bad in [
+            "not a url",
+            "mailto:meta@example.com",
+            "file:///tmp/graph",
+            "data:,x",
+        ] {
+            assert!(Graph::new(bad).is_err(), "{bad}");
+        }
+    }
+}

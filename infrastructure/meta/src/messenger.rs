@@ -1,0 +1,226 @@
+//! Facebook Messenger: the Send API calls and the parsing of `entry[].messaging[]` events.
+
+use crate::channel::{GraphCall, MetaChannel, MetaPlatform};
+use crate::inbound::{inbound, notification, unsupported};
+use application::ports::{InboundMessage, ParseError};
+use domain::{
+    Credentials, ExternalChatId, MessageContent, MessengerCredentials, PlatformBinding,
+    PlatformKind,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+/// The Send API's limit for one text message, in characters.
+pub const MESSENGER_MAX_TEXT_LEN: usize = 2000;
+
+/// The Messenger side of [`MetaChannel`].
+#[derive(Debug, Clone, Copy)]
+pub enum Messenger {}
+
+pub type MessengerChannel = MetaChannel<Messenger>;
+
+impl MetaPlatform for Messenger {
+    type Credentials = MessengerCredentials;
+    const KIND: PlatformKind = PlatformKind::Messenger;
+    const MAX_TEXT_LEN: usize = MESSENGER_MAX_TEXT_LEN;
+
+    fn credentials(binding: &PlatformBinding) -> Option<&MessengerCredentials> {
+        match &binding.credentials {
+            Credentials::Messenger(credentials) => Some(credentials),
+            _ => None,
+        }
+    }
+
+    fn app_secret(credentials: &MessengerCredentials) -> &str {
+        credentials.app_secret.expose()
+    }
+
+    fn access_token(credentials: &MessengerCredentials) -> &str {
+        credentials.page_access_token.expose()
+    }
+
+    fn parse(body: &[u8]) -> Result<Vec<InboundMessage>, ParseError> {
+        let notification = notification::<Entry>(body, "Messenger")?;
+        Ok(notification
+            .entry
+            .iter()
+            .flat_map(|entry| &entry.messaging)
+            .filter_map(Event::inbound)
+            .collect())
+    }
+
+    /// A reply within the 24-hour standard messaging window.
+    fn send_text(_: &MessengerCredentials, chat: &ExternalChatId, text: &str) -> GraphCall {
+        GraphCall {
+            path: "me/messages".to_owned(),
+            body: json!({
+                "recipient": {"id": chat.as_str()},
+                "messaging_type": "RESPONSE",
+                "message": {"text": text},
+            }),
+        }
+    }
+
+    fn typing(_: &MessengerCredentials, chat: &ExternalChatId) -> Option<GraphCall> {
+        Some(GraphCall {
+            path: "me/messages".to_owned(),
+            body: json!({"recipient": {"id": chat.as_str()}, "sender_action": "typing_on"}),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    #[serde(default)]
+    messaging: Vec<Event>,
+}
+
+/// One messaging event; deliveries, reads, reactions and others carry neither key we read.
+#[derive(Deserialize)]
+struct Event {
+    sender: Option<Party>,
+    timestamp: Option<i64>,
+    message: Option<Message>,
+    postback: Option<Postback>,
+}
+
+#[derive(Deserialize)]
+struct Party {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    mid: Option<String>,
+    text: Option<String>,
+    #[serde(default)]
+    is_echo: bool,
+    #[serde(default)]
+    attachments: Vec<Attachment>,
+}
+
+#[derive(Deserialize)]
+struct Attachment {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Postback {
+    mid: Option<String>,
+    payload: Option<String>,
+    title: Option<String>,
+}
+
+impl Event {
+    /// The user's message or postback; `None` for echoes of our own sends and other events.
+    fn inbound(&self) -> Option<InboundMessage> {
+        let sender = &self.sender.as_ref()?.id;
+        if let Some(message) = &self.message {
+            if message.is_echo {
+                return None;
+            }
+            return inbound(message.mid.as_deref()?, sender, message.content());
+        }
+        let postback = self.postback.as_ref()?;
+        let text = postback.payload.as_ref().or(postback.title.as_ref())?;
+        inbound(
+            &self.postback_id(postback)?,
+            sender,
+            MessageContent::text(text),
+        )
+    }
+
+    /// The postback's `mid`; older postbacks have none, so the sender and time stand in.
+    fn postback_id(&self, postback: &Postback) -> Option<String> {
+        match (&postback.mid, &self.sender, self.timestamp) {
+            (Some(mid), _, _) => Some(mid.clone()),
+            (None, Some(sender), Some(time)) => Some(format!("postback:{}:{time}", sender.id)),
+            _ => None,
+        }
+    }
+}
+
+impl Message {
+    /// Text wins; otherwise the first attachment's type (`image`, `audio`, …).
+    fn content(&self) -> MessageContent {
+        match (&self.text, self.attachments.first()) {
+            (Some(text), _) => MessageContent::text(text),
+            (None, Some(attachment)) => {
+                unsupported(attachment.kind.as_deref().unwrap_or("attachment"))
+            }
+            (None, None) => unsupported("unknown"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! fixture {
+        ($name:literal) => {
+            include_bytes!(concat!("../tests/fixtures/messenger_", $name, ".json")).as_slice()
+        };
+    }
+
+    fn parse(body: &[u8]) -> Vec<InboundMessage> {
+        Messenger::parse(body).unwrap()
+    }
+
+    #[test]
+    fn every_event_of_every_entry_is_read() {
+        let messages = parse(fixture!("batched"));
+        let ids: Vec<_> = messages.iter().map(|m| m.external_id.as_str()).collect();
+        assert_eq!(ids, ["m_first", "m_second", "m_third"]);
+        assert_eq!(messages[0].chat.as_str(), "1254459154682919");
+        assert_eq!(messages[0].content, MessageContent::text("hello, world!"));
+        assert_eq!(messages[2].chat.as_str(), "6543210987654321");
+        assert_eq!(messages[2].content, MessageContent::text("and a third"));
+    }
+
+    #[test]
+    fn echoes_deliveries_and_reads_are_ignored() {
+        assert_eq!(parse(fixture!("ignored")), Vec::new());
+    }
+
+    #[test]
+    fn a_postback_is_a_text_of_its_payload() {
+        let messages = parse(fixture!("postback"));
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0].external_id.as_str(), "m_postback");
+        assert_eq!(
+            messages[0].content,
+            MessageContent::text("GET_STARTED_PAYLOAD")
+        );
+        assert_eq!(
+            messages[1].external_id.as_str(),
+            "postback:1254459154682919:1527459824"
+        );
+        assert_eq!(messages[1].content, MessageContent::text("Start over"));
+    }
+
+    #[test]
+    fn attachments_are_unsupported_by_type() {
+        let kinds: Vec<_> = parse(fixture!("attachments"))
+            .into_iter()
+            .map(|m| m.content)
+            .collect();
+        assert_eq!(kinds, [unsupported("image"), unsupported("audio")]);
+    }
+
+    #[test]
+    fn garbage_is_a_parse_error() {
+        for body in [b"not json".as_slice(), b"{}", b"[]", br#"{"entry": {}}"#] {
+            assert!(
+                Messenger::parse(body).is_err(),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        assert_eq!(
+            parse(br#"{"object":"page","entry":[{"id":"1","time":1}]}"#),
+            Vec::new()
+        );
+    }
+}

@@ -1,0 +1,310 @@
+//! Integration tests of the Messenger and WhatsApp channels against a wiremock Graph API.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use application::ports::{Channel, InboundRequest, SendError, VerifyError};
+use chrono::Utc;
+use domain::{
+    BotId, Credentials, ExternalChatId, MessengerCredentials, PlatformBinding, WhatsappCredentials,
+};
+use serde_json::{json, Value};
+use switchboard_meta::{MessengerChannel, WhatsappChannel};
+use wiremock::matchers::{body_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const PAGE_TOKEN: &str = "EAAB-page-token";
+const WA_TOKEN: &str = "EAAG-wa-token";
+const PHONE_NUMBER_ID: &str = "106540352242922";
+const APP_SECRET: &str = "app-secret";
+
+fn messenger_binding() -> PlatformBinding {
+    let credentials =
+        MessengerCredentials::parse("104233", PAGE_TOKEN, APP_SECRET, "verify").unwrap();
+    PlatformBinding::new(
+        BotId::new(),
+        Credentials::Messenger(credentials),
+        Utc::now(),
+    )
+}
+
+fn whatsapp_binding() -> PlatformBinding {
+    let credentials =
+        WhatsappCredentials::parse(PHONE_NUMBER_ID, WA_TOKEN, APP_SECRET, "verify").unwrap();
+    PlatformBinding::new(BotId::new(), Credentials::Whatsapp(credentials), Utc::now())
+}
+
+fn chat(id: &str) -> ExternalChatId {
+    ExternalChatId::parse(id).unwrap()
+}
+
+fn graph_error(status: u16, code: i64) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "error": {"message": "(#x) something", "type": "OAuthException", "code": code, "fbtrace_id": "Az"}
+    }))
+}
+
+/// A Graph fake answering every POST with `response`.
+async fn graph(response: ResponseTemplate) -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(response)
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn send_whatsapp(server: &MockServer, text: &str) -> Result<(), SendError> {
+    WhatsappChannel::new(server.uri())
+        .unwrap()
+        .send_text(&whatsapp_binding(), &chat("16315551234"), text)
+        .await
+}
+
+async fn send_messenger(server: &MockServer, text: &str) -> Result<(), SendError> {
+    MessengerChannel::new(server.uri())
+        .unwrap()
+        .send_text(&messenger_binding(), &chat("1254459154682919"), text)
+        .await
+}
+
+fn sent_ok() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"messages": [{"id": "wamid.X"}]}))
+}
+
+#[tokio::test]
+async fn whatsapp_sends_a_text_once_with_a_bearer_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{PHONE_NUMBER_ID}/messages")))
+        .and(header(
+            "authorization",
+            format!("Bearer {WA_TOKEN}").as_str(),
+        ))
+        .and(body_json(json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": "16315551234",
+            "type": "text",
+            "text": {"body": "hi *there*", "preview_url": false}
+        })))
+        .respond_with(sent_ok())
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    send_whatsapp(&server, "hi *there*").await.unwrap();
+}
+
+#[tokio::test]
+async fn messenger_sends_a_response_once_with_the_page_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/me/messages"))
+        .and(header(
+            "authorization",
+            format!("Bearer {PAGE_TOKEN}").as_str(),
+        ))
+        .and(body_json(json!({
+            "recipient": {"id": "1254459154682919"},
+            "messaging_type": "RESPONSE",
+            "message": {"text": "hello"}
+        })))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"recipient_id": "1", "message_id": "m_1"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    send_messenger(&server, "hello").await.unwrap();
+}
+
+#[tokio::test]
+async fn a_graph_url_with_a_version_path_is_kept() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v21.0/{PHONE_NUMBER_ID}/messages")))
+        .respond_with(sent_ok())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let channel = WhatsappChannel::new(format!("{}/v21.0/", server.uri())).unwrap();
+
+    channel
+        .send_text(&whatsapp_binding(), &chat("1"), "hi")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_text_at_the_limit_goes_in_one_request() {
+    let server = graph(sent_ok()).await;
+    let channel = MessengerChannel::new(server.uri()).unwrap();
+    assert_eq!(channel.max_text_len(), 2000);
+    assert_eq!(
+        WhatsappChannel::new(server.uri()).unwrap().max_text_len(),
+        4096
+    );
+    let text = "é".repeat(2000);
+
+    send_messenger(&server, &text).await.unwrap();
+
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1);
+    let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(body["message"]["text"], text.as_str());
+}
+
+#[tokio::test]
+async fn throttling_codes_are_rate_limited() {
+    for code in [4, 613, 130429, 131056] {
+        let server = graph(graph_error(400, code)).await;
+        let result = send_whatsapp(&server, "hi").await;
+        assert!(
+            matches!(result, Err(SendError::RateLimited { .. })),
+            "{code}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn server_errors_are_transient() {
+    let server = graph(ResponseTemplate::new(503).set_body_string("<html>down</html>")).await;
+    let result = send_messenger(&server, "hi").await;
+    assert!(matches!(result, Err(SendError::Transient(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_closed_window_or_bad_token_is_permanent() {
+    for code in [131047, 190] {
+        let server = graph(graph_error(400, code)).await;
+        let result = send_whatsapp(&server, "hi").await;
+        assert!(
+            matches!(result, Err(SendError::Permanent(_))),
+            "{code}: {result:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_graph_is_transient_and_hides_the_token() {
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let channel = WhatsappChannel::new(format!("http://127.0.0.1:{closed_port}")).unwrap();
+
+    let result = channel
+        .send_text(&whatsapp_binding(), &chat("1"), "hi")
+        .await;
+
+    let Err(SendError::Transient(message)) = result else {
+        panic!("expected a transient failure, got {result:?}");
+    };
+    assert!(!message.contains(WA_TOKEN), "{message}");
+}
+
+#[tokio::test]
+async fn messenger_typing_is_a_sender_action_and_whatsapp_has_none() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/me/messages"))
+        .and(body_json(
+            json!({"recipient": {"id": "42"}, "sender_action": "typing_on"}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"recipient_id": "42"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let messenger = MessengerChannel::new(server.uri()).unwrap();
+    messenger
+        .typing(&messenger_binding(), &chat("42"))
+        .await
+        .unwrap();
+    let whatsapp = WhatsappChannel::new(server.uri()).unwrap();
+    whatsapp
+        .typing(&whatsapp_binding(), &chat("42"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn register_webhook_makes_no_call() {
+    let server = graph(sent_ok()).await;
+    let url = "https://switchboard.example.com/webhooks/whatsapp/abc";
+
+    let whatsapp = WhatsappChannel::new(server.uri()).unwrap();
+    let messenger = MessengerChannel::new(server.uri()).unwrap();
+
+    assert_eq!(
+        whatsapp.register_webhook(&whatsapp_binding(), url).await,
+        Ok(false)
+    );
+    assert_eq!(
+        messenger.register_webhook(&messenger_binding(), url).await,
+        Ok(false)
+    );
+
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_binding_of_another_platform_is_refused_without_a_call() {
+    let server = graph(sent_ok()).await;
+    let channel = MessengerChannel::new(server.uri()).unwrap();
+
+    let result = channel
+        .send_text(&whatsapp_binding(), &chat("1"), "hi")
+        .await;
+
+    assert!(matches!(result, Err(SendError::Permanent(_))), "{result:?}");
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+fn signed(body: &[u8], secret: &str) -> InboundRequest {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let signature = hex::encode(mac.finalize().into_bytes());
+    InboundRequest {
+        headers: vec![(
+            "x-hub-signature-256".to_owned(),
+            format!("sha256={signature}"),
+        )],
+        body: body.to_vec(),
+    }
+}
+
+#[test]
+fn verify_checks_the_signature_with_the_bindings_app_secret() {
+    let body = br#"{"object":"whatsapp_business_account","entry":[]}"#;
+    let whatsapp = WhatsappChannel::new("https://graph.facebook.com/v21.0").unwrap();
+    let messenger = MessengerChannel::new("https://graph.facebook.com/v21.0").unwrap();
+
+    assert_eq!(
+        whatsapp.verify(&whatsapp_binding(), &signed(body, APP_SECRET)),
+        Ok(())
+    );
+    assert_eq!(
+        messenger.verify(&messenger_binding(), &signed(body, APP_SECRET)),
+        Ok(())
+    );
+    assert_eq!(
+        whatsapp.verify(&whatsapp_binding(), &signed(body, "forged")),
+        Err(VerifyError::Mismatch)
+    );
+    assert_eq!(
+        whatsapp.verify(&messenger_binding(), &signed(body, APP_SECRET)),
+        Err(VerifyError::Mismatch)
+    );
+    let unsigned = InboundRequest {
+        headers: vec![],
+        body: body.to_vec(),
+    };
+    assert_eq!(
+        whatsapp.verify(&whatsapp_binding(), &unsigned),
+        Err(VerifyError::Missing)
+    );
+}
