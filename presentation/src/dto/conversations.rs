@@ -57,7 +57,7 @@ impl ConversationQuery {
         })
     }
 
-    pub fn page(&self) -> PageRequest {
+    pub fn page(&self) -> Result<PageRequest, ApiError> {
         PageQuery {
             cursor: self.cursor.clone(),
             limit: self.limit,

@@ -1,5 +1,6 @@
 //! Cursor pagination on the wire: `?cursor=&limit=` in, `{items, next_cursor}` out.
 
+use crate::errors::ApiError;
 use domain::{Cursor, Page, PageRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,8 +16,19 @@ pub struct PageQuery {
 }
 
 impl PageQuery {
-    pub fn page(&self) -> PageRequest {
-        PageRequest::new(self.cursor.clone().map(Cursor), self.limit)
+    /// The page asked for; a cursor that is no id (cursors are ids) is a bad query (400).
+    pub fn page(&self) -> Result<PageRequest, ApiError> {
+        if let Some(cursor) = &self.cursor {
+            if uuid::Uuid::try_parse(cursor).is_err() {
+                return Err(ApiError::InvalidQuery(
+                    "cursor: not a cursor this API gave out".into(),
+                ));
+            }
+        }
+        Ok(PageRequest::new(
+            self.cursor.clone().map(Cursor),
+            self.limit,
+        ))
     }
 }
 

@@ -59,7 +59,7 @@ async fn list(
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<PageBody<ApiKeyBody>>, ApiError> {
-    let page = state.api_keys.list(&query.page()).await?;
+    let page = state.api_keys.list(&query.page()?).await?;
     Ok(web::Json(PageBody::from_page(page)))
 }
 

@@ -72,7 +72,7 @@ async fn list(
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<PageBody<BotBody>>, ApiError> {
-    let page = state.bots.list(&query.page()).await?;
+    let page = state.bots.list(&query.page()?).await?;
     Ok(web::Json(PageBody::from_page(page)))
 }
 

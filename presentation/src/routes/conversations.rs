@@ -52,7 +52,7 @@ async fn list(
 ) -> Result<web::Json<PageBody<ConversationBody>>, ApiError> {
     let page = state
         .conversations
-        .list(&query.filter()?, &query.page())
+        .list(&query.filter()?, &query.page()?)
         .await?;
     Ok(web::Json(PageBody::from_page(page)))
 }
@@ -113,7 +113,7 @@ async fn messages(
     query: web::Query<PageQuery>,
 ) -> Result<web::Json<PageBody<MessageBody>>, ApiError> {
     let conversation = find_conversation(&state, *id).await?;
-    let page = state.messages.list(conversation.id, &query.page()).await?;
+    let page = state.messages.list(conversation.id, &query.page()?).await?;
     Ok(web::Json(PageBody::from_page(page)))
 }
 

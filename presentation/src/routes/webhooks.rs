@@ -99,6 +99,7 @@ pub(crate) struct Handshake {
     responses(
         (status = 200, description = "Subscribed: the body is `hub.challenge`.", body = String, content_type = "text/plain"),
         (status = 403, description = "`hub.mode` is not `subscribe`, or `hub.verify_token` is not the binding's.", body = Problem, content_type = "application/problem+json"),
+        (status = 405, description = "This platform has no subscription handshake (only messenger and whatsapp do).", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Storage is unavailable; the platform should retry.", body = Problem, content_type = "application/problem+json")
     ),
     security(())

@@ -297,3 +297,21 @@ async fn no_answer_carries_a_secret() {
         assert!(!everything.contains(&secret), "{secret} was returned");
     }
 }
+
+#[actix_web::test]
+async fn a_cursor_that_is_no_id_is_a_bad_query_on_every_list() {
+    let app = TestApp::new();
+    let conversation = app.seed_conversation(&app.seed_bot("lists"));
+    for list in [
+        "/api/v1/bots".to_owned(),
+        "/api/v1/api-keys".to_owned(),
+        "/api/v1/conversations".to_owned(),
+        format!("/api/v1/conversations/{}/messages", conversation.id),
+    ] {
+        // A NUL byte once reached PostgreSQL and answered 500 (found by schemathesis).
+        let uri = format!("{list}?cursor=%00Q%E7%9B%AD");
+        let reply = app.admin(TestRequest::get().uri(&uri)).await;
+        assert_eq!(reply.status, 400, "{uri}: {}", reply.raw);
+        assert_eq!(reply.body["code"], "invalid_query");
+    }
+}
