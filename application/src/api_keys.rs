@@ -14,7 +14,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 use domain::repositories::ApiKeyRepository;
 use domain::{ApiKey, ApiKeyId, Page, PageRequest, RepoError, Role, Secret, ValidationError};
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -36,8 +35,9 @@ pub enum ApiKeyError {
     Storage(#[from] RepoError),
 }
 
+/// The stored form of a key: its SHA-256 digest in hex.
 pub fn hash_key(key: &str) -> String {
-    hex::encode(Sha256::digest(key.as_bytes()))
+    hex::encode(secrets::digest(key))
 }
 
 fn generate_key() -> String {
@@ -163,7 +163,8 @@ impl ApiKeys {
 
     /// Who presents this key, or `None` when it is unknown, revoked or expired.
     pub async fn authenticate(&self, presented: &str) -> Result<Option<Principal>, RepoError> {
-        if self.is_bootstrap(presented) {
+        let presented_digest = secrets::digest(presented);
+        if self.is_bootstrap(&presented_digest) {
             return Ok(Some(Principal {
                 key_id: None,
                 role: Role::Admin,
@@ -172,7 +173,7 @@ impl ApiKeys {
         let Some(prefix) = lookup_prefix(presented) else {
             return Ok(None);
         };
-        let digest = hash_key(presented);
+        let digest = hex::encode(presented_digest);
         let candidates = self.keys.find_by_prefix(prefix).await?;
         let Some(key) = candidates
             .into_iter()
@@ -202,9 +203,9 @@ impl ApiKeys {
         }
     }
 
-    fn is_bootstrap(&self, presented: &str) -> bool {
+    fn is_bootstrap(&self, presented_digest: &[u8; 32]) -> bool {
         self.bootstrap
-            .is_some_and(|expected| digests_equal(&expected, &secrets::digest(presented)))
+            .is_some_and(|expected| digests_equal(&expected, presented_digest))
     }
 }
 

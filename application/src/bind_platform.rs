@@ -127,6 +127,7 @@ pub fn webhook_url(base: &str, kind: PlatformKind, bot_id: BotId) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::telegram_channel;
     use crate::ports::{MockChannel, MockClock};
     use chrono::Utc;
     use domain::repositories::{MockBindingRepository, MockBotRepository};
@@ -170,12 +171,6 @@ mod tests {
             Arc::new(clock),
             public_url.map(str::to_owned),
         )
-    }
-
-    fn telegram_channel() -> MockChannel {
-        let mut channel = MockChannel::new();
-        channel.expect_kind().return_const(PlatformKind::Telegram);
-        channel
     }
 
     fn storing_bindings() -> MockBindingRepository {

@@ -66,7 +66,16 @@ impl World {
 
     /// A lookup whose repositories hold `messages`, this conversation and binding, with `channel`.
     pub fn lookup(&self, messages: MockMessageRepository, channel: MockChannel) -> Lookup {
-        let mut conversations = MockConversationRepository::new();
+        self.lookup_with(messages, channel, MockConversationRepository::new())
+    }
+
+    /// [`Self::lookup`] over `conversations`, which also answers for the world's conversation.
+    pub fn lookup_with(
+        &self,
+        messages: MockMessageRepository,
+        channel: MockChannel,
+        mut conversations: MockConversationRepository,
+    ) -> Lookup {
         let conversation = self.conversation.clone();
         conversations
             .expect_get()

@@ -8,7 +8,7 @@ use crate::ports::{
     Timer,
 };
 use crate::settings::PipelineSettings;
-use domain::repositories::{BotRepository, ConversationRepository};
+use domain::repositories::BotRepository;
 use domain::{Bot, DomainEvent, Message, MessageId, RepoError};
 use futures::future::{self, Either};
 use std::convert::Infallible;
@@ -19,7 +19,6 @@ use std::sync::Arc;
 pub struct GenerateReply {
     pub lookup: Lookup,
     pub bots: Arc<dyn BotRepository>,
-    pub conversations: Arc<dyn ConversationRepository>,
     pub ledger: Arc<dyn Ledger>,
     pub model: Arc<dyn LanguageModel>,
     pub events: Arc<dyn EventPublisher>,
@@ -55,7 +54,8 @@ impl GenerateReply {
             return Ok(Step::LeaseLost);
         }
         if resets {
-            self.conversations
+            self.lookup
+                .conversations
                 .end(reply.conversation_id, self.clock.now())
                 .await?;
         }
@@ -222,9 +222,10 @@ mod tests {
                 .answering
                 .unwrap_or_else(|| Arc::new(self.model) as Arc<dyn LanguageModel>);
             let use_case = GenerateReply {
-                lookup: self.world.lookup(messages, self.channel),
+                lookup: self
+                    .world
+                    .lookup_with(messages, self.channel, self.conversations),
                 bots: Arc::new(bots),
-                conversations: Arc::new(self.conversations),
                 ledger: Arc::new(self.ledger),
                 model,
                 events: Arc::new(events),

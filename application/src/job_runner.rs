@@ -145,7 +145,7 @@ mod tests {
     use crate::ports::{
         MockEventPublisher, MockJobQueue, MockLanguageModel, MockLedger, SendError,
     };
-    use domain::repositories::{MockBotRepository, MockConversationRepository};
+    use domain::repositories::MockBotRepository;
     use domain::{Message, MessageContent, MessageStatus};
 
     /// A runner whose deliveries always fail with `error`; `marked` is the status the message
@@ -183,7 +183,6 @@ mod tests {
         let generate = GenerateReply {
             lookup: lookup.clone(),
             bots: Arc::new(MockBotRepository::new()),
-            conversations: Arc::new(MockConversationRepository::new()),
             ledger: Arc::new(MockLedger::new()),
             model: Arc::new(MockLanguageModel::new()),
             events: events.clone(),

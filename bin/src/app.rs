@@ -66,7 +66,6 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
     let generate = GenerateReply {
         lookup: lookup.clone(),
         bots: store.clone(),
-        conversations: store.clone(),
         ledger: store.clone(),
         model: language_model(settings)?,
         events: publisher.clone(),

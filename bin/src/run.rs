@@ -85,8 +85,6 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
         events,
         wake,
     } = app::build(settings, store)?;
-    let (stop, stop_rx) = watch::channel(false);
-    let workers = spawn_workers(runner, wake, pool_settings(settings), stop_rx);
     let (addr, server) = match mode {
         Mode::Worker => (None, None),
         Mode::Serve => {
@@ -100,6 +98,9 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
             (Some(addr), Some(handle))
         }
     };
+    // Workers start once the listener is bound, so a failed bind leaves no job claimed.
+    let (stop, stop_rx) = watch::channel(false);
+    let workers = spawn_workers(runner, wake, pool_settings(settings), stop_rx);
     Ok(Running {
         addr,
         server,
@@ -110,14 +111,16 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
 }
 
 impl Running {
-    /// Stops accepting requests, lets in-flight requests and jobs finish within the grace
-    /// period, hands unfinished jobs back, and returns when everything has stopped.
+    /// Lets the jobs in flight finish within the grace period (handing back what does not),
+    /// then stops the HTTP server, letting in-flight requests finish. Workers go first: they
+    /// claim nothing new once told to stop, and their last writes may use pooled connections
+    /// that were opened on the HTTP server's runtimes, which stopping the server shuts down.
     pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        while self.workers.join_next().await.is_some() {}
         if let Some(server) = self.server.take() {
             server.stop(true).await;
         }
-        let _ = self.stop.send(true);
-        while self.workers.join_next().await.is_some() {}
         tracing::info!("stopped");
     }
 

@@ -140,12 +140,6 @@ pub struct TokenUsage {
     pub completion_tokens: u32,
 }
 
-impl TokenUsage {
-    pub fn total(self) -> u64 {
-        u64::from(self.prompt_tokens) + u64::from(self.completion_tokens)
-    }
-}
-
 /// One stored message of a conversation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {

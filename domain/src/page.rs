@@ -1,11 +1,21 @@
 //! Cursor pagination: an opaque cursor (the last id seen) and a bounded page size.
 
+use crate::ValidationError;
 use serde::{Deserialize, Serialize};
 
 /// The position after which the next page starts: the last item's id as text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Cursor(pub String);
+
+impl Cursor {
+    /// A cursor as a client hands it back: the id of the last item seen, or an error.
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        uuid::Uuid::try_parse(text)
+            .map(|_| Self(text.to_owned()))
+            .map_err(|_| ValidationError::new("cursor", "not a cursor this API gave out"))
+    }
+}
 
 /// Which page to read.
 #[derive(Debug, Clone, PartialEq, Eq)]

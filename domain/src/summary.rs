@@ -24,11 +24,6 @@ impl TimeRange {
         Ok(Self { from, to })
     }
 
-    /// The whole of time.
-    pub fn unbounded() -> Self {
-        Self::default()
-    }
-
     pub fn from(&self) -> Option<DateTime<Utc>> {
         self.from
     }
@@ -76,7 +71,7 @@ mod tests {
         );
         let empty = TimeRange::new(Some(at(1)), Some(at(1))).unwrap();
         assert_eq!((empty.from(), empty.to()), (Some(at(1)), Some(at(1))));
-        assert_eq!(TimeRange::new(None, None).unwrap(), TimeRange::unbounded());
+        assert_eq!(TimeRange::new(None, None).unwrap(), TimeRange::default());
     }
 
     #[test]

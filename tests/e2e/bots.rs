@@ -1,19 +1,16 @@
 //! Bots end to end: a paused bot stores messages unanswered; its summary counts tokens.
 
 use crate::on_each_database;
-use database::testing::TestDatabase;
 use reqwest::Method;
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{json, Value};
 use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram};
 use switchboard_e2e::{updates, wait_until, TestApp, TestConfig, PATIENCE};
 
 /// How many jobs are left in the queue, whatever their state.
-async fn jobs_left(db: &TestDatabase) -> i64 {
-    let conn = db.connect().await;
+async fn jobs_left(conn: &DatabaseConnection) -> i64 {
     let count = Statement::from_string(conn.get_database_backend(), "SELECT COUNT(*) FROM jobs");
     let row = conn.query_one(count).await.unwrap().unwrap();
-    conn.close().await.ok();
     row.try_get_by_index(0).unwrap()
 }
 
@@ -39,7 +36,9 @@ async fn a_paused_bot_stores_messages_unanswered_and_answers_new_ones_after_resu
             .await;
         app.deliver(&bot, &updates::text(2, 7, 2, "still paused"))
             .await;
-        wait_until(|| async { jobs_left(&db).await == 0 }).await;
+        let conn = db.connect().await;
+        wait_until(|| async { jobs_left(&conn).await == 0 }).await;
+        conn.close().await.ok();
         assert!(telegram.sent_after_settling().await.is_empty());
         assert!(openai.requests().await.is_empty(), "the model is not asked");
         assert_eq!(app.messages_of(&bot).await.len(), 2, "both are stored");

@@ -3,7 +3,7 @@
 use crate::backoff::parse_retry_after;
 use crate::settings::OpenAiSettings;
 use crate::wire;
-use application::backoff::jittered_delay;
+use application::backoff::backoff_delay;
 use application::ports::{ChatRequest, Completion, LanguageModel, ModelError};
 use async_openai::types::CreateChatCompletionRequest;
 use async_trait::async_trait;
@@ -74,12 +74,10 @@ impl OpenAiModel {
     }
 
     fn backoff(&self, retry: u32) -> Duration {
-        let settings = &self.settings;
-        jittered_delay(
-            retry,
-            settings.backoff_base,
-            settings.backoff_cap,
-            rand::random::<f64>(),
+        backoff_delay(
+            retry + 1,
+            self.settings.backoff_base,
+            self.settings.backoff_cap,
         )
     }
 }

@@ -18,17 +18,13 @@ pub struct PageQuery {
 impl PageQuery {
     /// The page asked for; a cursor that is no id (cursors are ids) is a bad query (400).
     pub fn page(&self) -> Result<PageRequest, ApiError> {
-        if let Some(cursor) = &self.cursor {
-            if uuid::Uuid::try_parse(cursor).is_err() {
-                return Err(ApiError::InvalidQuery(
-                    "cursor: not a cursor this API gave out".into(),
-                ));
-            }
-        }
-        Ok(PageRequest::new(
-            self.cursor.clone().map(Cursor),
-            self.limit,
-        ))
+        let after = self
+            .cursor
+            .as_deref()
+            .map(Cursor::parse)
+            .transpose()
+            .map_err(|err| ApiError::InvalidQuery(err.to_string()))?;
+        Ok(PageRequest::new(after, self.limit))
     }
 }
 
@@ -58,15 +54,4 @@ impl<T> PageBody<T> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ListBody<T> {
     pub items: Vec<T>,
-}
-
-impl<T> ListBody<T> {
-    pub fn from_items<D>(items: impl IntoIterator<Item = D>) -> Self
-    where
-        T: From<D>,
-    {
-        Self {
-            items: items.into_iter().map(T::from).collect(),
-        }
-    }
 }

@@ -79,14 +79,14 @@ use utoipa::OpenApi;
 struct ApiDoc;
 
 /// The served document, built once.
-static DOCUMENT: LazyLock<Value> = LazyLock::new(|| {
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| {
     let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     apply_conventions(&mut doc);
-    doc
+    doc.to_string()
 });
 
-/// The OpenAPI document as JSON.
-pub fn document() -> &'static Value {
+/// The OpenAPI document, serialized once.
+pub fn document() -> &'static str {
     &DOCUMENT
 }
 
@@ -121,12 +121,14 @@ fn shared_answers(path: &str, method: &str, operation: &mut Value) {
         "500",
         "An internal error; the request id finds it in the log.",
     )];
+    if !path.starts_with("/health/") {
+        answers.push(("503", "Storage is unavailable; retry later."));
+    }
     if admin_api {
         answers.push((
             "401",
             "The API key is missing, unknown, revoked or expired.",
         ));
-        answers.push(("503", "Storage is unavailable; retry later."));
         if role.as_deref() != Some("viewer") {
             answers.push((
                 "403",

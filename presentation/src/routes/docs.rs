@@ -21,7 +21,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn document() -> HttpResponse {
-    HttpResponse::Ok().json(openapi::document())
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(openapi::document())
 }
 
 async fn page() -> HttpResponse {

@@ -5,7 +5,8 @@ use crate::AppState;
 use actix_web::{web, HttpResponse};
 use application::ports::HealthCheck;
 use futures::future::join_all;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     security(())
 )]
 async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+    HttpResponse::Ok().json(Health::ok(None))
 }
 
 /// Readiness: the database (and Redis, when configured) answer in time.
@@ -50,11 +51,8 @@ async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if !failing.is_empty() {
         return Err(ApiError::NotReady(failing));
     }
-    let checks: Map<String, Value> = results
-        .into_iter()
-        .map(|(name, _)| (name.to_owned(), Value::from("ok")))
-        .collect();
-    Ok(HttpResponse::Ok().json(json!({ "status": "ok", "checks": checks })))
+    let checks = results.into_iter().map(|(name, _)| (name, "ok")).collect();
+    Ok(HttpResponse::Ok().json(Health::ok(Some(checks))))
 }
 
 /// Runs one check within [`CHECK_TIMEOUT`]; the reason of a failure goes to the log only.
@@ -70,10 +68,21 @@ async fn probe(check: &Arc<dyn HealthCheck>) -> (&'static str, bool) {
     (name, outcome.is_ok())
 }
 
-/// A probe's answer: `{status: "ok", checks?: {name: "ok"}}` (the schema of the JSON above).
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)] // a schema only
+/// A probe's answer: `{status: "ok", checks?: {name: "ok"}}`.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
-    status: String,
-    checks: Option<std::collections::BTreeMap<String, String>>,
+    #[schema(value_type = String)]
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    checks: Option<BTreeMap<&'static str, &'static str>>,
+}
+
+impl Health {
+    fn ok(checks: Option<BTreeMap<&'static str, &'static str>>) -> Self {
+        Self {
+            status: "ok",
+            checks,
+        }
+    }
 }

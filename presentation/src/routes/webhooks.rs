@@ -36,8 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     responses(
         (status = 200, description = "Stored (or a known duplicate, or a kind that is ignored).", body = Object),
         (status = 401, description = "The secret or signature is missing or wrong; nothing was stored.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such bot, or the bot is not bound to this platform.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Storage is unavailable; the platform should retry.", body = Problem, content_type = "application/problem+json")
+        (status = 404, description = "No such bot, or the bot is not bound to this platform.", body = Problem, content_type = "application/problem+json")
     ),
     security(())
 )]
@@ -99,8 +98,7 @@ pub(crate) struct Handshake {
     responses(
         (status = 200, description = "Subscribed: the body is `hub.challenge`.", body = String, content_type = "text/plain"),
         (status = 403, description = "`hub.mode` is not `subscribe`, or `hub.verify_token` is not the binding's.", body = Problem, content_type = "application/problem+json"),
-        (status = 405, description = "This platform has no subscription handshake (only messenger and whatsapp do).", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Storage is unavailable; the platform should retry.", body = Problem, content_type = "application/problem+json")
+        (status = 405, description = "This platform has no subscription handshake (only messenger and whatsapp do).", body = Problem, content_type = "application/problem+json")
     ),
     security(())
 )]

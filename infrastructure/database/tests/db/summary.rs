@@ -71,7 +71,7 @@ async fn a_summary_counts_from_inclusive_to_exclusive() {
             );
         }
         let nobody = store
-            .summarize(BotId::new(), &TimeRange::unbounded())
+            .summarize(BotId::new(), &TimeRange::default())
             .await
             .unwrap();
         assert_eq!(nobody, BotSummary::default());
