@@ -1,7 +1,7 @@
 //! Use case: deliver a stored reply in platform-sized parts, resuming after the last part sent.
 
 use crate::jobs::{Lookup, Step};
-use crate::ports::{ClaimedJob, EventPublisher, JobPayload, JobQueue, SendError};
+use crate::ports::{ClaimedJob, EventPublisher, JobPayload, JobQueue, Recipient, SendError};
 use crate::text::split_for_platform;
 use domain::{DomainEvent, Message, MessageId, MessageStatus, RepoError};
 use std::sync::Arc;
@@ -24,18 +24,26 @@ impl DeliverReply {
             Ok(target) => target,
             Err(reason) => return Ok(Step::Dead(reason)),
         };
-        if target.message.status == MessageStatus::Sent {
+        if target.message.status != MessageStatus::Pending {
             return Ok(Step::Done);
         }
         let text = target.message.content.summary();
         let parts = split_for_platform(&text, target.channel.max_text_len());
         for (index, part) in parts.iter().enumerate().skip(parts_sent as usize) {
-            if let Err(error) = target
-                .channel
-                .send_text(&target.binding, &target.chat, part)
-                .await
-            {
-                return Ok(after_failure(message_id, index as u32, error));
+            let to = Recipient {
+                chat: target.chat.clone(),
+                reply_handle: target.message.reply_handle.clone(),
+                part: index as u32,
+            };
+            let external_id = match target.channel.send_text(&target.binding, &to, part).await {
+                Ok(external_id) => external_id,
+                Err(error) => return Ok(after_failure(message_id, index as u32, error)),
+            };
+            if let (0, Some(external_id)) = (index, external_id) {
+                self.lookup
+                    .messages
+                    .set_external_id(message_id, &external_id)
+                    .await?;
             }
             let progress = JobPayload::Deliver {
                 message_id,
@@ -45,21 +53,37 @@ impl DeliverReply {
                 return Ok(Step::LeaseLost);
             }
         }
-        self.settle(&target.message, MessageStatus::Sent).await?;
+        self.settle(&target.message, MessageStatus::Sent, None)
+            .await?;
         Ok(Step::Done)
     }
 
-    /// Marks a message whose delivery was given up as failed; the runner calls it when a
-    /// delivery job is dead-lettered, whatever the reason (also when its binding is gone).
-    pub async fn give_up(&self, message_id: MessageId) -> Result<(), RepoError> {
+    /// Marks a message whose delivery was given up as failed, with why; the runner calls it
+    /// when a delivery job is dead-lettered, whatever the reason (also when its binding is gone).
+    pub async fn give_up(&self, message_id: MessageId, reason: &str) -> Result<(), RepoError> {
         if let Some(message) = self.lookup.messages.get(message_id).await? {
-            self.settle(&message, MessageStatus::Failed).await?;
+            self.settle(&message, MessageStatus::Failed, Some(reason.to_owned()))
+                .await?;
         }
         Ok(())
     }
 
-    async fn settle(&self, message: &Message, status: MessageStatus) -> Result<(), RepoError> {
-        self.lookup.messages.set_status(message.id, status).await?;
+    /// Moves the message forward and announces it; nothing when a platform's report moved it
+    /// further already.
+    async fn settle(
+        &self,
+        message: &Message,
+        status: MessageStatus,
+        error: Option<String>,
+    ) -> Result<(), RepoError> {
+        if !self
+            .lookup
+            .messages
+            .advance(message.id, status, error)
+            .await?
+        {
+            return Ok(());
+        }
         let (bot_id, conversation_id, message_id) =
             (message.bot_id, message.conversation_id, message.id);
         self.events.publish(match status {
@@ -104,7 +128,7 @@ mod tests {
     use super::*;
     use crate::fixtures::{job, messages_holding, telegram_channel, World};
     use crate::ports::{MockEventPublisher, MockJobQueue};
-    use domain::{Message, MessageContent};
+    use domain::{ExternalMessageId, Message, MessageContent};
     use std::sync::Mutex;
     use std::time::Duration;
 
@@ -113,6 +137,7 @@ mod tests {
         reply: Message,
         sent: Arc<Mutex<Vec<String>>>,
         progress: Arc<Mutex<Vec<u32>>>,
+        stored_ids: Arc<Mutex<Vec<String>>>,
     }
 
     impl Harness {
@@ -130,25 +155,33 @@ mod tests {
                 reply,
                 sent: Arc::default(),
                 progress: Arc::default(),
+                stored_ids: Arc::default(),
             }
         }
 
         /// Runs delivery from `parts_sent`; the channel fails with `failure` on the part at `fail_at`.
         async fn deliver(&self, parts_sent: u32, fail_at: Option<(usize, SendError)>) -> Step {
             let mut messages = messages_holding(vec![self.reply.clone()]);
-            messages.expect_set_status().returning(|_, _| Ok(()));
+            messages.expect_advance().returning(|_, _, _| Ok(true));
+            let stored_ids = self.stored_ids.clone();
+            messages.expect_set_external_id().returning(move |_, id| {
+                stored_ids.lock().unwrap().push(id.as_str().to_owned());
+                Ok(())
+            });
             let mut channel = telegram_channel();
             channel.expect_max_text_len().return_const(12usize);
             let sent = self.sent.clone();
-            channel.expect_send_text().returning(move |_, _, text| {
+            channel.expect_send_text().returning(move |_, to, text| {
                 let mut sent = sent.lock().unwrap();
+                let index = sent.len() + parts_sent as usize;
+                assert_eq!(to.part as usize, index);
                 match &fail_at {
-                    Some((index, error)) if *index == sent.len() + parts_sent as usize => {
-                        Err(error.clone())
-                    }
+                    Some((at, error)) if *at == index => Err(error.clone()),
                     _ => {
                         sent.push(text.to_owned());
-                        Ok(())
+                        Ok(Some(
+                            ExternalMessageId::parse(format!("part-{index}")).unwrap(),
+                        ))
                     }
                 }
             });
@@ -187,6 +220,7 @@ mod tests {
             vec!["aaaaaaaaaa", "bbbbbbbbbb", "cccccccccc"]
         );
         assert_eq!(*h.progress.lock().unwrap(), vec![1, 2]);
+        assert_eq!(*h.stored_ids.lock().unwrap(), vec!["part-0"]);
     }
 
     #[tokio::test]

@@ -124,7 +124,7 @@ impl JobRunner {
         tracing::warn!(%error, "job dead-lettered");
         let held = self.queue.bury(job, error).await?;
         if let (true, JobPayload::Deliver { message_id, .. }) = (held, &job.payload) {
-            self.deliver.give_up(*message_id).await?;
+            self.deliver.give_up(*message_id, error).await?;
         }
         Ok(self.settled(held, Outcome::DeadLettered))
     }
@@ -161,13 +161,15 @@ mod tests {
         match marked {
             Some(status) => {
                 messages
-                    .expect_set_status()
-                    .withf(move |_, s| *s == status)
+                    .expect_advance()
+                    .withf(move |_, s, error| {
+                        *s == status && error.as_deref().is_some_and(|e| e.contains("gave up"))
+                    })
                     .times(1)
-                    .returning(|_, _| Ok(()));
+                    .returning(|_, _, _| Ok(true));
             }
             None => {
-                messages.expect_set_status().never();
+                messages.expect_advance().never();
             }
         }
         let mut channel = telegram_channel();

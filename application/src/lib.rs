@@ -31,5 +31,5 @@ pub use idempotency::{Begin, Idempotency, Ticket};
 pub use job_runner::{JobRunner, Outcome};
 pub use jobs::{Lookup, Step};
 pub use operator_message::{OperatorMessageError, SendOperatorMessage};
-pub use receive_webhook::{Receipt, ReceiveError, ReceiveWebhook, SubscribeError};
+pub use receive_webhook::{Receipt, ReceiveError, ReceiveWebhook, Stores, SubscribeError};
 pub use settings::PipelineSettings;

@@ -1,12 +1,12 @@
 //! Use case: accept a platform's webhook — verify it, parse it, and record each message durably.
 
 use crate::ports::{
-    Channels, Clock, EventPublisher, InboundRecord, InboundRequest, Ledger, ParseError, Recorded,
-    VerifyError,
+    Channels, Clock, EventPublisher, InboundMessage, InboundRecord, InboundRequest, Ledger,
+    ParseError, Recorded, VerifyError,
 };
 use crate::secrets::secrets_match;
-use domain::repositories::BindingRepository;
-use domain::{BotId, DomainEvent, PlatformKind, RepoError};
+use domain::repositories::{BindingRepository, MessageRepository};
+use domain::{BotId, DeliveryReport, DomainEvent, MessageStatus, PlatformKind, RepoError};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -36,15 +36,27 @@ pub enum SubscribeError {
 /// The `hub.mode` that asks to subscribe.
 const SUBSCRIBE: &str = "subscribe";
 
-/// What was done with an accepted webhook.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What was done with an accepted webhook, and what to answer the platform.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Receipt {
     pub recorded: usize,
     pub duplicates: usize,
+    /// Reports that moved one of the bot's messages.
+    pub reports_applied: usize,
+    /// The JSON body the platform expects back, if it expects one.
+    pub answer: Option<String>,
+}
+
+/// The stores the use case writes to.
+pub struct Stores {
+    pub bindings: Arc<dyn BindingRepository>,
+    pub messages: Arc<dyn MessageRepository>,
+    pub ledger: Arc<dyn Ledger>,
 }
 
 pub struct ReceiveWebhook {
     bindings: Arc<dyn BindingRepository>,
+    messages: Arc<dyn MessageRepository>,
     ledger: Arc<dyn Ledger>,
     channels: Channels,
     events: Arc<dyn EventPublisher>,
@@ -53,15 +65,15 @@ pub struct ReceiveWebhook {
 
 impl ReceiveWebhook {
     pub fn new(
-        bindings: Arc<dyn BindingRepository>,
-        ledger: Arc<dyn Ledger>,
+        stores: Stores,
         channels: Channels,
         events: Arc<dyn EventPublisher>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            bindings,
-            ledger,
+            bindings: stores.bindings,
+            messages: stores.messages,
+            ledger: stores.ledger,
             channels,
             events,
             clock,
@@ -88,44 +100,92 @@ impl ReceiveWebhook {
             .map_err(ReceiveError::Unavailable)?
             .ok_or(ReceiveError::UnknownBinding(kind))?;
         channel.verify(&binding, request)?;
-        let messages = channel.parse(&request.body)?;
-        let mut receipt = Receipt::default();
-        for message in messages {
-            let record = InboundRecord {
-                bot_id,
-                platform: kind,
-                chat: message.chat,
-                external_id: message.external_id,
-                content: message.content,
-                received_at: self.clock.now(),
-            };
-            match self
-                .ledger
-                .record_inbound(&record)
-                .await
-                .map_err(ReceiveError::Unavailable)?
-            {
-                Recorded::New {
-                    conversation_id,
-                    message_id,
-                } => {
-                    receipt.recorded += 1;
-                    self.events.publish(DomainEvent::MessageReceived {
-                        bot_id,
-                        conversation_id,
-                        message_id,
-                        platform: kind,
-                    });
-                }
+        let inbound = channel.parse(&request.body)?;
+        let mut receipt = Receipt {
+            answer: inbound.answer,
+            ..Receipt::default()
+        };
+        for message in inbound.messages {
+            match self.record(bot_id, kind, message).await? {
+                Recorded::New { .. } => receipt.recorded += 1,
                 Recorded::Duplicate => receipt.duplicates += 1,
+            }
+        }
+        for report in &inbound.reports {
+            if self.apply(bot_id, kind, report).await? {
+                receipt.reports_applied += 1;
             }
         }
         tracing::debug!(
             recorded = receipt.recorded,
             duplicates = receipt.duplicates,
+            reports = receipt.reports_applied,
             "webhook accepted"
         );
         Ok(receipt)
+    }
+
+    /// Stores one message with its reply job, and announces it unless it was a duplicate.
+    pub async fn record(
+        &self,
+        bot_id: BotId,
+        platform: PlatformKind,
+        message: InboundMessage,
+    ) -> Result<Recorded, ReceiveError> {
+        let record = InboundRecord {
+            bot_id,
+            platform,
+            chat: message.chat,
+            external_id: message.external_id,
+            content: message.content,
+            reply_handle: message.reply_handle,
+            received_at: self.clock.now(),
+        };
+        let recorded = self
+            .ledger
+            .record_inbound(&record)
+            .await
+            .map_err(ReceiveError::Unavailable)?;
+        if let Recorded::New {
+            conversation_id,
+            message_id,
+        } = recorded
+        {
+            self.events.publish(DomainEvent::MessageReceived {
+                bot_id,
+                conversation_id,
+                message_id,
+                platform,
+            });
+        }
+        Ok(recorded)
+    }
+
+    /// Moves the reported message forward; a report on a message we do not know (sent before
+    /// its id was stored, or by someone else) is ignored.
+    async fn apply(
+        &self,
+        bot_id: BotId,
+        platform: PlatformKind,
+        report: &DeliveryReport,
+    ) -> Result<bool, ReceiveError> {
+        let moved = self
+            .messages
+            .apply_report(bot_id, platform, report)
+            .await
+            .map_err(ReceiveError::Unavailable)?;
+        let Some(message) = moved else {
+            return Ok(false);
+        };
+        if report.status == MessageStatus::Failed {
+            tracing::warn!(message_id = %message.id, error = ?report.error, "the platform reports a failed delivery");
+            self.events.publish(DomainEvent::DeliveryFailed {
+                bot_id,
+                conversation_id: message.conversation_id,
+                message_id: message.id,
+            });
+        }
+        Ok(true)
     }
 
     /// Meta's handshake (`GET` with `hub.mode` and `hub.verify_token`): accepted only for
@@ -160,15 +220,25 @@ impl ReceiveWebhook {
 mod tests {
     use super::*;
     use crate::fixtures::{clock, telegram_channel, World};
-    use crate::ports::{InboundMessage, MockEventPublisher, MockLedger};
-    use domain::repositories::MockBindingRepository;
-    use domain::{ConversationId, ExternalChatId, ExternalMessageId, MessageContent, MessageId};
+    use crate::ports::{Inbound, InboundMessage, MockEventPublisher, MockLedger};
+    use domain::repositories::{MockBindingRepository, MockMessageRepository};
+    use domain::{
+        ConversationId, ExternalChatId, ExternalMessageId, Message, MessageContent, MessageId,
+    };
 
     fn message(id: &str) -> InboundMessage {
-        InboundMessage {
+        InboundMessage::new(
+            ExternalMessageId::parse(id).unwrap(),
+            ExternalChatId::parse("42").unwrap(),
+            MessageContent::text("hi"),
+        )
+    }
+
+    fn report(id: &str, status: MessageStatus) -> DeliveryReport {
+        DeliveryReport {
             external_id: ExternalMessageId::parse(id).unwrap(),
-            chat: ExternalChatId::parse("42").unwrap(),
-            content: MessageContent::text("hi"),
+            status,
+            error: None,
         }
     }
 
@@ -177,6 +247,25 @@ mod tests {
         verdict: Result<(), VerifyError>,
         ledger: MockLedger,
         events: MockEventPublisher,
+    ) -> ReceiveWebhook {
+        let inbound = Inbound::from(vec![message("1:1"), message("1:2")]);
+        use_case_with(
+            binding,
+            verdict,
+            ledger,
+            events,
+            inbound,
+            MockMessageRepository::new(),
+        )
+    }
+
+    fn use_case_with(
+        binding: Option<domain::PlatformBinding>,
+        verdict: Result<(), VerifyError>,
+        ledger: MockLedger,
+        events: MockEventPublisher,
+        inbound: Inbound,
+        messages: MockMessageRepository,
     ) -> ReceiveWebhook {
         let mut bindings = MockBindingRepository::new();
         bindings
@@ -188,10 +277,13 @@ mod tests {
             .returning(move |_, _| verdict.clone());
         channel
             .expect_parse()
-            .returning(|_| Ok(vec![message("1:1"), message("1:2")]));
+            .returning(move |_| Ok(inbound.clone()));
         ReceiveWebhook::new(
-            Arc::new(bindings),
-            Arc::new(ledger),
+            Stores {
+                bindings: Arc::new(bindings),
+                messages: Arc::new(messages),
+                ledger: Arc::new(ledger),
+            },
             Channels::new([Arc::new(channel) as Arc<dyn crate::ports::Channel>]),
             Arc::new(events),
             clock(),
@@ -268,9 +360,65 @@ mod tests {
             receipt,
             Receipt {
                 recorded: 1,
-                duplicates: 1
+                duplicates: 1,
+                ..Receipt::default()
             }
         );
+    }
+
+    #[tokio::test]
+    async fn reports_move_known_messages_and_a_failure_is_announced() {
+        let world = World::new();
+        let failed_reply = Message::reply(
+            &world.inbound(MessageContent::text("q")),
+            "a",
+            crate::fixtures::now(),
+        );
+        let mut messages = MockMessageRepository::new();
+        messages
+            .expect_apply_report()
+            .times(3)
+            .returning(move |_, _, report| {
+                Ok(match report.external_id.as_str() {
+                    "unknown" => None,
+                    _ => Some(failed_reply.clone()),
+                })
+            });
+        let mut events = MockEventPublisher::new();
+        events
+            .expect_publish()
+            .times(1)
+            .withf(|event| matches!(event, DomainEvent::DeliveryFailed { .. }))
+            .return_const(());
+        let inbound = Inbound {
+            reports: vec![
+                report("wamid.1", MessageStatus::Read),
+                report("unknown", MessageStatus::Delivered),
+                report("wamid.2", MessageStatus::Failed),
+            ],
+            answer: Some("{}".into()),
+            ..Inbound::default()
+        };
+        let mut ledger = MockLedger::new();
+        ledger.expect_record_inbound().never();
+        let receipt = use_case_with(
+            Some(world.binding.clone()),
+            Ok(()),
+            ledger,
+            events,
+            inbound,
+            messages,
+        )
+        .handle(
+            world.bot.id,
+            PlatformKind::Telegram,
+            &InboundRequest::default(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(receipt.reports_applied, 2);
+        assert_eq!(receipt.recorded, 0);
+        assert_eq!(receipt.answer.as_deref(), Some("{}"));
     }
 
     #[tokio::test]
@@ -303,8 +451,11 @@ mod tests {
         let mut ledger = MockLedger::new();
         ledger.expect_record_inbound().never();
         ReceiveWebhook::new(
-            Arc::new(bindings),
-            Arc::new(ledger),
+            Stores {
+                bindings: Arc::new(bindings),
+                messages: Arc::new(MockMessageRepository::new()),
+                ledger: Arc::new(ledger),
+            },
             Channels::default(),
             Arc::new(MockEventPublisher::new()),
             clock(),

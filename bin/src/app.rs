@@ -7,7 +7,7 @@ use application::ports::{
 };
 use application::{
     ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, GenerateReply, Idempotency,
-    JobRunner, Lookup, PipelineSettings, ReceiveWebhook, SendOperatorMessage,
+    JobRunner, Lookup, PipelineSettings, ReceiveWebhook, SendOperatorMessage, Stores,
 };
 use async_trait::async_trait;
 use database::SeaStore;
@@ -99,8 +99,11 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
     ));
     let state = AppState {
         receive: Arc::new(ReceiveWebhook::new(
-            bindings.clone(),
-            store.clone(),
+            Stores {
+                bindings: bindings.clone(),
+                messages: store.clone(),
+                ledger: store.clone(),
+            },
             channels.clone(),
             publisher,
             clock.clone(),

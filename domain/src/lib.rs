@@ -20,7 +20,8 @@ pub use error::{RepoError, ValidationError};
 pub use events::DomainEvent;
 pub use ids::{ApiKeyId, BotId, ConversationId, MessageId};
 pub use message::{
-    Direction, ExternalMessageId, Message, MessageContent, MessageStatus, TokenUsage,
+    DeliveryReport, Direction, ExternalMessageId, Message, MessageContent, MessageStatus,
+    TokenUsage,
 };
 pub use page::{Cursor, Page, PageRequest};
 pub use platform::{

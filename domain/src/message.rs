@@ -1,6 +1,8 @@
 //! The Message entity: what a user sent or what the bot answered, with its delivery status.
 
-use crate::{BotId, Conversation, ConversationId, MessageId, PlatformKind, ValidationError};
+use crate::{
+    BotId, Conversation, ConversationId, MessageId, PlatformKind, Secret, ValidationError,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
@@ -93,27 +95,60 @@ impl MessageContent {
     }
 }
 
-/// Where a message stands: inbound ones are `received`; outbound ones go `pending` → `sent` | `failed`.
+/// Where a message stands: inbound ones are `received`; outbound ones go `pending` → `sent`
+/// → `delivered` → `read` where the platform reports it, or end `failed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
     Received,
     Pending,
     Sent,
+    Delivered,
+    Read,
     Failed,
 }
 
 impl MessageStatus {
-    pub const ALL: [MessageStatus; 4] = [Self::Received, Self::Pending, Self::Sent, Self::Failed];
+    pub const ALL: [MessageStatus; 6] = [
+        Self::Received,
+        Self::Pending,
+        Self::Sent,
+        Self::Delivered,
+        Self::Read,
+        Self::Failed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Received => "received",
             Self::Pending => "pending",
             Self::Sent => "sent",
+            Self::Delivered => "delivered",
+            Self::Read => "read",
             Self::Failed => "failed",
         }
     }
+
+    /// The outbound statuses a message may move from to reach `self`: statuses only move
+    /// forward, so a late "delivered" never hides a "read", and `failed` is final.
+    pub fn reachable_from(self) -> &'static [MessageStatus] {
+        match self {
+            Self::Sent => &[Self::Pending],
+            Self::Delivered => &[Self::Pending, Self::Sent],
+            Self::Read => &[Self::Pending, Self::Sent, Self::Delivered],
+            Self::Failed => &[Self::Pending, Self::Sent, Self::Delivered],
+            Self::Received | Self::Pending => &[],
+        }
+    }
+}
+
+/// A platform's report on an outbound message it knows by its own id (WhatsApp `statuses[]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub external_id: ExternalMessageId,
+    pub status: MessageStatus,
+    /// Why it failed, as the platform put it (`131047: Re-engagement message`).
+    pub error: Option<String>,
 }
 
 impl FromStr for MessageStatus {
@@ -124,6 +159,8 @@ impl FromStr for MessageStatus {
             "received" => Ok(Self::Received),
             "pending" => Ok(Self::Pending),
             "sent" => Ok(Self::Sent),
+            "delivered" => Ok(Self::Delivered),
+            "read" => Ok(Self::Read),
             "failed" => Ok(Self::Failed),
             other => Err(ValidationError::new(
                 "status",
@@ -157,6 +194,11 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     /// For a reply the model wrote, the tokens it took; `None` for anything else.
     pub usage: Option<TokenUsage>,
+    /// Why delivery failed, for a `failed` outbound message.
+    pub error: Option<String>,
+    /// What the platform needs to answer an inbound message in place (a Discord interaction
+    /// token, valid for 15 minutes), kept on its reply too; secret, never shown.
+    pub reply_handle: Option<Secret>,
 }
 
 impl Message {
@@ -181,13 +223,16 @@ impl Message {
             status: MessageStatus::Received,
             created_at: now,
             usage: None,
+            error: None,
+            reply_handle: None,
         }
     }
 
-    /// The bot's answer to `inbound`, not yet delivered.
+    /// The bot's answer to `inbound`, not yet delivered; it keeps the question's reply handle.
     pub fn reply(inbound: &Message, text: impl Into<String>, now: DateTime<Utc>) -> Self {
         Self {
             reply_to: Some(inbound.id),
+            reply_handle: inbound.reply_handle.clone(),
             ..Self::outbound(
                 inbound.conversation_id,
                 inbound.bot_id,
@@ -234,6 +279,16 @@ impl Message {
             status: MessageStatus::Pending,
             created_at: now,
             usage: None,
+            error: None,
+            reply_handle: None,
+        }
+    }
+
+    /// This inbound message with the platform's handle for answering it in place.
+    pub fn with_reply_handle(self, reply_handle: Option<Secret>) -> Self {
+        Self {
+            reply_handle,
+            ..self
         }
     }
 
@@ -304,13 +359,20 @@ mod tests {
 
     #[test]
     fn statuses_round_trip_through_text() {
-        for s in [
-            MessageStatus::Received,
-            MessageStatus::Pending,
-            MessageStatus::Sent,
-            MessageStatus::Failed,
-        ] {
+        for s in MessageStatus::ALL {
             assert_eq!(s.as_str().parse::<MessageStatus>().unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn statuses_only_move_forward_and_failed_is_final() {
+        use MessageStatus::*;
+        assert!(Read.reachable_from().contains(&Delivered));
+        assert!(!Delivered.reachable_from().contains(&Read));
+        assert!(!Sent.reachable_from().contains(&Delivered));
+        for status in MessageStatus::ALL {
+            assert!(!status.reachable_from().contains(&Failed));
+            assert!(!status.reachable_from().contains(&Received));
         }
     }
 }

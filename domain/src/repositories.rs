@@ -2,8 +2,8 @@
 
 use crate::{
     ApiKey, ApiKeyId, Bot, BotId, BotSummary, Conversation, ConversationId, ConversationStatus,
-    Message, MessageId, MessageStatus, Page, PageRequest, PlatformBinding, PlatformKind, RepoError,
-    TimeRange,
+    DeliveryReport, ExternalMessageId, Message, MessageId, MessageStatus, Page, PageRequest,
+    PlatformBinding, PlatformKind, RepoError, TimeRange,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -83,7 +83,28 @@ pub trait MessageRepository: Send + Sync {
         conversation_id: ConversationId,
         limit: u32,
     ) -> Result<Vec<Message>, RepoError>;
-    async fn set_status(&self, id: MessageId, status: MessageStatus) -> Result<(), RepoError>;
+    /// Moves an outbound message to `status` (with `error` for a failure) if it may get there
+    /// from where it stands ([`MessageStatus::reachable_from`]); `false` when it did not move.
+    async fn advance(
+        &self,
+        id: MessageId,
+        status: MessageStatus,
+        error: Option<String>,
+    ) -> Result<bool, RepoError>;
+    /// Records the platform's id of a sent outbound message, for its reports to find it.
+    async fn set_external_id(
+        &self,
+        id: MessageId,
+        external_id: &ExternalMessageId,
+    ) -> Result<(), RepoError>;
+    /// Applies a platform's report to the bot's outbound message with that platform id, moving
+    /// forward only; the message it moved, if any.
+    async fn apply_report(
+        &self,
+        bot_id: BotId,
+        platform: PlatformKind,
+        report: &DeliveryReport,
+    ) -> Result<Option<Message>, RepoError>;
 }
 
 #[cfg_attr(feature = "mocks", mockall::automock)]

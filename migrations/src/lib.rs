@@ -9,6 +9,7 @@ mod m20251122_000002_waiting_jobs;
 mod m20251123_000003_api_key_expiry;
 mod m20251124_000004_bot_pause_and_usage;
 mod m20251125_000005_idempotency_keys;
+mod m20251126_000006_delivery_reports;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251123_000003_api_key_expiry::Migration),
             Box::new(m20251124_000004_bot_pause_and_usage::Migration),
             Box::new(m20251125_000005_idempotency_keys::Migration),
+            Box::new(m20251126_000006_delivery_reports::Migration),
         ]
     }
 }

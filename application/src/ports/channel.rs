@@ -1,7 +1,10 @@
 //! The channel port: one messaging platform's inbound side (verify, parse) and outbound side (send).
 
 use async_trait::async_trait;
-use domain::{ExternalChatId, ExternalMessageId, MessageContent, PlatformBinding, PlatformKind};
+use domain::{
+    DeliveryReport, ExternalChatId, ExternalMessageId, MessageContent, PlatformBinding,
+    PlatformKind, Secret,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +33,55 @@ pub struct InboundMessage {
     pub external_id: ExternalMessageId,
     pub chat: ExternalChatId,
     pub content: MessageContent,
+    /// What the platform needs to answer this message in place (a Discord interaction token).
+    pub reply_handle: Option<Secret>,
+}
+
+impl InboundMessage {
+    /// A message answered in the chat it came from, as most platforms do.
+    pub fn new(
+        external_id: ExternalMessageId,
+        chat: ExternalChatId,
+        content: MessageContent,
+    ) -> Self {
+        Self {
+            external_id,
+            chat,
+            content,
+            reply_handle: None,
+        }
+    }
+}
+
+/// Everything one webhook carried.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inbound {
+    /// The users' messages, each to be stored and answered.
+    pub messages: Vec<InboundMessage>,
+    /// The platform's reports on messages the bot sent.
+    pub reports: Vec<DeliveryReport>,
+    /// The JSON body the platform expects in the webhook's answer (Discord's PONG or deferred
+    /// response); `None` answers `{"ok": true}`.
+    pub answer: Option<String>,
+}
+
+impl From<Vec<InboundMessage>> for Inbound {
+    fn from(messages: Vec<InboundMessage>) -> Self {
+        Self {
+            messages,
+            ..Self::default()
+        }
+    }
+}
+
+/// Where one part of an outbound message goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    pub chat: ExternalChatId,
+    /// The handle of the inbound message this answers, if the platform gave one.
+    pub reply_handle: Option<Secret>,
+    /// Which part of the message this is, from 0.
+    pub part: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -70,19 +122,20 @@ pub trait Channel: Send + Sync {
         request: &InboundRequest,
     ) -> Result<(), VerifyError>;
 
-    /// Parses an update leniently: unknown kinds, edits, status updates and messages from
-    /// bots yield no messages rather than an error.
-    fn parse(&self, body: &[u8]) -> Result<Vec<InboundMessage>, ParseError>;
+    /// Parses an update leniently: unknown kinds, edits and messages from bots yield no
+    /// messages rather than an error.
+    fn parse(&self, body: &[u8]) -> Result<Inbound, ParseError>;
 
     /// The longest text one platform message may carry, in UTF-16 code units.
     fn max_text_len(&self) -> usize;
 
+    /// Sends one part; the platform's id of what it sent, where its reports will name it.
     async fn send_text(
         &self,
         binding: &PlatformBinding,
-        chat: &ExternalChatId,
+        to: &Recipient,
         text: &str,
-    ) -> Result<(), SendError>;
+    ) -> Result<Option<ExternalMessageId>, SendError>;
 
     /// Shows "typing…" in the chat; best effort.
     async fn typing(

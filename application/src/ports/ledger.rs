@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
     BotId, ConversationId, ExternalChatId, ExternalMessageId, Message, MessageContent, MessageId,
-    PlatformKind, RepoError,
+    PlatformKind, RepoError, Secret,
 };
 
 /// An inbound message to store, with what identifies its conversation.
@@ -16,6 +16,8 @@ pub struct InboundRecord {
     pub chat: ExternalChatId,
     pub external_id: ExternalMessageId,
     pub content: MessageContent,
+    /// What the platform needs to answer the message in place, if anything.
+    pub reply_handle: Option<Secret>,
     pub received_at: DateTime<Utc>,
 }
 

@@ -11,7 +11,8 @@ pub mod queue;
 pub mod timer;
 
 pub use channel::{
-    Channel, Channels, InboundMessage, InboundRequest, ParseError, SendError, VerifyError,
+    Channel, Channels, Inbound, InboundMessage, InboundRequest, ParseError, Recipient, SendError,
+    VerifyError,
 };
 pub use clock::{Clock, SystemClock};
 pub use events::EventPublisher;

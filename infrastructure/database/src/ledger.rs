@@ -156,6 +156,7 @@ fn inbound_message(record: &InboundRecord, conversation_id: ConversationId) -> M
         record.content.clone(),
         record.received_at,
     )
+    .with_reply_handle(record.reply_handle.clone())
 }
 
 async fn begin(store: &SeaStore) -> Result<DatabaseTransaction, RepoError> {

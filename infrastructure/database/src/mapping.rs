@@ -6,7 +6,7 @@ use application::ports::{ClaimedJob, LeaseToken};
 use chrono::{DateTime, Utc};
 use domain::{
     ApiKey, Bot, BotName, Conversation, Credentials, ExternalChatId, ExternalMessageId, Message,
-    PlatformBinding, RepoError, SystemPrompt, Temperature, TokenUsage,
+    PlatformBinding, RepoError, Secret, SystemPrompt, Temperature, TokenUsage,
 };
 use sea_orm::ActiveValue::Set;
 use serde::{de::DeserializeOwned, Serialize};
@@ -146,6 +146,8 @@ pub(crate) fn message_row(message: &Message) -> Result<messages::ActiveModel, Re
         created_at: Set(millis(message.created_at)),
         prompt_tokens: Set(tokens(message.usage.map(|u| u.prompt_tokens))),
         completion_tokens: Set(tokens(message.usage.map(|u| u.completion_tokens))),
+        error: Set(message.error.clone()),
+        reply_handle: Set(message.reply_handle.as_ref().map(|h| h.expose().to_owned())),
     })
 }
 
@@ -187,6 +189,8 @@ pub(crate) fn message(row: messages::Model) -> Result<Message, RepoError> {
         status: parse("messages.status", &row.status)?,
         created_at: time("messages.created_at", row.created_at)?,
         usage: usage(row.prompt_tokens, row.completion_tokens)?,
+        error: row.error,
+        reply_handle: row.reply_handle.map(Secret::new),
     })
 }
 

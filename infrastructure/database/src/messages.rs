@@ -1,4 +1,4 @@
-//! [`MessageRepository`] on the `messages` table: transcripts in id (= time) order, statuses.
+//! [`MessageRepository`] on the `messages` table: transcripts in id (= time) order, statuses that only move forward.
 
 use crate::entities::messages::{Column, Entity};
 use crate::errors::repo_err;
@@ -6,12 +6,51 @@ use crate::mapping::message;
 use crate::{paging, SeaStore};
 use async_trait::async_trait;
 use domain::repositories::MessageRepository;
-use domain::{ConversationId, Message, MessageId, MessageStatus, Page, PageRequest, RepoError};
+use domain::{
+    BotId, ConversationId, DeliveryReport, Direction, ExternalMessageId, Message, MessageId,
+    MessageStatus, Page, PageRequest, PlatformKind, RepoError,
+};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    TransactionTrait,
+};
 
 fn of_conversation(id: ConversationId) -> Select<Entity> {
     Entity::find().filter(Column::ConversationId.eq(id.to_string()))
+}
+
+/// Rows that may move to `status`: the update's guard, so that a status never moves back.
+fn may_reach(status: MessageStatus) -> Condition {
+    let from = status.reachable_from().iter().map(|s| s.as_str());
+    Condition::all().add(Column::Status.is_in(from))
+}
+
+/// The bot's outbound message that the platform knows by `external_id`.
+fn sent_as(bot_id: BotId, platform: PlatformKind, external_id: &ExternalMessageId) -> Condition {
+    Condition::all()
+        .add(Column::BotId.eq(bot_id.to_string()))
+        .add(Column::Platform.eq(platform.as_str()))
+        .add(Column::Direction.eq(Direction::Outbound.as_str()))
+        .add(Column::ExternalId.eq(external_id.as_str()))
+}
+
+/// Moves the rows matching `which` to `status` where they may get there; how many moved.
+async fn advance_where(
+    db: &impl sea_orm::ConnectionTrait,
+    which: Condition,
+    status: MessageStatus,
+    error: Option<String>,
+) -> Result<u64, RepoError> {
+    let result = Entity::update_many()
+        .col_expr(Column::Status, Expr::value(status.as_str()))
+        .col_expr(Column::Error, Expr::value(error))
+        .filter(which)
+        .filter(may_reach(status))
+        .exec(db)
+        .await
+        .map_err(repo_err)?;
+    Ok(result.rows_affected)
 }
 
 #[async_trait]
@@ -50,13 +89,50 @@ impl MessageRepository for SeaStore {
         rows.into_iter().map(message).collect()
     }
 
-    async fn set_status(&self, id: MessageId, status: MessageStatus) -> Result<(), RepoError> {
+    async fn advance(
+        &self,
+        id: MessageId,
+        status: MessageStatus,
+        error: Option<String>,
+    ) -> Result<bool, RepoError> {
+        let this = Condition::all().add(Column::Id.eq(id.to_string()));
+        Ok(advance_where(self.db(), this, status, error).await? > 0)
+    }
+
+    async fn set_external_id(
+        &self,
+        id: MessageId,
+        external_id: &ExternalMessageId,
+    ) -> Result<(), RepoError> {
         Entity::update_many()
-            .col_expr(Column::Status, Expr::value(status.as_str()))
+            .col_expr(Column::ExternalId, Expr::value(external_id.as_str()))
             .filter(Column::Id.eq(id.to_string()))
             .exec(self.db())
             .await
             .map_err(repo_err)?;
         Ok(())
+    }
+
+    /// The update and the read that returns the moved row share a transaction, so the row
+    /// read is the one moved.
+    async fn apply_report(
+        &self,
+        bot_id: BotId,
+        platform: PlatformKind,
+        report: &DeliveryReport,
+    ) -> Result<Option<Message>, RepoError> {
+        let which = sent_as(bot_id, platform, &report.external_id);
+        let tx = self.db().begin().await.map_err(repo_err)?;
+        let moved = advance_where(&tx, which.clone(), report.status, report.error.clone()).await?;
+        let row = match moved {
+            0 => None,
+            _ => Entity::find()
+                .filter(which)
+                .one(&tx)
+                .await
+                .map_err(repo_err)?,
+        };
+        tx.commit().await.map_err(repo_err)?;
+        row.map(message).transpose()
     }
 }

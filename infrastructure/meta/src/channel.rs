@@ -3,10 +3,10 @@
 use crate::graph::{BuildError, Graph};
 use crate::signature::verify_signature;
 use application::ports::{
-    Channel, InboundMessage, InboundRequest, ParseError, SendError, VerifyError,
+    Channel, Inbound, InboundRequest, ParseError, Recipient, SendError, VerifyError,
 };
 use async_trait::async_trait;
-use domain::{ExternalChatId, PlatformBinding, PlatformKind};
+use domain::{ExternalChatId, ExternalMessageId, PlatformBinding, PlatformKind};
 use serde_json::Value;
 use std::marker::PhantomData;
 
@@ -27,9 +27,11 @@ pub trait MetaPlatform: Send + Sync + 'static {
     fn credentials(binding: &PlatformBinding) -> Option<&Self::Credentials>;
     fn app_secret(credentials: &Self::Credentials) -> &str;
     fn access_token(credentials: &Self::Credentials) -> &str;
-    /// Every user message of a (possibly batched) notification.
-    fn parse(body: &[u8]) -> Result<Vec<InboundMessage>, ParseError>;
+    /// Every user message and delivery report of a (possibly batched) notification.
+    fn parse(body: &[u8]) -> Result<Inbound, ParseError>;
     fn send_text(credentials: &Self::Credentials, chat: &ExternalChatId, text: &str) -> GraphCall;
+    /// The id of the sent message in the Send API's answer.
+    fn sent_id(answer: &Value) -> Option<&str>;
     /// The "typing…" call, where the platform has one.
     fn typing(credentials: &Self::Credentials, chat: &ExternalChatId) -> Option<GraphCall>;
 }
@@ -55,7 +57,11 @@ impl<P: MetaPlatform> MetaChannel<P> {
             .ok_or_else(|| SendError::Permanent(format!("not a {} binding", P::KIND)))
     }
 
-    async fn call(&self, credentials: &P::Credentials, call: GraphCall) -> Result<(), SendError> {
+    async fn call(
+        &self,
+        credentials: &P::Credentials,
+        call: GraphCall,
+    ) -> Result<Value, SendError> {
         self.graph
             .post(&call.path, P::access_token(credentials), &call.body)
             .await
@@ -77,7 +83,7 @@ impl<P: MetaPlatform> Channel for MetaChannel<P> {
         verify_signature(P::app_secret(credentials), request)
     }
 
-    fn parse(&self, body: &[u8]) -> Result<Vec<InboundMessage>, ParseError> {
+    fn parse(&self, body: &[u8]) -> Result<Inbound, ParseError> {
         P::parse(body)
     }
 
@@ -88,12 +94,14 @@ impl<P: MetaPlatform> Channel for MetaChannel<P> {
     async fn send_text(
         &self,
         binding: &PlatformBinding,
-        chat: &ExternalChatId,
+        to: &Recipient,
         text: &str,
-    ) -> Result<(), SendError> {
+    ) -> Result<Option<ExternalMessageId>, SendError> {
         let credentials = Self::credentials(binding)?;
-        self.call(credentials, P::send_text(credentials, chat, text))
-            .await
+        let answer = self
+            .call(credentials, P::send_text(credentials, &to.chat, text))
+            .await?;
+        Ok(P::sent_id(&answer).and_then(|id| ExternalMessageId::parse(id).ok()))
     }
 
     async fn typing(
@@ -103,7 +111,7 @@ impl<P: MetaPlatform> Channel for MetaChannel<P> {
     ) -> Result<(), SendError> {
         let credentials = Self::credentials(binding)?;
         match P::typing(credentials, chat) {
-            Some(call) => self.call(credentials, call).await,
+            Some(call) => self.call(credentials, call).await.map(drop),
             None => Ok(()),
         }
     }

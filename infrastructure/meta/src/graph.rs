@@ -38,13 +38,14 @@ impl Graph {
         Ok(Self { client, base })
     }
 
-    /// `POST {base}/{path}` with `body`; the token goes in a header, never in the URL.
+    /// `POST {base}/{path}` with `body`; the token goes in a header, never in the URL. The
+    /// answer's JSON (`null` when it has none).
     pub(crate) async fn post(
         &self,
         path: &str,
         token: &str,
         body: &Value,
-    ) -> Result<(), SendError> {
+    ) -> Result<Value, SendError> {
         let url = format!("{}/{path}", self.base);
         let response = self
             .client
@@ -57,10 +58,11 @@ impl Graph {
                 SendError::Transient(format!("Graph API unreachable: {}", e.without_url()))
             })?;
         let status = response.status().as_u16();
-        if response.status().is_success() {
-            return Ok(());
-        }
+        let success = response.status().is_success();
         let text = response.text().await.unwrap_or_default();
+        if success {
+            return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
+        }
         Err(classify(status, &text))
     }
 }

@@ -25,11 +25,11 @@ pub(crate) fn notification<E: DeserializeOwned>(
 /// that one odd event does not make Meta redeliver the whole batch.
 pub(crate) fn inbound(id: &str, chat: &str, content: MessageContent) -> Option<InboundMessage> {
     let message = ExternalMessageId::parse(id).and_then(|external_id| {
-        Ok(InboundMessage {
+        Ok(InboundMessage::new(
             external_id,
-            chat: ExternalChatId::parse(chat)?,
+            ExternalChatId::parse(chat)?,
             content,
-        })
+        ))
     });
     message
         .inspect_err(|e| tracing::debug!(error = %e, "skipping a Meta event with an invalid id"))

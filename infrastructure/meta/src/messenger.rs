@@ -2,13 +2,13 @@
 
 use crate::channel::{GraphCall, MetaChannel, MetaPlatform};
 use crate::inbound::{inbound, notification, unsupported};
-use application::ports::{InboundMessage, ParseError};
+use application::ports::{Inbound, InboundMessage, ParseError};
 use domain::{
     Credentials, ExternalChatId, MessageContent, MessengerCredentials, PlatformBinding,
     PlatformKind,
 };
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// The Send API's limit for one text message, in characters.
 pub const MESSENGER_MAX_TEXT_LEN: usize = 2000;
@@ -39,14 +39,16 @@ impl MetaPlatform for Messenger {
         credentials.page_access_token.expose()
     }
 
-    fn parse(body: &[u8]) -> Result<Vec<InboundMessage>, ParseError> {
+    /// Delivery and read events are not reported on: they carry watermarks, not message ids.
+    fn parse(body: &[u8]) -> Result<Inbound, ParseError> {
         let notification = notification::<Entry>(body, "Messenger")?;
-        Ok(notification
+        let messages: Vec<InboundMessage> = notification
             .entry
             .iter()
             .flat_map(|entry| &entry.messaging)
             .filter_map(Event::inbound)
-            .collect())
+            .collect();
+        Ok(messages.into())
     }
 
     /// A reply within the 24-hour standard messaging window.
@@ -59,6 +61,11 @@ impl MetaPlatform for Messenger {
                 "message": {"text": text},
             }),
         }
+    }
+
+    /// `{"recipient_id": "…", "message_id": "m_…"}`.
+    fn sent_id(answer: &Value) -> Option<&str> {
+        answer.get("message_id")?.as_str()
     }
 
     fn typing(_: &MessengerCredentials, chat: &ExternalChatId) -> Option<GraphCall> {
@@ -165,7 +172,7 @@ mod tests {
     }
 
     fn parse(body: &[u8]) -> Vec<InboundMessage> {
-        Messenger::parse(body).unwrap()
+        Messenger::parse(body).unwrap().messages
     }
 
     #[test]

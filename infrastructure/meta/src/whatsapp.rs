@@ -2,9 +2,10 @@
 
 use crate::channel::{GraphCall, MetaChannel, MetaPlatform};
 use crate::inbound::{inbound, notification, unsupported};
-use application::ports::{InboundMessage, ParseError};
+use application::ports::{Inbound, InboundMessage, ParseError};
 use domain::{
-    Credentials, ExternalChatId, MessageContent, PlatformBinding, PlatformKind, WhatsappCredentials,
+    Credentials, DeliveryReport, ExternalChatId, ExternalMessageId, MessageContent, MessageStatus,
+    PlatformBinding, PlatformKind, WhatsappCredentials,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -41,17 +42,28 @@ impl MetaPlatform for Whatsapp {
         credentials.access_token.expose()
     }
 
-    /// Messages only: `statuses[]` (sent, delivered, read, failed) are not read for now.
-    fn parse(body: &[u8]) -> Result<Vec<InboundMessage>, ParseError> {
+    /// `messages[]` are the users'; `statuses[]` report on ours (sent, delivered, read, failed).
+    fn parse(body: &[u8]) -> Result<Inbound, ParseError> {
         let notification = notification::<Entry>(body, "WhatsApp")?;
-        Ok(notification
+        let values: Vec<&Value> = notification
             .entry
             .iter()
             .flat_map(|entry| &entry.changes)
             .filter_map(|change| change.value.as_ref())
-            .flat_map(|value| &value.messages)
-            .filter_map(Message::inbound)
-            .collect())
+            .collect();
+        Ok(Inbound {
+            messages: values
+                .iter()
+                .flat_map(|value| &value.messages)
+                .filter_map(Message::inbound)
+                .collect(),
+            reports: values
+                .iter()
+                .flat_map(|value| &value.statuses)
+                .filter_map(Status::report)
+                .collect(),
+            answer: None,
+        })
     }
 
     /// Plain text without link previews.
@@ -70,6 +82,11 @@ impl MetaPlatform for Whatsapp {
                 "text": {"body": text, "preview_url": false},
             }),
         }
+    }
+
+    /// `{"messaging_product": "whatsapp", "contacts": […], "messages": [{"id": "wamid.…"}]}`.
+    fn sent_id(answer: &serde_json::Value) -> Option<&str> {
+        answer.get("messages")?.get(0)?.get("id")?.as_str()
     }
 
     /// The Cloud API has no typing indicator.
@@ -93,6 +110,53 @@ struct Change {
 struct Value {
     #[serde(default)]
     messages: Vec<Message>,
+    #[serde(default)]
+    statuses: Vec<Status>,
+}
+
+/// A report on a message the business sent.
+#[derive(Deserialize)]
+struct Status {
+    id: Option<String>,
+    status: Option<String>,
+    #[serde(default)]
+    errors: Vec<StatusError>,
+}
+
+#[derive(Deserialize)]
+struct StatusError {
+    code: Option<i64>,
+    title: Option<String>,
+}
+
+impl Status {
+    /// The report; `None` for a status we do not track (`deleted`, `warning`) or without an id.
+    fn report(&self) -> Option<DeliveryReport> {
+        let status = match self.status.as_deref()? {
+            "sent" => MessageStatus::Sent,
+            "delivered" => MessageStatus::Delivered,
+            "read" => MessageStatus::Read,
+            "failed" => MessageStatus::Failed,
+            _ => return None,
+        };
+        Some(DeliveryReport {
+            external_id: ExternalMessageId::parse(self.id.as_deref()?).ok()?,
+            status,
+            error: (status == MessageStatus::Failed).then(|| self.error()),
+        })
+    }
+
+    /// `"131047: Re-engagement message"`: the first error's code and title.
+    fn error(&self) -> String {
+        match self.errors.first() {
+            Some(StatusError { code, title }) => format!(
+                "{}: {}",
+                code.map_or_else(|| "no code".to_owned(), |c| c.to_string()),
+                title.as_deref().unwrap_or("no title")
+            ),
+            None => "failed without an error".to_owned(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -136,7 +200,7 @@ mod tests {
     }
 
     fn parse(body: &[u8]) -> Vec<InboundMessage> {
-        Whatsapp::parse(body).unwrap()
+        Whatsapp::parse(body).unwrap().messages
     }
 
     #[test]
@@ -164,8 +228,52 @@ mod tests {
     }
 
     #[test]
-    fn statuses_are_ignored() {
-        assert_eq!(parse(fixture!("statuses")), Vec::new());
+    fn statuses_are_reports_not_messages() {
+        let inbound = Whatsapp::parse(fixture!("statuses")).unwrap();
+        assert_eq!(inbound.messages, Vec::new());
+        assert_eq!(
+            inbound.reports,
+            [DeliveryReport {
+                external_id: ExternalMessageId::parse(
+                    "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3MTE5MjVBOTE3MDk5QUVFM0YA"
+                )
+                .unwrap(),
+                status: MessageStatus::Delivered,
+                error: None,
+            }]
+        );
+    }
+
+    #[test]
+    fn a_failure_outside_the_window_reports_its_code_and_title() {
+        let inbound = Whatsapp::parse(fixture!("status_failed")).unwrap();
+        let statuses: Vec<_> = inbound
+            .reports
+            .iter()
+            .map(|r| (r.external_id.as_str(), r.status, r.error.as_deref()))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                ("wamid.SENT", MessageStatus::Sent, None),
+                (
+                    "wamid.FAILED",
+                    MessageStatus::Failed,
+                    Some("131047: Re-engagement message")
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_send_answer_names_the_message() {
+        let answer = json!({
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": "16505551234", "wa_id": "16505551234"}],
+            "messages": [{"id": "wamid.OUT"}]
+        });
+        assert_eq!(Whatsapp::sent_id(&answer), Some("wamid.OUT"));
+        assert_eq!(Whatsapp::sent_id(&json!({})), None);
     }
 
     #[test]

@@ -4,10 +4,13 @@ use crate::errors::outcome;
 use crate::update::parse_update;
 use crate::verify::{verify_secret, SECRET_HEADER};
 use application::ports::{
-    Channel, InboundMessage, InboundRequest, ParseError, SendError, VerifyError,
+    Channel, Inbound, InboundRequest, ParseError, Recipient, SendError, VerifyError,
 };
 use async_trait::async_trait;
-use domain::{Credentials, ExternalChatId, PlatformBinding, PlatformKind, TelegramCredentials};
+use domain::{
+    Credentials, ExternalChatId, ExternalMessageId, PlatformBinding, PlatformKind,
+    TelegramCredentials,
+};
 use teloxide_core::payloads::SetWebhookSetters as _;
 use teloxide_core::prelude::Requester;
 use teloxide_core::types::{AllowedUpdate, ChatAction, ChatId};
@@ -104,8 +107,8 @@ impl Channel for TelegramChannel {
         )
     }
 
-    fn parse(&self, body: &[u8]) -> Result<Vec<InboundMessage>, ParseError> {
-        parse_update(body)
+    fn parse(&self, body: &[u8]) -> Result<Inbound, ParseError> {
+        parse_update(body).map(Inbound::from)
     }
 
     fn max_text_len(&self) -> usize {
@@ -116,15 +119,16 @@ impl Channel for TelegramChannel {
     async fn send_text(
         &self,
         binding: &PlatformBinding,
-        chat: &ExternalChatId,
+        to: &Recipient,
         text: &str,
-    ) -> Result<(), SendError> {
+    ) -> Result<Option<ExternalMessageId>, SendError> {
         let credentials = credentials(binding)?;
         let result = self
             .bot(credentials)
-            .send_message(chat_id(chat)?, text)
+            .send_message(chat_id(&to.chat)?, text)
             .await;
-        outcome(result, credentials.token.expose())
+        // Telegram sends no delivery reports, so its message ids are not kept.
+        outcome(result, credentials.token.expose()).map(|()| None)
     }
 
     async fn typing(

@@ -137,12 +137,11 @@ fn unsupported(kind: &str) -> MessageContent {
 fn inbound(message: &Message, content: MessageContent) -> Result<InboundMessage, ParseError> {
     let chat_id = message.chat.id;
     let invalid = |e: domain::ValidationError| ParseError(e.to_string());
-    Ok(InboundMessage {
-        external_id: ExternalMessageId::parse(format!("{chat_id}:{}", message.message_id))
-            .map_err(invalid)?,
-        chat: ExternalChatId::parse(chat_id.to_string()).map_err(invalid)?,
+    Ok(InboundMessage::new(
+        ExternalMessageId::parse(format!("{chat_id}:{}", message.message_id)).map_err(invalid)?,
+        ExternalChatId::parse(chat_id.to_string()).map_err(invalid)?,
         content,
-    })
+    ))
 }
 
 #[cfg(test)]

@@ -141,6 +141,8 @@ pub struct MessageBody {
     pub status: MessageStatus,
     #[schema(value_type = Option<crate::openapi::schemas::Id>)]
     pub reply_to: Option<MessageId>,
+    /// Why delivery failed, for a `failed` outbound message (`131047: Re-engagement message`).
+    pub error: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -153,6 +155,7 @@ impl From<Message> for MessageBody {
             text: m.content.summary(),
             content: m.content,
             status: m.status,
+            error: m.error,
             reply_to: m.reply_to,
             created_at: m.created_at,
         }

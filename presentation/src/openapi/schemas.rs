@@ -129,7 +129,7 @@ mod tests {
         let json = serde_json::to_value(MessageStatus::schema()).unwrap();
         assert_eq!(
             json["enum"],
-            serde_json::json!(["received", "pending", "sent", "failed"])
+            serde_json::json!(["received", "pending", "sent", "delivered", "read", "failed"])
         );
         let json = serde_json::to_value(Platform::schema()).unwrap();
         assert_eq!(json["enum"].as_array().unwrap().len(), 5);

@@ -53,8 +53,13 @@ async fn receive(
         headers: headers_of(&req),
         body: body.to_vec(),
     };
-    state.receive.handle(bot_id, kind, &inbound).await?;
-    Ok(HttpResponse::Ok().json(json!({ "ok": true })))
+    let receipt = state.receive.handle(bot_id, kind, &inbound).await?;
+    Ok(match receipt.answer {
+        Some(answer) => HttpResponse::Ok()
+            .content_type("application/json")
+            .body(answer),
+        None => HttpResponse::Ok().json(json!({ "ok": true })),
+    })
 }
 
 /// Header names are lower-case already (the `http` crate normalises them).

@@ -7,11 +7,12 @@ use actix_web::web;
 use application::api_keys::{hash_key, SHOWN_PREFIX_LEN};
 use application::ports::{
     Channel, Channels, Claim, ClaimTimes, ClaimToken, ClaimedJob, Clock, EventPublisher,
-    HealthCheck, IdempotencyStore, IdempotentRequest, InboundMessage, InboundRecord,
-    InboundRequest, Ledger, ParseError, Recorded, SendError, StoredResponse, VerifyError,
+    HealthCheck, IdempotencyStore, IdempotentRequest, Inbound, InboundMessage, InboundRecord,
+    InboundRequest, Ledger, ParseError, Recipient, Recorded, SendError, StoredResponse,
+    VerifyError,
 };
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, Idempotency, ReceiveWebhook, SendOperatorMessage,
+    ApiKeys, BindPlatform, BotAdmin, Idempotency, ReceiveWebhook, SendOperatorMessage, Stores,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -21,10 +22,10 @@ use domain::repositories::{
 };
 use domain::{
     ApiKey, ApiKeyId, Bot, BotDraft, BotId, BotName, Conversation, ConversationId,
-    ConversationStatus, Credentials, DomainEvent, ExternalChatId, ExternalMessageId, Message,
-    MessageContent, MessageId, MessageStatus, MessengerCredentials, Page, PageRequest,
-    PlatformBinding, PlatformKind, RepoError, Role, SystemPrompt, TelegramCredentials,
-    WhatsappCredentials,
+    ConversationStatus, Credentials, DeliveryReport, DomainEvent, ExternalChatId,
+    ExternalMessageId, Message, MessageContent, MessageId, MessageStatus, MessengerCredentials,
+    Page, PageRequest, PlatformBinding, PlatformKind, RepoError, Role, SystemPrompt,
+    TelegramCredentials, WhatsappCredentials,
 };
 use domain::{BotSummary, TimeRange};
 use presentation::{AppState, HttpSettings};
@@ -215,8 +216,28 @@ impl MessageRepository for FakeMessages {
     ) -> Result<Vec<Message>, RepoError> {
         Ok(Vec::new())
     }
-    async fn set_status(&self, _id: MessageId, _status: MessageStatus) -> Result<(), RepoError> {
+    async fn advance(
+        &self,
+        _id: MessageId,
+        _status: MessageStatus,
+        _error: Option<String>,
+    ) -> Result<bool, RepoError> {
+        Ok(true)
+    }
+    async fn set_external_id(
+        &self,
+        _id: MessageId,
+        _external_id: &ExternalMessageId,
+    ) -> Result<(), RepoError> {
         Ok(())
+    }
+    async fn apply_report(
+        &self,
+        _bot_id: BotId,
+        _platform: PlatformKind,
+        _report: &DeliveryReport,
+    ) -> Result<Option<Message>, RepoError> {
+        Ok(None)
     }
 }
 
@@ -438,17 +459,17 @@ impl Channel for FakeTelegram {
             Some(_) => Err(VerifyError::Mismatch),
         }
     }
-    fn parse(&self, body: &[u8]) -> Result<Vec<InboundMessage>, ParseError> {
+    fn parse(&self, body: &[u8]) -> Result<Inbound, ParseError> {
         let update: Value = serde_json::from_slice(body).map_err(|e| ParseError(e.to_string()))?;
         let Some(message) = update.get("message") else {
-            return Ok(Vec::new());
+            return Ok(Inbound::default());
         };
         let field = |name: &str| message[name].to_string();
-        Ok(vec![InboundMessage {
-            external_id: ExternalMessageId::parse(field("message_id")).unwrap(),
-            chat: ExternalChatId::parse(field("chat_id")).unwrap(),
-            content: MessageContent::text(message["text"].as_str().unwrap_or_default()),
-        }])
+        Ok(Inbound::from(vec![InboundMessage::new(
+            ExternalMessageId::parse(field("message_id")).unwrap(),
+            ExternalChatId::parse(field("chat_id")).unwrap(),
+            MessageContent::text(message["text"].as_str().unwrap_or_default()),
+        )]))
     }
     fn max_text_len(&self) -> usize {
         4096
@@ -456,10 +477,10 @@ impl Channel for FakeTelegram {
     async fn send_text(
         &self,
         _binding: &PlatformBinding,
-        _chat: &ExternalChatId,
+        _to: &Recipient,
         _text: &str,
-    ) -> Result<(), SendError> {
-        Ok(())
+    ) -> Result<Option<ExternalMessageId>, SendError> {
+        Ok(None)
     }
     async fn typing(
         &self,
@@ -584,8 +605,11 @@ impl TestApp {
         ));
         let state = AppState {
             receive: Arc::new(ReceiveWebhook::new(
-                bindings.clone(),
-                ledger.clone(),
+                Stores {
+                    bindings: bindings.clone(),
+                    messages: messages.clone(),
+                    ledger: ledger.clone(),
+                },
                 channels.clone(),
                 Arc::new(NoEvents),
                 clock.clone(),

@@ -18,6 +18,8 @@ pub struct Model {
     pub created_at: i64,
     pub prompt_tokens: Option<i32>,
     pub completion_tokens: Option<i32>,
+    pub error: Option<String>,
+    pub reply_handle: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

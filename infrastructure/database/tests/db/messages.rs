@@ -1,11 +1,130 @@
-//! Messages: transcripts oldest-first with cursors, the most recent newest-first, statuses,
-//! token usage, and rows that no longer parse.
+//! Messages: transcripts oldest-first with cursors, the most recent newest-first, statuses
+//! that only move forward, platform reports, token usage, and rows that no longer parse.
 
-use crate::support::{answered_turn, exec, new_bot, receive};
-use application::ports::Recorded;
+use crate::support::{answered_turn, exec, new_bot, receive, record};
+use application::ports::{Ledger, Recorded};
 use database::testing::fresh_databases;
 use domain::repositories::MessageRepository;
-use domain::{Direction, MessageId, MessageStatus, PageRequest, RepoError, TokenUsage};
+use domain::{
+    BotId, DeliveryReport, Direction, ExternalMessageId, MessageId, MessageStatus, PageRequest,
+    PlatformKind, RepoError, Secret, TokenUsage,
+};
+
+fn report(id: &str, status: MessageStatus, error: Option<&str>) -> DeliveryReport {
+    DeliveryReport {
+        external_id: ExternalMessageId::parse(id).unwrap(),
+        status,
+        error: error.map(str::to_owned),
+    }
+}
+
+#[tokio::test]
+async fn statuses_move_forward_only_and_reports_find_messages_by_platform_id() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let reply = answered_turn(&store, bot, "chat", "1", (0, 1), None).await;
+        let apply = |bot: BotId, report: DeliveryReport| {
+            let store = store.clone();
+            async move {
+                store
+                    .apply_report(bot, PlatformKind::Telegram, &report)
+                    .await
+                    .unwrap()
+                    .map(|m| (m.id, m.status, m.error))
+            }
+        };
+        assert!(store
+            .advance(reply.id, MessageStatus::Sent, None)
+            .await
+            .unwrap());
+        assert!(!store
+            .advance(reply.id, MessageStatus::Sent, None)
+            .await
+            .unwrap());
+        let wamid = "wamid.1";
+        assert_eq!(
+            apply(bot, report(wamid, MessageStatus::Read, None)).await,
+            None,
+            "not known by that id yet"
+        );
+        store
+            .set_external_id(reply.id, &ExternalMessageId::parse(wamid).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            apply(BotId::new(), report(wamid, MessageStatus::Read, None)).await,
+            None,
+            "another bot's id"
+        );
+        assert_eq!(
+            apply(bot, report(wamid, MessageStatus::Read, None)).await,
+            Some((reply.id, MessageStatus::Read, None)),
+            "{}",
+            db.backend()
+        );
+        assert_eq!(
+            apply(bot, report(wamid, MessageStatus::Delivered, None)).await,
+            None,
+            "late"
+        );
+        assert_eq!(
+            apply(bot, report(wamid, MessageStatus::Failed, Some("x"))).await,
+            None,
+            "read is final but for nothing"
+        );
+        let stored = store.get(reply.id).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.status, stored.external_id.unwrap().as_str()),
+            (MessageStatus::Read, wamid)
+        );
+
+        let other = answered_turn(&store, bot, "chat", "2", (2, 3), None).await;
+        store
+            .set_external_id(other.id, &ExternalMessageId::parse("wamid.2").unwrap())
+            .await
+            .unwrap();
+        let failure = Some("131047: Re-engagement message".to_owned());
+        assert_eq!(
+            apply(
+                bot,
+                report("wamid.2", MessageStatus::Failed, failure.as_deref())
+            )
+            .await,
+            Some((other.id, MessageStatus::Failed, failure.clone()))
+        );
+        assert!(
+            !store
+                .advance(other.id, MessageStatus::Sent, None)
+                .await
+                .unwrap(),
+            "failed is final"
+        );
+        assert_eq!(store.get(other.id).await.unwrap().unwrap().error, failure);
+    }
+}
+
+#[tokio::test]
+async fn a_reply_handle_is_kept_on_the_message_and_its_reply() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let mut inbound = record(bot, "chat", "1", 0);
+        inbound.reply_handle = Some(Secret::new("interaction-token"));
+        let Recorded::New { message_id, .. } = store.record_inbound(&inbound).await.unwrap() else {
+            unreachable!()
+        };
+        let stored = store.get(message_id).await.unwrap().unwrap();
+        assert_eq!(
+            stored.reply_handle,
+            Some(Secret::new("interaction-token")),
+            "{}",
+            db.backend()
+        );
+        let reply = domain::Message::reply(&stored, "answer", stored.created_at);
+        assert_eq!(reply.reply_handle, stored.reply_handle);
+    }
+}
 
 #[tokio::test]
 async fn transcripts_page_oldest_first_and_recent_is_newest_first() {
@@ -56,12 +175,10 @@ async fn transcripts_page_oldest_first_and_recent_is_newest_first() {
         assert_eq!(message.direction, Direction::Inbound);
         assert_eq!(message.content.as_text(), Some("message 0"));
         assert_eq!(message.status, MessageStatus::Received);
-        store
-            .set_status(ids[0], MessageStatus::Failed)
+        assert!(!store
+            .advance(ids[0], MessageStatus::Failed, None)
             .await
-            .unwrap();
-        let failed = store.get(ids[0]).await.unwrap().unwrap();
-        assert_eq!(failed.status, MessageStatus::Failed);
+            .unwrap());
         assert_eq!(store.get(MessageId::new()).await.unwrap(), None);
     }
 }

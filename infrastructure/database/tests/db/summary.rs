@@ -22,7 +22,7 @@ async fn seed(store: &SeaStore) -> BotId {
     let a = answered_turn(store, bot, "a", "3", (20, 30), None).await;
     for failed in [a.id, b.id] {
         store
-            .set_status(failed, MessageStatus::Failed)
+            .advance(failed, MessageStatus::Failed, Some("gone".into()))
             .await
             .unwrap();
     }

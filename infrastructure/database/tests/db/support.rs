@@ -50,6 +50,7 @@ pub fn record(bot_id: BotId, chat: &str, external_id: &str, secs: i64) -> Inboun
         chat: ExternalChatId::parse(chat).unwrap(),
         external_id: ExternalMessageId::parse(external_id).unwrap(),
         content: MessageContent::text(format!("message {external_id}")),
+        reply_handle: None,
         received_at: at(secs),
     }
 }

@@ -1,10 +1,11 @@
 //! Integration tests of the Messenger and WhatsApp channels against a wiremock Graph API.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use application::ports::{Channel, InboundRequest, SendError, VerifyError};
+use application::ports::{Channel, InboundRequest, Recipient, SendError, VerifyError};
 use chrono::Utc;
 use domain::{
-    BotId, Credentials, ExternalChatId, MessengerCredentials, PlatformBinding, WhatsappCredentials,
+    BotId, Credentials, ExternalChatId, ExternalMessageId, MessengerCredentials, PlatformBinding,
+    WhatsappCredentials,
 };
 use serde_json::{json, Value};
 use switchboard_meta::{MessengerChannel, WhatsappChannel};
@@ -36,6 +37,14 @@ fn chat(id: &str) -> ExternalChatId {
     ExternalChatId::parse(id).unwrap()
 }
 
+fn to(id: &str) -> Recipient {
+    Recipient {
+        chat: chat(id),
+        reply_handle: None,
+        part: 0,
+    }
+}
+
 fn graph_error(status: u16, code: i64) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!({
         "error": {"message": "(#x) something", "type": "OAuthException", "code": code, "fbtrace_id": "Az"}
@@ -52,17 +61,23 @@ async fn graph(response: ResponseTemplate) -> MockServer {
     server
 }
 
-async fn send_whatsapp(server: &MockServer, text: &str) -> Result<(), SendError> {
+async fn send_whatsapp(
+    server: &MockServer,
+    text: &str,
+) -> Result<Option<ExternalMessageId>, SendError> {
     WhatsappChannel::new(server.uri())
         .unwrap()
-        .send_text(&whatsapp_binding(), &chat("16315551234"), text)
+        .send_text(&whatsapp_binding(), &to("16315551234"), text)
         .await
 }
 
-async fn send_messenger(server: &MockServer, text: &str) -> Result<(), SendError> {
+async fn send_messenger(
+    server: &MockServer,
+    text: &str,
+) -> Result<Option<ExternalMessageId>, SendError> {
     MessengerChannel::new(server.uri())
         .unwrap()
-        .send_text(&messenger_binding(), &chat("1254459154682919"), text)
+        .send_text(&messenger_binding(), &to("1254459154682919"), text)
         .await
 }
 
@@ -91,7 +106,8 @@ async fn whatsapp_sends_a_text_once_with_a_bearer_token() {
         .mount(&server)
         .await;
 
-    send_whatsapp(&server, "hi *there*").await.unwrap();
+    let sent = send_whatsapp(&server, "hi *there*").await.unwrap();
+    assert_eq!(sent.unwrap().as_str(), "wamid.X");
 }
 
 #[tokio::test]
@@ -116,7 +132,8 @@ async fn messenger_sends_a_response_once_with_the_page_token() {
         .mount(&server)
         .await;
 
-    send_messenger(&server, "hello").await.unwrap();
+    let sent = send_messenger(&server, "hello").await.unwrap();
+    assert_eq!(sent.unwrap().as_str(), "m_1");
 }
 
 #[tokio::test]
@@ -131,7 +148,7 @@ async fn a_graph_url_with_a_version_path_is_kept() {
     let channel = WhatsappChannel::new(format!("{}/v21.0/", server.uri())).unwrap();
 
     channel
-        .send_text(&whatsapp_binding(), &chat("1"), "hi")
+        .send_text(&whatsapp_binding(), &to("1"), "hi")
         .await
         .unwrap();
 }
@@ -195,9 +212,7 @@ async fn an_unreachable_graph_is_transient_and_hides_the_token() {
         .port();
     let channel = WhatsappChannel::new(format!("http://127.0.0.1:{closed_port}")).unwrap();
 
-    let result = channel
-        .send_text(&whatsapp_binding(), &chat("1"), "hi")
-        .await;
+    let result = channel.send_text(&whatsapp_binding(), &to("1"), "hi").await;
 
     let Err(SendError::Transient(message)) = result else {
         panic!("expected a transient failure, got {result:?}");
@@ -255,9 +270,7 @@ async fn a_binding_of_another_platform_is_refused_without_a_call() {
     let server = graph(sent_ok()).await;
     let channel = MessengerChannel::new(server.uri()).unwrap();
 
-    let result = channel
-        .send_text(&whatsapp_binding(), &chat("1"), "hi")
-        .await;
+    let result = channel.send_text(&whatsapp_binding(), &to("1"), "hi").await;
 
     assert!(matches!(result, Err(SendError::Permanent(_))), "{result:?}");
     assert!(server.received_requests().await.unwrap().is_empty());

@@ -1,7 +1,7 @@
 //! Integration tests of the Telegram channel against a wiremock Bot API.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use application::ports::{Channel, InboundRequest, SendError, VerifyError};
+use application::ports::{Channel, InboundRequest, Recipient, SendError, VerifyError};
 use chrono::Utc;
 use domain::{BotId, Credentials, ExternalChatId, PlatformBinding, TelegramCredentials};
 use serde_json::{json, Value};
@@ -41,6 +41,14 @@ fn chat() -> ExternalChatId {
     ExternalChatId::parse("42").unwrap()
 }
 
+fn to() -> Recipient {
+    Recipient {
+        chat: chat(),
+        reply_handle: None,
+        part: 0,
+    }
+}
+
 fn api_error(status: u16, description: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(json!({
         "ok": false, "error_code": status, "description": description
@@ -63,8 +71,9 @@ fn channel(server: &MockServer) -> TelegramChannel {
 
 async fn send(server: &MockServer) -> Result<(), SendError> {
     channel(server)
-        .send_text(&binding(), &chat(), "hi *there*")
+        .send_text(&binding(), &to(), "hi *there*")
         .await
+        .map(|id| assert_eq!(id, None, "Telegram's message ids are not kept"))
 }
 
 async fn only_body(server: &MockServer) -> Vec<u8> {
@@ -161,7 +170,7 @@ async fn an_unreachable_api_is_transient_and_hides_the_token() {
         .port();
     let channel = TelegramChannel::new(format!("http://127.0.0.1:{closed_port}")).unwrap();
 
-    let result = channel.send_text(&binding(), &chat(), "hi").await;
+    let result = channel.send_text(&binding(), &to(), "hi").await;
 
     let Err(SendError::Transient(message)) = result else {
         panic!("expected a transient failure, got {result:?}");
@@ -235,7 +244,7 @@ fn verify_checks_the_secret_header() {
 fn parse_reads_a_text_update() {
     let channel = TelegramChannel::new("https://api.telegram.org").unwrap();
 
-    let messages = channel.parse(&webhook(None).body).unwrap();
+    let messages = channel.parse(&webhook(None).body).unwrap().messages;
 
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].external_id.as_str(), "42:5");

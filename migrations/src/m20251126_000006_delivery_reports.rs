@@ -1,0 +1,34 @@
+//! Outbound messages keep why their delivery failed; inbound ones keep the platform's handle for answering in place.
+
+use crate::run;
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+const UP: [&str; 2] = [
+    "ALTER TABLE messages ADD COLUMN error TEXT NULL",
+    "ALTER TABLE messages ADD COLUMN reply_handle TEXT NULL",
+];
+
+const DOWN: [&str; 2] = [
+    "ALTER TABLE messages DROP COLUMN reply_handle",
+    "ALTER TABLE messages DROP COLUMN error",
+];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for sql in UP {
+            run(manager, sql).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for sql in DOWN {
+            run(manager, sql).await?;
+        }
+        Ok(())
+    }
+}
