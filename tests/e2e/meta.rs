@@ -443,3 +443,36 @@ async fn a_closed_messenger_window_dead_letters_the_reply_with_its_reason() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_throttled_messenger_send_waits_as_asked_then_goes_out_once() {
+    on_each_database(|db| async move {
+        let answer = ResponseTemplate::new(200)
+            .set_body_json(json!({"recipient_id": PSID, "message_id": "m_out"}));
+        let world = MetaWorld::messenger(db.url(), "after a pause", answer).await;
+        let throttled = ResponseTemplate::new(400)
+            .insert_header("retry-after", "1")
+            .set_body_json(json!({"error": {"message": "(#613) Calls to this api have exceeded the rate limit.",
+                                            "type": "OAuthException", "code": 613, "fbtrace_id": "A"}}));
+        Mock::given(method("POST"))
+            .and(path("/v21.0/me/messages"))
+            .and(wiremock::matchers::body_string_contains("after a pause"))
+            .respond_with(throttled)
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&world.graph)
+            .await;
+        let body = messenger_notification(&[("m_1", "hello", false)]);
+        assert_eq!(post_to(&world.app, "messenger", &world.bot, &body, PAGE_SECRET).await, 200);
+
+        let started = std::time::Instant::now();
+        world.app.wait_for_status(&world.bot, "sent", 1, PATIENCE).await;
+        let waited = started.elapsed();
+        assert!(waited >= std::time::Duration::from_millis(900), "sent after {waited:?}; 1 s was asked");
+        tokio::time::sleep(SETTLE).await;
+        let attempts = messenger_sends(&world.graph).await;
+        assert_eq!(attempts.len(), 2, "one throttled attempt, one that went out");
+        world.app.stop().await;
+    })
+    .await;
+}
