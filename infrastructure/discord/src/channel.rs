@@ -141,7 +141,10 @@ impl Channel for DiscordChannel {
                 .await
             {
                 Err(CallError::ExpiredInteraction) => {
-                    tracing::info!(part = to.part, "interaction expired: posting to the channel");
+                    tracing::info!(
+                        part = to.part,
+                        "interaction expired: posting to the channel"
+                    );
                 }
                 answered => return answered.map_err(SendError::from),
             }
@@ -161,7 +164,11 @@ impl Channel for DiscordChannel {
             bot_token: Some(credentials.bot_token.expose()),
             body: None,
         };
-        self.rest.call(call).await.map(drop).map_err(SendError::from)
+        self.rest
+            .call(call)
+            .await
+            .map(drop)
+            .map_err(SendError::from)
     }
 
     /// The interactions endpoint URL is set in the developer portal, so Discord is not told

@@ -81,12 +81,15 @@ pub fn parse_interaction(body: &[u8]) -> Result<Inbound, ParseError> {
         .map_err(|e| ParseError(format!("not a Discord interaction: {e}")))?;
     let (answer, messages) = match interaction.kind {
         PING => (PONG, Vec::new()),
-        APPLICATION_COMMAND if interaction.from_bot() => (BOTS_IGNORED, Vec::new()),
+        APPLICATION_COMMAND if interaction.is_from_a_bot() => (BOTS_IGNORED, Vec::new()),
         APPLICATION_COMMAND => (DEFERRED_MESSAGE, vec![interaction.command()?]),
         AUTOCOMPLETE => (NO_CHOICES, Vec::new()),
         MESSAGE_COMPONENT | MODAL_SUBMIT => (DEFERRED_UPDATE, Vec::new()),
         other => {
-            tracing::debug!(kind = other, "acknowledging an interaction type we do not know");
+            tracing::debug!(
+                kind = other,
+                "acknowledging an interaction type we do not know"
+            );
             (DEFERRED_UPDATE, Vec::new())
         }
     };
@@ -98,7 +101,7 @@ pub fn parse_interaction(body: &[u8]) -> Result<Inbound, ParseError> {
 }
 
 impl Interaction {
-    fn from_bot(&self) -> bool {
+    fn is_from_a_bot(&self) -> bool {
         let member_user = self.member.as_ref().and_then(|m| m.user.as_ref());
         [self.user.as_ref(), member_user]
             .into_iter()

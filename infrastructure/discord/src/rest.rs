@@ -181,7 +181,8 @@ mod tests {
 
     #[test]
     fn a_429_waits_for_the_float_retry_after_of_the_body_or_header() {
-        let body = r#"{"message":"You are being rate limited.","retry_after":1.337,"global":false}"#;
+        let body =
+            r#"{"message":"You are being rate limited.","retry_after":1.337,"global":false}"#;
         assert_eq!(
             send(classify(429, &HeaderMap::new(), body)),
             SendError::RateLimited {
