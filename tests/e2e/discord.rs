@@ -131,7 +131,7 @@ impl World {
             .unwrap()
             .iter()
             .filter(|r| r.method.as_str() == verb && r.url.path() == route)
-            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .map(|r| serde_json::from_slice(&r.body).unwrap_or(Value::Null))
             .collect()
     }
 
@@ -216,6 +216,11 @@ async fn a_signed_ask_is_deferred_then_answered_once_by_editing_the_original() {
         );
         assert!(world.calls("POST", &follow_up_path()).await.is_empty());
         assert_eq!(world.channel_posts().await, 0);
+        let typing = format!("/api/v10/channels/{CHANNEL}/typing");
+        assert!(
+            world.calls("POST", &typing).await.is_empty(),
+            "the deferred response shows \"thinking…\" instead"
+        );
         let stored = world
             .app
             .wait_for_status(&world.bot, "sent", 1, PATIENCE)

@@ -152,6 +152,8 @@ impl Channel for DiscordChannel {
         self.post_to_channel(credentials, &to.chat, text).await
     }
 
+    /// In the channel; a message answered through its interaction shows Discord's "thinking…"
+    /// instead, and the pipeline does not ask for typing there.
     async fn typing(
         &self,
         binding: &PlatformBinding,
