@@ -10,6 +10,7 @@ mod m20251123_000003_api_key_expiry;
 mod m20251124_000004_bot_pause_and_usage;
 mod m20251125_000005_idempotency_keys;
 mod m20251126_000006_delivery_reports;
+mod m20251127_000007_leases;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251124_000004_bot_pause_and_usage::Migration),
             Box::new(m20251125_000005_idempotency_keys::Migration),
             Box::new(m20251126_000006_delivery_reports::Migration),
+            Box::new(m20251127_000007_leases::Migration),
         ]
     }
 }

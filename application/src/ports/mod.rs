@@ -5,6 +5,7 @@ pub mod clock;
 pub mod events;
 pub mod health;
 pub mod idempotency;
+pub mod leases;
 pub mod ledger;
 pub mod model;
 pub mod queue;
@@ -20,6 +21,7 @@ pub use health::HealthCheck;
 pub use idempotency::{
     Claim, ClaimTimes, ClaimToken, IdempotencyStore, IdempotentRequest, StoredResponse,
 };
+pub use leases::Leases;
 pub use ledger::{InboundRecord, Ledger, Recorded};
 pub use model::{
     ChatRequest, ChatTurn, Completion, LanguageModel, ModelError, TokenUsage, TurnRole,
@@ -30,6 +32,6 @@ pub use timer::Timer;
 #[cfg(test)]
 pub use {
     channel::MockChannel, clock::MockClock, events::MockEventPublisher,
-    idempotency::MockIdempotencyStore, ledger::MockLedger, model::MockLanguageModel,
-    queue::MockJobQueue, timer::MockTimer,
+    idempotency::MockIdempotencyStore, leases::MockLeases, ledger::MockLedger,
+    model::MockLanguageModel, queue::MockJobQueue, timer::MockTimer,
 };

@@ -11,6 +11,17 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
 
+/// WhatsApp Cloud notifications may carry up to 3 MB; every other platform keeps the
+/// configured (tighter) webhook limit.
+pub const WHATSAPP_BODY_LIMIT: usize = 3 * 1024 * 1024;
+
+fn body_limit(kind: PlatformKind, configured: usize) -> usize {
+    match kind {
+        PlatformKind::Whatsapp => configured.max(WHATSAPP_BODY_LIMIT),
+        _ => configured,
+    }
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Meta's platforms take a GET handshake too; for the others GET stays a 405.
     cfg.service(
@@ -50,7 +61,7 @@ async fn receive(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, bot_id) = path.into_inner();
-    let body = read_body(&req, payload, limit.0).await?;
+    let body = read_body(&req, payload, body_limit(kind, limit.0)).await?;
     let inbound = InboundRequest {
         headers: headers_of(&req),
         body: body.to_vec(),

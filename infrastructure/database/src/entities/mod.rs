@@ -6,4 +6,5 @@ pub mod bots;
 pub mod conversations;
 pub mod idempotency_keys;
 pub mod jobs;
+pub mod leases;
 pub mod messages;

@@ -11,6 +11,7 @@ mod concurrency;
 mod conversations;
 mod dump;
 mod idempotency;
+mod leases;
 mod ledger;
 mod messages;
 mod queue;
