@@ -63,16 +63,6 @@ async fn fake_messenger_graph(response: ResponseTemplate) -> MockServer {
     server
 }
 
-async fn messenger_bot(app: &TestApp) -> String {
-    let bot_id = app.create_bot("Messenger bot", None).await;
-    let body = json!({"page_id": PAGE_ID, "page_access_token": PAGE_TOKEN,
-                      "app_secret": PAGE_SECRET, "verify_token": "page-verify"});
-    let path = format!("/api/v1/bots/{bot_id}/platforms/messenger");
-    let (status, binding) = app.admin(Method::PUT, &path, Some(body)).await;
-    assert_eq!(status, 200, "bind messenger: {binding}");
-    bot_id
-}
-
 /// Messenger's `messaging[]` events from our one user, each `(mid, text, is_echo)`.
 fn messenger_notification(events: &[(&str, &str, bool)]) -> Vec<u8> {
     let messaging: Vec<Value> = events
@@ -111,26 +101,58 @@ fn statuses(reports: &[(&str, &str, Option<i64>)]) -> Vec<u8> {
     .into_bytes()
 }
 
-fn graph_config(
-    db_url: &str,
-    openai: &FakeOpenAi,
-    telegram: &FakeTelegram,
-    graph: &MockServer,
-) -> TestConfig {
-    TestConfig::new(db_url, openai, telegram).with(
-        "SWITCHBOARD__META__GRAPH_URL",
-        format!("{}/v21.0", graph.uri()),
-    )
+/// A running server whose Graph API is `graph`, with one bot bound to a Meta platform.
+struct MetaWorld {
+    app: TestApp,
+    bot: String,
+    openai: FakeOpenAi,
+    graph: MockServer,
+    _telegram: FakeTelegram,
 }
 
-async fn whatsapp_bot(app: &TestApp) -> String {
-    let bot_id = app.create_bot("WhatsApp bot", None).await;
-    let body = json!({"phone_number_id": PHONE_NUMBER_ID, "access_token": ACCESS_TOKEN,
-                      "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN});
-    let path = format!("/api/v1/bots/{bot_id}/platforms/whatsapp");
-    let (status, binding) = app.admin(Method::PUT, &path, Some(body)).await;
-    assert_eq!(status, 200, "bind whatsapp: {binding}");
-    bot_id
+impl MetaWorld {
+    /// A server on `graph` with a bot bound to `platform` with `credentials`.
+    async fn start(
+        db_url: &str,
+        answer: &str,
+        graph: MockServer,
+        platform: &str,
+        credentials: Value,
+    ) -> Self {
+        let openai = FakeOpenAi::answering(answer).await;
+        let telegram = FakeTelegram::start().await;
+        let config = TestConfig::new(db_url, &openai, &telegram).with(
+            "SWITCHBOARD__META__GRAPH_URL",
+            format!("{}/v21.0", graph.uri()),
+        );
+        let app = TestApp::spawn(&config).await;
+        let bot = app.create_bot(&format!("{platform} bot"), None).await;
+        let path = format!("/api/v1/bots/{bot}/platforms/{platform}");
+        let (status, binding) = app.admin(Method::PUT, &path, Some(credentials)).await;
+        assert_eq!(status, 200, "bind {platform}: {binding}");
+        Self {
+            app,
+            bot,
+            openai,
+            graph,
+            _telegram: telegram,
+        }
+    }
+
+    /// WhatsApp, with a Graph fake that numbers the sent messages.
+    async fn whatsapp(db_url: &str, answer: &str) -> Self {
+        let credentials = json!({"phone_number_id": PHONE_NUMBER_ID, "access_token": ACCESS_TOKEN,
+                                 "app_secret": APP_SECRET, "verify_token": VERIFY_TOKEN});
+        Self::start(db_url, answer, fake_graph().await, "whatsapp", credentials).await
+    }
+
+    /// Messenger, with a Graph fake answering each send with `response`.
+    async fn messenger(db_url: &str, answer: &str, response: ResponseTemplate) -> Self {
+        let credentials = json!({"page_id": PAGE_ID, "page_access_token": PAGE_TOKEN,
+                                 "app_secret": PAGE_SECRET, "verify_token": "page-verify"});
+        let graph = fake_messenger_graph(response).await;
+        Self::start(db_url, answer, graph, "messenger", credentials).await
+    }
 }
 
 /// A text message as the Cloud API notifies it (Meta's documented sample).
@@ -185,11 +207,13 @@ async fn sends(graph: &MockServer) -> Vec<Value> {
 #[tokio::test]
 async fn a_signed_whatsapp_message_is_answered_once_through_the_graph_api() {
     on_each_database(|db| async move {
-        let openai = FakeOpenAi::answering("Hello from the model").await;
-        let telegram = FakeTelegram::start().await;
-        let graph = fake_graph().await;
-        let app = TestApp::spawn(&graph_config(db.url(), &openai, &telegram, &graph)).await;
-        let bot = whatsapp_bot(&app).await;
+        let MetaWorld {
+            app,
+            bot,
+            openai,
+            graph,
+            _telegram,
+        } = MetaWorld::whatsapp(db.url(), "Hello from the model").await;
 
         let handshake = app
             .client
@@ -255,11 +279,13 @@ async fn reply_with_status(app: &TestApp, bot: &str, status: &str) -> Value {
 #[tokio::test]
 async fn whatsapp_statuses_move_the_reply_forward_and_a_closed_window_fails_it() {
     on_each_database(|db| async move {
-        let openai = FakeOpenAi::answering("Hello from the model").await;
-        let telegram = FakeTelegram::start().await;
-        let graph = fake_graph().await;
-        let app = TestApp::spawn(&graph_config(db.url(), &openai, &telegram, &graph)).await;
-        let bot = whatsapp_bot(&app).await;
+        let MetaWorld {
+            app,
+            bot,
+            openai,
+            graph: _graph,
+            _telegram,
+        } = MetaWorld::whatsapp(db.url(), "Hello from the model").await;
         assert_eq!(post(&app, &bot, &notification("hi"), APP_SECRET).await, 200);
         reply_with_status(&app, &bot, "sent").await;
 
@@ -323,15 +349,15 @@ async fn whatsapp_statuses_move_the_reply_forward_and_a_closed_window_fails_it()
 async fn a_messenger_batch_is_answered_once_each_in_parts_and_echoes_are_ignored() {
     on_each_database(|db| async move {
         let long_answer = "word ".repeat(900);
-        let openai = FakeOpenAi::answering(&long_answer).await;
-        let telegram = FakeTelegram::start().await;
-        let graph = fake_messenger_graph(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"recipient_id": PSID, "message_id": "m_out"})),
-        )
-        .await;
-        let app = TestApp::spawn(&graph_config(db.url(), &openai, &telegram, &graph)).await;
-        let bot = messenger_bot(&app).await;
+        let response = ResponseTemplate::new(200)
+            .set_body_json(json!({"recipient_id": PSID, "message_id": "m_out"}));
+        let MetaWorld {
+            app,
+            bot,
+            openai,
+            graph,
+            _telegram,
+        } = MetaWorld::messenger(db.url(), &long_answer, response).await;
         let body =
             messenger_notification(&[("m_echo", "our own words", true), ("m_1", "hello", false)]);
         assert_eq!(post_to(&app, "messenger", &bot, &body, "forged").await, 401);
@@ -386,14 +412,16 @@ async fn a_messenger_batch_is_answered_once_each_in_parts_and_echoes_are_ignored
 #[tokio::test]
 async fn a_closed_messenger_window_dead_letters_the_reply_with_its_reason() {
     on_each_database(|db| async move {
-        let openai = FakeOpenAi::answering("too late").await;
-        let telegram = FakeTelegram::start().await;
         let refusal = ResponseTemplate::new(400).set_body_json(json!({"error": {
             "message": "(#10) This message is sent outside of allowed window.",
             "type": "OAuthException", "code": 10, "error_subcode": 2018278, "fbtrace_id": "A"}}));
-        let graph = fake_messenger_graph(refusal).await;
-        let app = TestApp::spawn(&graph_config(db.url(), &openai, &telegram, &graph)).await;
-        let bot = messenger_bot(&app).await;
+        let MetaWorld {
+            app,
+            bot,
+            openai: _openai,
+            graph,
+            _telegram,
+        } = MetaWorld::messenger(db.url(), "too late", refusal).await;
         let body = messenger_notification(&[("m_1", "hello", false)]);
         assert_eq!(
             post_to(&app, "messenger", &bot, &body, PAGE_SECRET).await,
