@@ -1,0 +1,1 @@
+//! Redis adapter tests against real Redis.
