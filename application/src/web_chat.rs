@@ -197,6 +197,11 @@ impl WebChat {
         })
     }
 
+    /// `Ok` when the bot is bound to the web chat.
+    pub async fn ensure_bound(&self, bot_id: BotId) -> Result<(), WebChatError> {
+        self.binding(bot_id).await.map(drop)
+    }
+
     /// Every event from now on, for a chat session to follow its conversation.
     pub fn events(&self) -> BoxStream<'static, DomainEvent> {
         self.events.subscribe()
