@@ -60,7 +60,7 @@ async fn connect(
     let events = state.web_chat.events();
     let opened = state.web_chat.open(bot_id, &chat, origin).await?;
     let (response, socket, frames) = actix_ws::handle(&req, body)
-        .map_err(|err| ApiError::from_status(err.as_response_error().status_code()))?;
+        .map_err(|err| ApiError::from_status(err.error_response().status()))?;
     let frames = frames
         .max_frame_size(MAX_FRAME_BYTES)
         .aggregate_continuations()
