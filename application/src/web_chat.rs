@@ -168,8 +168,7 @@ impl WebChat {
         let stored = events.filter_map(|event| async move {
             match event {
                 DomainEvent::ReplyStored {
-                    conversation_id: c,
-                    ..
+                    conversation_id: c, ..
                 } if c == conversation_id => Some(()),
                 _ => None,
             }

@@ -57,16 +57,19 @@ impl EventPublisher for EventBus {
 impl EventSubscriber for EventBus {
     /// A subscriber that lags behind skips what it missed (logged) and goes on.
     fn subscribe(&self) -> BoxStream<'static, DomainEvent> {
-        Box::pin(stream::unfold(self.sender.subscribe(), |mut receiver| async move {
-            loop {
-                match receiver.recv().await {
-                    Ok(event) => return Some((event, receiver)),
-                    Err(RecvError::Lagged(missed)) => {
-                        tracing::warn!(missed, "an event subscriber fell behind");
+        Box::pin(stream::unfold(
+            self.sender.subscribe(),
+            |mut receiver| async move {
+                loop {
+                    match receiver.recv().await {
+                        Ok(event) => return Some((event, receiver)),
+                        Err(RecvError::Lagged(missed)) => {
+                            tracing::warn!(missed, "an event subscriber fell behind");
+                        }
+                        Err(RecvError::Closed) => return None,
                     }
-                    Err(RecvError::Closed) => return None,
                 }
-            }
-        }))
+            },
+        ))
     }
 }

@@ -264,7 +264,8 @@ fn origin_of(value: &str) -> Result<String, ValidationError> {
         .strip_prefix("https://")
         .or_else(|| value.strip_prefix("http://"))
         .ok_or_else(invalid)?;
-    let host_chars = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    let host_chars =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
     if value.len() > MAX_ORIGIN_LEN || rest.is_empty() || !rest.chars().all(host_chars) {
         return Err(invalid());
     }

@@ -2,8 +2,8 @@
 
 use crate::{
     ApiKey, ApiKeyId, Bot, BotId, BotSummary, Conversation, ConversationId, ConversationStatus,
-    DeliveryReport, ExternalChatId, ExternalMessageId, Message, MessageId, MessageStatus, Page, PageRequest,
-    PlatformBinding, PlatformKind, RepoError, TimeRange,
+    DeliveryReport, ExternalChatId, ExternalMessageId, Message, MessageId, MessageStatus, Page,
+    PageRequest, PlatformBinding, PlatformKind, RepoError, TimeRange,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

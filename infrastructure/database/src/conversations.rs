@@ -15,7 +15,11 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// The chat's active conversation (at most one, by the partial unique index).
-pub(crate) fn active_chat(bot_id: BotId, platform: PlatformKind, chat: &ExternalChatId) -> Condition {
+pub(crate) fn active_chat(
+    bot_id: BotId,
+    platform: PlatformKind,
+    chat: &ExternalChatId,
+) -> Condition {
     Condition::all()
         .add(Column::BotId.eq(bot_id.to_string()))
         .add(Column::Platform.eq(platform.as_str()))

@@ -85,10 +85,7 @@ impl RedisEvents {
 
     /// Spawns the subscriber: every other process's event goes to `sink`; it subscribes again
     /// whenever the connection drops. Resolves once subscribed the first time (or failed to).
-    pub async fn listen(
-        &self,
-        sink: Arc<dyn Fn(DomainEvent) + Send + Sync>,
-    ) -> JoinHandle<()> {
+    pub async fn listen(&self, sink: Arc<dyn Fn(DomainEvent) + Send + Sync>) -> JoinHandle<()> {
         let (ready, subscribed) = tokio::sync::oneshot::channel();
         let link = self.clone();
         let task = tokio::spawn(async move {

@@ -1,9 +1,7 @@
 //! `/api/v1/bots/{id}/platforms`: bind a bot to a platform with its credentials, list and unbind.
 
 use crate::auth::{Admin, Authenticated, Viewer};
-use crate::dto::platforms::{
-    DiscordBody, MessengerBody, TelegramBody, WebChatBody, WhatsappBody,
-};
+use crate::dto::platforms::{DiscordBody, MessengerBody, TelegramBody, WebChatBody, WhatsappBody};
 use crate::dto::{credentials_from, BindingBody, ListBody};
 use crate::errors::{ApiError, Problem};
 use crate::openapi::schemas::{Id, Platform};

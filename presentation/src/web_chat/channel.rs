@@ -1,7 +1,9 @@
 //! The web chat's channel: replies are stored before delivery and pushed to the visitor's socket
 //! from the events, so there is nothing to send and a delivery simply succeeds.
 
-use application::ports::{Channel, Inbound, InboundRequest, ParseError, Recipient, SendError, VerifyError};
+use application::ports::{
+    Channel, Inbound, InboundRequest, ParseError, Recipient, SendError, VerifyError,
+};
 use async_trait::async_trait;
 use domain::{ExternalChatId, ExternalMessageId, PlatformBinding, PlatformKind};
 

@@ -56,7 +56,10 @@ impl ServerFrame {
 
 /// The external id of a visitor's message: scoped to the visitor, from the page's `client_id`
 /// when it gives one (so a resend is a duplicate), else fresh.
-pub fn external_id(visitor: &str, client_id: Option<&str>) -> Result<ExternalMessageId, ValidationError> {
+pub fn external_id(
+    visitor: &str,
+    client_id: Option<&str>,
+) -> Result<ExternalMessageId, ValidationError> {
     let id = match client_id {
         Some(id) => {
             let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
@@ -138,14 +141,16 @@ mod tests {
 
     #[test]
     fn frames_have_the_documented_shapes() {
-        let frame: ClientFrame =
-            serde_json::from_str(r#"{"type":"message","text":"hi"}"#).unwrap();
-        assert!(matches!(frame, ClientFrame::Message { ref text, client_id: None } if text == "hi"));
+        let frame: ClientFrame = serde_json::from_str(r#"{"type":"message","text":"hi"}"#).unwrap();
+        assert!(
+            matches!(frame, ClientFrame::Message { ref text, client_id: None } if text == "hi")
+        );
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"shout","text":"hi"}"#).is_err());
         assert!(serde_json::from_str::<ClientFrame>(r#"{"type":"message"}"#).is_err());
         assert_eq!(ServerFrame::Typing.to_json(), r#"{"type":"typing"}"#);
         let error: serde_json::Value =
-            serde_json::from_str(&ServerFrame::error("rate_limited", "slow down").to_json()).unwrap();
+            serde_json::from_str(&ServerFrame::error("rate_limited", "slow down").to_json())
+                .unwrap();
         assert_eq!(error["type"], "error");
         assert_eq!(error["code"], "rate_limited");
         assert_eq!(error["detail"], "slow down");

@@ -145,7 +145,9 @@ impl Session {
             Some(Ok(AggregatedMessage::Pong(_))) => Ok(()),
             Some(Err(ProtocolError::Overflow)) => {
                 let detail = format!("a frame may carry at most {MAX_FRAME_BYTES} bytes");
-                let _ = self.push(&ServerFrame::error("frame_too_large", detail)).await;
+                let _ = self
+                    .push(&ServerFrame::error("frame_too_large", detail))
+                    .await;
                 Err(closing(CloseCode::Size))
             }
             Some(Err(error)) => {
@@ -162,7 +164,9 @@ impl Session {
             Ok(ClientFrame::Message { text, client_id }) => (text, client_id),
             Err(error) => {
                 let detail = format!("expected {{\"type\": \"message\", \"text\"}}: {error}");
-                return self.push(&ServerFrame::error("malformed_frame", detail)).await;
+                return self
+                    .push(&ServerFrame::error("malformed_frame", detail))
+                    .await;
             }
         };
         if !self.limit.allow(Instant::now()) {
@@ -196,7 +200,9 @@ impl Session {
         }
         let pushed = match event {
             DomainEvent::MessageReceived { message_id, .. }
-            | DomainEvent::MessageDelivered { message_id, .. } => self.push_message(message_id).await,
+            | DomainEvent::MessageDelivered { message_id, .. } => {
+                self.push_message(message_id).await
+            }
             DomainEvent::ReplyStarted { .. } => self.push(&ServerFrame::Typing).await,
             _ => Ok(()),
         };
@@ -245,7 +251,10 @@ fn refusal(error: WebChatError) -> ServerFrame {
         WebChatError::OriginRefused => ServerFrame::error("forbidden", error.to_string()),
         WebChatError::Unavailable(cause) => {
             tracing::warn!(error = %cause, "a web chat message was not stored");
-            ServerFrame::error("service_unavailable", "the message was not stored; retry later")
+            ServerFrame::error(
+                "service_unavailable",
+                "the message was not stored; retry later",
+            )
         }
     }
 }

@@ -128,7 +128,9 @@ async fn the_web_chat_binds_with_its_page_url_and_unknown_platforms_are_404() {
     let bad_origin = json!({"allowed_origins": ["https://shop.example/path"]});
     let refused = app.admin(put(bot.id, "web_chat", bad_origin)).await;
     assert_invalid_field(&refused, "allowed_origins");
-    let unknown_field = app.admin(put(bot.id, "web_chat", json!({"token": "x"}))).await;
+    let unknown_field = app
+        .admin(put(bot.id, "web_chat", json!({"token": "x"})))
+        .await;
     assert_problem(&unknown_field, 400, "malformed_json");
     let unknown = app.admin(put(bot.id, "myspace", telegram_body())).await;
     assert_problem(&unknown, 404, "not_found");

@@ -7,11 +7,10 @@ use actix_web::web;
 use application::api_keys::{hash_key, SHOWN_PREFIX_LEN};
 use application::ports::{
     Channel, Channels, Claim, ClaimTimes, ClaimToken, ClaimedJob, Clock, EventPublisher,
-    HealthCheck, IdempotencyStore, IdempotentRequest, Inbound, InboundMessage, InboundRecord,
-    InboundRequest, Ledger, ParseError, Recipient, Recorded, SendError, StoredResponse, Timer,
-    VerifyError, EventSubscriber,
+    EventSubscriber, HealthCheck, IdempotencyStore, IdempotentRequest, Inbound, InboundMessage,
+    InboundRecord, InboundRequest, Ledger, ParseError, Recipient, Recorded, SendError,
+    StoredResponse, Timer, VerifyError,
 };
-use futures::stream::BoxStream;
 use application::{
     ApiKeys, BindPlatform, BotAdmin, Idempotency, ReceiveWebhook, SendOperatorMessage, Stores,
     WebChat, WebChatSettings,
@@ -30,6 +29,7 @@ use domain::{
     TelegramCredentials, WebChatCredentials, WhatsappCredentials,
 };
 use domain::{BotSummary, TimeRange};
+use futures::stream::BoxStream;
 use presentation::{AppState, HttpSettings};
 use serde_json::Value;
 use std::collections::HashMap;

@@ -1,8 +1,6 @@
 //! The web chat's page and socket refusals, and the REST channel, over in-memory fakes.
 
-use crate::support::{
-    assert_invalid_field, assert_problem, TestApp, OPERATOR_KEY, VIEWER_KEY,
-};
+use crate::support::{assert_invalid_field, assert_problem, TestApp, OPERATOR_KEY, VIEWER_KEY};
 use actix_web::test::TestRequest;
 use serde_json::json;
 
@@ -49,21 +47,38 @@ async fn the_page_is_served_only_for_a_bound_bot_under_a_strict_csp() {
     let bound = app.seed_web_chat_bot(&[]);
     let telegram_only = app.seed_bound_bot();
     assert_problem(&app.send(page(telegram_only.id)).await, 404, "not_found");
-    assert_problem(&app.send(page(domain::BotId::new())).await, 404, "not_found");
+    assert_problem(
+        &app.send(page(domain::BotId::new())).await,
+        404,
+        "not_found",
+    );
     assert_problem(&app.send(page("not-an-id")).await, 404, "not_found");
 
     let reply = app.send(page(bound.id)).await;
     assert_eq!(reply.status, 200, "{}", reply.raw);
-    assert_eq!(reply.header("content-type"), Some("text/html; charset=utf-8"));
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
     let csp = reply.header("content-security-policy").unwrap();
     assert!(csp.starts_with("default-src 'none'"), "{csp}");
-    for directive in ["script-src 'self'", "style-src 'self'", "connect-src 'self'"] {
+    for directive in [
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+    ] {
         assert!(csp.contains(directive), "{csp}");
     }
-    assert!(!csp.contains("unsafe-inline") && !csp.contains('*'), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains('*'),
+        "{csp}"
+    );
     assert!(reply.raw.contains(&format!("data-bot-id=\"{}\"", bound.id)));
     assert!(!reply.raw.contains("{{"), "the template is filled");
-    assert!(!reply.raw.contains("<script>"), "no inline script under the CSP");
+    assert!(
+        !reply.raw.contains("<script>"),
+        "no inline script under the CSP"
+    );
     assert_eq!(external_references(&reply.raw), Vec::<String>::new());
 }
 
@@ -78,7 +93,10 @@ async fn the_page_assets_are_built_in_and_load_nothing_from_elsewhere() {
         assert_eq!(reply.status, 200, "{path}");
         assert!(reply.header("content-type").unwrap().starts_with(kind));
         assert!(reply.header("content-security-policy").is_some());
-        assert!(!reply.raw.contains("http://") && !reply.raw.contains("https://"), "{path}");
+        assert!(
+            !reply.raw.contains("http://") && !reply.raw.contains("https://"),
+            "{path}"
+        );
         assert!(!reply.raw.contains("@import"), "{path}");
     }
 }
@@ -93,7 +111,11 @@ async fn a_socket_is_refused_before_the_upgrade_when_unbound_foreign_or_malforme
     let shop = app.seed_web_chat_bot(&["https://shop.example"]);
     let foreign = socket(shop.id, "").insert_header(("origin", "https://evil.example"));
     assert_problem(&app.send(foreign).await, 403, "origin_not_allowed");
-    assert_problem(&app.send(socket(shop.id, "")).await, 403, "origin_not_allowed");
+    assert_problem(
+        &app.send(socket(shop.id, "")).await,
+        403,
+        "origin_not_allowed",
+    );
 
     let open = app.seed_web_chat_bot(&[]);
     let malformed = app.send(socket(open.id, "?visitor_id=not-a-uuid")).await;

@@ -140,7 +140,11 @@ async fn a_chat_s_active_conversation_is_found_until_it_ends() {
             .unwrap();
         assert_eq!(other_platform, None);
         store.end(id, at(60)).await.unwrap();
-        assert_eq!(find().await.unwrap(), None, "an ended conversation is not active");
+        assert_eq!(
+            find().await.unwrap(),
+            None,
+            "an ended conversation is not active"
+        );
     }
 }
 
