@@ -114,14 +114,14 @@ impl BindPlatform {
     }
 }
 
-/// `{base}/webhooks/{platform}/{bot_id}`, without a doubled slash.
+/// `{base}/webhooks/{platform}/{bot_id}`, without a doubled slash; for the web chat, which
+/// takes no webhooks, the chat page `{base}/chat/{bot_id}` to link visitors to.
 pub fn webhook_url(base: &str, kind: PlatformKind, bot_id: BotId) -> String {
-    format!(
-        "{}/webhooks/{}/{}",
-        base.trim_end_matches('/'),
-        kind,
-        bot_id
-    )
+    let base = base.trim_end_matches('/');
+    match kind {
+        PlatformKind::WebChat => format!("{base}/chat/{bot_id}"),
+        _ => format!("{base}/webhooks/{kind}/{bot_id}"),
+    }
 }
 
 #[cfg(test)]

@@ -82,6 +82,11 @@ impl GenerateReply {
 
     /// The model's answer, or the bot's fallback message (no usage) when it cannot answer.
     async fn ask_model(&self, bot: &Bot, target: &Target) -> Result<Completion, RepoError> {
+        self.events.publish(DomainEvent::ReplyStarted {
+            bot_id: bot.id,
+            conversation_id: target.message.conversation_id,
+            message_id: target.message.id,
+        });
         let answer = self.while_typing(target, self.consult(bot, target)).await?;
         match answer {
             Ok(answer) if !answer.text.trim().is_empty() => Ok(answer),
@@ -178,8 +183,10 @@ mod tests {
         conversations: MockConversationRepository,
         settings: PipelineSettings,
         stored: Arc<Mutex<Vec<Message>>>,
-        /// How many events the run publishes.
+        /// How many events the run publishes besides `ReplyStarted`.
         published: usize,
+        /// How many `ReplyStarted` it publishes: one when the model is asked.
+        started: usize,
     }
 
     impl Harness {
@@ -204,6 +211,7 @@ mod tests {
                 settings: PipelineSettings::default(),
                 stored,
                 published: 1,
+                started: 1,
             }
         }
 
@@ -218,8 +226,15 @@ mod tests {
             let bot = self.world.bot.clone();
             bots.expect_get().returning(move |_| Ok(Some(bot.clone())));
             let mut events = MockEventPublisher::new();
+            let started = |event: &DomainEvent| matches!(event, DomainEvent::ReplyStarted { .. });
             events
                 .expect_publish()
+                .withf(move |event| started(event))
+                .times(self.started)
+                .return_const(());
+            events
+                .expect_publish()
+                .withf(move |event| !started(event))
                 .times(self.published)
                 .return_const(());
             let model = self
@@ -462,6 +477,7 @@ mod tests {
         h.world.bot.pause(crate::fixtures::now());
         h.model.expect_complete().never();
         h.published = 0;
+        h.started = 0;
         let inbound = h.world.inbound(MessageContent::text("anyone there?"));
         let (step, stored) = h.answer(inbound, vec![]).await;
         assert_eq!(
@@ -478,6 +494,7 @@ mod tests {
         let mut h = Harness::new();
         let inbound = h.world.inbound(MessageContent::text("/reset"));
         h.model.expect_complete().never();
+        h.started = 0;
         let conversation = h.world.conversation.clone();
         h.conversations
             .expect_end()
@@ -496,6 +513,7 @@ mod tests {
             kind: "sticker".into(),
         });
         h.model.expect_complete().never();
+        h.started = 0;
         let (_, stored) = h.answer(inbound, vec![]).await;
         assert_eq!(
             stored[0].content.as_text(),

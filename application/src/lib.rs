@@ -20,6 +20,7 @@ pub mod receive_webhook;
 pub mod secrets;
 pub mod settings;
 pub mod text;
+pub mod web_chat;
 
 pub use api_keys::{ApiKeyError, ApiKeys, IssuedKey, Principal};
 pub use bind_platform::{BindError, BindPlatform, Bound};
@@ -33,3 +34,4 @@ pub use jobs::{Lookup, Step};
 pub use operator_message::{OperatorMessageError, SendOperatorMessage};
 pub use receive_webhook::{Receipt, ReceiveError, ReceiveWebhook, Stores, SubscribeError};
 pub use settings::PipelineSettings;
+pub use web_chat::{Answer, Opened, WebChat, WebChatError, WebChatSettings};

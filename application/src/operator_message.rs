@@ -30,7 +30,7 @@ pub enum OperatorMessageError {
 }
 
 /// The trimmed text, or why it cannot be sent.
-fn valid_text(text: &str) -> Result<&str, ValidationError> {
+pub(crate) fn valid_text(text: &str) -> Result<&str, ValidationError> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
         return Err(ValidationError::new(

@@ -7,7 +7,8 @@ use application::ports::{
 };
 use application::{
     ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, GenerateReply, Idempotency,
-    JobRunner, Lookup, PipelineSettings, ReceiveWebhook, SendOperatorMessage, Stores,
+    JobRunner, Lookup, PipelineSettings, ReceiveWebhook, SendOperatorMessage, Stores, WebChat,
+    WebChatSettings,
 };
 use async_trait::async_trait;
 use database::SeaStore;
@@ -31,6 +32,8 @@ pub enum StartupError {
     Model(String),
     #[error("cannot set up a platform client: {0}")]
     Platform(String),
+    #[error("cannot set up Redis: {0}")]
+    Redis(String),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
 }
@@ -41,13 +44,63 @@ pub struct App {
     pub runner: Arc<JobRunner>,
     pub events: Arc<EventBus>,
     pub wake: Arc<Notify>,
+    /// The Redis fan-out's tasks, when `redis.url` is set; stopped on shutdown.
+    pub fan_out: Option<FanOut>,
 }
 
-pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> {
+/// The cross-replica event fan-out over Redis.
+pub struct FanOut {
+    pub publisher: redis::RedisPublisher,
+    pub listener: tokio::task::JoinHandle<()>,
+}
+
+impl FanOut {
+    pub fn stop(&self) {
+        self.publisher.stop();
+        self.listener.abort();
+    }
+}
+
+/// With `redis.url` set: the Redis link, its publisher, and its readiness check.
+fn redis_link(
+    settings: &Settings,
+) -> Result<Option<(redis::RedisEvents, redis::RedisPublisher)>, StartupError> {
+    let Some(url) = &settings.redis.url else {
+        return Ok(None);
+    };
+    let link = redis::RedisEvents::new(url.expose_secret(), &settings.redis.channel_prefix)
+        .map_err(|e| StartupError::Redis(e.to_string()))?;
+    let publisher = link.publisher();
+    Ok(Some((link, publisher)))
+}
+
+/// Feeds the other replicas' events into this process's bus.
+async fn listen(link: &redis::RedisEvents, bus: &Arc<EventBus>) -> tokio::task::JoinHandle<()> {
+    let bus = bus.clone();
+    link.listen(Arc::new(move |event| bus.publish_local(event)))
+        .await
+}
+
+pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> {
     let store = Arc::new(store);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let wake = Arc::new(Notify::new());
-    let events = Arc::new(EventBus::new(wake.clone()));
+    let redis = redis_link(settings)?;
+    let forward = redis
+        .as_ref()
+        .map(|(_, publisher)| Arc::new(publisher.clone()) as Arc<dyn EventPublisher>);
+    let events = Arc::new(EventBus::new(wake.clone(), forward));
+    let mut health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth(store.clone()))];
+    let fan_out = match &redis {
+        Some((link, publisher)) => {
+            health.push(Arc::new(link.health()));
+            Some(FanOut {
+                publisher: publisher.clone(),
+                listener: listen(link, &events).await,
+            })
+        }
+        None => None,
+    };
     let publisher: Arc<dyn EventPublisher> = events.clone();
     let channels = channels(settings)?;
     let pipeline = pipeline_settings(settings);
@@ -97,17 +150,31 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
         publisher.clone(),
         clock.clone(),
     ));
+    let receive = Arc::new(ReceiveWebhook::new(
+        Stores {
+            bindings: bindings.clone(),
+            messages: store.clone(),
+            ledger: store.clone(),
+        },
+        channels.clone(),
+        publisher,
+        clock.clone(),
+    ));
+    let web_chat = Arc::new(WebChat {
+        bindings: bindings.clone(),
+        conversations: store.clone(),
+        messages: store.clone(),
+        receive: receive.clone(),
+        events: events.clone(),
+        timer: Arc::new(TokioTimer),
+        settings: WebChatSettings {
+            history_messages: settings.web_chat.history_messages,
+            reply_wait: Duration::from_millis(settings.web_chat.reply_wait_ms),
+        },
+    });
     let state = AppState {
-        receive: Arc::new(ReceiveWebhook::new(
-            Stores {
-                bindings: bindings.clone(),
-                messages: store.clone(),
-                ledger: store.clone(),
-            },
-            channels.clone(),
-            publisher,
-            clock.clone(),
-        )),
+        receive,
+        web_chat,
         bot_admin: Arc::new(BotAdmin::new(store.clone(), clock.clone())),
         bind: Arc::new(BindPlatform::new(
             store.clone(),
@@ -124,13 +191,14 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
         conversations: store.clone(),
         messages: store.clone(),
         summaries: store.clone(),
-        health: vec![Arc::new(DatabaseHealth(store.clone()))],
+        health,
     };
     Ok(App {
         state,
         runner,
         events,
         wake,
+        fan_out,
     })
 }
 
@@ -161,6 +229,7 @@ fn channels(settings: &Settings) -> Result<Channels, StartupError> {
         Arc::new(messenger),
         Arc::new(whatsapp),
         Arc::new(discord),
+        Arc::new(presentation::WebChatChannel),
     ]))
 }
 

@@ -1,28 +1,36 @@
-//! The in-process event bus: fans domain events out to subscribers and wakes idle workers.
+//! The in-process event bus: fans domain events out to subscribers and wakes idle workers; with
+//! Redis configured, it also forwards this process's events to the other replicas.
 
-use application::ports::EventPublisher;
+use application::ports::{EventPublisher, EventSubscriber};
 use domain::DomainEvent;
+use futures::stream::{self, BoxStream};
 use std::sync::Arc;
-use tokio::sync::{broadcast, Notify};
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::Notify;
 
 pub struct EventBus {
     sender: broadcast::Sender<DomainEvent>,
     wake: Arc<Notify>,
+    /// Where this process's own events also go (Redis), when configured.
+    forward: Option<Arc<dyn EventPublisher>>,
 }
 
 impl EventBus {
-    pub fn new(wake: Arc<Notify>) -> Self {
+    pub fn new(wake: Arc<Notify>, forward: Option<Arc<dyn EventPublisher>>) -> Self {
         let (sender, _) = broadcast::channel(1024);
-        Self { sender, wake }
+        Self {
+            sender,
+            wake,
+            forward,
+        }
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<DomainEvent> {
         self.sender.subscribe()
     }
-}
 
-impl EventPublisher for EventBus {
-    fn publish(&self, event: DomainEvent) {
+    /// An event from another replica: announced here, not forwarded again.
+    pub fn publish_local(&self, event: DomainEvent) {
         if matches!(
             event,
             DomainEvent::MessageReceived { .. }
@@ -34,5 +42,34 @@ impl EventPublisher for EventBus {
         }
         // No subscriber is fine: events are announcements, not work.
         let _ = self.sender.send(event);
+    }
+}
+
+impl EventPublisher for EventBus {
+    fn publish(&self, event: DomainEvent) {
+        if let Some(forward) = &self.forward {
+            forward.publish(event.clone());
+        }
+        self.publish_local(event);
+    }
+}
+
+impl EventSubscriber for EventBus {
+    /// A subscriber that lags behind skips what it missed (logged) and goes on.
+    fn subscribe(&self) -> BoxStream<'static, DomainEvent> {
+        Box::pin(stream::unfold(
+            self.sender.subscribe(),
+            |mut receiver| async move {
+                loop {
+                    match receiver.recv().await {
+                        Ok(event) => return Some((event, receiver)),
+                        Err(RecvError::Lagged(missed)) => {
+                            tracing::warn!(missed, "an event subscriber fell behind");
+                        }
+                        Err(RecvError::Closed) => return None,
+                    }
+                }
+            },
+        ))
     }
 }

@@ -31,6 +31,7 @@ pub struct Running {
     workers: JoinSet<()>,
     /// The event bus, for subscribers (tests, the web chat).
     pub events: std::sync::Arc<crate::events::EventBus>,
+    fan_out: Option<app::FanOut>,
 }
 
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
@@ -74,17 +75,13 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
     if settings.security.master_key.is_none() {
         tracing::warn!("{PLAIN_TEXT_WARNING}");
     }
-    if settings.redis.url.is_some() {
-        tracing::warn!(
-            "redis.url is set, but this build keeps rate limits, cache and events in-process"
-        );
-    }
     let App {
         state,
         runner,
         events,
         wake,
-    } = app::build(settings, store)?;
+        fan_out,
+    } = app::build(settings, store).await?;
     let (addr, server) = match mode {
         Mode::Worker => (None, None),
         Mode::Serve => {
@@ -107,6 +104,7 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
         stop,
         workers,
         events,
+        fan_out,
     })
 }
 
@@ -121,6 +119,7 @@ impl Running {
         if let Some(server) = self.server.take() {
             server.stop(true).await;
         }
+        self.stop_fan_out();
         tracing::info!("stopped");
     }
 
@@ -131,6 +130,13 @@ impl Running {
         }
         self.workers.abort_all();
         while self.workers.join_next().await.is_some() {}
+        self.stop_fan_out();
+    }
+
+    fn stop_fan_out(&self) {
+        if let Some(fan_out) = &self.fan_out {
+            fan_out.stop();
+        }
     }
 }
 

@@ -20,6 +20,13 @@ json_body_limit = 65536
 url = "sqlite://switchboard.db?mode=rwc"
 migrate_on_start = true
 
+[redis]
+channel_prefix = "switchboard"
+
+[web_chat]
+reply_wait_ms = 20000
+history_messages = 50
+
 [ai]
 base_url = "https://api.openai.com/v1"
 model = "gpt-4o-mini"
@@ -63,6 +70,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     #[serde(default)]
     pub redis: RedisSettings,
+    pub web_chat: WebChatSettings,
     pub ai: AiSettings,
     pub telegram: ApiUrl,
     pub discord: ApiUrl,
@@ -94,6 +102,16 @@ pub struct DatabaseSettings {
 pub struct RedisSettings {
     #[serde(serialize_with = "redact_optional_url")]
     pub url: Option<SecretString>,
+    /// Replicas sharing a prefix share events (channel `{prefix}:events`).
+    pub channel_prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct WebChatSettings {
+    /// How long `POST /api/v1/bots/{id}/chat` waits for the reply before answering 202.
+    pub reply_wait_ms: u64,
+    /// How many of the latest messages a visitor sees on connecting.
+    pub history_messages: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

@@ -18,6 +18,12 @@ pub enum DomainEvent {
         conversation_id: ConversationId,
         message_id: MessageId,
     },
+    /// The bot began answering `message_id` with the model: chats may show "typing…".
+    ReplyStarted {
+        bot_id: BotId,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    },
     /// An operator's message was stored and its delivery queued.
     OperatorMessageStored {
         bot_id: BotId,
@@ -47,6 +53,9 @@ impl DomainEvent {
                 conversation_id, ..
             }
             | Self::ReplyStored {
+                conversation_id, ..
+            }
+            | Self::ReplyStarted {
                 conversation_id, ..
             }
             | Self::OperatorMessageStored {

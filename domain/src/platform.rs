@@ -210,8 +210,69 @@ impl WhatsappCredentials {
     }
 }
 
+/// The most origins a web chat binding may list.
+pub const MAX_ALLOWED_ORIGINS: usize = 32;
+/// The longest origin accepted, in bytes.
+pub const MAX_ORIGIN_LEN: usize = 256;
+
+/// The built-in web chat's settings: it has no secret, only the page origins whose sockets are
+/// accepted (`Origin` header); none listed accepts any.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebChatCredentials {
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
+impl WebChatCredentials {
+    /// Validates each origin as `http(s)://host[:port]` (no path, no trailing slash), at most
+    /// [`MAX_ALLOWED_ORIGINS`] of them; kept lower-case, as browsers send them.
+    pub fn parse(allowed_origins: &[String]) -> Result<Self, ValidationError> {
+        if allowed_origins.len() > MAX_ALLOWED_ORIGINS {
+            return Err(ValidationError::new(
+                "allowed_origins",
+                format!("at most {MAX_ALLOWED_ORIGINS} origins"),
+            ));
+        }
+        let allowed_origins = allowed_origins
+            .iter()
+            .map(|origin| origin_of(origin))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { allowed_origins })
+    }
+
+    /// Whether a socket opened from `origin` is accepted: always when no origin is listed,
+    /// else only from a listed one (a request without `Origin` is then refused).
+    pub fn allows(&self, origin: Option<&str>) -> bool {
+        self.allowed_origins.is_empty()
+            || origin.is_some_and(|origin| {
+                self.allowed_origins
+                    .iter()
+                    .any(|allowed| allowed.eq_ignore_ascii_case(origin))
+            })
+    }
+}
+
+/// One origin, checked and lower-cased.
+fn origin_of(value: &str) -> Result<String, ValidationError> {
+    let invalid = || {
+        ValidationError::new(
+            "allowed_origins",
+            "each must be an origin such as `https://example.com` or `http://localhost:3000`",
+        )
+    };
+    let rest = value
+        .strip_prefix("https://")
+        .or_else(|| value.strip_prefix("http://"))
+        .ok_or_else(invalid)?;
+    let host_chars =
+        |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    if value.len() > MAX_ORIGIN_LEN || rest.is_empty() || !rest.chars().all(host_chars) {
+        return Err(invalid());
+    }
+    Ok(value.to_ascii_lowercase())
+}
+
 /// The credentials of one binding; the variant always matches the binding's kind.
-/// The web chat needs none and has no variant yet.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "platform", rename_all = "snake_case")]
 pub enum Credentials {
@@ -219,6 +280,7 @@ pub enum Credentials {
     Discord(DiscordCredentials),
     Messenger(MessengerCredentials),
     Whatsapp(WhatsappCredentials),
+    WebChat(WebChatCredentials),
 }
 
 impl Credentials {
@@ -228,6 +290,7 @@ impl Credentials {
             Self::Discord(_) => PlatformKind::Discord,
             Self::Messenger(_) => PlatformKind::Messenger,
             Self::Whatsapp(_) => PlatformKind::Whatsapp,
+            Self::WebChat(_) => PlatformKind::WebChat,
         }
     }
 
@@ -236,7 +299,7 @@ impl Credentials {
         match self {
             Self::Messenger(credentials) => Some(&credentials.verify_token),
             Self::Whatsapp(credentials) => Some(&credentials.verify_token),
-            Self::Telegram(_) | Self::Discord(_) => None,
+            Self::Telegram(_) | Self::Discord(_) | Self::WebChat(_) => None,
         }
     }
 }
@@ -380,12 +443,13 @@ mod tests {
     }
 
     #[test]
-    fn every_platform_but_the_web_chat_has_credentials_of_its_kind() {
+    fn every_platform_has_credentials_of_its_kind() {
         let all = [
             Credentials::Telegram(TelegramCredentials::parse("1:a", "s").unwrap()),
             Credentials::Discord(DiscordCredentials::parse("1", PUBLIC_KEY, "t").unwrap()),
             Credentials::Messenger(MessengerCredentials::parse("1", "t", "a", "v").unwrap()),
             Credentials::Whatsapp(WhatsappCredentials::parse("1", "t", "a", "v").unwrap()),
+            Credentials::WebChat(WebChatCredentials::parse(&["https://a.example".into()]).unwrap()),
         ];
         for creds in all {
             let json = serde_json::to_value(&creds).unwrap();
@@ -406,6 +470,36 @@ mod tests {
         assert_eq!(whatsapp.verify_token().map(Secret::expose), Some("wv"));
         let telegram = Credentials::Telegram(TelegramCredentials::parse("1:a", "s").unwrap());
         assert_eq!(telegram.verify_token(), None);
+    }
+
+    #[test]
+    fn web_chat_origins_are_checked_and_enforced() {
+        let origins = |list: &[&str]| {
+            WebChatCredentials::parse(&list.iter().map(|o| o.to_string()).collect::<Vec<_>>())
+        };
+        let any = origins(&[]).unwrap();
+        assert!(any.allows(None) && any.allows(Some("https://evil.example")));
+        let listed = origins(&["https://Shop.example", "http://localhost:3000"]).unwrap();
+        assert_eq!(listed.allowed_origins[0], "https://shop.example");
+        assert!(listed.allows(Some("https://shop.example")));
+        assert!(listed.allows(Some("http://localhost:3000")));
+        assert!(!listed.allows(Some("https://shop.example.evil")));
+        assert!(!listed.allows(Some("http://shop.example")));
+        assert!(!listed.allows(None));
+        for bad in [
+            "shop.example",
+            "https://",
+            "https://shop.example/",
+            "https://shop.example/path",
+            "ftp://shop.example",
+            "https://a b",
+        ] {
+            assert_eq!(refused(origins(&[bad])), "allowed_origins", "{bad}");
+        }
+        let many = vec!["https://a.example"; MAX_ALLOWED_ORIGINS + 1];
+        assert_eq!(refused(origins(&many)), "allowed_origins");
+        let json: Credentials = serde_json::from_str(r#"{"platform":"web_chat"}"#).unwrap();
+        assert_eq!(json, Credentials::WebChat(WebChatCredentials::default()));
     }
 
     #[test]

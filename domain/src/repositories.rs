@@ -2,8 +2,8 @@
 
 use crate::{
     ApiKey, ApiKeyId, Bot, BotId, BotSummary, Conversation, ConversationId, ConversationStatus,
-    DeliveryReport, ExternalMessageId, Message, MessageId, MessageStatus, Page, PageRequest,
-    PlatformBinding, PlatformKind, RepoError, TimeRange,
+    DeliveryReport, ExternalChatId, ExternalMessageId, Message, MessageId, MessageStatus, Page,
+    PageRequest, PlatformBinding, PlatformKind, RepoError, TimeRange,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -53,6 +53,13 @@ pub struct ConversationFilter {
 #[async_trait]
 pub trait ConversationRepository: Send + Sync {
     async fn get(&self, id: ConversationId) -> Result<Option<Conversation>, RepoError>;
+    /// The chat's active conversation, if it has one.
+    async fn find_active(
+        &self,
+        bot_id: BotId,
+        platform: PlatformKind,
+        chat: &ExternalChatId,
+    ) -> Result<Option<Conversation>, RepoError>;
     /// Newest first.
     async fn list(
         &self,

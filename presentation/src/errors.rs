@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use application::{
     ApiKeyError, BindError, BotError, OperatorMessageError, ReceiveError, SubscribeError,
+    WebChatError,
 };
 use domain::{PlatformKind, RepoError, Role};
 use serde::Serialize;
@@ -58,6 +59,8 @@ pub enum ApiError {
     SubscriptionRefused,
     #[error("this action requires the {} role", .0.as_str())]
     Forbidden(Role),
+    #[error("this page's origin may not open the bot's web chat")]
+    OriginNotAllowed,
     #[error("{0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -135,6 +138,7 @@ impl ApiError {
             Self::InvalidSignature => "invalid_signature",
             Self::SubscriptionRefused => "subscription_refused",
             Self::Forbidden(_) => "forbidden",
+            Self::OriginNotAllowed => "origin_not_allowed",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
@@ -165,6 +169,7 @@ impl ApiError {
             Self::UnsupportedPlatform(_) => "Platform not supported",
             Self::InvalidSignature => "Invalid signature",
             Self::SubscriptionRefused => "Subscription refused",
+            Self::OriginNotAllowed => "Origin not allowed",
             Self::Platform(_) => "Platform error",
             Self::NotReady(_) => "Not ready",
             Self::ConversationEnded => "Conversation ended",
@@ -250,7 +255,9 @@ impl ResponseError for ApiError {
             | Self::BadRequest
             | Self::InvalidIdempotencyKey(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated | Self::InvalidSignature => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) | Self::SubscriptionRefused => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::SubscriptionRefused | Self::OriginNotAllowed => {
+                StatusCode::FORBIDDEN
+            }
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_)
@@ -455,6 +462,17 @@ impl From<OperatorMessageError> for ApiError {
             OperatorMessageError::Ended(_) => Self::ConversationEnded,
             OperatorMessageError::NotBound { platform, .. } => Self::PlatformNotBound(platform),
             OperatorMessageError::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<WebChatError> for ApiError {
+    fn from(err: WebChatError) -> Self {
+        match err {
+            WebChatError::NotBound => Self::NotFound("this bot has no web_chat binding".into()),
+            WebChatError::OriginRefused => Self::OriginNotAllowed,
+            WebChatError::Invalid(err) => err.into(),
+            WebChatError::Unavailable(err) => err.into(),
         }
     }
 }

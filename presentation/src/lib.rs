@@ -8,8 +8,10 @@ pub mod idempotency;
 pub mod openapi;
 pub mod request_id;
 pub mod routes;
+pub mod web_chat;
 
 pub use errors::ApiError;
+pub use web_chat::WebChatChannel;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -17,7 +19,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use application::ports::HealthCheck;
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, Idempotency, ReceiveWebhook, SendOperatorMessage,
+    ApiKeys, BindPlatform, BotAdmin, Idempotency, ReceiveWebhook, SendOperatorMessage, WebChat,
 };
 use domain::repositories::{
     BindingRepository, BotRepository, ConversationRepository, MessageRepository, SummaryRepository,
@@ -34,6 +36,8 @@ pub struct AppState {
     pub bind: Arc<BindPlatform>,
     pub api_keys: Arc<ApiKeys>,
     pub send_message: Arc<SendOperatorMessage>,
+    /// The web chat's socket and the REST channel.
+    pub web_chat: Arc<WebChat>,
     /// `Idempotency-Key` claims and answers for the admin API's POSTs.
     pub idempotency: Arc<Idempotency>,
     pub bots: Arc<dyn BotRepository>,

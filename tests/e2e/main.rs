@@ -8,5 +8,6 @@ mod meta;
 mod operator;
 mod reliability;
 mod telegram;
+mod webchat;
 
 pub use switchboard_e2e::{on_each_database, PATIENCE};

@@ -33,7 +33,12 @@ async fn a_text_update_gets_exactly_one_reply_with_the_models_text() {
             .collect::<Vec<_>>();
         assert_eq!(
             published,
-            ["message_received", "reply_stored", "message_delivered"],
+            [
+                "message_received",
+                "reply_started",
+                "reply_stored",
+                "message_delivered"
+            ],
             "the pipeline announces each stored fact"
         );
         let request = &openai.requests().await[0];

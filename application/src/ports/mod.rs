@@ -16,7 +16,7 @@ pub use channel::{
     VerifyError,
 };
 pub use clock::{Clock, SystemClock};
-pub use events::EventPublisher;
+pub use events::{EventPublisher, EventSubscriber};
 pub use health::HealthCheck;
 pub use idempotency::{
     Claim, ClaimTimes, ClaimToken, IdempotencyStore, IdempotentRequest, StoredResponse,

@@ -7,9 +7,25 @@ use crate::SeaStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::repositories::{ConversationFilter, ConversationRepository};
-use domain::{Conversation, ConversationId, ConversationStatus, Page, PageRequest, RepoError};
+use domain::{
+    BotId, Conversation, ConversationId, ConversationStatus, ExternalChatId, Page, PageRequest,
+    PlatformKind, RepoError,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+/// The chat's active conversation (at most one, by the partial unique index).
+pub(crate) fn active_chat(
+    bot_id: BotId,
+    platform: PlatformKind,
+    chat: &ExternalChatId,
+) -> Condition {
+    Condition::all()
+        .add(Column::BotId.eq(bot_id.to_string()))
+        .add(Column::Platform.eq(platform.as_str()))
+        .add(Column::ExternalChatId.eq(chat.as_str()))
+        .add(Column::Status.eq(ConversationStatus::Active.as_str()))
+}
 
 /// The filter's conditions, each only when set.
 fn matching(filter: &ConversationFilter) -> Condition {
@@ -33,6 +49,20 @@ fn matching(filter: &ConversationFilter) -> Condition {
 impl ConversationRepository for SeaStore {
     async fn get(&self, id: ConversationId) -> Result<Option<Conversation>, RepoError> {
         let row = Entity::find_by_id(id.to_string())
+            .one(self.db())
+            .await
+            .map_err(repo_err)?;
+        row.map(conversation).transpose()
+    }
+
+    async fn find_active(
+        &self,
+        bot_id: BotId,
+        platform: PlatformKind,
+        chat: &ExternalChatId,
+    ) -> Result<Option<Conversation>, RepoError> {
+        let row = Entity::find()
+            .filter(active_chat(bot_id, platform, chat))
             .one(self.db())
             .await
             .map_err(repo_err)?;

@@ -18,12 +18,7 @@ use sea_orm::{
 
 /// The chat's active conversation, matched by the partial unique index.
 fn active_chat(record: &InboundRecord) -> Condition {
-    use conversations::Column;
-    Condition::all()
-        .add(Column::BotId.eq(record.bot_id.to_string()))
-        .add(Column::Platform.eq(record.platform.as_str()))
-        .add(Column::ExternalChatId.eq(record.chat.as_str()))
-        .add(Column::Status.eq(ConversationStatus::Active.as_str()))
+    crate::conversations::active_chat(record.bot_id, record.platform, &record.chat)
 }
 
 /// Conflict on the partial index `conversations_active_chat`. The predicate is literal SQL:

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod bots;
+pub mod chat;
 pub mod conversations;
 pub mod page;
 pub mod platforms;

@@ -3,10 +3,10 @@
 use crate::errors::ApiError;
 use application::Bound;
 use chrono::{DateTime, Utc};
-use domain::platform::{MAX_ID_DIGITS, MAX_SECRET_LEN};
+use domain::platform::{MAX_ALLOWED_ORIGINS, MAX_ID_DIGITS, MAX_SECRET_LEN};
 use domain::{
     BotId, Credentials, DiscordCredentials, MessengerCredentials, PlatformBinding, PlatformKind,
-    TelegramCredentials, ValidationError, WhatsappCredentials,
+    TelegramCredentials, ValidationError, WebChatCredentials, WhatsappCredentials,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,7 @@ use validator::Validate;
 /// The domain's bounds, as `validator` counts them.
 const SECRET_MAX: u64 = MAX_SECRET_LEN as u64;
 const ID_MAX: u64 = MAX_ID_DIGITS as u64;
+const ORIGINS_MAX: u64 = MAX_ALLOWED_ORIGINS as u64;
 
 /// A platform's credentials body: checked field by field, then parsed into the domain's shape.
 trait CredentialsBody: DeserializeOwned + Validate {
@@ -137,6 +138,24 @@ impl CredentialsBody for WhatsappBody {
     }
 }
 
+/// The web chat's settings: `{allowed_origins?}`, the page origins whose sockets are accepted
+/// (none: any).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = WebChatCredentials)]
+pub(crate) struct WebChatBody {
+    #[validate(length(max = ORIGINS_MAX))]
+    #[schema(value_type = Option<Vec<String>>)]
+    allowed_origins: Option<Vec<String>>,
+}
+
+impl CredentialsBody for WebChatBody {
+    fn parse(self) -> Result<Credentials, ValidationError> {
+        WebChatCredentials::parse(&self.allowed_origins.unwrap_or_default())
+            .map(Credentials::WebChat)
+    }
+}
+
 /// Reads one platform's body: 400 when it is no such object (unknown fields included), 422
 /// naming the field when one is missing or invalid.
 fn read<B: CredentialsBody>(body: Value) -> Result<Credentials, ApiError> {
@@ -146,14 +165,14 @@ fn read<B: CredentialsBody>(body: Value) -> Result<Credentials, ApiError> {
     Ok(body.parse()?)
 }
 
-/// Parses the `PUT` body for `kind`'s credentials; the web chat takes none yet (422).
+/// Parses the `PUT` body for `kind`'s credentials.
 pub fn credentials_from(kind: PlatformKind, body: Value) -> Result<Credentials, ApiError> {
     match kind {
         PlatformKind::Telegram => read::<TelegramBody>(body),
         PlatformKind::Discord => read::<DiscordBody>(body),
         PlatformKind::Messenger => read::<MessengerBody>(body),
         PlatformKind::Whatsapp => read::<WhatsappBody>(body),
-        PlatformKind::WebChat => Err(ApiError::UnsupportedPlatform(kind)),
+        PlatformKind::WebChat => read::<WebChatBody>(body),
     }
 }
 

@@ -8,7 +8,7 @@ use crate::dto::{
     MessageBody, SendMessage, SummaryBody, UpdateBot,
 };
 use crate::errors::{FieldError, Problem};
-use crate::routes::{api_keys, bots, conversations, health, platforms, webhooks};
+use crate::routes::{api_keys, bots, chat, conversations, health, platforms, webhooks};
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 use utoipa::OpenApi;
@@ -35,6 +35,7 @@ use utoipa::OpenApi;
         bots::pause,
         bots::resume,
         bots::summary,
+        chat::chat,
         platforms::bind,
         platforms::list,
         platforms::unbind,
@@ -66,6 +67,10 @@ use utoipa::OpenApi;
         crate::dto::platforms::DiscordBody,
         crate::dto::platforms::MessengerBody,
         crate::dto::platforms::WhatsappBody,
+        crate::dto::platforms::WebChatBody,
+        crate::dto::chat::ChatRequest,
+        crate::dto::chat::ChatReply,
+        crate::dto::chat::ChatPending,
     )),
     tags(
         (name = "bots", description = "Assistants: prompt, model, pause and resume, activity."),

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod bots;
+pub mod chat;
 pub mod conversations;
 pub mod docs;
 pub mod health;
@@ -17,12 +18,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(health::configure)
         .configure(docs::configure)
         .configure(webhooks::configure)
+        .configure(crate::web_chat::configure)
         .service(
             web::scope("/api/v1")
                 // The last wrap runs first: authentication, then idempotency.
                 .wrap(from_fn(idempotency::middleware))
                 .wrap(from_fn(auth::authenticate))
                 .configure(bots::configure)
+                .configure(chat::configure)
                 .configure(platforms::configure)
                 .configure(conversations::configure)
                 .configure(api_keys::configure),

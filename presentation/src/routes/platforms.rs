@@ -1,7 +1,7 @@
 //! `/api/v1/bots/{id}/platforms`: bind a bot to a platform with its credentials, list and unbind.
 
 use crate::auth::{Admin, Authenticated, Viewer};
-use crate::dto::platforms::{DiscordBody, MessengerBody, TelegramBody, WhatsappBody};
+use crate::dto::platforms::{DiscordBody, MessengerBody, TelegramBody, WebChatBody, WhatsappBody};
 use crate::dto::{credentials_from, BindingBody, ListBody};
 use crate::errors::{ApiError, Problem};
 use crate::openapi::schemas::{Id, Platform};
@@ -29,9 +29,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     put,
     path = "/api/v1/bots/{id}/platforms/{platform}",
     tag = "platforms",
-    params(("id" = Id, Path, description = "The bot's id."), ("platform" = Platform, Path, description = "telegram, discord, messenger or whatsapp.")),
+    params(("id" = Id, Path, description = "The bot's id."), ("platform" = Platform, Path, description = "telegram, discord, messenger, whatsapp or web_chat.")),
     request_body = Credentials,
-    responses((status = 200, description = "The binding and the URL to give the platform; never its secrets.", body = BindingBody), (status = 502, description = "The platform refused the webhook registration.", body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The binding and the URL to give the platform (for web_chat, the chat page's URL); never its secrets.", body = BindingBody), (status = 502, description = "The platform refused the webhook registration.", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = ["admin"]))
 )]
 async fn bind(
@@ -111,7 +111,7 @@ async fn unbind(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The `PUT` body's schema: the credentials of the platform named in the path, one of four.
+/// The `PUT` body's schema: the credentials of the platform named in the path, one of five.
 pub struct Credentials;
 
 impl PartialSchema for Credentials {
@@ -121,6 +121,7 @@ impl PartialSchema for Credentials {
             .item(Ref::from_schema_name(DiscordBody::name()))
             .item(Ref::from_schema_name(MessengerBody::name()))
             .item(Ref::from_schema_name(WhatsappBody::name()))
+            .item(Ref::from_schema_name(WebChatBody::name()))
             .description(Some("The credentials of the platform named in the path."))
             .into()
     }

@@ -15,4 +15,5 @@ mod operator_messages;
 mod platforms;
 mod server;
 mod support;
+mod web_chat;
 mod webhooks;

@@ -87,11 +87,11 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
         .iter()
         .filter(|op| op.path.starts_with("/api/v1/"))
         .collect();
-    assert_eq!(admin_ops.len(), 20, "every admin route is documented");
+    assert_eq!(admin_ops.len(), 21, "every admin route is documented");
     assert_eq!(
         ops.len(),
-        24,
-        "20 admin operations, 2 probes and 2 webhook operations"
+        25,
+        "21 admin operations, 2 probes and 2 webhook operations"
     );
     let webhooks = &doc["paths"]["/webhooks/{platform}/{bot_id}"];
     assert!(webhooks.get("post").is_some() && webhooks.get("get").is_some());
@@ -178,7 +178,7 @@ async fn every_admin_operation_enforces_the_role_it_documents() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 20 * 6);
+    assert_eq!(checked, 21 * 6);
 }
 
 #[actix_web::test]

@@ -112,11 +112,26 @@ async fn the_webhook_url_follows_the_forwarded_host_when_binding_and_listing() {
 }
 
 #[actix_web::test]
-async fn the_web_chat_takes_no_credentials_yet_and_unknown_platforms_are_404() {
+async fn the_web_chat_binds_with_its_page_url_and_unknown_platforms_are_404() {
     let app = TestApp::new();
     let bot = app.seed_bot("Ada");
     let web_chat = app.admin(put(bot.id, "web_chat", json!({}))).await;
-    assert_problem(&web_chat, 422, "unsupported_platform");
+    assert_eq!(web_chat.status, 200, "{}", web_chat.raw);
+    assert_eq!(web_chat.body["platform"], "web_chat");
+    assert_eq!(
+        web_chat.body["webhook_url"],
+        format!("http://localhost:8080/chat/{}", bot.id)
+    );
+    let origins = json!({"allowed_origins": ["https://shop.example"]});
+    let with_origins = app.admin(put(bot.id, "web_chat", origins)).await;
+    assert_eq!(with_origins.status, 200, "{}", with_origins.raw);
+    let bad_origin = json!({"allowed_origins": ["https://shop.example/path"]});
+    let refused = app.admin(put(bot.id, "web_chat", bad_origin)).await;
+    assert_invalid_field(&refused, "allowed_origins");
+    let unknown_field = app
+        .admin(put(bot.id, "web_chat", json!({"token": "x"})))
+        .await;
+    assert_problem(&unknown_field, 400, "malformed_json");
     let unknown = app.admin(put(bot.id, "myspace", telegram_body())).await;
     assert_problem(&unknown, 404, "not_found");
 }

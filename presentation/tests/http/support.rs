@@ -7,12 +7,13 @@ use actix_web::web;
 use application::api_keys::{hash_key, SHOWN_PREFIX_LEN};
 use application::ports::{
     Channel, Channels, Claim, ClaimTimes, ClaimToken, ClaimedJob, Clock, EventPublisher,
-    HealthCheck, IdempotencyStore, IdempotentRequest, Inbound, InboundMessage, InboundRecord,
-    InboundRequest, Ledger, ParseError, Recipient, Recorded, SendError, StoredResponse,
-    VerifyError,
+    EventSubscriber, HealthCheck, IdempotencyStore, IdempotentRequest, Inbound, InboundMessage,
+    InboundRecord, InboundRequest, Ledger, ParseError, Recipient, Recorded, SendError,
+    StoredResponse, Timer, VerifyError,
 };
 use application::{
     ApiKeys, BindPlatform, BotAdmin, Idempotency, ReceiveWebhook, SendOperatorMessage, Stores,
+    WebChat, WebChatSettings,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -25,9 +26,10 @@ use domain::{
     ConversationStatus, Credentials, DeliveryReport, DomainEvent, ExternalChatId,
     ExternalMessageId, Message, MessageContent, MessageId, MessageStatus, MessengerCredentials,
     Page, PageRequest, PlatformBinding, PlatformKind, RepoError, Role, SystemPrompt,
-    TelegramCredentials, WhatsappCredentials,
+    TelegramCredentials, WebChatCredentials, WhatsappCredentials,
 };
 use domain::{BotSummary, TimeRange};
+use futures::stream::BoxStream;
 use presentation::{AppState, HttpSettings};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -152,6 +154,23 @@ pub struct FakeConversations(pub Mutex<Vec<Conversation>>);
 impl ConversationRepository for FakeConversations {
     async fn get(&self, id: ConversationId) -> Result<Option<Conversation>, RepoError> {
         Ok(self.0.lock().unwrap().iter().find(|c| c.id == id).cloned())
+    }
+    async fn find_active(
+        &self,
+        bot_id: BotId,
+        platform: PlatformKind,
+        chat: &ExternalChatId,
+    ) -> Result<Option<Conversation>, RepoError> {
+        let rows = self.0.lock().unwrap();
+        Ok(rows
+            .iter()
+            .find(|c| {
+                c.bot_id == bot_id
+                    && c.platform == platform
+                    && &c.external_chat_id == chat
+                    && c.is_active()
+            })
+            .cloned())
     }
     async fn list(
         &self,
@@ -517,6 +536,25 @@ impl EventPublisher for NoEvents {
     fn publish(&self, _event: DomainEvent) {}
 }
 
+impl EventSubscriber for NoEvents {
+    fn subscribe(&self) -> BoxStream<'static, DomainEvent> {
+        Box::pin(futures::stream::pending())
+    }
+}
+
+/// The timer port on tokio's clock.
+pub struct TokioTimer;
+
+#[async_trait]
+impl Timer for TokioTimer {
+    async fn sleep(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+/// How long the REST channel waits in these tests, with no worker to answer.
+pub const REPLY_WAIT: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// A health check with a fixed answer.
 pub struct FixedCheck {
     pub name: &'static str,
@@ -603,17 +641,31 @@ impl TestApp {
             Arc::new(NoEvents),
             clock.clone(),
         ));
+        let receive = Arc::new(ReceiveWebhook::new(
+            Stores {
+                bindings: bindings.clone(),
+                messages: messages.clone(),
+                ledger: ledger.clone(),
+            },
+            channels.clone(),
+            Arc::new(NoEvents),
+            clock.clone(),
+        ));
+        let web_chat = Arc::new(WebChat {
+            bindings: bindings.clone(),
+            conversations: conversations.clone(),
+            messages: messages.clone(),
+            receive: receive.clone(),
+            events: Arc::new(NoEvents),
+            timer: Arc::new(TokioTimer),
+            settings: WebChatSettings {
+                reply_wait: REPLY_WAIT,
+                ..WebChatSettings::default()
+            },
+        });
         let state = AppState {
-            receive: Arc::new(ReceiveWebhook::new(
-                Stores {
-                    bindings: bindings.clone(),
-                    messages: messages.clone(),
-                    ledger: ledger.clone(),
-                },
-                channels.clone(),
-                Arc::new(NoEvents),
-                clock.clone(),
-            )),
+            receive,
+            web_chat,
             bot_admin: Arc::new(BotAdmin::new(bots.clone(), clock.clone())),
             bind: Arc::new(BindPlatform::new(
                 bots.clone(),
@@ -698,6 +750,16 @@ impl TestApp {
         let bot = self.seed_bot("bound");
         let creds = TelegramCredentials::parse(TELEGRAM_TOKEN, TELEGRAM_SECRET).unwrap();
         let binding = PlatformBinding::new(bot.id, Credentials::Telegram(creds), Utc::now());
+        self.bindings.rows.lock().unwrap().push(binding);
+        bot
+    }
+
+    /// Stores a bot bound to the web chat, accepting sockets from `origins` (none: any).
+    pub fn seed_web_chat_bot(&self, origins: &[&str]) -> Bot {
+        let bot = self.seed_bot("web");
+        let origins: Vec<String> = origins.iter().map(|o| o.to_string()).collect();
+        let credentials = Credentials::WebChat(WebChatCredentials::parse(&origins).unwrap());
+        let binding = PlatformBinding::new(bot.id, credentials, Utc::now());
         self.bindings.rows.lock().unwrap().push(binding);
         bot
     }

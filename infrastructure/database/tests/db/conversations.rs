@@ -5,7 +5,9 @@ use application::ports::{Ledger, Recorded};
 use database::testing::fresh_databases;
 use database::SeaStore;
 use domain::repositories::{ConversationFilter, ConversationRepository};
-use domain::{BotId, ConversationId, ConversationStatus, Cursor, PageRequest, PlatformKind};
+use domain::{
+    BotId, ConversationId, ConversationStatus, Cursor, ExternalChatId, PageRequest, PlatformKind,
+};
 
 async fn start(store: &SeaStore, bot: BotId, chat: &str) -> ConversationId {
     match receive(store, bot, chat, &format!("{chat}-1")).await {
@@ -117,6 +119,31 @@ async fn ending_is_idempotent() {
         assert_eq!(
             store.end(ConversationId::new(), at(60)).await.unwrap(),
             None
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_chat_s_active_conversation_is_found_until_it_ends() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let chat = ExternalChatId::parse("visitor").unwrap();
+        let find = || store.find_active(bot, PlatformKind::Telegram, &chat);
+        assert_eq!(find().await.unwrap(), None, "{}", db.backend());
+        let id = start(&store, bot, "visitor").await;
+        start(&store, bot, "someone-else").await;
+        assert_eq!(find().await.unwrap().map(|c| c.id), Some(id));
+        let other_platform = store
+            .find_active(bot, PlatformKind::WebChat, &chat)
+            .await
+            .unwrap();
+        assert_eq!(other_platform, None);
+        store.end(id, at(60)).await.unwrap();
+        assert_eq!(
+            find().await.unwrap(),
+            None,
+            "an ended conversation is not active"
         );
     }
 }

@@ -1,0 +1,170 @@
+//! Cross-replica fan-out: this process's events are `PUBLISH`ed, in order, on one channel; the
+//! other processes' events on it are handed to a local sink. Events are announcements, so one
+//! published while Redis is away is dropped (logged), never retried into a backlog.
+
+use crate::envelope::Envelope;
+use crate::health::RedisHealth;
+use crate::RedisSetupError;
+use application::ports::EventPublisher;
+use deadpool_redis::redis::{self, AsyncCommands};
+use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+use domain::DomainEvent;
+use futures::StreamExt;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+/// Connections: one sender and the readiness probe need few.
+const POOL_SIZE: usize = 4;
+/// How long a connection may take to open or be handed out; a Redis that does not answer
+/// within it counts as away.
+const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long to wait before subscribing again after the connection dropped.
+const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
+
+/// One process's link to the event channel `{prefix}:events`.
+#[derive(Clone)]
+pub struct RedisEvents {
+    pool: Pool,
+    client: redis::Client,
+    channel: String,
+    origin: Uuid,
+}
+
+impl RedisEvents {
+    /// Parses the URL and sets up the pool; nothing connects until used.
+    pub fn new(url: &str, prefix: &str) -> Result<Self, RedisSetupError> {
+        let setup = |e: &dyn std::fmt::Display| RedisSetupError(e.to_string());
+        let client = redis::Client::open(url).map_err(|e| setup(&e))?;
+        let mut config = Config::from_url(url);
+        let mut pool = PoolConfig::new(POOL_SIZE);
+        pool.timeouts = Timeouts {
+            wait: Some(REDIS_TIMEOUT),
+            create: Some(REDIS_TIMEOUT),
+            recycle: Some(REDIS_TIMEOUT),
+        };
+        config.pool = Some(pool);
+        let pool = config
+            .create_pool(Some(Runtime::Tokio1))
+            .map_err(|e| setup(&e))?;
+        Ok(Self {
+            pool,
+            client,
+            channel: format!("{prefix}:events"),
+            origin: Uuid::new_v4(),
+        })
+    }
+
+    /// The publisher of this process's events; spawns the task that sends them in order.
+    pub fn publisher(&self) -> RedisPublisher {
+        let (outbox, mut pending) = mpsc::unbounded_channel::<String>();
+        let link = self.clone();
+        let task = tokio::spawn(async move {
+            while let Some(payload) = pending.recv().await {
+                if let Err(error) = link.send(&payload).await {
+                    tracing::warn!(%error, "an event was not fanned out to the other replicas");
+                }
+            }
+        });
+        RedisPublisher {
+            outbox,
+            origin: self.origin,
+            task: Arc::new(task),
+        }
+    }
+
+    async fn send(&self, payload: &str) -> Result<(), String> {
+        let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
+        conn.publish::<_, _, i64>(&self.channel, payload)
+            .await
+            .map(drop)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Spawns the subscriber: every other process's event goes to `sink`; it subscribes again
+    /// whenever the connection drops. Resolves once subscribed the first time (or failed to).
+    pub async fn listen(&self, sink: Arc<dyn Fn(DomainEvent) + Send + Sync>) -> JoinHandle<()> {
+        let (ready, subscribed) = tokio::sync::oneshot::channel();
+        let link = self.clone();
+        let task = tokio::spawn(async move {
+            let mut ready = Some(ready);
+            loop {
+                if let Err(error) = link.follow(&sink, &mut ready).await {
+                    tracing::warn!(%error, "the Redis event subscription dropped; resubscribing");
+                }
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(());
+                }
+                tokio::time::sleep(RESUBSCRIBE_AFTER).await;
+            }
+        });
+        let _ = subscribed.await;
+        task
+    }
+
+    /// Subscribes and forwards until the connection ends.
+    async fn follow(
+        &self,
+        sink: &Arc<dyn Fn(DomainEvent) + Send + Sync>,
+        ready: &mut Option<tokio::sync::oneshot::Sender<()>>,
+    ) -> Result<(), String> {
+        let mut pubsub = self
+            .client
+            .get_async_pubsub()
+            .await
+            .map_err(|e| e.to_string())?;
+        pubsub
+            .subscribe(&self.channel)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(ready) = ready.take() {
+            let _ = ready.send(());
+        }
+        let mut messages = pubsub.on_message();
+        while let Some(message) = messages.next().await {
+            if let Some(event) = Envelope::foreign(message.get_payload_bytes(), self.origin) {
+                sink(event);
+            }
+        }
+        Err("the connection closed".into())
+    }
+
+    /// The readiness check on the same Redis.
+    pub fn health(&self) -> RedisHealth {
+        RedisHealth {
+            pool: self.pool.clone(),
+        }
+    }
+}
+
+/// Queues each event for the sending task: never blocks, never fails the pipeline.
+#[derive(Clone)]
+pub struct RedisPublisher {
+    outbox: mpsc::UnboundedSender<String>,
+    origin: Uuid,
+    task: Arc<JoinHandle<()>>,
+}
+
+impl RedisPublisher {
+    /// Stops the sending task (events still queued are dropped).
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+impl EventPublisher for RedisPublisher {
+    fn publish(&self, event: DomainEvent) {
+        let envelope = Envelope {
+            origin: self.origin,
+            event,
+        };
+        match serde_json::to_string(&envelope) {
+            Ok(payload) => {
+                let _ = self.outbox.send(payload);
+            }
+            Err(error) => tracing::warn!(%error, "an event could not be serialized"),
+        }
+    }
+}
