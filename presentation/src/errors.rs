@@ -86,8 +86,6 @@ pub enum ApiError {
     /// One or more invalid fields, never none.
     #[error("{}", FieldError::sentence(.0))]
     Invalid(Vec<FieldError>),
-    #[error("binding {0} is not supported yet")]
-    UnsupportedPlatform(PlatformKind),
     #[error("the platform refused the request: {0}")]
     Platform(String),
     #[error("storage is unavailable: {0}")]
@@ -151,7 +149,6 @@ impl ApiError {
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Invalid { .. } => "invalid_field",
-            Self::UnsupportedPlatform(_) => "unsupported_platform",
             Self::Platform(_) => "platform_error",
             Self::Unavailable(_) => "service_unavailable",
             Self::NotReady(_) => "not_ready",
@@ -166,7 +163,6 @@ impl ApiError {
             Self::InvalidQuery(_) => "Invalid query string",
             Self::MalformedUpdate(_) => "Malformed update",
             Self::Invalid { .. } => "Invalid field",
-            Self::UnsupportedPlatform(_) => "Platform not supported",
             Self::InvalidSignature => "Invalid signature",
             Self::SubscriptionRefused => "Subscription refused",
             Self::OriginNotAllowed => "Origin not allowed",
@@ -267,9 +263,7 @@ impl ResponseError for ApiError {
             | Self::IdempotentAnswerWithheld => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Invalid { .. } | Self::UnsupportedPlatform(_) | Self::IdempotencyKeyReused => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            Self::Invalid { .. } | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Platform(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
