@@ -54,10 +54,16 @@ impl GenerateReply {
             return Ok(Step::LeaseLost);
         }
         if resets {
-            self.lookup
+            let ended = self
+                .lookup
                 .conversations
-                .end(reply.conversation_id, self.clock.now())
-                .await?;
+                .end(reply.conversation_id, self.clock.now());
+            if let Some(conversation) = ended.await? {
+                self.events.publish(DomainEvent::ConversationEnded {
+                    bot_id: conversation.bot_id,
+                    conversation_id: conversation.id,
+                });
+            }
         }
         self.events.publish(DomainEvent::ReplyStored {
             bot_id: reply.bot_id,

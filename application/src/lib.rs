@@ -7,6 +7,7 @@ pub mod binding_cache;
 pub mod bots;
 pub mod commands;
 pub mod deliver_reply;
+pub mod end_conversation;
 #[cfg(test)]
 mod fixtures;
 pub mod generate_reply;
@@ -27,6 +28,7 @@ pub use bind_platform::{BindError, BindPlatform, Bound};
 pub use binding_cache::CachedBindings;
 pub use bots::{BotAdmin, BotError};
 pub use deliver_reply::DeliverReply;
+pub use end_conversation::EndConversation;
 pub use generate_reply::GenerateReply;
 pub use idempotency::{Begin, Idempotency, Ticket};
 pub use job_runner::{JobRunner, Outcome};

@@ -6,9 +6,9 @@ use application::ports::{
     Channel, Channels, Clock, EventPublisher, HealthCheck, LanguageModel, SystemClock, Timer,
 };
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, GenerateReply, Idempotency,
-    JobRunner, Lookup, PipelineSettings, ReceiveWebhook, SendOperatorMessage, Stores, WebChat,
-    WebChatSettings,
+    ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, EndConversation, GenerateReply,
+    Idempotency, JobRunner, Lookup, PipelineSettings, ReceiveWebhook, SendOperatorMessage, Stores,
+    WebChat, WebChatSettings,
 };
 use async_trait::async_trait;
 use database::SeaStore;
@@ -157,7 +157,7 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
             ledger: store.clone(),
         },
         channels.clone(),
-        publisher,
+        publisher.clone(),
         clock.clone(),
     ));
     let web_chat = Arc::new(WebChat {
@@ -185,6 +185,11 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         )),
         api_keys: Arc::new(ApiKeys::new(store.clone(), clock.clone(), bootstrap)),
         send_message,
+        end_conversation: Arc::new(EndConversation::new(
+            store.clone(),
+            publisher.clone(),
+            clock.clone(),
+        )),
         idempotency: Arc::new(Idempotency::new(store.clone(), clock.clone())),
         bots: store.clone(),
         bindings,

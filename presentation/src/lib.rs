@@ -19,7 +19,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use application::ports::HealthCheck;
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, Idempotency, ReceiveWebhook, SendOperatorMessage, WebChat,
+    ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, ReceiveWebhook,
+    SendOperatorMessage, WebChat,
 };
 use domain::repositories::{
     BindingRepository, BotRepository, ConversationRepository, MessageRepository, SummaryRepository,
@@ -36,6 +37,7 @@ pub struct AppState {
     pub bind: Arc<BindPlatform>,
     pub api_keys: Arc<ApiKeys>,
     pub send_message: Arc<SendOperatorMessage>,
+    pub end_conversation: Arc<EndConversation>,
     /// The web chat's socket and the REST channel.
     pub web_chat: Arc<WebChat>,
     /// `Idempotency-Key` claims and answers for the admin API's POSTs.

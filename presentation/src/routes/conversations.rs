@@ -10,7 +10,6 @@ use crate::openapi::schemas::Id;
 use crate::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
-use chrono::Utc;
 use domain::{Conversation, ConversationId, MessageId};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -89,8 +88,8 @@ async fn end(
     id: web::Path<ConversationId>,
 ) -> Result<web::Json<ConversationBody>, ApiError> {
     let ended = state
-        .conversations
-        .end(*id, Utc::now())
+        .end_conversation
+        .end(*id)
         .await?
         .ok_or_else(|| ApiError::not_found("conversation"))?;
     tracing::info!(conversation_id = %ended.id, "conversation ended by an operator");

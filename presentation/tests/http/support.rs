@@ -12,8 +12,8 @@ use application::ports::{
     StoredResponse, Timer, VerifyError,
 };
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, Idempotency, ReceiveWebhook, SendOperatorMessage, Stores,
-    WebChat, WebChatSettings,
+    ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, ReceiveWebhook,
+    SendOperatorMessage, Stores, WebChat, WebChatSettings,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -676,6 +676,11 @@ impl TestApp {
             )),
             api_keys: Arc::new(ApiKeys::new(api_keys.clone(), clock.clone(), None)),
             send_message,
+            end_conversation: Arc::new(EndConversation::new(
+                conversations.clone(),
+                Arc::new(NoEvents),
+                clock.clone(),
+            )),
             idempotency: Arc::new(Idempotency::new(idempotency.clone(), clock)),
             bots: bots.clone(),
             bindings: bindings.clone(),
