@@ -26,7 +26,7 @@ pub use message::{
 pub use page::{Cursor, Page, PageRequest};
 pub use platform::{
     Credentials, DiscordCredentials, MessengerCredentials, PlatformBinding, PlatformKind,
-    TelegramCredentials, WhatsappCredentials,
+    TelegramCredentials, TelegramMode, WhatsappCredentials,
 };
 pub use secret::Secret;
 pub use summary::{BotSummary, TimeRange};
