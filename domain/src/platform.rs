@@ -65,6 +65,8 @@ pub enum TelegramMode {
 }
 
 impl TelegramMode {
+    pub const ALL: [TelegramMode; 2] = [Self::Webhook, Self::Polling];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Webhook => "webhook",
@@ -77,7 +79,7 @@ impl FromStr for TelegramMode {
     type Err = ValidationError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        [Self::Webhook, Self::Polling]
+        Self::ALL
             .into_iter()
             .find(|mode| mode.as_str() == s)
             .ok_or_else(|| ValidationError::new("mode", "must be `webhook` or `polling`"))
