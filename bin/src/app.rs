@@ -7,7 +7,8 @@ use application::ports::{
 };
 use application::{
     ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, GenerateReply, Idempotency,
-    JobRunner, Lookup, PipelineSettings, ReceiveWebhook, SendOperatorMessage, Stores,
+    JobRunner, Lookup, PipelineSettings, PollPorts, PollSettings, PollUpdates, ReceiveWebhook,
+    SendOperatorMessage, Stores,
 };
 use async_trait::async_trait;
 use database::SeaStore;
@@ -41,6 +42,8 @@ pub struct App {
     pub runner: Arc<JobRunner>,
     pub events: Arc<EventBus>,
     pub wake: Arc<Notify>,
+    /// Polls the Telegram bindings in polling mode.
+    pub poller: Arc<PollUpdates>,
 }
 
 pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> {
@@ -97,17 +100,19 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
         publisher.clone(),
         clock.clone(),
     ));
+    let receive = Arc::new(ReceiveWebhook::new(
+        Stores {
+            bindings: bindings.clone(),
+            messages: store.clone(),
+            ledger: store.clone(),
+        },
+        channels.clone(),
+        publisher,
+        clock.clone(),
+    ));
+    let poller = telegram_poller(settings, &store, receive.clone(), clock.clone())?;
     let state = AppState {
-        receive: Arc::new(ReceiveWebhook::new(
-            Stores {
-                bindings: bindings.clone(),
-                messages: store.clone(),
-                ledger: store.clone(),
-            },
-            channels.clone(),
-            publisher,
-            clock.clone(),
-        )),
+        receive,
         bot_admin: Arc::new(BotAdmin::new(store.clone(), clock.clone())),
         bind: Arc::new(BindPlatform::new(
             store.clone(),
@@ -131,7 +136,40 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
         runner,
         events,
         wake,
+        poller,
     })
+}
+
+/// The Telegram poller: `getUpdates` at `telegram.api_url`, recording through `receive`.
+fn telegram_poller(
+    settings: &Settings,
+    store: &Arc<SeaStore>,
+    receive: Arc<ReceiveWebhook>,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<PollUpdates>, StartupError> {
+    let source = telegram::TelegramPoller::new(&settings.telegram.api_url)
+        .map_err(|e| StartupError::Platform(e.to_string()))?;
+    let ports = PollPorts {
+        source: Arc::new(source),
+        offsets: store.clone(),
+        leases: store.clone(),
+        receive,
+        clock,
+    };
+    Ok(Arc::new(PollUpdates::new(ports, poll_settings(settings))))
+}
+
+fn poll_settings(settings: &Settings) -> PollSettings {
+    let telegram = &settings.telegram;
+    let timeout = Duration::from_secs(telegram.poll_timeout_seconds);
+    PollSettings {
+        timeout,
+        // Renewed before and after each fetch, which takes at most the timeout plus a margin.
+        lease_ttl: timeout + Duration::from_secs(30),
+        standby: Duration::from_millis(telegram.poll_rescan_ms),
+        retry: Duration::from_secs(telegram.poll_retry_seconds),
+        refused_retry: Duration::from_secs(telegram.poll_refused_retry_seconds),
+    }
 }
 
 fn pipeline_settings(settings: &Settings) -> PipelineSettings {

@@ -30,6 +30,10 @@ history_token_budget = 3000
 
 [telegram]
 api_url = "https://api.telegram.org"
+poll_timeout_seconds = 25
+poll_rescan_ms = 3000
+poll_retry_seconds = 5
+poll_refused_retry_seconds = 60
 
 [discord]
 api_url = "https://discord.com/api/v10"
@@ -64,7 +68,7 @@ pub struct Settings {
     #[serde(default)]
     pub redis: RedisSettings,
     pub ai: AiSettings,
-    pub telegram: ApiUrl,
+    pub telegram: TelegramSettings,
     pub discord: ApiUrl,
     pub meta: GraphUrl,
     #[serde(default)]
@@ -130,6 +134,21 @@ impl AiSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ApiUrl {
     pub api_url: String,
+}
+
+/// The Bot API's address, and how polling-mode bindings are polled.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct TelegramSettings {
+    pub api_url: String,
+    /// How long one `getUpdates` long poll waits for an update.
+    pub poll_timeout_seconds: u64,
+    /// How often polling bindings are rescanned (new ones start, removed ones stop), and how
+    /// often a replica without a bot's polling lease tries to take it.
+    pub poll_rescan_ms: u64,
+    /// The pause after a failed poll (network, Telegram 5xx, storage).
+    pub poll_retry_seconds: u64,
+    /// The pause after Telegram refused polling (409: a webhook is set; 401: a bad token).
+    pub poll_refused_retry_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -215,6 +234,9 @@ impl Settings {
         let invalid = |key: &str, why: &str| Err(ConfigError::Message(format!("{key}: {why}")));
         if self.worker.lease_seconds == 0 {
             return invalid("worker.lease_seconds", "must be at least 1");
+        }
+        if self.telegram.poll_rescan_ms == 0 {
+            return invalid("telegram.poll_rescan_ms", "must be at least 1");
         }
         if self.ai.effective_provider() == AiProvider::Openai && self.ai.api_key.is_none() {
             return invalid("ai.api_key", "is required when ai.provider is `openai`");

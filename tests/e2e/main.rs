@@ -7,5 +7,6 @@ mod meta;
 mod operator;
 mod reliability;
 mod telegram;
+mod telegram_polling;
 
 pub use switchboard_e2e::{on_each_database, PATIENCE};
