@@ -235,8 +235,13 @@ impl Settings {
         if self.worker.lease_seconds == 0 {
             return invalid("worker.lease_seconds", "must be at least 1");
         }
-        if self.telegram.poll_rescan_ms == 0 {
+        let telegram = &self.telegram;
+        if telegram.poll_rescan_ms == 0 {
             return invalid("telegram.poll_rescan_ms", "must be at least 1");
+        }
+        // 0 would be short polling: a bot without updates would be asked again at once.
+        if telegram.poll_timeout_seconds == 0 {
+            return invalid("telegram.poll_timeout_seconds", "must be at least 1");
         }
         if self.ai.effective_provider() == AiProvider::Openai && self.ai.api_key.is_none() {
             return invalid("ai.api_key", "is required when ai.provider is `openai`");
@@ -426,5 +431,20 @@ mod tests {
         let err =
             Settings::load(None, &env(&[("SWITCHBOARD__DATABASE__URL", "mysql://x")])).unwrap_err();
         assert!(err.to_string().contains("database.url"), "{err}");
+        for key in ["POLL_TIMEOUT_SECONDS", "POLL_RESCAN_MS"] {
+            let var = format!("SWITCHBOARD__TELEGRAM__{key}");
+            let err = Settings::load(None, &env(&[(var.as_str(), "0")])).unwrap_err();
+            let named = format!("telegram.{}", key.to_ascii_lowercase());
+            assert!(err.to_string().contains(&named), "{err}");
+        }
+    }
+
+    #[test]
+    fn telegram_long_polls_for_25_seconds_by_default() {
+        let s = Settings::load(None, &HashMap::new()).unwrap();
+        assert_eq!(s.telegram.poll_timeout_seconds, 25);
+        assert_eq!(s.telegram.poll_rescan_ms, 3000);
+        assert_eq!(s.telegram.poll_retry_seconds, 5);
+        assert_eq!(s.telegram.poll_refused_retry_seconds, 60);
     }
 }

@@ -150,3 +150,30 @@ async fn two_servers_on_one_postgresql_poll_a_bot_from_one_of_them_only() {
     .await;
     second.stop().await;
 }
+
+#[tokio::test]
+async fn a_binding_switched_back_to_webhooks_stops_being_polled() {
+    let db = database::testing::fresh_sqlite();
+    let openai = FakeOpenAi::echoing().await;
+    let telegram = FakeTelegram::start().await;
+    telegram.serve_updates(Vec::new()).await;
+    let app = TestApp::spawn(&polling_config(db.url(), &openai, &telegram)).await;
+    let bot = app.create_bot("Poller", None).await;
+    bind_polling(&app, &bot).await;
+    poll_until(PATIENCE, "polling", || async {
+        (telegram.calls("getUpdates").await.len() >= 2).then_some(())
+    })
+    .await;
+
+    app.bind_telegram(&bot).await;
+    // The rescan notices within 100 ms and cancels the long poll in flight.
+    tokio::time::sleep(IDLE_POLL * 2).await;
+    let after_switch = telegram.calls("getUpdates").await.len();
+    tokio::time::sleep(IDLE_POLL * 5).await;
+    assert_eq!(
+        telegram.calls("getUpdates").await.len(),
+        after_switch,
+        "still polled after switching to webhooks"
+    );
+    app.stop().await;
+}
