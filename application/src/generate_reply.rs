@@ -119,8 +119,12 @@ impl GenerateReply {
         Ok(self.model.complete(&request).await)
     }
 
-    /// Runs `work` while the chat shows "typing…"; the indicator stops with the work.
+    /// Runs `work` while the chat shows "typing…"; the indicator stops with the work. A message
+    /// answered in place (a Discord interaction) shows the platform's own pending state instead.
     async fn while_typing<T>(&self, target: &Target, work: impl Future<Output = T>) -> T {
+        if target.message.reply_handle.is_some() {
+            return work.await;
+        }
         // The typing loop is polled first, so the indicator is shown even for instant work.
         match future::select(pin!(self.keep_typing(target)), pin!(work)).await {
             Either::Left((never, _)) => match never {},
@@ -360,6 +364,24 @@ mod tests {
         let (_, stored) = h.answer(inbound, vec![]).await;
         assert_eq!(stored[0].content.as_text(), Some("at once"));
         assert_eq!(typing.calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_message_answered_in_place_shows_no_typing() {
+        let typing = Typing::default();
+        let mut h = Harness::new();
+        h.channel = typing.channel(usize::MAX, Ok(()));
+        h.model
+            .expect_complete()
+            .times(1)
+            .returning(|_| Ok(Completion::text("in place")));
+        let inbound = h
+            .world
+            .inbound(MessageContent::text("/ask"))
+            .with_reply_handle(Some(domain::Secret::new("interaction-token")));
+        let (_, stored) = h.answer(inbound, vec![]).await;
+        assert_eq!(stored[0].content.as_text(), Some("in place"));
+        assert_eq!(typing.calls(), 0);
     }
 
     #[tokio::test]

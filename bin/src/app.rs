@@ -192,10 +192,13 @@ fn channels(settings: &Settings) -> Result<Channels, StartupError> {
     let graph_url = &settings.meta.graph_url;
     let messenger = meta::MessengerChannel::new(graph_url).map_err(|e| platform(&e))?;
     let whatsapp = meta::WhatsappChannel::new(graph_url).map_err(|e| platform(&e))?;
+    let discord =
+        discord::DiscordChannel::new(&settings.discord.api_url).map_err(|e| platform(&e))?;
     Ok(Channels::new([
         Arc::new(telegram) as Arc<dyn Channel>,
         Arc::new(messenger),
         Arc::new(whatsapp),
+        Arc::new(discord),
     ]))
 }
 

@@ -91,7 +91,8 @@ pub trait MessageRepository: Send + Sync {
         status: MessageStatus,
         error: Option<String>,
     ) -> Result<bool, RepoError>;
-    /// Records the platform's id of a sent outbound message, for its reports to find it.
+    /// Records the platform's id of a sent outbound message, for its reports to find it; an id
+    /// another of the bot's messages has already is not kept.
     async fn set_external_id(
         &self,
         id: MessageId,

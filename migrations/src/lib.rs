@@ -31,6 +31,14 @@ impl MigratorTrait for Migrator {
     }
 }
 
+/// Runs SQL statements that both engines understand, in order.
+pub(crate) async fn run_all(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    for sql in statements {
+        run(manager, sql).await?;
+    }
+    Ok(())
+}
+
 /// Runs one SQL statement that both engines understand.
 pub(crate) async fn run(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
     manager.get_connection().execute_unprepared(sql).await?;

@@ -1,6 +1,6 @@
 //! Bots can be paused; replies record the model's token usage; summaries read messages by bot and time.
 
-use crate::run;
+use crate::run_all;
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -23,16 +23,10 @@ const DOWN: [&str; 4] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for sql in UP {
-            run(manager, sql).await?;
-        }
-        Ok(())
+        run_all(manager, &UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for sql in DOWN {
-            run(manager, sql).await?;
-        }
-        Ok(())
+        run_all(manager, &DOWN).await
     }
 }

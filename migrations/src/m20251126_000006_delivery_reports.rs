@@ -1,6 +1,6 @@
 //! Outbound messages keep why their delivery failed; inbound ones keep the platform's handle for answering in place.
 
-use crate::run;
+use crate::run_all;
 use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
@@ -19,16 +19,10 @@ const DOWN: [&str; 2] = [
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for sql in UP {
-            run(manager, sql).await?;
-        }
-        Ok(())
+        run_all(manager, &UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for sql in DOWN {
-            run(manager, sql).await?;
-        }
-        Ok(())
+        run_all(manager, &DOWN).await
     }
 }

@@ -1,7 +1,8 @@
-//! End-to-end tests: the whole server on port 0, fresh databases, fake OpenAI, Telegram and Graph API.
+//! End-to-end tests: the whole server on port 0, fresh databases, fake OpenAI, Telegram, Graph and Discord APIs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bots;
+mod discord;
 mod master_key;
 mod meta;
 mod operator;

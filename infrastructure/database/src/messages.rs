@@ -104,13 +104,21 @@ impl MessageRepository for SeaStore {
         id: MessageId,
         external_id: &ExternalMessageId,
     ) -> Result<(), RepoError> {
-        Entity::update_many()
+        let result = Entity::update_many()
             .col_expr(Column::ExternalId, Expr::value(external_id.as_str()))
             .filter(Column::Id.eq(id.to_string()))
             .exec(self.db())
             .await
-            .map_err(repo_err)?;
-        Ok(())
+            .map_err(repo_err);
+        match result {
+            // Another of the bot's messages has that id: the platform reused it, so its
+            // reports cannot tell the two apart. The message was sent all the same.
+            Err(RepoError::Duplicate(detail)) => {
+                tracing::warn!(%id, %detail, "a platform message id was given twice; not kept");
+                Ok(())
+            }
+            other => other.map(drop),
+        }
     }
 
     /// The update and the read that returns the moved row share a transaction, so the row

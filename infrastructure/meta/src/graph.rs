@@ -10,7 +10,8 @@ use url::Url;
 const THROTTLED: &[i64] = &[4, 17, 32, 613, 80001, 80006, 130429, 131048, 131056];
 /// Graph error codes of a passing fault on Meta's side, worth retrying.
 const TEMPORARY: &[i64] = &[1, 2, 131000, 131016];
-/// How long to wait after a throttling error: Meta gives no `retry_after`.
+/// How long to wait after a throttling error that comes without a `Retry-After` header (Meta's
+/// usually do).
 pub(crate) const THROTTLE_DELAY: Duration = Duration::from_secs(30);
 
 /// Why a channel could not be built.
@@ -59,11 +60,28 @@ impl Graph {
             })?;
         let status = response.status().as_u16();
         let success = response.status().is_success();
+        let asked_wait = retry_after(response.headers());
         let text = response.text().await.unwrap_or_default();
         if success {
             return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
         }
-        Err(classify(status, &text))
+        Err(waiting(classify(status, &text), asked_wait))
+    }
+}
+
+/// A `Retry-After` of whole seconds, where the answer has one.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse().ok().map(Duration::from_secs)
+}
+
+/// A throttling error waits as long as the answer asked, where it asked.
+fn waiting(error: SendError, asked: Option<Duration>) -> SendError {
+    match (error, asked) {
+        (SendError::RateLimited { .. }, Some(retry_after)) => {
+            SendError::RateLimited { retry_after }
+        }
+        (error, _) => error,
     }
 }
 
@@ -190,6 +208,30 @@ mod tests {
             }
         );
         assert!(matches!(classify(403, "nope"), SendError::Permanent(_)));
+    }
+
+    #[test]
+    fn a_retry_after_header_sets_the_wait_of_a_throttling_error_only() {
+        let asked = Some(Duration::from_secs(2));
+        assert_eq!(
+            waiting(error(400, 613), asked),
+            SendError::RateLimited {
+                retry_after: Duration::from_secs(2)
+            }
+        );
+        assert!(matches!(
+            waiting(error(400, 10), asked),
+            SendError::Permanent(_)
+        ));
+        let mut headers = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert("retry-after", "7".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&headers), None);
     }
 
     #[test]

@@ -11,6 +11,17 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::IntoParams;
 
+/// WhatsApp Cloud notifications may carry up to 3 MB; every other platform keeps the
+/// configured (tighter) webhook limit.
+pub const WHATSAPP_BODY_LIMIT: usize = 3 * 1024 * 1024;
+
+fn body_limit(kind: PlatformKind, configured: usize) -> usize {
+    match kind {
+        PlatformKind::Whatsapp => configured.max(WHATSAPP_BODY_LIMIT),
+        _ => configured,
+    }
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     // Meta's platforms take a GET handshake too; for the others GET stays a 405.
     cfg.service(
@@ -30,11 +41,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         ("platform" = Platform, Path, description = "The platform sending the update."),
         ("bot_id" = Id, Path, description = "The bot the binding belongs to."),
         ("X-Telegram-Bot-Api-Secret-Token" = Option<String>, Header, description = "Telegram: the binding's secret token."),
-        ("X-Hub-Signature-256" = Option<String>, Header, description = "Messenger and WhatsApp: `sha256=` and the hex HMAC-SHA256 of the body, keyed by the app secret.")
+        ("X-Hub-Signature-256" = Option<String>, Header, description = "Messenger and WhatsApp: `sha256=` and the hex HMAC-SHA256 of the body, keyed by the app secret."),
+        ("X-Signature-Ed25519" = Option<String>, Header, description = "Discord: the hex Ed25519 signature of `X-Signature-Timestamp` followed by the body, checked with the application's public key."),
+        ("X-Signature-Timestamp" = Option<String>, Header, description = "Discord: the unix time of the signature; refused when more than 5 minutes from the server's clock.")
     ),
     request_body(content = Object, description = "The platform's update, as it sends it."),
     responses(
-        (status = 200, description = "Stored (or a known duplicate, or a kind that is ignored).", body = Object),
+        (status = 200, description = "Stored (or a known duplicate, or a kind that is ignored). Discord is answered with its interaction response: `{\"type\":1}` to a PING, `{\"type\":5}` (deferred) to a slash command.", body = Object),
         (status = 401, description = "The secret or signature is missing or wrong; nothing was stored.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such bot, or the bot is not bound to this platform.", body = Problem, content_type = "application/problem+json")
     ),
@@ -48,7 +61,7 @@ async fn receive(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, bot_id) = path.into_inner();
-    let body = read_body(&req, payload, limit.0).await?;
+    let body = read_body(&req, payload, body_limit(kind, limit.0)).await?;
     let inbound = InboundRequest {
         headers: headers_of(&req),
         body: body.to_vec(),

@@ -95,6 +95,31 @@ async fn the_default_webhook_limit_is_one_mebibyte() {
 }
 
 #[actix_web::test]
+async fn whatsapp_alone_may_send_up_to_three_mebibytes() {
+    let app = TestApp::new();
+    let unbound = app.seed_bot("unbound");
+    let post = |platform: &str, len: usize| {
+        TestRequest::post()
+            .uri(&format!("/webhooks/{platform}/{}", unbound.id))
+            .insert_header(("content-type", "application/json"))
+            .set_payload("x".repeat(len))
+    };
+    let two_mib = 2 * 1024 * 1024;
+    // Read whole, then refused for want of a binding: the size was accepted.
+    assert_problem(&app.send(post("whatsapp", two_mib)).await, 404, "not_found");
+    let over = presentation::routes::webhooks::WHATSAPP_BODY_LIMIT + 1;
+    assert_problem(
+        &app.send(post("whatsapp", over)).await,
+        413,
+        "payload_too_large",
+    );
+    for platform in ["messenger", "telegram", "discord"] {
+        let reply = app.send(post(platform, two_mib)).await;
+        assert_problem(&reply, 413, "payload_too_large");
+    }
+}
+
+#[actix_web::test]
 async fn unknown_platforms_bots_and_bindings_are_404() {
     let app = TestApp::new();
     let bot = app.seed_bot("unbound");

@@ -101,6 +101,16 @@ async fn statuses_move_forward_only_and_reports_find_messages_by_platform_id() {
             "failed is final"
         );
         assert_eq!(store.get(other.id).await.unwrap().unwrap().error, failure);
+
+        let third = answered_turn(&store, bot, "chat", "3", (4, 5), None).await;
+        store
+            .set_external_id(third.id, &ExternalMessageId::parse("wamid.2").unwrap())
+            .await
+            .expect("an id given twice is not an error");
+        assert_eq!(
+            store.get(third.id).await.unwrap().unwrap().external_id,
+            None
+        );
     }
 }
 

@@ -1,0 +1,255 @@
+//! Discord's REST API client: one request at a time, its failures classified for the retry policy.
+
+use application::ports::SendError;
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Duration;
+use url::Url;
+
+/// `Unknown Webhook`: an interaction token that expired (15 minutes) or never was.
+const UNKNOWN_WEBHOOK: i64 = 10015;
+/// `Invalid Webhook Token`.
+const INVALID_WEBHOOK_TOKEN: i64 = 50027;
+/// How long to wait after a 429 that names no delay.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// The longest wait a 429 is believed to ask for.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// Why a channel could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("invalid Discord API URL `{url}`: {reason}")]
+    ApiUrl { url: String, reason: String },
+    #[error("cannot build the HTTP client: {0}")]
+    Client(#[from] reqwest::Error),
+}
+
+/// A failed call: an interaction token Discord no longer knows (the caller falls back to the
+/// channel), or a failure for the retry policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CallError {
+    ExpiredInteraction,
+    Send(SendError),
+}
+
+impl From<CallError> for SendError {
+    fn from(error: CallError) -> Self {
+        match error {
+            CallError::ExpiredInteraction => {
+                SendError::Permanent("Discord no longer knows the interaction token".to_owned())
+            }
+            CallError::Send(error) => error,
+        }
+    }
+}
+
+/// One REST call: method, path under the API URL, the bot token when the route needs it
+/// (interaction webhooks are authorised by the token in their path) and a JSON body.
+pub(crate) struct Call<'a> {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) bot_token: Option<&'a str>,
+    pub(crate) body: Option<Value>,
+}
+
+/// Speaks to the REST API at a base URL (Discord's, or a test fake).
+#[derive(Debug, Clone)]
+pub(crate) struct Rest {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Rest {
+    pub(crate) fn new(api_url: &str) -> Result<Self, BuildError> {
+        let base = base_url(api_url)?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        Ok(Self { client, base })
+    }
+
+    /// The answer's JSON (`null` when it has none, as for 204). Paths may hold interaction
+    /// tokens, so no URL is ever put in an error or a log line.
+    pub(crate) async fn call(&self, call: Call<'_>) -> Result<Value, CallError> {
+        let mut request = self
+            .client
+            .request(call.method, format!("{}/{}", self.base, call.path));
+        if let Some(token) = call.bot_token {
+            request = request.header("authorization", format!("Bot {token}"));
+        }
+        if let Some(body) = &call.body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| {
+            CallError::Send(SendError::Transient(format!(
+                "Discord API unreachable: {}",
+                e.without_url()
+            )))
+        })?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap_or_default();
+        if (200..300).contains(&status) {
+            return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
+        }
+        Err(classify(status, &headers, &text))
+    }
+}
+
+/// The API base URL without its trailing slash: an absolute `http`/`https` URL with a host.
+fn base_url(raw: &str) -> Result<String, BuildError> {
+    let invalid = |reason: String| BuildError::ApiUrl {
+        url: raw.to_owned(),
+        reason,
+    };
+    let url = Url::parse(raw).map_err(|e| invalid(e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid("not an http(s) URL with a host".to_owned()));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// The fields of Discord's error and rate-limit bodies that the policy reads.
+#[derive(Deserialize, Default)]
+struct ErrorBody {
+    code: Option<i64>,
+    message: Option<String>,
+    retry_after: Option<f64>,
+    #[serde(default)]
+    global: bool,
+}
+
+/// 429 waits as long as asked; an unknown or invalid interaction token is expired; other 4xx
+/// are permanent; 5xx and odd statuses are transient.
+pub(crate) fn classify(status: u16, headers: &HeaderMap, body: &str) -> CallError {
+    let error: ErrorBody = serde_json::from_str(body).unwrap_or_default();
+    let failure = match (status, error.code) {
+        (429, _) => {
+            let retry_after = retry_after(&error, headers);
+            if error.global || header(headers, "x-ratelimit-global") == Some("true") {
+                tracing::warn!(?retry_after, "Discord's global rate limit was hit");
+            }
+            SendError::RateLimited { retry_after }
+        }
+        (404, Some(UNKNOWN_WEBHOOK)) | (401, Some(INVALID_WEBHOOK_TOKEN)) => {
+            return CallError::ExpiredInteraction
+        }
+        (400..=499, _) => SendError::Permanent(describe(status, &error)),
+        _ => SendError::Transient(describe(status, &error)),
+    };
+    CallError::Send(failure)
+}
+
+/// The body's float `retry_after`, else the `Retry-After` header, else a second; capped.
+fn retry_after(error: &ErrorBody, headers: &HeaderMap) -> Duration {
+    let header = header(headers, "retry-after").and_then(|v| v.trim().parse::<f64>().ok());
+    error
+        .retry_after
+        .or(header)
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .map_or(DEFAULT_RETRY_AFTER, |wait| wait.min(MAX_RETRY_AFTER))
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn describe(status: u16, error: &ErrorBody) -> String {
+    format!(
+        "Discord API {status}, code {}: {}",
+        error
+            .code
+            .map_or_else(|| "none".to_owned(), |c| c.to_string()),
+        error.message.as_deref().unwrap_or("no message")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn send(error: CallError) -> SendError {
+        match error {
+            CallError::Send(error) => error,
+            CallError::ExpiredInteraction => panic!("not an expired interaction"),
+        }
+    }
+
+    #[test]
+    fn a_429_waits_for_the_float_retry_after_of_the_body_or_header() {
+        let body =
+            r#"{"message":"You are being rate limited.","retry_after":1.337,"global":false}"#;
+        assert_eq!(
+            send(classify(429, &HeaderMap::new(), body)),
+            SendError::RateLimited {
+                retry_after: Duration::from_millis(1337)
+            }
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", HeaderValue::from_static("2.5"));
+        assert_eq!(
+            send(classify(429, &headers, "")),
+            SendError::RateLimited {
+                retry_after: Duration::from_millis(2500)
+            }
+        );
+        assert_eq!(
+            send(classify(429, &HeaderMap::new(), r#"{"retry_after":-1}"#)),
+            SendError::RateLimited {
+                retry_after: DEFAULT_RETRY_AFTER
+            }
+        );
+        assert_eq!(
+            send(classify(429, &HeaderMap::new(), r#"{"retry_after":1e12}"#)),
+            SendError::RateLimited {
+                retry_after: MAX_RETRY_AFTER
+            }
+        );
+    }
+
+    #[test]
+    fn expired_interaction_tokens_are_told_apart() {
+        let unknown = r#"{"message":"Unknown Webhook","code":10015}"#;
+        let invalid = r#"{"message":"Invalid Webhook Token","code":50027}"#;
+        assert_eq!(
+            classify(404, &HeaderMap::new(), unknown),
+            CallError::ExpiredInteraction
+        );
+        assert_eq!(
+            classify(401, &HeaderMap::new(), invalid),
+            CallError::ExpiredInteraction
+        );
+        let other = r#"{"message":"Unknown Channel","code":10003}"#;
+        assert!(matches!(
+            send(classify(404, &HeaderMap::new(), other)),
+            SendError::Permanent(text) if text.contains("10003")
+        ));
+    }
+
+    #[test]
+    fn server_errors_are_transient_and_client_errors_permanent() {
+        assert!(matches!(
+            send(classify(502, &HeaderMap::new(), "<html>")),
+            SendError::Transient(_)
+        ));
+        assert!(matches!(
+            send(classify(403, &HeaderMap::new(), r#"{"code":50013}"#)),
+            SendError::Permanent(_)
+        ));
+    }
+
+    #[test]
+    fn api_urls_are_checked() {
+        assert_eq!(
+            Rest::new("https://discord.com/api/v10/").unwrap().base,
+            "https://discord.com/api/v10"
+        );
+        for bad in ["not a url", "mailto:a@b.c", "file:///tmp/x"] {
+            assert!(Rest::new(bad).is_err(), "{bad}");
+        }
+    }
+}
