@@ -98,12 +98,20 @@ impl BindPlatform {
     }
 
     /// Tells the platform the webhook URL when there is a public URL and a channel to do it;
-    /// whether it was told.
+    /// whether it was told. A binding that polls has its webhook removed instead, public URL
+    /// or not, since the platform will not be polled while one is set.
     async fn register(&self, binding: &PlatformBinding, url: &str) -> Result<bool, BindError> {
         let Some(channel) = self.channels.get(binding.kind()) else {
             tracing::info!("no channel for this platform yet: the webhook is not registered");
             return Ok(false);
         };
+        if binding.polls() {
+            channel
+                .unregister_webhook(binding)
+                .await
+                .map_err(BindError::Platform)?;
+            return Ok(false);
+        }
         if self.public_url.is_none() {
             return Ok(false);
         }
@@ -230,6 +238,44 @@ mod tests {
         assert!(bound
             .webhook_url
             .starts_with("http://127.0.0.1:8080/webhooks/telegram/"));
+    }
+
+    fn polling() -> Credentials {
+        let credentials = TelegramCredentials::parse("1:abc", "secret").unwrap();
+        Credentials::Telegram(credentials.with_mode(domain::TelegramMode::Polling))
+    }
+
+    #[tokio::test]
+    async fn a_polling_binding_removes_the_webhook_even_without_a_public_url() {
+        for public_url in [None, Some("https://bots.example.com")] {
+            let mut channel = telegram_channel();
+            channel.expect_register_webhook().never();
+            channel
+                .expect_unregister_webhook()
+                .times(1)
+                .returning(|_| Ok(()));
+            let bound = use_case(channel, storing_bindings(), public_url)
+                .bind(BotId::new(), polling(), "http://127.0.0.1:8080")
+                .await
+                .unwrap();
+            assert!(!bound.webhook_registered);
+            assert!(bound.binding.polls());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_webhook_removal_stores_no_binding() {
+        let mut channel = telegram_channel();
+        channel
+            .expect_unregister_webhook()
+            .returning(|_| Err(SendError::Permanent("Unauthorized".into())));
+        let mut bindings = MockBindingRepository::new();
+        bindings.expect_get().returning(|_, _| Ok(None));
+        bindings.expect_upsert().never();
+        let result = use_case(channel, bindings, None)
+            .bind(BotId::new(), polling(), "")
+            .await;
+        assert!(matches!(result, Err(BindError::Platform(_))));
     }
 
     #[tokio::test]

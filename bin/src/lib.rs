@@ -7,6 +7,7 @@ pub mod commands;
 pub mod events;
 pub mod key_commands;
 pub mod listing;
+pub mod poller;
 pub mod run;
 pub mod settings;
 pub mod telemetry;

@@ -81,6 +81,7 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
         events,
         wake,
         fan_out,
+        poller,
     } = app::build(settings, store).await?;
     let (addr, server) = match mode {
         Mode::Worker => (None, None),
@@ -97,7 +98,9 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
     };
     // Workers start once the listener is bound, so a failed bind leaves no job claimed.
     let (stop, stop_rx) = watch::channel(false);
-    let workers = spawn_workers(runner, wake, pool_settings(settings), stop_rx);
+    let mut workers = spawn_workers(runner, wake, pool_settings(settings), stop_rx.clone());
+    let rescan = Duration::from_millis(settings.telegram.poll_rescan_ms);
+    workers.spawn(crate::poller::supervise(poller, rescan, stop_rx));
     Ok(Running {
         addr,
         server,

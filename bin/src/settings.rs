@@ -37,6 +37,10 @@ history_token_budget = 3000
 
 [telegram]
 api_url = "https://api.telegram.org"
+poll_timeout_seconds = 25
+poll_rescan_ms = 3000
+poll_retry_seconds = 5
+poll_refused_retry_seconds = 60
 
 [discord]
 api_url = "https://discord.com/api/v10"
@@ -72,7 +76,7 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub web_chat: WebChatSettings,
     pub ai: AiSettings,
-    pub telegram: ApiUrl,
+    pub telegram: TelegramSettings,
     pub discord: ApiUrl,
     pub meta: GraphUrl,
     #[serde(default)]
@@ -148,6 +152,21 @@ impl AiSettings {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ApiUrl {
     pub api_url: String,
+}
+
+/// The Bot API's address, and how polling-mode bindings are polled.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct TelegramSettings {
+    pub api_url: String,
+    /// How long one `getUpdates` long poll waits for an update.
+    pub poll_timeout_seconds: u64,
+    /// How often polling bindings are rescanned (new ones start, removed ones stop), and how
+    /// often a replica without a bot's polling lease tries to take it.
+    pub poll_rescan_ms: u64,
+    /// The pause after a failed poll (network, Telegram 5xx, storage).
+    pub poll_retry_seconds: u64,
+    /// The pause after Telegram refused polling (409: a webhook is set; 401: a bad token).
+    pub poll_refused_retry_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -233,6 +252,14 @@ impl Settings {
         let invalid = |key: &str, why: &str| Err(ConfigError::Message(format!("{key}: {why}")));
         if self.worker.lease_seconds == 0 {
             return invalid("worker.lease_seconds", "must be at least 1");
+        }
+        let telegram = &self.telegram;
+        if telegram.poll_rescan_ms == 0 {
+            return invalid("telegram.poll_rescan_ms", "must be at least 1");
+        }
+        // 0 would be short polling: a bot without updates would be asked again at once.
+        if telegram.poll_timeout_seconds == 0 {
+            return invalid("telegram.poll_timeout_seconds", "must be at least 1");
         }
         if self.ai.effective_provider() == AiProvider::Openai && self.ai.api_key.is_none() {
             return invalid("ai.api_key", "is required when ai.provider is `openai`");
@@ -422,5 +449,20 @@ mod tests {
         let err =
             Settings::load(None, &env(&[("SWITCHBOARD__DATABASE__URL", "mysql://x")])).unwrap_err();
         assert!(err.to_string().contains("database.url"), "{err}");
+        for key in ["POLL_TIMEOUT_SECONDS", "POLL_RESCAN_MS"] {
+            let var = format!("SWITCHBOARD__TELEGRAM__{key}");
+            let err = Settings::load(None, &env(&[(var.as_str(), "0")])).unwrap_err();
+            let named = format!("telegram.{}", key.to_ascii_lowercase());
+            assert!(err.to_string().contains(&named), "{err}");
+        }
+    }
+
+    #[test]
+    fn telegram_long_polls_for_25_seconds_by_default() {
+        let s = Settings::load(None, &HashMap::new()).unwrap();
+        assert_eq!(s.telegram.poll_timeout_seconds, 25);
+        assert_eq!(s.telegram.poll_rescan_ms, 3000);
+        assert_eq!(s.telegram.poll_retry_seconds, 5);
+        assert_eq!(s.telegram.poll_refused_retry_seconds, 60);
     }
 }

@@ -26,7 +26,7 @@ pub use message::{
 pub use page::{Cursor, Page, PageRequest};
 pub use platform::{
     Credentials, DiscordCredentials, MessengerCredentials, PlatformBinding, PlatformKind,
-    TelegramCredentials, WebChatCredentials, WhatsappCredentials,
+    TelegramCredentials, TelegramMode, WebChatCredentials, WhatsappCredentials,
 };
 pub use secret::Secret;
 pub use summary::{BotSummary, TimeRange};

@@ -54,11 +54,46 @@ impl FromStr for PlatformKind {
     }
 }
 
-/// A Telegram bot's credentials: the Bot API token and the webhook secret token.
+/// How a Telegram bot gets its updates: Telegram posts them to our webhook, or we long-poll
+/// `getUpdates` (for a server without a public URL, such as a laptop).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TelegramMode {
+    #[default]
+    Webhook,
+    Polling,
+}
+
+impl TelegramMode {
+    pub const ALL: [TelegramMode; 2] = [Self::Webhook, Self::Polling];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Webhook => "webhook",
+            Self::Polling => "polling",
+        }
+    }
+}
+
+impl FromStr for TelegramMode {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|mode| mode.as_str() == s)
+            .ok_or_else(|| ValidationError::new("mode", "must be `webhook` or `polling`"))
+    }
+}
+
+/// A Telegram bot's credentials: the Bot API token and the webhook secret token, and how
+/// updates arrive (bindings stored before modes existed read as webhooks).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TelegramCredentials {
     pub token: Secret,
     pub secret_token: Secret,
+    #[serde(default)]
+    pub mode: TelegramMode,
 }
 
 impl TelegramCredentials {
@@ -85,7 +120,20 @@ impl TelegramCredentials {
         Ok(Self {
             token: Secret::new(token),
             secret_token: Secret::new(secret_token),
+            mode: TelegramMode::Webhook,
         })
+    }
+
+    /// These credentials with updates arriving by `mode`.
+    pub fn with_mode(self, mode: TelegramMode) -> Self {
+        Self { mode, ..self }
+    }
+
+    /// The Telegram bot's own numeric id: the token's public part before `:`. Telegram's update
+    /// ids count per bot, so a stored polling offset belongs to this id.
+    pub fn account(&self) -> &str {
+        let token = self.token.expose();
+        token.split_once(':').map_or(token, |(id, _)| id)
     }
 }
 
@@ -294,6 +342,14 @@ impl Credentials {
         }
     }
 
+    /// Telegram's update mode; `None` for platforms with one way of receiving.
+    pub fn telegram_mode(&self) -> Option<TelegramMode> {
+        match self {
+            Self::Telegram(credentials) => Some(credentials.mode),
+            _ => None,
+        }
+    }
+
     /// The token of Meta's subscription handshake; `None` for platforms without one.
     pub fn verify_token(&self) -> Option<&Secret> {
         match self {
@@ -325,6 +381,12 @@ impl PlatformBinding {
 
     pub fn kind(&self) -> PlatformKind {
         self.credentials.kind()
+    }
+
+    /// Whether Switchboard fetches this binding's updates itself (Telegram in polling mode)
+    /// rather than waiting for webhooks.
+    pub fn polls(&self) -> bool {
+        self.credentials.telegram_mode() == Some(TelegramMode::Polling)
     }
 }
 
@@ -500,6 +562,27 @@ mod tests {
         assert_eq!(refused(origins(&many)), "allowed_origins");
         let json: Credentials = serde_json::from_str(r#"{"platform":"web_chat"}"#).unwrap();
         assert_eq!(json, Credentials::WebChat(WebChatCredentials::default()));
+    }
+
+    #[test]
+    fn telegram_modes_default_to_webhook_and_older_rows_read_as_webhooks() {
+        let plain = TelegramCredentials::parse("123:abc", "s").unwrap();
+        assert_eq!(plain.mode, TelegramMode::Webhook);
+        assert_eq!(plain.account(), "123");
+        let old = serde_json::json!({"platform": "telegram", "token": "1:a", "secret_token": "s"});
+        let old: Credentials = serde_json::from_value(old).unwrap();
+        assert_eq!(old.telegram_mode(), Some(TelegramMode::Webhook));
+        let polling = Credentials::Telegram(plain.with_mode(TelegramMode::Polling));
+        let json = serde_json::to_value(&polling).unwrap();
+        assert_eq!(json["mode"], "polling");
+        let binding = PlatformBinding::new(BotId::new(), polling, Utc::now());
+        assert!(binding.polls());
+        assert!(!PlatformBinding::new(BotId::new(), old, Utc::now()).polls());
+        assert_eq!(
+            "polling".parse::<TelegramMode>().unwrap(),
+            TelegramMode::Polling
+        );
+        assert_eq!("push".parse::<TelegramMode>().unwrap_err().field, "mode");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod m20251124_000004_bot_pause_and_usage;
 mod m20251125_000005_idempotency_keys;
 mod m20251126_000006_delivery_reports;
 mod m20251127_000007_leases;
+mod m20251128_000008_telegram_poll_offsets;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251125_000005_idempotency_keys::Migration),
             Box::new(m20251126_000006_delivery_reports::Migration),
             Box::new(m20251127_000007_leases::Migration),
+            Box::new(m20251128_000008_telegram_poll_offsets::Migration),
         ]
     }
 }

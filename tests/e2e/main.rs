@@ -8,6 +8,7 @@ mod meta;
 mod operator;
 mod reliability;
 mod telegram;
+mod telegram_polling;
 mod webchat;
 
 pub use switchboard_e2e::{on_each_database, PATIENCE};

@@ -132,6 +132,8 @@ pub struct FakeTelegram {
     refusals: usize,
     /// When each `sendMessage` arrived.
     arrivals: Arc<Mutex<Vec<Instant>>>,
+    /// When each `getUpdates` arrived.
+    polls: Arc<Mutex<Vec<Instant>>>,
 }
 
 /// Answers with `template`, noting the arrival time in `arrivals`.
@@ -171,6 +173,7 @@ impl FakeTelegram {
             server,
             refusals: 0,
             arrivals,
+            polls: Arc::default(),
         }
     }
 
@@ -240,10 +243,64 @@ impl FakeTelegram {
     }
 }
 
-/// Answers `sendChatAction` and `setWebhook` with success.
+/// How long the fake holds a `getUpdates` that has nothing more to serve, as a long poll.
+pub const IDLE_POLL: Duration = Duration::from_millis(300);
+
+impl FakeTelegram {
+    /// Serves `answers` to the successive `getUpdates` calls (each a list of updates), then
+    /// holds each further call for [`IDLE_POLL`] and answers it empty.
+    pub async fn serve_updates(&self, answers: Vec<Value>) {
+        let polls = self.polls.clone();
+        Mock::given(method("POST"))
+            .and(path_regex(api_method("getUpdates")))
+            .respond_with(move |_: &Request| {
+                let call = {
+                    let mut polls = polls.lock().expect("polls");
+                    polls.push(Instant::now());
+                    polls.len() - 1
+                };
+                match answers.get(call) {
+                    Some(updates) => updates_answer(updates.clone()),
+                    None => updates_answer(json!([])).set_delay(IDLE_POLL),
+                }
+            })
+            .mount(&self.server)
+            .await;
+    }
+
+    /// The time between each `getUpdates` and the one before it.
+    pub fn poll_gaps(&self) -> Vec<Duration> {
+        let polls = self.polls.lock().expect("polls");
+        polls
+            .windows(2)
+            .map(|w| w[1].duration_since(w[0]))
+            .collect()
+    }
+
+    /// The JSON bodies of the `getUpdates` calls so far, in arrival order.
+    pub async fn get_updates_bodies(&self) -> Vec<Value> {
+        self.calls("getUpdates")
+            .await
+            .iter()
+            .map(|r| r.body_json().unwrap_or(Value::Null))
+            .collect()
+    }
+
+    /// The calls of Bot API method `name` so far.
+    pub async fn calls(&self, name: &str) -> Vec<Request> {
+        let requests = self.server.received_requests().await.unwrap_or_default();
+        requests.into_iter().filter(|r| is_call(r, name)).collect()
+    }
+}
+
+fn updates_answer(updates: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": updates}))
+}
+
+/// Answers `sendChatAction`, `setWebhook` and `deleteWebhook` with success.
 async fn mount_other_methods(server: &MockServer) {
     let ok_true = ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": true}));
-    for name in ["sendChatAction", "setWebhook"] {
+    for name in ["sendChatAction", "setWebhook", "deleteWebhook"] {
         Mock::given(method("POST"))
             .and(path_regex(api_method(name)))
             .respond_with(ok_true.clone())

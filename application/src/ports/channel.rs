@@ -151,6 +151,13 @@ pub trait Channel: Send + Sync {
         binding: &PlatformBinding,
         webhook_url: &str,
     ) -> Result<bool, SendError>;
+
+    /// Stops the platform's webhook deliveries, so that the binding's updates can be polled
+    /// instead (Telegram refuses `getUpdates` while a webhook is set). Platforms that are
+    /// never polled need nothing done.
+    async fn unregister_webhook(&self, _binding: &PlatformBinding) -> Result<(), SendError> {
+        Ok(())
+    }
 }
 
 /// The channels this process speaks, by platform.

@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod leases;
 pub mod ledger;
 pub mod model;
+pub mod polling;
 pub mod queue;
 pub mod timer;
 
@@ -26,6 +27,7 @@ pub use ledger::{InboundRecord, Ledger, Recorded};
 pub use model::{
     ChatRequest, ChatTurn, Completion, LanguageModel, ModelError, TokenUsage, TurnRole,
 };
+pub use polling::{PollError, PollOffsets, UpdateBatch, UpdateSource};
 pub use queue::{ClaimedJob, JobPayload, JobQueue, LeaseToken};
 pub use timer::Timer;
 
@@ -33,5 +35,6 @@ pub use timer::Timer;
 pub use {
     channel::MockChannel, clock::MockClock, events::MockEventPublisher,
     idempotency::MockIdempotencyStore, leases::MockLeases, ledger::MockLedger,
-    model::MockLanguageModel, queue::MockJobQueue, timer::MockTimer,
+    model::MockLanguageModel, polling::MockPollOffsets, polling::MockUpdateSource,
+    queue::MockJobQueue, timer::MockTimer,
 };

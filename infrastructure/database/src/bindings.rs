@@ -50,7 +50,7 @@ impl SeaStore {
         from_json(CREDENTIALS, json)
     }
 
-    fn binding(&self, row: &Model) -> Result<PlatformBinding, RepoError> {
+    pub(crate) fn binding(&self, row: &Model) -> Result<PlatformBinding, RepoError> {
         binding(row, self.credentials(row)?)
     }
 }

@@ -14,6 +14,7 @@ mod ledger;
 mod mapping;
 mod messages;
 mod paging;
+mod poll_offsets;
 mod queue;
 mod sealing;
 mod store;

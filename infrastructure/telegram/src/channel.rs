@@ -32,10 +32,10 @@ pub enum BuildError {
 /// Speaks the Bot API at `api_url` (Telegram's, a local Bot API server, or a test fake)
 /// for every Telegram binding; one HTTP client is shared by all bots.
 ///
-/// For fakes: teloxide-core posts to `/bot<token>/SendMessage`, `SendChatAction` and
-/// `SetWebhook` (capitalised; the Bot API ignores case), JSON bodies except `SetWebhook`
-/// (multipart), and accepts `{"ok":true,"result":{"message_id":1,"date":0,"chat":{"id":1,
-/// "type":"private"}}}` as the smallest `sendMessage` answer. Note that it waits 10 s after
+/// For fakes: teloxide-core posts to `/bot<token>/SendMessage`, `SendChatAction`,
+/// `SetWebhook` and `DeleteWebhook` (capitalised; the Bot API ignores case), JSON bodies
+/// except `SetWebhook` (multipart), and accepts `{"ok":true,"result":{"message_id":1,"date":0,
+/// "chat":{"id":1,"type":"private"}}}` as the smallest `sendMessage` answer. Note that it waits 10 s after
 /// any 5xx answer before reporting it.
 #[derive(Debug, Clone)]
 pub struct TelegramChannel {
@@ -57,7 +57,7 @@ impl TelegramChannel {
     }
 }
 
-fn parse_api_url(raw: &str) -> Result<Url, BuildError> {
+pub(crate) fn parse_api_url(raw: &str) -> Result<Url, BuildError> {
     let invalid = |reason: String| BuildError::ApiUrl {
         url: raw.to_owned(),
         reason,
@@ -77,7 +77,7 @@ fn telegram(binding: &PlatformBinding) -> Option<&TelegramCredentials> {
     }
 }
 
-fn credentials(binding: &PlatformBinding) -> Result<&TelegramCredentials, SendError> {
+pub(crate) fn credentials(binding: &PlatformBinding) -> Result<&TelegramCredentials, SendError> {
     telegram(binding).ok_or_else(|| SendError::Permanent("not a Telegram binding".to_owned()))
 }
 
@@ -160,6 +160,13 @@ impl Channel for TelegramChannel {
             .allowed_updates([AllowedUpdate::Message])
             .await;
         outcome(result, credentials.token.expose()).map(|()| true)
+    }
+
+    /// `deleteWebhook`, keeping the pending updates for `getUpdates` to collect.
+    async fn unregister_webhook(&self, binding: &PlatformBinding) -> Result<(), SendError> {
+        let credentials = credentials(binding)?;
+        let result = self.bot(credentials).delete_webhook().await;
+        outcome(result, credentials.token.expose())
     }
 }
 

@@ -65,7 +65,7 @@ fn classify_api(api: &ApiError, text: String) -> SendError {
 }
 
 /// The `N` of "…: retry after N", for a 429 that came without `parameters.retry_after`.
-fn retry_after_in(description: &str) -> Option<Duration> {
+pub(crate) fn retry_after_in(description: &str) -> Option<Duration> {
     let (_, tail) = description.split_once("retry after ")?;
     let digits: String = tail.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok().map(Duration::from_secs)

@@ -1,8 +1,10 @@
-//! Telegram: webhook secret verification, lenient update parsing and the Bot API client.
+//! Telegram: webhook secret verification, lenient update parsing, the Bot API client and the `getUpdates` poller.
 
 mod channel;
 mod errors;
+mod poll;
 mod update;
 mod verify;
 
 pub use channel::{BuildError, TelegramChannel, MAX_TEXT_LEN};
+pub use poll::TelegramPoller;

@@ -98,8 +98,21 @@ struct Sender {
 
 /// The user messages in a webhook body: at most one, since only `message` updates count.
 pub(crate) fn parse_update(body: &[u8]) -> Result<Vec<InboundMessage>, ParseError> {
-    let update: Update = serde_json::from_slice(body)
-        .map_err(|e| ParseError(format!("not a Telegram update: {e}")))?;
+    let update: Update = serde_json::from_slice(body).map_err(not_an_update)?;
+    messages_of(update)
+}
+
+/// The same for one update of a `getUpdates` answer.
+pub(crate) fn parse_polled(update: Value) -> Result<Vec<InboundMessage>, ParseError> {
+    let update: Update = serde_json::from_value(update).map_err(not_an_update)?;
+    messages_of(update)
+}
+
+fn not_an_update(error: serde_json::Error) -> ParseError {
+    ParseError(format!("not a Telegram update: {error}"))
+}
+
+fn messages_of(update: Update) -> Result<Vec<InboundMessage>, ParseError> {
     let Some(message) = update.message else {
         return Ok(Vec::new());
     };

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::platform::{MAX_ALLOWED_ORIGINS, MAX_ID_DIGITS, MAX_SECRET_LEN};
 use domain::{
     BotId, Credentials, DiscordCredentials, MessengerCredentials, PlatformBinding, PlatformKind,
-    TelegramCredentials, ValidationError, WebChatCredentials, WhatsappCredentials,
+    TelegramCredentials, TelegramMode, ValidationError, WebChatCredentials, WhatsappCredentials,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -29,7 +29,8 @@ fn text(field: &Option<String>) -> &str {
     field.as_deref().unwrap_or_default()
 }
 
-/// Telegram's credentials: `{token, secret_token}`.
+/// Telegram's credentials: `{token, secret_token, mode?}`; `mode` is `webhook` (the default)
+/// or `polling`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = TelegramCredentials)]
@@ -40,12 +41,17 @@ pub(crate) struct TelegramBody {
     #[validate(required, length(min = 1, max = 256))]
     #[schema(value_type = String, required = true)]
     secret_token: Option<String>,
+    #[schema(value_type = Option<crate::openapi::schemas::TelegramMode>)]
+    mode: Option<String>,
 }
 
 impl CredentialsBody for TelegramBody {
     fn parse(self) -> Result<Credentials, ValidationError> {
-        TelegramCredentials::parse(text(&self.token), text(&self.secret_token))
-            .map(Credentials::Telegram)
+        let mode = self.mode.as_deref().map(str::parse).transpose()?;
+        let credentials = TelegramCredentials::parse(text(&self.token), text(&self.secret_token))?;
+        Ok(Credentials::Telegram(
+            credentials.with_mode(mode.unwrap_or_default()),
+        ))
     }
 }
 
@@ -185,6 +191,10 @@ pub struct BindingBody {
     pub platform: PlatformKind,
     /// Where the platform must send its webhooks.
     pub webhook_url: String,
+    /// Telegram only: `webhook`, or `polling` when Switchboard fetches the updates itself.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::openapi::schemas::TelegramMode>)]
+    pub mode: Option<TelegramMode>,
     /// Only in the answer to a `PUT`: whether the platform was told the URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_registered: Option<bool>,
@@ -197,6 +207,7 @@ impl BindingBody {
         Self {
             bot_id: binding.bot_id,
             platform: binding.kind(),
+            mode: binding.credentials.telegram_mode(),
             webhook_url,
             webhook_registered: None,
             created_at: binding.created_at,

@@ -46,6 +46,11 @@ domain_enum!(
     domain::Role,
     "What an API key may do: viewer < operator < admin."
 );
+domain_enum!(
+    TelegramMode,
+    domain::TelegramMode,
+    "How a Telegram binding gets its updates: Telegram posts webhooks, or Switchboard long-polls getUpdates."
+);
 domain_enum!(BotStatus, domain::BotStatus, "Whether the bot answers.");
 domain_enum!(
     ConversationStatus,

@@ -151,7 +151,14 @@ async fn every_platform_binds_and_answers_its_webhook_url_without_secrets() {
             format!("http://localhost:8080/webhooks/{platform}/{}", bot.id)
         );
         assert_eq!(reply.body["webhook_registered"], false);
-        assert_eq!(reply.body.as_object().unwrap().len(), 6, "{}", reply.raw);
+        // Telegram's answer also names its mode.
+        let fields = 6 + usize::from(platform == "telegram");
+        assert_eq!(
+            reply.body.as_object().unwrap().len(),
+            fields,
+            "{}",
+            reply.raw
+        );
     }
 
     let listed = app.as_key(VIEWER_KEY, list(bot.id)).await;
@@ -209,11 +216,11 @@ async fn unknown_fields_are_400_on_every_platform() {
     let app = TestApp::new();
     let bot = app.seed_bot("Ada");
     for (platform, body) in platform_bodies() {
-        let body = with(&body, "mode", Some("webhook"));
+        let body = with(&body, "colour", Some("blue"));
         let reply = app.admin(put(bot.id, platform, body)).await;
         assert_problem(&reply, 400, "malformed_json");
         assert!(
-            reply.body["detail"].as_str().unwrap().contains("mode"),
+            reply.body["detail"].as_str().unwrap().contains("colour"),
             "{}",
             reply.raw
         );
@@ -248,6 +255,7 @@ async fn each_malformed_field_is_422_naming_it() {
         ("telegram", "token", "nope"),
         ("telegram", "token", ":abc"),
         ("telegram", "secret_token", "has spaces"),
+        ("telegram", "mode", "push"),
         ("discord", "application_id", "12ab"),
         ("discord", "application_id", "123456789012345678901"),
         ("discord", "public_key", "not-a-key"),
@@ -345,4 +353,45 @@ async fn unbinding_answers_204_then_404() {
     assert_eq!(first.status, 204);
     let second = app.admin(TestRequest::delete().uri(&uri)).await;
     assert_problem(&second, 404, "not_found");
+}
+
+#[actix_web::test]
+async fn a_telegram_binding_may_poll_and_says_so_without_registering_a_webhook() {
+    let app = TestApp::with(Options {
+        public_url: Some("https://bots.example.com".into()),
+        ..Default::default()
+    });
+    let bot = app.seed_bot("Ada");
+    let polling = with(&telegram_body(), "mode", Some("polling"));
+    let reply = app.admin(put(bot.id, "telegram", polling)).await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    assert_eq!(reply.body["mode"], "polling");
+    assert_eq!(reply.body["webhook_registered"], false);
+    assert_no_secrets(&reply);
+    let listed = app.admin(list(bot.id)).await;
+    assert_eq!(listed.body["items"][0]["mode"], "polling");
+
+    let reply = app.admin(put(bot.id, "telegram", telegram_body())).await;
+    assert_eq!(reply.body["mode"], "webhook", "the default");
+    assert_eq!(reply.body["webhook_registered"], true);
+    let discord = &platform_bodies()[1];
+    let reply = app.admin(put(bot.id, discord.0, discord.1.clone())).await;
+    assert!(reply.body.get("mode").is_none(), "{}", reply.raw);
+}
+
+#[actix_web::test]
+async fn a_polling_binding_whose_webhook_cannot_be_removed_is_502_and_not_stored() {
+    let app = TestApp::with(Options {
+        refuse_webhook: true,
+        ..Default::default()
+    });
+    let bot = app.seed_bot("Ada");
+    let polling = with(&telegram_body(), "mode", Some("polling"));
+    let reply = app.admin(put(bot.id, "telegram", polling)).await;
+    assert_problem(&reply, 502, "platform_error");
+    assert_no_secrets(&reply);
+    assert!(app.admin(list(bot.id)).await.body["items"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }

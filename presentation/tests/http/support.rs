@@ -513,12 +513,23 @@ impl Channel for FakeTelegram {
         _binding: &PlatformBinding,
         _webhook_url: &str,
     ) -> Result<bool, SendError> {
+        self.refusal()?;
+        Ok(true)
+    }
+    async fn unregister_webhook(&self, _binding: &PlatformBinding) -> Result<(), SendError> {
+        self.refusal()
+    }
+}
+
+impl FakeTelegram {
+    /// Telegram's answer to a webhook call: a refused token when so configured.
+    fn refusal(&self) -> Result<(), SendError> {
         if self.refuse_webhook {
             return Err(SendError::Permanent(
                 "Unauthorized: token 123 is wrong".into(),
             ));
         }
-        Ok(true)
+        Ok(())
     }
 }
 

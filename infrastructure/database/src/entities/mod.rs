@@ -8,3 +8,4 @@ pub mod idempotency_keys;
 pub mod jobs;
 pub mod leases;
 pub mod messages;
+pub mod telegram_poll_offsets;

@@ -14,6 +14,7 @@ mod idempotency;
 mod leases;
 mod ledger;
 mod messages;
+mod poll_offsets;
 mod queue;
 mod schema;
 mod sealing;

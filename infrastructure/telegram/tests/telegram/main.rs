@@ -1,12 +1,15 @@
 //! Integration tests of the Telegram channel against a wiremock Bot API.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use application::ports::{Channel, InboundRequest, Recipient, SendError, VerifyError};
+use application::ports::{
+    Channel, InboundRequest, PollError, Recipient, SendError, UpdateBatch, UpdateSource,
+    VerifyError,
+};
 use chrono::Utc;
 use domain::{BotId, Credentials, ExternalChatId, PlatformBinding, TelegramCredentials};
 use serde_json::{json, Value};
 use std::time::Duration;
-use switchboard_telegram::TelegramChannel;
+use switchboard_telegram::{TelegramChannel, TelegramPoller};
 use wiremock::matchers::{body_partial_json, method};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
@@ -250,4 +253,157 @@ fn parse_reads_a_text_update() {
     assert_eq!(messages[0].external_id.as_str(), "42:5");
     assert_eq!(messages[0].chat.as_str(), "42");
     assert_eq!(messages[0].content.as_text(), Some("hey"));
+}
+
+#[tokio::test]
+async fn unregister_webhook_deletes_it_and_keeps_pending_updates() {
+    let ok = ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": true}));
+    let server = bot_api("deleteWebhook", ok).await;
+
+    channel(&server)
+        .unregister_webhook(&binding())
+        .await
+        .unwrap();
+
+    let body = only_body(&server).await;
+    let body: Value = serde_json::from_slice(&body).unwrap_or(json!({}));
+    assert!(
+        body.get("drop_pending_updates").is_none(),
+        "pending updates are kept for getUpdates: {body}"
+    );
+}
+
+#[tokio::test]
+async fn unregister_webhook_with_a_bad_token_is_a_permanent_failure() {
+    let server = bot_api("deleteWebhook", api_error(401, "Unauthorized")).await;
+
+    let result = channel(&server).unregister_webhook(&binding()).await;
+
+    assert!(matches!(result, Err(SendError::Permanent(_))), "{result:?}");
+}
+
+fn poller(server: &MockServer) -> TelegramPoller {
+    TelegramPoller::new(server.uri()).unwrap()
+}
+
+fn updates(result: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": result}))
+}
+
+#[tokio::test]
+async fn get_updates_asks_for_messages_from_the_offset_with_the_timeout() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(bot_method("getUpdates"))
+        .and(body_partial_json(
+            json!({"offset": 41, "timeout": 3, "allowed_updates": ["message"]}),
+        ))
+        .respond_with(updates(json!([
+            {"update_id": 41, "message": {"message_id": 5, "chat": {"id": 42}, "text": "one"}},
+            {"update_id": 42, "callback_query": {"id": "x"}},
+            {"update_id": 43, "message": {"message_id": 6, "chat": {"id": 42}, "photo": []}}
+        ])))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let batch = poller(&server)
+        .fetch(&binding(), Some(41), Duration::from_secs(3))
+        .await
+        .unwrap();
+
+    assert_eq!(batch.next_offset, Some(44));
+    let ids: Vec<&str> = batch
+        .messages
+        .iter()
+        .map(|m| m.external_id.as_str())
+        .collect();
+    assert_eq!(ids, ["42:5", "42:6"]);
+    assert_eq!(batch.messages[0].content.as_text(), Some("one"));
+    let body: Value = serde_json::from_slice(&only_body(&server).await).unwrap();
+    assert_eq!(
+        body.as_object().unwrap().len(),
+        3,
+        "offset, timeout and allowed_updates only: {body}"
+    );
+}
+
+#[tokio::test]
+async fn the_first_get_updates_names_no_offset_and_an_empty_answer_confirms_nothing() {
+    let server = bot_api("getUpdates", updates(json!([]))).await;
+
+    let batch = poller(&server)
+        .fetch(&binding(), None, Duration::from_secs(1))
+        .await
+        .unwrap();
+
+    assert_eq!(batch, UpdateBatch::default());
+    let body: Value = serde_json::from_slice(&only_body(&server).await).unwrap();
+    assert!(body.get("offset").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn a_set_webhook_or_a_bad_token_refuses_polling_without_leaking_the_token() {
+    for (status, description) in [
+        (
+            409,
+            "Conflict: can't use getUpdates method while webhook is active",
+        ),
+        (401, "Unauthorized"),
+        (404, "Not Found"),
+    ] {
+        let server = bot_api("getUpdates", api_error(status, description)).await;
+
+        let result = poller(&server)
+            .fetch(&binding(), Some(1), Duration::from_secs(1))
+            .await;
+
+        let Err(PollError::Refused(text)) = result else {
+            panic!("{status}: expected a refusal, got {result:?}");
+        };
+        assert!(
+            text.contains(&status.to_string()) && !text.contains(TOKEN),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_polling_flood_wait_and_a_server_error_are_retried_later() {
+    let flood = ResponseTemplate::new(429).set_body_json(json!({
+        "ok": false, "error_code": 429,
+        "description": "Too Many Requests: retry after 4",
+        "parameters": {"retry_after": 4}
+    }));
+    let server = bot_api("getUpdates", flood).await;
+    let result = poller(&server)
+        .fetch(&binding(), None, Duration::from_secs(1))
+        .await;
+    assert_eq!(
+        result,
+        Err(PollError::RateLimited {
+            retry_after: Duration::from_secs(4)
+        })
+    );
+
+    let page = ResponseTemplate::new(502).set_body_string("<html>bad gateway</html>");
+    let server = bot_api("getUpdates", page).await;
+    let result = poller(&server)
+        .fetch(&binding(), None, Duration::from_secs(1))
+        .await;
+    assert!(matches!(result, Err(PollError::Transient(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn a_long_poll_outlasting_the_timeout_and_its_margin_is_transient() {
+    let slow = updates(json!([])).set_delay(Duration::from_secs(30));
+    let server = bot_api("getUpdates", slow).await;
+
+    let started = std::time::Instant::now();
+    let result = poller(&server)
+        .fetch(&binding(), None, Duration::ZERO)
+        .await;
+
+    assert!(matches!(result, Err(PollError::Transient(_))), "{result:?}");
+    assert!(started.elapsed() < Duration::from_secs(20));
 }
