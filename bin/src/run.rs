@@ -71,6 +71,11 @@ pub async fn connect_store(settings: &Settings) -> Result<SeaStore, StartupError
 
 /// Connects (and migrates, unless `database.migrate_on_start` is off) and starts `mode`.
 pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupError> {
+    if mode == Mode::Worker && settings.worker.concurrency == 0 {
+        return Err(StartupError::Config(
+            "worker.concurrency must be at least 1 for `switchboard worker`".into(),
+        ));
+    }
     let store = connect_store(settings).await?;
     if settings.security.master_key.is_none() {
         tracing::warn!("{PLAIN_TEXT_WARNING}");
@@ -179,5 +184,25 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[tokio::test]
+    async fn a_worker_process_needs_at_least_one_worker() {
+        let env = HashMap::from([(
+            "SWITCHBOARD__WORKER__CONCURRENCY".to_owned(),
+            "0".to_owned(),
+        )]);
+        let settings = Settings::load(None, &env).unwrap();
+        let refused = start(&settings, Mode::Worker).await.err().unwrap();
+        assert!(
+            refused.to_string().contains("worker.concurrency"),
+            "{refused}"
+        );
     }
 }

@@ -23,7 +23,7 @@ pub fn spawn_workers(
     stop: watch::Receiver<bool>,
 ) -> JoinSet<()> {
     let mut set = JoinSet::new();
-    for _ in 0..settings.concurrency.max(1) {
+    for _ in 0..settings.concurrency {
         let worker = Worker {
             runner: runner.clone(),
             wake: wake.clone(),

@@ -37,10 +37,11 @@ async fn connect(app: &TestApp, bot: &str, visitor: Option<&str>) -> (Socket, Va
     (socket, hello)
 }
 
-/// The next JSON text frame, within [`PATIENCE`].
+/// The next JSON text frame, within [`PATIENCE`] however many pings come first.
 async fn next_frame(socket: &mut Socket) -> Value {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        let frame = tokio::time::timeout(PATIENCE, socket.next())
+        let frame = tokio::time::timeout_at(deadline, socket.next())
             .await
             .expect("a frame in time")
             .expect("the socket is open")
@@ -209,4 +210,50 @@ async fn the_rest_channel_answers_with_the_reply_or_the_message_to_poll() {
         assert!(app.stop().await);
     })
     .await;
+}
+
+/// `SWITCHBOARD_TEST_REDIS_URL`, if set; in CI a missing Redis fails the test instead.
+fn redis_url() -> Option<String> {
+    match std::env::var("SWITCHBOARD_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+            panic!("CI=true but SWITCHBOARD_TEST_REDIS_URL is not set")
+        }
+        _ => None,
+    }
+}
+
+#[tokio::test]
+async fn a_reply_made_by_another_replica_reaches_the_socket_through_redis() {
+    let (Some(db), Some(redis)) = (database::testing::fresh_postgres().await, redis_url()) else {
+        eprintln!("PostgreSQL or Redis not configured: skipping");
+        return;
+    };
+    let (openai, telegram) = (
+        FakeOpenAi::answering("unused").await,
+        FakeTelegram::start().await,
+    );
+    let prefix = format!("sb-test-{}", uuid::Uuid::new_v4().simple());
+    let replica = |concurrency: u32| {
+        echo_config(&db, &openai, &telegram)
+            .with("SWITCHBOARD__REDIS__URL", &redis)
+            .with("SWITCHBOARD__REDIS__CHANNEL_PREFIX", &prefix)
+            .with("SWITCHBOARD__WORKER__CONCURRENCY", concurrency)
+    };
+    // The web tier runs no jobs: the reply is made by the worker replica, and only Redis can
+    // tell the web tier's socket about it.
+    let web = TestApp::spawn(&replica(0)).await;
+    let worker = TestApp::spawn(&replica(2)).await;
+    let bot = web_chat_bot(&web).await;
+
+    let (mut socket, _) = connect(&web, &bot, None).await;
+    say(&mut socket, json!({"type": "message", "text": "across"})).await;
+    let frames = frames_until_reply(&mut socket).await;
+    assert_eq!(
+        frames.last().unwrap()["message"]["text"],
+        "(echo) you said: across",
+        "{frames:?}"
+    );
+    assert!(web.stop().await);
+    assert!(worker.stop().await);
 }
