@@ -9,6 +9,7 @@ pub mod commands;
 pub mod deliver_reply;
 #[cfg(test)]
 mod fixtures;
+pub mod gateway_supervisor;
 pub mod generate_reply;
 pub mod history;
 pub mod idempotency;
@@ -26,6 +27,7 @@ pub use bind_platform::{BindError, BindPlatform, Bound};
 pub use binding_cache::CachedBindings;
 pub use bots::{BotAdmin, BotError};
 pub use deliver_reply::DeliverReply;
+pub use gateway_supervisor::{gateway_lease, GatewayPorts, GatewaySupervisor};
 pub use generate_reply::GenerateReply;
 pub use idempotency::{Begin, Idempotency, Ticket};
 pub use job_runner::{JobRunner, Outcome};

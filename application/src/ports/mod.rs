@@ -3,6 +3,7 @@
 pub mod channel;
 pub mod clock;
 pub mod events;
+pub mod gateway;
 pub mod health;
 pub mod idempotency;
 pub mod leases;
@@ -17,6 +18,7 @@ pub use channel::{
 };
 pub use clock::{Clock, SystemClock};
 pub use events::EventPublisher;
+pub use gateway::{Gateway, GatewayConnection};
 pub use health::HealthCheck;
 pub use idempotency::{
     Claim, ClaimTimes, ClaimToken, IdempotencyStore, IdempotentRequest, StoredResponse,
@@ -31,7 +33,7 @@ pub use timer::Timer;
 
 #[cfg(test)]
 pub use {
-    channel::MockChannel, clock::MockClock, events::MockEventPublisher,
-    idempotency::MockIdempotencyStore, leases::MockLeases, ledger::MockLedger,
-    model::MockLanguageModel, queue::MockJobQueue, timer::MockTimer,
+    channel::MockChannel, clock::MockClock, events::MockEventPublisher, gateway::MockGateway,
+    gateway::MockGatewayConnection, idempotency::MockIdempotencyStore, leases::MockLeases,
+    ledger::MockLedger, model::MockLanguageModel, queue::MockJobQueue, timer::MockTimer,
 };
