@@ -41,6 +41,8 @@ pub struct App {
     pub runner: Arc<JobRunner>,
     pub events: Arc<EventBus>,
     pub wake: Arc<Notify>,
+    /// Discord gateway mode's supervisor, when `discord.api_url` allows it.
+    pub gateways: Option<application::GatewaySupervisor>,
 }
 
 pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> {
@@ -126,11 +128,14 @@ pub fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> 
         summaries: store.clone(),
         health: vec![Arc::new(DatabaseHealth(store.clone()))],
     };
+    let gateways =
+        crate::gateway::supervisor(settings, store.clone(), state.receive.clone(), clock);
     Ok(App {
         state,
         runner,
         events,
         wake,
+        gateways,
     })
 }
 

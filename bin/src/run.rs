@@ -84,6 +84,7 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
         runner,
         events,
         wake,
+        gateways,
     } = app::build(settings, store)?;
     let (addr, server) = match mode {
         Mode::Worker => (None, None),
@@ -100,7 +101,10 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
     };
     // Workers start once the listener is bound, so a failed bind leaves no job claimed.
     let (stop, stop_rx) = watch::channel(false);
-    let workers = spawn_workers(runner, wake, pool_settings(settings), stop_rx);
+    let mut workers = spawn_workers(runner, wake, pool_settings(settings), stop_rx.clone());
+    if let Some(gateways) = gateways {
+        workers.spawn(crate::gateway::supervise(gateways, stop_rx));
+    }
     Ok(Running {
         addr,
         server,
