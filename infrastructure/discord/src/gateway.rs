@@ -65,8 +65,11 @@ impl Gateway for DiscordGateway {
         let shards = Arc::new(OnceLock::new());
         let task = match &binding.credentials {
             Credentials::Discord(credentials) => {
+                // Serenity's rate limiter ignores the proxy; this client only asks for the
+                // gateway URL, once per connection.
                 let http = HttpBuilder::new(credentials.bot_token.expose())
                     .proxy(self.origin.clone())
+                    .ratelimiter_disabled(true)
                     .build();
                 let handler = Handler {
                     bot_id: binding.bot_id,
