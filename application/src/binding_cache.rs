@@ -134,6 +134,14 @@ impl BindingRepository for CachedBindings {
         self.inner.list_for_bot(bot_id).await
     }
 
+    /// Not cached: the gateway supervisor wants the store's current answer.
+    async fn list_by_platform(
+        &self,
+        kind: PlatformKind,
+    ) -> Result<Vec<PlatformBinding>, RepoError> {
+        self.inner.list_by_platform(kind).await
+    }
+
     async fn delete(&self, bot_id: BotId, kind: PlatformKind) -> Result<bool, RepoError> {
         let result = self.inner.delete(bot_id, kind).await;
         self.forget((bot_id, kind));

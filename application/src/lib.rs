@@ -10,6 +10,7 @@ pub mod deliver_reply;
 pub mod end_conversation;
 #[cfg(test)]
 mod fixtures;
+pub mod gateway_supervisor;
 pub mod generate_reply;
 pub mod history;
 pub mod idempotency;
@@ -30,6 +31,7 @@ pub use binding_cache::CachedBindings;
 pub use bots::{BotAdmin, BotError};
 pub use deliver_reply::DeliverReply;
 pub use end_conversation::EndConversation;
+pub use gateway_supervisor::{gateway_lease, GatewayPorts, GatewaySupervisor};
 pub use generate_reply::GenerateReply;
 pub use idempotency::{Begin, Idempotency, Ticket};
 pub use job_runner::{JobRunner, Outcome};

@@ -48,6 +48,8 @@ pub struct App {
     pub fan_out: Option<FanOut>,
     /// Polls the Telegram bindings in polling mode.
     pub poller: Arc<PollUpdates>,
+    /// Discord gateway mode's supervisor, when `discord.api_url` allows it.
+    pub gateways: Option<application::GatewaySupervisor>,
 }
 
 /// The cross-replica event fan-out over Redis.
@@ -201,6 +203,8 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         summaries: store.clone(),
         health,
     };
+    let gateways =
+        crate::gateway::supervisor(settings, store.clone(), state.receive.clone(), clock);
     Ok(App {
         state,
         runner,
@@ -208,6 +212,7 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         wake,
         fan_out,
         poller,
+        gateways,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod bot_commands;
 pub mod cli;
 pub mod commands;
 pub mod events;
+pub mod gateway;
 pub mod key_commands;
 pub mod listing;
 pub mod poller;

@@ -87,6 +87,7 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
         wake,
         fan_out,
         poller,
+        gateways,
     } = app::build(settings, store).await?;
     let (addr, server) = match mode {
         Mode::Worker => (None, None),
@@ -105,7 +106,10 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
     let (stop, stop_rx) = watch::channel(false);
     let mut workers = spawn_workers(runner, wake, pool_settings(settings), stop_rx.clone());
     let rescan = Duration::from_millis(settings.telegram.poll_rescan_ms);
-    workers.spawn(crate::poller::supervise(poller, rescan, stop_rx));
+    workers.spawn(crate::poller::supervise(poller, rescan, stop_rx.clone()));
+    if let Some(gateways) = gateways {
+        workers.spawn(crate::gateway::supervise(gateways, stop_rx));
+    }
     Ok(Running {
         addr,
         server,

@@ -167,12 +167,16 @@ fn secret(field: &'static str, value: &str) -> Result<Secret, ValidationError> {
 }
 
 /// A Discord application's credentials: its id and interactions public key (both public),
-/// and the bot token that sends messages.
+/// the bot token that sends messages, and whether the bot also listens on the gateway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DiscordCredentials {
     pub application_id: String,
     pub public_key: String,
     pub bot_token: Secret,
+    /// Gateway mode: a connection receives direct messages and mentions (rows stored before
+    /// this field read as `false`).
+    #[serde(default)]
+    pub gateway: bool,
 }
 
 impl DiscordCredentials {
@@ -200,7 +204,13 @@ impl DiscordCredentials {
             application_id: application_id.to_owned(),
             public_key: public_key.to_ascii_lowercase(),
             bot_token: secret("bot_token", bot_token)?,
+            gateway: false,
         })
+    }
+
+    /// The same credentials with gateway mode on or off.
+    pub fn with_gateway(self, gateway: bool) -> Self {
+        Self { gateway, ..self }
     }
 }
 
@@ -465,6 +475,23 @@ mod tests {
         for bad_token in ["", "has space", "tab\t", &"x".repeat(MAX_SECRET_LEN + 1)] {
             assert_eq!(discord("1", PUBLIC_KEY, bad_token), "bot_token");
         }
+    }
+
+    #[test]
+    fn discord_credentials_stored_without_gateway_mode_read_as_off() {
+        let old = serde_json::json!({"platform": "discord", "application_id": "1",
+                                     "public_key": PUBLIC_KEY, "bot_token": "t"});
+        let Credentials::Discord(read) = serde_json::from_value(old).unwrap() else {
+            panic!("not discord");
+        };
+        assert!(!read.gateway);
+        let on = read.with_gateway(true);
+        let json = serde_json::to_value(Credentials::Discord(on.clone())).unwrap();
+        assert_eq!(json["gateway"], true);
+        assert_eq!(
+            serde_json::from_value::<Credentials>(json).unwrap(),
+            Credentials::Discord(on)
+        );
     }
 
     #[test]

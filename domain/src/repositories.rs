@@ -34,6 +34,9 @@ pub trait BindingRepository: Send + Sync {
         kind: PlatformKind,
     ) -> Result<Option<PlatformBinding>, RepoError>;
     async fn list_for_bot(&self, bot_id: BotId) -> Result<Vec<PlatformBinding>, RepoError>;
+    /// Every bot's binding to `kind`, by bot id.
+    async fn list_by_platform(&self, kind: PlatformKind)
+        -> Result<Vec<PlatformBinding>, RepoError>;
     async fn delete(&self, bot_id: BotId, kind: PlatformKind) -> Result<bool, RepoError>;
 }
 

@@ -1,5 +1,6 @@
-//! Discord end to end: signed interactions answered PONG or deferred, then the reply edits the original response.
+//! Discord end to end: signed interactions answered PONG or deferred, then the reply edits the original response; gateway mode answers DMs and mentions.
 
+use crate::fake_gateway::{message, user, FakeGateway, BOT_USER};
 use crate::{on_each_database, PATIENCE};
 use ed25519_dalek::{Signer, SigningKey};
 use rand::RngCore;
@@ -70,18 +71,34 @@ struct World {
 
 impl World {
     async fn start(db_url: &str) -> Self {
+        Self::start_with(db_url, None).await
+    }
+
+    /// With `gateway`, the REST fake names it and the binding turns gateway mode on; leases
+    /// last 3 s, so the supervisor looks every second.
+    async fn start_with(db_url: &str, gateway: Option<&FakeGateway>) -> Self {
         let openai = FakeOpenAi::echoing().await;
         let telegram = FakeTelegram::start().await;
         let discord = fake_discord().await;
-        let config = TestConfig::new(db_url, &openai, &telegram).with(
-            "SWITCHBOARD__DISCORD__API_URL",
-            format!("{}/api/v10", discord.uri()),
-        );
+        if let Some(gateway) = gateway {
+            Mock::given(method("GET"))
+                .and(path("/api/v10/gateway"))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({"url": gateway.url})))
+                .mount(&discord)
+                .await;
+        }
+        let config = TestConfig::new(db_url, &openai, &telegram)
+            .with(
+                "SWITCHBOARD__DISCORD__API_URL",
+                format!("{}/api/v10", discord.uri()),
+            )
+            .with("SWITCHBOARD__WORKER__LEASE_SECONDS", 3);
         let app = TestApp::spawn(&config).await;
         let key = key_pair();
         let bot = app.create_bot("Discord bot", None).await;
         let body = json!({"application_id": APPLICATION_ID, "bot_token": BOT_TOKEN,
-                          "public_key": hex::encode(key.verifying_key().to_bytes())});
+                          "public_key": hex::encode(key.verifying_key().to_bytes()),
+                          "gateway": gateway.is_some()});
         let (status, binding) = app
             .admin(
                 Method::PUT,
@@ -136,9 +153,13 @@ impl World {
     }
 
     async fn channel_posts(&self) -> usize {
-        self.calls("POST", &format!("/api/v10/channels/{CHANNEL}/messages"))
+        self.posts_to(CHANNEL).await.len()
+    }
+
+    /// The messages posted to `channel` with the bot token.
+    async fn posts_to(&self, channel: &str) -> Vec<Value> {
+        self.calls("POST", &format!("/api/v10/channels/{channel}/messages"))
             .await
-            .len()
     }
 }
 
@@ -261,6 +282,102 @@ async fn a_long_reply_edits_the_original_then_follows_up() {
         assert!(parts.iter().all(|p| p.chars().count() <= 2000), "{parts:?}");
         assert_eq!(parts.join(" "), format!("re: {question}"));
         assert!(follow_ups[0]["allowed_mentions"] == json!({"parse": []}));
+        world.app.stop().await;
+    })
+    .await;
+}
+
+const DM_CHANNEL: &str = "1300000000000000001";
+const GUILD_CHANNEL: &str = "1300000000000000002";
+const GUILD: &str = "1400000000000000001";
+
+/// A user's DM, another bot's DM, a guild message mentioning the bot, and one that does not.
+fn gateway_events() -> Vec<(&'static str, Value)> {
+    let person = || user("1500000000000000001", "mason", false);
+    let mention = format!("<@{BOT_USER}> how are you?");
+    let us = user(BOT_USER, "switchboard", true);
+    vec![
+        (
+            "MESSAGE_CREATE",
+            message(
+                "1200000000000000001",
+                DM_CHANNEL,
+                None,
+                person(),
+                "hello there",
+                vec![],
+            ),
+        ),
+        (
+            "MESSAGE_CREATE",
+            message(
+                "1200000000000000002",
+                DM_CHANNEL,
+                None,
+                user("1500000000000000002", "other-bot", true),
+                "beep",
+                vec![],
+            ),
+        ),
+        (
+            "MESSAGE_CREATE",
+            message(
+                "1200000000000000003",
+                GUILD_CHANNEL,
+                Some(GUILD),
+                person(),
+                &mention,
+                vec![us],
+            ),
+        ),
+        (
+            "MESSAGE_CREATE",
+            message(
+                "1200000000000000004",
+                GUILD_CHANNEL,
+                Some(GUILD),
+                person(),
+                "just chatting",
+                vec![],
+            ),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn gateway_mode_answers_direct_messages_and_mentions_once_in_their_channel() {
+    on_each_database(|db| async move {
+        let gateway = FakeGateway::start(APPLICATION_ID, gateway_events()).await;
+        let world = World::start_with(db.url(), Some(&gateway)).await;
+
+        wait_until(|| async {
+            !world.posts_to(DM_CHANNEL).await.is_empty()
+                && !world.posts_to(GUILD_CHANNEL).await.is_empty()
+        })
+        .await;
+        tokio::time::sleep(SETTLE).await;
+        assert_eq!(
+            world.posts_to(DM_CHANNEL).await,
+            [json!({"content": "re: hello there", "allowed_mentions": {"parse": []}})],
+            "the user's DM answered once, the bot's not at all"
+        );
+        assert_eq!(
+            world.posts_to(GUILD_CHANNEL).await,
+            [json!({"content": "re: how are you?", "allowed_mentions": {"parse": []}})],
+            "the mention answered once, without the mention"
+        );
+        let identifies = gateway.identifies();
+        assert_eq!(identifies.len(), 1, "one connection: {identifies:?}");
+        assert!(
+            identifies[0]["token"]
+                .as_str()
+                .unwrap()
+                .ends_with(BOT_TOKEN),
+            "identified with the bot token"
+        );
+        let stored = world.app.messages_of(&world.bot).await;
+        assert_eq!(stored.len(), 4, "two questions and two replies: {stored:?}");
+        assert_eq!(world.openai.requests().await.len(), 2);
         world.app.stop().await;
     })
     .await;

@@ -53,10 +53,7 @@ async fn next_frame(socket: &mut Socket) -> Value {
 }
 
 async fn say(socket: &mut Socket, frame: Value) {
-    socket
-        .send(Message::Text(frame.to_string().into()))
-        .await
-        .unwrap();
+    socket.send(Message::Text(frame.to_string())).await.unwrap();
 }
 
 /// Frames until the first outbound message, which ends the list.

@@ -3,6 +3,7 @@
 pub mod channel;
 pub mod clock;
 pub mod events;
+pub mod gateway;
 pub mod health;
 pub mod idempotency;
 pub mod leases;
@@ -18,6 +19,7 @@ pub use channel::{
 };
 pub use clock::{Clock, SystemClock};
 pub use events::{EventPublisher, EventSubscriber};
+pub use gateway::{Gateway, GatewayConnection};
 pub use health::HealthCheck;
 pub use idempotency::{
     Claim, ClaimTimes, ClaimToken, IdempotencyStore, IdempotentRequest, StoredResponse,
@@ -33,8 +35,8 @@ pub use timer::Timer;
 
 #[cfg(test)]
 pub use {
-    channel::MockChannel, clock::MockClock, events::MockEventPublisher,
-    idempotency::MockIdempotencyStore, leases::MockLeases, ledger::MockLedger,
-    model::MockLanguageModel, polling::MockPollOffsets, polling::MockUpdateSource,
-    queue::MockJobQueue, timer::MockTimer,
+    channel::MockChannel, clock::MockClock, events::MockEventPublisher, gateway::MockGateway,
+    gateway::MockGatewayConnection, idempotency::MockIdempotencyStore, leases::MockLeases,
+    ledger::MockLedger, model::MockLanguageModel, polling::MockPollOffsets,
+    polling::MockUpdateSource, queue::MockJobQueue, timer::MockTimer,
 };

@@ -91,6 +91,19 @@ impl BindingRepository for SeaStore {
         rows.iter().map(|row| self.binding(row)).collect()
     }
 
+    async fn list_by_platform(
+        &self,
+        kind: PlatformKind,
+    ) -> Result<Vec<PlatformBinding>, RepoError> {
+        let rows = Entity::find()
+            .filter(Column::Platform.eq(kind.as_str()))
+            .order_by_asc(Column::BotId)
+            .all(self.db())
+            .await
+            .map_err(repo_err)?;
+        rows.iter().map(|row| self.binding(row)).collect()
+    }
+
     async fn delete(&self, bot_id: BotId, kind: PlatformKind) -> Result<bool, RepoError> {
         let result = Entity::delete_by_id((bot_id.to_string(), kind.as_str().to_owned()))
             .exec(self.db())

@@ -55,7 +55,7 @@ impl CredentialsBody for TelegramBody {
     }
 }
 
-/// Discord's credentials: `{application_id, public_key, bot_token}`.
+/// Discord's credentials: `{application_id, public_key, bot_token, gateway?}`.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(as = DiscordCredentials)]
@@ -69,6 +69,10 @@ pub(crate) struct DiscordBody {
     #[validate(required, length(min = 1, max = SECRET_MAX))]
     #[schema(value_type = String, required = true)]
     bot_token: Option<String>,
+    /// Gateway mode: also receive direct messages and mentions over Discord's gateway
+    /// (default `false`: slash commands through the interactions endpoint only).
+    #[serde(default)]
+    gateway: bool,
 }
 
 impl CredentialsBody for DiscordBody {
@@ -78,7 +82,7 @@ impl CredentialsBody for DiscordBody {
             text(&self.public_key),
             text(&self.bot_token),
         )
-        .map(Credentials::Discord)
+        .map(|credentials| Credentials::Discord(credentials.with_gateway(self.gateway)))
     }
 }
 
@@ -198,18 +202,26 @@ pub struct BindingBody {
     /// Only in the answer to a `PUT`: whether the platform was told the URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_registered: Option<bool>,
+    /// Discord only: whether the bot listens on the gateway.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<bool>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl BindingBody {
     pub fn new(binding: PlatformBinding, webhook_url: String) -> Self {
+        let gateway = match &binding.credentials {
+            Credentials::Discord(credentials) => Some(credentials.gateway),
+            _ => None,
+        };
         Self {
             bot_id: binding.bot_id,
             platform: binding.kind(),
             mode: binding.credentials.telegram_mode(),
             webhook_url,
             webhook_registered: None,
+            gateway,
             created_at: binding.created_at,
             updated_at: binding.updated_at,
         }

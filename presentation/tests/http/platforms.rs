@@ -151,8 +151,8 @@ async fn every_platform_binds_and_answers_its_webhook_url_without_secrets() {
             format!("http://localhost:8080/webhooks/{platform}/{}", bot.id)
         );
         assert_eq!(reply.body["webhook_registered"], false);
-        // Telegram's answer also names its mode.
-        let fields = 6 + usize::from(platform == "telegram");
+        // Telegram's answer also names its mode, Discord's its gateway flag.
+        let fields = 6 + usize::from(platform == "telegram" || platform == "discord");
         assert_eq!(
             reply.body.as_object().unwrap().len(),
             fields,
@@ -280,6 +280,31 @@ async fn each_malformed_field_is_422_naming_it() {
         assert_invalid_field(&reply, field);
         assert_no_secrets(&reply);
     }
+}
+
+#[actix_web::test]
+async fn discord_gateway_mode_is_off_unless_asked_and_shown_on_put_and_list() {
+    let app = TestApp::new();
+    let bot = app.seed_bot("Ada");
+    let discord = platform_bodies()[1].1.clone();
+    let reply = app.admin(put(bot.id, "discord", discord.clone())).await;
+    assert_eq!(reply.body["gateway"], false, "{}", reply.raw);
+
+    let mut gateway = discord.clone();
+    gateway["gateway"] = json!(true);
+    let reply = app.admin(put(bot.id, "discord", gateway)).await;
+    assert_eq!(reply.status, 200, "{}", reply.raw);
+    assert_eq!(reply.body["gateway"], true);
+    assert_no_secrets(&reply);
+    let listed = app.admin(list(bot.id)).await;
+    assert_eq!(listed.body["items"][0]["gateway"], true, "{}", listed.raw);
+
+    let telegram = app.admin(put(bot.id, "telegram", telegram_body())).await;
+    assert!(telegram.body.get("gateway").is_none(), "{}", telegram.raw);
+    let mut not_a_flag = discord;
+    not_a_flag["gateway"] = json!("yes");
+    let reply = app.admin(put(bot.id, "discord", not_a_flag)).await;
+    assert_problem(&reply, 400, "malformed_json");
 }
 
 #[actix_web::test]

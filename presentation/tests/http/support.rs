@@ -138,6 +138,14 @@ impl BindingRepository for FakeBindings {
             .cloned()
             .collect())
     }
+    async fn list_by_platform(
+        &self,
+        kind: PlatformKind,
+    ) -> Result<Vec<PlatformBinding>, RepoError> {
+        self.check()?;
+        let rows = self.rows.lock().unwrap();
+        Ok(rows.iter().filter(|b| b.kind() == kind).cloned().collect())
+    }
     async fn delete(&self, bot_id: BotId, kind: PlatformKind) -> Result<bool, RepoError> {
         self.check()?;
         let mut rows = self.rows.lock().unwrap();

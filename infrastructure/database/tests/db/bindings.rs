@@ -3,7 +3,7 @@
 use crate::support::{at, new_bot};
 use database::testing::fresh_databases;
 use domain::repositories::BindingRepository;
-use domain::{Credentials, PlatformBinding, PlatformKind, TelegramCredentials};
+use domain::{Credentials, DiscordCredentials, PlatformBinding, PlatformKind, TelegramCredentials};
 
 fn telegram(token: &str) -> Credentials {
     Credentials::Telegram(TelegramCredentials::parse(token, "s3cret").unwrap())
@@ -38,5 +38,47 @@ async fn bindings_are_upserted_and_read_back() {
         assert!(store.delete(bot.id, PlatformKind::Telegram).await.unwrap());
         assert!(!store.delete(bot.id, PlatformKind::Telegram).await.unwrap());
         assert!(store.list_for_bot(bot.id).await.unwrap().is_empty());
+    }
+}
+
+fn discord(gateway: bool) -> Credentials {
+    let key = "a".repeat(64);
+    let credentials = DiscordCredentials::parse("1", &key, "bot-token").unwrap();
+    Credentials::Discord(credentials.with_gateway(gateway))
+}
+
+#[tokio::test]
+async fn bindings_are_listed_by_platform_across_bots() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let ada = new_bot(&store, "Ada").await;
+        let bob = new_bot(&store, "Bob").await;
+        let ada_discord = PlatformBinding::new(ada.id, discord(true), at(0));
+        let bob_discord = PlatformBinding::new(bob.id, discord(false), at(1));
+        for binding in [
+            &ada_discord,
+            &bob_discord,
+            &PlatformBinding::new(ada.id, telegram("1:a"), at(2)),
+        ] {
+            store.upsert(binding).await.unwrap();
+        }
+        let mut expected = vec![ada_discord, bob_discord];
+        expected.sort_by_key(|b| b.bot_id.to_string());
+        assert_eq!(
+            store.list_by_platform(PlatformKind::Discord).await.unwrap(),
+            expected,
+            "{}: both bots' discord bindings, gateway flag kept, by bot id",
+            db.backend()
+        );
+        let telegram = store
+            .list_by_platform(PlatformKind::Telegram)
+            .await
+            .unwrap();
+        assert_eq!(telegram.len(), 1);
+        assert!(store
+            .list_by_platform(PlatformKind::Whatsapp)
+            .await
+            .unwrap()
+            .is_empty());
     }
 }

@@ -10,6 +10,7 @@ mod bots;
 mod concurrency;
 mod conversations;
 mod dump;
+mod gateway_leases;
 mod idempotency;
 mod leases;
 mod ledger;

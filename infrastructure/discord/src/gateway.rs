@@ -1,0 +1,288 @@
+//! Gateway mode with serenity: one connection per bot receives direct messages and mentions, and records each for a reply.
+
+use application::ports::{Gateway, GatewayConnection, InboundMessage};
+use application::ReceiveWebhook;
+use async_trait::async_trait;
+use domain::{
+    BotId, Credentials, ExternalChatId, ExternalMessageId, MessageContent, PlatformBinding,
+    PlatformKind,
+};
+use serenity::all::{
+    Client, ClientBuilder, Context, EventHandler, GatewayIntents, HttpBuilder, Message, Ready,
+    ShardManager, UserId,
+};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::rest::BuildError;
+
+/// How long a closing connection may take before its task is aborted.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Guild messages (for mentions), direct messages, and their text.
+fn intents() -> GatewayIntents {
+    GatewayIntents::GUILD_MESSAGES
+        | GatewayIntents::DIRECT_MESSAGES
+        | GatewayIntents::MESSAGE_CONTENT
+}
+
+/// Opens serenity clients whose REST calls (the gateway URL among them) go to the origin of
+/// `discord.api_url`, and records what they receive through [`ReceiveWebhook::record`].
+#[derive(Clone)]
+pub struct DiscordGateway {
+    origin: String,
+    receive: Arc<ReceiveWebhook>,
+}
+
+impl DiscordGateway {
+    /// `api_url` must end in `/api/v10`, as serenity's routes do; its scheme, host and port
+    /// replace `https://discord.com`.
+    pub fn new(api_url: &str, receive: Arc<ReceiveWebhook>) -> Result<Self, BuildError> {
+        Ok(Self {
+            origin: origin(api_url)?,
+            receive,
+        })
+    }
+}
+
+fn origin(api_url: &str) -> Result<String, BuildError> {
+    let invalid = |reason: &str| BuildError::ApiUrl {
+        url: api_url.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let url = Url::parse(api_url).map_err(|e| invalid(&e.to_string()))?;
+    if url.path().trim_end_matches('/') != "/api/v10" {
+        return Err(invalid("the gateway needs a URL ending in /api/v10"));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+#[async_trait]
+impl Gateway for DiscordGateway {
+    async fn connect(&self, binding: &PlatformBinding) -> Box<dyn GatewayConnection> {
+        let shards = Arc::new(OnceLock::new());
+        let task = match &binding.credentials {
+            Credentials::Discord(credentials) => {
+                // Serenity's rate limiter ignores the proxy; this client only asks for the
+                // gateway URL, once per connection.
+                let http = HttpBuilder::new(credentials.bot_token.expose())
+                    .proxy(self.origin.clone())
+                    .ratelimiter_disabled(true)
+                    .build();
+                let handler = Handler {
+                    bot_id: binding.bot_id,
+                    receive: self.receive.clone(),
+                    me: OnceLock::new(),
+                };
+                let builder = ClientBuilder::new_with_http(http, intents()).event_handler(handler);
+                tokio::spawn(run(builder, binding.bot_id, shards.clone()))
+            }
+            _ => tokio::spawn(async {
+                tracing::warn!("not a Discord binding: no gateway connection");
+            }),
+        };
+        Box::new(SerenityConnection { shards, task })
+    }
+}
+
+/// Builds the client (asking for the gateway URL) and runs it until it ends or is shut down.
+async fn run(builder: ClientBuilder, bot_id: BotId, shards: Arc<OnceLock<Arc<ShardManager>>>) {
+    let mut client: Client = match builder.await {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(%bot_id, %error, "cannot set up the Discord gateway client");
+            return;
+        }
+    };
+    let _ = shards.set(client.shard_manager.clone());
+    match client.start().await {
+        Ok(()) => tracing::info!(%bot_id, "Discord gateway connection closed"),
+        Err(error) => tracing::error!(%bot_id, %error, "Discord gateway connection ended"),
+    }
+}
+
+/// A running serenity client.
+struct SerenityConnection {
+    shards: Arc<OnceLock<Arc<ShardManager>>>,
+    task: JoinHandle<()>,
+}
+
+#[async_trait]
+impl GatewayConnection for SerenityConnection {
+    fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    async fn close(&mut self) {
+        if let Some(shards) = self.shards.get() {
+            shards.shutdown_all().await;
+        }
+        if tokio::time::timeout(CLOSE_TIMEOUT, &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+    }
+}
+
+impl Drop for SerenityConnection {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// One bot's events: learns its own user id from READY, records the messages meant for it.
+struct Handler {
+    bot_id: BotId,
+    receive: Arc<ReceiveWebhook>,
+    me: OnceLock<UserId>,
+}
+
+#[async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, _: Context, ready: Ready) {
+        tracing::info!(bot_id = %self.bot_id, user = %ready.user.name, "Discord gateway ready");
+        let _ = self.me.set(ready.user.id);
+    }
+
+    async fn message(&self, _: Context, message: Message) {
+        let Some(me) = self.me.get() else {
+            return;
+        };
+        let Some(inbound) = inbound(&message, *me) else {
+            return;
+        };
+        let recorded = self
+            .receive
+            .record(self.bot_id, PlatformKind::Discord, inbound)
+            .await;
+        if let Err(error) = recorded {
+            tracing::warn!(bot_id = %self.bot_id, %error, "a gateway message was not recorded");
+        }
+    }
+}
+
+/// The message to answer, if it is one: not from a bot (this one included), and either direct
+/// or mentioning `me` (the mention taken out of the text).
+pub(crate) fn inbound(message: &Message, me: UserId) -> Option<InboundMessage> {
+    if message.author.bot || message.author.id == me {
+        return None;
+    }
+    let direct = message.guild_id.is_none();
+    let mentioned = message.mentions.iter().any(|user| user.id == me);
+    if !direct && !mentioned {
+        return None;
+    }
+    let text = without_mentions_of(&message.content, me);
+    if text.is_empty() {
+        return None;
+    }
+    Some(InboundMessage::new(
+        ExternalMessageId::parse(message.id.to_string()).ok()?,
+        ExternalChatId::parse(message.channel_id.to_string()).ok()?,
+        MessageContent::text(text),
+    ))
+}
+
+/// `text` without `<@me>` and `<@!me>`, spaces collapsed at the seams and trimmed.
+fn without_mentions_of(text: &str, me: UserId) -> String {
+    let stripped = text
+        .replace(&format!("<@{me}>"), " ")
+        .replace(&format!("<@!{me}>"), " ");
+    stripped.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use serde_json::{json, Value};
+
+    const ME: u64 = 1_000_000_000_000_001;
+
+    fn user(id: u64, bot: bool) -> Value {
+        json!({"id": id.to_string(), "username": "u", "discriminator": "0", "avatar": null,
+               "bot": bot})
+    }
+
+    fn message(author: Value, guild: Option<&str>, content: &str, mentions: Vec<Value>) -> Message {
+        let mut message = json!({
+            "id": "1200000000000000001", "channel_id": "1300000000000000001",
+            "author": author, "content": content, "timestamp": "2024-01-01T00:00:00+00:00",
+            "edited_timestamp": null, "tts": false, "mention_everyone": false,
+            "mentions": mentions, "mention_roles": [], "attachments": [], "embeds": [],
+            "pinned": false, "type": 0
+        });
+        if let Some(guild) = guild {
+            message["guild_id"] = json!(guild);
+        }
+        serde_json::from_value(message).unwrap()
+    }
+
+    fn text(inbound: Option<InboundMessage>) -> Option<String> {
+        inbound.map(|m| m.content.as_text().unwrap().to_owned())
+    }
+
+    #[test]
+    fn a_direct_message_from_a_user_is_answered_in_its_channel() {
+        let dm = message(user(42, false), None, " hello ", vec![]);
+        let inbound = inbound(&dm, UserId::new(ME)).unwrap();
+        assert_eq!(inbound.external_id.as_str(), "1200000000000000001");
+        assert_eq!(inbound.chat.as_str(), "1300000000000000001");
+        assert_eq!(inbound.content, MessageContent::text("hello"));
+        assert!(inbound.reply_handle.is_none());
+    }
+
+    #[test]
+    fn bots_and_unmentioning_guild_messages_are_ignored() {
+        let me = UserId::new(ME);
+        assert_eq!(
+            text(inbound(&message(user(7, true), None, "beep", vec![]), me)),
+            None
+        );
+        assert_eq!(
+            text(inbound(&message(user(ME, true), None, "echo", vec![]), me)),
+            None
+        );
+        let chatter = message(user(42, false), Some("99"), "hi all", vec![]);
+        assert_eq!(text(inbound(&chatter, me)), None);
+        let other = message(user(42, false), Some("99"), "<@5> hi", vec![user(5, false)]);
+        assert_eq!(text(inbound(&other, me)), None);
+    }
+
+    #[test]
+    fn a_mention_in_a_guild_is_answered_without_the_mention() {
+        let me = UserId::new(ME);
+        let mention = message(
+            user(42, false),
+            Some("99"),
+            &format!("<@{ME}> what is  up? <@!{ME}>"),
+            vec![user(ME, true)],
+        );
+        assert_eq!(text(inbound(&mention, me)).unwrap(), "what is up?");
+        let bare = message(
+            user(42, false),
+            Some("99"),
+            &format!("<@{ME}>"),
+            vec![user(ME, true)],
+        );
+        assert_eq!(text(inbound(&bare, me)), None, "nothing to answer");
+    }
+
+    #[test]
+    fn the_origin_of_the_api_url_replaces_discord_com() {
+        assert_eq!(
+            origin("https://discord.com/api/v10").unwrap(),
+            "https://discord.com"
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:4567/api/v10/").unwrap(),
+            "http://127.0.0.1:4567"
+        );
+        assert!(origin("http://127.0.0.1:4567/v10").is_err());
+        assert!(origin("nope").is_err());
+    }
+}
