@@ -77,15 +77,24 @@ fn echo_config(
     TestConfig::new(db.url(), openai, telegram).with("SWITCHBOARD__AI__PROVIDER", "echo")
 }
 
+/// A server answering with the echo model and a bot bound to its web chat; the fakes it was
+/// configured with must outlive it.
+async fn echo_app(
+    db: &database::testing::TestDatabase,
+) -> (TestApp, String, (FakeOpenAi, FakeTelegram)) {
+    let fakes = (
+        FakeOpenAi::answering("unused").await,
+        FakeTelegram::start().await,
+    );
+    let app = TestApp::spawn(&echo_config(db, &fakes.0, &fakes.1)).await;
+    let bot = web_chat_bot(&app).await;
+    (app, bot, fakes)
+}
+
 #[tokio::test]
 async fn a_visitor_chats_over_the_socket_and_keeps_the_conversation_across_reconnects() {
     on_each_database(|db| async move {
-        let (openai, telegram) = (
-            FakeOpenAi::answering("unused").await,
-            FakeTelegram::start().await,
-        );
-        let app = TestApp::spawn(&echo_config(&db, &openai, &telegram)).await;
-        let bot = web_chat_bot(&app).await;
+        let (app, bot, _fakes) = echo_app(&db).await;
 
         let (mut socket, hello) = connect(&app, &bot, None).await;
         let visitor = hello["visitor_id"].as_str().unwrap().to_owned();
@@ -161,12 +170,7 @@ async fn ask(app: &TestApp, bot: &str, text: &str) -> (u16, Value) {
 #[tokio::test]
 async fn the_rest_channel_answers_with_the_reply_or_the_message_to_poll() {
     on_each_database(|db| async move {
-        let (openai, telegram) = (
-            FakeOpenAi::answering("unused").await,
-            FakeTelegram::start().await,
-        );
-        let app = TestApp::spawn(&echo_config(&db, &openai, &telegram)).await;
-        let bot = web_chat_bot(&app).await;
+        let (app, bot, _fakes) = echo_app(&db).await;
         let (status, answer) = ask(&app, &bot, "ping").await;
         assert_eq!(status, 200, "{answer}");
         assert_eq!(answer["message"]["text"], "(echo) you said: ping");
