@@ -372,15 +372,21 @@ mod tests {
         assert_eq!(typing.calls(), 3);
     }
 
-    #[tokio::test]
-    async fn an_instant_answer_shows_typing_once() {
+    /// A harness whose model answers `text` at once, with typing counted.
+    fn instant_model(text: &'static str) -> (Harness, Typing) {
         let typing = Typing::default();
         let mut h = Harness::new();
         h.channel = typing.channel(usize::MAX, Ok(()));
         h.model
             .expect_complete()
             .times(1)
-            .returning(|_| Ok(Completion::text("at once")));
+            .returning(move |_| Ok(Completion::text(text)));
+        (h, typing)
+    }
+
+    #[tokio::test]
+    async fn an_instant_answer_shows_typing_once() {
+        let (h, typing) = instant_model("at once");
         let inbound = h.world.inbound(MessageContent::text("quick"));
         let (_, stored) = h.answer(inbound, vec![]).await;
         assert_eq!(stored[0].content.as_text(), Some("at once"));
@@ -389,13 +395,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_message_answered_in_place_shows_no_typing() {
-        let typing = Typing::default();
-        let mut h = Harness::new();
-        h.channel = typing.channel(usize::MAX, Ok(()));
-        h.model
-            .expect_complete()
-            .times(1)
-            .returning(|_| Ok(Completion::text("in place")));
+        let (h, typing) = instant_model("in place");
         let inbound = h
             .world
             .inbound(MessageContent::text("/ask"))
