@@ -39,7 +39,9 @@ impl DeliverReply {
                 Ok(external_id) => external_id,
                 Err(error) => return Ok(after_failure(message_id, index as u32, error)),
             };
-            if let (0, Some(external_id)) = (index, external_id) {
+            // The last part's id: a report on it can only come once every part is out, so a
+            // report never moves the message on while a retry still has parts to send.
+            if let (true, Some(external_id)) = (index + 1 == parts.len(), external_id) {
                 self.lookup
                     .messages
                     .set_external_id(message_id, &external_id)
@@ -68,20 +70,17 @@ impl DeliverReply {
         Ok(())
     }
 
-    /// Moves the message forward and announces it; nothing when a platform's report moved it
-    /// further already.
+    /// Moves the message forward and announces it. A failure that did not move it (it was
+    /// settled already) is not announced; a sent message always is, even when the platform's
+    /// report on its last part came first and moved it further.
     async fn settle(
         &self,
         message: &Message,
         status: MessageStatus,
         error: Option<String>,
     ) -> Result<(), RepoError> {
-        if !self
-            .lookup
-            .messages
-            .advance(message.id, status, error)
-            .await?
-        {
+        let moved = self.lookup.messages.advance(message.id, status, error);
+        if !moved.await? && status != MessageStatus::Sent {
             return Ok(());
         }
         let (bot_id, conversation_id, message_id) =
@@ -220,7 +219,11 @@ mod tests {
             vec!["aaaaaaaaaa", "bbbbbbbbbb", "cccccccccc"]
         );
         assert_eq!(*h.progress.lock().unwrap(), vec![1, 2]);
-        assert_eq!(*h.stored_ids.lock().unwrap(), vec!["part-0"]);
+        assert_eq!(
+            *h.stored_ids.lock().unwrap(),
+            vec!["part-2"],
+            "the last part's id"
+        );
     }
 
     #[tokio::test]

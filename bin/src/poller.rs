@@ -46,7 +46,9 @@ pub async fn supervise(poll: Arc<PollUpdates>, rescan: Duration, mut stop: watch
         while supervisor.tasks.try_join_next().is_some() {}
         tokio::select! {
             () = tokio::time::sleep(rescan) => {}
-            _ = stop.changed() => {}
+            changed = stop.changed() => if changed.is_err() {
+                break; // the sender is gone: nobody can stop us later, so stop now
+            }
         }
     }
     supervisor.stop_all().await;

@@ -101,7 +101,15 @@ impl BindingRepository for SeaStore {
             .all(self.db())
             .await
             .map_err(repo_err)?;
-        rows.iter().map(|row| self.binding(row)).collect()
+        // One row that no longer opens (a changed master key) must not hide the others.
+        let readable = rows.iter().filter_map(|row| match self.binding(row) {
+            Ok(binding) => Some(binding),
+            Err(error) => {
+                tracing::warn!(bot_id = %row.bot_id, %error, "an unreadable binding is skipped");
+                None
+            }
+        });
+        Ok(readable.collect())
     }
 
     async fn delete(&self, bot_id: BotId, kind: PlatformKind) -> Result<bool, RepoError> {

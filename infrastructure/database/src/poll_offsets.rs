@@ -1,6 +1,5 @@
 //! [`PollOffsets`] on `platform_bindings` and `telegram_poll_offsets`: which bindings poll, and where each resumes.
 
-use crate::entities::bindings;
 use crate::entities::telegram_poll_offsets::{ActiveModel, Column, Entity};
 use crate::errors::repo_err;
 use crate::mapping::millis;
@@ -8,10 +7,11 @@ use crate::SeaStore;
 use application::ports::PollOffsets;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use domain::repositories::BindingRepository;
 use domain::{BotId, PlatformBinding, PlatformKind, RepoError};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 /// On a bot's existing row, overwrite unless that would move the same account's offset back;
 /// another account's offset is replaced whatever its value.
@@ -30,20 +30,11 @@ impl PollOffsets for SeaStore {
     /// A binding whose credentials do not open is left out (and logged), so that one bad row
     /// does not stop every other bot's polling.
     async fn polling_bindings(&self) -> Result<Vec<PlatformBinding>, RepoError> {
-        let rows = bindings::Entity::find()
-            .filter(bindings::Column::Platform.eq(PlatformKind::Telegram.as_str()))
-            .order_by_asc(bindings::Column::BotId)
-            .all(self.db())
-            .await
-            .map_err(repo_err)?;
-        let readable = rows.iter().filter_map(|row| match self.binding(row) {
-            Ok(binding) => Some(binding),
-            Err(error) => {
-                tracing::warn!(bot_id = %row.bot_id, %error, "unreadable Telegram binding not polled");
-                None
-            }
-        });
-        Ok(readable.filter(PlatformBinding::polls).collect())
+        let telegram = self.list_by_platform(PlatformKind::Telegram).await?;
+        Ok(telegram
+            .into_iter()
+            .filter(PlatformBinding::polls)
+            .collect())
     }
 
     async fn offset(&self, bot_id: BotId, account: &str) -> Result<Option<i64>, RepoError> {

@@ -13,6 +13,7 @@ use serenity::all::{
 };
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use url::Url;
 
@@ -20,6 +21,8 @@ use crate::rest::BuildError;
 
 /// How long a closing connection may take before its task is aborted.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a message is offered to the store before it is given up (Discord never resends).
+const RECORD_ATTEMPTS: u32 = 6;
 
 /// Guild messages (for mentions), direct messages, and their text.
 fn intents() -> GatewayIntents {
@@ -63,7 +66,7 @@ fn origin(api_url: &str) -> Result<String, BuildError> {
 impl Gateway for DiscordGateway {
     async fn connect(&self, binding: &PlatformBinding) -> Box<dyn GatewayConnection> {
         let shards = Arc::new(OnceLock::new());
-        let task = match &binding.credentials {
+        let (task, recorder) = match &binding.credentials {
             Credentials::Discord(credentials) => {
                 // Serenity's rate limiter ignores the proxy; this client only asks for the
                 // gateway URL, once per connection.
@@ -71,19 +74,26 @@ impl Gateway for DiscordGateway {
                     .proxy(self.origin.clone())
                     .ratelimiter_disabled(true)
                     .build();
-                let handler = Handler {
-                    bot_id: binding.bot_id,
-                    receive: self.receive.clone(),
-                    me: OnceLock::new(),
-                };
-                let builder = ClientBuilder::new_with_http(http, intents()).event_handler(handler);
-                tokio::spawn(run(builder, binding.bot_id, shards.clone()))
+                let (events, queue) = mpsc::unbounded_channel();
+                let recorder =
+                    tokio::spawn(record_in_order(queue, binding.bot_id, self.receive.clone()));
+                let builder =
+                    ClientBuilder::new_with_http(http, intents()).event_handler(Handler { events });
+                let task = tokio::spawn(run(builder, binding.bot_id, shards.clone()));
+                (task, Some(recorder))
             }
-            _ => tokio::spawn(async {
-                tracing::warn!("not a Discord binding: no gateway connection");
-            }),
+            _ => (
+                tokio::spawn(async {
+                    tracing::warn!("not a Discord binding: no gateway connection");
+                }),
+                None,
+            ),
         };
-        Box::new(SerenityConnection { shards, task })
+        Box::new(SerenityConnection {
+            shards,
+            task,
+            recorder,
+        })
     }
 }
 
@@ -107,6 +117,8 @@ async fn run(builder: ClientBuilder, bot_id: BotId, shards: Arc<OnceLock<Arc<Sha
 struct SerenityConnection {
     shards: Arc<OnceLock<Arc<ShardManager>>>,
     task: JoinHandle<()>,
+    /// Records the connection's messages one at a time; ends when the client does.
+    recorder: Option<JoinHandle<()>>,
 }
 
 #[async_trait]
@@ -119,11 +131,17 @@ impl GatewayConnection for SerenityConnection {
         if let Some(shards) = self.shards.get() {
             shards.shutdown_all().await;
         }
-        if tokio::time::timeout(CLOSE_TIMEOUT, &mut self.task)
-            .await
-            .is_err()
+        // The client is gone, and with it the queue's sender: the recorder drains what is left.
+        for task in [Some(&mut self.task), self.recorder.as_mut()]
+            .into_iter()
+            .flatten()
         {
-            self.task.abort();
+            if tokio::time::timeout(CLOSE_TIMEOUT, &mut *task)
+                .await
+                .is_err()
+            {
+                task.abort();
+            }
         }
     }
 }
@@ -131,38 +149,79 @@ impl GatewayConnection for SerenityConnection {
 impl Drop for SerenityConnection {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(recorder) = &self.recorder {
+            recorder.abort();
+        }
     }
 }
 
-/// One bot's events: learns its own user id from READY, records the messages meant for it.
+/// What the handler passes on, in the order the gateway delivered it.
+enum Event {
+    Ready(UserId),
+    Message(Box<Message>),
+}
+
+/// Serenity runs each handler call in a task of its own; the handler only queues the events,
+/// so that one recorder stores them one after another.
 struct Handler {
-    bot_id: BotId,
-    receive: Arc<ReceiveWebhook>,
-    me: OnceLock<UserId>,
+    events: mpsc::UnboundedSender<Event>,
 }
 
 #[async_trait]
 impl EventHandler for Handler {
     async fn ready(&self, _: Context, ready: Ready) {
-        tracing::info!(bot_id = %self.bot_id, user = %ready.user.name, "Discord gateway ready");
-        let _ = self.me.set(ready.user.id);
+        tracing::info!(user = %ready.user.name, "Discord gateway ready");
+        let _ = self.events.send(Event::Ready(ready.user.id));
     }
 
     async fn message(&self, _: Context, message: Message) {
-        let Some(me) = self.me.get() else {
-            return;
+        let _ = self.events.send(Event::Message(Box::new(message)));
+    }
+}
+
+/// Records the queued messages in order; those that come before READY (which names the bot's
+/// own user) wait for it.
+async fn record_in_order(
+    mut events: mpsc::UnboundedReceiver<Event>,
+    bot_id: BotId,
+    receive: Arc<ReceiveWebhook>,
+) {
+    let mut me = None;
+    let mut early = Vec::new();
+    while let Some(event) = events.recv().await {
+        let ready = match (event, me) {
+            (Event::Ready(id), _) => {
+                me = Some(id);
+                std::mem::take(&mut early)
+            }
+            (Event::Message(message), None) => {
+                early.push(message);
+                continue;
+            }
+            (Event::Message(message), Some(_)) => vec![message],
         };
-        let Some(inbound) = inbound(&message, *me) else {
-            return;
-        };
-        let recorded = self
-            .receive
-            .record(self.bot_id, PlatformKind::Discord, inbound)
-            .await;
-        if let Err(error) = recorded {
-            tracing::warn!(bot_id = %self.bot_id, %error, "a gateway message was not recorded");
+        let Some(me) = me else { continue };
+        for message in ready.iter().filter_map(|m| inbound(m, me)) {
+            record_with_retry(&receive, bot_id, message).await;
         }
     }
+}
+
+/// Stores one message, retrying a storage outage with backoff: Discord will not resend it.
+async fn record_with_retry(receive: &ReceiveWebhook, bot_id: BotId, message: InboundMessage) {
+    for attempt in 0..RECORD_ATTEMPTS {
+        match receive
+            .record(bot_id, PlatformKind::Discord, message.clone())
+            .await
+        {
+            Ok(_) => return,
+            Err(error) => {
+                tracing::warn!(%bot_id, %error, attempt, "a gateway message was not recorded; retrying");
+                tokio::time::sleep(Duration::from_millis(500) * 2u32.pow(attempt)).await;
+            }
+        }
+    }
+    tracing::error!(%bot_id, "a gateway message was given up after {RECORD_ATTEMPTS} attempts");
 }
 
 /// The message to answer, if it is one: not from a bot (this one included), and either direct

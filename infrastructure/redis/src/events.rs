@@ -59,7 +59,7 @@ impl RedisEvents {
 
     /// The publisher of this process's events; spawns the task that sends them in order.
     pub fn publisher(&self) -> RedisPublisher {
-        let (outbox, mut pending) = mpsc::unbounded_channel::<String>();
+        let (outbox, mut pending) = mpsc::channel::<String>(OUTBOX_CAPACITY);
         let link = self.clone();
         let task = tokio::spawn(async move {
             while let Some(payload) = pending.recv().await {
@@ -140,9 +140,12 @@ impl RedisEvents {
 }
 
 /// Queues each event for the sending task: never blocks, never fails the pipeline.
+/// Events waiting to be sent; beyond this (Redis slow or away) new ones are dropped, not queued.
+const OUTBOX_CAPACITY: usize = 1024;
+
 #[derive(Clone)]
 pub struct RedisPublisher {
-    outbox: mpsc::UnboundedSender<String>,
+    outbox: mpsc::Sender<String>,
     origin: Uuid,
     task: Arc<JoinHandle<()>>,
 }
@@ -162,7 +165,9 @@ impl EventPublisher for RedisPublisher {
         };
         match serde_json::to_string(&envelope) {
             Ok(payload) => {
-                let _ = self.outbox.send(payload);
+                if let Err(mpsc::error::TrySendError::Full(_)) = self.outbox.try_send(payload) {
+                    tracing::warn!("Redis is not keeping up: an event was not fanned out");
+                }
             }
             Err(error) => tracing::warn!(%error, "an event could not be serialized"),
         }
