@@ -146,11 +146,14 @@ impl GatewaySupervisor {
             }
             Err(error) => {
                 tracing::warn!(%bot_id, %error, "cannot renew the gateway lease");
-                let expired = self
+                // Closed one tick before the lease can expire, so that no other replica can
+                // hold it while this connection is still open.
+                let closing_time = self.ttl.saturating_sub(self.every());
+                let expiring = self
                     .held
                     .get(&bot_id)
-                    .is_some_and(|held| elapsed(held.renewed_at, now, self.ttl));
-                if expired {
+                    .is_some_and(|held| elapsed(held.renewed_at, now, closing_time));
+                if expiring {
                     self.stop(bot_id, "its lease expired unrenewed").await;
                 }
             }
@@ -414,15 +417,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_lease_that_cannot_be_renewed_closes_once_it_would_have_expired() {
+    async fn a_lease_that_cannot_be_renewed_closes_a_tick_before_it_could_expire() {
         let bot = BotId::new();
         let script = Script::new(vec![binding(bot, true, "t")]);
         let mut supervisor = supervisor(&script);
         supervisor.tick().await;
         script.set_lease(None);
-        script.advance(TTL - Duration::from_secs(1));
+        let tick = supervisor.every();
+        script.advance(TTL - tick - Duration::from_secs(1));
         supervisor.tick().await;
-        assert_eq!(script.counts(), (1, 0), "still within the lease");
+        assert_eq!(script.counts(), (1, 0), "still well within the lease");
         script.advance(Duration::from_secs(1));
         supervisor.tick().await;
         assert_eq!(script.counts(), (1, 1));

@@ -10,13 +10,21 @@ use std::str::FromStr;
 #[serde(transparent)]
 pub struct ExternalChatId(String);
 
+/// A platform's id as we keep it: 1-255 bytes without control characters (PostgreSQL refuses
+/// NUL in text, and no platform uses control characters in ids).
+pub(crate) fn platform_id(field: &'static str, value: String) -> Result<String, ValidationError> {
+    if value.is_empty() || value.len() > 255 || value.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            field,
+            "must be 1-255 bytes without control characters",
+        ));
+    }
+    Ok(value)
+}
+
 impl ExternalChatId {
     pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
-        let value = value.into();
-        if value.is_empty() || value.len() > 255 {
-            return Err(ValidationError::new("chat_id", "must be 1-255 bytes"));
-        }
-        Ok(Self(value))
+        platform_id("chat_id", value.into()).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -96,6 +104,16 @@ impl Conversation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn platform_ids_are_bounded_and_free_of_control_characters() {
+        assert!(ExternalChatId::parse("-100123").is_ok());
+        assert!(crate::ExternalMessageId::parse("wamid.HBgL=").is_ok());
+        for bad in ["", "a\0b", "line\nbreak", &"x".repeat(256)] {
+            assert!(ExternalChatId::parse(bad).is_err(), "{bad:?}");
+            assert!(crate::ExternalMessageId::parse(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn chat_ids_must_be_present_and_bounded() {

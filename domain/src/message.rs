@@ -14,11 +14,7 @@ pub struct ExternalMessageId(String);
 
 impl ExternalMessageId {
     pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
-        let value = value.into();
-        if value.is_empty() || value.len() > 255 {
-            return Err(ValidationError::new("message_id", "must be 1-255 bytes"));
-        }
-        Ok(Self(value))
+        crate::conversation::platform_id("message_id", value.into()).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
