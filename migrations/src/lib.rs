@@ -4,6 +4,32 @@ use sea_orm_migration::prelude::{ConnectionTrait, DbErr, SchemaManager};
 use sea_orm_migration::MigrationTrait;
 pub use sea_orm_migration::MigratorTrait;
 
+/// Declares `Migration` as the SQL statements `up` runs and the ones `down` runs, in order;
+/// both engines must understand them.
+macro_rules! sql_migration {
+    (up: $up:expr, down: $down:expr $(,)?) => {
+        #[derive(sea_orm_migration::prelude::DeriveMigrationName)]
+        pub struct Migration;
+
+        #[sea_orm_migration::async_trait::async_trait]
+        impl sea_orm_migration::MigrationTrait for Migration {
+            async fn up(
+                &self,
+                manager: &sea_orm_migration::SchemaManager,
+            ) -> Result<(), sea_orm_migration::DbErr> {
+                crate::run_all(manager, &$up).await
+            }
+
+            async fn down(
+                &self,
+                manager: &sea_orm_migration::SchemaManager,
+            ) -> Result<(), sea_orm_migration::DbErr> {
+                crate::run_all(manager, &$down).await
+            }
+        }
+    };
+}
+
 mod m20250601_000001_initial;
 mod m20251122_000002_waiting_jobs;
 mod m20251123_000003_api_key_expiry;

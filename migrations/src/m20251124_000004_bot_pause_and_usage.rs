@@ -1,11 +1,5 @@
 //! Bots can be paused; replies record the model's token usage; summaries read messages by bot and time.
 
-use crate::run_all;
-use sea_orm_migration::prelude::*;
-
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
 const UP: [&str; 4] = [
     "ALTER TABLE bots ADD COLUMN paused_at BIGINT NULL",
     "ALTER TABLE messages ADD COLUMN prompt_tokens INTEGER NULL",
@@ -20,13 +14,7 @@ const DOWN: [&str; 4] = [
     "ALTER TABLE bots DROP COLUMN paused_at",
 ];
 
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_all(manager, &UP).await
-    }
-
-    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        run_all(manager, &DOWN).await
-    }
+sql_migration! {
+    up: UP,
+    down: DOWN,
 }
