@@ -1,6 +1,7 @@
 //! Use case: answer an inbound message — a command, a canned reply, or the model — and store it.
 
 use crate::commands::{intent, Intent, UNSUPPORTED_REPLY};
+use crate::end_conversation::EndConversation;
 use crate::history::turns_for;
 use crate::jobs::{Lookup, Step, Target};
 use crate::ports::{
@@ -54,16 +55,12 @@ impl GenerateReply {
             return Ok(Step::LeaseLost);
         }
         if resets {
-            let ended = self
-                .lookup
-                .conversations
-                .end(reply.conversation_id, self.clock.now());
-            if let Some(conversation) = ended.await? {
-                self.events.publish(DomainEvent::ConversationEnded {
-                    bot_id: conversation.bot_id,
-                    conversation_id: conversation.id,
-                });
-            }
+            let ending = EndConversation::new(
+                self.lookup.conversations.clone(),
+                self.events.clone(),
+                self.clock.clone(),
+            );
+            ending.end(reply.conversation_id).await?;
         }
         self.events.publish(DomainEvent::ReplyStored {
             bot_id: reply.bot_id,

@@ -6,7 +6,7 @@
 //! re-delivers the batch, which deduplication makes harmless.
 
 use crate::ports::{Clock, Leases, PollError, PollOffsets, UpdateBatch, UpdateSource};
-use crate::receive_webhook::{ReceiveError, ReceiveWebhook};
+use crate::receive_webhook::ReceiveWebhook;
 use domain::{BotId, Credentials, PlatformBinding, PlatformKind, RepoError};
 use futures::future::{select, Either};
 use std::future::Future;
@@ -63,15 +63,6 @@ enum Failure {
     Poll(#[from] PollError),
     #[error("not a Telegram binding")]
     NotTelegram,
-}
-
-impl From<ReceiveError> for Failure {
-    fn from(error: ReceiveError) -> Self {
-        match error {
-            ReceiveError::Unavailable(error) => Self::Storage(error),
-            other => Self::Storage(RepoError::Other(other.to_string())),
-        }
-    }
 }
 
 /// The ports a poller needs.

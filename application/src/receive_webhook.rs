@@ -106,7 +106,8 @@ impl ReceiveWebhook {
             ..Receipt::default()
         };
         for message in inbound.messages {
-            match self.record(bot_id, kind, message).await? {
+            let recorded = self.record(bot_id, kind, message).await;
+            match recorded.map_err(ReceiveError::Unavailable)? {
                 Recorded::New { .. } => receipt.recorded += 1,
                 Recorded::Duplicate => receipt.duplicates += 1,
             }
@@ -131,7 +132,7 @@ impl ReceiveWebhook {
         bot_id: BotId,
         platform: PlatformKind,
         message: InboundMessage,
-    ) -> Result<Recorded, ReceiveError> {
+    ) -> Result<Recorded, RepoError> {
         let record = InboundRecord {
             bot_id,
             platform,
@@ -141,11 +142,7 @@ impl ReceiveWebhook {
             reply_handle: message.reply_handle,
             received_at: self.clock.now(),
         };
-        let recorded = self
-            .ledger
-            .record_inbound(&record)
-            .await
-            .map_err(ReceiveError::Unavailable)?;
+        let recorded = self.ledger.record_inbound(&record).await?;
         if let Recorded::New {
             conversation_id,
             message_id,

@@ -3,7 +3,7 @@
 
 use crate::operator_message::valid_text;
 use crate::ports::{EventSubscriber, InboundMessage, Recorded, Timer};
-use crate::receive_webhook::{ReceiveError, ReceiveWebhook};
+use crate::receive_webhook::ReceiveWebhook;
 use domain::repositories::{BindingRepository, ConversationRepository, MessageRepository};
 use domain::{
     BotId, ConversationId, Credentials, DomainEvent, ExternalChatId, ExternalMessageId, Message,
@@ -33,16 +33,6 @@ pub enum WebChatError {
 impl From<RepoError> for WebChatError {
     fn from(err: RepoError) -> Self {
         Self::Unavailable(err)
-    }
-}
-
-impl From<ReceiveError> for WebChatError {
-    fn from(err: ReceiveError) -> Self {
-        match err {
-            ReceiveError::Unavailable(cause) => Self::Unavailable(cause),
-            ReceiveError::UnknownBinding(_) => Self::NotBound,
-            other => Self::Unavailable(RepoError::Other(other.to_string())),
-        }
     }
 }
 

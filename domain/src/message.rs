@@ -151,18 +151,10 @@ impl FromStr for MessageStatus {
     type Err = ValidationError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "received" => Ok(Self::Received),
-            "pending" => Ok(Self::Pending),
-            "sent" => Ok(Self::Sent),
-            "delivered" => Ok(Self::Delivered),
-            "read" => Ok(Self::Read),
-            "failed" => Ok(Self::Failed),
-            other => Err(ValidationError::new(
-                "status",
-                format!("unknown status `{other}`"),
-            )),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| ValidationError::new("status", format!("unknown status `{s}`")))
     }
 }
 

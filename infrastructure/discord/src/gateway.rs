@@ -1,5 +1,6 @@
 //! Gateway mode with serenity: one connection per bot receives direct messages and mentions, and records each for a reply.
 
+use application::backoff::backoff_delay;
 use application::ports::{Gateway, GatewayConnection, InboundMessage};
 use application::ReceiveWebhook;
 use async_trait::async_trait;
@@ -17,12 +18,15 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use url::Url;
 
-use crate::rest::BuildError;
+use crate::rest::{base_url, BuildError};
 
 /// How long a closing connection may take before its task is aborted.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-/// How often a message is offered to the store before it is given up (Discord never resends).
+/// How often a message is offered to the store before it is given up (Discord never resends),
+/// and the backoff between the attempts.
 const RECORD_ATTEMPTS: u32 = 6;
+const RECORD_RETRY_BASE: Duration = Duration::from_millis(500);
+const RECORD_RETRY_CAP: Duration = Duration::from_secs(16);
 
 /// Guild messages (for mentions), direct messages, and their text.
 fn intents() -> GatewayIntents {
@@ -50,14 +54,17 @@ impl DiscordGateway {
     }
 }
 
+/// The origin of an API URL that [`base_url`] accepts and whose path is `/api/v10`.
 fn origin(api_url: &str) -> Result<String, BuildError> {
-    let invalid = |reason: &str| BuildError::ApiUrl {
+    let url = Url::parse(&base_url(api_url)?).map_err(|e| BuildError::ApiUrl {
         url: api_url.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let url = Url::parse(api_url).map_err(|e| invalid(&e.to_string()))?;
-    if url.path().trim_end_matches('/') != "/api/v10" {
-        return Err(invalid("the gateway needs a URL ending in /api/v10"));
+        reason: e.to_string(),
+    })?;
+    if url.path() != "/api/v10" {
+        return Err(BuildError::ApiUrl {
+            url: api_url.to_owned(),
+            reason: "the gateway needs a URL ending in /api/v10".to_owned(),
+        });
     }
     Ok(url.origin().ascii_serialization())
 }
@@ -187,23 +194,27 @@ async fn record_in_order(
     receive: Arc<ReceiveWebhook>,
 ) {
     let mut me = None;
-    let mut early = Vec::new();
+    let mut early: Vec<Box<Message>> = Vec::new();
     while let Some(event) = events.recv().await {
-        let ready = match (event, me) {
+        match (event, me) {
             (Event::Ready(id), _) => {
                 me = Some(id);
-                std::mem::take(&mut early)
+                for message in std::mem::take(&mut early) {
+                    record_meant(&receive, bot_id, &message, id).await;
+                }
             }
-            (Event::Message(message), None) => {
-                early.push(message);
-                continue;
+            (Event::Message(message), None) => early.push(message),
+            (Event::Message(message), Some(me)) => {
+                record_meant(&receive, bot_id, &message, me).await;
             }
-            (Event::Message(message), Some(_)) => vec![message],
-        };
-        let Some(me) = me else { continue };
-        for message in ready.iter().filter_map(|m| inbound(m, me)) {
-            record_with_retry(&receive, bot_id, message).await;
         }
+    }
+}
+
+/// Records `message` if it is meant for the bot `me`.
+async fn record_meant(receive: &ReceiveWebhook, bot_id: BotId, message: &Message, me: UserId) {
+    if let Some(inbound) = inbound(message, me) {
+        record_with_retry(receive, bot_id, inbound).await;
     }
 }
 
@@ -216,9 +227,16 @@ async fn record_with_retry(receive: &ReceiveWebhook, bot_id: BotId, message: Inb
         {
             Ok(_) => return,
             Err(error) => {
-                tracing::warn!(%bot_id, %error, attempt, "a gateway message was not recorded; retrying");
-                tokio::time::sleep(Duration::from_millis(500) * 2u32.pow(attempt)).await;
+                tracing::warn!(%bot_id, %error, attempt, "a gateway message was not recorded");
             }
+        }
+        if attempt + 1 < RECORD_ATTEMPTS {
+            tokio::time::sleep(backoff_delay(
+                attempt + 1,
+                RECORD_RETRY_BASE,
+                RECORD_RETRY_CAP,
+            ))
+            .await;
         }
     }
     tracing::error!(%bot_id, "a gateway message was given up after {RECORD_ATTEMPTS} attempts");

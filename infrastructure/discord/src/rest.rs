@@ -99,7 +99,7 @@ impl Rest {
 }
 
 /// The API base URL without its trailing slash: an absolute `http`/`https` URL with a host.
-fn base_url(raw: &str) -> Result<String, BuildError> {
+pub(crate) fn base_url(raw: &str) -> Result<String, BuildError> {
     let invalid = |reason: String| BuildError::ApiUrl {
         url: raw.to_owned(),
         reason,

@@ -139,10 +139,10 @@ impl RedisEvents {
     }
 }
 
-/// Queues each event for the sending task: never blocks, never fails the pipeline.
 /// Events waiting to be sent; beyond this (Redis slow or away) new ones are dropped, not queued.
 const OUTBOX_CAPACITY: usize = 1024;
 
+/// Queues each event for the sending task: never blocks, never fails the pipeline.
 #[derive(Clone)]
 pub struct RedisPublisher {
     outbox: mpsc::Sender<String>,

@@ -89,7 +89,7 @@ fn invalid_json(raw: &str, token: &str) -> Result<(), SendError> {
     }
 }
 
-fn excerpt(raw: &str) -> &str {
+pub(crate) fn excerpt(raw: &str) -> &str {
     match raw.char_indices().nth(200) {
         Some((index, _)) => &raw[..index],
         None => raw,

@@ -6,7 +6,7 @@
 //! leaves its timeout hint unused).
 
 use crate::channel::{credentials, parse_api_url, BuildError};
-use crate::errors::{redact, retry_after_in};
+use crate::errors::{excerpt, redact, retry_after_in};
 use crate::update::parse_polled;
 use application::ports::{PollError, UpdateBatch, UpdateSource};
 use async_trait::async_trait;
@@ -118,13 +118,6 @@ fn refusal(answer: Answer, status: u16, token: &str) -> PollError {
         },
         400..=499 => PollError::Refused(text),
         _ => PollError::Transient(text),
-    }
-}
-
-fn excerpt(raw: &str) -> &str {
-    match raw.char_indices().nth(200) {
-        Some((index, _)) => &raw[..index],
-        None => raw,
     }
 }
 
