@@ -78,7 +78,9 @@ pub(crate) async fn promote_next<C: ConnectionTrait>(tx: &C, lane: &str) -> Resu
     lock_lane(tx, lane).await?;
     let values: [Value; 2] = [lane.into(), millis(Utc::now()).into()];
     let promote = Statement::from_sql_and_values(tx.get_database_backend(), PROMOTE, values);
-    tx.execute(promote).await.map_err(repo_err)?;
+    if tx.execute(promote).await.map_err(repo_err)?.rows_affected() > 0 {
+        announce(tx).await?;
+    }
     Ok(())
 }
 
@@ -93,6 +95,21 @@ async fn arrival_state<C: ConnectionTrait>(tx: &C, lane: &str) -> Result<&'stati
     } else {
         state::QUEUED
     })
+}
+
+/// The PostgreSQL channel on which an enqueue wakes every replica's dispatcher.
+pub const JOBS_CHANNEL: &str = "switchboard_jobs";
+
+/// Wakes the dispatchers once this transaction commits: `NOTIFY` on PostgreSQL (delivered at
+/// commit, folded into one per transaction); a no-op on SQLite, whose only writer is this
+/// process and wakes its own dispatcher in memory.
+pub(crate) async fn announce<C: ConnectionTrait>(tx: &C) -> Result<(), RepoError> {
+    if tx.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let notify = format!("NOTIFY {JOBS_CHANNEL}");
+    tx.execute_unprepared(&notify).await.map_err(repo_err)?;
+    Ok(())
 }
 
 /// Adds a job to the end of its lane; used by the ledger inside its transactions.
@@ -124,6 +141,9 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
         .exec_without_returning(tx)
         .await
         .map_err(repo_err)?;
+    if arrival == state::QUEUED {
+        announce(tx).await?;
+    }
     Ok(())
 }
 
