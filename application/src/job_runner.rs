@@ -1,11 +1,13 @@
-//! Use case: claim a job, run its handler, and apply the outcome (complete, retry, dead-letter).
+//! Use case: run a claimed job's handler and apply the outcome (complete, retry, dead-letter).
 
 use crate::backoff::backoff_delay;
 use crate::deliver_reply::DeliverReply;
+use crate::dispatcher::RunJob;
 use crate::generate_reply::GenerateReply;
 use crate::jobs::Step;
 use crate::ports::{ClaimedJob, Clock, JobPayload, JobQueue};
 use crate::settings::PipelineSettings;
+use async_trait::async_trait;
 use chrono::TimeDelta;
 use domain::RepoError;
 use std::sync::Arc;
@@ -43,28 +45,6 @@ impl JobRunner {
             clock,
             settings,
         }
-    }
-
-    pub fn lease(&self) -> Duration {
-        self.settings.lease
-    }
-
-    pub async fn claim(&self) -> Result<Option<ClaimedJob>, RepoError> {
-        self.queue
-            .claim(self.clock.now(), self.settings.lease)
-            .await
-    }
-
-    /// Extends the lease; `false` when the job was lost to another worker.
-    pub async fn heartbeat(&self, job: &ClaimedJob) -> Result<bool, RepoError> {
-        self.queue
-            .heartbeat(job, self.clock.now(), self.settings.lease)
-            .await
-    }
-
-    /// Hands a job back untouched, for a worker that is shutting down.
-    pub async fn release(&self, job: &ClaimedJob) -> Result<bool, RepoError> {
-        self.queue.release(job).await
     }
 
     /// Runs a claimed job to its outcome. A storage failure inside the handler is retried
@@ -135,6 +115,13 @@ impl JobRunner {
         } else {
             Outcome::LeaseLost
         }
+    }
+}
+
+#[async_trait]
+impl RunJob for JobRunner {
+    async fn run(&self, job: &ClaimedJob) -> Result<Outcome, RepoError> {
+        JobRunner::run(self, job).await
     }
 }
 

@@ -2,18 +2,21 @@
 
 use crate::events::EventBus;
 use crate::settings::{AiProvider, Settings};
+use crate::worker::{NotifyWakeups, TokioSpawner, TokioTimer};
 use application::ports::{
-    Channel, Channels, Clock, EventPublisher, HealthCheck, LanguageModel, SystemClock, Timer,
+    Channel, Channels, Clock, EventPublisher, HealthCheck, LanguageModel, SystemClock,
 };
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, EndConversation, GenerateReply,
-    Idempotency, JobRunner, Lookup, PipelineSettings, PollPorts, PollSettings, PollUpdates,
-    ReceiveWebhook, SendOperatorMessage, Stores, WebChat, WebChatSettings,
+    ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, Dispatcher, DispatcherPorts,
+    DispatcherSettings, EndConversation, GenerateReply, Idempotency, JobRunner, Lookup,
+    PipelineSettings, PollPorts, PollSettings, PollUpdates, ReceiveWebhook, SendOperatorMessage,
+    Stores, WebChat, WebChatSettings,
 };
 use async_trait::async_trait;
 use database::SeaStore;
 use domain::repositories::BindingRepository;
 use domain::Secret;
+use futures::future::BoxFuture;
 use presentation::AppState;
 use secrecy::ExposeSecret;
 use std::sync::Arc;
@@ -41,9 +44,11 @@ pub enum StartupError {
 /// Everything a running process needs, built once.
 pub struct App {
     pub state: AppState,
-    pub runner: Arc<JobRunner>,
+    /// Runs the jobs, unless `worker.concurrency` is 0 (a web tier).
+    pub dispatcher: Option<Dispatcher>,
+    /// Wakes the dispatcher on other replicas' enqueues (PostgreSQL); run while it runs.
+    pub job_listener: Option<BoxFuture<'static, ()>>,
     pub events: Arc<EventBus>,
-    pub wake: Arc<Notify>,
     /// The Redis fan-out's tasks, when `redis.url` is set; stopped on shutdown.
     pub fan_out: Option<FanOut>,
     /// Polls the Telegram bindings in polling mode.
@@ -108,7 +113,8 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
     let publisher: Arc<dyn EventPublisher> = events.clone();
     let channels = channels(settings)?;
     let pipeline = pipeline_settings(settings);
-    // Webhooks, binding and unbinding share one cache, so this process's writes invalidate it.
+    // Webhooks, jobs, binding and unbinding share one cache, so this process's writes
+    // invalidate it; other replicas' changes are seen within `binding_cache_ttl`.
     let bindings: Arc<dyn BindingRepository> = Arc::new(CachedBindings::new(
         store.clone(),
         clock.clone(),
@@ -117,7 +123,7 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
     let lookup = Lookup {
         messages: store.clone(),
         conversations: store.clone(),
-        bindings: store.clone(),
+        bindings: bindings.clone(),
         channels: channels.clone(),
     };
     let generate = GenerateReply {
@@ -135,13 +141,8 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         queue: store.clone(),
         events: publisher.clone(),
     };
-    let runner = Arc::new(JobRunner::new(
-        store.clone(),
-        generate,
-        deliver,
-        clock.clone(),
-        pipeline,
-    ));
+    let runner = JobRunner::new(store.clone(), generate, deliver, clock.clone(), pipeline);
+    let (dispatcher, job_listener) = dispatching(settings, &store, runner, &wake, &clock);
     let bootstrap = settings
         .security
         .bootstrap_api_key
@@ -207,13 +208,47 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         crate::gateway::supervisor(settings, store.clone(), state.receive.clone(), clock);
     Ok(App {
         state,
-        runner,
+        dispatcher,
+        job_listener,
         events,
-        wake,
         fan_out,
         poller,
         gateways,
     })
+}
+
+/// The dispatcher and its cross-replica wake-ups, unless `worker.concurrency` is 0.
+fn dispatching(
+    settings: &Settings,
+    store: &Arc<SeaStore>,
+    runner: JobRunner,
+    wake: &Arc<Notify>,
+    clock: &Arc<dyn Clock>,
+) -> (Option<Dispatcher>, Option<BoxFuture<'static, ()>>) {
+    let worker = &settings.worker;
+    if worker.concurrency == 0 {
+        return (None, None);
+    }
+    let ports = DispatcherPorts {
+        queue: store.clone(),
+        jobs: Arc::new(runner),
+        wakeups: Arc::new(NotifyWakeups(wake.clone())),
+        timer: Arc::new(TokioTimer),
+        clock: clock.clone(),
+        spawner: Arc::new(TokioSpawner),
+    };
+    let dispatcher = Dispatcher::new(
+        ports,
+        DispatcherSettings {
+            concurrency: worker.concurrency,
+            lease: Duration::from_secs(worker.lease_seconds),
+            idle_poll: Duration::from_millis(worker.poll_interval_ms),
+            grace: Duration::from_secs(settings.server.shutdown_grace_seconds),
+        },
+    );
+    let wake = wake.clone();
+    let listener = store.job_listener(Arc::new(move || wake.notify_one()));
+    (Some(dispatcher), listener)
 }
 
 /// The Telegram poller: `getUpdates` at `telegram.api_url`, recording through `receive`.
@@ -298,16 +333,6 @@ fn language_model(settings: &Settings) -> Result<Arc<dyn LanguageModel>, Startup
             .map_err(|e| StartupError::Model(e.to_string()))?;
             Ok(Arc::new(model))
         }
-    }
-}
-
-/// The timer port on tokio's clock.
-struct TokioTimer;
-
-#[async_trait]
-impl Timer for TokioTimer {
-    async fn sleep(&self, duration: Duration) {
-        tokio::time::sleep(duration).await;
     }
 }
 

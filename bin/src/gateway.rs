@@ -1,12 +1,13 @@
 //! Discord gateway mode in a process: builds the supervisor and runs it until shutdown, when every connection is closed.
 
 use crate::settings::Settings;
+use crate::worker::TokioTimer;
 use application::ports::Clock;
+use application::Shutdown;
 use application::{GatewayPorts, GatewaySupervisor, ReceiveWebhook};
 use database::SeaStore;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 
 /// The supervisor of this process's gateway connections (a lease lasts `worker.lease_seconds`);
 /// none, with a warning, when `discord.api_url` does not end in `/api/v10` as serenity needs.
@@ -34,14 +35,13 @@ pub fn supervisor(
     Some(GatewaySupervisor::new(ports, holder, ttl))
 }
 
-/// Ticks every third of the lease until `stop` turns true, then closes every connection and
-/// gives the leases up.
-pub async fn supervise(mut supervisor: GatewaySupervisor, mut stop: watch::Receiver<bool>) {
+/// Ticks every third of the lease until shutdown, then closes every connection and gives the
+/// leases up.
+pub async fn supervise(mut supervisor: GatewaySupervisor, shutdown: Shutdown) {
     loop {
         supervisor.tick().await;
-        tokio::select! {
-            () = tokio::time::sleep(supervisor.every()) => {}
-            _ = stop.wait_for(|stopping| *stopping) => break,
+        if !shutdown.sleep(&TokioTimer, supervisor.every()).await {
+            break;
         }
     }
     supervisor.shutdown().await;

@@ -4,19 +4,19 @@
 //! its own lease holder name, so a task restarted for a changed binding never shares the lease
 //! with the one it replaces.
 
+use crate::worker::TokioTimer;
 use application::poll_updates::Next;
-use application::PollUpdates;
+use application::{PollUpdates, Shutdown, StopHandle};
 use domain::{BotId, PlatformBinding};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 /// A running bot poller: the binding it polls, and how to stop it.
 struct BotPoller {
     binding: PlatformBinding,
-    stop: watch::Sender<bool>,
+    stop: StopHandle,
 }
 
 struct Supervisor {
@@ -28,9 +28,9 @@ struct Supervisor {
     tasks: JoinSet<()>,
 }
 
-/// Rescans the polling bindings every `rescan` until `stop` turns true, then stops every
-/// bot's poller (each releases its lease) and returns.
-pub async fn supervise(poll: Arc<PollUpdates>, rescan: Duration, mut stop: watch::Receiver<bool>) {
+/// Rescans the polling bindings every `rescan` until shutdown, then stops every bot's poller
+/// (each releases its lease) and returns.
+pub async fn supervise(poll: Arc<PollUpdates>, rescan: Duration, shutdown: Shutdown) {
     let mut supervisor = Supervisor {
         poll,
         process: hex::encode(rand::random::<[u8; 8]>()),
@@ -38,17 +38,14 @@ pub async fn supervise(poll: Arc<PollUpdates>, rescan: Duration, mut stop: watch
         running: HashMap::new(),
         tasks: JoinSet::new(),
     };
-    while !*stop.borrow() {
+    loop {
         match supervisor.poll.targets().await {
             Ok(targets) => supervisor.reconcile(targets),
             Err(error) => tracing::warn!(%error, "cannot list the polling bindings"),
         }
         while supervisor.tasks.try_join_next().is_some() {}
-        tokio::select! {
-            () = tokio::time::sleep(rescan) => {}
-            changed = stop.changed() => if changed.is_err() {
-                break; // the sender is gone: nobody can stop us later, so stop now
-            }
+        if !shutdown.sleep(&TokioTimer, rescan).await {
+            break;
         }
     }
     supervisor.stop_all().await;
@@ -62,7 +59,7 @@ impl Supervisor {
         self.running.retain(|bot_id, poller| {
             let keep = wanted.get(bot_id) == Some(&poller.binding);
             if !keep {
-                let _ = poller.stop.send(true);
+                poller.stop.stop();
             }
             keep
         });
@@ -75,7 +72,7 @@ impl Supervisor {
     fn start(&mut self, bot_id: BotId, binding: PlatformBinding) {
         self.started += 1;
         let holder = format!("{}/{}", self.process, self.started);
-        let (stop, stopped) = watch::channel(false);
+        let (stop, stopped) = Shutdown::new();
         tracing::info!(%bot_id, "polling Telegram for this bot");
         self.tasks.spawn(poll_bot(
             self.poll.clone(),
@@ -88,7 +85,7 @@ impl Supervisor {
 
     async fn stop_all(mut self) {
         for poller in self.running.values() {
-            let _ = poller.stop.send(true);
+            poller.stop.stop();
         }
         while self.tasks.join_next().await.is_some() {}
     }
@@ -99,25 +96,17 @@ async fn poll_bot(
     poll: Arc<PollUpdates>,
     binding: PlatformBinding,
     holder: String,
-    mut stop: watch::Receiver<bool>,
+    stop: Shutdown,
 ) {
-    while !*stop.borrow() {
-        match poll.round(&binding, &holder, stopped(stop.clone())).await {
+    while !stop.is_stopping() {
+        match poll.round(&binding, &holder, stop.stopped()).await {
             Next::Poll => {}
             Next::Stopped => break,
             Next::Wait(pause) => {
-                tokio::select! {
-                    () = tokio::time::sleep(pause) => {}
-                    _ = stop.changed() => {}
-                }
+                stop.sleep(&TokioTimer, pause).await;
             }
         }
     }
     poll.release(binding.bot_id, &holder).await;
     tracing::info!(bot_id = %binding.bot_id, "stopped polling Telegram for this bot");
-}
-
-/// Resolves once `stop` turns true (or its sender is gone).
-async fn stopped(mut stop: watch::Receiver<bool>) {
-    let _ = stop.wait_for(|stopping| *stopping).await;
 }

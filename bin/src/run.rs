@@ -2,7 +2,7 @@
 
 use crate::app::{self, App, StartupError};
 use crate::settings::Settings;
-use crate::worker::{spawn_workers, PoolSettings};
+use application::{Shutdown, StopHandle};
 use database::SeaStore;
 use migrations::{Migrator, MigratorTrait};
 use presentation::HttpSettings;
@@ -10,7 +10,6 @@ use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
-use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 /// Which parts a process runs.
@@ -27,15 +26,19 @@ pub struct Running {
     /// The HTTP address (the real port when configured with port 0); `None` for workers only.
     pub addr: Option<SocketAddr>,
     server: Option<actix_web::dev::ServerHandle>,
-    stop: watch::Sender<bool>,
+    stop: StopHandle,
+    /// The dispatcher, the Telegram poller and the Discord gateway supervisor.
     workers: JoinSet<()>,
+    /// Wakes the dispatcher on other replicas' enqueues; aborted at the end.
+    job_listener: Option<tokio::task::JoinHandle<()>>,
     /// The event bus, for subscribers (tests, the web chat).
     pub events: std::sync::Arc<crate::events::EventBus>,
     fan_out: Option<app::FanOut>,
 }
 
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
-    database::connect(settings.database.url.expose_secret())
+    let database = &settings.database;
+    database::connect_with_pool(database.url.expose_secret(), database.max_connections)
         .await
         .map_err(|e| StartupError::Database(e.to_string()))
 }
@@ -82,9 +85,9 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
     }
     let App {
         state,
-        runner,
+        dispatcher,
+        job_listener,
         events,
-        wake,
         fan_out,
         poller,
         gateways,
@@ -103,18 +106,24 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
         }
     };
     // Workers start once the listener is bound, so a failed bind leaves no job claimed.
-    let (stop, stop_rx) = watch::channel(false);
-    let mut workers = spawn_workers(runner, wake, pool_settings(settings), stop_rx.clone());
+    let (stop, shutdown) = Shutdown::new();
+    let mut workers = JoinSet::new();
+    if let Some(dispatcher) = dispatcher {
+        let shutdown = shutdown.clone();
+        workers.spawn(async move { dispatcher.run(shutdown).await });
+    }
+    let job_listener = job_listener.map(tokio::spawn);
     let rescan = Duration::from_millis(settings.telegram.poll_rescan_ms);
-    workers.spawn(crate::poller::supervise(poller, rescan, stop_rx.clone()));
+    workers.spawn(crate::poller::supervise(poller, rescan, shutdown.clone()));
     if let Some(gateways) = gateways {
-        workers.spawn(crate::gateway::supervise(gateways, stop_rx));
+        workers.spawn(crate::gateway::supervise(gateways, shutdown));
     }
     Ok(Running {
         addr,
         server,
         stop,
         workers,
+        job_listener,
         events,
         fan_out,
     })
@@ -126,12 +135,12 @@ impl Running {
     /// claim nothing new once told to stop, and their last writes may use pooled connections
     /// that were opened on the HTTP server's runtimes, which stopping the server shuts down.
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
+        self.stop.stop();
         while self.workers.join_next().await.is_some() {}
         if let Some(server) = self.server.take() {
             server.stop(true).await;
         }
-        self.stop_fan_out();
+        self.stop_listeners();
         tracing::info!("stopped");
     }
 
@@ -142,21 +151,16 @@ impl Running {
         }
         self.workers.abort_all();
         while self.workers.join_next().await.is_some() {}
-        self.stop_fan_out();
+        self.stop_listeners();
     }
 
-    fn stop_fan_out(&self) {
+    fn stop_listeners(&self) {
+        if let Some(listener) = &self.job_listener {
+            listener.abort();
+        }
         if let Some(fan_out) = &self.fan_out {
             fan_out.stop();
         }
-    }
-}
-
-fn pool_settings(settings: &Settings) -> PoolSettings {
-    PoolSettings {
-        concurrency: settings.worker.concurrency,
-        poll_interval: Duration::from_millis(settings.worker.poll_interval_ms),
-        grace: Duration::from_secs(settings.server.shutdown_grace_seconds),
     }
 }
 

@@ -19,6 +19,7 @@ json_body_limit = 65536
 [database]
 url = "sqlite://switchboard.db?mode=rwc"
 migrate_on_start = true
+max_connections = 16
 
 [redis]
 channel_prefix = "switchboard"
@@ -49,9 +50,9 @@ api_url = "https://discord.com/api/v10"
 graph_url = "https://graph.facebook.com/v21.0"
 
 [worker]
-concurrency = 4
+concurrency = 256
 lease_seconds = 30
-poll_interval_ms = 500
+poll_interval_ms = 1000
 max_attempts = 8
 retry_base_ms = 1000
 retry_cap_seconds = 300
@@ -100,6 +101,8 @@ pub struct DatabaseSettings {
     #[serde(serialize_with = "redact_url")]
     pub url: SecretString,
     pub migrate_on_start: bool,
+    /// PostgreSQL's pool size per process (one of them listens for new jobs).
+    pub max_connections: u32,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -195,6 +198,9 @@ impl SecuritySettings {
     }
 }
 
+/// The most jobs one process may hold at once: their leases are renewed in one statement.
+const MAX_CONCURRENCY: usize = 10_000;
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct WorkerSettings {
     pub concurrency: usize,
@@ -252,6 +258,18 @@ impl Settings {
         let invalid = |key: &str, why: &str| Err(ConfigError::Message(format!("{key}: {why}")));
         if self.worker.lease_seconds == 0 {
             return invalid("worker.lease_seconds", "must be at least 1");
+        }
+        if self.worker.concurrency > MAX_CONCURRENCY {
+            return invalid("worker.concurrency", "must be at most 10000");
+        }
+        if self.database.max_connections < 2 {
+            return invalid(
+                "database.max_connections",
+                "must be at least 2 (one connection listens for new jobs)",
+            );
+        }
+        if self.worker.poll_interval_ms == 0 {
+            return invalid("worker.poll_interval_ms", "must be at least 1");
         }
         let telegram = &self.telegram;
         if telegram.poll_rescan_ms == 0 {

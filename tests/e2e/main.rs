@@ -3,6 +3,7 @@
 
 mod bots;
 mod discord;
+mod dispatch;
 mod fake_gateway;
 mod master_key;
 mod meta;

@@ -5,7 +5,7 @@ use crate::{on_each_database, PATIENCE};
 use database::testing::{fresh_postgres, TestDatabase};
 use std::time::Duration;
 use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram};
-use switchboard_e2e::proxy::TcpProxy;
+use switchboard_e2e::proxy::{postgres_addr, TcpProxy};
 use switchboard_e2e::updates;
 use switchboard_e2e::{wait_until, TestApp, TestConfig};
 
@@ -181,11 +181,8 @@ async fn a_database_outage_answers_503_and_service_resumes() {
 }
 
 async fn outage_scenario(db: TestDatabase) {
-    let target = postgres_addr(db.url());
-    let proxy = TcpProxy::start(target).await;
-    let proxied_url = db
-        .url()
-        .replacen(&target.to_string(), &proxy.addr.to_string(), 1);
+    let proxy = TcpProxy::start(postgres_addr(db.url())).await;
+    let proxied_url = proxy.proxied(db.url());
     let openai = FakeOpenAi::answering("back again").await;
     let telegram = FakeTelegram::start().await;
     let app = TestApp::spawn(&TestConfig::new(&proxied_url, &openai, &telegram)).await;
@@ -228,19 +225,4 @@ async fn outage_scenario(db: TestDatabase) {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].text, "back again");
     app.stop().await;
-}
-
-/// The host:port of a postgres:// URL, as a socket address.
-fn postgres_addr(url: &str) -> std::net::SocketAddr {
-    let authority = url.split("://").nth(1).unwrap().split('/').next().unwrap();
-    let host_port = authority.rsplit('@').next().unwrap();
-    let with_port = if host_port.contains(':') {
-        host_port.to_owned()
-    } else {
-        format!("{host_port}:5432")
-    };
-    with_port
-        .replace("localhost", "127.0.0.1")
-        .parse()
-        .expect("a numeric host:port in the test database URL")
 }

@@ -1,13 +1,16 @@
-//! A TCP proxy that a test can cut and restore, to take the database away mid-run.
+//! A TCP proxy in front of PostgreSQL that a test can cut and restore, to take the database away mid-run, and that counts the client's round trips.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::AbortHandle;
 
 pub struct TcpProxy {
     pub addr: SocketAddr,
+    /// Round trips the clients asked of the server (see [`WireCounter`]).
+    round_trips: Arc<AtomicUsize>,
     open: Arc<AtomicBool>,
     pipes: Arc<Mutex<Vec<AbortHandle>>>,
     accept: AbortHandle,
@@ -22,10 +25,17 @@ impl TcpProxy {
         let addr = listener.local_addr().expect("proxy address");
         let open = Arc::new(AtomicBool::new(true));
         let pipes: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
-        let accept =
-            tokio::spawn(accept_loop(listener, target, open.clone(), pipes.clone())).abort_handle();
+        let round_trips = Arc::new(AtomicUsize::new(0));
+        let link = Link {
+            target,
+            open: open.clone(),
+            pipes: pipes.clone(),
+            round_trips: round_trips.clone(),
+        };
+        let accept = tokio::spawn(accept_loop(listener, link)).abort_handle();
         Self {
             addr,
+            round_trips,
             open,
             pipes,
             accept,
@@ -43,6 +53,87 @@ impl TcpProxy {
     pub fn restore(&self) {
         self.open.store(true, Ordering::SeqCst);
     }
+
+    /// `url` (a postgres:// URL) through this proxy, without TLS so that the wire can be read.
+    pub fn proxied(&self, url: &str) -> String {
+        let through = url.replacen(&postgres_addr(url).to_string(), &self.addr.to_string(), 1);
+        let separator = if through.contains('?') { '&' } else { '?' };
+        format!("{through}{separator}sslmode=disable")
+    }
+
+    /// How many round trips (simple queries and extended-protocol syncs) the clients have made.
+    pub fn round_trips(&self) -> usize {
+        self.round_trips.load(Ordering::SeqCst)
+    }
+}
+
+/// The host:port of a postgres:// URL, as a socket address.
+pub fn postgres_addr(url: &str) -> SocketAddr {
+    let authority = url.split("://").nth(1).unwrap().split('/').next().unwrap();
+    let host_port = authority.rsplit('@').next().unwrap();
+    let with_port = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    };
+    with_port
+        .replace("localhost", "127.0.0.1")
+        .parse()
+        .expect("a numeric host:port in the test database URL")
+}
+
+/// Where the proxy forwards to, and what its connections share.
+#[derive(Clone)]
+struct Link {
+    target: SocketAddr,
+    open: Arc<AtomicBool>,
+    pipes: Arc<Mutex<Vec<AbortHandle>>>,
+    round_trips: Arc<AtomicUsize>,
+}
+
+/// Reads the frontend side of the PostgreSQL protocol: after the untyped startup message, every
+/// message is a type byte and a 4-byte length (counting itself). A simple query (`Q`) or an
+/// extended-protocol `Sync` (`S`) is one round trip: the client then waits for ReadyForQuery.
+#[derive(Default)]
+struct WireCounter {
+    started: bool,
+    /// Bytes of the current message's header read so far.
+    header: Vec<u8>,
+    /// Body bytes still to skip.
+    remaining: usize,
+}
+
+impl WireCounter {
+    /// Feeds bytes sent to the server; answers the round trips they complete.
+    fn feed(&mut self, mut bytes: &[u8]) -> usize {
+        let mut trips = 0;
+        while !bytes.is_empty() {
+            if self.remaining > 0 {
+                let skip = self.remaining.min(bytes.len());
+                self.remaining -= skip;
+                bytes = &bytes[skip..];
+                continue;
+            }
+            let header_len = if self.started { 5 } else { 4 };
+            let take = (header_len - self.header.len()).min(bytes.len());
+            self.header.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.header.len() < header_len {
+                break;
+            }
+            let length = &self.header[header_len - 4..];
+            let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]) as usize;
+            if self.started && matches!(self.header[0], b'Q' | b'S') {
+                trips += 1;
+            }
+            // The startup message's length counts its own 4 bytes; so does a typed one's.
+            self.remaining = length - 4;
+            // An SSL or GSS request is untyped too; with sslmode=disable none is sent.
+            self.started = true;
+            self.header.clear();
+        }
+        trips
+    }
 }
 
 impl Drop for TcpProxy {
@@ -52,23 +143,42 @@ impl Drop for TcpProxy {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    target: SocketAddr,
-    open: Arc<AtomicBool>,
-    pipes: Arc<Mutex<Vec<AbortHandle>>>,
-) {
+async fn accept_loop(listener: TcpListener, link: Link) {
     while let Ok((inbound, _)) = listener.accept().await {
-        if !open.load(Ordering::SeqCst) {
+        if !link.open.load(Ordering::SeqCst) {
             drop(inbound);
             continue;
         }
-        let pipe = tokio::spawn(async move {
-            if let Ok(mut outbound) = TcpStream::connect(target).await {
-                let mut inbound = inbound;
-                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+        let pipe = tokio::spawn(pipe(inbound, link.clone()));
+        link.pipes.lock().expect("pipes").push(pipe.abort_handle());
+    }
+}
+
+/// Copies both ways, counting the client's round trips on the way to the server.
+async fn pipe(inbound: TcpStream, link: Link) {
+    let Ok(outbound) = TcpStream::connect(link.target).await else {
+        return;
+    };
+    let (mut from_client, mut to_client) = inbound.into_split();
+    let (mut from_server, mut to_server) = outbound.into_split();
+    let answers = tokio::io::copy(&mut from_server, &mut to_client);
+    let requests = async {
+        let mut counter = WireCounter::default();
+        let mut buffer = vec![0u8; 16 * 1024];
+        loop {
+            let read = match from_client.read(&mut buffer).await {
+                Ok(0) | Err(_) => return,
+                Ok(read) => read,
+            };
+            let trips = counter.feed(&buffer[..read]);
+            link.round_trips.fetch_add(trips, Ordering::SeqCst);
+            if to_server.write_all(&buffer[..read]).await.is_err() {
+                return;
             }
-        });
-        pipes.lock().expect("pipes").push(pipe.abort_handle());
+        }
+    };
+    tokio::select! {
+        _ = answers => {}
+        () = requests => {}
     }
 }

@@ -11,7 +11,9 @@ pub mod ledger;
 pub mod model;
 pub mod polling;
 pub mod queue;
+pub mod spawner;
 pub mod timer;
+pub mod wakeups;
 
 pub use channel::{
     Channel, Channels, Inbound, InboundMessage, InboundRequest, ParseError, Recipient, SendError,
@@ -31,12 +33,14 @@ pub use model::{
 };
 pub use polling::{PollError, PollOffsets, UpdateBatch, UpdateSource};
 pub use queue::{ClaimedJob, JobPayload, JobQueue, LeaseToken};
+pub use spawner::Spawner;
 pub use timer::Timer;
+pub use wakeups::Wakeups;
 
 #[cfg(test)]
 pub use {
     channel::MockChannel, clock::MockClock, events::MockEventPublisher, gateway::MockGateway,
     gateway::MockGatewayConnection, idempotency::MockIdempotencyStore, leases::MockLeases,
     ledger::MockLedger, model::MockLanguageModel, polling::MockPollOffsets,
-    polling::MockUpdateSource, queue::MockJobQueue, timer::MockTimer,
+    polling::MockUpdateSource, queue::MockJobQueue, timer::MockTimer, wakeups::MockWakeups,
 };

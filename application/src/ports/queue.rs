@@ -46,25 +46,28 @@ pub struct ClaimedJob {
     pub lease: LeaseToken,
 }
 
-/// Every method but `claim` returns `false` when the lease was lost (expired and reclaimed).
+/// Every single-job method returns `false` when the lease was lost (expired and reclaimed).
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait JobQueue: Send + Sync {
-    /// Claims the oldest runnable job at the head of its lane: queued with `run_at <= now`,
-    /// or running with an expired lease. Two claimers never hold the same job.
+    /// Claims up to `limit` runnable jobs, oldest first, in one statement: lane heads queued
+    /// with `run_at <= now`, or running with an expired lease. Two claimers never hold the
+    /// same job.
     async fn claim(
         &self,
         now: DateTime<Utc>,
         lease_for: Duration,
-    ) -> Result<Option<ClaimedJob>, RepoError>;
+        limit: usize,
+    ) -> Result<Vec<ClaimedJob>, RepoError>;
 
-    /// Extends the lease to `now + lease_for`.
-    async fn heartbeat(
+    /// Extends the leases of `jobs` to `now + lease_for`, in one statement; answers the ids of
+    /// the jobs still held (the others were lost to another claimer).
+    async fn renew(
         &self,
-        job: &ClaimedJob,
+        jobs: &[ClaimedJob],
         now: DateTime<Utc>,
         lease_for: Duration,
-    ) -> Result<bool, RepoError>;
+    ) -> Result<Vec<i64>, RepoError>;
 
     /// Saves progress (a new payload) without giving up the lease.
     async fn save_progress(
@@ -88,6 +91,7 @@ pub trait JobQueue: Send + Sync {
     /// Dead-letters a job that cannot succeed; it no longer blocks its lane.
     async fn bury(&self, job: &ClaimedJob, error: &str) -> Result<bool, RepoError>;
 
-    /// Hands the job back untouched (shutdown): runnable at once, this attempt not counted.
-    async fn release(&self, job: &ClaimedJob) -> Result<bool, RepoError>;
+    /// Hands `jobs` back untouched (shutdown), in one statement: runnable at once, this
+    /// attempt not counted. Answers how many were still held.
+    async fn release(&self, jobs: &[ClaimedJob]) -> Result<usize, RepoError>;
 }

@@ -21,7 +21,9 @@ mod store;
 mod summary;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod wakeups;
 
-pub use connect::connect;
+pub use connect::{connect, connect_with_pool};
 pub use sealing::{InvalidMasterKey, SealError, Sealer, MASTER_KEY_LEN};
 pub use store::SeaStore;
+pub use wakeups::Wake;

@@ -13,23 +13,26 @@ use sea_orm::sea_query::Expr;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    FromQueryResult, QueryFilter, Statement, TransactionTrait, UpdateMany, Value,
+    FromQueryResult, QueryFilter, QueryTrait, Statement, TransactionTrait, UpdateMany, Value,
 };
 use std::time::Duration;
 
-/// Marks the lowest-id runnable job as running under a new lease. Runnable: queued and due, or
-/// running with an expired lease. Only a lane's head is ever queued or running (the jobs behind
-/// it wait), so this needs no search of lanes. `{lock}` is empty on SQLite, whose single
-/// connection already serialises claimers.
-const CLAIM: &str = "UPDATE jobs
-SET state = 'running', attempts = attempts + 1, locked_until = $1, lease_token = $2, updated_at = $3
-WHERE id = (
+/// Marks up to `$4` runnable jobs, lowest ids first, as running under the lease `$2`. Runnable:
+/// queued and due, or running with an expired lease. Only a lane's head is ever queued or
+/// running (the jobs behind it wait), so this needs no search of lanes. `{lock}` is empty on
+/// SQLite, whose single connection already serialises claimers; on PostgreSQL the locking
+/// pick is a materialised CTE, so that it runs once and concurrent claimers skip each other's
+/// rows.
+const CLAIM: &str = "WITH picked AS MATERIALIZED (
     SELECT id FROM jobs
     WHERE (state = 'queued' AND run_at <= $3) OR (state = 'running' AND locked_until < $3)
     ORDER BY id
-    LIMIT 1
+    LIMIT $4
     {lock}
 )
+UPDATE jobs
+SET state = 'running', attempts = attempts + 1, locked_until = $1, lease_token = $2, updated_at = $3
+WHERE id IN (SELECT id FROM picked)
 RETURNING *";
 
 /// Makes the earliest waiting job of lane `$1` its head, unless the lane still has one.
@@ -41,12 +44,19 @@ WHERE id = (SELECT MIN(id) FROM jobs WHERE lane = $1 AND state = 'waiting')
 const HAS_HEAD: &str =
     "SELECT id FROM jobs WHERE lane = $1 AND state IN ('queued', 'running') LIMIT 1";
 
-fn claim_statement(backend: DbBackend, now: i64, locked_until: i64, token: String) -> Statement {
+fn claim_statement(
+    backend: DbBackend,
+    now: i64,
+    locked_until: i64,
+    token: String,
+    limit: usize,
+) -> Statement {
     let lock = match backend {
         DbBackend::Postgres => "FOR UPDATE SKIP LOCKED",
         _ => "",
     };
-    let values: [Value; 3] = [locked_until.into(), token.into(), now.into()];
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let values: [Value; 4] = [locked_until.into(), token.into(), now.into(), limit.into()];
     Statement::from_sql_and_values(backend, CLAIM.replace("{lock}", lock), values)
 }
 
@@ -98,7 +108,7 @@ async fn arrival_state<C: ConnectionTrait>(tx: &C, lane: &str) -> Result<&'stati
 }
 
 /// The PostgreSQL channel on which an enqueue wakes every replica's dispatcher.
-pub const JOBS_CHANNEL: &str = "switchboard_jobs";
+pub(crate) const JOBS_CHANNEL: &str = "switchboard_jobs";
 
 /// Wakes the dispatchers once this transaction commits: `NOTIFY` on PostgreSQL (delivered at
 /// commit, folded into one per transaction); a no-op on SQLite, whose only writer is this
@@ -159,6 +169,19 @@ fn held(job: &ClaimedJob) -> Condition {
     held_by(job.id, &job.lease.0)
 }
 
+/// The rows of `jobs` that are still running under the leases they were claimed with. A lease
+/// token is fresh for each claim, so a reclaimed job never matches a token of ours.
+fn all_held(jobs: &[ClaimedJob]) -> Condition {
+    let ids = jobs.iter().map(|job| job.id);
+    let mut tokens: Vec<&str> = jobs.iter().map(|job| job.lease.0.as_str()).collect();
+    tokens.sort_unstable();
+    tokens.dedup();
+    Condition::all()
+        .add(Column::Id.is_in(ids))
+        .add(Column::LeaseToken.is_in(tokens))
+        .add(Column::State.eq(state::RUNNING))
+}
+
 /// Deletes a finished job if its lease still holds; used by `complete` and the ledger.
 pub(crate) async fn delete_held<C: ConnectionTrait>(
     conn: &C,
@@ -202,22 +225,26 @@ impl SeaStore {
         Ok(result.rows_affected > 0)
     }
 
-    async fn claim_row(
+    async fn claim_rows(
         &self,
         now: DateTime<Utc>,
         lease_for: Duration,
-    ) -> Result<Option<jobs::Model>, RepoError> {
+        limit: usize,
+    ) -> Result<Vec<jobs::Model>, RepoError> {
         let token = uuid::Uuid::new_v4().to_string();
         let claim = claim_statement(
             self.backend(),
             millis(now),
             lease_end(now, lease_for),
             token,
+            limit,
         );
-        jobs::Model::find_by_statement(claim)
-            .one(self.db())
+        let mut rows = jobs::Model::find_by_statement(claim)
+            .all(self.db())
             .await
-            .map_err(repo_err)
+            .map_err(repo_err)?;
+        rows.sort_by_key(|row| row.id);
+        Ok(rows)
     }
 
     /// A job whose payload no longer parses can never run: dead-letter it, keep going.
@@ -263,25 +290,54 @@ impl JobQueue for SeaStore {
         &self,
         now: DateTime<Utc>,
         lease_for: Duration,
-    ) -> Result<Option<ClaimedJob>, RepoError> {
-        while let Some(row) = self.claim_row(now, lease_for).await? {
-            match claimed_job(row.clone()) {
-                Ok(job) => return Ok(Some(job)),
-                Err(err) => self.bury_corrupt(&row, &err).await?,
+        limit: usize,
+    ) -> Result<Vec<ClaimedJob>, RepoError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut claimed = Vec::new();
+        // A corrupt row takes a place in the claim; claim again for the places it took.
+        loop {
+            let wanted = limit - claimed.len();
+            let rows = self.claim_rows(now, lease_for, wanted).await?;
+            let complete = rows.len() < wanted;
+            let mut corrupt = 0;
+            for row in rows {
+                match claimed_job(row.clone()) {
+                    Ok(job) => claimed.push(job),
+                    Err(err) => {
+                        self.bury_corrupt(&row, &err).await?;
+                        corrupt += 1;
+                    }
+                }
+            }
+            if complete || corrupt == 0 {
+                return Ok(claimed);
             }
         }
-        Ok(None)
     }
 
-    async fn heartbeat(
+    async fn renew(
         &self,
-        job: &ClaimedJob,
+        jobs: &[ClaimedJob],
         now: DateTime<Utc>,
         lease_for: Duration,
-    ) -> Result<bool, RepoError> {
-        let extend = update_held(job.id, &job.lease.0)
-            .col_expr(Column::LockedUntil, Expr::value(lease_end(now, lease_for)));
-        self.changed(extend).await
+    ) -> Result<Vec<i64>, RepoError> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let renew = Entity::update_many()
+            .col_expr(Column::LockedUntil, Expr::value(lease_end(now, lease_for)))
+            .col_expr(Column::UpdatedAt, Expr::value(millis(now)))
+            .filter(all_held(jobs))
+            .into_query()
+            .returning_col(Column::Id)
+            .to_owned();
+        let renew = self.backend().build(&renew);
+        let rows = self.db().query_all(renew).await.map_err(repo_err)?;
+        rows.iter()
+            .map(|row| row.try_get_by_index::<i64>(0).map_err(repo_err))
+            .collect()
     }
 
     async fn save_progress(
@@ -316,9 +372,25 @@ impl JobQueue for SeaStore {
         self.bury_held(job.id, &job.lease.0, &job.lane, error).await
     }
 
-    async fn release(&self, job: &ClaimedJob) -> Result<bool, RepoError> {
-        let release = unlease(job.id, &job.lease.0, state::QUEUED)
-            .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1));
-        self.changed(release).await
+    async fn release(&self, jobs: &[ClaimedJob]) -> Result<usize, RepoError> {
+        if jobs.is_empty() {
+            return Ok(0);
+        }
+        let release = Entity::update_many()
+            .col_expr(Column::State, Expr::value(state::QUEUED))
+            .col_expr(Column::LockedUntil, Expr::value(Option::<i64>::None))
+            .col_expr(Column::LeaseToken, Expr::value(Option::<String>::None))
+            .col_expr(Column::Attempts, Expr::col(Column::Attempts).sub(1))
+            .col_expr(Column::UpdatedAt, Expr::value(millis(Utc::now())))
+            .filter(all_held(jobs));
+        let released = release
+            .exec(self.db())
+            .await
+            .map_err(repo_err)?
+            .rows_affected;
+        if released > 0 {
+            announce(self.db()).await?;
+        }
+        Ok(usize::try_from(released).unwrap_or(usize::MAX))
     }
 }

@@ -71,17 +71,19 @@ struct Observed {
     order: HashMap<String, Vec<i64>>,
 }
 
-/// Claims and completes jobs until `total` have been completed by all claimers together.
+/// Claims (up to three at a time) and completes jobs until `total` have been completed by all
+/// claimers together.
 async fn work(store: SeaStore, seen: Arc<Mutex<Observed>>, total: usize) {
     loop {
         if seen.lock().unwrap().claimed.len() >= total {
             return;
         }
-        let Some(job) = store.claim(at(1), LEASE).await.unwrap() else {
+        let jobs = store.claim(at(1), LEASE, 3).await.unwrap();
+        if jobs.is_empty() {
             tokio::task::yield_now().await;
             continue;
-        };
-        {
+        }
+        for job in &jobs {
             let mut seen = seen.lock().unwrap();
             assert!(seen.claimed.insert(job.id), "job {} claimed twice", job.id);
             assert!(
@@ -91,11 +93,13 @@ async fn work(store: SeaStore, seen: Arc<Mutex<Observed>>, total: usize) {
             );
             seen.order.entry(job.lane.clone()).or_default().push(job.id);
         }
-        // Hold the lane across a real pause, so that another claimer of it would be seen; leave
-        // it just before completing (until then the database still holds it).
+        // Hold the lanes across a real pause, so that another claimer of one would be seen;
+        // leave each just before completing (until then the database still holds it).
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        seen.lock().unwrap().running_lanes.remove(&job.lane);
-        assert!(store.complete(&job).await.unwrap());
+        for job in jobs {
+            seen.lock().unwrap().running_lanes.remove(&job.lane);
+            assert!(store.complete(&job).await.unwrap());
+        }
     }
 }
 

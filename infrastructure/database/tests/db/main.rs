@@ -21,3 +21,4 @@ mod schema;
 mod sealing;
 mod summary;
 mod support;
+mod wakeups;

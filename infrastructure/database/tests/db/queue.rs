@@ -5,7 +5,7 @@ use application::ports::{ClaimedJob, JobPayload, JobQueue, Ledger};
 use database::testing::fresh_databases;
 use database::SeaStore;
 use domain::MessageId;
-use std::time::Duration;
+use std::collections::HashSet;
 
 const LEASE_SECS: i64 = LEASE.as_secs() as i64;
 
@@ -107,10 +107,9 @@ async fn an_expired_lease_is_reclaimed_under_a_new_token() {
         assert_eq!(second.id, first.id);
         assert_ne!(second.lease, first.lease);
         assert_eq!(second.attempts, 2);
-        assert!(!store
-            .heartbeat(&first, at(LEASE_SECS + 1), LEASE)
-            .await
-            .unwrap());
+        let lost = [first.clone()];
+        let renewed = store.renew(&lost, at(LEASE_SECS + 1), LEASE).await;
+        assert_eq!(renewed.unwrap(), Vec::<i64>::new(), "a lost lease");
         assert!(!store.complete(&first).await.unwrap());
         assert!(store.complete(&second).await.unwrap());
         assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 0);
@@ -118,13 +117,56 @@ async fn an_expired_lease_is_reclaimed_under_a_new_token() {
 }
 
 #[tokio::test]
-async fn a_heartbeat_extends_the_lease() {
+async fn one_statement_renews_every_lease_still_held() {
     for db in fresh_databases().await {
         let store = db.store().await;
-        let job = first_claim(&store).await;
-        assert!(store.heartbeat(&job, at(20), LEASE).await.unwrap());
-        assert_eq!(claim_at(&store, 45).await, None, "{}", db.backend());
-        assert!(claim_at(&store, 51).await.is_some());
+        let bot = new_bot(&store, "Ada").await.id;
+        for chat in ["a", "b", "c"] {
+            receive(&store, bot, chat, &format!("{chat}1")).await;
+        }
+        let claimed = store.claim(at(0), LEASE, 2).await.unwrap();
+        let third = claim_at(&store, 0).await.unwrap();
+        let mut held = claimed.clone();
+        held.push(third.clone());
+        // The third is lost: its lease expires and another claimer takes it.
+        let renewed = store.renew(&claimed, at(20), LEASE).await.unwrap();
+        let retaken = claim_at(&store, LEASE_SECS + 1).await.unwrap();
+        assert_eq!(retaken.id, third.id, "{}", db.backend());
+        let mut renewed = renewed;
+        renewed.sort_unstable();
+        assert_eq!(renewed, claimed.iter().map(|j| j.id).collect::<Vec<_>>());
+        let mut again = store.renew(&held, at(40), LEASE).await.unwrap();
+        again.sort_unstable();
+        assert_eq!(again, renewed, "the retaken job is not ours to renew");
+        let expired = store.claim(at(69), LEASE, 5).await.unwrap();
+        let ids = |jobs: &[ClaimedJob]| jobs.iter().map(|job| job.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(&expired),
+            [third.id],
+            "the renewed ones hold until 70 s"
+        );
+        assert_eq!(ids(&store.claim(at(71), LEASE, 5).await.unwrap()), renewed);
+    }
+}
+
+#[tokio::test]
+async fn one_claim_takes_many_lane_heads_in_order_but_never_two_of_a_lane() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        for (chat, n) in [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("b", 2)] {
+            receive(&store, bot, chat, &format!("{chat}{n}")).await;
+        }
+        let claimed = store.claim(at(0), LEASE, 10).await.unwrap();
+        assert_eq!(claimed.len(), 3, "one head per lane: {}", db.backend());
+        let ids: Vec<i64> = claimed.iter().map(|job| job.id).collect();
+        let mut sorted = ids.clone();
+        sorted.sort_unstable();
+        assert_eq!(ids, sorted, "oldest first");
+        let lanes: HashSet<&str> = claimed.iter().map(|job| job.lane.as_str()).collect();
+        assert_eq!(lanes.len(), 3);
+        assert!(store.claim(at(0), LEASE, 10).await.unwrap().is_empty());
+        assert!(store.claim(at(0), LEASE, 0).await.unwrap().is_empty());
     }
 }
 
@@ -182,15 +224,19 @@ async fn a_buried_job_no_longer_blocks_its_lane() {
 }
 
 #[tokio::test]
-async fn release_hands_the_job_back_uncounted() {
+async fn release_hands_the_jobs_back_uncounted_in_one_statement() {
     for db in fresh_databases().await {
         let store = db.store().await;
-        let job = first_claim(&store).await;
-        assert!(store.release(&job).await.unwrap());
-        assert!(!store.release(&job).await.unwrap());
-        let again = claim_at(&store, 0).await.unwrap();
-        assert_eq!(again.id, job.id, "{}", db.backend());
-        assert_eq!(again.attempts, 1);
+        let bot = new_bot(&store, "Ada").await.id;
+        receive(&store, bot, "a", "a1").await;
+        receive(&store, bot, "b", "b1").await;
+        let jobs = store.claim(at(0), LEASE, 2).await.unwrap();
+        assert_eq!(store.release(&jobs).await.unwrap(), 2, "{}", db.backend());
+        assert_eq!(store.release(&jobs).await.unwrap(), 0, "no longer held");
+        let again = store.claim(at(0), LEASE, 2).await.unwrap();
+        let ids = |jobs: &[ClaimedJob]| jobs.iter().map(|job| job.id).collect::<Vec<_>>();
+        assert_eq!(ids(&again), ids(&jobs));
+        assert!(again.iter().all(|job| job.attempts == 1));
     }
 }
 
@@ -204,11 +250,7 @@ async fn progress_is_saved_under_the_lease() {
             parts_sent: 1,
         };
         assert!(store.save_progress(&job, &progressed).await.unwrap());
-        let reclaimed = store
-            .claim(at(100), Duration::from_secs(5))
-            .await
-            .unwrap()
-            .unwrap();
+        let reclaimed = claim_at(&store, 100).await.unwrap();
         assert_eq!(reclaimed.payload, progressed, "{}", db.backend());
         assert!(!store.save_progress(&job, &progressed).await.unwrap());
     }

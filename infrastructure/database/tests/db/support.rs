@@ -94,9 +94,11 @@ pub async fn answered_turn(
     reply
 }
 
-/// Claims at `at(secs)` with the standard lease.
+/// Claims one job at `at(secs)` with the standard lease.
 pub async fn claim_at(store: &SeaStore, secs: i64) -> Option<ClaimedJob> {
-    store.claim(at(secs), LEASE).await.unwrap()
+    let claimed = store.claim(at(secs), LEASE, 1).await.unwrap();
+    assert!(claimed.len() <= 1, "a claim of one took {}", claimed.len());
+    claimed.into_iter().next()
 }
 
 pub async fn count(store: &SeaStore, sql: &str) -> i64 {
