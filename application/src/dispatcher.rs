@@ -22,6 +22,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
+/// After a failed claim (the database is away), the next one is tried this soon at the latest,
+/// and no sooner however often the loop is woken.
+const CLAIM_RETRY: Duration = Duration::from_secs(1);
+
 /// Runs one claimed job to its outcome (the [`crate::JobRunner`]).
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
@@ -73,7 +77,8 @@ struct Flight {
     report: mpsc::UnboundedSender<Finished>,
     /// Claim at the next turn of the loop.
     claim_now: bool,
-    /// After a failed claim, no claim before the next poll, however often the loop is woken.
+    /// After a failed claim, no claim before the next poll (at most [`CLAIM_RETRY`] away),
+    /// however often the loop is woken.
     claim_failed: bool,
     next_poll: DateTime<Utc>,
     next_renewal: DateTime<Utc>,
@@ -81,6 +86,15 @@ struct Flight {
     retries: Vec<DateTime<Utc>>,
     /// Once shutdown is asked: when the jobs still in flight are handed back.
     handback: Option<DateTime<Utc>>,
+}
+
+/// A dispatcher that is dropped (its task aborted, as in a crash) takes its jobs with it.
+impl Drop for Flight {
+    fn drop(&mut self) {
+        for running in self.running.values() {
+            running.abort.abort();
+        }
+    }
 }
 
 /// What ended a wait of the loop.
@@ -202,6 +216,10 @@ impl Dispatcher {
             Err(error) => {
                 tracing::warn!(%error, "cannot claim jobs");
                 flight.claim_failed = true;
+                flight.next_poll = after(now, self.settings.idle_poll.min(CLAIM_RETRY));
+                // The claim may have been written before the answer was lost: those jobs are
+                // claimable again once their lease has run out.
+                flight.retries.push(after(now, self.settings.lease));
                 return;
             }
         };
@@ -235,6 +253,10 @@ impl Dispatcher {
     /// Renews every held lease in one statement; a job missing from the answer was lost.
     async fn renew(&self, flight: &mut Flight, now: DateTime<Utc>) {
         flight.next_renewal = after(now, self.settings.lease / 3);
+        // Jobs that ended meanwhile have no row left to renew.
+        while let Ok(finished) = flight.finished.try_recv() {
+            self.settle(flight, finished);
+        }
         let jobs = flight.held();
         if jobs.is_empty() {
             return;
@@ -249,7 +271,9 @@ impl Dispatcher {
                 let still_held: HashSet<i64> = still_held.into_iter().collect();
                 for (id, running) in flight.running.iter_mut() {
                     if running.held && !still_held.contains(id) {
-                        tracing::warn!(job_id = id, "lease lost to another worker");
+                        // Lost to another claimer, or the job's own last write just removed
+                        // its row; a lost job says so when it ends (`Outcome::LeaseLost`).
+                        tracing::debug!(job_id = id, "lease no longer renewable");
                         running.held = false;
                     }
                 }
@@ -267,8 +291,13 @@ impl Dispatcher {
                 flight.retries.push(after(self.now(), wait));
                 tracing::debug!(job_id = job.id, ?wait, "job will be retried");
             }
+            Ok(Outcome::LeaseLost) => {
+                tracing::warn!(job_id = job.id, "lease lost to another worker")
+            }
             Ok(outcome) => tracing::debug!(job_id = job.id, ?outcome, "job ran"),
             Err(error) => {
+                // Claimed again once its lease has run out (no other process may be polling).
+                flight.retries.push(after(self.now(), self.settings.lease));
                 tracing::warn!(job_id = job.id, %error, "job outcome not recorded; its lease will expire")
             }
         }
@@ -318,9 +347,7 @@ impl Dispatcher {
     /// Stops the jobs still in flight and hands back, at once, those still held.
     async fn hand_back(&self, flight: Flight) {
         let held = flight.held();
-        for running in flight.running.values() {
-            running.abort.abort();
-        }
+        drop(flight);
         if held.is_empty() {
             return;
         }
@@ -588,7 +615,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_failed_claim_is_tried_again_at_the_next_poll() {
+    async fn a_failed_claim_is_tried_again_a_second_later_however_often_it_is_woken() {
         let mut queue = MockJobQueue::new();
         let calls = Arc::new(Mutex::new(0));
         let counted = calls.clone();
@@ -606,7 +633,10 @@ mod tests {
             clock: Arc::new(TokioClock(Instant::now())),
             spawner: Arc::new(TokioSpawner),
         };
-        let dispatcher = Dispatcher::new(ports, settings(4));
+        // A long idle poll: the retry after a failure does not wait for it.
+        let mut long_poll = settings(4);
+        long_poll.idle_poll = Duration::from_secs(60);
+        let dispatcher = Dispatcher::new(ports, long_poll);
         run_for(&dispatcher, Duration::from_millis(2500)).await;
         assert_eq!(*calls.lock().unwrap(), 3, "at 0, 1 and 2 s");
     }

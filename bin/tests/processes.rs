@@ -350,3 +350,45 @@ fn config_check_warns_without_a_master_key_and_refuses_a_malformed_one() {
         }
     }
 }
+
+#[tokio::test]
+async fn kill_9_under_load_loses_nothing_and_repeats_at_most_one_send_per_chat() {
+    on_each_database(|db| async move {
+        let openai = FakeOpenAi::echoing().await;
+        let telegram = FakeTelegram::start().await;
+        let config = TestConfig::new(db.url(), &openai, &telegram)
+            .with("SWITCHBOARD__WORKER__LEASE_SECONDS", 2);
+        let doomed = TestApp::spawn_process(binary(), &config);
+        let bot = doomed.telegram_bot(None).await;
+        let (chats, per_chat) = (40_i64, 5_i64);
+        for n in 0..per_chat {
+            for chat in 0..chats {
+                let update =
+                    updates::text(chat * 1000 + n, 300 + chat, n + 1, &format!("{chat}:{n}"));
+                doomed.deliver(&bot, &update).await;
+            }
+        }
+        // Killed while replies are going out.
+        telegram.wait_for_sent(20, Duration::from_secs(30)).await;
+        doomed.kill().await;
+
+        let survivor = TestApp::spawn_process(binary(), &config);
+        let total = (chats * per_chat) as usize;
+        telegram.wait_for_sent(total, Duration::from_secs(60)).await;
+        let sent = telegram.sent_after_settling().await;
+        let mut firsts: Vec<Sent> = Vec::new();
+        for reply in &sent {
+            if !firsts.iter().any(|seen| seen.text == reply.text) {
+                firsts.push(reply.clone());
+            }
+        }
+        assert_eq!(firsts.len(), total, "every acknowledged update is answered");
+        // A lane runs one job at a time, so at most one send per chat was in flight.
+        let repeated = sent.len() - total;
+        assert!(repeated <= chats as usize, "{repeated} sends repeated");
+        eprintln!("kill -9 under load: {repeated} of {total} sends repeated");
+        assert_each_chat_answered_in_order(&firsts, chats, per_chat);
+        assert!(survivor.stop().await);
+    })
+    .await;
+}
