@@ -349,13 +349,19 @@ impl ApiKeyRepository for FakeApiKeys {
     }
 }
 
-/// Counts every write attempt; can be made unavailable. Queued outbound messages are stored in
+/// Counts every write attempt (each record of a batch is one); can be made unavailable, and
+/// its inbound batches can be held until released. Queued outbound messages are stored in
 /// `messages`, as the real ledger would.
 #[derive(Default)]
 pub struct FakeLedger {
     pub calls: AtomicUsize,
     pub unavailable: AtomicBool,
     pub messages: Arc<FakeMessages>,
+    /// The size of each inbound batch, in the order they were written.
+    pub batches: Mutex<Vec<usize>>,
+    /// While set, an inbound batch decides its outcome, then waits for `release`.
+    pub hold: AtomicBool,
+    pub release: tokio::sync::Notify,
 }
 
 impl FakeLedger {
@@ -371,12 +377,27 @@ impl FakeLedger {
 
 #[async_trait]
 impl Ledger for FakeLedger {
-    async fn record_inbound(&self, _record: &InboundRecord) -> Result<Recorded, RepoError> {
-        self.write()?;
-        Ok(Recorded::New {
+    async fn record_inbound(&self, record: &InboundRecord) -> Result<Recorded, RepoError> {
+        let mut recorded = self
+            .record_inbound_batch(std::slice::from_ref(record))
+            .await?;
+        Ok(recorded.remove(0))
+    }
+    async fn record_inbound_batch(
+        &self,
+        records: &[InboundRecord],
+    ) -> Result<Vec<Recorded>, RepoError> {
+        self.batches.lock().unwrap().push(records.len());
+        let outcome: Result<Vec<()>, RepoError> = records.iter().map(|_| self.write()).collect();
+        if self.hold.load(Ordering::SeqCst) {
+            self.release.notified().await;
+        }
+        outcome?;
+        let new = || Recorded::New {
             conversation_id: ConversationId::new(),
             message_id: MessageId::new(),
-        })
+        };
+        Ok(records.iter().map(|_| new()).collect())
     }
     async fn store_reply(&self, _job: &ClaimedJob, _reply: &Message) -> Result<bool, RepoError> {
         Ok(false)
