@@ -12,8 +12,8 @@ use application::ports::{
     StoredResponse, Timer, VerifyError,
 };
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, ReceiveWebhook,
-    SendOperatorMessage, Stores, WebChat, WebChatSettings,
+    ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, Intake, IntakeSettings,
+    ReceiveWebhook, SendOperatorMessage, Stores, WebChat, WebChatSettings,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -373,6 +373,10 @@ impl FakeLedger {
         }
         Ok(())
     }
+
+    pub fn batches(&self) -> Vec<usize> {
+        self.batches.lock().unwrap().clone()
+    }
 }
 
 #[async_trait]
@@ -634,6 +638,8 @@ pub struct TestApp {
     pub messages: Arc<FakeMessages>,
     pub summaries: Arc<FakeSummaries>,
     pub ledger: Arc<FakeLedger>,
+    /// The webhook route's intake writer, to see what waits for it.
+    pub intake: Intake,
     pub api_keys: Arc<FakeApiKeys>,
     pub idempotency: Arc<FakeIdempotency>,
 }
@@ -681,11 +687,14 @@ impl TestApp {
             Arc::new(NoEvents),
             clock.clone(),
         ));
+        // The writer runs on the test's runtime until the app (every intake handle) is dropped.
+        let (intake, writer) = Intake::new(ledger.clone(), IntakeSettings::default());
+        tokio::spawn(writer.run());
         let receive = Arc::new(ReceiveWebhook::new(
             Stores {
                 bindings: bindings.clone(),
                 messages: messages.clone(),
-                ledger: ledger.clone(),
+                intake: intake.clone(),
             },
             channels.clone(),
             Arc::new(NoEvents),
@@ -742,6 +751,7 @@ impl TestApp {
             messages,
             summaries,
             ledger,
+            intake,
             api_keys,
             idempotency,
         }
