@@ -9,6 +9,8 @@
 
 use crate::ports::{InboundRecord, Ledger, Recorded};
 use domain::RepoError;
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
@@ -86,11 +88,18 @@ impl Intake {
 }
 
 impl IntakeWriter {
-    /// Writes batches until every [`Intake`] handle is dropped and nothing waits.
+    /// Writes batches until every [`Intake`] handle is dropped and nothing waits. A batch
+    /// whose write panics is lost to its submitters (they hear that the writer is gone) but
+    /// not to the next batches: this one task serves every inbound message of the process.
     pub async fn run(mut self) {
         let mut batch = Vec::with_capacity(self.max_batch);
         while self.inbox.recv_many(&mut batch, self.max_batch).await > 0 {
-            self.write(batch.drain(..)).await;
+            let write = AssertUnwindSafe(self.write(batch.drain(..)));
+            if write.catch_unwind().await.is_err() {
+                tracing::error!(
+                    "an intake batch panicked; its submitters hear that the writer is gone"
+                );
+            }
         }
         tracing::debug!("the intake writer stops: no handle is left");
     }
@@ -293,6 +302,28 @@ mod tests {
         tokio::spawn(writer.run());
         let answer = intake.record(record("1")).await;
         assert!(matches!(answer, Err(RepoError::Other(_))), "{answer:?}");
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_panics_fails_its_waiters_and_the_writer_goes_on() {
+        let mut ledger = MockLedger::new();
+        let mut sequence = mockall::Sequence::new();
+        ledger
+            .expect_record_inbound_batch()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|_| panic!("a bug in the ledger"));
+        ledger
+            .expect_record_inbound_batch()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|records| Ok(records.iter().map(recorded).collect()));
+        let (intake, writer) = Intake::new(Arc::new(ledger), IntakeSettings::default());
+        tokio::spawn(writer.run());
+        let lost = intake.record(record("1")).await;
+        assert!(matches!(lost, Err(RepoError::Unavailable(_))), "{lost:?}");
+        let after = intake.record(record("2")).await;
+        assert!(matches!(after, Ok(Recorded::New { .. })), "{after:?}");
     }
 
     #[tokio::test]

@@ -73,10 +73,10 @@ async fn lock_lane<C: ConnectionTrait>(tx: &C, lane: &str) -> Result<(), RepoErr
     Ok(())
 }
 
-/// [`lock_lane`] for every lane of `lanes` (distinct, at most one parameter each), in one
-/// statement. The locks are taken in the order of their keys, as every multi-lane writer
-/// takes them, so that two such writers cannot deadlock; PostgreSQL evaluates a volatile
-/// function in the select list after the sort.
+/// [`lock_lane`] for every lane of `lanes` in one statement (one parameter a lane). The locks
+/// are taken in the order of their keys (not of the lanes' names, which a hash collision would
+/// make ambiguous), so that two multi-lane writers cannot deadlock: PostgreSQL evaluates a
+/// volatile function of the select list above the sort.
 pub(crate) async fn lock_lanes<C: ConnectionTrait>(
     tx: &C,
     lanes: &[&str],
