@@ -248,30 +248,31 @@ async fn assert_lanes_sound(store: &SeaStore, chats: i64, backend: &str) {
     );
 }
 
-/// Batch `round` of `writer`: a message of its own in each chat (in an order of its own) and
-/// one shared with every other writer.
+/// How many chats a racing batch writes its own messages to.
+const OWN_CHATS: usize = 3;
+
+/// Batch `round` of `writer`: a message of its own in [`OWN_CHATS`] of the chats and two
+/// shared with every other writer, in an order of its own (half the writers reverse it).
 fn racing_batch(bot: BotId, writer: usize, round: usize, chats: usize) -> Vec<InboundRecord> {
-    let mut batch: Vec<_> = (0..chats)
-        .map(|c| (c + writer) % chats)
-        .map(|c| {
-            record(
-                bot,
-                &format!("c{c}"),
-                &format!("w{writer}-r{round}-c{c}"),
-                0,
-            )
-        })
+    let own = |c: usize| {
+        record(
+            bot,
+            &format!("c{c}"),
+            &format!("w{writer}-r{round}-c{c}"),
+            0,
+        )
+    };
+    let mut batch: Vec<_> = (0..OWN_CHATS)
+        .map(|k| own((writer + round + k) % chats))
         .collect();
+    for (n, shared) in ["a", "b"].into_iter().enumerate() {
+        let chat = format!("c{}", (round + n) % chats);
+        let id = format!("shared-{round}-{shared}");
+        batch.insert(n * 3, record(bot, &chat, &id, 0));
+    }
     if writer % 2 == 1 {
         batch.reverse();
     }
-    let shared = round % chats;
-    batch.push(record(
-        bot,
-        &format!("c{shared}"),
-        &format!("shared-{round}"),
-        0,
-    ));
     batch
 }
 
@@ -307,7 +308,7 @@ async fn racing_batches_keep_one_conversation_per_chat_and_one_head_per_lane() {
         let completed = claimer.await.unwrap();
         assert_eq!(
             stored,
-            WRITERS * ROUNDS * CHATS + ROUNDS,
+            WRITERS * ROUNDS * OWN_CHATS + 2 * ROUNDS,
             "{}",
             db.backend()
         );
