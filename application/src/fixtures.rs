@@ -1,8 +1,10 @@
 //! Test fixtures: a bot bound to Telegram with one conversation, and mocks that serve them.
 
+use crate::intake::{Intake, IntakeSettings};
 use crate::jobs::Lookup;
 use crate::ports::{
-    Channels, ChatTurn, ClaimedJob, JobPayload, LeaseToken, MockChannel, MockClock,
+    Channels, ChatTurn, ClaimedJob, InboundRecord, JobPayload, LeaseToken, MockChannel, MockClock,
+    MockLedger, Recorded,
 };
 use chrono::{DateTime, TimeZone, Utc};
 use domain::repositories::{
@@ -10,12 +12,26 @@ use domain::repositories::{
 };
 use domain::{
     Bot, BotDraft, BotName, Conversation, Credentials, ExternalChatId, ExternalMessageId, Message,
-    MessageContent, PlatformBinding, PlatformKind, SystemPrompt, TelegramCredentials,
+    MessageContent, PlatformBinding, PlatformKind, RepoError, SystemPrompt, TelegramCredentials,
 };
 use std::sync::Arc;
 
 pub fn now() -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000, 0).unwrap()
+}
+
+/// An intake on `ledger`, its writer running on the test's runtime.
+pub fn intake(ledger: MockLedger) -> Intake {
+    let (intake, writer) = Intake::new(Arc::new(ledger), IntakeSettings::default());
+    tokio::spawn(writer.run());
+    intake
+}
+
+/// A `record_inbound_batch` answer built from one answer per record; an error fails the batch.
+pub fn per_record(
+    mut answer: impl FnMut(&InboundRecord) -> Result<Recorded, RepoError> + Send + 'static,
+) -> impl FnMut(&[InboundRecord]) -> Result<Vec<Recorded>, RepoError> + Send + 'static {
+    move |records| records.iter().map(&mut answer).collect()
 }
 
 pub fn clock() -> Arc<MockClock> {

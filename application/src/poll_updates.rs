@@ -158,12 +158,10 @@ impl PollUpdates {
             return Ok(self.standby());
         }
         let count = batch.messages.len();
-        for message in batch.messages {
-            self.ports
-                .receive
-                .record(bot_id, PlatformKind::Telegram, message)
-                .await?;
-        }
+        self.ports
+            .receive
+            .record_all(bot_id, PlatformKind::Telegram, batch.messages)
+            .await?;
         let now = self.ports.clock.now();
         self.ports
             .offsets
@@ -210,7 +208,7 @@ impl PollUpdates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{clock, now};
+    use crate::fixtures::{clock, now, per_record};
     use crate::ports::{
         Channels, InboundMessage, MockEventPublisher, MockLeases, MockLedger, MockPollOffsets,
         MockUpdateSource, Recorded,
@@ -312,7 +310,7 @@ mod tests {
                 Stores {
                     bindings: Arc::new(MockBindingRepository::new()),
                     messages: Arc::new(MockMessageRepository::new()),
-                    ledger: Arc::new(self.ledger),
+                    intake: crate::fixtures::intake(self.ledger),
                 },
                 Channels::default(),
                 Arc::new(events),
@@ -356,10 +354,11 @@ mod tests {
             .returning(|_, _, _| Ok(batch(&["42:1", "42:2"], 12)));
         mocks
             .ledger
-            .expect_record_inbound()
-            .times(2)
+            .expect_record_inbound_batch()
+            .withf(|records| records.len() == 2)
+            .times(1)
             .in_sequence(&mut order)
-            .returning(|_| stored());
+            .returning(per_record(|_| stored()));
         let bot_id = binding.bot_id;
         mocks
             .offsets
@@ -382,9 +381,9 @@ mod tests {
             .returning(|_, _, _| Ok(batch(&["42:1"], 5)));
         mocks
             .ledger
-            .expect_record_inbound()
+            .expect_record_inbound_batch()
             .times(1)
-            .returning(|_| Ok(Recorded::Duplicate));
+            .returning(per_record(|_| Ok(Recorded::Duplicate)));
         mocks
             .offsets
             .expect_commit_offset()
@@ -404,7 +403,7 @@ mod tests {
             .returning(|_, _, _| Ok(batch(&["42:1", "42:2"], 12)));
         mocks
             .ledger
-            .expect_record_inbound()
+            .expect_record_inbound_batch()
             .times(1)
             .returning(|_| Err(RepoError::Unavailable("database down".into())));
         mocks.offsets.expect_commit_offset().never();
@@ -441,7 +440,7 @@ mod tests {
             .expect_fetch()
             .times(1)
             .returning(|_, _, _| Ok(batch(&["42:1"], 4)));
-        mocks.ledger.expect_record_inbound().never();
+        mocks.ledger.expect_record_inbound_batch().never();
         mocks.offsets.expect_commit_offset().never();
         let next = round(&mocks.use_case(), &binding).await;
         assert_eq!(next, Next::Wait(Duration::from_secs(2)));
@@ -505,7 +504,7 @@ mod tests {
     async fn stopping_cancels_the_fetch_in_flight() {
         let binding = binding();
         let mut mocks = Mocks::new().leased(true).offset(None);
-        mocks.ledger.expect_record_inbound().never();
+        mocks.ledger.expect_record_inbound_batch().never();
         mocks.offsets.expect_commit_offset().never();
         let use_case = mocks.use_case_with(Arc::new(Hanging));
         let stop = tokio::time::sleep(Duration::from_millis(20));

@@ -1,8 +1,9 @@
 //! Use case: accept a platform's webhook — verify it, parse it, and record each message durably.
 
+use crate::intake::Intake;
 use crate::ports::{
-    Channels, Clock, EventPublisher, InboundMessage, InboundRecord, InboundRequest, Ledger,
-    ParseError, Recorded, VerifyError,
+    Channels, Clock, EventPublisher, InboundMessage, InboundRecord, InboundRequest, ParseError,
+    Recorded, VerifyError,
 };
 use crate::secrets::secrets_match;
 use domain::repositories::{BindingRepository, MessageRepository};
@@ -47,17 +48,17 @@ pub struct Receipt {
     pub answer: Option<String>,
 }
 
-/// The stores the use case writes to.
+/// The stores the use case writes to; new messages go through the intake writer.
 pub struct Stores {
     pub bindings: Arc<dyn BindingRepository>,
     pub messages: Arc<dyn MessageRepository>,
-    pub ledger: Arc<dyn Ledger>,
+    pub intake: Intake,
 }
 
 pub struct ReceiveWebhook {
     bindings: Arc<dyn BindingRepository>,
     messages: Arc<dyn MessageRepository>,
-    ledger: Arc<dyn Ledger>,
+    intake: Intake,
     channels: Channels,
     events: Arc<dyn EventPublisher>,
     clock: Arc<dyn Clock>,
@@ -73,7 +74,7 @@ impl ReceiveWebhook {
         Self {
             bindings: stores.bindings,
             messages: stores.messages,
-            ledger: stores.ledger,
+            intake: stores.intake,
             channels,
             events,
             clock,
@@ -105,9 +106,9 @@ impl ReceiveWebhook {
             answer: inbound.answer,
             ..Receipt::default()
         };
-        for message in inbound.messages {
-            let recorded = self.record(bot_id, kind, message).await;
-            match recorded.map_err(ReceiveError::Unavailable)? {
+        let recorded = self.record_all(bot_id, kind, inbound.messages).await;
+        for recorded in recorded.map_err(ReceiveError::Unavailable)? {
+            match recorded {
                 Recorded::New { .. } => receipt.recorded += 1,
                 Recorded::Duplicate => receipt.duplicates += 1,
             }
@@ -126,7 +127,25 @@ impl ReceiveWebhook {
         Ok(receipt)
     }
 
-    /// Stores one message with its reply job, and announces it unless it was a duplicate.
+    /// [`ReceiveWebhook::record`]s every message, submitted together and in order (so they
+    /// usually share one intake batch); `Err` when any of them was not stored.
+    pub async fn record_all(
+        &self,
+        bot_id: BotId,
+        platform: PlatformKind,
+        messages: Vec<InboundMessage>,
+    ) -> Result<Vec<Recorded>, RepoError> {
+        let records = messages
+            .into_iter()
+            .map(|message| self.record(bot_id, platform, message));
+        futures::future::join_all(records)
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    /// Stores one message with its reply job through the intake writer, and announces it
+    /// unless it was a duplicate.
     pub async fn record(
         &self,
         bot_id: BotId,
@@ -142,7 +161,7 @@ impl ReceiveWebhook {
             reply_handle: message.reply_handle,
             received_at: self.clock.now(),
         };
-        let recorded = self.ledger.record_inbound(&record).await?;
+        let recorded = self.intake.record(record).await?;
         if let Recorded::New {
             conversation_id,
             message_id,
@@ -216,7 +235,7 @@ impl ReceiveWebhook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{clock, telegram_channel, World};
+    use crate::fixtures::{clock, intake, per_record, telegram_channel, World};
     use crate::ports::{Inbound, InboundMessage, MockEventPublisher, MockLedger};
     use domain::repositories::{MockBindingRepository, MockMessageRepository};
     use domain::{
@@ -279,7 +298,7 @@ mod tests {
             Stores {
                 bindings: Arc::new(bindings),
                 messages: Arc::new(messages),
-                ledger: Arc::new(ledger),
+                intake: intake(ledger),
             },
             Channels::new([Arc::new(channel) as Arc<dyn crate::ports::Channel>]),
             Arc::new(events),
@@ -291,7 +310,7 @@ mod tests {
     async fn a_forged_request_is_refused_before_anything_is_written() {
         let world = World::new();
         let mut ledger = MockLedger::new();
-        ledger.expect_record_inbound().never();
+        ledger.expect_record_inbound_batch().never();
         let mut events = MockEventPublisher::new();
         events.expect_publish().never();
         let result = use_case(
@@ -315,7 +334,7 @@ mod tests {
     #[tokio::test]
     async fn an_unbound_bot_is_unknown() {
         let mut ledger = MockLedger::new();
-        ledger.expect_record_inbound().never();
+        ledger.expect_record_inbound_batch().never();
         let result = use_case(None, Ok(()), ledger, MockEventPublisher::new())
             .handle(
                 BotId::new(),
@@ -333,16 +352,20 @@ mod tests {
     async fn each_message_is_recorded_and_duplicates_are_counted_not_announced() {
         let world = World::new();
         let mut ledger = MockLedger::new();
-        ledger.expect_record_inbound().times(2).returning(|record| {
-            Ok(if record.external_id.as_str() == "1:1" {
-                Recorded::New {
-                    conversation_id: ConversationId::new(),
-                    message_id: MessageId::new(),
-                }
-            } else {
-                Recorded::Duplicate
-            })
-        });
+        ledger
+            .expect_record_inbound_batch()
+            .withf(|records| records.len() == 2 && records[0].external_id.as_str() == "1:1")
+            .times(1)
+            .returning(per_record(|record| {
+                Ok(if record.external_id.as_str() == "1:1" {
+                    Recorded::New {
+                        conversation_id: ConversationId::new(),
+                        message_id: MessageId::new(),
+                    }
+                } else {
+                    Recorded::Duplicate
+                })
+            }));
         let mut events = MockEventPublisher::new();
         events.expect_publish().times(1).return_const(());
         let receipt = use_case(Some(world.binding.clone()), Ok(()), ledger, events)
@@ -397,7 +420,7 @@ mod tests {
             ..Inbound::default()
         };
         let mut ledger = MockLedger::new();
-        ledger.expect_record_inbound().never();
+        ledger.expect_record_inbound_batch().never();
         let receipt = use_case_with(
             Some(world.binding.clone()),
             Ok(()),
@@ -423,7 +446,7 @@ mod tests {
         let world = World::new();
         let mut ledger = MockLedger::new();
         ledger
-            .expect_record_inbound()
+            .expect_record_inbound_batch()
             .returning(|_| Err(RepoError::Unavailable("down".into())));
         let result = use_case(
             Some(world.binding.clone()),
@@ -446,12 +469,12 @@ mod tests {
             .expect_get()
             .returning(move |_, _| Ok(binding.clone()));
         let mut ledger = MockLedger::new();
-        ledger.expect_record_inbound().never();
+        ledger.expect_record_inbound_batch().never();
         ReceiveWebhook::new(
             Stores {
                 bindings: Arc::new(bindings),
                 messages: Arc::new(MockMessageRepository::new()),
-                ledger: Arc::new(ledger),
+                intake: intake(ledger),
             },
             Channels::default(),
             Arc::new(MockEventPublisher::new()),

@@ -8,9 +8,9 @@ use application::ports::{
 };
 use application::{
     ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, Dispatcher, DispatcherPorts,
-    DispatcherSettings, EndConversation, GenerateReply, Idempotency, JobRunner, Lookup,
-    PipelineSettings, PollPorts, PollSettings, PollUpdates, ReceiveWebhook, SendOperatorMessage,
-    Stores, WebChat, WebChatSettings,
+    DispatcherSettings, EndConversation, GenerateReply, Idempotency, Intake, IntakeSettings,
+    JobRunner, Lookup, PipelineSettings, PollPorts, PollSettings, PollUpdates, ReceiveWebhook,
+    SendOperatorMessage, Stores, WebChat, WebChatSettings,
 };
 use async_trait::async_trait;
 use database::SeaStore;
@@ -159,7 +159,7 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         Stores {
             bindings: bindings.clone(),
             messages: store.clone(),
-            ledger: store.clone(),
+            intake: intake_writer(&store),
         },
         channels.clone(),
         publisher.clone(),
@@ -249,6 +249,14 @@ fn dispatching(
     let wake = wake.clone();
     let listener = store.job_listener(Arc::new(move || wake.notify_one()));
     (Some(dispatcher), listener)
+}
+
+/// The process's one intake writer, group-committing inbound messages; it stops once every
+/// handle (the webhook routes, web chat, poller and gateway hold one) is dropped.
+fn intake_writer(store: &Arc<SeaStore>) -> Intake {
+    let (intake, writer) = Intake::new(store.clone(), IntakeSettings::default());
+    tokio::spawn(writer.run());
+    intake
 }
 
 /// The Telegram poller: `getUpdates` at `telegram.api_url`, recording through `receive`.

@@ -20,7 +20,7 @@ impl ValidationError {
 }
 
 /// What a repository can fail with, independent of the storage engine.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum RepoError {
     #[error("already exists: {0}")]
     Duplicate(String),

@@ -39,6 +39,14 @@ pub trait Ledger: Send + Sync {
     /// chat's active conversation, and enqueue a `reply` job in its lane.
     async fn record_inbound(&self, record: &InboundRecord) -> Result<Recorded, RepoError>;
 
+    /// [`Ledger::record_inbound`] for many records in ONE transaction: one [`Recorded`] per
+    /// record, in input order. A record repeating an earlier one of the batch (same bot,
+    /// platform and external id) is a `Duplicate`. All or nothing: on error nothing is stored.
+    async fn record_inbound_batch(
+        &self,
+        records: &[InboundRecord],
+    ) -> Result<Vec<Recorded>, RepoError>;
+
     /// In one transaction: insert `reply` (at most one reply per inbound message), enqueue its
     /// `deliver` job in the same lane, and complete `job`. `false` when the lease was lost and
     /// nothing was written.

@@ -1,61 +1,33 @@
-//! [`Ledger`] on sea-orm transactions: an inbound message with its conversation and `reply`
-//! job, a reply or an operator's message with its `deliver` job, each written all-or-nothing.
+//! [`Ledger`] on sea-orm transactions: inbound messages with their conversations and `reply`
+//! jobs (batched, in `intake`), a reply or an operator's message with its `deliver` job, each
+//! written all-or-nothing.
 
 use crate::entities::{conversations, messages};
-use crate::errors::{corrupt, repo_err};
-use crate::mapping::{conversation_row, message_row, millis};
+use crate::errors::repo_err;
+use crate::intake::record_batch;
+use crate::mapping::{message_row, millis};
 use crate::queue::{delete_held, enqueue, promote_next};
 use crate::SeaStore;
 use application::ports::{ClaimedJob, InboundRecord, JobPayload, Ledger, Recorded};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::{Conversation, ConversationId, ConversationStatus, Message, RepoError};
-use sea_orm::sea_query::{Expr, Func, OnConflict};
+use domain::{ConversationId, ConversationStatus, Message, RepoError};
+use sea_orm::sea_query::{CaseStatement, Expr, Func, OnConflict};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
-    UpdateMany,
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait, UpdateMany,
 };
-
-/// The chat's active conversation, matched by the partial unique index.
-fn active_chat(record: &InboundRecord) -> Condition {
-    crate::conversations::active_chat(record.bot_id, record.platform, &record.chat)
-}
+use std::collections::BTreeMap;
 
 /// Conflict on the partial index `conversations_active_chat`. The predicate is literal SQL:
 /// PostgreSQL infers a partial index only from a predicate it can prove, not a parameter.
-fn one_active_per_chat() -> OnConflict {
+/// Concurrent inserters for one chat agree on one row: the insert waits for a rival's
+/// uncommitted row, then does nothing.
+pub(crate) fn one_active_per_chat() -> OnConflict {
     use conversations::Column;
     OnConflict::columns([Column::BotId, Column::Platform, Column::ExternalChatId])
         .target_and_where(Expr::cust("status = 'active'"))
         .do_nothing()
         .to_owned()
-}
-
-/// Finds or starts the chat's active conversation. Concurrent callers for one chat agree on
-/// one row: the insert waits for a rival's uncommitted row, then does nothing.
-async fn active_conversation(
-    tx: &DatabaseTransaction,
-    record: &InboundRecord,
-) -> Result<ConversationId, RepoError> {
-    use conversations::Entity;
-    let fresh = Conversation::start(
-        record.bot_id,
-        record.platform,
-        record.chat.clone(),
-        record.received_at,
-    );
-    Entity::insert(conversation_row(&fresh))
-        .on_conflict(one_active_per_chat())
-        .exec_without_returning(tx)
-        .await
-        .map_err(repo_err)?;
-    let row = Entity::find()
-        .filter(active_chat(record))
-        .one(tx)
-        .await
-        .map_err(repo_err)?
-        .ok_or_else(|| RepoError::Other("the active conversation vanished".into()))?;
-    row.id.parse().map_err(|e| corrupt("conversations.id", e))
 }
 
 /// Moves the conversation's `updated_at` forward to `at`. On PostgreSQL this also locks its
@@ -68,6 +40,23 @@ fn touching(id: ConversationId, at: DateTime<Utc>) -> UpdateMany<conversations::
     Entity::update_many()
         .col_expr(Column::UpdatedAt, later.into())
         .filter(Column::Id.eq(id.to_string()))
+}
+
+/// [`touching`] several conversations at once, each to its own time (`CASE id WHEN …`).
+pub(crate) fn touching_many(
+    latest: &BTreeMap<ConversationId, DateTime<Utc>>,
+) -> UpdateMany<conversations::Entity> {
+    use conversations::{Column, Entity};
+    let at = latest.iter().fold(CaseStatement::new(), |case, (id, at)| {
+        case.case(Column::Id.eq(id.to_string()), Expr::value(millis(*at)))
+    });
+    // Never taken (the filter matches the cases), but SQLite's MAX would be NULL with NULL.
+    let at = at.finally(Expr::col(Column::UpdatedAt));
+    let later = Func::greatest([Expr::col(Column::UpdatedAt).into(), at.into()]);
+    let ids = latest.keys().map(ToString::to_string);
+    Entity::update_many()
+        .col_expr(Column::UpdatedAt, later.into())
+        .filter(Column::Id.is_in(ids))
 }
 
 async fn touch(
@@ -110,7 +99,7 @@ async fn insert_unless_conflict(
 }
 
 /// The inbound dedup key: one row per bot, platform, direction and platform message id.
-fn same_delivery() -> OnConflict {
+pub(crate) fn same_delivery() -> OnConflict {
     use messages::Column;
     OnConflict::columns([
         Column::BotId,
@@ -138,11 +127,11 @@ fn delivery_of(message: &Message) -> JobPayload {
 }
 
 /// A conversation's lane in the job queue.
-fn lane_of(id: ConversationId) -> String {
+pub(crate) fn lane_of(id: ConversationId) -> String {
     id.to_string()
 }
 
-fn inbound_message(record: &InboundRecord, conversation_id: ConversationId) -> Message {
+pub(crate) fn inbound_message(record: &InboundRecord, conversation_id: ConversationId) -> Message {
     Message::inbound(
         conversation_id,
         record.bot_id,
@@ -154,39 +143,34 @@ fn inbound_message(record: &InboundRecord, conversation_id: ConversationId) -> M
     .with_reply_handle(record.reply_handle.clone())
 }
 
-async fn begin(store: &SeaStore) -> Result<DatabaseTransaction, RepoError> {
+pub(crate) async fn begin(store: &SeaStore) -> Result<DatabaseTransaction, RepoError> {
     store.db().begin().await.map_err(repo_err)
 }
 
-async fn rollback(tx: DatabaseTransaction) -> Result<(), RepoError> {
+pub(crate) async fn rollback(tx: DatabaseTransaction) -> Result<(), RepoError> {
     tx.rollback().await.map_err(repo_err)
 }
 
-async fn commit(tx: DatabaseTransaction) -> Result<(), RepoError> {
+pub(crate) async fn commit(tx: DatabaseTransaction) -> Result<(), RepoError> {
     tx.commit().await.map_err(repo_err)
 }
 
 #[async_trait]
 impl Ledger for SeaStore {
+    /// A batch of one.
     async fn record_inbound(&self, record: &InboundRecord) -> Result<Recorded, RepoError> {
-        let tx = begin(self).await?;
-        let conversation_id = active_conversation(&tx, record).await?;
-        touch(&tx, conversation_id, record.received_at).await?;
-        let message = inbound_message(record, conversation_id);
-        if !insert_unless_conflict(&tx, &message, same_delivery()).await? {
-            rollback(tx).await?;
-            return Ok(Recorded::Duplicate);
-        }
-        let reply = JobPayload::Reply {
-            message_id: message.id,
-        };
-        let lane = lane_of(conversation_id);
-        enqueue(&tx, &lane, &reply, record.bot_id, record.received_at).await?;
-        commit(tx).await?;
-        Ok(Recorded::New {
-            conversation_id,
-            message_id: message.id,
-        })
+        let recorded = record_batch(self, std::slice::from_ref(record)).await?;
+        recorded
+            .into_iter()
+            .next()
+            .ok_or_else(|| RepoError::Other("a batch of one recorded nothing".into()))
+    }
+
+    async fn record_inbound_batch(
+        &self,
+        records: &[InboundRecord],
+    ) -> Result<Vec<Recorded>, RepoError> {
+        record_batch(self, records).await
     }
 
     async fn store_reply(&self, job: &ClaimedJob, reply: &Message) -> Result<bool, RepoError> {

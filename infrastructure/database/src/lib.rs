@@ -9,6 +9,7 @@ mod conversations;
 mod entities;
 mod errors;
 mod idempotency;
+mod intake;
 mod leases;
 mod ledger;
 mod mapping;

@@ -83,6 +83,32 @@ async fn lock_lane<C: ConnectionTrait>(tx: &C, lane: &str) -> Result<(), RepoErr
     Ok(())
 }
 
+/// [`lock_lane`] for every lane of `lanes` in one statement (one parameter a lane). The locks
+/// are taken in the order of their keys (not of the lanes' names, which a hash collision would
+/// make ambiguous), so that two multi-lane writers cannot deadlock: PostgreSQL evaluates a
+/// volatile function of the select list above the sort.
+pub(crate) async fn lock_lanes<C: ConnectionTrait>(
+    tx: &C,
+    lanes: &[&str],
+) -> Result<(), RepoError> {
+    if tx.get_database_backend() != DbBackend::Postgres || lanes.is_empty() {
+        return Ok(());
+    }
+    let list = (1..=lanes.len())
+        .map(|n| format!("(${n})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let lock = format!(
+        "SELECT pg_advisory_xact_lock(k) FROM (
+    SELECT DISTINCT hashtextextended(lane, 0) AS k FROM (VALUES {list}) AS lanes (lane)
+) AS keys ORDER BY k"
+    );
+    let values = lanes.iter().map(|&lane| Value::from(lane));
+    let lock = Statement::from_sql_and_values(DbBackend::Postgres, lock, values);
+    tx.execute(lock).await.map_err(repo_err)?;
+    Ok(())
+}
+
 /// After a lane's head left (in this transaction): the next waiting job becomes the head.
 pub(crate) async fn promote_next<C: ConnectionTrait>(tx: &C, lane: &str) -> Result<(), RepoError> {
     lock_lane(tx, lane).await?;
@@ -122,17 +148,16 @@ pub(crate) async fn announce<C: ConnectionTrait>(tx: &C) -> Result<(), RepoError
     Ok(())
 }
 
-/// Adds a job to the end of its lane; used by the ledger inside its transactions.
-pub(crate) async fn enqueue<C: ConnectionTrait>(
-    tx: &C,
+/// A new job of `lane` in state `arrival`, due at `run_at`.
+pub(crate) fn job_row(
     lane: &str,
     payload: &JobPayload,
     bot_id: BotId,
     run_at: DateTime<Utc>,
-) -> Result<(), RepoError> {
-    let arrival = arrival_state(tx, lane).await?;
+    arrival: &str,
+) -> Result<jobs::ActiveModel, RepoError> {
     let now = millis(Utc::now());
-    let row = jobs::ActiveModel {
+    Ok(jobs::ActiveModel {
         id: NotSet,
         lane: Set(lane.to_owned()),
         kind: Set(payload.kind().to_owned()),
@@ -146,7 +171,19 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
         last_error: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
-    };
+    })
+}
+
+/// Adds a job to the end of its lane; used by the ledger inside its transactions.
+pub(crate) async fn enqueue<C: ConnectionTrait>(
+    tx: &C,
+    lane: &str,
+    payload: &JobPayload,
+    bot_id: BotId,
+    run_at: DateTime<Utc>,
+) -> Result<(), RepoError> {
+    let arrival = arrival_state(tx, lane).await?;
+    let row = job_row(lane, payload, bot_id, run_at, arrival)?;
     Entity::insert(row)
         .exec_without_returning(tx)
         .await

@@ -12,8 +12,8 @@ use application::ports::{
     StoredResponse, Timer, VerifyError,
 };
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, ReceiveWebhook,
-    SendOperatorMessage, Stores, WebChat, WebChatSettings,
+    ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, Intake, IntakeSettings,
+    ReceiveWebhook, SendOperatorMessage, Stores, WebChat, WebChatSettings,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -349,13 +349,19 @@ impl ApiKeyRepository for FakeApiKeys {
     }
 }
 
-/// Counts every write attempt; can be made unavailable. Queued outbound messages are stored in
+/// Counts every write attempt (each record of a batch is one); can be made unavailable, and
+/// its inbound batches can be held until released. Queued outbound messages are stored in
 /// `messages`, as the real ledger would.
 #[derive(Default)]
 pub struct FakeLedger {
     pub calls: AtomicUsize,
     pub unavailable: AtomicBool,
     pub messages: Arc<FakeMessages>,
+    /// The size of each inbound batch, in the order they were written.
+    pub batches: Mutex<Vec<usize>>,
+    /// While set, an inbound batch decides its outcome, then waits for `release`.
+    pub hold: AtomicBool,
+    pub release: tokio::sync::Notify,
 }
 
 impl FakeLedger {
@@ -367,16 +373,35 @@ impl FakeLedger {
         }
         Ok(())
     }
+
+    pub fn batches(&self) -> Vec<usize> {
+        self.batches.lock().unwrap().clone()
+    }
 }
 
 #[async_trait]
 impl Ledger for FakeLedger {
-    async fn record_inbound(&self, _record: &InboundRecord) -> Result<Recorded, RepoError> {
-        self.write()?;
-        Ok(Recorded::New {
+    async fn record_inbound(&self, record: &InboundRecord) -> Result<Recorded, RepoError> {
+        let mut recorded = self
+            .record_inbound_batch(std::slice::from_ref(record))
+            .await?;
+        Ok(recorded.remove(0))
+    }
+    async fn record_inbound_batch(
+        &self,
+        records: &[InboundRecord],
+    ) -> Result<Vec<Recorded>, RepoError> {
+        self.batches.lock().unwrap().push(records.len());
+        let outcome: Result<Vec<()>, RepoError> = records.iter().map(|_| self.write()).collect();
+        if self.hold.load(Ordering::SeqCst) {
+            self.release.notified().await;
+        }
+        outcome?;
+        let new = || Recorded::New {
             conversation_id: ConversationId::new(),
             message_id: MessageId::new(),
-        })
+        };
+        Ok(records.iter().map(|_| new()).collect())
     }
     async fn store_reply(&self, _job: &ClaimedJob, _reply: &Message) -> Result<bool, RepoError> {
         Ok(false)
@@ -613,6 +638,8 @@ pub struct TestApp {
     pub messages: Arc<FakeMessages>,
     pub summaries: Arc<FakeSummaries>,
     pub ledger: Arc<FakeLedger>,
+    /// The webhook route's intake writer, to see what waits for it.
+    pub intake: Intake,
     pub api_keys: Arc<FakeApiKeys>,
     pub idempotency: Arc<FakeIdempotency>,
 }
@@ -660,11 +687,14 @@ impl TestApp {
             Arc::new(NoEvents),
             clock.clone(),
         ));
+        // The writer runs on the test's runtime until the app (every intake handle) is dropped.
+        let (intake, writer) = Intake::new(ledger.clone(), IntakeSettings::default());
+        tokio::spawn(writer.run());
         let receive = Arc::new(ReceiveWebhook::new(
             Stores {
                 bindings: bindings.clone(),
                 messages: messages.clone(),
-                ledger: ledger.clone(),
+                intake: intake.clone(),
             },
             channels.clone(),
             Arc::new(NoEvents),
@@ -721,6 +751,7 @@ impl TestApp {
             messages,
             summaries,
             ledger,
+            intake,
             api_keys,
             idempotency,
         }

@@ -2,9 +2,11 @@
 
 use crate::support::{assert_problem, Options, TestApp, META_VERIFY_TOKEN, TELEGRAM_SECRET};
 use actix_web::test::TestRequest;
+use futures::future::join_all;
 use presentation::HttpSettings;
 use serde_json::json;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 const SECRET_HEADER: &str = "X-Telegram-Bot-Api-Secret-Token";
 
@@ -173,6 +175,54 @@ async fn unavailable_storage_is_503_with_retry_after() {
         .await;
     assert_problem(&reply, 503, "service_unavailable");
     assert_eq!(reply.header("retry-after"), Some("5"));
+}
+
+fn numbered_update(n: u32) -> String {
+    json!({"update_id": n, "message": {"message_id": n, "chat_id": 42, "text": "hi"}}).to_string()
+}
+
+/// Yields to the writer and the other requests until `done`, for ten seconds at most.
+async fn until(done: impl Fn() -> bool) {
+    let waited = tokio::time::timeout(Duration::from_secs(10), async {
+        while !done() {
+            tokio::task::yield_now().await;
+        }
+    });
+    waited.await.expect("waited too long");
+}
+
+#[actix_web::test]
+async fn a_failed_intake_batch_answers_503_to_each_request_in_it() {
+    let app = TestApp::new();
+    let bot = app.seed_bound_bot();
+    let post = |n| app.send(webhook(bot.id, Some(TELEGRAM_SECRET), numbered_update(n)));
+    app.ledger.hold.store(true, Ordering::SeqCst);
+    let first = post(1);
+    let batched = async {
+        // While the first batch is being written, three requests wait for the writer.
+        until(|| app.ledger.batches().len() == 1).await;
+        app.ledger.unavailable.store(true, Ordering::SeqCst);
+        let release = async {
+            until(|| app.intake.waiting() == 3).await;
+            app.ledger.hold.store(false, Ordering::SeqCst);
+            app.ledger.release.notify_one();
+        };
+        let (replies, ()) = futures::join!(join_all((2..=4).map(post)), release);
+        replies
+    };
+    let (first, batched) = futures::join!(first, batched);
+
+    assert_eq!(first.status.as_u16(), 200, "{}", first.raw);
+    assert_eq!(app.ledger.batches(), [1, 3], "the three went in one batch");
+    for reply in &batched {
+        assert_problem(reply, 503, "service_unavailable");
+    }
+    app.ledger.unavailable.store(false, Ordering::SeqCst);
+    assert_eq!(
+        post(5).await.status.as_u16(),
+        200,
+        "the next batch is written"
+    );
 }
 
 #[actix_web::test]

@@ -1,0 +1,348 @@
+//! Use case: the intake writer — group-commits the inbound records that wait, one ledger
+//! transaction per batch, and answers each submitter with its own result.
+//!
+//! Handlers submit through a cheap [`Intake`] handle and await their answer. One
+//! [`IntakeWriter`] takes whatever is waiting (it waits for the first record, then takes the
+//! others without waiting, up to a maximum), records them with one
+//! [`Ledger::record_inbound_batch`] and answers each. There is no timer: a batch is what
+//! accumulated while the previous one was being committed, so a lone record goes at once.
+
+use crate::ports::{InboundRecord, Ledger, Recorded};
+use domain::RepoError;
+use futures::FutureExt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// How the writer batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntakeSettings {
+    /// The most records one transaction takes.
+    pub max_batch: usize,
+    /// How many records may wait for the writer; beyond that, submitters wait their turn.
+    pub capacity: usize,
+}
+
+impl Default for IntakeSettings {
+    fn default() -> Self {
+        Self {
+            max_batch: 512,
+            capacity: 4096,
+        }
+    }
+}
+
+type Answer = Result<Recorded, RepoError>;
+
+/// A record and where its answer goes.
+struct Submission {
+    record: InboundRecord,
+    answer: oneshot::Sender<Answer>,
+}
+
+/// Submits records to the writer; clone it freely. The writer stops once every handle is gone.
+#[derive(Clone)]
+pub struct Intake {
+    inbox: mpsc::Sender<Submission>,
+}
+
+/// The one task that writes batches; run it with [`IntakeWriter::run`].
+pub struct IntakeWriter {
+    ledger: Arc<dyn Ledger>,
+    inbox: mpsc::Receiver<Submission>,
+    max_batch: usize,
+}
+
+/// What a submitter hears when the writer is gone (stopped, or its task died).
+fn writer_gone() -> RepoError {
+    RepoError::Unavailable("the intake writer has stopped".into())
+}
+
+impl Intake {
+    /// A handle and the writer that serves it; spawn `writer.run()` once.
+    pub fn new(ledger: Arc<dyn Ledger>, settings: IntakeSettings) -> (Self, IntakeWriter) {
+        let (sender, inbox) = mpsc::channel(settings.capacity.max(1));
+        let writer = IntakeWriter {
+            ledger,
+            inbox,
+            max_batch: settings.max_batch.max(1),
+        };
+        (Self { inbox: sender }, writer)
+    }
+
+    /// Stores `record` in the next batch; answers once that batch has committed (or failed).
+    pub async fn record(&self, record: InboundRecord) -> Result<Recorded, RepoError> {
+        let (answer, answered) = oneshot::channel();
+        let submission = Submission { record, answer };
+        self.inbox
+            .send(submission)
+            .await
+            .map_err(|_| writer_gone())?;
+        answered.await.map_err(|_| writer_gone())?
+    }
+
+    /// Records submitted and not yet taken into a batch.
+    pub fn waiting(&self) -> usize {
+        self.inbox.max_capacity() - self.inbox.capacity()
+    }
+}
+
+impl IntakeWriter {
+    /// Writes batches until every [`Intake`] handle is dropped and nothing waits. A batch
+    /// whose write panics is lost to its submitters (they hear that the writer is gone) but
+    /// not to the next batches: this one task serves every inbound message of the process.
+    pub async fn run(mut self) {
+        let mut batch = Vec::with_capacity(self.max_batch);
+        while self.inbox.recv_many(&mut batch, self.max_batch).await > 0 {
+            let write = AssertUnwindSafe(self.write(batch.drain(..)));
+            if write.catch_unwind().await.is_err() {
+                tracing::error!(
+                    "an intake batch panicked; its submitters hear that the writer is gone"
+                );
+            }
+        }
+        tracing::debug!("the intake writer stops: no handle is left");
+    }
+
+    /// One transaction for `batch`; each submitter gets its own result, or the batch's error.
+    #[tracing::instrument(skip_all, fields(records = batch.len()))]
+    async fn write(&self, batch: impl ExactSizeIterator<Item = Submission>) {
+        let (records, answers): (Vec<_>, Vec<_>) = batch.map(|s| (s.record, s.answer)).unzip();
+        let results = match self.ledger.record_inbound_batch(&records).await {
+            Ok(results) if results.len() == answers.len() => results.into_iter().map(Ok).collect(),
+            Ok(results) => {
+                let wrong = format!("{} results for {} records", results.len(), records.len());
+                vec![Err(RepoError::Other(wrong)); answers.len()]
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "an intake batch failed; none of it is stored");
+                vec![Err(err); answers.len()]
+            }
+        };
+        for (answer, result) in answers.into_iter().zip(results) {
+            // A submitter that stopped waiting (its request was dropped) needs no answer.
+            let _ = answer.send(result);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::MockLedger;
+    use domain::{
+        BotId, ConversationId, ExternalChatId, ExternalMessageId, MessageContent, MessageId,
+        PlatformKind,
+    };
+    use std::sync::mpsc as std_mpsc;
+    use std::time::Duration;
+
+    fn record(external_id: &str) -> InboundRecord {
+        InboundRecord {
+            bot_id: BotId::new(),
+            platform: PlatformKind::Telegram,
+            chat: ExternalChatId::parse("42").unwrap(),
+            external_id: ExternalMessageId::parse(external_id).unwrap(),
+            content: MessageContent::text("hi"),
+            reply_handle: None,
+            received_at: crate::fixtures::now(),
+        }
+    }
+
+    fn new_message() -> Recorded {
+        Recorded::New {
+            conversation_id: ConversationId::new(),
+            message_id: MessageId::new(),
+        }
+    }
+
+    /// A result that tells the records apart: duplicates are the ids starting with `dup`.
+    fn recorded(record: &InboundRecord) -> Recorded {
+        if record.external_id.as_str().starts_with("dup") {
+            Recorded::Duplicate
+        } else {
+            new_message()
+        }
+    }
+
+    fn ids(records: &[InboundRecord]) -> Vec<String> {
+        records
+            .iter()
+            .map(|r| r.external_id.as_str().to_owned())
+            .collect()
+    }
+
+    fn submit(intake: &Intake, external_id: &str) -> tokio::task::JoinHandle<Answer> {
+        let intake = intake.clone();
+        let record = record(external_id);
+        tokio::spawn(async move { intake.record(record).await })
+    }
+
+    async fn until_waiting(intake: &Intake, count: usize) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while intake.waiting() < count {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn records_that_arrive_during_a_commit_go_together_in_the_next_batch() {
+        let (entered, first_entered) = std_mpsc::channel();
+        let (release, released) = std_mpsc::channel::<()>();
+        let mut ledger = MockLedger::new();
+        let mut sequence = mockall::Sequence::new();
+        ledger
+            .expect_record_inbound_batch()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(move |records| {
+                entered.send(ids(records)).unwrap();
+                // The commit takes a while: the test submits more meanwhile.
+                released.recv().unwrap();
+                Ok(records.iter().map(recorded).collect())
+            });
+        ledger
+            .expect_record_inbound_batch()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .withf(|records| ids(records) == ["b", "dup-c", "d"])
+            .returning(|records| Ok(records.iter().map(recorded).collect()));
+        let (intake, writer) = Intake::new(Arc::new(ledger), IntakeSettings::default());
+        let writer = tokio::spawn(writer.run());
+
+        let first = submit(&intake, "a");
+        let batch = tokio::task::spawn_blocking(move || first_entered.recv().unwrap());
+        assert_eq!(batch.await.unwrap(), ["a"], "a lone record goes at once");
+        let later: Vec<_> = ["b", "dup-c", "d"]
+            .into_iter()
+            .map(|id| submit(&intake, id))
+            .collect();
+        until_waiting(&intake, 3).await;
+        release.send(()).unwrap();
+
+        assert!(matches!(first.await.unwrap(), Ok(Recorded::New { .. })));
+        let answers = futures::future::join_all(later).await;
+        let answers: Vec<_> = answers.into_iter().map(|a| a.unwrap().unwrap()).collect();
+        assert!(matches!(answers[0], Recorded::New { .. }));
+        assert_eq!(answers[1], Recorded::Duplicate);
+        assert!(matches!(answers[2], Recorded::New { .. }));
+        drop(intake);
+        writer.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn each_waiter_gets_its_own_result_and_a_batch_is_capped() {
+        let mut ledger = MockLedger::new();
+        let mut sequence = mockall::Sequence::new();
+        for expected in [vec!["dup-1", "2"], vec!["dup-3"]] {
+            ledger
+                .expect_record_inbound_batch()
+                .times(1)
+                .in_sequence(&mut sequence)
+                .withf(move |records| ids(records) == expected)
+                .returning(|records| Ok(records.iter().map(recorded).collect()));
+        }
+        let settings = IntakeSettings {
+            max_batch: 2,
+            ..IntakeSettings::default()
+        };
+        let (intake, writer) = Intake::new(Arc::new(ledger), settings);
+        let waiters: Vec<_> = ["dup-1", "2", "dup-3"]
+            .into_iter()
+            .map(|id| submit(&intake, id))
+            .collect();
+        until_waiting(&intake, 3).await;
+        tokio::spawn(writer.run());
+        let answers = futures::future::join_all(waiters).await;
+        let answers: Vec<_> = answers.into_iter().map(|a| a.unwrap().unwrap()).collect();
+        assert_eq!(answers[0], Recorded::Duplicate);
+        assert!(matches!(answers[1], Recorded::New { .. }));
+        assert_eq!(answers[2], Recorded::Duplicate);
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_fails_every_waiter_in_it_and_the_next_batch_still_works() {
+        let mut ledger = MockLedger::new();
+        let mut sequence = mockall::Sequence::new();
+        ledger
+            .expect_record_inbound_batch()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .withf(|records| records.len() == 3)
+            .returning(|_| Err(RepoError::Unavailable("down".into())));
+        ledger
+            .expect_record_inbound_batch()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|records| Ok(records.iter().map(recorded).collect()));
+        let (intake, writer) = Intake::new(Arc::new(ledger), IntakeSettings::default());
+        let waiters: Vec<_> = ["1", "2", "3"]
+            .into_iter()
+            .map(|id| submit(&intake, id))
+            .collect();
+        until_waiting(&intake, 3).await;
+        tokio::spawn(writer.run());
+        for answer in futures::future::join_all(waiters).await {
+            assert!(matches!(answer.unwrap(), Err(RepoError::Unavailable(_))));
+        }
+        let after = intake.record(record("4")).await;
+        assert!(matches!(after, Ok(Recorded::New { .. })), "{after:?}");
+    }
+
+    #[tokio::test]
+    async fn a_batch_answered_with_the_wrong_number_of_results_fails_it() {
+        let mut ledger = MockLedger::new();
+        ledger
+            .expect_record_inbound_batch()
+            .returning(|_| Ok(vec![]));
+        let (intake, writer) = Intake::new(Arc::new(ledger), IntakeSettings::default());
+        tokio::spawn(writer.run());
+        let answer = intake.record(record("1")).await;
+        assert!(matches!(answer, Err(RepoError::Other(_))), "{answer:?}");
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_panics_fails_its_waiters_and_the_writer_goes_on() {
+        let mut ledger = MockLedger::new();
+        let mut sequence = mockall::Sequence::new();
+        ledger
+            .expect_record_inbound_batch()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|_| panic!("a bug in the ledger"));
+        ledger
+            .expect_record_inbound_batch()
+            .times(1)
+            .in_sequence(&mut sequence)
+            .returning(|records| Ok(records.iter().map(recorded).collect()));
+        let (intake, writer) = Intake::new(Arc::new(ledger), IntakeSettings::default());
+        tokio::spawn(writer.run());
+        let lost = intake.record(record("1")).await;
+        assert!(matches!(lost, Err(RepoError::Unavailable(_))), "{lost:?}");
+        let after = intake.record(record("2")).await;
+        assert!(matches!(after, Ok(Recorded::New { .. })), "{after:?}");
+    }
+
+    #[tokio::test]
+    async fn without_a_writer_a_submission_fails_instead_of_hanging() {
+        let mut ledger = MockLedger::new();
+        ledger.expect_record_inbound_batch().never();
+        let (intake, writer) = Intake::new(Arc::new(ledger), IntakeSettings::default());
+        let queued = submit(&intake, "1");
+        until_waiting(&intake, 1).await;
+        drop(writer);
+        let answer = tokio::time::timeout(Duration::from_secs(10), queued).await;
+        assert!(matches!(
+            answer.unwrap().unwrap(),
+            Err(RepoError::Unavailable(_))
+        ));
+        let later = tokio::time::timeout(Duration::from_secs(10), intake.record(record("2")));
+        assert!(matches!(
+            later.await.unwrap(),
+            Err(RepoError::Unavailable(_))
+        ));
+    }
+}
