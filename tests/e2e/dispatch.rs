@@ -1,6 +1,7 @@
 //! The dispatcher end to end: a burst of chats with a slow model is answered all at once, and an idle process barely touches the database.
 
 use crate::on_each_database;
+use database::testing::TestDatabase;
 use futures::future::join_all;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -50,13 +51,21 @@ async fn two_hundred_chats_at_once_with_a_two_second_model_are_answered_together
     .await;
 }
 
-#[tokio::test]
-async fn an_idle_process_makes_at_most_five_queries_a_second() {
+/// A fresh PostgreSQL database behind a proxy that counts round trips and can be cut.
+async fn proxied_postgres() -> Option<(TestDatabase, TcpProxy)> {
     let Some(db) = database::testing::fresh_postgres().await else {
         eprintln!("skipped: SWITCHBOARD_TEST_DATABASE_URL is not set");
-        return;
+        return None;
     };
     let proxy = TcpProxy::start(postgres_addr(db.url())).await;
+    Some((db, proxy))
+}
+
+#[tokio::test]
+async fn an_idle_process_makes_at_most_five_queries_a_second() {
+    let Some((db, proxy)) = proxied_postgres().await else {
+        return;
+    };
     let openai = FakeOpenAi::answering("unused").await;
     let telegram = FakeTelegram::start().await;
     // Default settings, not the quick poll the other tests use.
@@ -122,11 +131,9 @@ async fn fifty_chats_of_twenty_messages_racing_are_each_answered_in_order() {
 
 #[tokio::test]
 async fn a_database_outage_under_load_loses_no_acknowledged_update() {
-    let Some(db) = database::testing::fresh_postgres().await else {
-        eprintln!("skipped: SWITCHBOARD_TEST_DATABASE_URL is not set");
+    let Some((db, proxy)) = proxied_postgres().await else {
         return;
     };
-    let proxy = TcpProxy::start(postgres_addr(db.url())).await;
     let openai = FakeOpenAi::echoing().await;
     let telegram = FakeTelegram::start().await;
     // A slow safety poll: after the outage, wake-ups alone (the listener's reconnect, the
