@@ -1,18 +1,22 @@
 //! Use case: the intake writer — group-commits the inbound records that wait, one ledger
 //! transaction per batch, and answers each submitter with its own result.
 //!
-//! Handlers submit through a cheap [`Intake`] handle and await their answer. One
+//! Handlers submit through a cheap [`Intake`] handle and await their answer. An
 //! [`IntakeWriter`] takes whatever is waiting (it waits for the first record, then takes the
 //! others without waiting, up to a maximum), records them with one
 //! [`Ledger::record_inbound_batch`] and answers each. There is no timer: a batch is what
 //! accumulated while the previous one was being committed, so a lone record goes at once.
+//! Several writers may share one inbox (PostgreSQL): one takes a batch while the others'
+//! transactions are in flight. A chat's messages still go in arrival order, as long as its
+//! platform waits for each acknowledgement before sending the next (messages sent at the same
+//! moment have no order to keep).
 
 use crate::ports::{InboundRecord, Ledger, Recorded};
 use domain::RepoError;
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 /// How the writer batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,10 +50,13 @@ pub struct Intake {
     inbox: mpsc::Sender<Submission>,
 }
 
-/// The one task that writes batches; run it with [`IntakeWriter::run`].
+/// A task that writes batches; run it with [`IntakeWriter::run`]. Its clones share the inbox:
+/// run several for several transactions in flight.
+#[derive(Clone)]
 pub struct IntakeWriter {
     ledger: Arc<dyn Ledger>,
-    inbox: mpsc::Receiver<Submission>,
+    /// Shared by the writers: the one that holds it takes the next batch.
+    inbox: Arc<Mutex<mpsc::Receiver<Submission>>>,
     max_batch: usize,
 }
 
@@ -59,12 +66,12 @@ fn writer_gone() -> RepoError {
 }
 
 impl Intake {
-    /// A handle and the writer that serves it; spawn `writer.run()` once.
+    /// A handle and the writer that serves it; spawn `writer.run()` (or several clones').
     pub fn new(ledger: Arc<dyn Ledger>, settings: IntakeSettings) -> (Self, IntakeWriter) {
         let (sender, inbox) = mpsc::channel(settings.capacity.max(1));
         let writer = IntakeWriter {
             ledger,
-            inbox,
+            inbox: Arc::new(Mutex::new(inbox)),
             max_batch: settings.max_batch.max(1),
         };
         (Self { inbox: sender }, writer)
@@ -91,9 +98,9 @@ impl IntakeWriter {
     /// Writes batches until every [`Intake`] handle is dropped and nothing waits. A batch
     /// whose write panics is lost to its submitters (they hear that the writer is gone) but
     /// not to the next batches: this one task serves every inbound message of the process.
-    pub async fn run(mut self) {
+    pub async fn run(self) {
         let mut batch = Vec::with_capacity(self.max_batch);
-        while self.inbox.recv_many(&mut batch, self.max_batch).await > 0 {
+        while self.take(&mut batch).await > 0 {
             let write = AssertUnwindSafe(self.write(batch.drain(..)));
             if write.catch_unwind().await.is_err() {
                 tracing::error!(
@@ -102,6 +109,12 @@ impl IntakeWriter {
             }
         }
         tracing::debug!("the intake writer stops: no handle is left");
+    }
+
+    /// Waits for the inbox, then for records; takes what waits, up to a batch.
+    async fn take(&self, batch: &mut Vec<Submission>) -> usize {
+        let mut inbox = self.inbox.lock().await;
+        inbox.recv_many(batch, self.max_batch).await
     }
 
     /// One transaction for `batch`; each submitter gets its own result, or the batch's error.
@@ -261,6 +274,39 @@ mod tests {
         assert_eq!(answers[0], Recorded::Duplicate);
         assert!(matches!(answers[1], Recorded::New { .. }));
         assert_eq!(answers[2], Recorded::Duplicate);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn clones_of_the_writer_have_batches_in_flight_together() {
+        // Each batch is held until another one is in flight too: one writer alone would hang.
+        let both = Arc::new(std::sync::Barrier::new(2));
+        let mut ledger = MockLedger::new();
+        ledger
+            .expect_record_inbound_batch()
+            .times(2)
+            .returning(move |records| {
+                both.wait();
+                Ok(records.iter().map(recorded).collect())
+            });
+        let (intake, writer) = Intake::new(Arc::new(ledger), IntakeSettings::default());
+        tokio::spawn(writer.clone().run());
+        tokio::spawn(writer.run());
+        let first = submit(&intake, "a");
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while intake.waiting() > 0 {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .unwrap();
+        let second = submit(&intake, "b");
+        let answers = tokio::time::timeout(
+            Duration::from_secs(10),
+            futures::future::join_all([first, second]),
+        )
+        .await
+        .expect("two batches were in flight at once");
+        assert!(answers.into_iter().all(|a| a.unwrap().is_ok()));
     }
 
     #[tokio::test]

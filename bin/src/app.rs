@@ -251,10 +251,14 @@ fn dispatching(
     (Some(dispatcher), listener)
 }
 
-/// The process's one intake writer, group-committing inbound messages; it stops once every
-/// handle (the webhook routes, web chat, poller and gateway hold one) is dropped.
+/// The process's intake writers, group-committing inbound messages, as many as the store
+/// writes at once; they stop once every handle (the webhook routes, web chat, poller and
+/// gateway hold one) is dropped.
 fn intake_writer(store: &Arc<SeaStore>) -> Intake {
     let (intake, writer) = Intake::new(store.clone(), IntakeSettings::default());
+    for _ in 1..store.concurrent_writers() {
+        tokio::spawn(writer.clone().run());
+    }
     tokio::spawn(writer.run());
     intake
 }

@@ -5,6 +5,10 @@ use crate::Sealer;
 use domain::RepoError;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
+/// Write transactions in flight at once on PostgreSQL (see [`SeaStore::concurrent_writers`]),
+/// chosen by measurement on the intake benchmark (docs/performance.md).
+const POSTGRES_WRITERS: usize = 4;
+
 /// Storage on SQLite or PostgreSQL through sea-orm; cheap to clone (the pool is shared).
 #[derive(Debug, Clone)]
 pub struct SeaStore {
@@ -40,6 +44,16 @@ impl SeaStore {
 
     pub(crate) fn backend(&self) -> DbBackend {
         self.db.get_database_backend()
+    }
+
+    /// How many write transactions are usefully in flight at once: one on SQLite (one
+    /// connection, one writer), a few on PostgreSQL, where one transaction's round trips
+    /// leave the server idle in between.
+    pub fn concurrent_writers(&self) -> usize {
+        match self.backend() {
+            DbBackend::Postgres => POSTGRES_WRITERS,
+            _ => 1,
+        }
     }
 
     /// Readiness: one round trip to the database.
