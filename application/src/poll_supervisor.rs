@@ -6,14 +6,17 @@
 //! is started again. Each poller holds the lease under a name of its own, `{process}/{n}`, so
 //! a poller restarted for a changed binding never shares the lease with the one it replaces.
 //! When the bindings cannot be listed, the running pollers are kept. At shutdown every poller
-//! is stopped, and the supervisor returns once each has given its lease up.
+//! is stopped, and the supervisor returns once each has given its lease up; a supervisor
+//! dropped mid-run (a killed process) aborts its pollers instead, leaving their leases to expire.
 
 use crate::poll_updates::{Next, PollUpdates};
 use crate::ports::{Spawner, Timer};
 use crate::shutdown::{Shutdown, StopHandle};
 use domain::{BotId, PlatformBinding};
+use futures::future::{AbortHandle, Abortable};
 use futures::FutureExt;
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -44,32 +47,60 @@ struct BotPoller {
     stop: StopHandle,
 }
 
+/// Reports, when dropped, that the poller task it belongs to ended: it gave its lease up, or it
+/// was aborted, or it panicked.
+struct Ended(u64, mpsc::UnboundedSender<u64>);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        let _ = self.1.send(self.0);
+    }
+}
+
 /// This process's pollers.
 struct Pollers {
     running: HashMap<BotId, BotPoller>,
-    /// How many were started; numbers the holder names.
+    /// Every poller task not yet ended, running or stopping, by number.
+    tasks: HashMap<u64, AbortHandle>,
+    /// How many were started; numbers the tasks and the lease holder names.
     started: u64,
-    /// Each poller's task holds a clone until it has given its lease up; `ended` answers `None`
-    /// once every clone, and this one, is gone. Nothing is ever sent.
-    alive: mpsc::Sender<()>,
-    ended: mpsc::Receiver<()>,
+    ended: mpsc::UnboundedReceiver<u64>,
+    report: mpsc::UnboundedSender<u64>,
 }
 
 impl Pollers {
     fn new() -> Self {
-        let (alive, ended) = mpsc::channel(1);
+        let (report, ended) = mpsc::unbounded_channel();
         Self {
             running: HashMap::new(),
+            tasks: HashMap::new(),
             started: 0,
-            alive,
             ended,
+            report,
         }
     }
 
-    /// A lease holder name no poller of this process had before.
-    fn next_holder(&mut self, process: &str) -> String {
+    /// A task number no poller of this process had before.
+    fn next_task(&mut self) -> u64 {
         self.started += 1;
-        format!("{process}/{}", self.started)
+        self.started
+    }
+
+    /// Runs `polling` as task number `task`, tracked until it ends.
+    fn spawn(
+        &mut self,
+        spawner: &dyn Spawner,
+        task: u64,
+        polling: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let ended = Ended(task, self.report.clone());
+        let (abort, registration) = AbortHandle::new_pair();
+        let polling = async move {
+            polling.await;
+            drop(ended);
+        };
+        spawner.spawn(Abortable::new(polling, registration).map(|_| ()).boxed());
+        self.tasks.insert(task, abort);
     }
 
     /// Stops the pollers whose binding is not among `wanted`, or differs from it.
@@ -83,19 +114,35 @@ impl Pollers {
         });
     }
 
-    /// Stops every poller and waits until each has given its lease up (or its task is gone).
-    async fn stop_all(self) {
-        let Self {
-            running,
-            alive,
-            mut ended,
-            ..
-        } = self;
-        for poller in running.values() {
+    /// Forgets the tasks that have ended.
+    fn reap(&mut self) {
+        while let Ok(task) = self.ended.try_recv() {
+            self.tasks.remove(&task);
+        }
+    }
+
+    /// Stops every poller and waits until each task has ended, its lease given up.
+    async fn stop_all(&mut self) {
+        for poller in self.running.values() {
             poller.stop.stop();
         }
-        drop(alive);
-        while ended.recv().await.is_some() {}
+        while !self.tasks.is_empty() {
+            // Never `None`: `self.report` is a sender.
+            let Some(task) = self.ended.recv().await else {
+                break;
+            };
+            self.tasks.remove(&task);
+        }
+    }
+}
+
+/// Pollers dropped before they were stopped (the supervisor's task aborted, as when a process
+/// is killed) are aborted, as a crash would end them: their leases are left to expire.
+impl Drop for Pollers {
+    fn drop(&mut self) {
+        for task in self.tasks.values() {
+            task.abort();
+        }
     }
 }
 
@@ -121,6 +168,7 @@ impl PollSupervisor {
     }
 
     async fn rescan(&self, pollers: &mut Pollers) {
+        pollers.reap();
         match self.ports.poll.targets().await {
             Ok(targets) => self.reconcile(pollers, targets),
             Err(error) => {
@@ -144,7 +192,8 @@ impl PollSupervisor {
 
     /// Runs a poller for `binding` as a task of its own, under a new holder name.
     fn start(&self, pollers: &mut Pollers, binding: PlatformBinding) {
-        let holder = pollers.next_holder(&self.settings.process);
+        let task = pollers.next_task();
+        let holder = format!("{}/{task}", self.settings.process);
         let (stop, stopped) = Shutdown::new();
         tracing::info!(bot_id = %binding.bot_id, "polling Telegram for this bot");
         let polling = poll_bot(
@@ -154,14 +203,10 @@ impl PollSupervisor {
             holder,
             stopped,
         );
-        let alive = pollers.alive.clone();
-        let task = async move {
-            polling.await;
-            drop(alive);
-        };
-        self.ports.spawner.spawn(task.boxed());
-        let poller = BotPoller { binding, stop };
-        pollers.running.insert(poller.binding.bot_id, poller);
+        pollers.spawn(&*self.ports.spawner, task, polling);
+        pollers
+            .running
+            .insert(binding.bot_id, BotPoller { binding, stop });
     }
 }
 
@@ -193,20 +238,21 @@ mod tests {
     use crate::poll_updates::{lease_name, PollSettings};
     use crate::ports::{MockLeases, MockLedger, MockPollOffsets};
     use domain::RepoError;
-    use std::future::Future;
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Mutex;
-    use tokio::time::sleep;
+    use tokio::time::{sleep, timeout};
 
     const RESCAN: Duration = Duration::from_millis(100);
 
     /// A lease name and a holder.
     type Lease = (String, String);
 
-    /// The bindings the store lists (`None`: it cannot be read), and the leases the pollers
-    /// took and gave up.
+    /// The bindings the store lists (`None`: it cannot be read), whether taking a lease panics,
+    /// and the leases the pollers took and gave up.
     #[derive(Default)]
     struct Script {
         bindings: Mutex<Option<Vec<PlatformBinding>>>,
+        panics: AtomicBool,
         acquired: Mutex<Vec<Lease>>,
         released: Mutex<Vec<Lease>>,
     }
@@ -255,6 +301,7 @@ mod tests {
         leases
             .expect_acquire()
             .returning(move |name, holder, _, _| {
+                assert!(!s.panics.load(Ordering::SeqCst), "a poller's bug");
                 let lease = (name.to_owned(), holder.to_owned());
                 s.acquired.lock().unwrap().push(lease);
                 Ok(true)
@@ -371,5 +418,31 @@ mod tests {
             assert!(script.releases(bot).is_empty());
         })
         .await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_supervisor_dropped_mid_run_aborts_its_pollers_which_keep_their_leases() {
+        let bot = BotId::new();
+        let script = Script::new(vec![polling_binding(bot, "1:a")]);
+        let supervisor = supervisor(&script);
+        let (_stop, shutdown) = Shutdown::new();
+        let run = timeout(BETWEEN, supervisor.run(shutdown)).await;
+        assert!(run.is_err(), "dropped while running");
+        sleep(RESCAN).await;
+        assert_eq!(script.holders(bot).len(), 1);
+        assert!(
+            script.releases(bot).is_empty(),
+            "left to expire, as after a crash"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_poller_that_panicked_does_not_hold_shutdown_up() {
+        let script = Script::new(vec![polling_binding(BotId::new(), "1:a")]);
+        script.panics.store(true, Ordering::SeqCst);
+        let supervisor = supervisor(&script);
+        let run = run_during(&supervisor, sleep(BETWEEN));
+        let ran = timeout(Duration::from_secs(60), run).await;
+        assert!(ran.is_ok(), "shutdown waited for a task that was gone");
     }
 }
