@@ -364,7 +364,7 @@ impl Dispatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::now;
+    use crate::fixtures::{now, TokioSpawner, TokioTimer};
     use crate::ports::{JobPayload, LeaseToken, MockJobQueue};
     use std::sync::Mutex;
     use tokio::sync::Notify;
@@ -378,23 +378,6 @@ mod tests {
     impl Clock for TokioClock {
         fn now(&self) -> DateTime<Utc> {
             after(now(), self.0.elapsed())
-        }
-    }
-
-    struct TokioTimer;
-
-    #[async_trait]
-    impl Timer for TokioTimer {
-        async fn sleep(&self, duration: Duration) {
-            tokio::time::sleep(duration).await;
-        }
-    }
-
-    struct TokioSpawner;
-
-    impl Spawner for TokioSpawner {
-        fn spawn(&self, task: futures::future::BoxFuture<'static, ()>) {
-            tokio::spawn(task);
         }
     }
 

@@ -1,20 +1,28 @@
-//! Test fixtures: a bot bound to Telegram with one conversation, and mocks that serve them.
+//! Test fixtures: a bot bound to Telegram with one conversation, mocks that serve them, and
+//! runtime-backed doubles of the timer, spawner and update source ports.
 
 use crate::intake::{Intake, IntakeSettings};
 use crate::jobs::Lookup;
+use crate::poll_updates::{PollPorts, PollSettings, PollUpdates};
 use crate::ports::{
     Channels, ChatTurn, ClaimedJob, InboundRecord, JobPayload, LeaseToken, MockChannel, MockClock,
-    MockLedger, Recorded,
+    MockEventPublisher, MockLeases, MockLedger, MockPollOffsets, PollError, Recorded, Spawner,
+    Timer, UpdateBatch, UpdateSource,
 };
+use crate::receive_webhook::{ReceiveWebhook, Stores};
+use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use domain::repositories::{
     MockBindingRepository, MockConversationRepository, MockMessageRepository,
 };
 use domain::{
-    Bot, BotDraft, BotName, Conversation, Credentials, ExternalChatId, ExternalMessageId, Message,
-    MessageContent, PlatformBinding, PlatformKind, RepoError, SystemPrompt, TelegramCredentials,
+    Bot, BotDraft, BotId, BotName, Conversation, Credentials, ExternalChatId, ExternalMessageId,
+    Message, MessageContent, PlatformBinding, PlatformKind, RepoError, SystemPrompt,
+    TelegramCredentials, TelegramMode,
 };
+use futures::future::BoxFuture;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub fn now() -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000, 0).unwrap()
@@ -137,4 +145,77 @@ pub fn job(payload: JobPayload, attempts: u32) -> ClaimedJob {
 
 pub fn texts(turns: &[ChatTurn]) -> Vec<&str> {
     turns.iter().map(|t| t.content.as_str()).collect()
+}
+
+/// The timer port on tokio's clock (paused in tests that ask for it).
+pub struct TokioTimer;
+
+#[async_trait]
+impl Timer for TokioTimer {
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+/// Tasks on the test's tokio runtime.
+pub struct TokioSpawner;
+
+impl Spawner for TokioSpawner {
+    fn spawn(&self, task: BoxFuture<'static, ()>) {
+        tokio::spawn(task);
+    }
+}
+
+/// A fetch that never answers, as a long poll waiting for updates.
+pub struct Hanging;
+
+#[async_trait]
+impl UpdateSource for Hanging {
+    async fn fetch(
+        &self,
+        _: &PlatformBinding,
+        _: Option<i64>,
+        _: Duration,
+    ) -> Result<UpdateBatch, PollError> {
+        std::future::pending().await
+    }
+}
+
+/// `bot_id`'s Telegram binding in polling mode, with `token`.
+pub fn polling_binding(bot_id: BotId, token: &str) -> PlatformBinding {
+    let credentials = TelegramCredentials::parse(token, "secret")
+        .unwrap()
+        .with_mode(TelegramMode::Polling);
+    PlatformBinding::new(bot_id, Credentials::Telegram(credentials), now())
+}
+
+/// The polling use case over these ports; it records through a [`ReceiveWebhook`] whose intake
+/// writes to `ledger`.
+pub fn poll_updates(
+    source: Arc<dyn UpdateSource>,
+    offsets: MockPollOffsets,
+    leases: MockLeases,
+    ledger: MockLedger,
+    settings: PollSettings,
+) -> PollUpdates {
+    let mut events = MockEventPublisher::new();
+    events.expect_publish().return_const(());
+    let receive = ReceiveWebhook::new(
+        Stores {
+            bindings: Arc::new(MockBindingRepository::new()),
+            messages: Arc::new(MockMessageRepository::new()),
+            intake: intake(ledger),
+        },
+        Channels::default(),
+        Arc::new(events),
+        clock(),
+    );
+    let ports = PollPorts {
+        source,
+        offsets: Arc::new(offsets),
+        leases: Arc::new(leases),
+        receive: Arc::new(receive),
+        clock: clock(),
+    };
+    PollUpdates::new(ports, settings)
 }

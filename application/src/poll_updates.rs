@@ -208,27 +208,18 @@ impl PollUpdates {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{clock, now, per_record};
+    use crate::fixtures::{now, per_record, poll_updates, polling_binding, Hanging};
     use crate::ports::{
-        Channels, InboundMessage, MockEventPublisher, MockLeases, MockLedger, MockPollOffsets,
-        MockUpdateSource, Recorded,
+        InboundMessage, MockLeases, MockLedger, MockPollOffsets, MockUpdateSource, Recorded,
     };
-    use crate::receive_webhook::Stores;
-    use domain::repositories::{MockBindingRepository, MockMessageRepository};
-    use domain::{
-        ConversationId, ExternalChatId, ExternalMessageId, MessageContent, MessageId,
-        TelegramCredentials, TelegramMode,
-    };
+    use domain::{ConversationId, ExternalChatId, ExternalMessageId, MessageContent, MessageId};
     use mockall::predicate::eq;
     use mockall::Sequence;
 
     const HOLDER: &str = "replica-a/1";
 
     fn binding() -> PlatformBinding {
-        let credentials = TelegramCredentials::parse("777:abc", "secret")
-            .unwrap()
-            .with_mode(TelegramMode::Polling);
-        PlatformBinding::new(BotId::new(), Credentials::Telegram(credentials), now())
+        polling_binding(BotId::new(), "777:abc")
     }
 
     fn message(id: &str) -> InboundMessage {
@@ -304,26 +295,7 @@ mod tests {
         }
 
         fn use_case_with(self, source: Arc<dyn UpdateSource>) -> PollUpdates {
-            let mut events = MockEventPublisher::new();
-            events.expect_publish().return_const(());
-            let receive = ReceiveWebhook::new(
-                Stores {
-                    bindings: Arc::new(MockBindingRepository::new()),
-                    messages: Arc::new(MockMessageRepository::new()),
-                    intake: crate::fixtures::intake(self.ledger),
-                },
-                Channels::default(),
-                Arc::new(events),
-                clock(),
-            );
-            let ports = PollPorts {
-                source,
-                offsets: Arc::new(self.offsets),
-                leases: Arc::new(self.leases),
-                receive: Arc::new(receive),
-                clock: clock(),
-            };
-            PollUpdates::new(ports, settings())
+            poll_updates(source, self.offsets, self.leases, self.ledger, settings())
         }
     }
 
@@ -482,21 +454,6 @@ mod tests {
                 .returning(move |_, _, _| Err(error.clone()));
             mocks.offsets.expect_commit_offset().never();
             assert_eq!(round(&mocks.use_case(), &binding).await, Next::Wait(wait));
-        }
-    }
-
-    /// A fetch that never answers, as a long poll waiting for updates.
-    struct Hanging;
-
-    #[async_trait::async_trait]
-    impl UpdateSource for Hanging {
-        async fn fetch(
-            &self,
-            _: &PlatformBinding,
-            _: Option<i64>,
-            _: Duration,
-        ) -> Result<UpdateBatch, PollError> {
-            std::future::pending().await
         }
     }
 

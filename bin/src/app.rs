@@ -9,8 +9,8 @@ use application::ports::{
 use application::{
     ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, Dispatcher, DispatcherPorts,
     DispatcherSettings, EndConversation, GenerateReply, Idempotency, Intake, IntakeSettings,
-    JobRunner, Lookup, PipelineSettings, PollPorts, PollSettings, PollUpdates, ReceiveWebhook,
-    SendOperatorMessage, Stores, WebChat, WebChatSettings,
+    JobRunner, Lookup, PipelineSettings, ReceiveWebhook, SendOperatorMessage, Stores, WebChat,
+    WebChatSettings,
 };
 use async_trait::async_trait;
 use database::SeaStore;
@@ -52,7 +52,7 @@ pub struct App {
     /// The Redis fan-out's tasks, when `redis.url` is set; stopped on shutdown.
     pub fan_out: Option<FanOut>,
     /// Polls the Telegram bindings in polling mode.
-    pub poller: Arc<PollUpdates>,
+    pub poller: application::PollSupervisor,
     /// Discord gateway mode's supervisor, when `discord.api_url` allows it.
     pub gateways: Option<application::GatewaySupervisor>,
 }
@@ -177,7 +177,7 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
             reply_wait: Duration::from_millis(settings.web_chat.reply_wait_ms),
         },
     });
-    let poller = telegram_poller(settings, &store, receive.clone(), clock.clone())?;
+    let poller = crate::poller::supervisor(settings, &store, receive.clone(), clock.clone())?;
     let state = AppState {
         receive,
         web_chat,
@@ -261,38 +261,6 @@ fn intake_writer(store: &Arc<SeaStore>) -> Intake {
     }
     tokio::spawn(writer.run());
     intake
-}
-
-/// The Telegram poller: `getUpdates` at `telegram.api_url`, recording through `receive`.
-fn telegram_poller(
-    settings: &Settings,
-    store: &Arc<SeaStore>,
-    receive: Arc<ReceiveWebhook>,
-    clock: Arc<dyn Clock>,
-) -> Result<Arc<PollUpdates>, StartupError> {
-    let source = telegram::TelegramPoller::new(&settings.telegram.api_url)
-        .map_err(|e| StartupError::Platform(e.to_string()))?;
-    let ports = PollPorts {
-        source: Arc::new(source),
-        offsets: store.clone(),
-        leases: store.clone(),
-        receive,
-        clock,
-    };
-    Ok(Arc::new(PollUpdates::new(ports, poll_settings(settings))))
-}
-
-fn poll_settings(settings: &Settings) -> PollSettings {
-    let telegram = &settings.telegram;
-    let timeout = Duration::from_secs(telegram.poll_timeout_seconds);
-    PollSettings {
-        timeout,
-        // Renewed before and after each fetch, which takes at most the timeout plus a margin.
-        lease_ttl: timeout + Duration::from_secs(30),
-        standby: Duration::from_millis(telegram.poll_rescan_ms),
-        retry: Duration::from_secs(telegram.poll_retry_seconds),
-        refused_retry: Duration::from_secs(telegram.poll_refused_retry_seconds),
-    }
 }
 
 fn pipeline_settings(settings: &Settings) -> PipelineSettings {

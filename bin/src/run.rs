@@ -113,8 +113,8 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
         workers.spawn(async move { dispatcher.run(shutdown).await });
     }
     let job_listener = job_listener.map(tokio::spawn);
-    let rescan = Duration::from_millis(settings.telegram.poll_rescan_ms);
-    workers.spawn(crate::poller::supervise(poller, rescan, shutdown.clone()));
+    let polling = shutdown.clone();
+    workers.spawn(async move { poller.run(polling).await });
     if let Some(gateways) = gateways {
         workers.spawn(crate::gateway::supervise(gateways, shutdown));
     }
