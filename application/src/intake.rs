@@ -276,22 +276,44 @@ mod tests {
         assert_eq!(answers[2], Recorded::Duplicate);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    /// A ledger whose batches each wait until another batch is in flight too.
+    struct Overlapping(tokio::sync::Barrier);
+
+    #[async_trait::async_trait]
+    impl Ledger for Overlapping {
+        async fn record_inbound(&self, _: &InboundRecord) -> Result<Recorded, RepoError> {
+            unreachable!("the intake writes batches")
+        }
+
+        async fn record_inbound_batch(
+            &self,
+            records: &[InboundRecord],
+        ) -> Result<Vec<Recorded>, RepoError> {
+            self.0.wait().await;
+            Ok(records.iter().map(recorded).collect())
+        }
+
+        async fn store_reply(
+            &self,
+            _: &crate::ports::ClaimedJob,
+            _: &domain::Message,
+        ) -> Result<bool, RepoError> {
+            unreachable!("not an intake write")
+        }
+
+        async fn queue_outbound(&self, _: &domain::Message) -> Result<bool, RepoError> {
+            unreachable!("not an intake write")
+        }
+    }
+
+    #[tokio::test]
     async fn clones_of_the_writer_have_batches_in_flight_together() {
-        // Each batch is held until another one is in flight too: one writer alone would hang.
-        let both = Arc::new(std::sync::Barrier::new(2));
-        let mut ledger = MockLedger::new();
-        ledger
-            .expect_record_inbound_batch()
-            .times(2)
-            .returning(move |records| {
-                both.wait();
-                Ok(records.iter().map(recorded).collect())
-            });
-        let (intake, writer) = Intake::new(Arc::new(ledger), IntakeSettings::default());
-        tokio::spawn(writer.clone().run());
-        tokio::spawn(writer.run());
+        // One writer alone would hold its first batch forever.
+        let ledger = Arc::new(Overlapping(tokio::sync::Barrier::new(2)));
+        let (intake, writer) = Intake::new(ledger, IntakeSettings::default());
         let first = submit(&intake, "a");
+        until_waiting(&intake, 1).await;
+        tokio::spawn(writer.clone().run());
         tokio::time::timeout(Duration::from_secs(10), async {
             while intake.waiting() > 0 {
                 tokio::task::yield_now().await;
@@ -299,7 +321,10 @@ mod tests {
         })
         .await
         .unwrap();
+        // The first writer is busy with "a"; the second takes "b".
         let second = submit(&intake, "b");
+        until_waiting(&intake, 1).await;
+        tokio::spawn(writer.run());
         let answers = tokio::time::timeout(
             Duration::from_secs(10),
             futures::future::join_all([first, second]),
