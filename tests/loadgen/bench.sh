@@ -15,7 +15,7 @@
 #   --database sqlite|postgres|both   (both)
 #   --duration D --threads T --connections C   wrk's -d, -t, -c (10s, 2, 32)
 #   --chats N                   chats the wrk updates come from (1000)
-#   --out DIR                   where raw outputs go (default: bench-results/<date> here)
+#   --out DIR                   where raw outputs go (default: $TMPDIR/switchboard-bench/<time>)
 # Environment: SWITCHBOARD_TEST_DATABASE_URL (PostgreSQL server, default
 #   postgres://postgres@127.0.0.1:5432/test; fresh databases are created on it and dropped),
 #   LOADGEN (the loadgen binary; default ${CARGO_TARGET_DIR:-target}/release/loadgen),
@@ -68,7 +68,7 @@ parse_args() {
         postgres | sqlite) ;;
         *) fail "--database is sqlite, postgres or both" ;;
     esac
-    OUT="${OUT:-$PWD/bench-results/$(date -u +%Y%m%dT%H%M%SZ)-$TOOL}"
+    OUT="${OUT:-${TMPDIR:-/tmp}/switchboard-bench/$(date -u +%Y%m%dT%H%M%SZ)-$TOOL}"
     mkdir -p "$OUT"
 }
 
