@@ -21,8 +21,8 @@
 #   LOADGEN (the loadgen binary; default ${CARGO_TARGET_DIR:-target}/release/loadgen),
 #   BENCH_WAIT_FOR_BUILDS=0 (do not wait for running builds).
 #
-# Before each run it waits until no rustc runs; a run during which one started is marked
-# `build-overlap` in the summary. Everything listens on 127.0.0.1 and every run is bounded.
+# Before each run it waits until no rustc or cargo runs (a build, or tests under cargo test); a
+# run during which one started is marked `build-overlap` in the summary. Everything listens on 127.0.0.1 and every run is bounded.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -79,22 +79,27 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Waits until no compiler runs: a build on the same cores skews every figure
+# Whether a build or a test run (cargo, rustc) is using the machine.
+building() {
+    pgrep -x rustc >/dev/null || pgrep -x cargo >/dev/null
+}
+
+# Waits until no build or cargo test runs: either on the same cores skews every figure
 # (BENCH_WAIT_FOR_BUILDS=0 skips the wait, to try the script out).
 wait_quiet() {
     [[ "${BENCH_WAIT_FOR_BUILDS:-1}" == 1 ]] || return 0
-    while pgrep -x rustc >/dev/null; do
-        echo "bench: waiting for a build to finish…" >&2
+    while building; do
+        echo "bench: waiting for a build or test run to finish…" >&2
         sleep 10
     done
 }
 
-# Notes in FILE whether a rustc ran at any second until it is killed.
+# Notes in FILE whether a build or test run was seen at any second until it is killed.
 watch_builds() {
     local file="$1"
     echo no >"$file"
     while sleep 1; do
-        pgrep -x rustc >/dev/null && echo yes >"$file"
+        if building; then echo yes >"$file"; fi
     done
 }
 
