@@ -22,7 +22,8 @@
 #   BENCH_WAIT_FOR_BUILDS=0 (do not wait for running builds).
 #
 # Before each run it waits until no rustc or cargo runs (a build, or tests under cargo test); a
-# run during which one started is marked `build-overlap` in the summary. Everything listens on 127.0.0.1 and every run is bounded.
+# run during which one ran is marked `build-overlap-B/Ts` (B busy seconds of the run's T).
+# Everything listens on 127.0.0.1 and every run is bounded.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -94,12 +95,15 @@ wait_quiet() {
     done
 }
 
-# Notes in FILE whether a build or test run was seen at any second until it is killed.
+# Counts, in FILE, the seconds with and without a build or test run until it is killed
+# ("BUSY TOTAL").
 watch_builds() {
-    local file="$1"
-    echo no >"$file"
+    local file="$1" busy=0 total=0
+    echo "0 0" >"$file"
     while sleep 1; do
-        if building; then echo yes >"$file"; fi
+        total=$((total + 1))
+        if building; then busy=$((busy + 1)); fi
+        echo "$busy $total" >"$file"
     done
 }
 
@@ -172,7 +176,7 @@ loadgen_run() {
 
 # One run of BINARY on KIND, with the build watcher around it; appends a summary line.
 run_one() {
-    local binary="$1" kind="$2" round="$3" label run watcher overlap
+    local binary="$1" kind="$2" round="$3" label run watcher overlap busy total
     label="$(basename "$binary")"
     run="$kind-r$round-$label"
     wait_quiet
@@ -182,8 +186,8 @@ run_one() {
     "${TOOL}_run" "$binary" "$kind" "$run"
     kill "$watcher" 2>/dev/null || true
     wait "$watcher" 2>/dev/null || true
-    overlap="$(cat "$WORK/overlap")"
-    [[ "$overlap" == yes ]] && overlap=build-overlap || overlap=quiet
+    read -r busy total <"$WORK/overlap"
+    if [[ "$busy" -gt 0 ]]; then overlap="build-overlap-${busy}/${total}s"; else overlap=quiet; fi
     show_run "$run" "$label" "$kind" "$round" "$overlap"
 }
 
