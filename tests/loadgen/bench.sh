@@ -19,7 +19,8 @@
 # Environment: SWITCHBOARD_TEST_DATABASE_URL (PostgreSQL server, default
 #   postgres://postgres@127.0.0.1:5432/test; fresh databases are created on it and dropped),
 #   LOADGEN (the loadgen binary; default ${CARGO_TARGET_DIR:-target}/release/loadgen),
-#   BENCH_WAIT_FOR_BUILDS=0 (do not wait for running builds).
+#   BENCH_WAIT_FOR_BUILDS=0 (do not wait for running builds), BENCH_MAX_WAIT=SECONDS (wait at
+#   most that long for one, then run anyway: the run is marked as overlapped).
 #
 # Before each run it waits until no rustc or cargo runs (a build, or tests under cargo test); a
 # run during which one ran is marked `build-overlap-B/Ts` (B busy seconds of the run's T).
@@ -89,9 +90,15 @@ building() {
 # (BENCH_WAIT_FOR_BUILDS=0 skips the wait, to try the script out).
 wait_quiet() {
     [[ "${BENCH_WAIT_FOR_BUILDS:-1}" == 1 ]] || return 0
+    local waited=0
     while building; do
+        if [[ -n "${BENCH_MAX_WAIT:-}" && "$waited" -ge "$BENCH_MAX_WAIT" ]]; then
+            echo "bench: still busy after ${waited}s; running anyway" >&2
+            return 0
+        fi
         echo "bench: waiting for a build or test run to finish…" >&2
         sleep 10
+        waited=$((waited + 10))
     done
 }
 
