@@ -86,11 +86,21 @@ building() {
     pgrep -x rustc >/dev/null || pgrep -x cargo >/dev/null
 }
 
-# Waits until no build or cargo test runs: either on the same cores skews every figure
-# (BENCH_WAIT_FOR_BUILDS=0 skips the wait, to try the script out).
+# Whether another benchmark's load (wrk, a loadgen binary) runs: this script's own are over by
+# the time it asks.
+benchmarking() {
+    pgrep -x wrk >/dev/null || pgrep -f '(^|/)loadgen[^/ ]*( |$)' >/dev/null
+}
+
+# Waits until no build, cargo test or other benchmark runs: any of them on the same cores skews
+# every figure (BENCH_WAIT_FOR_BUILDS=0 skips the wait, to try the script out).
 wait_quiet() {
     [[ "${BENCH_WAIT_FOR_BUILDS:-1}" == 1 ]] || return 0
     local waited=0
+    while benchmarking; do
+        echo "bench: waiting for another benchmark to finish…" >&2
+        sleep 10
+    done
     while building; do
         if [[ -n "${BENCH_MAX_WAIT:-}" && "$waited" -ge "$BENCH_MAX_WAIT" ]]; then
             echo "bench: still busy after ${waited}s; running anyway" >&2
