@@ -86,10 +86,10 @@ building() {
     pgrep -x rustc >/dev/null || pgrep -x cargo >/dev/null
 }
 
-# Whether another benchmark's load (wrk, a loadgen binary) runs: this script's own are over by
-# the time it asks.
+# Whether another benchmark's load (wrk, a loadgen binary: the program, not an argument) runs:
+# this script's own are over by the time it asks.
 benchmarking() {
-    pgrep -x wrk >/dev/null || pgrep -f '(^|/)loadgen[^/ ]*( |$)' >/dev/null
+    pgrep -x wrk >/dev/null || pgrep -f '^([^ ]*/)?loadgen[^/ ]*( |$)' >/dev/null
 }
 
 # Waits until no build, cargo test or other benchmark runs: any of them on the same cores skews
