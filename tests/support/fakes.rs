@@ -68,13 +68,8 @@ impl FakeOpenAi {
         Self::echoing_on(MockServer::start().await, Duration::ZERO).await
     }
 
-    /// Echoes like [`Self::echoing`] without keeping the requests, for long load runs.
-    pub async fn echoing_unrecorded() -> Self {
-        Self::echoing_after(Duration::ZERO).await
-    }
-
-    /// Echoes like [`Self::echoing_unrecorded`], each answer `latency` late, as a real model
-    /// is: hundreds of requests may wait at once.
+    /// Echoes like [`Self::echoing`] without keeping the requests, for load runs, each answer
+    /// `latency` late as a real model's is: hundreds of requests may wait at once.
     pub async fn echoing_after(latency: Duration) -> Self {
         Self::echoing_on(load_server().await, latency).await
     }
