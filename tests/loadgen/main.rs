@@ -1,24 +1,50 @@
-//! Load generator: distinct Telegram updates against a `switchboard serve` process and fast fakes.
+//! Load generator: distinct Telegram updates against a `switchboard serve` process and fakes.
 //!
 //! ```text
-//! cargo build --release -p switchboard -p switchboard-e2e
+//! cargo build --release -p switchboard -p switchboard-e2e --bins
 //! SWITCHBOARD_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test \
 //!   target/release/loadgen --server target/release/switchboard --updates 20000 --concurrency 64
+//! # 200 chats writing at once to a model that takes 2 s
+//! target/release/loadgen --chats 200 --updates 200 --concurrency 200 --model-latency-ms 2000
+//! # the web tier alone: acknowledgements only, no jobs run
+//! target/release/loadgen --mode intake --updates 20000
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a measuring tool: failing loudly is its job
 
+mod idle;
+mod post;
 mod report;
 
-use clap::Parser;
+use clap::{Parser, ValueEnum};
 use database::testing::{fresh_postgres, fresh_sqlite, TestDatabase};
-use report::{Figures, Memory};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use report::{Figures, Idle, Memory, Replies};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use switchboard_e2e::app::SECRET;
 use switchboard_e2e::fakes::{FakeOpenAi, TimingTelegram};
-use switchboard_e2e::{updates, TestApp, TestConfig};
+use switchboard_e2e::{TestApp, TestConfig};
+
+/// How long the server may take to answer `/health/ready` with 200 after being spawned.
+const STARTUP_LIMIT: Duration = Duration::from_secs(60);
+/// How long to let a SQLite-backed server settle after binding before reading its idle memory.
+const SQLITE_SETTLE: Duration = Duration::from_secs(2);
+
+/// What the server runs and what the run waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunMode {
+    /// Serve and run jobs; wait for every reply.
+    Full,
+    /// A web tier only (`worker.concurrency = 0`): acknowledgements, no replies.
+    Intake,
+}
+
+impl RunMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Intake => "intake",
+        }
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(about = "Posts distinct Telegram updates to a switchboard process and measures it")]
@@ -29,6 +55,10 @@ pub struct Args {
     /// `postgres` (a fresh database on SWITCHBOARD_TEST_DATABASE_URL's server) or `sqlite`.
     #[arg(long, default_value = "postgres")]
     database: String,
+    /// `full` waits for every reply; `intake` runs the server as a web tier and measures
+    /// acknowledgements only.
+    #[arg(long, value_enum, default_value_t = RunMode::Full)]
+    mode: RunMode,
     /// How many updates to post.
     #[arg(long, default_value_t = 20_000)]
     updates: usize,
@@ -41,9 +71,21 @@ pub struct Args {
     /// Updates per second, spread evenly; 0 posts as fast as the server acknowledges.
     #[arg(long, default_value_t = 0)]
     rate: u32,
-    /// The server's `worker.concurrency`.
-    #[arg(long, default_value_t = 16)]
-    workers: usize,
+    /// The server's `worker.concurrency`; its own default when not given (full mode only).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// The server's `database.max_connections`; its own default when not given.
+    #[arg(long)]
+    db_pool: Option<u32>,
+    /// The server's `worker.poll_interval_ms`; its own default when not given.
+    #[arg(long)]
+    poll_interval_ms: Option<u64>,
+    /// How long the fake model takes to answer each request, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    model_latency_ms: u64,
+    /// Over how many seconds of idle to count the database's transactions (PostgreSQL).
+    #[arg(long, default_value_t = 5)]
+    idle_seconds: u64,
     /// How long to wait for every reply after the last update was acknowledged.
     #[arg(long, default_value_t = 300)]
     timeout_seconds: u64,
@@ -52,31 +94,39 @@ pub struct Args {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    assert!(
+        args.mode == RunMode::Full || args.workers.is_none(),
+        "--workers has no meaning in intake mode, which runs no jobs"
+    );
     let db = database(&args.database).await;
-    let openai = FakeOpenAi::echoing_unrecorded().await;
+    let latency = Duration::from_millis(args.model_latency_ms);
+    let openai = FakeOpenAi::echoing_after(latency).await;
     let telegram = TimingTelegram::start().await;
-    let config = TestConfig::with_urls(db.url(), &openai.url(), &telegram.url())
-        .with("SWITCHBOARD__WORKER__CONCURRENCY", args.workers)
-        .with("SWITCHBOARD__WORKER__POLL_INTERVAL_MS", 200);
-    let app = TestApp::spawn_process(&args.server, &config);
+    let config = server_config(&args, db.url(), &openai.url(), &telegram.url());
+    let (app, startup) = start(&args.server, &config).await;
     let pid = app.pid().expect("a child process");
     let bot = app.telegram_bot(None).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let idle = Memory::of(pid);
+    let idle = measure_idle(&db, pid, startup, &args).await;
 
     eprintln!(
         "posting {} updates, {} at a time…",
         args.updates, args.concurrency
     );
-    let acks = post_all(&app, &bot, &args).await;
+    let acks = post::post_all(&app, &bot, &args).await;
     let loaded = Memory::of(pid);
-    let timeout = Duration::from_secs(args.timeout_seconds);
-    let (replies, sends) = telegram.wait_for_distinct(args.updates, timeout).await;
-    let after = Memory::of(pid);
+    let replies = match args.mode {
+        RunMode::Full => Some(await_replies(&telegram, pid, &args).await),
+        RunMode::Intake => None,
+    };
 
-    let figures = Figures::new(&acks, &replies, sends, [idle, loaded, after]);
+    let figures = Figures::new(idle, &acks, loaded, replies.as_ref());
     println!("{}", figures.markdown(&args));
     app.kill().await;
+    drop(db);
+    if !figures.complete() {
+        eprintln!("not every update was answered exactly once");
+        std::process::exit(2);
+    }
 }
 
 async fn database(kind: &str) -> TestDatabase {
@@ -89,71 +139,75 @@ async fn database(kind: &str) -> TestDatabase {
     }
 }
 
-/// When each update was posted and how long its acknowledgement took, indexed by update.
-pub struct Acks {
-    pub posted: Vec<Instant>,
-    pub latency: Vec<Duration>,
-    pub elapsed: Duration,
-}
-
-/// Posts every update from `concurrency` tasks; panics on any answer but 200.
-async fn post_all(app: &TestApp, bot: &str, args: &Args) -> Acks {
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..args.concurrency {
-        let (client, next) = (app.client.clone(), next.clone());
-        let url = app.url(&format!("/webhooks/telegram/{bot}"));
-        let (total, chats, rate) = (args.updates, args.chats, args.rate);
-        tasks.spawn(async move {
-            let mut timings = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= total {
-                    return timings;
-                }
-                if rate > 0 {
-                    let due = started + Duration::from_secs_f64(i as f64 / f64::from(rate));
-                    tokio::time::sleep_until(due.into()).await;
-                }
-                let (at, took) = post_one(&client, &url, i, chats).await;
-                timings.push((i, at, took));
-            }
-        });
-    }
-    let mut acks = Acks {
-        posted: vec![started; args.updates],
-        latency: vec![Duration::ZERO; args.updates],
-        elapsed: Duration::ZERO,
+/// The server's settings: the test fakes, and the server's own defaults for everything this run
+/// does not set (the e2e tests' fast worker poll and retries are left out).
+fn server_config(args: &Args, db_url: &str, openai_url: &str, telegram_url: &str) -> TestConfig {
+    let mut config = TestConfig::with_urls(db_url, openai_url, telegram_url)
+        .without("SWITCHBOARD__WORKER__POLL_INTERVAL_MS")
+        .without("SWITCHBOARD__WORKER__RETRY_BASE_MS")
+        .without("SWITCHBOARD__WORKER__RETRY_CAP_SECONDS");
+    let workers = match args.mode {
+        RunMode::Full => args.workers,
+        RunMode::Intake => Some(0),
     };
-    while let Some(timings) = tasks.join_next().await {
-        for (i, at, took) in timings.expect("a posting task") {
-            acks.posted[i] = at;
-            acks.latency[i] = took;
-        }
+    if let Some(workers) = workers {
+        config = config.with("SWITCHBOARD__WORKER__CONCURRENCY", workers);
     }
-    acks.elapsed = started.elapsed();
-    acks
+    if let Some(pool) = args.db_pool {
+        config = config.with("SWITCHBOARD__DATABASE__MAX_CONNECTIONS", pool);
+    }
+    if let Some(poll) = args.poll_interval_ms {
+        config = config.with("SWITCHBOARD__WORKER__POLL_INTERVAL_MS", poll);
+    }
+    config
 }
 
-/// Posts update `i` (chat `i % chats`, text `u<i>`); returns when it was sent and how long it took.
-async fn post_one(
-    client: &reqwest::Client,
-    url: &str,
-    i: usize,
-    chats: usize,
-) -> (Instant, Duration) {
-    let chat = (i % chats) as i64 + 1;
-    let update = updates::text(i as i64 + 1, chat, (i / chats) as i64 + 1, &format!("u{i}"));
-    let at = Instant::now();
-    let response = client
-        .post(url)
-        .header("X-Telegram-Bot-Api-Secret-Token", SECRET)
-        .json(&update)
-        .send()
-        .await
-        .expect("the webhook answers");
-    let took = at.elapsed();
-    assert_eq!(response.status().as_u16(), 200, "update {i} was refused");
-    (at, took)
+/// Spawns the server; returns it and how long it took from the spawn to a ready answer.
+async fn start(binary: &Path, config: &TestConfig) -> (TestApp, Duration) {
+    let spawned = Instant::now();
+    let app = TestApp::spawn_process(binary, config);
+    let ready = app.url("/health/ready");
+    loop {
+        let answer = app.client.get(&ready).send().await;
+        if answer.is_ok_and(|a| a.status().as_u16() == 200) {
+            return (app, spawned.elapsed());
+        }
+        assert!(
+            spawned.elapsed() < STARTUP_LIMIT,
+            "the server was not ready within {STARTUP_LIMIT:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Lets the bound server settle, then measures what it does with nothing to do.
+async fn measure_idle(db: &TestDatabase, pid: u32, startup: Duration, args: &Args) -> Idle {
+    let postgres = db.backend() == "postgres";
+    let settle = if postgres {
+        idle::POSTGRES_SETTLE
+    } else {
+        SQLITE_SETTLE
+    };
+    eprintln!(
+        "bot bound; measuring idle for {settle:?} + {} s…",
+        args.idle_seconds
+    );
+    tokio::time::sleep(settle).await;
+    let window = Duration::from_secs(args.idle_seconds);
+    let transactions_per_second = idle::transactions_per_second(db, window).await;
+    Idle {
+        startup,
+        transactions_per_second,
+        memory: Memory::of(pid),
+    }
+}
+
+async fn await_replies(telegram: &TimingTelegram, pid: u32, args: &Args) -> Replies {
+    let timeout = Duration::from_secs(args.timeout_seconds);
+    let (first_arrivals, sends) = telegram.wait_for_distinct(args.updates, timeout).await;
+    Replies {
+        first_arrivals,
+        sends,
+        memory: Memory::of(pid),
+    }
 }

@@ -21,6 +21,8 @@ pub struct TestConfig {
     pub openai_url: String,
     pub telegram_url: String,
     pub extra: Vec<(&'static str, String)>,
+    /// Test defaults left out, so that the server's own defaults apply.
+    pub removed: Vec<&'static str>,
 }
 
 impl TestConfig {
@@ -36,11 +38,20 @@ impl TestConfig {
             openai_url: openai_url.to_owned(),
             telegram_url: telegram_url.to_owned(),
             extra: Vec::new(),
+            removed: Vec::new(),
         }
     }
 
     pub fn with(mut self, key: &'static str, value: impl ToString) -> Self {
         self.extra.push((key, value.to_string()));
+        self
+    }
+
+    /// Leaves `key` out of the test defaults (such as the fast worker poll) and of the settings
+    /// added so far: the server's own default applies.
+    pub fn without(mut self, key: &'static str) -> Self {
+        self.extra.retain(|(k, _)| *k != key);
+        self.removed.push(key);
         self
     }
 
@@ -70,6 +81,9 @@ impl TestConfig {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        for key in &self.removed {
+            env.remove(*key);
+        }
         env.extend(self.extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
         env
     }

@@ -65,22 +65,19 @@ impl FakeOpenAi {
 
     /// Answers `re: <the last user message>`, so that replies can be told apart.
     pub async fn echoing() -> Self {
-        Self::echoing_on(MockServer::start().await).await
+        Self::echoing_on(MockServer::start().await, Duration::ZERO).await
     }
 
-    /// Echoes like [`Self::echoing`] without keeping the requests, for long load runs.
-    pub async fn echoing_unrecorded() -> Self {
-        let server = MockServer::builder()
-            .disable_request_recording()
-            .start()
-            .await;
-        Self::echoing_on(server).await
+    /// Echoes like [`Self::echoing`] without keeping the requests, for load runs, each answer
+    /// `latency` late as a real model's is: hundreds of requests may wait at once.
+    pub async fn echoing_after(latency: Duration) -> Self {
+        Self::echoing_on(load_server().await, latency).await
     }
 
-    async fn echoing_on(server: MockServer) -> Self {
+    async fn echoing_on(server: MockServer, latency: Duration) -> Self {
         Mock::given(method("POST"))
             .and(path("/chat/completions"))
-            .respond_with(|request: &Request| {
+            .respond_with(move |request: &Request| {
                 let body: Value = request.body_json().unwrap_or(Value::Null);
                 let last = body["messages"]
                     .as_array()
@@ -88,7 +85,12 @@ impl FakeOpenAi {
                     .cloned()
                     .unwrap_or(Value::Null);
                 let text = format!("re: {}", last["content"].as_str().unwrap_or_default());
-                ResponseTemplate::new(200).set_body_json(completion(&text))
+                let answer = ResponseTemplate::new(200).set_body_json(completion(&text));
+                if latency.is_zero() {
+                    answer
+                } else {
+                    answer.set_delay(latency)
+                }
             })
             .mount(&server)
             .await;
@@ -318,10 +320,7 @@ pub struct TimingTelegram {
 
 impl TimingTelegram {
     pub async fn start() -> Self {
-        let server = MockServer::builder()
-            .disable_request_recording()
-            .start()
-            .await;
+        let server = load_server().await;
         let first_arrivals: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
         let sends = Arc::new(AtomicUsize::new(0));
         let (arrivals, count) = (first_arrivals.clone(), sends.clone());
@@ -366,6 +365,27 @@ impl TimingTelegram {
         let arrivals = self.first_arrivals.lock().expect("arrivals").clone();
         (arrivals, self.sends.load(Ordering::Relaxed))
     }
+}
+
+/// A fake's server for load runs: it keeps no requests, and its listener queues up to
+/// [`LOAD_BACKLOG`] connections not yet accepted (a burst opens hundreds at once).
+async fn load_server() -> MockServer {
+    MockServer::builder()
+        .listener(deep_listener())
+        .disable_request_recording()
+        .start()
+        .await
+}
+
+/// How many pending connections a load fake's listener queues (the kernel caps it at somaxconn).
+const LOAD_BACKLOG: u32 = 4096;
+
+fn deep_listener() -> std::net::TcpListener {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a TCP socket");
+    let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    socket.bind(loopback).expect("a loopback port");
+    let listener = socket.listen(LOAD_BACKLOG).expect("listening");
+    listener.into_std().expect("a std listener")
 }
 
 /// Matches `/bot<token>/<method>`, whatever the method's case.
