@@ -36,12 +36,10 @@ impl Default for IntakeSettings {
     }
 }
 
-type Answer = Result<Recorded, RepoError>;
-
-/// A record and where its answer goes.
+/// Records that go into one batch together, in order, and where their answer goes.
 struct Submission {
-    record: InboundRecord,
-    answer: oneshot::Sender<Answer>,
+    records: Vec<InboundRecord>,
+    answer: oneshot::Sender<Result<Vec<Recorded>, RepoError>>,
 }
 
 /// Submits records to the writer; clone it freely. The writer stops once every handle is gone.
@@ -79,8 +77,21 @@ impl Intake {
 
     /// Stores `record` in the next batch; answers once that batch has committed (or failed).
     pub async fn record(&self, record: InboundRecord) -> Result<Recorded, RepoError> {
+        let mut recorded = self.record_all(vec![record]).await?;
+        recorded.pop().ok_or_else(|| wrong_count(1, 0))
+    }
+
+    /// Stores `records` together in one batch, in order (a webhook's messages, which may be
+    /// of one chat, never race each other in concurrent batches); answers once it committed.
+    pub async fn record_all(
+        &self,
+        records: Vec<InboundRecord>,
+    ) -> Result<Vec<Recorded>, RepoError> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
         let (answer, answered) = oneshot::channel();
-        let submission = Submission { record, answer };
+        let submission = Submission { records, answer };
         self.inbox
             .send(submission)
             .await
@@ -117,26 +128,53 @@ impl IntakeWriter {
         inbox.recv_many(batch, self.max_batch).await
     }
 
-    /// One transaction for `batch`; each submitter gets its own result, or the batch's error.
-    #[tracing::instrument(skip_all, fields(records = batch.len()))]
+    /// Writes the submissions taken, in order, in transactions of at most `max_batch` records
+    /// (a submission is never split).
     async fn write(&self, batch: impl ExactSizeIterator<Item = Submission>) {
-        let (records, answers): (Vec<_>, Vec<_>) = batch.map(|s| (s.record, s.answer)).unzip();
-        let results = match self.ledger.record_inbound_batch(&records).await {
-            Ok(results) if results.len() == answers.len() => results.into_iter().map(Ok).collect(),
-            Ok(results) => {
-                let wrong = format!("{} results for {} records", results.len(), records.len());
-                vec![Err(RepoError::Other(wrong)); answers.len()]
+        let mut chunk = Vec::new();
+        let mut records = 0;
+        for submission in batch {
+            if !chunk.is_empty() && records + submission.records.len() > self.max_batch {
+                self.write_chunk(std::mem::take(&mut chunk)).await;
+                records = 0;
             }
-            Err(err) => {
-                tracing::warn!(error = %err, "an intake batch failed; none of it is stored");
-                vec![Err(err); answers.len()]
-            }
-        };
-        for (answer, result) in answers.into_iter().zip(results) {
-            // A submitter that stopped waiting (its request was dropped) needs no answer.
-            let _ = answer.send(result);
+            records += submission.records.len();
+            chunk.push(submission);
+        }
+        if !chunk.is_empty() {
+            self.write_chunk(chunk).await;
         }
     }
+
+    /// One transaction for `chunk`; each submitter gets its own results, or the chunk's error.
+    #[tracing::instrument(skip_all, fields(submissions = chunk.len()))]
+    async fn write_chunk(&self, chunk: Vec<Submission>) {
+        let (groups, answers): (Vec<_>, Vec<_>) =
+            chunk.into_iter().map(|s| (s.records, s.answer)).unzip();
+        let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
+        let records: Vec<InboundRecord> = groups.into_iter().flatten().collect();
+        let results = match self.ledger.record_inbound_batch(&records).await {
+            Ok(results) if results.len() == records.len() => Ok(results),
+            Ok(results) => Err(wrong_count(records.len(), results.len())),
+            Err(err) => {
+                tracing::warn!(error = %err, "an intake batch failed; none of it is stored");
+                Err(err)
+            }
+        };
+        let mut results = results.map(Vec::into_iter);
+        for (answer, size) in answers.into_iter().zip(sizes) {
+            let share = match &mut results {
+                Ok(all) => Ok(all.by_ref().take(size).collect()),
+                Err(err) => Err(err.clone()),
+            };
+            // A submitter that stopped waiting (its request was dropped) needs no answer.
+            let _ = answer.send(share);
+        }
+    }
+}
+
+fn wrong_count(records: usize, results: usize) -> RepoError {
+    RepoError::Other(format!("{results} results for {records} records"))
 }
 
 #[cfg(test)]
@@ -184,6 +222,8 @@ mod tests {
             .map(|r| r.external_id.as_str().to_owned())
             .collect()
     }
+
+    type Answer = Result<Recorded, RepoError>;
 
     fn submit(intake: &Intake, external_id: &str) -> tokio::task::JoinHandle<Answer> {
         let intake = intake.clone();
@@ -274,6 +314,44 @@ mod tests {
         assert_eq!(answers[0], Recorded::Duplicate);
         assert!(matches!(answers[1], Recorded::New { .. }));
         assert_eq!(answers[2], Recorded::Duplicate);
+    }
+
+    #[tokio::test]
+    async fn a_submission_goes_whole_and_in_order_into_one_transaction() {
+        let batches: Arc<std::sync::Mutex<Vec<Vec<String>>>> = Arc::default();
+        let seen = batches.clone();
+        let mut ledger = MockLedger::new();
+        ledger
+            .expect_record_inbound_batch()
+            .returning(move |records| {
+                seen.lock().unwrap().push(ids(records));
+                Ok(records.iter().map(recorded).collect())
+            });
+        // Three records a transaction: the two pairs cannot share one, and neither is split.
+        let settings = IntakeSettings {
+            max_batch: 3,
+            ..IntakeSettings::default()
+        };
+        let (intake, writer) = Intake::new(Arc::new(ledger), settings);
+        let pair = |a: &str, b: &str| {
+            let intake = intake.clone();
+            let records = vec![record(a), record(b)];
+            tokio::spawn(async move { intake.record_all(records).await })
+        };
+        let (first, second) = (pair("a1", "dup-a2"), pair("b1", "b2"));
+        until_waiting(&intake, 2).await;
+        tokio::spawn(writer.run());
+        let first = first.await.unwrap().unwrap();
+        assert!(matches!(first[0], Recorded::New { .. }));
+        assert_eq!(
+            first[1],
+            Recorded::Duplicate,
+            "answers in the submission's order"
+        );
+        assert_eq!(second.await.unwrap().unwrap().len(), 2);
+        let mut batches = batches.lock().unwrap().clone();
+        batches.sort();
+        assert_eq!(batches, [vec!["a1", "dup-a2"], vec!["b1", "b2"]]);
     }
 
     /// A ledger whose batches each wait until another batch is in flight too.

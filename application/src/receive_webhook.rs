@@ -127,45 +127,54 @@ impl ReceiveWebhook {
         Ok(receipt)
     }
 
-    /// [`ReceiveWebhook::record`]s every message, submitted together and in order (so they
-    /// usually share one intake batch); `Err` when any of them was not stored.
+    /// Stores every message with its reply job in one intake submission, so that they go in
+    /// one batch, in order (two of one chat never race in concurrent batches), and announces
+    /// each new one; `Err` when the batch failed and none was stored.
     pub async fn record_all(
         &self,
         bot_id: BotId,
         platform: PlatformKind,
         messages: Vec<InboundMessage>,
     ) -> Result<Vec<Recorded>, RepoError> {
+        let received_at = self.clock.now();
         let records = messages
             .into_iter()
-            .map(|message| self.record(bot_id, platform, message));
-        futures::future::join_all(records)
-            .await
-            .into_iter()
-            .collect()
+            .map(|message| InboundRecord {
+                bot_id,
+                platform,
+                chat: message.chat,
+                external_id: message.external_id,
+                content: message.content,
+                reply_handle: message.reply_handle,
+                received_at,
+            })
+            .collect();
+        let recorded = self.intake.record_all(records).await?;
+        for outcome in &recorded {
+            self.announce(bot_id, platform, outcome);
+        }
+        Ok(recorded)
     }
 
-    /// Stores one message with its reply job through the intake writer, and announces it
-    /// unless it was a duplicate.
+    /// [`ReceiveWebhook::record_all`] for one message.
     pub async fn record(
         &self,
         bot_id: BotId,
         platform: PlatformKind,
         message: InboundMessage,
     ) -> Result<Recorded, RepoError> {
-        let record = InboundRecord {
-            bot_id,
-            platform,
-            chat: message.chat,
-            external_id: message.external_id,
-            content: message.content,
-            reply_handle: message.reply_handle,
-            received_at: self.clock.now(),
-        };
-        let recorded = self.intake.record(record).await?;
+        let mut recorded = self.record_all(bot_id, platform, vec![message]).await?;
+        recorded
+            .pop()
+            .ok_or_else(|| RepoError::Other("the intake answered nothing".into()))
+    }
+
+    /// Announces a newly stored message; a duplicate was announced when it was first stored.
+    fn announce(&self, bot_id: BotId, platform: PlatformKind, recorded: &Recorded) {
         if let Recorded::New {
             conversation_id,
             message_id,
-        } = recorded
+        } = *recorded
         {
             self.events.publish(DomainEvent::MessageReceived {
                 bot_id,
@@ -174,7 +183,6 @@ impl ReceiveWebhook {
                 platform,
             });
         }
-        Ok(recorded)
     }
 
     /// Moves the reported message forward; a report on a message we do not know (sent before
