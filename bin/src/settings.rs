@@ -19,7 +19,7 @@ json_body_limit = 65536
 [database]
 url = "sqlite://switchboard.db?mode=rwc"
 migrate_on_start = true
-max_connections = 16
+max_connections = 8
 
 [redis]
 channel_prefix = "switchboard"
