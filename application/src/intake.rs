@@ -231,6 +231,28 @@ mod tests {
         tokio::spawn(async move { intake.record(record).await })
     }
 
+    /// A ledger whose first batch is answered by `first` and every later one stored; the
+    /// size of each batch it is given goes to `sizes`.
+    fn first_then_stored(
+        first: impl Fn(&[InboundRecord]) -> Result<Vec<Recorded>, RepoError> + Send + 'static,
+        sizes: Arc<std::sync::Mutex<Vec<usize>>>,
+    ) -> MockLedger {
+        let mut ledger = MockLedger::new();
+        ledger
+            .expect_record_inbound_batch()
+            .returning(move |records| {
+                let mut sizes = sizes.lock().unwrap();
+                sizes.push(records.len());
+                if sizes.len() == 1 {
+                    drop(sizes);
+                    first(records)
+                } else {
+                    Ok(records.iter().map(recorded).collect())
+                }
+            });
+        ledger
+    }
+
     async fn until_waiting(intake: &Intake, count: usize) {
         tokio::time::timeout(Duration::from_secs(10), async {
             while intake.waiting() < count {
@@ -359,10 +381,6 @@ mod tests {
 
     #[async_trait::async_trait]
     impl Ledger for Overlapping {
-        async fn record_inbound(&self, _: &InboundRecord) -> Result<Recorded, RepoError> {
-            unreachable!("the intake writes batches")
-        }
-
         async fn record_inbound_batch(
             &self,
             records: &[InboundRecord],
@@ -414,19 +432,9 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_batch_fails_every_waiter_in_it_and_the_next_batch_still_works() {
-        let mut ledger = MockLedger::new();
-        let mut sequence = mockall::Sequence::new();
-        ledger
-            .expect_record_inbound_batch()
-            .times(1)
-            .in_sequence(&mut sequence)
-            .withf(|records| records.len() == 3)
-            .returning(|_| Err(RepoError::Unavailable("down".into())));
-        ledger
-            .expect_record_inbound_batch()
-            .times(1)
-            .in_sequence(&mut sequence)
-            .returning(|records| Ok(records.iter().map(recorded).collect()));
+        let sizes = Arc::default();
+        let down = |_: &[InboundRecord]| Err(RepoError::Unavailable("down".into()));
+        let ledger = first_then_stored(down, Arc::clone(&sizes));
         let (intake, writer) = Intake::new(Arc::new(ledger), IntakeSettings::default());
         let waiters: Vec<_> = ["1", "2", "3"]
             .into_iter()
@@ -439,6 +447,7 @@ mod tests {
         }
         let after = intake.record(record("4")).await;
         assert!(matches!(after, Ok(Recorded::New { .. })), "{after:?}");
+        assert_eq!(*sizes.lock().unwrap(), [3, 1]);
     }
 
     #[tokio::test]
@@ -455,6 +464,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_that_panics_fails_its_waiters_and_the_writer_goes_on() {
+        // Two expectations: a panic inside one poisons it for the calls after.
         let mut ledger = MockLedger::new();
         let mut sequence = mockall::Sequence::new();
         ledger

@@ -35,12 +35,9 @@ pub enum Recorded {
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait Ledger: Send + Sync {
-    /// In one transaction: insert the message (a duplicate is a no-op), find or start the
-    /// chat's active conversation, and enqueue a `reply` job in its lane.
-    async fn record_inbound(&self, record: &InboundRecord) -> Result<Recorded, RepoError>;
-
-    /// [`Ledger::record_inbound`] for many records in ONE transaction: one [`Recorded`] per
-    /// record, in input order. A record repeating an earlier one of the batch (same bot,
+    /// In ONE transaction, for each record: insert the message (a duplicate is a no-op), find
+    /// or start the chat's active conversation, and enqueue a `reply` job in its lane. One
+    /// [`Recorded`] per record, in input order. A record repeating an earlier one of the batch (same bot,
     /// platform and external id) is a `Duplicate`. All or nothing: on error nothing is stored.
     async fn record_inbound_batch(
         &self,

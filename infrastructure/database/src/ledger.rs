@@ -157,15 +157,6 @@ pub(crate) async fn commit(tx: DatabaseTransaction) -> Result<(), RepoError> {
 
 #[async_trait]
 impl Ledger for SeaStore {
-    /// A batch of one.
-    async fn record_inbound(&self, record: &InboundRecord) -> Result<Recorded, RepoError> {
-        let recorded = record_batch(self, std::slice::from_ref(record)).await?;
-        recorded
-            .into_iter()
-            .next()
-            .ok_or_else(|| RepoError::Other("a batch of one recorded nothing".into()))
-    }
-
     async fn record_inbound_batch(
         &self,
         records: &[InboundRecord],

@@ -381,12 +381,6 @@ impl FakeLedger {
 
 #[async_trait]
 impl Ledger for FakeLedger {
-    async fn record_inbound(&self, record: &InboundRecord) -> Result<Recorded, RepoError> {
-        let mut recorded = self
-            .record_inbound_batch(std::slice::from_ref(record))
-            .await?;
-        Ok(recorded.remove(0))
-    }
     async fn record_inbound_batch(
         &self,
         records: &[InboundRecord],

@@ -1,8 +1,9 @@
 //! Races: simultaneous duplicate deliveries and many claimers. Meaningful on PostgreSQL; on
 //! SQLite the single connection serialises them, and the same assertions hold.
 
+use crate::support::RecordOne;
 use crate::support::{at, count, new_bot, record, LEASE};
-use application::ports::{JobQueue, Ledger, Recorded};
+use application::ports::{JobQueue, Recorded};
 use database::testing::fresh_databases;
 use database::SeaStore;
 use std::collections::{HashMap, HashSet};

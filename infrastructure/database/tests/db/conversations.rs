@@ -1,7 +1,8 @@
 //! Conversations: newest-first listing with filters (time windows too) and cursors, and ending.
 
+use crate::support::RecordOne;
 use crate::support::{at, new_bot, receive, record};
-use application::ports::{Ledger, Recorded};
+use application::ports::Recorded;
 use database::testing::fresh_databases;
 use database::SeaStore;
 use domain::repositories::{ConversationFilter, ConversationRepository};

@@ -1,5 +1,6 @@
 //! The ledger: inbound messages (deduplicated), replies under a lease, operator messages.
 
+use crate::support::RecordOne;
 use crate::support::{at, claim_at, count, new_bot, receive, record, text, LEASE};
 use application::ports::{JobPayload, JobQueue, Ledger, Recorded};
 use database::testing::fresh_databases;

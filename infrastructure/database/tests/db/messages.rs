@@ -1,8 +1,9 @@
 //! Messages: transcripts oldest-first with cursors, the most recent newest-first, statuses
 //! that only move forward, platform reports, token usage, and rows that no longer parse.
 
+use crate::support::RecordOne;
 use crate::support::{answered_turn, exec, new_bot, receive, record};
-use application::ports::{Ledger, Recorded};
+use application::ports::Recorded;
 use database::testing::fresh_databases;
 use domain::repositories::MessageRepository;
 use domain::{

@@ -1,7 +1,8 @@
 //! The job queue: lanes, order, due times, leases, and the retry / bury / release paths.
 
+use crate::support::RecordOne;
 use crate::support::{at, claim_at, count, exec, new_bot, receive, record, text, LEASE};
-use application::ports::{ClaimedJob, JobPayload, JobQueue, Ledger};
+use application::ports::{ClaimedJob, JobPayload, JobQueue};
 use database::testing::fresh_databases;
 use database::SeaStore;
 use domain::MessageId;

@@ -200,3 +200,21 @@ pub async fn stored_credentials(store: &SeaStore, bot_id: BotId, platform: &str)
     );
     text(store, &sql).await.unwrap()
 }
+
+/// One inbound record through the ledger's batch write, as the intake writer stores a lone
+/// webhook.
+#[async_trait::async_trait]
+pub trait RecordOne {
+    async fn record_inbound(&self, record: &InboundRecord) -> Result<Recorded, RepoError>;
+}
+
+#[async_trait::async_trait]
+impl RecordOne for SeaStore {
+    async fn record_inbound(&self, record: &InboundRecord) -> Result<Recorded, RepoError> {
+        let mut recorded = self
+            .record_inbound_batch(std::slice::from_ref(record))
+            .await?;
+        assert_eq!(recorded.len(), 1, "one answer for one record");
+        Ok(recorded.remove(0))
+    }
+}
