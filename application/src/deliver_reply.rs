@@ -1,7 +1,9 @@
 //! Use case: deliver a stored reply in platform-sized parts, resuming after the last part sent.
 
-use crate::jobs::{Lookup, Step};
-use crate::ports::{ClaimedJob, EventPublisher, JobPayload, JobQueue, Recipient, SendError};
+use crate::jobs::{Lookup, Step, Target};
+use crate::ports::{
+    ClaimedJob, EventPublisher, JobPayload, JobQueue, Ledger, Recipient, SendError,
+};
 use crate::text::split_for_platform;
 use domain::{DomainEvent, Message, MessageId, MessageStatus, RepoError};
 use std::sync::Arc;
@@ -9,10 +11,12 @@ use std::sync::Arc;
 pub struct DeliverReply {
     pub lookup: Lookup,
     pub queue: Arc<dyn JobQueue>,
+    pub ledger: Arc<dyn Ledger>,
     pub events: Arc<dyn EventPublisher>,
 }
 
 impl DeliverReply {
+    /// Runs a claimed delivery job: loads its message and sends what is left of it.
     #[tracing::instrument(skip_all, fields(job_id = job.id, message_id = %message_id, parts_sent))]
     pub async fn run(
         &self,
@@ -27,8 +31,22 @@ impl DeliverReply {
         if target.message.status != MessageStatus::Pending {
             return Ok(Step::Done);
         }
+        self.send(job, &target, parts_sent).await
+    }
+
+    /// Sends `target`'s message from part `parts_sent` on, saving progress between parts; once
+    /// the last part is out, marks it sent and completes `job` in one write.
+    #[tracing::instrument(skip_all, fields(job_id = job.id, message_id = %target.message.id))]
+    pub async fn send(
+        &self,
+        job: &ClaimedJob,
+        target: &Target,
+        parts_sent: u32,
+    ) -> Result<Step, RepoError> {
+        let message_id = target.message.id;
         let text = target.message.content.summary();
         let parts = split_for_platform(&text, target.channel.max_text_len());
+        let mut last_id = None;
         for (index, part) in parts.iter().enumerate().skip(parts_sent as usize) {
             let to = Recipient {
                 chat: target.chat.clone(),
@@ -39,50 +57,53 @@ impl DeliverReply {
                 Ok(external_id) => external_id,
                 Err(error) => return Ok(after_failure(message_id, index as u32, error)),
             };
-            // The last part's id: a report on it can only come once every part is out, so a
-            // report never moves the message on while a retry still has parts to send.
-            if let (true, Some(external_id)) = (index + 1 == parts.len(), external_id) {
-                self.lookup
-                    .messages
-                    .set_external_id(message_id, &external_id)
-                    .await?;
+            if index + 1 == parts.len() {
+                // The last part's id: a report on it can only come once every part is out, so
+                // a report never moves the message on while a retry still has parts to send.
+                last_id = external_id;
+                break;
             }
             let progress = JobPayload::Deliver {
                 message_id,
                 parts_sent: index as u32 + 1,
             };
-            if index + 1 < parts.len() && !self.queue.save_progress(job, &progress).await? {
+            if !self.queue.save_progress(job, &progress).await? {
                 return Ok(Step::LeaseLost);
             }
         }
-        self.settle(&target.message, MessageStatus::Sent, None)
+        let held = self
+            .ledger
+            .finish_delivery(job, message_id, last_id)
             .await?;
-        Ok(Step::Done)
+        // A sent message is always announced, even when the platform's report on its last
+        // part came first and moved it further.
+        self.announce(&target.message, MessageStatus::Sent);
+        Ok(if held {
+            Step::Finished
+        } else {
+            Step::LeaseLost
+        })
     }
 
     /// Marks a message whose delivery was given up as failed, with why; the runner calls it
     /// when a delivery job is dead-lettered, whatever the reason (also when its binding is gone).
+    /// A failure that did not move the message (it was settled already) is not announced.
     pub async fn give_up(&self, message_id: MessageId, reason: &str) -> Result<(), RepoError> {
-        if let Some(message) = self.lookup.messages.get(message_id).await? {
-            self.settle(&message, MessageStatus::Failed, Some(reason.to_owned()))
-                .await?;
+        let Some(message) = self.lookup.messages.get(message_id).await? else {
+            return Ok(());
+        };
+        let failed = MessageStatus::Failed;
+        let moved = self
+            .lookup
+            .messages
+            .advance(message.id, failed, Some(reason.to_owned()));
+        if moved.await? {
+            self.announce(&message, failed);
         }
         Ok(())
     }
 
-    /// Moves the message forward and announces it. A failure that did not move it (it was
-    /// settled already) is not announced; a sent message always is, even when the platform's
-    /// report on its last part came first and moved it further.
-    async fn settle(
-        &self,
-        message: &Message,
-        status: MessageStatus,
-        error: Option<String>,
-    ) -> Result<(), RepoError> {
-        let moved = self.lookup.messages.advance(message.id, status, error);
-        if !moved.await? && status != MessageStatus::Sent {
-            return Ok(());
-        }
+    fn announce(&self, message: &Message, status: MessageStatus) {
         let (bot_id, conversation_id, message_id) =
             (message.bot_id, message.conversation_id, message.id);
         self.events.publish(match status {
@@ -97,7 +118,6 @@ impl DeliverReply {
                 message_id,
             },
         });
-        Ok(())
     }
 }
 
@@ -125,8 +145,8 @@ fn after_failure(message_id: MessageId, parts_sent: u32, error: SendError) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{job, messages_holding, telegram_channel, World};
-    use crate::ports::{MockEventPublisher, MockJobQueue};
+    use crate::fixtures::{job, telegram_channel, World};
+    use crate::ports::{MockEventPublisher, MockJobQueue, MockLedger};
     use domain::{ExternalMessageId, Message, MessageContent};
     use std::sync::Mutex;
     use std::time::Duration;
@@ -137,6 +157,8 @@ mod tests {
         sent: Arc<Mutex<Vec<String>>>,
         progress: Arc<Mutex<Vec<u32>>>,
         stored_ids: Arc<Mutex<Vec<String>>>,
+        /// Whether the lease still holds when the delivery finishes.
+        held: bool,
     }
 
     impl Harness {
@@ -155,18 +177,23 @@ mod tests {
                 sent: Arc::default(),
                 progress: Arc::default(),
                 stored_ids: Arc::default(),
+                held: true,
             }
         }
 
         /// Runs delivery from `parts_sent`; the channel fails with `failure` on the part at `fail_at`.
         async fn deliver(&self, parts_sent: u32, fail_at: Option<(usize, SendError)>) -> Step {
-            let mut messages = messages_holding(vec![self.reply.clone()]);
-            messages.expect_advance().returning(|_, _, _| Ok(true));
-            let stored_ids = self.stored_ids.clone();
-            messages.expect_set_external_id().returning(move |_, id| {
-                stored_ids.lock().unwrap().push(id.as_str().to_owned());
-                Ok(())
-            });
+            let messages = self.world.messages_holding(vec![self.reply.clone()]);
+            let mut ledger = MockLedger::new();
+            let (stored_ids, reply_id, held) = (self.stored_ids.clone(), self.reply.id, self.held);
+            ledger
+                .expect_finish_delivery()
+                .withf(move |_, id, _| *id == reply_id)
+                .returning(move |_, _, external_id| {
+                    let id = external_id.map(|id| id.as_str().to_owned());
+                    stored_ids.lock().unwrap().extend(id);
+                    Ok(held)
+                });
             let mut channel = telegram_channel();
             channel.expect_max_text_len().return_const(12usize);
             let sent = self.sent.clone();
@@ -197,6 +224,7 @@ mod tests {
             let use_case = DeliverReply {
                 lookup: self.world.lookup(messages, channel),
                 queue: Arc::new(queue),
+                ledger: Arc::new(ledger),
                 events: Arc::new(events),
             };
             let payload = JobPayload::Deliver {
@@ -213,7 +241,7 @@ mod tests {
     #[tokio::test]
     async fn a_long_reply_goes_out_in_ordered_parts_with_progress_saved() {
         let h = Harness::new();
-        assert_eq!(h.deliver(0, None).await, Step::Done);
+        assert_eq!(h.deliver(0, None).await, Step::Finished);
         assert_eq!(
             *h.sent.lock().unwrap(),
             vec!["aaaaaaaaaa", "bbbbbbbbbb", "cccccccccc"]
@@ -227,9 +255,18 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_delivery_that_lost_its_lease_says_so_once_sent() {
+        let mut h = Harness::new();
+        h.held = false;
+        assert_eq!(h.deliver(0, None).await, Step::LeaseLost);
+        assert_eq!(h.sent.lock().unwrap().len(), 3, "sent all the same");
+        assert_eq!(*h.stored_ids.lock().unwrap(), vec!["part-2"]);
+    }
+
+    #[tokio::test]
     async fn a_retry_resumes_after_the_parts_already_sent() {
         let h = Harness::new();
-        assert_eq!(h.deliver(2, None).await, Step::Done);
+        assert_eq!(h.deliver(2, None).await, Step::Finished);
         assert_eq!(*h.sent.lock().unwrap(), vec!["cccccccccc"]);
     }
 

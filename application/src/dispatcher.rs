@@ -43,6 +43,11 @@ pub struct DispatcherSettings {
     pub idle_poll: Duration,
     /// After shutdown is asked, how long the jobs in flight may take before they are handed back.
     pub grace: Duration,
+    /// Whether the job that a finished job lets go ahead (its lane's next) is announced by a
+    /// wake-up (PostgreSQL `NOTIFY`). When it is, a job's end makes the loop claim again only if
+    /// its last claim filled every free slot (runnable jobs may have been left behind); when
+    /// not, every job's end does.
+    pub successors_announced: bool,
 }
 
 /// What the dispatcher needs from outside.
@@ -77,6 +82,8 @@ struct Flight {
     report: mpsc::UnboundedSender<Finished>,
     /// Claim at the next turn of the loop.
     claim_now: bool,
+    /// The last claim took as many jobs as it had free slots, so more may be runnable.
+    saturated: bool,
     /// After a failed claim, no claim before the next poll (at most [`CLAIM_RETRY`] away),
     /// however often the loop is woken.
     claim_failed: bool,
@@ -117,6 +124,7 @@ impl Flight {
             finished,
             report,
             claim_now: true,
+            saturated: false,
             claim_failed: false,
             next_poll: now,
             next_renewal: now,
@@ -207,6 +215,7 @@ impl Dispatcher {
             .settings
             .concurrency
             .saturating_sub(flight.running.len());
+        flight.saturated = true;
         if free == 0 {
             return;
         }
@@ -223,6 +232,7 @@ impl Dispatcher {
                 return;
             }
         };
+        flight.saturated = jobs.len() >= free;
         if flight.running.is_empty() && !jobs.is_empty() {
             flight.next_renewal = after(now, self.settings.lease / 3);
         }
@@ -282,10 +292,12 @@ impl Dispatcher {
         }
     }
 
-    /// A job ended: its slot is free and its lane may have a successor, so claim again.
+    /// A job ended: its slot is free and its lane may have a successor; claim again unless a
+    /// wake-up will announce that successor and no runnable job was left behind for want of a
+    /// slot.
     fn settle(&self, flight: &mut Flight, (job, outcome): Finished) {
         flight.running.remove(&job.id);
-        flight.claim_now = true;
+        flight.claim_now |= flight.saturated || !self.settings.successors_announced;
         match outcome {
             Ok(Outcome::Retrying { after: wait }) => {
                 flight.retries.push(after(self.now(), wait));
@@ -455,6 +467,7 @@ mod tests {
             lease: LEASE,
             idle_poll: Duration::from_secs(1),
             grace: Duration::from_secs(5),
+            successors_announced: false,
         }
     }
 
@@ -535,6 +548,34 @@ mod tests {
         run_for(&dispatcher, Duration::from_millis(400)).await;
         // The first claim, the one after the job ended, and the one when its retry fell due.
         assert_eq!(limits.lock().unwrap().len(), 3);
+    }
+
+    /// How many claims a dispatcher with `concurrency` slots makes over `waiting` jobs of 100 ms
+    /// in 1 s, with `successors_announced`, its idle poll too slow to count.
+    async fn claims_over(waiting: i64, concurrency: usize, successors_announced: bool) -> usize {
+        let limits: Arc<Mutex<Vec<usize>>> = Arc::default();
+        let queue = queue_of((1..=waiting).map(job).collect(), Arc::clone(&limits));
+        let jobs = Slow::new(Duration::from_millis(100), Outcome::Completed);
+        let wake = Arc::new(Notify::new());
+        let mut quiet = settings(concurrency);
+        quiet.idle_poll = Duration::from_secs(60);
+        quiet.successors_announced = successors_announced;
+        let dispatcher = dispatcher(queue, jobs, &wake, quiet);
+        run_for(&dispatcher, Duration::from_secs(1)).await;
+        let claims = limits.lock().unwrap().len();
+        claims
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_job_that_ends_leads_to_a_claim_unless_a_wake_up_announces_what_it_unblocked() {
+        // Not announced: a claim after each job's end, for its lane's next job.
+        assert_eq!(claims_over(2, 4, false).await, 3);
+        // Announced, with slots to spare: the first claim took every runnable job, and a
+        // wake-up would bring any new one.
+        assert_eq!(claims_over(2, 4, true).await, 1);
+        // Announced, but every slot was taken: jobs may have been left behind, so claim again
+        // when a slot frees up (twice full, then a claim that finds nothing).
+        assert_eq!(claims_over(2, 1, true).await, 3);
     }
 
     #[tokio::test(start_paused = true)]

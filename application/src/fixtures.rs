@@ -13,7 +13,7 @@ use crate::receive_webhook::{ReceiveWebhook, Stores};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use domain::repositories::{
-    MockBindingRepository, MockConversationRepository, MockMessageRepository,
+    MessageInContext, MockBindingRepository, MockConversationRepository, MockMessageRepository,
 };
 use domain::{
     Bot, BotDraft, BotId, BotName, Conversation, Credentials, ExternalChatId, ExternalMessageId,
@@ -88,6 +88,25 @@ impl World {
         )
     }
 
+    /// Messages served by id from `stored`, alone or with this world's conversation and bot.
+    pub fn messages_holding(&self, stored: Vec<Message>) -> MockMessageRepository {
+        let mut messages = MockMessageRepository::new();
+        let held = stored.clone();
+        messages
+            .expect_get()
+            .returning(move |id| Ok(held.iter().find(|m| m.id == id).cloned()));
+        let (conversation, bot) = (self.conversation.clone(), self.bot.clone());
+        messages.expect_get_in_context().returning(move |id| {
+            let message = stored.iter().find(|m| m.id == id).cloned();
+            Ok(message.map(|message| MessageInContext {
+                message,
+                conversation: Some(conversation.clone()),
+                bot: Some(bot.clone()),
+            }))
+        });
+        messages
+    }
+
     /// A lookup whose repositories hold `messages`, this conversation and binding, with `channel`.
     pub fn lookup(&self, messages: MockMessageRepository, channel: MockChannel) -> Lookup {
         self.lookup_with(messages, channel, MockConversationRepository::new())
@@ -116,15 +135,6 @@ impl World {
             channels: Channels::new([Arc::new(channel) as Arc<dyn crate::ports::Channel>]),
         }
     }
-}
-
-/// Messages served by id from `stored`.
-pub fn messages_holding(stored: Vec<Message>) -> MockMessageRepository {
-    let mut messages = MockMessageRepository::new();
-    messages
-        .expect_get()
-        .returning(move |id| Ok(stored.iter().find(|m| m.id == id).cloned()));
-    messages
 }
 
 pub fn telegram_channel() -> MockChannel {

@@ -1,16 +1,15 @@
-//! Use case: answer an inbound message — a command, a canned reply, or the model — and store it.
+//! Use case: answer an inbound message — a command, a canned reply, or the model — store it, and hand its delivery on.
 
 use crate::commands::{intent, Intent, UNSUPPORTED_REPLY};
 use crate::end_conversation::EndConversation;
 use crate::history::turns_for;
-use crate::jobs::{Lookup, Step, Target};
+use crate::jobs::{Delivery, Lookup, Step, Target};
 use crate::ports::{
     ChatRequest, ClaimedJob, Clock, Completion, EventPublisher, LanguageModel, Ledger, ModelError,
-    Timer,
+    ReplyStored, Timer,
 };
 use crate::settings::PipelineSettings;
-use domain::repositories::BotRepository;
-use domain::{Bot, DomainEvent, Message, MessageId, RepoError};
+use domain::{DomainEvent, Message, MessageId, RepoError};
 use futures::future::{self, Either};
 use std::convert::Infallible;
 use std::future::Future;
@@ -19,7 +18,6 @@ use std::sync::Arc;
 
 pub struct GenerateReply {
     pub lookup: Lookup,
-    pub bots: Arc<dyn BotRepository>,
     pub ledger: Arc<dyn Ledger>,
     pub model: Arc<dyn LanguageModel>,
     pub events: Arc<dyn EventPublisher>,
@@ -36,24 +34,20 @@ impl GenerateReply {
             Ok(target) => target,
             Err(reason) => return Ok(Step::Dead(reason)),
         };
-        let Some(bot) = self.bots.get(target.message.bot_id).await? else {
-            return Ok(Step::Dead(format!(
-                "bot {} no longer exists",
-                target.message.bot_id
-            )));
-        };
-        if bot.is_paused() {
+        if target.bot.is_paused() {
             // An operator has taken over: the message stays stored and unanswered, and the job
             // leaves its lane (the runner completes it) so that later jobs of the chat go on.
-            tracing::info!(bot_id = %bot.id, "the bot is paused; the message is not answered");
+            tracing::info!(bot_id = %target.bot.id, "the bot is paused; the message is not answered");
             return Ok(Step::Done);
         }
-        let (answer, resets) = self.compose(&bot, &target).await?;
+        let (answer, resets) = self.compose(&target).await?;
         let reply =
             Message::reply(&target.message, answer.text, self.clock.now()).with_usage(answer.usage);
-        if !self.ledger.store_reply(job, &reply).await? {
-            return Ok(Step::LeaseLost);
-        }
+        let delivery = match self.ledger.store_reply(job, &reply).await? {
+            ReplyStored::Delivering(delivery) => delivery,
+            ReplyStored::AlreadyAnswered => return Ok(Step::Done),
+            ReplyStored::LeaseLost => return Ok(Step::LeaseLost),
+        };
         if resets {
             let ending = EndConversation::new(
                 self.lookup.conversations.clone(),
@@ -67,30 +61,39 @@ impl GenerateReply {
             conversation_id: reply.conversation_id,
             message_id: reply.id,
         });
-        Ok(Step::Finished)
+        let target = Target {
+            message: reply,
+            ..target
+        };
+        Ok(Step::Deliver(Box::new(Delivery {
+            job: delivery,
+            target,
+        })))
     }
 
     /// The reply (with the model's token usage, if it answered), and whether the conversation
     /// ends with it.
-    async fn compose(&self, bot: &Bot, target: &Target) -> Result<(Completion, bool), RepoError> {
+    async fn compose(&self, target: &Target) -> Result<(Completion, bool), RepoError> {
+        let bot = &target.bot;
         Ok(match intent(&target.message.content) {
             Intent::Command(command) => (
                 Completion::text(command.reply(bot)),
                 command == crate::commands::Command::Reset,
             ),
             Intent::Unsupported => (Completion::text(UNSUPPORTED_REPLY), false),
-            Intent::Ask(_) => (self.ask_model(bot, target).await?, false),
+            Intent::Ask(_) => (self.ask_model(target).await?, false),
         })
     }
 
     /// The model's answer, or the bot's fallback message (no usage) when it cannot answer.
-    async fn ask_model(&self, bot: &Bot, target: &Target) -> Result<Completion, RepoError> {
+    async fn ask_model(&self, target: &Target) -> Result<Completion, RepoError> {
+        let bot = &target.bot;
         self.events.publish(DomainEvent::ReplyStarted {
             bot_id: bot.id,
             conversation_id: target.message.conversation_id,
             message_id: target.message.id,
         });
-        let answer = self.while_typing(target, self.consult(bot, target)).await?;
+        let answer = self.while_typing(target, self.consult(target)).await?;
         match answer {
             Ok(answer) if !answer.text.trim().is_empty() => Ok(answer),
             Ok(_) => {
@@ -105,11 +108,8 @@ impl GenerateReply {
     }
 
     /// Reads the history and asks the model to answer the target message.
-    async fn consult(
-        &self,
-        bot: &Bot,
-        target: &Target,
-    ) -> Result<Result<Completion, ModelError>, RepoError> {
+    async fn consult(&self, target: &Target) -> Result<Result<Completion, ModelError>, RepoError> {
+        let bot = &target.bot;
         let recent = self
             .lookup
             .messages
@@ -157,13 +157,13 @@ impl GenerateReply {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{clock, job, messages_holding, telegram_channel, texts, World};
+    use crate::fixtures::{clock, job, telegram_channel, texts, World};
     use crate::ports::{
         JobPayload, MockChannel, MockEventPublisher, MockLanguageModel, MockLedger, SendError,
         TokenUsage, TurnRole,
     };
     use async_trait::async_trait;
-    use domain::repositories::{MockBotRepository, MockConversationRepository};
+    use domain::repositories::MockConversationRepository;
     use domain::{Direction, MessageContent};
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
     use std::sync::Mutex;
@@ -197,9 +197,9 @@ mod tests {
             let stored: Arc<Mutex<Vec<Message>>> = Arc::default();
             let mut ledger = MockLedger::new();
             let sink = stored.clone();
-            ledger.expect_store_reply().returning(move |_, reply| {
+            ledger.expect_store_reply().returning(move |job, reply| {
                 sink.lock().unwrap().push(reply.clone());
-                Ok(true)
+                Ok(ReplyStored::Delivering(job.delivering(reply.id)))
             });
             let mut channel = telegram_channel();
             channel.expect_typing().returning(|_, _| Ok(()));
@@ -221,13 +221,10 @@ mod tests {
         async fn answer(self, inbound: Message, earlier: Vec<Message>) -> (Step, Vec<Message>) {
             let mut all = earlier;
             all.push(inbound.clone());
-            let mut messages = messages_holding(all.clone());
+            let mut messages = self.world.messages_holding(all.clone());
             messages
                 .expect_recent()
                 .returning(move |_, _| Ok(all.iter().rev().cloned().collect()));
-            let mut bots = MockBotRepository::new();
-            let bot = self.world.bot.clone();
-            bots.expect_get().returning(move |_| Ok(Some(bot.clone())));
             let mut events = MockEventPublisher::new();
             let started = |event: &DomainEvent| matches!(event, DomainEvent::ReplyStarted { .. });
             events
@@ -247,7 +244,6 @@ mod tests {
                 lookup: self
                     .world
                     .lookup_with(messages, self.channel, self.conversations),
-                bots: Arc::new(bots),
                 ledger: Arc::new(self.ledger),
                 model,
                 events: Arc::new(events),
@@ -270,6 +266,21 @@ mod tests {
             let stored = self.stored.lock().unwrap().clone();
             (step, stored)
         }
+    }
+
+    /// The step hands the stored reply's delivery on, as the same job (same id and lease).
+    fn assert_delivers(step: &Step, reply: &Message) {
+        let Step::Deliver(delivery) = step else {
+            panic!("no delivery handed on: {step:?}")
+        };
+        assert_eq!(delivery.target.message, *reply);
+        let held = job(
+            JobPayload::Reply {
+                message_id: reply.reply_to.unwrap(),
+            },
+            1,
+        );
+        assert_eq!(delivery.job, held.delivering(reply.id));
     }
 
     /// "Sleeps" by yielding to the executor once, so the model gets polled in between;
@@ -345,7 +356,7 @@ mod tests {
         let timer = h.timer.clone();
         let inbound = h.world.inbound(MessageContent::text("think hard"));
         let (step, stored) = h.answer(inbound, vec![]).await;
-        assert_eq!(step, Step::Finished);
+        assert_delivers(&step, &stored[0]);
         assert_eq!(stored[0].content.as_text(), Some("done thinking"));
         for _ in 0..5 {
             tokio::task::yield_now().await;
@@ -364,7 +375,7 @@ mod tests {
         let (h, typing) = slow_model(3, Err(SendError::Transient("502".into())));
         let inbound = h.world.inbound(MessageContent::text("think hard"));
         let (step, stored) = h.answer(inbound, vec![]).await;
-        assert_eq!(step, Step::Finished);
+        assert_delivers(&step, &stored[0]);
         assert_eq!(stored[0].content.as_text(), Some("done thinking"));
         assert_eq!(typing.calls(), 3);
     }
@@ -436,12 +447,40 @@ mod tests {
                 })
             });
         let (step, stored) = h.answer(second.clone(), vec![first, first_reply]).await;
-        assert_eq!(step, Step::Finished);
+        assert_delivers(&step, &stored[0]);
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].content.as_text(), Some("fine, thanks"));
         assert_eq!(stored[0].usage, Some(USAGE), "the reply keeps its cost");
         assert_eq!(stored[0].reply_to, Some(second.id));
         assert_eq!(stored[0].direction, Direction::Outbound);
+    }
+
+    /// A harness whose reply is stored with `outcome`, answered "hi there" by the model.
+    fn stored_as(outcome: ReplyStored) -> Harness {
+        let mut h = Harness::new();
+        h.ledger = MockLedger::new();
+        h.ledger
+            .expect_store_reply()
+            .times(1)
+            .returning(move |_, _| Ok(outcome.clone()));
+        h.model
+            .expect_complete()
+            .returning(|_| Ok(Completion::text("hi there")));
+        // Nothing was stored, so nothing is announced besides the model's start.
+        h.published = 0;
+        h
+    }
+
+    #[tokio::test]
+    async fn a_turn_answered_already_or_lost_hands_on_no_delivery() {
+        let h = stored_as(ReplyStored::AlreadyAnswered);
+        let inbound = h.world.inbound(MessageContent::text("hi"));
+        let (step, _) = h.answer(inbound, vec![]).await;
+        assert_eq!(step, Step::Done, "the runner completes the job");
+        let h = stored_as(ReplyStored::LeaseLost);
+        let inbound = h.world.inbound(MessageContent::text("hi"));
+        let (step, _) = h.answer(inbound, vec![]).await;
+        assert_eq!(step, Step::LeaseLost);
     }
 
     #[tokio::test]

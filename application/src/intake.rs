@@ -393,6 +393,15 @@ mod tests {
             &self,
             _: &crate::ports::ClaimedJob,
             _: &domain::Message,
+        ) -> Result<crate::ports::ReplyStored, RepoError> {
+            unreachable!("not an intake write")
+        }
+
+        async fn finish_delivery(
+            &self,
+            _: &crate::ports::ClaimedJob,
+            _: domain::MessageId,
+            _: Option<domain::ExternalMessageId>,
         ) -> Result<bool, RepoError> {
             unreachable!("not an intake write")
         }

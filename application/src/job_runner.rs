@@ -4,7 +4,7 @@ use crate::backoff::backoff_delay;
 use crate::deliver_reply::DeliverReply;
 use crate::dispatcher::RunJob;
 use crate::generate_reply::GenerateReply;
-use crate::jobs::Step;
+use crate::jobs::{Delivery, Step};
 use crate::ports::{ClaimedJob, Clock, JobPayload, JobQueue};
 use crate::settings::PipelineSettings;
 use async_trait::async_trait;
@@ -48,7 +48,8 @@ impl JobRunner {
     }
 
     /// Runs a claimed job to its outcome. A storage failure inside the handler is retried
-    /// with backoff like any transient failure.
+    /// with backoff like any transient failure. A reply job that stored its answer becomes
+    /// its delivery and runs on at once, in this task.
     #[tracing::instrument(skip_all, fields(job_id = job.id, kind = job.payload.kind(), attempt = job.attempts))]
     pub async fn run(&self, job: &ClaimedJob) -> Result<Outcome, RepoError> {
         let step = match &job.payload {
@@ -58,18 +59,22 @@ impl JobRunner {
                 parts_sent,
             } => self.deliver.run(job, *message_id, *parts_sent).await,
         };
-        let step = step.unwrap_or_else(|error| Step::Retry {
-            payload: job.payload.clone(),
-            after: None,
-            error: error.to_string(),
-        });
-        self.apply(job, step).await
+        match retried_on_error(job, step) {
+            Step::Deliver(delivery) => {
+                let Delivery { job, target } = *delivery;
+                let step = self.deliver.send(&job, &target, 0).await;
+                self.apply(&job, retried_on_error(&job, step)).await
+            }
+            step => self.apply(job, step).await,
+        }
     }
 
     async fn apply(&self, job: &ClaimedJob, step: Step) -> Result<Outcome, RepoError> {
         match step {
             Step::Finished => Ok(Outcome::Completed),
             Step::LeaseLost => Ok(Outcome::LeaseLost),
+            // Only a reply job hands over a delivery, and `run` runs it.
+            Step::Deliver(delivery) => Err(RepoError::Other(format!("{delivery:?} was not run"))),
             Step::Done => Ok(self.settled(self.queue.complete(job).await?, Outcome::Completed)),
             Step::Dead(error) => self.bury(job, &error).await,
             Step::Retry { error, .. } if job.attempts >= self.settings.max_attempts => {
@@ -118,6 +123,15 @@ impl JobRunner {
     }
 }
 
+/// A handler's storage failure is retried with backoff like any transient failure.
+fn retried_on_error(job: &ClaimedJob, step: Result<Step, RepoError>) -> Step {
+    step.unwrap_or_else(|error| Step::Retry {
+        payload: job.payload.clone(),
+        after: None,
+        error: error.to_string(),
+    })
+}
+
 #[async_trait]
 impl RunJob for JobRunner {
     async fn run(&self, job: &ClaimedJob) -> Result<Outcome, RepoError> {
@@ -128,12 +142,70 @@ impl RunJob for JobRunner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{clock, job, messages_holding, now, telegram_channel, World};
+    use crate::fixtures::{clock, job, now, telegram_channel, World};
     use crate::ports::{
-        MockEventPublisher, MockJobQueue, MockLanguageModel, MockLedger, SendError,
+        Completion, Ledger, MockChannel, MockEventPublisher, MockJobQueue, MockLanguageModel,
+        MockLedger, ReplyStored, SendError,
     };
-    use domain::repositories::MockBotRepository;
-    use domain::{Message, MessageContent, MessageStatus};
+    use domain::repositories::MockMessageRepository;
+    use domain::{ExternalMessageId, Message, MessageContent, MessageStatus};
+
+    /// The ports a runner is built on, each a mock the test sets up.
+    struct Rig {
+        messages: MockMessageRepository,
+        channel: MockChannel,
+        queue: MockJobQueue,
+        ledger: MockLedger,
+        model: MockLanguageModel,
+    }
+
+    impl Rig {
+        /// Serves `stored` messages; the channel takes 4096 characters at a time and shows typing.
+        fn new(world: &World, stored: Vec<Message>) -> Self {
+            let mut channel = telegram_channel();
+            channel.expect_max_text_len().return_const(4096usize);
+            channel.expect_typing().returning(|_, _| Ok(()));
+            Self {
+                messages: world.messages_holding(stored),
+                channel,
+                queue: MockJobQueue::new(),
+                ledger: MockLedger::new(),
+                model: MockLanguageModel::new(),
+            }
+        }
+
+        fn runner(self, world: &World) -> JobRunner {
+            let mut events = MockEventPublisher::new();
+            events.expect_publish().return_const(());
+            let events = Arc::new(events);
+            let queue: Arc<dyn JobQueue> = Arc::new(self.queue);
+            let ledger: Arc<dyn Ledger> = Arc::new(self.ledger);
+            let lookup = world.lookup(self.messages, self.channel);
+            let generate = GenerateReply {
+                lookup: lookup.clone(),
+                ledger: ledger.clone(),
+                model: Arc::new(self.model),
+                events: events.clone(),
+                clock: clock(),
+                timer: Arc::new(crate::ports::MockTimer::new()),
+                settings: PipelineSettings {
+                    typing_interval: Duration::ZERO,
+                    ..PipelineSettings::default()
+                },
+            };
+            let deliver = DeliverReply {
+                lookup,
+                queue: queue.clone(),
+                ledger,
+                events,
+            };
+            let settings = PipelineSettings {
+                max_attempts: 3,
+                ..PipelineSettings::default()
+            };
+            JobRunner::new(queue, generate, deliver, clock(), settings)
+        }
+    }
 
     /// A runner whose deliveries always fail with `error`; `marked` is the status the message
     /// must be set to (once), or `None` for no change.
@@ -144,10 +216,10 @@ mod tests {
         queue: MockJobQueue,
         marked: Option<MessageStatus>,
     ) -> JobRunner {
-        let mut messages = messages_holding(vec![reply.clone()]);
+        let mut rig = Rig::new(world, vec![reply.clone()]);
         match marked {
             Some(status) => {
-                messages
+                rig.messages
                     .expect_advance()
                     .withf(move |_, s, error| {
                         *s == status && error.as_deref().is_some_and(|e| e.contains("gave up"))
@@ -156,39 +228,93 @@ mod tests {
                     .returning(|_, _, _| Ok(true));
             }
             None => {
-                messages.expect_advance().never();
+                rig.messages.expect_advance().never();
             }
         }
-        let mut channel = telegram_channel();
-        channel.expect_max_text_len().return_const(4096usize);
-        channel
+        rig.channel
             .expect_send_text()
             .returning(move |_, _, _| Err(error.clone()));
-        let mut events = MockEventPublisher::new();
-        events.expect_publish().return_const(());
-        let events = Arc::new(events);
-        let queue: Arc<dyn JobQueue> = Arc::new(queue);
-        let lookup = world.lookup(messages, channel);
-        let generate = GenerateReply {
-            lookup: lookup.clone(),
-            bots: Arc::new(MockBotRepository::new()),
-            ledger: Arc::new(MockLedger::new()),
-            model: Arc::new(MockLanguageModel::new()),
-            events: events.clone(),
-            clock: clock(),
-            timer: Arc::new(crate::ports::MockTimer::new()),
-            settings: PipelineSettings::default(),
-        };
-        let deliver = DeliverReply {
-            lookup,
-            queue: queue.clone(),
-            events,
-        };
-        let settings = PipelineSettings {
-            max_attempts: 3,
-            ..PipelineSettings::default()
-        };
-        JobRunner::new(queue, generate, deliver, clock(), settings)
+        rig.queue = queue;
+        rig.runner(world)
+    }
+
+    /// A rig in which `inbound` is answered "hello" by the model and the reply stored.
+    fn answering(world: &World, inbound: &Message) -> Rig {
+        let mut rig = Rig::new(world, vec![inbound.clone()]);
+        let history = vec![inbound.clone()];
+        rig.messages
+            .expect_recent()
+            .returning(move |_, _| Ok(history.clone()));
+        rig.model
+            .expect_complete()
+            .times(1)
+            .returning(|_| Ok(Completion::text("hello")));
+        rig.ledger
+            .expect_store_reply()
+            .times(1)
+            .returning(|job, reply| Ok(ReplyStored::Delivering(job.delivering(reply.id))));
+        rig
+    }
+
+    #[tokio::test]
+    async fn a_stored_reply_is_delivered_by_the_same_job_in_the_same_run() {
+        let world = World::new();
+        let inbound = world.inbound(MessageContent::text("hi"));
+        let mut rig = answering(&world, &inbound);
+        rig.channel
+            .expect_send_text()
+            .withf(|_, _, text| text == "hello")
+            .times(1)
+            .returning(|_, _, _| Ok(Some(ExternalMessageId::parse("tg-9").unwrap())));
+        rig.ledger
+            .expect_finish_delivery()
+            .withf(|job, _, external_id| {
+                job.id == 7
+                    && job.attempts == 1
+                    && job.lease.0 == "lease"
+                    && job.payload.kind() == "deliver"
+                    && external_id.as_ref().map(|id| id.as_str()) == Some("tg-9")
+            })
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        // Neither another claim nor a separate completion: the delivery finishes the job.
+        rig.queue.expect_complete().never();
+        let reply_job = job(
+            JobPayload::Reply {
+                message_id: inbound.id,
+            },
+            2,
+        );
+        let outcome = rig.runner(&world).run(&reply_job).await.unwrap();
+        assert_eq!(outcome, Outcome::Completed);
+    }
+
+    #[tokio::test]
+    async fn a_handed_on_delivery_that_fails_is_retried_as_the_delivery() {
+        let world = World::new();
+        let inbound = world.inbound(MessageContent::text("hi"));
+        let mut rig = answering(&world, &inbound);
+        rig.channel
+            .expect_send_text()
+            .returning(|_, _, _| Err(SendError::Transient("502".into())));
+        rig.queue
+            .expect_retry()
+            .withf(|job, payload, _, _| {
+                job.attempts == 1
+                    && *payload == job.payload
+                    && matches!(payload, JobPayload::Deliver { parts_sent: 0, .. })
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
+        // The reply job's attempts were nearly spent; the delivery starts its own count.
+        let reply_job = job(
+            JobPayload::Reply {
+                message_id: inbound.id,
+            },
+            3,
+        );
+        let outcome = rig.runner(&world).run(&reply_job).await.unwrap();
+        assert!(matches!(outcome, Outcome::Retrying { .. }), "{outcome:?}");
     }
 
     fn reply(world: &World) -> Message {

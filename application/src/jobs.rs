@@ -1,8 +1,11 @@
 //! What a job handler decides, and the lookups the reply and delivery handlers share.
 
-use crate::ports::{Channel, Channels, JobPayload};
-use domain::repositories::{BindingRepository, ConversationRepository, MessageRepository};
-use domain::{ExternalChatId, Message, MessageId, PlatformBinding, RepoError};
+use crate::ports::{Channel, Channels, ClaimedJob, JobPayload};
+use domain::repositories::{
+    BindingRepository, ConversationRepository, MessageInContext, MessageRepository,
+};
+use domain::{Bot, ExternalChatId, Message, MessageId, PlatformBinding, RepoError};
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,11 +26,41 @@ pub enum Step {
     Dead(String),
     /// Another worker took the job over; leave it alone.
     LeaseLost,
+    /// The job now delivers a stored reply: run the delivery at once, in this task.
+    Deliver(Box<Delivery>),
 }
 
+/// A reply job turned into its delivery, with what the delivery needs, so that it runs without
+/// another claim or read.
+#[derive(Clone)]
+pub struct Delivery {
+    pub job: ClaimedJob,
+    pub target: Target,
+}
+
+impl fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delivery")
+            .field("job", &self.job)
+            .field("message", &self.target.message.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Two deliveries are the same when they run the same job for the same stored message.
+impl PartialEq for Delivery {
+    fn eq(&self, other: &Self) -> bool {
+        self.job == other.job && self.target.message == other.target.message
+    }
+}
+
+impl Eq for Delivery {}
+
 /// Everything needed to talk back to the chat a message belongs to.
+#[derive(Clone)]
 pub struct Target {
     pub message: Message,
+    pub bot: Bot,
     pub chat: ExternalChatId,
     pub binding: PlatformBinding,
     pub channel: Arc<dyn Channel>,
@@ -43,17 +76,26 @@ pub struct Lookup {
 }
 
 impl Lookup {
-    /// Loads a message with its chat, binding and channel; `Err(reason)` inside when any is
-    /// gone (the bot was deleted or unbound), which no retry can mend.
+    /// Loads a message with its bot, chat, binding and channel (one read; the binding comes
+    /// from the cache); `Err(reason)` inside when any is gone (the bot was deleted or
+    /// unbound), which no retry can mend.
     pub async fn target(&self, id: MessageId) -> Result<Result<Target, String>, RepoError> {
-        let Some(message) = self.messages.get(id).await? else {
+        let Some(found) = self.messages.get_in_context(id).await? else {
             return Ok(Err(format!("message {id} no longer exists")));
         };
-        let Some(conversation) = self.conversations.get(message.conversation_id).await? else {
+        let MessageInContext {
+            message,
+            conversation,
+            bot,
+        } = found;
+        let Some(conversation) = conversation else {
             return Ok(Err(format!(
                 "conversation {} no longer exists",
                 message.conversation_id
             )));
+        };
+        let Some(bot) = bot else {
+            return Ok(Err(format!("bot {} no longer exists", message.bot_id)));
         };
         let Some(binding) = self.bindings.get(message.bot_id, message.platform).await? else {
             return Ok(Err(format!(
@@ -66,6 +108,7 @@ impl Lookup {
         };
         Ok(Ok(Target {
             message,
+            bot,
             chat: conversation.external_chat_id,
             binding,
             channel,

@@ -98,7 +98,8 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
     let forward = redis
         .as_ref()
         .map(|(_, publisher)| Arc::new(publisher.clone()) as Arc<dyn EventPublisher>);
-    let events = Arc::new(EventBus::new(wake.clone(), forward));
+    let own_wake = (!store.announces_jobs()).then(|| wake.clone());
+    let events = Arc::new(EventBus::new(own_wake, forward));
     let mut health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth(store.clone()))];
     let fan_out = match &redis {
         Some((link, publisher)) => {
@@ -128,7 +129,6 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
     };
     let generate = GenerateReply {
         lookup: lookup.clone(),
-        bots: store.clone(),
         ledger: store.clone(),
         model: language_model(settings)?,
         events: publisher.clone(),
@@ -139,6 +139,7 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
     let deliver = DeliverReply {
         lookup,
         queue: store.clone(),
+        ledger: store.clone(),
         events: publisher.clone(),
     };
     let runner = JobRunner::new(store.clone(), generate, deliver, clock.clone(), pipeline);
@@ -244,6 +245,7 @@ fn dispatching(
             lease: Duration::from_secs(worker.lease_seconds),
             idle_poll: Duration::from_millis(worker.poll_interval_ms),
             grace: Duration::from_secs(settings.server.shutdown_grace_seconds),
+            successors_announced: store.announces_jobs(),
         },
     );
     let wake = wake.clone();

@@ -10,13 +10,15 @@ use tokio::sync::Notify;
 
 pub struct EventBus {
     sender: broadcast::Sender<DomainEvent>,
-    wake: Arc<Notify>,
+    /// Rung when an event means a job was enqueued; `None` when the store announces its jobs
+    /// itself (PostgreSQL `NOTIFY`), which would only wake the dispatcher twice.
+    wake: Option<Arc<Notify>>,
     /// Where this process's own events also go (Redis), when configured.
     forward: Option<Arc<dyn EventPublisher>>,
 }
 
 impl EventBus {
-    pub fn new(wake: Arc<Notify>, forward: Option<Arc<dyn EventPublisher>>) -> Self {
+    pub fn new(wake: Option<Arc<Notify>>, forward: Option<Arc<dyn EventPublisher>>) -> Self {
         let (sender, _) = broadcast::channel(1024);
         Self {
             sender,
@@ -31,14 +33,14 @@ impl EventBus {
 
     /// An event from another replica: announced here, not forwarded again.
     pub fn publish_local(&self, event: DomainEvent) {
-        if matches!(
+        let enqueued = matches!(
             event,
-            DomainEvent::MessageReceived { .. }
-                | DomainEvent::ReplyStored { .. }
-                | DomainEvent::OperatorMessageStored { .. }
-        ) {
-            // A job was just enqueued: no need to wait for the next poll.
-            self.wake.notify_one();
+            DomainEvent::MessageReceived { .. } | DomainEvent::OperatorMessageStored { .. }
+        );
+        if let (true, Some(wake)) = (enqueued, &self.wake) {
+            // A job was just enqueued: no need to wait for the next poll. (A stored reply
+            // enqueues nothing: its job delivers it at once.)
+            wake.notify_one();
         }
         // No subscriber is fine: events are announcements, not work.
         let _ = self.sender.send(event);

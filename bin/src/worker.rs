@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// Wake-ups on a [`Notify`]: the event bus rings it for this process's enqueues, the database
-/// listener for every replica's.
+/// Wake-ups on a [`Notify`]: on PostgreSQL the database listener rings it for every replica's
+/// enqueues (this one's included); on SQLite the event bus, for this process's.
 pub struct NotifyWakeups(pub Arc<Notify>);
 
 #[async_trait]

@@ -77,10 +77,22 @@ pub trait ConversationRepository: Send + Sync {
     ) -> Result<Option<Conversation>, RepoError>;
 }
 
+/// A message with the conversation and the bot it belongs to, as one read finds them; either
+/// is `None` when it is gone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageInContext {
+    pub message: Message,
+    pub conversation: Option<Conversation>,
+    pub bot: Option<Bot>,
+}
+
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait MessageRepository: Send + Sync {
     async fn get(&self, id: MessageId) -> Result<Option<Message>, RepoError>;
+    /// The message with its conversation and bot, in one read (what a job needs to answer or
+    /// deliver it).
+    async fn get_in_context(&self, id: MessageId) -> Result<Option<MessageInContext>, RepoError>;
     /// Oldest first, paged.
     async fn list(
         &self,

@@ -38,6 +38,7 @@ mod m20251125_000005_idempotency_keys;
 mod m20251126_000006_delivery_reports;
 mod m20251127_000007_leases;
 mod m20251128_000008_telegram_poll_offsets;
+mod m20261202_000009_leave_lane;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251126_000006_delivery_reports::Migration),
             Box::new(m20251127_000007_leases::Migration),
             Box::new(m20251128_000008_telegram_poll_offsets::Migration),
+            Box::new(m20261202_000009_leave_lane::Migration),
         ]
     }
 }

@@ -89,6 +89,74 @@ async fn an_idle_process_makes_at_most_five_queries_a_second() {
 }
 
 #[tokio::test]
+async fn a_reply_costs_at_most_six_round_trips_to_the_database() {
+    const WARM_UP: usize = 10;
+    const REPLIES: usize = 20;
+    let Some((db, proxy)) = proxied_postgres().await else {
+        return;
+    };
+    let openai = FakeOpenAi::answering("fine, thanks").await;
+    let telegram = FakeTelegram::start().await;
+    // Webhooks go to a replica without a dispatcher, on its own connections; the replica that
+    // answers them (woken by NOTIFY) talks to the database only through the counting proxy.
+    let intake =
+        TestConfig::new(db.url(), &openai, &telegram).with("SWITCHBOARD__WORKER__CONCURRENCY", 0);
+    let intake = TestApp::spawn(&intake).await;
+    let worker = TestConfig::new(&proxy.proxied(db.url()), &openai, &telegram)
+        .with("SWITCHBOARD__WORKER__POLL_INTERVAL_MS", 60_000);
+    let worker = TestApp::spawn(&worker).await;
+    let bot = intake.telegram_bot(None).await;
+    // Each in a chat of its own, one after the other, so that every reply pays its own claim.
+    let answer = |n: usize| {
+        let (intake, bot) = (&intake, &bot);
+        async move {
+            let n = n as i64;
+            intake
+                .deliver(bot, &updates::text(n, 30_000 + n, 1, "hi"))
+                .await;
+            let sent = usize::try_from(n).unwrap();
+            intake
+                .wait_for_status(bot, "sent", sent, Duration::from_secs(30))
+                .await;
+        }
+    };
+    // The worker's connections prepare their statements, and its binding cache fills.
+    for n in 1..=WARM_UP {
+        answer(n).await;
+    }
+
+    let (trips, pings) = (proxy.round_trips(), proxy.pings());
+    for n in WARM_UP + 1..=WARM_UP + REPLIES {
+        answer(n).await;
+    }
+    let per_reply = |count: usize| count as f64 / REPLIES as f64;
+    let pinged = per_reply(proxy.pings() - pings);
+    let statements = per_reply(proxy.round_trips() - trips) - pinged;
+    eprintln!(
+        "per reply: {statements:.2} statements, and {pinged:.2} pings of released connections"
+    );
+    // Claim; message, conversation and bot; history; reply stored as its delivery; sent and
+    // done. A missed statement cache or a binding cache refresh may add one now and then.
+    assert!(statements <= 6.0, "{statements:.2} statements per reply");
+    assert!(
+        statements >= 4.0,
+        "the count sees the work: {statements:.2}"
+    );
+    // sqlx pings a connection when it goes back to the pool, after the caller has its answer:
+    // one per statement at most.
+    assert!(pinged <= statements, "{pinged:.2} pings per reply");
+    assert_eq!(
+        telegram
+            .wait_for_sent(WARM_UP + REPLIES, Duration::from_secs(5))
+            .await
+            .len(),
+        WARM_UP + REPLIES
+    );
+    worker.stop().await;
+    intake.stop().await;
+}
+
+#[tokio::test]
 async fn fifty_chats_of_twenty_messages_racing_are_each_answered_in_order() {
     const RACING: i64 = 50;
     const EACH: i64 = 20;

@@ -11,6 +11,8 @@ pub struct TcpProxy {
     pub addr: SocketAddr,
     /// Round trips the clients asked of the server (see [`WireCounter`]).
     round_trips: Arc<AtomicUsize>,
+    /// Those of them that were a bare `Sync` (a ping).
+    pings: Arc<AtomicUsize>,
     open: Arc<AtomicBool>,
     pipes: Arc<Mutex<Vec<AbortHandle>>>,
     accept: AbortHandle,
@@ -26,16 +28,19 @@ impl TcpProxy {
         let open = Arc::new(AtomicBool::new(true));
         let pipes: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
         let round_trips = Arc::new(AtomicUsize::new(0));
+        let pings = Arc::new(AtomicUsize::new(0));
         let link = Link {
             target,
             open: open.clone(),
             pipes: pipes.clone(),
             round_trips: round_trips.clone(),
+            pings: pings.clone(),
         };
         let accept = tokio::spawn(accept_loop(listener, link)).abort_handle();
         Self {
             addr,
             round_trips,
+            pings,
             open,
             pipes,
             accept,
@@ -65,6 +70,12 @@ impl TcpProxy {
     pub fn round_trips(&self) -> usize {
         self.round_trips.load(Ordering::SeqCst)
     }
+
+    /// How many of the round trips were a bare `Sync`: sqlx pings every connection it returns
+    /// to its pool this way, after the statement's answer is in (off the caller's path).
+    pub fn pings(&self) -> usize {
+        self.pings.load(Ordering::SeqCst)
+    }
 }
 
 /// The host:port of a postgres:// URL, as a socket address.
@@ -89,14 +100,18 @@ struct Link {
     open: Arc<AtomicBool>,
     pipes: Arc<Mutex<Vec<AbortHandle>>>,
     round_trips: Arc<AtomicUsize>,
+    pings: Arc<AtomicUsize>,
 }
 
 /// Reads the frontend side of the PostgreSQL protocol: after the untyped startup message, every
 /// message is a type byte and a 4-byte length (counting itself). A simple query (`Q`) or an
 /// extended-protocol `Sync` (`S`) is one round trip: the client then waits for ReadyForQuery.
+/// A `Sync` with no other message since the last one is a ping.
 #[derive(Default)]
 struct WireCounter {
     started: bool,
+    /// A message other than `Sync` was sent since the last `Sync`.
+    pending: bool,
     /// Bytes of the current message's header read so far.
     header: Vec<u8>,
     /// Body bytes still to skip.
@@ -104,9 +119,10 @@ struct WireCounter {
 }
 
 impl WireCounter {
-    /// Feeds bytes sent to the server; answers the round trips they complete.
-    fn feed(&mut self, mut bytes: &[u8]) -> usize {
-        let mut trips = 0;
+    /// Feeds bytes sent to the server; answers the round trips they complete, and how many of
+    /// them were pings.
+    fn feed(&mut self, mut bytes: &[u8]) -> (usize, usize) {
+        let (mut trips, mut pings) = (0, 0);
         while !bytes.is_empty() {
             if self.remaining > 0 {
                 let skip = self.remaining.min(bytes.len());
@@ -123,8 +139,16 @@ impl WireCounter {
             }
             let length = &self.header[header_len - 4..];
             let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]) as usize;
-            if self.started && matches!(self.header[0], b'Q' | b'S') {
-                trips += 1;
+            if self.started {
+                match self.header[0] {
+                    b'Q' => trips += 1,
+                    b'S' => {
+                        trips += 1;
+                        pings += usize::from(!self.pending);
+                        self.pending = false;
+                    }
+                    _ => self.pending = true,
+                }
             }
             // The startup message's length counts its own 4 bytes; so does a typed one's.
             self.remaining = length - 4;
@@ -132,7 +156,7 @@ impl WireCounter {
             self.started = true;
             self.header.clear();
         }
-        trips
+        (trips, pings)
     }
 }
 
@@ -170,8 +194,9 @@ async fn pipe(inbound: TcpStream, link: Link) {
                 Ok(0) | Err(_) => return,
                 Ok(read) => read,
             };
-            let trips = counter.feed(&buffer[..read]);
+            let (trips, pings) = counter.feed(&buffer[..read]);
             link.round_trips.fetch_add(trips, Ordering::SeqCst);
+            link.pings.fetch_add(pings, Ordering::SeqCst);
             if to_server.write_all(&buffer[..read]).await.is_err() {
                 return;
             }

@@ -8,6 +8,19 @@ use domain::{
     PlatformKind, RepoError, Secret,
 };
 
+/// What became of a reply job when its answer was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyStored {
+    /// The reply is stored and the job now delivers it, still held under the same lease
+    /// ([`ClaimedJob::delivering`]): its row is the delivery's durable record.
+    Delivering(ClaimedJob),
+    /// The message had been answered already: nothing was written, and the job (still held)
+    /// has nothing left to do.
+    AlreadyAnswered,
+    /// The lease was lost (another worker holds the job): nothing was written.
+    LeaseLost,
+}
+
 /// An inbound message to store, with what identifies its conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundRecord {
@@ -44,10 +57,26 @@ pub trait Ledger: Send + Sync {
         records: &[InboundRecord],
     ) -> Result<Vec<Recorded>, RepoError>;
 
-    /// In one transaction: insert `reply` (at most one reply per inbound message), enqueue its
-    /// `deliver` job in the same lane, and complete `job`. `false` when the lease was lost and
-    /// nothing was written.
-    async fn store_reply(&self, job: &ClaimedJob, reply: &Message) -> Result<bool, RepoError>;
+    /// In one transaction, while `job` is held: insert `reply` (at most one reply per inbound
+    /// message) and turn `job` into its delivery, so that the delivery can run at once without
+    /// another claim and still survives a crash. One round trip on PostgreSQL.
+    async fn store_reply(
+        &self,
+        job: &ClaimedJob,
+        reply: &Message,
+    ) -> Result<ReplyStored, RepoError>;
+
+    /// In one transaction: mark the delivered message `message_id` sent, with `external_id` (the
+    /// platform's id of its last part) unless another of the bot's messages has that id, and
+    /// complete `job`, letting the next job of its lane go ahead. The message is marked even
+    /// when the lease was lost (it was sent all the same); `false` then. One round trip on
+    /// PostgreSQL.
+    async fn finish_delivery(
+        &self,
+        job: &ClaimedJob,
+        message_id: MessageId,
+        external_id: Option<ExternalMessageId>,
+    ) -> Result<bool, RepoError>;
 
     /// In one transaction, while `message`'s conversation is still active: insert `message` (an
     /// outbound message that answers nothing, such as an operator's) and enqueue its `deliver`

@@ -27,7 +27,7 @@ pub use idempotency::{
     Claim, ClaimTimes, ClaimToken, IdempotencyStore, IdempotentRequest, StoredResponse,
 };
 pub use leases::Leases;
-pub use ledger::{InboundRecord, Ledger, Recorded};
+pub use ledger::{InboundRecord, Ledger, Recorded, ReplyStored};
 pub use model::{
     ChatRequest, ChatTurn, Completion, LanguageModel, ModelError, TokenUsage, TurnRole,
 };

@@ -46,6 +46,23 @@ pub struct ClaimedJob {
     pub lease: LeaseToken,
 }
 
+impl ClaimedJob {
+    /// This job, held under the same lease, turned into the first attempt at delivering
+    /// `message_id`: what storing a reply makes of its reply job.
+    pub fn delivering(&self, message_id: MessageId) -> ClaimedJob {
+        ClaimedJob {
+            id: self.id,
+            lane: self.lane.clone(),
+            payload: JobPayload::Deliver {
+                message_id,
+                parts_sent: 0,
+            },
+            attempts: 1,
+            lease: self.lease.clone(),
+        }
+    }
+}
+
 /// Every single-job method returns `false` when the lease was lost (expired and reclaimed).
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]

@@ -6,12 +6,14 @@ use crate::entities::{conversations, messages};
 use crate::errors::repo_err;
 use crate::intake::record_batch;
 use crate::mapping::{message_row, millis};
-use crate::queue::{delete_held, enqueue, promote_next};
-use crate::SeaStore;
-use application::ports::{ClaimedJob, InboundRecord, JobPayload, Ledger, Recorded};
+use crate::queue::enqueue;
+use crate::{replies, SeaStore};
+use application::ports::{ClaimedJob, InboundRecord, JobPayload, Ledger, Recorded, ReplyStored};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::{ConversationId, ConversationStatus, Message, RepoError};
+use domain::{
+    ConversationId, ConversationStatus, ExternalMessageId, Message, MessageId, RepoError,
+};
 use sea_orm::sea_query::{CaseStatement, Expr, Func, OnConflict};
 use sea_orm::{
     ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait, UpdateMany,
@@ -59,7 +61,7 @@ pub(crate) fn touching_many(
         .filter(Column::Id.is_in(ids))
 }
 
-async fn touch(
+pub(crate) async fn touch(
     tx: &DatabaseTransaction,
     id: ConversationId,
     at: DateTime<Utc>,
@@ -85,7 +87,7 @@ async fn touch_active(
 }
 
 /// Inserts `message` unless it conflicts on `target`; `false` when it already existed.
-async fn insert_unless_conflict(
+pub(crate) async fn insert_unless_conflict(
     tx: &DatabaseTransaction,
     message: &Message,
     target: OnConflict,
@@ -112,7 +114,7 @@ pub(crate) fn same_delivery() -> OnConflict {
 }
 
 /// At most one reply per inbound message.
-fn same_reply() -> OnConflict {
+pub(crate) fn same_reply() -> OnConflict {
     OnConflict::column(messages::Column::ReplyTo)
         .do_nothing()
         .to_owned()
@@ -164,22 +166,21 @@ impl Ledger for SeaStore {
         record_batch(self, records).await
     }
 
-    async fn store_reply(&self, job: &ClaimedJob, reply: &Message) -> Result<bool, RepoError> {
-        let tx = begin(self).await?;
-        if !delete_held(&tx, job).await? {
-            rollback(tx).await?;
-            return Ok(false);
-        }
-        touch(&tx, reply.conversation_id, reply.created_at).await?;
-        if insert_unless_conflict(&tx, reply, same_reply()).await? {
-            let deliver = delivery_of(reply);
-            enqueue(&tx, &job.lane, &deliver, reply.bot_id, reply.created_at).await?;
-        } else {
-            // No delivery takes the reply job's place at the head of the lane.
-            promote_next(&tx, &job.lane).await?;
-        }
-        commit(tx).await?;
-        Ok(true)
+    async fn store_reply(
+        &self,
+        job: &ClaimedJob,
+        reply: &Message,
+    ) -> Result<ReplyStored, RepoError> {
+        replies::store_reply(self, job, reply).await
+    }
+
+    async fn finish_delivery(
+        &self,
+        job: &ClaimedJob,
+        message_id: MessageId,
+        external_id: Option<ExternalMessageId>,
+    ) -> Result<bool, RepoError> {
+        replies::finish_delivery(self, job, message_id, external_id).await
     }
 
     async fn queue_outbound(&self, message: &Message) -> Result<bool, RepoError> {

@@ -17,6 +17,7 @@ mod messages;
 mod paging;
 mod poll_offsets;
 mod queue;
+mod replies;
 mod sealing;
 mod store;
 mod summary;

@@ -1,18 +1,19 @@
 //! [`MessageRepository`] on the `messages` table: transcripts in id (= time) order, statuses that only move forward.
 
 use crate::entities::messages::{Column, Entity};
+use crate::entities::{bots, conversations};
 use crate::errors::repo_err;
-use crate::mapping::message;
+use crate::mapping::{bot, conversation, message};
 use crate::{paging, SeaStore};
 use async_trait::async_trait;
-use domain::repositories::MessageRepository;
+use domain::repositories::{MessageInContext, MessageRepository};
 use domain::{
     BotId, ConversationId, DeliveryReport, Direction, ExternalMessageId, Message, MessageId,
     MessageStatus, Page, PageRequest, PlatformKind, RepoError,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, Select,
     TransactionTrait,
 };
 
@@ -61,6 +62,31 @@ impl MessageRepository for SeaStore {
             .await
             .map_err(repo_err)?;
         row.map(message).transpose()
+    }
+
+    async fn get_in_context(&self, id: MessageId) -> Result<Option<MessageInContext>, RepoError> {
+        let of_conversation = Entity::belongs_to(conversations::Entity)
+            .from(Column::ConversationId)
+            .to(conversations::Column::Id);
+        let of_bot = Entity::belongs_to(bots::Entity)
+            .from(Column::BotId)
+            .to(bots::Column::Id);
+        let row = Entity::find_by_id(id.to_string())
+            .join(JoinType::LeftJoin, of_conversation.into())
+            .join(JoinType::LeftJoin, of_bot.into())
+            .select_also(conversations::Entity)
+            .select_also(bots::Entity)
+            .one(self.db())
+            .await
+            .map_err(repo_err)?;
+        let Some((row, conversation_row, bot_row)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(MessageInContext {
+            message: message(row)?,
+            conversation: conversation_row.map(conversation).transpose()?,
+            bot: bot_row.map(bot).transpose()?,
+        }))
     }
 
     async fn list(

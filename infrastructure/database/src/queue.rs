@@ -256,7 +256,68 @@ fn with_payload(
         .col_expr(Column::Payload, Expr::value(to_json(payload)?)))
 }
 
+/// The PostgreSQL call that makes a held job (`$1`, lease `$2`) leave its lane's head at `$3`,
+/// deleted, or dead-lettered with the error `$4`; answers whether the lease still held it.
+/// See the migration that defines `switchboard_leave_lane`.
+pub(crate) const LEAVE_LANE: &str = "SELECT switchboard_leave_lane($1, $2, $3, $4)";
+
+/// The values of [`LEAVE_LANE`]: `job` leaves now, dead-lettered if `dead_error` is given.
+pub(crate) fn leaving(job_id: i64, lease: &str, dead_error: Option<&str>) -> [Value; 4] {
+    [
+        job_id.into(),
+        lease.into(),
+        millis(Utc::now()).into(),
+        dead_error.map(str::to_owned).into(),
+    ]
+}
+
+/// Runs a statement that answers one boolean (such as [`LEAVE_LANE`]).
+pub(crate) async fn answer<C: ConnectionTrait>(
+    conn: &C,
+    statement: Statement,
+) -> Result<bool, RepoError> {
+    let row = conn.query_one(statement).await.map_err(repo_err)?;
+    let row = row.ok_or_else(|| RepoError::Other("the statement answered no row".into()))?;
+    row.try_get_by_index::<bool>(0).map_err(repo_err)
+}
+
+/// The held `job`, turned into `payload`'s first attempt under the same lease (a reply job
+/// becoming its delivery).
+pub(crate) fn turned_into(
+    job: &ClaimedJob,
+    payload: &JobPayload,
+) -> Result<UpdateMany<Entity>, RepoError> {
+    Ok(with_payload(update_held(job.id, &job.lease.0), payload)?
+        .col_expr(Column::Attempts, Expr::value(1))
+        .col_expr(Column::LastError, Expr::value(Option::<String>::None)))
+}
+
+/// Whether `job` is still held under its lease.
+pub(crate) async fn is_held<C: ConnectionTrait>(
+    conn: &C,
+    job: &ClaimedJob,
+) -> Result<bool, RepoError> {
+    let row = Entity::find().filter(held(job)).one(conn).await;
+    Ok(row.map_err(repo_err)?.is_some())
+}
+
 impl SeaStore {
+    /// On PostgreSQL, the held job leaves its lane in one round trip ([`LEAVE_LANE`]); `None`
+    /// on SQLite, which runs the steps as a transaction.
+    async fn leave_lane_at_once(
+        &self,
+        id: i64,
+        lease: &str,
+        dead_error: Option<&str>,
+    ) -> Result<Option<bool>, RepoError> {
+        if self.backend() != DbBackend::Postgres {
+            return Ok(None);
+        }
+        let values = leaving(id, lease, dead_error);
+        let call = Statement::from_sql_and_values(DbBackend::Postgres, LEAVE_LANE, values);
+        answer(self.db(), call).await.map(Some)
+    }
+
     async fn changed(&self, update: UpdateMany<Entity>) -> Result<bool, RepoError> {
         let result = update.exec(self.db()).await.map_err(repo_err)?;
         Ok(result.rows_affected > 0)
@@ -301,6 +362,9 @@ impl SeaStore {
         lane: &str,
         error: &str,
     ) -> Result<bool, RepoError> {
+        if let Some(held) = self.leave_lane_at_once(id, lease, Some(error)).await? {
+            return Ok(held);
+        }
         let tx = self.db().begin().await.map_err(repo_err)?;
         let bury = unlease(id, lease, state::DEAD).col_expr(Column::LastError, Expr::value(error));
         let buried = bury.exec(&tx).await.map_err(repo_err)?.rows_affected > 0;
@@ -309,7 +373,8 @@ impl SeaStore {
 }
 
 /// Commits `tx`, in which the head of `lane` left it when `left`: the next job goes ahead.
-async fn commit_leaving(
+/// (PostgreSQL does this in [`LEAVE_LANE`].)
+pub(crate) async fn commit_leaving(
     tx: DatabaseTransaction,
     lane: &str,
     left: bool,
@@ -387,6 +452,9 @@ impl JobQueue for SeaStore {
     }
 
     async fn complete(&self, job: &ClaimedJob) -> Result<bool, RepoError> {
+        if let Some(held) = self.leave_lane_at_once(job.id, &job.lease.0, None).await? {
+            return Ok(held);
+        }
         let tx = self.db().begin().await.map_err(repo_err)?;
         let completed = delete_held(&tx, job).await?;
         commit_leaving(tx, &job.lane, completed).await

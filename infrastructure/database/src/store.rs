@@ -56,6 +56,13 @@ impl SeaStore {
         }
     }
 
+    /// Whether every job that becomes runnable (enqueued, a lane's next, handed back) is
+    /// announced to every process by [`Self::job_listener`]: on PostgreSQL (`NOTIFY`), not on
+    /// SQLite, where the process wakes its own dispatcher.
+    pub fn announces_jobs(&self) -> bool {
+        self.backend() == DbBackend::Postgres
+    }
+
     /// Readiness: one round trip to the database.
     pub async fn ping(&self) -> Result<(), RepoError> {
         self.db.ping().await.map_err(repo_err)

@@ -8,7 +8,7 @@ use application::api_keys::{hash_key, SHOWN_PREFIX_LEN};
 use application::ports::{
     Channel, Channels, Claim, ClaimTimes, ClaimToken, ClaimedJob, Clock, EventPublisher,
     EventSubscriber, HealthCheck, IdempotencyStore, IdempotentRequest, Inbound, InboundMessage,
-    InboundRecord, InboundRequest, Ledger, ParseError, Recipient, Recorded, SendError,
+    InboundRecord, InboundRequest, Ledger, ParseError, Recipient, Recorded, ReplyStored, SendError,
     StoredResponse, Timer, VerifyError,
 };
 use application::{
@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::repositories::{
     ApiKeyRepository, BindingRepository, BotRepository, ConversationFilter, ConversationRepository,
-    MessageRepository, SummaryRepository,
+    MessageInContext, MessageRepository, SummaryRepository,
 };
 use domain::{
     ApiKey, ApiKeyId, Bot, BotDraft, BotId, BotName, Conversation, ConversationId,
@@ -221,6 +221,10 @@ impl MessageRepository for FakeMessages {
     async fn get(&self, id: MessageId) -> Result<Option<Message>, RepoError> {
         Ok(self.0.lock().unwrap().iter().find(|m| m.id == id).cloned())
     }
+    /// The HTTP tests run no jobs, which alone read this.
+    async fn get_in_context(&self, _id: MessageId) -> Result<Option<MessageInContext>, RepoError> {
+        Ok(None)
+    }
     async fn list(
         &self,
         conversation_id: ConversationId,
@@ -397,7 +401,19 @@ impl Ledger for FakeLedger {
         };
         Ok(records.iter().map(|_| new()).collect())
     }
-    async fn store_reply(&self, _job: &ClaimedJob, _reply: &Message) -> Result<bool, RepoError> {
+    async fn store_reply(
+        &self,
+        _job: &ClaimedJob,
+        _reply: &Message,
+    ) -> Result<ReplyStored, RepoError> {
+        Ok(ReplyStored::LeaseLost)
+    }
+    async fn finish_delivery(
+        &self,
+        _job: &ClaimedJob,
+        _message_id: MessageId,
+        _external_id: Option<ExternalMessageId>,
+    ) -> Result<bool, RepoError> {
         Ok(false)
     }
     async fn queue_outbound(&self, message: &Message) -> Result<bool, RepoError> {

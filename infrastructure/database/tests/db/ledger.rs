@@ -2,10 +2,10 @@
 
 use crate::support::RecordOne;
 use crate::support::{at, claim_at, count, new_bot, receive, record, text, LEASE};
-use application::ports::{JobPayload, JobQueue, Ledger, Recorded};
+use application::ports::{JobPayload, JobQueue, Ledger, Recorded, ReplyStored};
 use database::testing::fresh_databases;
 use domain::repositories::{ConversationRepository, MessageRepository};
-use domain::{Conversation, Direction, Message, MessageStatus};
+use domain::{Conversation, Direction, ExternalMessageId, Message, MessageStatus};
 
 #[tokio::test]
 async fn an_inbound_message_starts_a_conversation_and_a_reply_job() {
@@ -110,7 +110,7 @@ async fn a_chat_continues_its_conversation_until_it_ends() {
 }
 
 #[tokio::test]
-async fn a_reply_replaces_its_job_with_a_delivery() {
+async fn a_reply_turns_its_job_into_its_delivery_still_held() {
     for db in fresh_databases().await {
         let store = db.store().await;
         let bot = new_bot(&store, "Ada").await.id;
@@ -120,7 +120,13 @@ async fn a_reply_replaces_its_job_with_a_delivery() {
             reply,
             stored,
         } = first_turn(&store, bot, &[]).await;
-        assert!(stored, "{}", db.backend());
+        let delivering = job.delivering(reply.id);
+        assert_eq!(
+            stored,
+            ReplyStored::Delivering(delivering),
+            "{}",
+            db.backend()
+        );
 
         let stored = MessageRepository::get(&store, reply.id)
             .await
@@ -129,9 +135,6 @@ async fn a_reply_replaces_its_job_with_a_delivery() {
         assert_eq!(stored, reply);
         assert_eq!(stored.direction, Direction::Outbound);
         assert_eq!(stored.status, MessageStatus::Pending);
-        let deliver = claim_at(&store, 3).await.unwrap();
-        assert_eq!(deliver.lane, job.lane);
-        assert_eq!(deliver.payload, delivery(reply.id));
         assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 1);
         let conversation = ConversationRepository::get(&store, reply.conversation_id).await;
         assert_eq!(
@@ -139,13 +142,24 @@ async fn a_reply_replaces_its_job_with_a_delivery() {
             at(2),
             "touched by the reply"
         );
+        assert_eq!(claim_at(&store, 3).await, None, "the delivery is held");
+        let lease_secs = i64::try_from(LEASE.as_secs()).unwrap();
+        // Once the lease has run out (a crash), the row is claimed again as the delivery.
+        let reclaimed = claim_at(&store, 3 + lease_secs).await.unwrap();
+        assert_eq!(reclaimed.id, job.id);
+        assert_eq!(reclaimed.payload, delivery(reply.id));
+        assert_eq!(reclaimed.attempts, 2, "the delivery's second attempt");
 
         let twice = Message::reply(&inbound, "hello again", at(3));
-        assert!(
-            !store.store_reply(&job, &twice).await.unwrap(),
-            "the job is gone"
+        assert_eq!(
+            store.store_reply(&reclaimed, &twice).await.unwrap(),
+            ReplyStored::AlreadyAnswered
         );
         assert_eq!(count(&store, "SELECT COUNT(*) FROM messages").await, 2);
+        assert_eq!(
+            claim_at(&store, 4 + 2 * lease_secs).await.unwrap().payload,
+            delivery(reply.id)
+        );
     }
 }
 
@@ -167,8 +181,9 @@ async fn a_reply_under_a_lost_lease_writes_nothing() {
             .unwrap()
             .unwrap();
         let reply = Message::reply(&inbound, "late", at(40));
-        assert!(
-            !store.store_reply(&stale, &reply).await.unwrap(),
+        assert_eq!(
+            store.store_reply(&stale, &reply).await.unwrap(),
+            ReplyStored::LeaseLost,
             "{}",
             db.backend()
         );
@@ -177,26 +192,41 @@ async fn a_reply_under_a_lost_lease_writes_nothing() {
             None
         );
         assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 1);
-        assert!(store.complete(&current).await.unwrap());
+        assert_eq!(
+            store.store_reply(&current, &reply).await.unwrap(),
+            ReplyStored::Delivering(current.delivering(reply.id))
+        );
     }
 }
 
 #[tokio::test]
-async fn a_replys_delivery_goes_before_the_next_turn_of_its_chat() {
+async fn a_finished_delivery_is_marked_sent_and_lets_the_next_turn_of_its_chat_go() {
     for db in fresh_databases().await {
         let store = db.store().await;
         let bot = new_bot(&store, "Ada").await.id;
         let first = first_turn(&store, bot, &["m2"]).await;
-        assert!(first.stored);
-
-        let next = claim_at(&store, 3).await.unwrap();
-        assert_eq!(next.payload.kind(), "deliver", "{}", db.backend());
+        let ReplyStored::Delivering(delivery) = first.stored else {
+            panic!("{:?}", first.stored)
+        };
         assert_eq!(
             claim_at(&store, 3).await,
             None,
             "m2's turn waits for the delivery"
         );
-        assert!(store.complete(&next).await.unwrap());
+
+        let sent_as = ExternalMessageId::parse("tg-1").unwrap();
+        let finished = store.finish_delivery(&delivery, first.reply.id, Some(sent_as.clone()));
+        assert!(finished.await.unwrap(), "{}", db.backend());
+        let sent = MessageRepository::get(&store, first.reply.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (sent.status, sent.external_id),
+            (MessageStatus::Sent, Some(sent_as))
+        );
+        let left = format!("SELECT COUNT(*) FROM jobs WHERE id = {}", delivery.id);
+        assert_eq!(count(&store, &left).await, 0);
         let second_turn = claim_at(&store, 3).await.unwrap();
         assert_eq!(second_turn.payload.kind(), "reply");
         assert_eq!(second_turn.lane, first.job.lane);
@@ -204,20 +234,85 @@ async fn a_replys_delivery_goes_before_the_next_turn_of_its_chat() {
 }
 
 #[tokio::test]
-async fn a_reply_stored_twice_lets_the_chat_go_on() {
+async fn a_delivery_finished_under_a_lost_lease_still_marks_its_message_sent() {
     for db in fresh_databases().await {
         let store = db.store().await;
         let bot = new_bot(&store, "Ada").await.id;
-        let FirstTurn { inbound, .. } = first_turn(&store, bot, &[]).await;
-        let deliver = claim_at(&store, 3).await.unwrap();
+        // Another of the bot's messages already goes by the id the platform gives this one.
+        let earlier = first_turn(&store, bot, &[]).await;
+        let ReplyStored::Delivering(earlier_delivery) = earlier.stored else {
+            panic!("{:?}", earlier.stored)
+        };
+        let reused = ExternalMessageId::parse("tg-7").unwrap();
+        let finished =
+            store.finish_delivery(&earlier_delivery, earlier.reply.id, Some(reused.clone()));
+        assert!(finished.await.unwrap());
+
+        let Recorded::New { message_id, .. } = receive(&store, bot, "chat", "m2").await else {
+            unreachable!()
+        };
+        let turn = claim_at(&store, 3).await.unwrap();
+        let inbound = MessageRepository::get(&store, message_id)
+            .await
+            .unwrap()
+            .unwrap();
+        let reply = Message::reply(&inbound, "again", at(3));
+        let ReplyStored::Delivering(delivery) = store.store_reply(&turn, &reply).await.unwrap()
+        else {
+            panic!("not stored")
+        };
+        let lease_secs = i64::try_from(LEASE.as_secs()).unwrap();
+        let heir = claim_at(&store, 4 + lease_secs).await.unwrap();
+        assert_eq!(heir.id, delivery.id);
+
+        let finished = store.finish_delivery(&delivery, reply.id, Some(reused));
+        assert!(
+            !finished.await.unwrap(),
+            "the lease was lost: {}",
+            db.backend()
+        );
+        let sent = MessageRepository::get(&store, reply.id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(sent.status, MessageStatus::Sent, "it was sent all the same");
+        assert_eq!(
+            sent.external_id, None,
+            "an id another message has is not kept"
+        );
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM jobs").await,
+            1,
+            "the heir's job is left alone"
+        );
+        assert!(store.complete(&heir).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn a_turn_answered_already_lets_the_chat_go_on() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let FirstTurn {
+            inbound, stored, ..
+        } = first_turn(&store, bot, &[]).await;
+        let ReplyStored::Delivering(deliver) = stored else {
+            panic!("{stored:?}")
+        };
         assert!(store.complete(&deliver).await.unwrap());
-        // A turn whose reply already exists (reply_to is unique) stores nothing new and
-        // enqueues no delivery; the chat's next waiting turn must still get its go.
+        // A turn whose reply already exists (reply_to is unique) stores nothing new; the runner
+        // completes it, and the chat's next waiting turn must still get its go.
         receive(&store, bot, "chat", "m2").await;
         receive(&store, bot, "chat", "m3").await;
         let m2_turn = claim_at(&store, 4).await.unwrap();
         let duplicate = Message::reply(&inbound, "hello again", at(4));
-        assert!(store.store_reply(&m2_turn, &duplicate).await.unwrap());
+        assert_eq!(
+            store.store_reply(&m2_turn, &duplicate).await.unwrap(),
+            ReplyStored::AlreadyAnswered
+        );
+        assert_eq!(m2_turn.payload.kind(), "reply");
+        assert!(store.complete(&m2_turn).await.unwrap());
         let third = claim_at(&store, 5).await;
         assert!(third.is_some(), "the lane is not stuck: {}", db.backend());
     }
@@ -242,7 +337,10 @@ async fn an_operator_message_is_delivered_after_the_replies_queued_before_it() {
     for db in fresh_databases().await {
         let store = db.store().await;
         let bot = new_bot(&store, "Ada").await.id;
-        let FirstTurn { reply, .. } = first_turn(&store, bot, &[]).await;
+        let FirstTurn { reply, stored, .. } = first_turn(&store, bot, &[]).await;
+        let ReplyStored::Delivering(first) = stored else {
+            panic!("{stored:?}")
+        };
         let conversation = ConversationRepository::get(&store, reply.conversation_id)
             .await
             .unwrap()
@@ -258,7 +356,6 @@ async fn an_operator_message_is_delivered_after_the_replies_queued_before_it() {
         assert_eq!(stored, Some(note.clone()));
         let touched = ConversationRepository::get(&store, conversation.id).await;
         assert_eq!(touched.unwrap().unwrap().updated_at, at(5));
-        let first = claim_at(&store, 6).await.unwrap();
         assert_eq!(first.payload, delivery(reply.id), "the reply goes first");
         assert_eq!(claim_at(&store, 6).await, None, "the note waits its turn");
         assert!(store.complete(&first).await.unwrap());
@@ -323,7 +420,7 @@ struct FirstTurn {
     job: application::ports::ClaimedJob,
     inbound: Message,
     reply: Message,
-    stored: bool,
+    stored: ReplyStored,
 }
 
 async fn first_turn(store: &database::SeaStore, bot: domain::BotId, then: &[&str]) -> FirstTurn {

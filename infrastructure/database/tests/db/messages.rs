@@ -247,3 +247,32 @@ async fn unparseable_rows_are_corrupt() {
         assert!(matches!(err, RepoError::Corrupt(_)), "{err:?}");
     }
 }
+
+#[tokio::test]
+async fn a_message_is_read_with_its_conversation_and_bot_at_once() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await;
+        let Recorded::New {
+            conversation_id,
+            message_id,
+        } = receive(&store, bot.id, "chat", "1").await
+        else {
+            unreachable!()
+        };
+        let found = store.get_in_context(message_id).await.unwrap().unwrap();
+        let message = MessageRepository::get(&store, message_id).await.unwrap();
+        assert_eq!(Some(found.message), message);
+        let conversation =
+            domain::repositories::ConversationRepository::get(&store, conversation_id).await;
+        assert_eq!(
+            found.conversation,
+            conversation.unwrap(),
+            "{}",
+            db.backend()
+        );
+        assert_eq!(found.bot, Some(bot));
+        let unknown = MessageId::new();
+        assert_eq!(store.get_in_context(unknown).await.unwrap(), None);
+    }
+}

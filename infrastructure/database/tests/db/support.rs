@@ -1,6 +1,6 @@
 //! Fixtures shared by the tests: bots, inbound records, fixed times and raw-SQL probes.
 
-use application::ports::{ClaimedJob, InboundRecord, JobQueue, Ledger, Recorded};
+use application::ports::{ClaimedJob, InboundRecord, JobQueue, Ledger, Recorded, ReplyStored};
 use chrono::{DateTime, Utc};
 use database::{SeaStore, Sealer};
 use domain::repositories::{BotRepository, MessageRepository};
@@ -66,7 +66,8 @@ pub async fn receive(store: &SeaStore, bot_id: BotId, chat: &str, external_id: &
 }
 
 /// A whole turn in `chat`: `external_id` received at `at(received)`, answered at `at(replied)`
-/// with `usage`, the answer's delivery claimed and completed. Returns the stored reply.
+/// with `usage`, the answer's delivery completed (the reply stays pending). Returns the stored
+/// reply.
 pub async fn answered_turn(
     store: &SeaStore,
     bot_id: BotId,
@@ -88,8 +89,9 @@ pub async fn answered_turn(
         .unwrap()
         .unwrap();
     let reply = Message::reply(&inbound, "answer", at(replied)).with_usage(usage);
-    assert!(store.store_reply(&job, &reply).await.unwrap());
-    let delivery = claim_at(store, replied).await.unwrap();
+    let ReplyStored::Delivering(delivery) = store.store_reply(&job, &reply).await.unwrap() else {
+        panic!("{external_id}'s reply was not stored")
+    };
     assert!(store.complete(&delivery).await.unwrap());
     reply
 }

@@ -1,0 +1,194 @@
+//! [`Ledger`](application::ports::Ledger)'s reply writes: a stored reply turns its job into the delivery, and a finished delivery marks its message sent and leaves its lane; one round trip each on PostgreSQL.
+//!
+//! PostgreSQL runs each write as one statement (data-modifying CTEs, and the
+//! `switchboard_leave_lane` function); SQLite, which has neither, runs the same steps as a
+//! transaction, where a round trip costs nothing.
+
+use crate::entities::messages;
+use crate::errors::repo_err;
+use crate::ledger::{begin, commit, insert_unless_conflict, rollback, same_reply, touch};
+use crate::mapping::{message_row, millis, to_json};
+use crate::queue::{answer, commit_leaving, delete_held, is_held, leaving, turned_into};
+use crate::SeaStore;
+use application::ports::{ClaimedJob, ReplyStored};
+use chrono::Utc;
+use domain::{ExternalMessageId, Message, MessageId, MessageStatus, RepoError};
+use sea_orm::{
+    ActiveModelTrait, ConnectionTrait, DbBackend, IdenStatic, Iterable, Statement, Value,
+};
+
+/// Stores a reply (`{columns}` from `$8`) while the job `$1` is held under the lease `$2`, and
+/// turns the job into the reply's delivery (`$3`, `$4`) at `$5`, touching the conversation `$7`
+/// to `$6`. The held row is locked first, so a claimer cannot take it over meanwhile. Answers
+/// whether the job was held, and whether it now delivers this reply (not when the message had
+/// a reply already).
+const STORE_REPLY: &str = "WITH held AS (
+    SELECT id FROM jobs WHERE id = $1 AND lease_token = $2 AND state = 'running' FOR UPDATE
+), reply AS (
+    INSERT INTO messages ({columns}) SELECT {values} FROM held
+    ON CONFLICT (reply_to) DO NOTHING
+    RETURNING id
+), delivery AS (
+    UPDATE jobs SET kind = $3, payload = $4, attempts = 1, last_error = NULL, updated_at = $5
+    WHERE id = $1 AND EXISTS (SELECT 1 FROM reply)
+    RETURNING id
+), touched AS (
+    UPDATE conversations SET updated_at = GREATEST(updated_at, $6)
+    WHERE id = $7 AND EXISTS (SELECT 1 FROM reply)
+)
+SELECT EXISTS (SELECT 1 FROM held), EXISTS (SELECT 1 FROM delivery)";
+
+/// The parameters of [`STORE_REPLY`] before the reply's columns.
+const STORE_REPLY_PARAMETERS: usize = 7;
+
+/// Marks message `$1` sent (`$3`) with the platform id `$2` (if given, and unless another of
+/// the bot's messages has it), if it may get there from where it stands (`{from}`).
+const MARK_SENT: &str = "UPDATE messages
+SET status = $3, error = NULL, external_id = CASE
+    WHEN EXISTS (
+        SELECT 1 FROM messages other
+        WHERE other.bot_id = messages.bot_id AND other.platform = messages.platform
+          AND other.direction = messages.direction AND other.external_id = $2
+    ) THEN external_id
+    ELSE COALESCE($2, external_id)
+END
+WHERE id = $1 AND status IN ({from})";
+
+/// [`MARK_SENT`] and the job (`$4`, lease `$5`, at `$6`) leaving its lane, in one statement.
+const FINISH_DELIVERY: &str =
+    "WITH sent AS ({mark_sent}) SELECT switchboard_leave_lane($4, $5, $6, NULL)";
+
+/// The reply's columns (quoted) and values, in the table's order.
+fn reply_row(reply: &Message) -> Result<(Vec<String>, Vec<Value>), RepoError> {
+    let row = message_row(reply)?;
+    let mut columns = Vec::new();
+    let mut values = Vec::new();
+    for column in messages::Column::iter() {
+        let value = row.get(column).into_value();
+        let value = value.ok_or_else(|| RepoError::Other(format!("{column:?} is not set")))?;
+        columns.push(format!("\"{}\"", column.as_str()));
+        values.push(value);
+    }
+    Ok((columns, values))
+}
+
+fn store_reply_statement(job: &ClaimedJob, reply: &Message) -> Result<Statement, RepoError> {
+    let (columns, row) = reply_row(reply)?;
+    let placeholders: Vec<String> = (1..=columns.len())
+        .map(|n| format!("${}", STORE_REPLY_PARAMETERS + n))
+        .collect();
+    let sql = STORE_REPLY
+        .replace("{columns}", &columns.join(", "))
+        .replace("{values}", &placeholders.join(", "));
+    let delivery = job.delivering(reply.id).payload;
+    let mut values: Vec<Value> = vec![
+        job.id.into(),
+        job.lease.0.as_str().into(),
+        delivery.kind().into(),
+        to_json(&delivery)?.into(),
+        millis(Utc::now()).into(),
+        millis(reply.created_at).into(),
+        reply.conversation_id.to_string().into(),
+    ];
+    values.extend(row);
+    Ok(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        values,
+    ))
+}
+
+/// Whether the job was held, and whether it now delivers the reply.
+async fn store_reply_at_once(
+    store: &SeaStore,
+    job: &ClaimedJob,
+    reply: &Message,
+) -> Result<(bool, bool), RepoError> {
+    let statement = store_reply_statement(job, reply)?;
+    let row = store.db().query_one(statement).await.map_err(repo_err)?;
+    let row = row.ok_or_else(|| RepoError::Other("storing a reply answered no row".into()))?;
+    let held = row.try_get_by_index::<bool>(0).map_err(repo_err)?;
+    let delivering = row.try_get_by_index::<bool>(1).map_err(repo_err)?;
+    Ok((held, delivering))
+}
+
+/// [`store_reply_at_once`] as a transaction of single statements (SQLite).
+async fn store_reply_in_steps(
+    store: &SeaStore,
+    job: &ClaimedJob,
+    reply: &Message,
+) -> Result<(bool, bool), RepoError> {
+    let tx = begin(store).await?;
+    let held = is_held(&tx, job).await?;
+    let inserted = held && insert_unless_conflict(&tx, reply, same_reply()).await?;
+    if !inserted {
+        rollback(tx).await?;
+        return Ok((held, false));
+    }
+    let delivery = job.delivering(reply.id).payload;
+    turned_into(job, &delivery)?
+        .exec(&tx)
+        .await
+        .map_err(repo_err)?;
+    touch(&tx, reply.conversation_id, reply.created_at).await?;
+    commit(tx).await?;
+    Ok((true, true))
+}
+
+pub(crate) async fn store_reply(
+    store: &SeaStore,
+    job: &ClaimedJob,
+    reply: &Message,
+) -> Result<ReplyStored, RepoError> {
+    let (held, delivering) = match store.backend() {
+        DbBackend::Postgres => store_reply_at_once(store, job, reply).await?,
+        _ => store_reply_in_steps(store, job, reply).await?,
+    };
+    Ok(match (held, delivering) {
+        (_, true) => ReplyStored::Delivering(job.delivering(reply.id)),
+        (true, false) => ReplyStored::AlreadyAnswered,
+        (false, false) => ReplyStored::LeaseLost,
+    })
+}
+
+/// [`MARK_SENT`] for `backend`, with its values.
+fn mark_sent(
+    message_id: MessageId,
+    external_id: Option<ExternalMessageId>,
+) -> (String, [Value; 3]) {
+    let sent = MessageStatus::Sent;
+    let from: Vec<String> = sent
+        .reachable_from()
+        .iter()
+        .map(|status| format!("'{}'", status.as_str()))
+        .collect();
+    let sql = MARK_SENT.replace("{from}", &from.join(", "));
+    let values = [
+        message_id.to_string().into(),
+        external_id.map(|id| id.as_str().to_owned()).into(),
+        sent.as_str().into(),
+    ];
+    (sql, values)
+}
+
+pub(crate) async fn finish_delivery(
+    store: &SeaStore,
+    job: &ClaimedJob,
+    message_id: MessageId,
+    external_id: Option<ExternalMessageId>,
+) -> Result<bool, RepoError> {
+    let (mark, marking) = mark_sent(message_id, external_id);
+    let backend = store.backend();
+    if backend == DbBackend::Postgres {
+        let sql = FINISH_DELIVERY.replace("{mark_sent}", &mark);
+        let [id, lease, at, _] = leaving(job.id, &job.lease.0, None);
+        let values = marking.into_iter().chain([id, lease, at]);
+        let statement = Statement::from_sql_and_values(backend, sql, values);
+        return answer(store.db(), statement).await;
+    }
+    let tx = begin(store).await?;
+    let mark = Statement::from_sql_and_values(backend, mark, marking);
+    tx.execute(mark).await.map_err(repo_err)?;
+    let completed = delete_held(&tx, job).await?;
+    commit_leaving(tx, &job.lane, completed).await
+}
