@@ -1,18 +1,27 @@
 //! Use case: deliver a stored reply in platform-sized parts, resuming after the last part sent.
 
+use crate::backoff::backoff_delay;
 use crate::jobs::{Lookup, Step, Target};
 use crate::ports::{
-    ClaimedJob, EventPublisher, JobPayload, JobQueue, Ledger, Recipient, SendError,
+    ClaimedJob, EventPublisher, JobPayload, JobQueue, Ledger, Recipient, SendError, Timer,
 };
 use crate::text::split_for_platform;
-use domain::{DomainEvent, Message, MessageId, MessageStatus, RepoError};
+use domain::{DomainEvent, ExternalMessageId, Message, MessageId, MessageStatus, RepoError};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// While the store is away, recording a sent message is tried again after this long, doubling…
+const RECORD_RETRY_BASE: Duration = Duration::from_millis(50);
+/// …up to this.
+const RECORD_RETRY_CAP: Duration = Duration::from_secs(1);
 
 pub struct DeliverReply {
     pub lookup: Lookup,
     pub queue: Arc<dyn JobQueue>,
     pub ledger: Arc<dyn Ledger>,
     pub events: Arc<dyn EventPublisher>,
+    /// Paces the retries of recording a sent message while the store is away.
+    pub timer: Arc<dyn Timer>,
 }
 
 impl DeliverReply {
@@ -24,7 +33,7 @@ impl DeliverReply {
         message_id: MessageId,
         parts_sent: u32,
     ) -> Result<Step, RepoError> {
-        let target = match self.lookup.target(message_id).await? {
+        let target = match self.lookup.target(message_id, 0).await? {
             Ok(target) => target,
             Err(reason) => return Ok(Step::Dead(reason)),
         };
@@ -71,10 +80,7 @@ impl DeliverReply {
                 return Ok(Step::LeaseLost);
             }
         }
-        let held = self
-            .ledger
-            .finish_delivery(job, message_id, last_id)
-            .await?;
+        let held = self.record_sent(job, message_id, last_id).await?;
         // A sent message is always announced, even when the platform's report on its last
         // part came first and moved it further.
         self.announce(&target.message, MessageStatus::Sent);
@@ -83,6 +89,33 @@ impl DeliverReply {
         } else {
             Step::LeaseLost
         })
+    }
+
+    /// Marks the message sent and completes `job`. The message is out: sending it again would be
+    /// worse than waiting, so while the store is unavailable the write is tried again (at most
+    /// a second apart) until it goes through, or the job is stopped at shutdown. Once written,
+    /// a delivery claimed again finds the message sent and sends nothing.
+    async fn record_sent(
+        &self,
+        job: &ClaimedJob,
+        message_id: MessageId,
+        external_id: Option<ExternalMessageId>,
+    ) -> Result<bool, RepoError> {
+        let mut tries = 0;
+        loop {
+            let recorded = self
+                .ledger
+                .finish_delivery(job, message_id, external_id.clone());
+            match recorded.await {
+                Err(RepoError::Unavailable(error)) => {
+                    tries += 1;
+                    tracing::warn!(%error, tries, "sent, but not yet recorded; trying again");
+                    let wait = backoff_delay(tries, RECORD_RETRY_BASE, RECORD_RETRY_CAP);
+                    self.timer.sleep(wait).await;
+                }
+                recorded => return recorded,
+            }
+        }
     }
 
     /// Marks a message whose delivery was given up as failed, with why; the runner calls it
@@ -145,7 +178,7 @@ fn after_failure(message_id: MessageId, parts_sent: u32, error: SendError) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{job, telegram_channel, World};
+    use crate::fixtures::{job, telegram_channel, TokioTimer, World};
     use crate::ports::{MockEventPublisher, MockJobQueue, MockLedger};
     use domain::{ExternalMessageId, Message, MessageContent};
     use std::sync::Mutex;
@@ -159,6 +192,8 @@ mod tests {
         stored_ids: Arc<Mutex<Vec<String>>>,
         /// Whether the lease still holds when the delivery finishes.
         held: bool,
+        /// How many times recording the delivery fails with the store away first.
+        unavailable: usize,
     }
 
     impl Harness {
@@ -178,6 +213,7 @@ mod tests {
                 progress: Arc::default(),
                 stored_ids: Arc::default(),
                 held: true,
+                unavailable: 0,
             }
         }
 
@@ -186,6 +222,10 @@ mod tests {
             let messages = self.world.messages_holding(vec![self.reply.clone()]);
             let mut ledger = MockLedger::new();
             let (stored_ids, reply_id, held) = (self.stored_ids.clone(), self.reply.id, self.held);
+            ledger
+                .expect_finish_delivery()
+                .times(self.unavailable)
+                .returning(|_, _, _| Err(RepoError::Unavailable("down".into())));
             ledger
                 .expect_finish_delivery()
                 .withf(move |_, id, _| *id == reply_id)
@@ -226,6 +266,7 @@ mod tests {
                 queue: Arc::new(queue),
                 ledger: Arc::new(ledger),
                 events: Arc::new(events),
+                timer: Arc::new(TokioTimer),
             };
             let payload = JobPayload::Deliver {
                 message_id: self.reply.id,
@@ -260,6 +301,15 @@ mod tests {
         h.held = false;
         assert_eq!(h.deliver(0, None).await, Step::LeaseLost);
         assert_eq!(h.sent.lock().unwrap().len(), 3, "sent all the same");
+        assert_eq!(*h.stored_ids.lock().unwrap(), vec!["part-2"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sent_message_whose_record_fails_is_recorded_later_not_sent_again() {
+        let mut h = Harness::new();
+        h.unavailable = 3;
+        assert_eq!(h.deliver(0, None).await, Step::Finished);
+        assert_eq!(h.sent.lock().unwrap().len(), 3, "each part once");
         assert_eq!(*h.stored_ids.lock().unwrap(), vec!["part-2"]);
     }
 

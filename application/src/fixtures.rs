@@ -88,7 +88,8 @@ impl World {
         )
     }
 
-    /// Messages served by id from `stored`, alone or with this world's conversation and bot.
+    /// Messages served by id from `stored`, alone or with this world's conversation, its bot
+    /// and the latest of `stored` as the conversation's history.
     pub fn messages_holding(&self, stored: Vec<Message>) -> MockMessageRepository {
         let mut messages = MockMessageRepository::new();
         let held = stored.clone();
@@ -96,14 +97,18 @@ impl World {
             .expect_get()
             .returning(move |id| Ok(held.iter().find(|m| m.id == id).cloned()));
         let (conversation, bot) = (self.conversation.clone(), self.bot.clone());
-        messages.expect_get_in_context().returning(move |id| {
-            let message = stored.iter().find(|m| m.id == id).cloned();
-            Ok(message.map(|message| MessageInContext {
-                message,
-                conversation: Some(conversation.clone()),
-                bot: Some(bot.clone()),
-            }))
-        });
+        messages
+            .expect_get_in_context()
+            .returning(move |id, recent| {
+                let message = stored.iter().find(|m| m.id == id).cloned();
+                let latest = stored.iter().rev().take(recent as usize).cloned();
+                Ok(message.map(|message| MessageInContext {
+                    message,
+                    conversation: Some(conversation.clone()),
+                    bot: Some(bot.clone()),
+                    recent: latest.collect(),
+                }))
+            });
         messages
     }
 

@@ -30,7 +30,8 @@ pub struct GenerateReply {
 impl GenerateReply {
     #[tracing::instrument(skip_all, fields(job_id = job.id, message_id = %message_id))]
     pub async fn run(&self, job: &ClaimedJob, message_id: MessageId) -> Result<Step, RepoError> {
-        let target = match self.lookup.target(message_id).await? {
+        let history = self.settings.history_messages;
+        let target = match self.lookup.target(message_id, history).await? {
             Ok(target) => target,
             Err(reason) => return Ok(Step::Dead(reason)),
         };
@@ -40,7 +41,7 @@ impl GenerateReply {
             tracing::info!(bot_id = %target.bot.id, "the bot is paused; the message is not answered");
             return Ok(Step::Done);
         }
-        let (answer, resets) = self.compose(&target).await?;
+        let (answer, resets) = self.compose(&target).await;
         let reply =
             Message::reply(&target.message, answer.text, self.clock.now()).with_usage(answer.usage);
         let delivery = match self.ledger.store_reply(job, &reply).await? {
@@ -63,6 +64,7 @@ impl GenerateReply {
         });
         let target = Target {
             message: reply,
+            history: Vec::new(),
             ..target
         };
         Ok(Step::Deliver(Box::new(Delivery {
@@ -73,58 +75,50 @@ impl GenerateReply {
 
     /// The reply (with the model's token usage, if it answered), and whether the conversation
     /// ends with it.
-    async fn compose(&self, target: &Target) -> Result<(Completion, bool), RepoError> {
+    async fn compose(&self, target: &Target) -> (Completion, bool) {
         let bot = &target.bot;
-        Ok(match intent(&target.message.content) {
+        match intent(&target.message.content) {
             Intent::Command(command) => (
                 Completion::text(command.reply(bot)),
                 command == crate::commands::Command::Reset,
             ),
             Intent::Unsupported => (Completion::text(UNSUPPORTED_REPLY), false),
-            Intent::Ask(_) => (self.ask_model(target).await?, false),
-        })
+            Intent::Ask(_) => (self.ask_model(target).await, false),
+        }
     }
 
     /// The model's answer, or the bot's fallback message (no usage) when it cannot answer.
-    async fn ask_model(&self, target: &Target) -> Result<Completion, RepoError> {
+    async fn ask_model(&self, target: &Target) -> Completion {
         let bot = &target.bot;
         self.events.publish(DomainEvent::ReplyStarted {
             bot_id: bot.id,
             conversation_id: target.message.conversation_id,
             message_id: target.message.id,
         });
-        let answer = self.while_typing(target, self.consult(target)).await?;
-        match answer {
-            Ok(answer) if !answer.text.trim().is_empty() => Ok(answer),
+        match self.while_typing(target, self.consult(target)).await {
+            Ok(answer) if !answer.text.trim().is_empty() => answer,
             Ok(_) => {
                 tracing::warn!("the model answered with nothing; sending the fallback");
-                Ok(Completion::text(bot.fallback()))
+                Completion::text(bot.fallback())
             }
             Err(error) => {
                 tracing::warn!(%error, "the model failed; sending the fallback");
-                Ok(Completion::text(bot.fallback()))
+                Completion::text(bot.fallback())
             }
         }
     }
 
-    /// Reads the history and asks the model to answer the target message.
-    async fn consult(&self, target: &Target) -> Result<Result<Completion, ModelError>, RepoError> {
+    /// Asks the model to answer the target message, with the history read with it.
+    async fn consult(&self, target: &Target) -> Result<Completion, ModelError> {
         let bot = &target.bot;
-        let recent = self
-            .lookup
-            .messages
-            .recent(
-                target.message.conversation_id,
-                self.settings.history_messages,
-            )
-            .await?;
+        let budget = self.settings.history_token_budget;
         let request = ChatRequest {
             model: bot.model.clone(),
             temperature: bot.temperature.map(|t| t.value()),
             system_prompt: bot.system_prompt.as_str().to_owned(),
-            turns: turns_for(&recent, &target.message, self.settings.history_token_budget),
+            turns: turns_for(&target.history, &target.message, budget),
         };
-        Ok(self.model.complete(&request).await)
+        self.model.complete(&request).await
     }
 
     /// Runs `work` while the chat shows "typing…"; the indicator stops with the work. A message
@@ -221,10 +215,7 @@ mod tests {
         async fn answer(self, inbound: Message, earlier: Vec<Message>) -> (Step, Vec<Message>) {
             let mut all = earlier;
             all.push(inbound.clone());
-            let mut messages = self.world.messages_holding(all.clone());
-            messages
-                .expect_recent()
-                .returning(move |_, _| Ok(all.iter().rev().cloned().collect()));
+            let messages = self.world.messages_holding(all);
             let mut events = MockEventPublisher::new();
             let started = |event: &DomainEvent| matches!(event, DomainEvent::ReplyStarted { .. });
             events

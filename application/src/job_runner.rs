@@ -198,6 +198,7 @@ mod tests {
                 queue: queue.clone(),
                 ledger,
                 events,
+                timer: Arc::new(crate::ports::MockTimer::new()),
             };
             let settings = PipelineSettings {
                 max_attempts: 3,
@@ -241,10 +242,6 @@ mod tests {
     /// A rig in which `inbound` is answered "hello" by the model and the reply stored.
     fn answering(world: &World, inbound: &Message) -> Rig {
         let mut rig = Rig::new(world, vec![inbound.clone()]);
-        let history = vec![inbound.clone()];
-        rig.messages
-            .expect_recent()
-            .returning(move |_, _| Ok(history.clone()));
         rig.model
             .expect_complete()
             .times(1)

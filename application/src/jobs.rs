@@ -61,6 +61,8 @@ impl Eq for Delivery {}
 pub struct Target {
     pub message: Message,
     pub bot: Bot,
+    /// The conversation's latest messages, newest first, as many as the lookup asked for.
+    pub history: Vec<Message>,
     pub chat: ExternalChatId,
     pub binding: PlatformBinding,
     pub channel: Arc<dyn Channel>,
@@ -76,17 +78,22 @@ pub struct Lookup {
 }
 
 impl Lookup {
-    /// Loads a message with its bot, chat, binding and channel (one read; the binding comes
-    /// from the cache); `Err(reason)` inside when any is gone (the bot was deleted or
-    /// unbound), which no retry can mend.
-    pub async fn target(&self, id: MessageId) -> Result<Result<Target, String>, RepoError> {
-        let Some(found) = self.messages.get_in_context(id).await? else {
+    /// Loads a message with its bot, chat, binding, channel and the conversation's latest
+    /// `history` messages (one read; the binding comes from the cache); `Err(reason)` inside
+    /// when any is gone (the bot was deleted or unbound), which no retry can mend.
+    pub async fn target(
+        &self,
+        id: MessageId,
+        history: u32,
+    ) -> Result<Result<Target, String>, RepoError> {
+        let Some(found) = self.messages.get_in_context(id, history).await? else {
             return Ok(Err(format!("message {id} no longer exists")));
         };
         let MessageInContext {
             message,
             conversation,
             bot,
+            recent,
         } = found;
         let Some(conversation) = conversation else {
             return Ok(Err(format!(
@@ -109,6 +116,7 @@ impl Lookup {
         Ok(Ok(Target {
             message,
             bot,
+            history: recent,
             chat: conversation.external_chat_id,
             binding,
             channel,

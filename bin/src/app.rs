@@ -141,6 +141,7 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         queue: store.clone(),
         ledger: store.clone(),
         events: publisher.clone(),
+        timer: Arc::new(TokioTimer),
     };
     let runner = JobRunner::new(store.clone(), generate, deliver, clock.clone(), pipeline);
     let (dispatcher, job_listener) = dispatching(settings, &store, runner, &wake, &clock);

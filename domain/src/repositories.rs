@@ -77,22 +77,28 @@ pub trait ConversationRepository: Send + Sync {
     ) -> Result<Option<Conversation>, RepoError>;
 }
 
-/// A message with the conversation and the bot it belongs to, as one read finds them; either
-/// is `None` when it is gone.
+/// A message with the conversation and the bot it belongs to, as one read finds them (either
+/// is `None` when it is gone), and the conversation's latest messages when asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MessageInContext {
     pub message: Message,
     pub conversation: Option<Conversation>,
     pub bot: Option<Bot>,
+    /// The conversation's latest messages, newest first, at most as many as were asked for.
+    pub recent: Vec<Message>,
 }
 
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait MessageRepository: Send + Sync {
     async fn get(&self, id: MessageId) -> Result<Option<Message>, RepoError>;
-    /// The message with its conversation and bot, in one read (what a job needs to answer or
-    /// deliver it).
-    async fn get_in_context(&self, id: MessageId) -> Result<Option<MessageInContext>, RepoError>;
+    /// The message with its conversation, its bot and the conversation's latest `recent`
+    /// messages, in one read: what a job needs to answer or deliver it.
+    async fn get_in_context(
+        &self,
+        id: MessageId,
+        recent: u32,
+    ) -> Result<Option<MessageInContext>, RepoError>;
     /// Oldest first, paged.
     async fn list(
         &self,

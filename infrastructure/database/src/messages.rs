@@ -1,9 +1,9 @@
 //! [`MessageRepository`] on the `messages` table: transcripts in id (= time) order, statuses that only move forward.
 
-use crate::entities::messages::{Column, Entity};
+use crate::entities::messages::{self, Column, Entity};
 use crate::entities::{bots, conversations};
 use crate::errors::repo_err;
-use crate::mapping::{bot, conversation, message};
+use crate::mapping::{bot as bot_of, conversation as conversation_of, message};
 use crate::{paging, SeaStore};
 use async_trait::async_trait;
 use domain::repositories::{MessageInContext, MessageRepository};
@@ -13,9 +13,47 @@ use domain::{
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect, Select,
-    TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    QueryFilter, QueryOrder, QuerySelect, Select, Statement, TransactionTrait, Value,
 };
+use std::sync::OnceLock;
+
+/// The message `$1` (columns `t_…`) with its conversation (`c_…`) and bot (`b_…`), on every
+/// row, and the conversation's latest `$2` messages (`h_…`), one a row, newest first; one row
+/// with no `h_…` when `$2` is 0. `{columns}` are the four tables' columns under those prefixes.
+const IN_CONTEXT: &str = "SELECT {columns}
+FROM messages t
+LEFT JOIN conversations c ON c.id = t.conversation_id
+LEFT JOIN bots b ON b.id = t.bot_id
+LEFT JOIN messages h ON h.id IN (
+    SELECT id FROM messages WHERE conversation_id = t.conversation_id ORDER BY id DESC LIMIT $2
+)
+WHERE t.id = $1
+ORDER BY h.id DESC";
+
+/// `table`'s columns (an alias of `E`'s table) as `prefix` + their name.
+fn prefixed<E: EntityTrait>(
+    table: &'static str,
+    prefix: &'static str,
+) -> impl Iterator<Item = String> {
+    E::Column::iter().map(move |column| {
+        let name = column.as_str();
+        format!("{table}.\"{name}\" AS \"{prefix}{name}\"")
+    })
+}
+
+/// [`IN_CONTEXT`] with its columns, built once.
+fn in_context_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        let columns: Vec<String> = prefixed::<Entity>("t", "t_")
+            .chain(prefixed::<conversations::Entity>("c", "c_"))
+            .chain(prefixed::<bots::Entity>("b", "b_"))
+            .chain(prefixed::<Entity>("h", "h_"))
+            .collect();
+        IN_CONTEXT.replace("{columns}", &columns.join(", "))
+    })
+}
 
 fn of_conversation(id: ConversationId) -> Select<Entity> {
     Entity::find().filter(Column::ConversationId.eq(id.to_string()))
@@ -64,28 +102,36 @@ impl MessageRepository for SeaStore {
         row.map(message).transpose()
     }
 
-    async fn get_in_context(&self, id: MessageId) -> Result<Option<MessageInContext>, RepoError> {
-        let of_conversation = Entity::belongs_to(conversations::Entity)
-            .from(Column::ConversationId)
-            .to(conversations::Column::Id);
-        let of_bot = Entity::belongs_to(bots::Entity)
-            .from(Column::BotId)
-            .to(bots::Column::Id);
-        let row = Entity::find_by_id(id.to_string())
-            .join(JoinType::LeftJoin, of_conversation.into())
-            .join(JoinType::LeftJoin, of_bot.into())
-            .select_also(conversations::Entity)
-            .select_also(bots::Entity)
-            .one(self.db())
-            .await
-            .map_err(repo_err)?;
-        let Some((row, conversation_row, bot_row)) = row else {
+    async fn get_in_context(
+        &self,
+        id: MessageId,
+        recent: u32,
+    ) -> Result<Option<MessageInContext>, RepoError> {
+        let values: [Value; 2] = [id.to_string().into(), i64::from(recent).into()];
+        let read = Statement::from_sql_and_values(self.backend(), in_context_sql(), values);
+        let rows = self.db().query_all(read).await.map_err(repo_err)?;
+        let Some(first) = rows.first() else {
             return Ok(None);
         };
+        let row = |prefix| messages::Model::from_query_result(first, prefix).map_err(repo_err);
+        let conversation = conversations::Model::from_query_result_optional(first, "c_");
+        let bot = bots::Model::from_query_result_optional(first, "b_");
+        let mut history = Vec::new();
+        for row in &rows {
+            if let Some(row) =
+                messages::Model::from_query_result_optional(row, "h_").map_err(repo_err)?
+            {
+                history.push(message(row)?);
+            }
+        }
         Ok(Some(MessageInContext {
-            message: message(row)?,
-            conversation: conversation_row.map(conversation).transpose()?,
-            bot: bot_row.map(bot).transpose()?,
+            message: message(row("t_")?)?,
+            conversation: conversation
+                .map_err(repo_err)?
+                .map(conversation_of)
+                .transpose()?,
+            bot: bot.map_err(repo_err)?.map(bot_of).transpose()?,
+            recent: history,
         }))
     }
 

@@ -222,7 +222,11 @@ impl MessageRepository for FakeMessages {
         Ok(self.0.lock().unwrap().iter().find(|m| m.id == id).cloned())
     }
     /// The HTTP tests run no jobs, which alone read this.
-    async fn get_in_context(&self, _id: MessageId) -> Result<Option<MessageInContext>, RepoError> {
+    async fn get_in_context(
+        &self,
+        _id: MessageId,
+        _recent: u32,
+    ) -> Result<Option<MessageInContext>, RepoError> {
         Ok(None)
     }
     async fn list(

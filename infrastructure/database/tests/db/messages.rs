@@ -249,7 +249,7 @@ async fn unparseable_rows_are_corrupt() {
 }
 
 #[tokio::test]
-async fn a_message_is_read_with_its_conversation_and_bot_at_once() {
+async fn a_message_is_read_with_its_conversation_bot_and_history_at_once() {
     for db in fresh_databases().await {
         let store = db.store().await;
         let bot = new_bot(&store, "Ada").await;
@@ -260,7 +260,14 @@ async fn a_message_is_read_with_its_conversation_and_bot_at_once() {
         else {
             unreachable!()
         };
-        let found = store.get_in_context(message_id).await.unwrap().unwrap();
+        let Recorded::New {
+            message_id: later, ..
+        } = receive(&store, bot.id, "chat", "2").await
+        else {
+            unreachable!()
+        };
+        receive(&store, bot.id, "elsewhere", "3").await;
+        let found = store.get_in_context(message_id, 0).await.unwrap().unwrap();
         let message = MessageRepository::get(&store, message_id).await.unwrap();
         assert_eq!(Some(found.message), message);
         let conversation =
@@ -272,7 +279,31 @@ async fn a_message_is_read_with_its_conversation_and_bot_at_once() {
             db.backend()
         );
         assert_eq!(found.bot, Some(bot));
+        assert!(found.recent.is_empty(), "none asked for");
+
+        let ids = |limit| {
+            let store = store.clone();
+            async move {
+                let found = store
+                    .get_in_context(message_id, limit)
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(found.message.id, message_id);
+                found.recent.iter().map(|m| m.id).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            ids(1).await,
+            [later],
+            "the latest, even after the message itself"
+        );
+        assert_eq!(
+            ids(5).await,
+            [later, message_id],
+            "newest first, this chat only"
+        );
         let unknown = MessageId::new();
-        assert_eq!(store.get_in_context(unknown).await.unwrap(), None);
+        assert_eq!(store.get_in_context(unknown, 5).await.unwrap(), None);
     }
 }
