@@ -21,13 +21,18 @@ use std::sync::OnceLock;
 /// The message `$1` (columns `t_…`) with its conversation (`c_…`) and bot (`b_…`), on every
 /// row, and the conversation's latest `$2` messages (`h_…`), one a row, newest first; one row
 /// with no `h_…` when `$2` is 0. `{columns}` are the four tables' columns under those prefixes.
+/// The history is a subquery that does not depend on the outer row, so it is read once, along
+/// the `(conversation_id, id)` index, however long the conversation.
 const IN_CONTEXT: &str = "SELECT {columns}
 FROM messages t
 LEFT JOIN conversations c ON c.id = t.conversation_id
 LEFT JOIN bots b ON b.id = t.bot_id
-LEFT JOIN messages h ON h.id IN (
-    SELECT id FROM messages WHERE conversation_id = t.conversation_id ORDER BY id DESC LIMIT $2
-)
+LEFT JOIN (
+    SELECT * FROM messages
+    WHERE conversation_id = (SELECT conversation_id FROM messages WHERE id = $1)
+    ORDER BY id DESC
+    LIMIT $2
+) h ON 1 = 1
 WHERE t.id = $1
 ORDER BY h.id DESC";
 
