@@ -1,42 +1,57 @@
 //! [`Ledger::record_inbound_batch`](application::ports::Ledger): a batch of inbound messages,
-//! their conversations and `reply` jobs in one transaction of a constant number of statements
-//! (multi-row VALUES), whatever the batch's size, on SQLite and PostgreSQL.
+//! their conversations and `reply` jobs in one transaction of a constant number of statements,
+//! whatever the batch's size, on SQLite and PostgreSQL.
 //!
-//! The statements, in the order that keeps concurrent writers from deadlocking:
-//! 1. insert the chats' active conversations (sorted by chat; a rival's wins, see
-//!    `one_active_per_chat`), learning which ones this batch started;
-//! 2. read back every chat's active conversation, locking the rows in id order: as in
-//!    `touching`, the row lock makes a lane's writers allocate job ids and commit in turn;
-//! 3. take the lanes' advisory locks (`lock_lane`, in key order) before looking at heads;
-//! 4. insert the messages (sorted by their unique key), learning which ones are new;
-//! 5. touch the conversations that received a new message (and drop one this batch started
-//!    for duplicates only, which is rare: one more statement then);
-//! 6. read which lanes have a head, then insert the `reply` jobs in arrival order: the first
-//!    new job of a lane without a head is `queued`, every other one `waiting`;
-//! 7. NOTIFY the dispatchers when a job is queued, and commit.
+//! The steps, in the order that keeps concurrent writers from deadlocking:
+//! 1. upsert the chats' active conversations (sorted by chat; a rival's wins, see
+//!    `one_active_per_chat`), which locks each chat's row in that order and returns it, telling
+//!    which ones this batch started: as in `touching`, the row lock makes a lane's writers
+//!    allocate job ids and commit in turn. On PostgreSQL the same statement then takes the
+//!    lanes' advisory locks (as `lock_lane`, in key order), before anything looks at heads;
+//! 2. insert the messages (sorted by their unique key), learning which ones are new (and drop
+//!    a conversation this batch started for duplicates only, which is rare: one more statement
+//!    then);
+//! 3. touch the conversations that received a new message and read which of their lanes have
+//!    a head (one statement on PostgreSQL, two on SQLite);
+//! 4. insert the `reply` jobs in arrival order: the first new job of a lane without a head is
+//!    `queued`, every other one `waiting`; on PostgreSQL the same statement NOTIFYs the
+//!    dispatchers when a job is queued. Then commit.
+//!
+//! The engines differ only in how a step's statements carry the batch and in how many a step
+//! takes. On PostgreSQL a statement binds whole arrays (a JSON array of rows for inserts), so
+//! that its text is the same whatever the batch's size: it is parsed and prepared once per
+//! connection and stays in the connection's statement cache. After a few runs PostgreSQL may
+//! also keep one plan for it (a generic plan), made while the tables were still small: every
+//! lookup is written so that this plan finds rows by key however the tables grow (see
+//! `touching_and_heads`). SQLite, which has no arrays, binds one parameter a value.
 
 use crate::entities::jobs::{self, state};
 use crate::entities::{conversations, messages};
 use crate::errors::{corrupt, repo_err};
 use crate::ledger::{begin, commit, inbound_message, lane_of, one_active_per_chat, rollback};
 use crate::ledger::{same_delivery, touching_many};
-use crate::mapping::{conversation_row, message_row};
-use crate::queue::{announce, job_row, lock_lanes};
+use crate::mapping::{conversation_row, message_row, millis};
+use crate::queue::{job_row, JOBS_CHANNEL};
 use crate::SeaStore;
 use application::ports::{InboundRecord, JobPayload, Recorded};
+use chrono::{DateTime, Utc};
 use domain::{Conversation, ConversationId, Message, RepoError};
-use sea_orm::sea_query::{Alias, OnConflict};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    Insert, Iterable, QueryFilter, QuerySelect, QueryTrait, Statement, Value,
+use sea_orm::sea_query::{
+    sea_value_to_json_value, Alias, ArrayType, Expr, Func, InsertStatement, Query,
 };
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityName,
+    EntityTrait, IdenStatic, Insert, Iterable, QueryFilter, QuerySelect, QueryTrait, Statement,
+    Value,
+};
+use serde_json::{Map, Value as Json};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// The most records one batch may hold: its reads and updates bind up to three parameters a
-/// record in one statement, within SQLite's 32,766 (PostgreSQL allows 65,535).
+/// The most records one batch may hold: on SQLite its touch binds up to three parameters a
+/// record in one statement, within SQLite's 32,766 (PostgreSQL binds arrays).
 pub(crate) const MAX_BATCH: usize = 8192;
 
-/// The parameters one multi-row insert binds at most; larger inserts go in several.
+/// The parameters one multi-row insert binds at most on SQLite; larger inserts go in several.
 const INSERT_PARAMETERS: usize = 30_000;
 
 /// A chat as stored: bot id, platform, external chat id.
@@ -87,7 +102,8 @@ pub(crate) async fn record_batch(
             return Ok(vec![Recorded::Duplicate; records.len()]);
         }
     };
-    enqueue_replies(&tx, &deliveries, &messages).await?;
+    let headed = touch_and_read_heads(&tx, &messages).await?;
+    enqueue_replies(&tx, &deliveries, &messages, headed).await?;
     commit(tx).await?;
     Ok(outcome(&firsts, &messages))
 }
@@ -113,18 +129,15 @@ fn outcome(firsts: &[Option<&InboundRecord>], new: &HashMap<usize, Message>) -> 
         .collect()
 }
 
-/// Steps 1 to 5: the new messages, by their delivery's index; `None` when none is new.
+/// Steps 1 and 2: the new messages, by their delivery's index; `None` when none is new.
 async fn store_messages(
     tx: &DatabaseTransaction,
     deliveries: &[&InboundRecord],
 ) -> Result<Option<HashMap<usize, Message>>, RepoError> {
-    let started = start_conversations(tx, deliveries).await?;
-    let active = lock_active_conversations(tx, deliveries).await?;
-    let lanes: Vec<String> = active.values().map(|&id| lane_of(id)).collect();
-    lock_lanes(tx, &lanes.iter().map(String::as_str).collect::<Vec<_>>()).await?;
+    let Active { chats, started } = lock_conversations(tx, deliveries).await?;
     let mut candidates = Vec::with_capacity(deliveries.len());
     for record in deliveries {
-        let conversation_id = active
+        let conversation_id = chats
             .get(&chat_of(record))
             .ok_or_else(|| RepoError::Other("the active conversation vanished".into()))?;
         candidates.push(inbound_message(record, *conversation_id));
@@ -139,81 +152,110 @@ async fn store_messages(
         return Ok(None);
     }
     drop_unused(tx, &started, &new).await?;
-    touch_conversations(tx, new.values()).await?;
     Ok(Some(new))
 }
 
-/// Step 1: inserts a conversation for every chat that has no active one (a chat's first
-/// record gives its start time); returns the ids of those this batch inserted.
-async fn start_conversations(
+/// The chats' active conversations, their rows locked.
+struct Active {
+    chats: HashMap<Chat, ConversationId>,
+    /// The ids of those this batch started.
+    started: HashSet<String>,
+}
+
+/// Step 1: upserts a conversation for every chat (a chat's first record gives the start time
+/// of one it starts); an active one of the chat is kept as it is, but locked and returned.
+async fn lock_conversations(
     tx: &DatabaseTransaction,
     deliveries: &[&InboundRecord],
-) -> Result<HashSet<String>, RepoError> {
+) -> Result<Active, RepoError> {
     let mut chats = BTreeMap::new();
     for record in deliveries {
         chats.entry(chat_of(record)).or_insert(*record);
     }
-    let rows = chats.into_values().map(|r| {
-        let fresh = Conversation::start(r.bot_id, r.platform, r.chat.clone(), r.received_at);
-        conversation_row(&fresh)
-    });
-    insert_returning_ids::<conversations::ActiveModel>(tx, rows.collect(), one_active_per_chat)
-        .await
-}
-
-/// Step 2: each chat's active conversation, its row locked (PostgreSQL) in id order. The chats
-/// are a VALUES list: an OR of one condition per chat nests too deep for SQLite (1000 levels).
-async fn lock_active_conversations(
-    tx: &DatabaseTransaction,
-    deliveries: &[&InboundRecord],
-) -> Result<HashMap<Chat, ConversationId>, RepoError> {
-    let chats: BTreeSet<Chat> = deliveries.iter().map(|r| chat_of(r)).collect();
-    let rows = tx
-        .query_all(active_chats(tx.get_database_backend(), chats))
-        .await
-        .map_err(repo_err)?;
-    let mut active = HashMap::with_capacity(rows.len());
-    for row in rows {
-        let text = |column| row.try_get::<String>("", column).map_err(repo_err);
-        let id = text("id")?
-            .parse()
-            .map_err(|e| corrupt("conversations.id", e))?;
-        active.insert(
-            (
+    let fresh: Vec<Conversation> = (chats.into_values())
+        .map(|r| Conversation::start(r.bot_id, r.platform, r.chat.clone(), r.received_at))
+        .collect();
+    let fresh_ids: HashSet<String> = fresh.iter().map(|c| c.id.to_string()).collect();
+    let rows = fresh.iter().map(conversation_row).collect();
+    let mut active = Active {
+        chats: HashMap::with_capacity(fresh.len()),
+        started: HashSet::new(),
+    };
+    for upsert in upserts(tx.get_database_backend(), rows)? {
+        for row in tx.query_all(upsert).await.map_err(repo_err)? {
+            let text = |column| row.try_get::<String>("", column).map_err(repo_err);
+            let id = text("id")?;
+            let chat = (
                 text("bot_id")?,
                 text("platform")?,
                 text("external_chat_id")?,
-            ),
-            id,
-        );
+            );
+            let parsed = id.parse().map_err(|e| corrupt("conversations.id", e))?;
+            active.chats.insert(chat, parsed);
+            if fresh_ids.contains(&id) {
+                active.started.insert(id);
+            }
+        }
     }
     Ok(active)
 }
 
-/// The active conversations of `chats`, locked in id order on PostgreSQL. The status is
-/// literal, so that PostgreSQL can use the partial index `conversations_active_chat`.
-fn active_chats(backend: DbBackend, chats: BTreeSet<Chat>) -> Statement {
-    let list = (0..chats.len())
-        .map(|n| format!("(${}, ${}, ${})", 3 * n + 1, 3 * n + 2, 3 * n + 3))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let lock = match backend {
-        DbBackend::Postgres => " FOR UPDATE",
-        _ => "",
-    };
-    let sql = format!(
-        "SELECT id, bot_id, platform, external_chat_id FROM conversations
-WHERE status = 'active' AND (bot_id, platform, external_chat_id) IN (VALUES {list})
-ORDER BY id{lock}"
-    );
-    let values = chats
-        .into_iter()
-        .flat_map(|(bot, platform, chat)| [bot, platform, chat])
-        .map(Value::from);
-    Statement::from_sql_and_values(backend, sql, values)
+/// The upserts of step 1. The rival of a conflict stays as it is (`updated_at` is set to
+/// itself), but the update locks its row and makes `RETURNING` return it. On PostgreSQL the
+/// statement goes on to take the lanes' advisory locks once it has every row lock.
+fn upserts(
+    backend: DbBackend,
+    rows: Vec<conversations::ActiveModel>,
+) -> Result<Vec<Statement>, RepoError> {
+    use conversations::{Column, Entity};
+    let keep = Expr::col((Entity, Column::UpdatedAt));
+    let conflict = one_active_per_chat()
+        .value(Column::UpdatedAt, keep)
+        .to_owned();
+    let returned = [
+        Column::Id,
+        Column::BotId,
+        Column::Platform,
+        Column::ExternalChatId,
+    ];
+    let statements = inserts(backend, rows)?.into_iter().map(|mut insert| {
+        insert
+            .on_conflict(conflict.clone())
+            .returning(Query::returning().columns(returned));
+        backend.build(&insert)
+    });
+    Ok(match backend {
+        DbBackend::Postgres => statements.map(locking_lanes).collect(),
+        _ => statements.collect(),
+    })
 }
 
-/// Step 4: inserts the messages in the order of their unique key (so that two batches racing
+/// `upsert` followed, in the same statement, by the advisory locks of the lanes of the
+/// conversations it returns (a conversation's lane is its id, see `lane_of`): as `lock_lane`
+/// takes one, but for every lane, in the order of their keys (not of the lanes' names, which a
+/// hash collision would make ambiguous) so that two multi-lane writers cannot deadlock.
+/// `locks` reads every row of `chats` (so the upsert has finished and holds all its row locks)
+/// and sorts the keys before any lock is taken: PostgreSQL evaluates a volatile function of the
+/// select list above the sort.
+fn locking_lanes(upsert: Statement) -> Statement {
+    let locks = ",
+locks AS (
+    SELECT pg_advisory_xact_lock(k) FROM (
+        SELECT DISTINCT hashtextextended(id, 0) AS k FROM chats
+    ) AS keys ORDER BY k
+)
+SELECT chats.*, (SELECT count(*) FROM locks) AS locks FROM chats";
+    within(upsert, "chats", locks)
+}
+
+/// `statement` as the table `name` of a PostgreSQL `WITH`, then `rest`.
+fn within(statement: Statement, name: &str, rest: &str) -> Statement {
+    let sql = format!("WITH {name} AS ({}){rest}", statement.sql);
+    let values = statement.values.map(|values| values.0).unwrap_or_default();
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+/// Step 2: inserts the messages in the order of their unique key (so that two batches racing
 /// on the same deliveries wait for each other in one order); returns the ids of the new ones.
 async fn insert_messages(
     tx: &DatabaseTransaction,
@@ -228,34 +270,14 @@ async fn insert_messages(
         .into_iter()
         .map(message_row)
         .collect::<Result<Vec<_>, _>>()?;
-    insert_returning_ids::<messages::ActiveModel>(tx, rows, same_delivery).await
-}
-
-/// `rows` in order, cut into inserts that each bind at most [`INSERT_PARAMETERS`].
-fn insert_chunks<A: ActiveModelTrait>(rows: Vec<A>) -> Vec<Insert<A>> {
-    let columns = <A::Entity as EntityTrait>::Column::iter().count();
-    let per_statement = (INSERT_PARAMETERS / columns.max(1)).max(1);
-    let mut rows = rows.into_iter().peekable();
-    let mut inserts = Vec::new();
-    while rows.peek().is_some() {
-        inserts.push(Insert::many(rows.by_ref().take(per_statement)));
-    }
-    inserts
-}
-
-/// Inserts `rows`, doing nothing on `conflict`; returns the `id`s of the rows inserted.
-async fn insert_returning_ids<A: ActiveModelTrait>(
-    tx: &DatabaseTransaction,
-    rows: Vec<A>,
-    conflict: impl Fn() -> OnConflict,
-) -> Result<HashSet<String>, RepoError> {
     let backend = tx.get_database_backend();
     let mut ids = HashSet::new();
-    for insert in insert_chunks(rows) {
-        let mut insert = insert.on_conflict(conflict());
-        insert.query().returning_col(Alias::new("id"));
+    for mut insert in inserts(backend, rows)? {
+        insert
+            .on_conflict(same_delivery())
+            .returning_col(messages::Column::Id);
         for row in tx
-            .query_all(insert.build(backend))
+            .query_all(backend.build(&insert))
             .await
             .map_err(repo_err)?
         {
@@ -265,6 +287,69 @@ async fn insert_returning_ids<A: ActiveModelTrait>(
     Ok(ids)
 }
 
+/// Inserts of `rows`, in order: on PostgreSQL one that reads them from a JSON array (which,
+/// unlike an array of a column's type bound through sea-query, may hold NULLs), elsewhere
+/// multi-row inserts that each bind at most [`INSERT_PARAMETERS`].
+fn inserts<A: ActiveModelTrait>(
+    backend: DbBackend,
+    rows: Vec<A>,
+) -> Result<Vec<InsertStatement>, RepoError> {
+    match backend {
+        DbBackend::Postgres => Ok(vec![insert_from_json(rows)?]),
+        _ => Ok(insert_chunks(rows)),
+    }
+}
+
+/// `rows` in order, cut into inserts that each bind at most [`INSERT_PARAMETERS`].
+fn insert_chunks<A: ActiveModelTrait>(rows: Vec<A>) -> Vec<InsertStatement> {
+    let columns = <A::Entity as EntityTrait>::Column::iter().count();
+    let per_statement = (INSERT_PARAMETERS / columns.max(1)).max(1);
+    let mut rows = rows.into_iter().peekable();
+    let mut inserts = Vec::new();
+    while rows.peek().is_some() {
+        inserts.push(Insert::many(rows.by_ref().take(per_statement)).into_query());
+    }
+    inserts
+}
+
+/// `INSERT INTO table (columns) SELECT columns FROM json_populate_recordset(NULL::table, $1)`:
+/// the columns set in the first row, the rows one JSON array of objects, inserted in the
+/// array's order (the function's rows feed the insert one by one, as a VALUES list's do).
+fn insert_from_json<A: ActiveModelTrait>(rows: Vec<A>) -> Result<InsertStatement, RepoError> {
+    let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter()
+        .filter(|&column| rows.first().is_some_and(|row| row.get(column).is_set()))
+        .collect();
+    let objects = rows.into_iter().map(|row| {
+        let fields = columns.iter().map(|&column| {
+            let value = row.get(column).into_value();
+            let value = value.map_or(Json::Null, |v| sea_value_to_json_value(&v));
+            (column.as_str().to_owned(), value)
+        });
+        Json::Object(fields.collect::<Map<_, _>>())
+    });
+    let table = A::Entity::default();
+    let json = Json::Array(objects.collect()).to_string();
+    let rows = Func::cust(Alias::new("json_populate_recordset"))
+        .arg(Expr::cust(format!("NULL::{}", table.table_name())))
+        .arg(Expr::val(json).cast_as(Alias::new("json")));
+    let select = Query::select()
+        .columns(columns.clone())
+        .from_function(rows, Alias::new("rows"))
+        .to_owned();
+    Query::insert()
+        .into_table(table)
+        .columns(columns)
+        .select_from(select)
+        .map(|insert| insert.to_owned())
+        .map_err(|e| RepoError::Other(format!("cannot build an insert: {e}")))
+}
+
+/// A PostgreSQL `text[]` of `values`.
+fn text_array(values: impl IntoIterator<Item = String>) -> Value {
+    let values = values.into_iter().map(Value::from).collect();
+    Value::Array(ArrayType::String, Some(Box::new(values)))
+}
+
 /// Deletes the conversations this batch started that received no new message (their chat's
 /// messages were all redeliveries), as if they had never been started.
 async fn drop_unused(
@@ -272,47 +357,99 @@ async fn drop_unused(
     started: &HashSet<String>,
     new: &HashMap<usize, Message>,
 ) -> Result<(), RepoError> {
-    use conversations::{Column, Entity};
     let used: HashSet<String> = new
         .values()
         .map(|m| m.conversation_id.to_string())
         .collect();
-    let unused: Vec<&String> = started.difference(&used).collect();
+    let unused: Vec<String> = started.difference(&used).cloned().collect();
     if unused.is_empty() {
         return Ok(());
     }
-    Entity::delete_many()
-        .filter(Column::Id.is_in(unused))
-        .exec(tx)
-        .await
-        .map_err(repo_err)?;
+    let backend = tx.get_database_backend();
+    let delete = match backend {
+        DbBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            "DELETE FROM conversations WHERE id = ANY ($1)",
+            [text_array(unused)],
+        ),
+        _ => (conversations::Entity::delete_many())
+            .filter(conversations::Column::Id.is_in(unused))
+            .build(backend),
+    };
+    tx.execute(delete).await.map_err(repo_err)?;
     Ok(())
 }
 
-/// Step 5: moves each conversation's `updated_at` to its latest new message, in one statement.
-async fn touch_conversations<'a>(
+/// Step 3: moves each conversation's `updated_at` to its latest new message; returns which of
+/// their lanes have a head (a `queued` or `running` job).
+async fn touch_and_read_heads(
     tx: &DatabaseTransaction,
-    new: impl Iterator<Item = &'a Message>,
-) -> Result<(), RepoError> {
+    new: &HashMap<usize, Message>,
+) -> Result<HashSet<String>, RepoError> {
     let mut latest = BTreeMap::new();
-    for message in new {
+    for message in new.values() {
         let at = latest
             .entry(message.conversation_id)
             .or_insert(message.created_at);
         *at = (*at).max(message.created_at);
     }
-    touching_many(&latest).exec(tx).await.map_err(repo_err)?;
-    Ok(())
+    let mut headed = HashSet::new();
+    for statement in touching_and_heads(tx.get_database_backend(), &latest) {
+        for row in tx.query_all(statement).await.map_err(repo_err)? {
+            headed.insert(row.try_get::<String>("", "lane").map_err(repo_err)?);
+        }
+    }
+    Ok(headed)
 }
 
-/// Step 6 and the NOTIFY: a `reply` job per new message, in arrival order.
+/// The statements of step 3: the touch, then the heads' lanes (`lane`).
+///
+/// On PostgreSQL both go in one statement, each lookup a `LATERAL` subquery with a `LIMIT`,
+/// which PostgreSQL plans as an index lookup per key (here `conversations_pkey` and
+/// `jobs_lane_state`) rather than as a join that reads a table whole (which a plan made while
+/// the table was small would go on doing); the touch then updates each row found by its `ctid`,
+/// which stays put until then: the row is locked, and nothing else updates it in between.
+fn touching_and_heads(
+    backend: DbBackend,
+    latest: &BTreeMap<ConversationId, DateTime<Utc>>,
+) -> Vec<Statement> {
+    let lanes = latest.keys().map(|&id| lane_of(id));
+    if backend != DbBackend::Postgres {
+        let heads = (jobs::Entity::find().select_only())
+            .column(jobs::Column::Lane)
+            .filter(jobs::Column::Lane.is_in(lanes))
+            .filter(jobs::Column::State.is_in([state::QUEUED, state::RUNNING]))
+            .distinct();
+        return vec![touching_many(latest).build(backend), heads.build(backend)];
+    }
+    let sql = "WITH touched AS (
+    UPDATE conversations SET updated_at = GREATEST(conversations.updated_at, latest.at)
+    FROM unnest($1::text[], $2::bigint[]) AS latest (id, at)
+    CROSS JOIN LATERAL (SELECT ctid FROM conversations WHERE id = latest.id LIMIT 1) AS found
+    WHERE conversations.ctid = found.ctid
+)
+SELECT lanes.lane FROM unnest($3::text[]) AS lanes (lane)
+CROSS JOIN LATERAL (
+    SELECT 1 FROM jobs WHERE jobs.lane = lanes.lane AND jobs.state IN ('queued', 'running')
+    LIMIT 1
+) AS head";
+    let ids = text_array(latest.keys().map(ToString::to_string));
+    let ats = latest.values().map(|&at| Value::from(millis(at))).collect();
+    let ats = Value::Array(ArrayType::BigInt, Some(Box::new(ats)));
+    vec![Statement::from_sql_and_values(
+        backend,
+        sql,
+        [ids, ats, text_array(lanes)],
+    )]
+}
+
+/// Step 4: a `reply` job per new message, in arrival order; the lanes of `headed` have a head.
 async fn enqueue_replies(
     tx: &DatabaseTransaction,
     deliveries: &[&InboundRecord],
     new: &HashMap<usize, Message>,
+    mut headed: HashSet<String>,
 ) -> Result<(), RepoError> {
-    let lanes: HashSet<String> = new.values().map(|m| lane_of(m.conversation_id)).collect();
-    let mut headed = lanes_with_a_head(tx, lanes).await?;
     let mut rows = Vec::with_capacity(new.len());
     let mut queued = false;
     for (index, record) in deliveries.iter().enumerate() {
@@ -337,30 +474,21 @@ async fn enqueue_replies(
             arrival,
         )?);
     }
-    for insert in insert_chunks(rows) {
-        insert.exec_without_returning(tx).await.map_err(repo_err)?;
-    }
-    if queued {
-        announce(tx).await?;
+    let backend = tx.get_database_backend();
+    for insert in inserts(backend, rows)? {
+        let insert = backend.build(&insert);
+        let insert = match backend {
+            DbBackend::Postgres if queued => notifying(insert),
+            _ => insert,
+        };
+        tx.execute(insert).await.map_err(repo_err)?;
     }
     Ok(())
 }
 
-/// Which of `lanes` have a head (a `queued` or `running` job).
-async fn lanes_with_a_head(
-    tx: &DatabaseTransaction,
-    lanes: HashSet<String>,
-) -> Result<HashSet<String>, RepoError> {
-    use jobs::{Column, Entity};
-    let headed: Vec<String> = Entity::find()
-        .select_only()
-        .column(Column::Lane)
-        .distinct()
-        .filter(Column::Lane.is_in(lanes))
-        .filter(Column::State.is_in([state::QUEUED, state::RUNNING]))
-        .into_tuple()
-        .all(tx)
-        .await
-        .map_err(repo_err)?;
-    Ok(headed.into_iter().collect())
+/// `insert` followed, in the same statement, by a NOTIFY of the dispatchers (delivered at
+/// commit, as `announce`'s). SQLite's only writer wakes its own dispatcher in memory.
+fn notifying(insert: Statement) -> Statement {
+    let notify = format!(" SELECT pg_notify('{JOBS_CHANNEL}', '')");
+    within(insert, "inserted", &notify)
 }

@@ -83,32 +83,6 @@ async fn lock_lane<C: ConnectionTrait>(tx: &C, lane: &str) -> Result<(), RepoErr
     Ok(())
 }
 
-/// [`lock_lane`] for every lane of `lanes` in one statement (one parameter a lane). The locks
-/// are taken in the order of their keys (not of the lanes' names, which a hash collision would
-/// make ambiguous), so that two multi-lane writers cannot deadlock: PostgreSQL evaluates a
-/// volatile function of the select list above the sort.
-pub(crate) async fn lock_lanes<C: ConnectionTrait>(
-    tx: &C,
-    lanes: &[&str],
-) -> Result<(), RepoError> {
-    if tx.get_database_backend() != DbBackend::Postgres || lanes.is_empty() {
-        return Ok(());
-    }
-    let list = (1..=lanes.len())
-        .map(|n| format!("(${n})"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let lock = format!(
-        "SELECT pg_advisory_xact_lock(k) FROM (
-    SELECT DISTINCT hashtextextended(lane, 0) AS k FROM (VALUES {list}) AS lanes (lane)
-) AS keys ORDER BY k"
-    );
-    let values = lanes.iter().map(|&lane| Value::from(lane));
-    let lock = Statement::from_sql_and_values(DbBackend::Postgres, lock, values);
-    tx.execute(lock).await.map_err(repo_err)?;
-    Ok(())
-}
-
 /// After a lane's head left (in this transaction): the next waiting job becomes the head.
 pub(crate) async fn promote_next<C: ConnectionTrait>(tx: &C, lane: &str) -> Result<(), RepoError> {
     lock_lane(tx, lane).await?;
