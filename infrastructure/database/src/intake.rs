@@ -41,8 +41,8 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityName,
-    EntityTrait, IdenStatic, Insert, Iterable, QueryFilter, QuerySelect, QueryTrait, Statement,
-    Value,
+    EntityTrait, IdenStatic, Insert, Iterable, QueryFilter, QueryResult, QuerySelect, QueryTrait,
+    Statement, Value,
 };
 use serde_json::{Map, Value as Json};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -183,13 +183,7 @@ async fn lock_conversations(
     };
     for upsert in upserts(tx.get_database_backend(), rows)? {
         for row in tx.query_all(upsert).await.map_err(repo_err)? {
-            let text = |column| row.try_get::<String>("", column).map_err(repo_err);
-            let id = text("id")?;
-            let chat = (
-                text("bot_id")?,
-                text("platform")?,
-                text("external_chat_id")?,
-            );
+            let (chat, id) = chat_and_id(&row)?;
             let parsed = id.parse().map_err(|e| corrupt("conversations.id", e))?;
             active.chats.insert(chat, parsed);
             if fresh_ids.contains(&id) {
@@ -198,6 +192,17 @@ async fn lock_conversations(
         }
     }
     Ok(active)
+}
+
+/// The chat and the id of a conversation the upsert returned.
+fn chat_and_id(row: &QueryResult) -> Result<(Chat, String), RepoError> {
+    let text = |column| row.try_get::<String>("", column).map_err(repo_err);
+    let chat = (
+        text("bot_id")?,
+        text("platform")?,
+        text("external_chat_id")?,
+    );
+    Ok((chat, text("id")?))
 }
 
 /// The upserts of step 1. The rival of a conflict stays as it is (`updated_at` is set to
