@@ -253,6 +253,12 @@ mod tests {
         rig
     }
 
+    /// The job that answers `inbound`, at its `attempts`th attempt.
+    fn reply_job(inbound: &Message, attempts: u32) -> ClaimedJob {
+        let message_id = inbound.id;
+        job(JobPayload::Reply { message_id }, attempts)
+    }
+
     #[tokio::test]
     async fn a_stored_reply_is_delivered_by_the_same_job_in_the_same_run() {
         let world = World::new();
@@ -276,12 +282,7 @@ mod tests {
             .returning(|_, _, _| Ok(true));
         // Neither another claim nor a separate completion: the delivery finishes the job.
         rig.queue.expect_complete().never();
-        let reply_job = job(
-            JobPayload::Reply {
-                message_id: inbound.id,
-            },
-            2,
-        );
+        let reply_job = reply_job(&inbound, 2);
         let outcome = rig.runner(&world).run(&reply_job).await.unwrap();
         assert_eq!(outcome, Outcome::Completed);
     }
@@ -304,12 +305,7 @@ mod tests {
             .times(1)
             .returning(|_, _, _, _| Ok(true));
         // The reply job's attempts were nearly spent; the delivery starts its own count.
-        let reply_job = job(
-            JobPayload::Reply {
-                message_id: inbound.id,
-            },
-            3,
-        );
+        let reply_job = reply_job(&inbound, 3);
         let outcome = rig.runner(&world).run(&reply_job).await.unwrap();
         assert!(matches!(outcome, Outcome::Retrying { .. }), "{outcome:?}");
     }

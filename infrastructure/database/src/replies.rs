@@ -16,6 +16,7 @@ use domain::{ExternalMessageId, Message, MessageId, MessageStatus, RepoError};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbBackend, IdenStatic, Iterable, Statement, Value,
 };
+use std::sync::OnceLock;
 
 /// Stores a reply (`{columns}` from `$8`) while the job `$1` is held under the lease `$2`, and
 /// turns the job into the reply's delivery (`$3`, `$4`) at `$5`, touching the conversation `$7`
@@ -58,28 +59,51 @@ WHERE id = $1 AND status IN ({from})";
 const FINISH_DELIVERY: &str =
     "WITH sent AS ({mark_sent}) SELECT switchboard_leave_lane($4, $5, $6, NULL)";
 
-/// The reply's columns (quoted) and values, in the table's order.
-fn reply_row(reply: &Message) -> Result<(Vec<String>, Vec<Value>), RepoError> {
+/// The texts of the statements above with their lists filled in, built once: they depend on
+/// the schema and the statuses, not on the values.
+struct Texts {
+    store_reply: String,
+    mark_sent: String,
+    finish_delivery: String,
+}
+
+fn texts() -> &'static Texts {
+    static TEXTS: OnceLock<Texts> = OnceLock::new();
+    TEXTS.get_or_init(|| {
+        let columns: Vec<String> = messages::Column::iter()
+            .map(|column| format!("\"{}\"", column.as_str()))
+            .collect();
+        let placeholders: Vec<String> = (1..=columns.len())
+            .map(|n| format!("${}", STORE_REPLY_PARAMETERS + n))
+            .collect();
+        let from: Vec<String> = MessageStatus::Sent
+            .reachable_from()
+            .iter()
+            .map(|status| format!("'{}'", status.as_str()))
+            .collect();
+        let mark_sent = MARK_SENT.replace("{from}", &from.join(", "));
+        Texts {
+            store_reply: STORE_REPLY
+                .replace("{columns}", &columns.join(", "))
+                .replace("{values}", &placeholders.join(", ")),
+            finish_delivery: FINISH_DELIVERY.replace("{mark_sent}", &mark_sent),
+            mark_sent,
+        }
+    })
+}
+
+/// The reply's values, in the order of the table's columns.
+fn reply_values(reply: &Message) -> Result<Vec<Value>, RepoError> {
     let row = message_row(reply)?;
-    let mut columns = Vec::new();
-    let mut values = Vec::new();
-    for column in messages::Column::iter() {
-        let value = row.get(column).into_value();
-        let value = value.ok_or_else(|| RepoError::Other(format!("{column:?} is not set")))?;
-        columns.push(format!("\"{}\"", column.as_str()));
-        values.push(value);
-    }
-    Ok((columns, values))
+    messages::Column::iter()
+        .map(|column| {
+            let value = row.get(column).into_value();
+            value.ok_or_else(|| RepoError::Other(format!("{column:?} is not set")))
+        })
+        .collect()
 }
 
 fn store_reply_statement(job: &ClaimedJob, reply: &Message) -> Result<Statement, RepoError> {
-    let (columns, row) = reply_row(reply)?;
-    let placeholders: Vec<String> = (1..=columns.len())
-        .map(|n| format!("${}", STORE_REPLY_PARAMETERS + n))
-        .collect();
-    let sql = STORE_REPLY
-        .replace("{columns}", &columns.join(", "))
-        .replace("{values}", &placeholders.join(", "));
     let delivery = job.delivering(reply.id).payload;
     let mut values: Vec<Value> = vec![
         job.id.into(),
@@ -90,7 +114,8 @@ fn store_reply_statement(job: &ClaimedJob, reply: &Message) -> Result<Statement,
         millis(reply.created_at).into(),
         reply.conversation_id.to_string().into(),
     ];
-    values.extend(row);
+    values.extend(reply_values(reply)?);
+    let sql = texts().store_reply.as_str();
     Ok(Statement::from_sql_and_values(
         DbBackend::Postgres,
         sql,
@@ -151,24 +176,13 @@ pub(crate) async fn store_reply(
     })
 }
 
-/// [`MARK_SENT`] for `backend`, with its values.
-fn mark_sent(
-    message_id: MessageId,
-    external_id: Option<ExternalMessageId>,
-) -> (String, [Value; 3]) {
-    let sent = MessageStatus::Sent;
-    let from: Vec<String> = sent
-        .reachable_from()
-        .iter()
-        .map(|status| format!("'{}'", status.as_str()))
-        .collect();
-    let sql = MARK_SENT.replace("{from}", &from.join(", "));
-    let values = [
+/// The values of [`MARK_SENT`].
+fn marking(message_id: MessageId, external_id: Option<ExternalMessageId>) -> [Value; 3] {
+    [
         message_id.to_string().into(),
         external_id.map(|id| id.as_str().to_owned()).into(),
-        sent.as_str().into(),
-    ];
-    (sql, values)
+        MessageStatus::Sent.as_str().into(),
+    ]
 }
 
 pub(crate) async fn finish_delivery(
@@ -177,17 +191,17 @@ pub(crate) async fn finish_delivery(
     message_id: MessageId,
     external_id: Option<ExternalMessageId>,
 ) -> Result<bool, RepoError> {
-    let (mark, marking) = mark_sent(message_id, external_id);
+    let marks = marking(message_id, external_id);
     let backend = store.backend();
     if backend == DbBackend::Postgres {
-        let sql = FINISH_DELIVERY.replace("{mark_sent}", &mark);
         let [id, lease, at, _] = leaving(job.id, &job.lease.0, None);
-        let values = marking.into_iter().chain([id, lease, at]);
+        let values = marks.into_iter().chain([id, lease, at]);
+        let sql = texts().finish_delivery.as_str();
         let statement = Statement::from_sql_and_values(backend, sql, values);
         return answer(store.db(), statement).await;
     }
     let tx = begin(store).await?;
-    let mark = Statement::from_sql_and_values(backend, mark, marking);
+    let mark = Statement::from_sql_and_values(backend, texts().mark_sent.as_str(), marks);
     tx.execute(mark).await.map_err(repo_err)?;
     let completed = delete_held(&tx, job).await?;
     commit_leaving(tx, &job.lane, completed).await
