@@ -191,6 +191,24 @@ pub(crate) async fn finish_delivery(
     message_id: MessageId,
     external_id: Option<ExternalMessageId>,
 ) -> Result<bool, RepoError> {
+    match finish_once(store, job, message_id, external_id).await {
+        // A concurrent delivery was given the same platform id and kept it first (the guard in
+        // MARK_SENT cannot see an uncommitted row): the platform reused it, so its reports
+        // cannot tell the two apart. The message was sent all the same: record it without.
+        Err(RepoError::Duplicate(detail)) => {
+            tracing::warn!(%message_id, %detail, "a platform message id was given twice; not kept");
+            finish_once(store, job, message_id, None).await
+        }
+        finished => finished,
+    }
+}
+
+async fn finish_once(
+    store: &SeaStore,
+    job: &ClaimedJob,
+    message_id: MessageId,
+    external_id: Option<ExternalMessageId>,
+) -> Result<bool, RepoError> {
     let marks = marking(message_id, external_id);
     let backend = store.backend();
     if backend == DbBackend::Postgres {
