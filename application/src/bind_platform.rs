@@ -90,6 +90,12 @@ impl BindPlatform {
         })
     }
 
+    /// Whether webhook URLs are built on `server.public_url` (the request's own address is
+    /// then not needed).
+    pub fn has_public_url(&self) -> bool {
+        self.public_url.is_some()
+    }
+
     /// Where `kind`'s webhooks for this bot go: under `server.public_url` when set, else under
     /// `request_base`.
     pub fn webhook_url(&self, kind: PlatformKind, bot_id: BotId, request_base: &str) -> String {

@@ -45,7 +45,9 @@ pub use jobs::{Lookup, Step};
 pub use operator_message::{OperatorMessageError, SendOperatorMessage};
 pub use poll_supervisor::{PollSupervisor, PollSupervisorPorts, PollSupervisorSettings};
 pub use poll_updates::{PollPorts, PollSettings, PollUpdates};
-pub use receive_webhook::{Receipt, ReceiveError, ReceiveWebhook, Stores, SubscribeError};
+pub use receive_webhook::{
+    Admitted, Receipt, ReceiveError, ReceiveWebhook, Stores, SubscribeError,
+};
 pub use settings::PipelineSettings;
 pub use shutdown::{Shutdown, StopHandle};
 pub use web_chat::{Answer, Opened, WebChat, WebChatError, WebChatSettings};

@@ -2,12 +2,14 @@
 
 use crate::intake::Intake;
 use crate::ports::{
-    Channels, Clock, EventPublisher, InboundMessage, InboundRecord, InboundRequest, ParseError,
-    Recorded, VerifyError,
+    Channel, Channels, Clock, EventPublisher, InboundMessage, InboundRecord, InboundRequest,
+    ParseError, Recorded, VerifyError,
 };
 use crate::secrets::secrets_match;
 use domain::repositories::{BindingRepository, MessageRepository};
-use domain::{BotId, DeliveryReport, DomainEvent, MessageStatus, PlatformKind, RepoError};
+use domain::{
+    BotId, DeliveryReport, DomainEvent, MessageStatus, PlatformBinding, PlatformKind, RepoError,
+};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -55,6 +57,21 @@ pub struct Stores {
     pub intake: Intake,
 }
 
+/// A webhook whose binding exists and whose headers passed the channel's early check: its body
+/// may now be read.
+pub struct Admitted {
+    bot_id: BotId,
+    kind: PlatformKind,
+    binding: PlatformBinding,
+    channel: Arc<dyn Channel>,
+}
+
+impl Admitted {
+    pub fn platform(&self) -> PlatformKind {
+        self.kind
+    }
+}
+
 pub struct ReceiveWebhook {
     bindings: Arc<dyn BindingRepository>,
     messages: Arc<dyn MessageRepository>,
@@ -83,16 +100,30 @@ impl ReceiveWebhook {
 
     /// Nothing is written unless the request is authentic; once this returns `Ok`, every
     /// message in it is stored with its reply job.
-    #[tracing::instrument(skip_all, fields(bot_id = %bot_id, platform = %kind))]
     pub async fn handle(
         &self,
         bot_id: BotId,
         kind: PlatformKind,
         request: &InboundRequest,
     ) -> Result<Receipt, ReceiveError> {
+        let admitted = self.admit(bot_id, kind, request).await?;
+        self.accept(admitted, request).await
+    }
+
+    /// The checks that need no body: the binding exists and the headers carry what the
+    /// platform signs with. The HTTP edge reads the body only after this (`request.body` is not
+    /// looked at), so that a stranger's request holds no memory.
+    #[tracing::instrument(skip_all, fields(bot_id = %bot_id, platform = %kind))]
+    pub async fn admit(
+        &self,
+        bot_id: BotId,
+        kind: PlatformKind,
+        request: &InboundRequest,
+    ) -> Result<Admitted, ReceiveError> {
         let channel = self
             .channels
             .get(kind)
+            .cloned()
             .ok_or(ReceiveError::UnknownBinding(kind))?;
         let binding = self
             .bindings
@@ -100,6 +131,28 @@ impl ReceiveWebhook {
             .await
             .map_err(ReceiveError::Unavailable)?
             .ok_or(ReceiveError::UnknownBinding(kind))?;
+        channel.check_headers(&binding, request)?;
+        Ok(Admitted {
+            bot_id,
+            kind,
+            binding,
+            channel,
+        })
+    }
+
+    /// Verifies the admitted request with its body, then stores what it carries.
+    #[tracing::instrument(skip_all, fields(bot_id = %admitted.bot_id, platform = %admitted.kind))]
+    pub async fn accept(
+        &self,
+        admitted: Admitted,
+        request: &InboundRequest,
+    ) -> Result<Receipt, ReceiveError> {
+        let Admitted {
+            bot_id,
+            kind,
+            binding,
+            channel,
+        } = admitted;
         channel.verify(&binding, request)?;
         let inbound = channel.parse(&request.body)?;
         let mut receipt = Receipt {
@@ -296,6 +349,7 @@ mod tests {
             .expect_get()
             .returning(move |_, _| Ok(binding.clone()));
         let mut channel = telegram_channel();
+        channel.expect_check_headers().returning(|_, _| Ok(()));
         channel
             .expect_verify()
             .returning(move |_, _| verdict.clone());
@@ -336,6 +390,45 @@ mod tests {
         assert!(matches!(
             result,
             Err(ReceiveError::Unauthorized(VerifyError::Mismatch))
+        ));
+    }
+
+    #[tokio::test]
+    async fn headers_the_channel_refuses_end_the_request_before_its_body_is_looked_at() {
+        let world = World::new();
+        let mut bindings = MockBindingRepository::new();
+        let binding = world.binding.clone();
+        bindings
+            .expect_get()
+            .returning(move |_, _| Ok(Some(binding.clone())));
+        let mut channel = telegram_channel();
+        channel
+            .expect_check_headers()
+            .returning(|_, _| Err(VerifyError::Missing));
+        channel.expect_verify().never();
+        channel.expect_parse().never();
+        let mut ledger = MockLedger::new();
+        ledger.expect_record_inbound_batch().never();
+        let use_case = ReceiveWebhook::new(
+            Stores {
+                bindings: Arc::new(bindings),
+                messages: Arc::new(MockMessageRepository::new()),
+                intake: intake(ledger),
+            },
+            Channels::new([Arc::new(channel) as Arc<dyn crate::ports::Channel>]),
+            Arc::new(MockEventPublisher::new()),
+            clock(),
+        );
+        let result = use_case
+            .admit(
+                world.bot.id,
+                PlatformKind::Telegram,
+                &InboundRequest::default(),
+            )
+            .await;
+        assert!(matches!(
+            result,
+            Err(ReceiveError::Unauthorized(VerifyError::Missing))
         ));
     }
 

@@ -186,9 +186,13 @@ impl WebChat {
         })
     }
 
-    /// `Ok` when the bot is bound to the web chat.
-    pub async fn ensure_bound(&self, bot_id: BotId) -> Result<(), WebChatError> {
-        self.binding(bot_id).await.map(drop)
+    /// The origins whose pages may open (and embed) the bot's chat; empty: any page may open it.
+    /// `NotBound` when the bot is not bound to the web chat.
+    pub async fn allowed_origins(&self, bot_id: BotId) -> Result<Vec<String>, WebChatError> {
+        match self.binding(bot_id).await? {
+            Credentials::WebChat(credentials) => Ok(credentials.allowed_origins),
+            _ => Err(WebChatError::NotBound),
+        }
     }
 
     /// Every event from now on, for a chat session to follow its conversation.

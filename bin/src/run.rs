@@ -5,7 +5,7 @@ use crate::settings::Settings;
 use application::{Shutdown, StopHandle};
 use database::SeaStore;
 use migrations::{Migrator, MigratorTrait};
-use presentation::HttpSettings;
+use presentation::{HttpSettings, TrustedProxies};
 use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use std::net::{SocketAddr, TcpListener};
@@ -165,11 +165,17 @@ impl Running {
 }
 
 fn http_settings(settings: &Settings) -> HttpSettings {
+    let server = &settings.server;
     HttpSettings {
-        webhook_body_limit: settings.server.webhook_body_limit,
-        json_body_limit: settings.server.json_body_limit,
-        shutdown_timeout: Duration::from_secs(settings.server.shutdown_grace_seconds),
+        webhook_body_limit: server.webhook_body_limit,
+        json_body_limit: server.json_body_limit,
+        shutdown_timeout: Duration::from_secs(server.shutdown_grace_seconds),
         workers: None,
+        body_read_timeout: Duration::from_millis(server.body_read_timeout_ms),
+        max_connections: server.max_connections,
+        max_webhook_bodies: server.max_webhook_bodies,
+        // Checked when the settings were loaded.
+        trusted_proxies: TrustedProxies(server.trusted_proxies().unwrap_or_default()),
     }
 }
 

@@ -2,9 +2,11 @@
 
 use config::{Config, ConfigError, Environment, File, FileFormat};
 use database::Sealer;
+use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::Path;
 
 /// The built-in defaults; every key is documented in docs/configuration.md.
@@ -15,6 +17,10 @@ port = 8080
 shutdown_grace_seconds = 30
 webhook_body_limit = 1048576
 json_body_limit = 65536
+body_read_timeout_ms = 5000
+max_connections = 10000
+max_webhook_bodies = 256
+trusted_proxies = []
 
 [database]
 url = "sqlite://switchboard.db?mode=rwc"
@@ -94,6 +100,36 @@ pub struct ServerSettings {
     pub shutdown_grace_seconds: u64,
     pub webhook_body_limit: usize,
     pub json_body_limit: usize,
+    /// How long a request's body may take to arrive once its headers have (408 beyond).
+    pub body_read_timeout_ms: u64,
+    /// Open connections across the process; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Webhook bodies read at once (503 beyond).
+    pub max_webhook_bodies: usize,
+    /// Addresses or CIDR blocks of the proxies whose `Forwarded` / `X-Forwarded-*` headers are
+    /// believed; none by default.
+    pub trusted_proxies: Vec<String>,
+}
+
+impl ServerSettings {
+    /// `trusted_proxies` parsed: a bare address is a block of one.
+    pub fn trusted_proxies(&self) -> Result<Vec<IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|entry| parse_net(entry.trim()))
+            .collect()
+    }
+}
+
+fn parse_net(entry: &str) -> Result<IpNet, ConfigError> {
+    entry
+        .parse::<IpNet>()
+        .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+        .map_err(|_| {
+            ConfigError::Message(format!(
+                "server.trusted_proxies: `{entry}` is not an IP address or CIDR block"
+            ))
+        })
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -246,6 +282,8 @@ impl Settings {
                     .prefix_separator("__")
                     .separator("__")
                     .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("server.trusted_proxies")
                     .source(Some(env.clone())),
             )
             .build()?
@@ -289,6 +327,16 @@ impl Settings {
         {
             return invalid("database.url", "must be a sqlite: or postgres:// URL");
         }
+        if self.server.body_read_timeout_ms == 0 {
+            return invalid("server.body_read_timeout_ms", "must be at least 1");
+        }
+        if self.server.max_connections == 0 || self.server.max_webhook_bodies == 0 {
+            return invalid(
+                "server.max_connections / server.max_webhook_bodies",
+                "must be at least 1",
+            );
+        }
+        self.server.trusted_proxies()?;
         self.security.sealer()?;
         Ok(())
     }
@@ -363,6 +411,24 @@ mod tests {
         assert_eq!(s.ai.effective_provider(), AiProvider::Echo);
         assert!(s.redis.url.is_none());
         assert!(s.server.public_url.is_none());
+    }
+
+    #[test]
+    fn trusted_proxies_come_as_a_comma_separated_list_and_none_by_default() {
+        let s = Settings::load(None, &HashMap::new()).unwrap();
+        assert!(s.server.trusted_proxies().unwrap().is_empty());
+        let variable = "SWITCHBOARD__SERVER__TRUSTED_PROXIES";
+        let s = Settings::load(None, &env(&[(variable, "10.0.0.0/8, 127.0.0.1")])).unwrap();
+        let nets: Vec<String> = s
+            .server
+            .trusted_proxies()
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(nets, ["10.0.0.0/8", "127.0.0.1/32"]);
+        let refused = Settings::load(None, &env(&[(variable, "10.0.0.0/8,proxy.local")]));
+        assert!(refused.unwrap_err().to_string().contains("proxy.local"));
     }
 
     #[test]

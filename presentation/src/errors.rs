@@ -1,6 +1,6 @@
 //! `ApiError`: every failure the HTTP layer answers, rendered as RFC 9457 problem+json.
 
-use crate::request_id;
+use crate::{refusals, request_id};
 use actix_web::body::BoxBody;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
@@ -51,6 +51,8 @@ pub enum ApiError {
     MalformedUpdate(String),
     #[error("bad request")]
     BadRequest,
+    #[error("{0}")]
+    InvalidHeader(&'static str),
     #[error("missing or invalid API key")]
     Unauthenticated,
     #[error("the webhook's signature or secret is missing or wrong")]
@@ -79,6 +81,8 @@ pub enum ApiError {
     IdempotencyKeyInUse,
     #[error("the first answer to this Idempotency-Key carried a secret shown only once, so it was not kept")]
     IdempotentAnswerWithheld,
+    #[error("the body did not arrive within the server's read timeout")]
+    BodyTimeout,
     #[error("the body is larger than the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type: {0}")]
@@ -90,6 +94,8 @@ pub enum ApiError {
     Platform(String),
     #[error("storage is unavailable: {0}")]
     Unavailable(String),
+    #[error("too many requests are being read at once; retry shortly")]
+    Busy,
     #[error("not ready: {}", .0.join(", "))]
     NotReady(Vec<&'static str>),
     #[error("internal error: {0}")]
@@ -132,6 +138,7 @@ impl ApiError {
             Self::InvalidQuery(_) => "invalid_query",
             Self::MalformedUpdate(_) => "malformed_update",
             Self::BadRequest => "bad_request",
+            Self::InvalidHeader(_) => "invalid_header",
             Self::Unauthenticated => "unauthenticated",
             Self::InvalidSignature => "invalid_signature",
             Self::SubscriptionRefused => "subscription_refused",
@@ -146,11 +153,13 @@ impl ApiError {
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::IdempotencyKeyInUse => "idempotency_key_in_use",
             Self::IdempotentAnswerWithheld => "idempotency_answer_withheld",
+            Self::BodyTimeout => "body_timeout",
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::Invalid { .. } => "invalid_field",
             Self::Platform(_) => "platform_error",
             Self::Unavailable(_) => "service_unavailable",
+            Self::Busy => "busy",
             Self::NotReady(_) => "not_ready",
             Self::Internal(_) => "internal_error",
             Self::Status(_) => "http_error",
@@ -171,6 +180,7 @@ impl ApiError {
             Self::ConversationEnded => "Conversation ended",
             Self::PlatformNotBound(_) => "Platform not bound",
             Self::InvalidIdempotencyKey(_) => "Invalid Idempotency-Key",
+            Self::InvalidHeader(_) => "Invalid header",
             Self::IdempotencyKeyReused => "Idempotency-Key reused",
             Self::IdempotencyKeyInUse => "Idempotency-Key in use",
             Self::IdempotentAnswerWithheld => "Answer not kept",
@@ -207,12 +217,16 @@ impl ApiError {
         }
     }
 
+    /// Answers given before the body was read, or while it was still arriving.
+    fn leaves_body_unread(&self) -> bool {
+        matches!(self, Self::BodyTimeout | Self::Busy)
+    }
+
     fn log(&self) {
-        let status = self.status_code();
-        if status.is_server_error() {
+        if self.status_code().is_server_error() && !matches!(self, Self::Busy) {
             tracing::error!(code = self.code(), cause = %self, "request failed");
         } else {
-            tracing::debug!(code = self.code(), reason = %self, "request refused");
+            refusals::record(self.code(), &self.to_string());
         }
     }
 }
@@ -249,6 +263,7 @@ impl ResponseError for ApiError {
             | Self::InvalidQuery(_)
             | Self::MalformedUpdate(_)
             | Self::BadRequest
+            | Self::InvalidHeader(_)
             | Self::InvalidIdempotencyKey(_) => StatusCode::BAD_REQUEST,
             Self::Unauthenticated | Self::InvalidSignature => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) | Self::SubscriptionRefused | Self::OriginNotAllowed => {
@@ -261,11 +276,14 @@ impl ResponseError for ApiError {
             | Self::PlatformNotBound(_)
             | Self::IdempotencyKeyInUse
             | Self::IdempotentAnswerWithheld => StatusCode::CONFLICT,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Invalid { .. } | Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Platform(_) => StatusCode::BAD_GATEWAY,
-            Self::Unavailable(_) | Self::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::NotReady(_) | Self::Busy => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Status(status) => *status,
         }
@@ -297,7 +315,14 @@ impl ResponseError for ApiError {
             Self::Unavailable(_) => {
                 response.insert_header((header::RETRY_AFTER, RETRY_AFTER_SECS));
             }
+            Self::Busy => {
+                response.insert_header((header::RETRY_AFTER, "1"));
+            }
             _ => {}
+        }
+        if self.leaves_body_unread() {
+            // The rest of the body is not wanted: the connection goes rather than waiting on it.
+            response.force_close();
         }
         response.body(serde_json::to_string(&problem).unwrap_or_default())
     }

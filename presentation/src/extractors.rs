@@ -1,7 +1,8 @@
 //! Extractor configurations whose failures become `ApiError`s, and the bounded raw-body reader.
 
 use crate::errors::ApiError;
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use crate::limits::is_deadline;
+use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
 use actix_web::web::{self, Bytes};
 use actix_web::HttpRequest;
 
@@ -28,6 +29,7 @@ fn json_error(err: JsonPayloadError) -> ApiError {
         | JsonPayloadError::Overflow { limit } => ApiError::PayloadTooLarge { limit },
         JsonPayloadError::ContentType => ApiError::UnsupportedMediaType("application/json".into()),
         JsonPayloadError::Deserialize(cause) => ApiError::MalformedJson(cause.to_string()),
+        JsonPayloadError::Payload(err) => payload_error(&err),
         other => ApiError::MalformedJson(other.to_string()),
     }
 }
@@ -69,10 +71,19 @@ pub async fn read_body(
     }
     match payload.to_bytes_limited(limit).await {
         Ok(Ok(body)) => Ok(body),
-        Ok(Err(err)) => {
-            tracing::debug!(%err, "could not read the body");
-            Err(ApiError::BadRequest)
-        }
+        Ok(Err(err)) => Err(match err.as_error::<PayloadError>() {
+            Some(err) => payload_error(err),
+            None => ApiError::BadRequest,
+        }),
         Err(_) => Err(ApiError::PayloadTooLarge { limit }),
     }
+}
+
+/// A body that could not be read: 408 past the read deadline, else 400.
+fn payload_error(err: &PayloadError) -> ApiError {
+    if is_deadline(err) {
+        return ApiError::BodyTimeout;
+    }
+    tracing::debug!(%err, "could not read the body");
+    ApiError::BadRequest
 }

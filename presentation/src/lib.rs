@@ -1,16 +1,21 @@
 //! Switchboard's HTTP edge (actix-web): platform webhooks, the admin API, probes and problem+json errors.
 
 pub mod auth;
+pub mod client;
 pub mod dto;
 pub mod errors;
 pub mod extractors;
 pub mod idempotency;
+pub mod limits;
 pub mod openapi;
+pub mod refusals;
 pub mod request_id;
 pub mod routes;
 pub mod web_chat;
 
+pub use client::TrustedProxies;
 pub use errors::ApiError;
+pub use limits::WebhookBodies;
 pub use web_chat::WebChatChannel;
 
 use actix_web::body::MessageBody;
@@ -62,6 +67,14 @@ pub struct HttpSettings {
     pub shutdown_timeout: Duration,
     /// Worker threads; `None` uses actix's default (one per core).
     pub workers: Option<usize>,
+    /// How long a request's body may take to arrive (408 beyond).
+    pub body_read_timeout: Duration,
+    /// Open connections across all workers; beyond them new ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// Webhook bodies read at once (503 beyond).
+    pub max_webhook_bodies: usize,
+    /// Whose forwarded headers are believed.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for HttpSettings {
@@ -71,15 +84,20 @@ impl Default for HttpSettings {
             json_body_limit: 64 * 1024,
             shutdown_timeout: Duration::from_secs(30),
             workers: None,
+            body_read_timeout: Duration::from_secs(5),
+            max_connections: 10_000,
+            max_webhook_bodies: 256,
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
 
 /// The application: routes, extractor configurations and middleware. `build_server` serves it;
-/// tests hand it to `actix_web::test::init_service`.
+/// tests hand it to `actix_web::test::init_service`. `bodies` is shared by every worker.
 pub fn app(
     state: web::Data<AppState>,
     settings: &HttpSettings,
+    bodies: WebhookBodies,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -98,10 +116,16 @@ pub fn app(
             settings.json_body_limit,
         )))
         .app_data(extractors::json_config(settings.json_body_limit))
+        .app_data(web::Data::new(limits::BodyReadTimeout(
+            settings.body_read_timeout,
+        )))
+        .app_data(web::Data::new(bodies))
+        .app_data(web::Data::new(settings.trusted_proxies.clone()))
         .app_data(extractors::path_config())
         .app_data(extractors::query_config())
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
+        .wrap(from_fn(limits::body_deadline))
         .wrap(from_fn(request_id::middleware))
         .wrap(TracingLogger::default())
 }
@@ -115,13 +139,19 @@ pub fn build_server(
 ) -> std::io::Result<Server> {
     let state = web::Data::new(state);
     let shutdown_secs = settings.shutdown_timeout.as_secs();
-    let workers = settings.workers;
-    let mut server = HttpServer::new(move || app(state.clone(), &settings))
+    let workers = settings.workers.unwrap_or_else(default_workers);
+    let per_worker = settings.max_connections.div_ceil(workers).max(1);
+    let bodies = WebhookBodies::new(settings.max_webhook_bodies);
+    let server = HttpServer::new(move || app(state.clone(), &settings, bodies.clone()))
+        .workers(workers)
+        .max_connections(per_worker)
         .listen(listener)?
         .disable_signals()
         .shutdown_timeout(shutdown_secs);
-    if let Some(workers) = workers {
-        server = server.workers(workers);
-    }
     Ok(server.run())
+}
+
+/// actix's own default: one worker per available core.
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }

@@ -1,10 +1,10 @@
-//! Request ids: the middleware that exposes tracing-actix-web's id to error bodies and the `X-Request-Id` header.
+//! Request ids: the middleware that exposes tracing-actix-web's id to error bodies and the `X-Request-Id` header, and stamps the headers every answer carries.
 
 use crate::errors::{ensure_problem, ApiError};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::InternalError;
-use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue, X_CONTENT_TYPE_OPTIONS};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, ResponseError};
 use futures::FutureExt;
@@ -26,7 +26,7 @@ pub fn current() -> Option<String> {
 }
 
 /// Scopes the request id around the rest of the chain, makes every error response problem+json
-/// and stamps `X-Request-Id` on the answer. Must sit inside `TracingLogger`, whose id it reuses
+/// and stamps `X-Request-Id` and `X-Content-Type-Options: nosniff` on the answer. Must sit inside `TracingLogger`, whose id it reuses
 /// (so the log span, the header and the body agree).
 pub async fn middleware(
     req: ServiceRequest,
@@ -69,4 +69,6 @@ fn stamp(headers: &mut HeaderMap, id: &str) {
     if let Ok(value) = HeaderValue::from_str(id) {
         headers.insert(X_REQUEST_ID, value);
     }
+    // No answer is to be read as anything but its declared type (a problem body as HTML, say).
+    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
 }

@@ -122,6 +122,17 @@ pub trait Channel: Send + Sync {
         request: &InboundRequest,
     ) -> Result<(), VerifyError>;
 
+    /// What the headers alone can prove, checked before the body is read so that a stranger's
+    /// request costs no body: Telegram's secret token in full, the presence and form of the
+    /// other platforms' signature headers. [`Channel::verify`] still checks everything.
+    fn check_headers(
+        &self,
+        _binding: &PlatformBinding,
+        _request: &InboundRequest,
+    ) -> Result<(), VerifyError> {
+        Ok(())
+    }
+
     /// Parses an update leniently: unknown kinds, edits and messages from bots yield no
     /// messages rather than an error.
     fn parse(&self, body: &[u8]) -> Result<Inbound, ParseError>;

@@ -3,7 +3,7 @@
 use crate::commands::global_commands;
 use crate::interaction::parse_interaction;
 use crate::rest::{BuildError, Call, CallError, Rest};
-use crate::signature::verify_interaction;
+use crate::signature::{signed_headers, verify_interaction};
 use application::ports::{
     Channel, Clock, Inbound, InboundRequest, ParseError, Recipient, SendError, SystemClock,
     VerifyError,
@@ -116,6 +116,14 @@ impl Channel for DiscordChannel {
     ) -> Result<(), VerifyError> {
         let credentials = credentials(binding).ok_or(VerifyError::Mismatch)?;
         verify_interaction(&credentials.public_key, request, self.clock.now())
+    }
+
+    fn check_headers(
+        &self,
+        _binding: &PlatformBinding,
+        request: &InboundRequest,
+    ) -> Result<(), VerifyError> {
+        signed_headers(request, self.clock.now()).map(drop)
     }
 
     fn parse(&self, body: &[u8]) -> Result<Inbound, ParseError> {

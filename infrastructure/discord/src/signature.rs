@@ -19,6 +19,21 @@ pub fn verify_interaction(
     request: &InboundRequest,
     now: DateTime<Utc>,
 ) -> Result<(), VerifyError> {
+    let (signature, timestamp) = signed_headers(request, now)?;
+    let key = verifying_key(public_key).ok_or(VerifyError::Mismatch)?;
+    let mut signed = Vec::with_capacity(timestamp.len() + request.body.len());
+    signed.extend_from_slice(timestamp.as_bytes());
+    signed.extend_from_slice(&request.body);
+    key.verify_strict(&signed, &signature)
+        .map_err(|_| VerifyError::Mismatch)
+}
+
+/// The signature and the timestamp it signs, checked as far as headers alone allow (present,
+/// fresh, a well-formed signature), so before the body is read.
+pub fn signed_headers(
+    request: &InboundRequest,
+    now: DateTime<Utc>,
+) -> Result<(Signature, &str), VerifyError> {
     let signature = request
         .header(SIGNATURE_HEADER)
         .ok_or(VerifyError::Missing)?;
@@ -28,13 +43,8 @@ pub fn verify_interaction(
     if !is_fresh(timestamp, now) {
         return Err(VerifyError::Mismatch);
     }
-    let key = verifying_key(public_key).ok_or(VerifyError::Mismatch)?;
     let signature = decode_signature(signature).ok_or(VerifyError::Mismatch)?;
-    let mut signed = Vec::with_capacity(timestamp.len() + request.body.len());
-    signed.extend_from_slice(timestamp.as_bytes());
-    signed.extend_from_slice(&request.body);
-    key.verify_strict(&signed, &signature)
-        .map_err(|_| VerifyError::Mismatch)
+    Ok((signature, timestamp))
 }
 
 /// Whether `timestamp` (unix seconds) lies within [`MAX_SKEW`] of `now`.

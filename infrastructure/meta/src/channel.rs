@@ -1,7 +1,7 @@
 //! `MetaChannel`: the channel port for one Meta platform, generic over what differs between them.
 
 use crate::graph::{BuildError, Graph};
-use crate::signature::verify_signature;
+use crate::signature::{presented_signature, verify_signature};
 use application::ports::{
     Channel, Inbound, InboundRequest, ParseError, Recipient, SendError, VerifyError,
 };
@@ -81,6 +81,14 @@ impl<P: MetaPlatform> Channel for MetaChannel<P> {
     ) -> Result<(), VerifyError> {
         let credentials = P::credentials(binding).ok_or(VerifyError::Mismatch)?;
         verify_signature(P::app_secret(credentials), request)
+    }
+
+    fn check_headers(
+        &self,
+        _binding: &PlatformBinding,
+        request: &InboundRequest,
+    ) -> Result<(), VerifyError> {
+        presented_signature(request).map(drop)
     }
 
     fn parse(&self, body: &[u8]) -> Result<Inbound, ParseError> {

@@ -15,17 +15,22 @@ pub(crate) fn verify_signature(
     app_secret: &str,
     request: &InboundRequest,
 ) -> Result<(), VerifyError> {
-    let header = request
-        .header(SIGNATURE_HEADER)
-        .ok_or(VerifyError::Missing)?;
-    let presented = header
-        .strip_prefix(PREFIX)
-        .and_then(|hex| hex::decode(hex.trim()).ok())
-        .ok_or(VerifyError::Mismatch)?;
+    let presented = presented_signature(request)?;
     if app_secret.is_empty() || !digests_equal(&sign(app_secret, &request.body), &presented) {
         return Err(VerifyError::Mismatch);
     }
     Ok(())
+}
+
+/// The signature the request carries, decoded: `Missing` without the header, `Mismatch` when it
+/// is not `sha256=` and hex. Needs no body, so it is checked before the body is read.
+pub(crate) fn presented_signature(request: &InboundRequest) -> Result<Vec<u8>, VerifyError> {
+    request
+        .header(SIGNATURE_HEADER)
+        .ok_or(VerifyError::Missing)?
+        .strip_prefix(PREFIX)
+        .and_then(|hex| hex::decode(hex.trim()).ok())
+        .ok_or(VerifyError::Mismatch)
 }
 
 /// The HMAC-SHA256 of `body` keyed by `app_secret`.

@@ -95,7 +95,16 @@ impl Channel for TelegramChannel {
         PlatformKind::Telegram
     }
 
+    /// The secret token is all there is to check, and it is a header.
     fn verify(
+        &self,
+        binding: &PlatformBinding,
+        request: &InboundRequest,
+    ) -> Result<(), VerifyError> {
+        self.check_headers(binding, request)
+    }
+
+    fn check_headers(
         &self,
         binding: &PlatformBinding,
         request: &InboundRequest,

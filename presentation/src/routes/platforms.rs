@@ -1,6 +1,7 @@
 //! `/api/v1/bots/{id}/platforms`: bind a bot to a platform with its credentials, list and unbind.
 
 use crate::auth::{Admin, Authenticated, Viewer};
+use crate::client::request_base;
 use crate::dto::platforms::{DiscordBody, MessengerBody, TelegramBody, WebChatBody, WhatsappBody};
 use crate::dto::{credentials_from, BindingBody, ListBody};
 use crate::errors::{ApiError, Problem};
@@ -45,15 +46,17 @@ async fn bind(
     let credentials = credentials_from(kind, body.into_inner())?;
     let bound = state
         .bind
-        .bind(bot_id, credentials, &request_base(&req))
+        .bind(bot_id, credentials, &base_url(&state, &req)?)
         .await?;
     Ok(web::Json(bound.into()))
 }
 
-/// `scheme://host` of the incoming request, honouring `Forwarded` / `X-Forwarded-*`.
-fn request_base(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}", info.scheme(), info.host())
+/// The base of webhook URLs when `server.public_url` is unset: the address the caller used.
+fn base_url(state: &AppState, req: &HttpRequest) -> Result<String, ApiError> {
+    if state.bind.has_public_url() {
+        return Ok(String::new());
+    }
+    request_base(req)
 }
 
 /// List a bot's bindings, each with its webhook URL (worked out as for `PUT`).
@@ -72,7 +75,7 @@ async fn list(
     req: HttpRequest,
 ) -> Result<web::Json<ListBody<BindingBody>>, ApiError> {
     let bot = find_bot(&state, *id).await?;
-    let base = request_base(&req);
+    let base = base_url(&state, &req)?;
     let items = state
         .bindings
         .list_for_bot(bot.id)

@@ -2,6 +2,7 @@
 
 use crate::errors::{ApiError, Problem};
 use crate::extractors::{read_body, RawBodyLimit};
+use crate::limits::WebhookBodies;
 use crate::openapi::schemas::{Id, Platform};
 use crate::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -12,7 +13,8 @@ use serde_json::json;
 use utoipa::IntoParams;
 
 /// WhatsApp Cloud notifications may carry up to 3 MB; every other platform keeps the
-/// configured (tighter) webhook limit.
+/// configured (tighter) webhook limit. Only a request to a WhatsApp binding that exists, with
+/// a signature header, gets this far.
 pub const WHATSAPP_BODY_LIMIT: usize = 3 * 1024 * 1024;
 
 fn body_limit(kind: PlatformKind, configured: usize) -> usize {
@@ -49,7 +51,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     responses(
         (status = 200, description = "Stored (or a known duplicate, or a kind that is ignored). Discord is answered with its interaction response: `{\"type\":1}` to a PING, `{\"type\":5}` (deferred) to a slash command.", body = Object),
         (status = 401, description = "The secret or signature is missing or wrong; nothing was stored.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such bot, or the bot is not bound to this platform.", body = Problem, content_type = "application/problem+json")
+        (status = 404, description = "No such bot, or the bot is not bound to this platform. Checked, with the headers' secret or signature, before the body is read.", body = Problem, content_type = "application/problem+json"),
+        (status = 408, description = "The body did not arrive within `server.body_read_timeout_ms`; the connection is closed.", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is larger than the limit (`server.webhook_body_limit`; 3 MiB for WhatsApp).", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Storage is unavailable, or `server.max_webhook_bodies` bodies are being read already; retry after `Retry-After` seconds.", body = Problem, content_type = "application/problem+json")
     ),
     security(())
 )]
@@ -57,16 +62,21 @@ async fn receive(
     path: web::Path<(PlatformKind, BotId)>,
     state: web::Data<AppState>,
     limit: web::Data<RawBodyLimit>,
+    bodies: web::Data<WebhookBodies>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, bot_id) = path.into_inner();
-    let body = read_body(&req, payload, body_limit(kind, limit.0)).await?;
-    let inbound = InboundRequest {
+    let mut inbound = InboundRequest {
         headers: headers_of(&req),
-        body: body.to_vec(),
+        body: Vec::new(),
     };
-    let receipt = state.receive.handle(bot_id, kind, &inbound).await?;
+    // The binding and what its headers must carry first: a stranger's body is never read.
+    let admitted = state.receive.admit(bot_id, kind, &inbound).await?;
+    let _slot = bodies.take()?;
+    let limit = body_limit(admitted.platform(), limit.0);
+    inbound.body = read_body(&req, payload, limit).await?.to_vec();
+    let receipt = state.receive.accept(admitted, &inbound).await?;
     Ok(match receipt.answer {
         Some(answer) => HttpResponse::Ok()
             .content_type("application/json")

@@ -14,8 +14,22 @@ const STYLE: &str = include_str!("../../assets/chat.css");
 const BOT_ID_SLOT: &str = "{{bot_id}}";
 
 /// Nothing but this server's own script, style and socket; no framing by other sites' forms.
+/// The page itself adds who may frame it ([`frame_ancestors`]).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
     style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'";
+
+/// Who may show the page in a frame: this server, and the binding's `allowed_origins` (embedding
+/// the chat in the operator's own site is a feature). A binding that allows every origin to
+/// open the chat still lets only this server frame it: framing by any site must be asked for
+/// by listing the sites.
+pub fn frame_ancestors(allowed_origins: &[String]) -> String {
+    let mut directive = String::from("frame-ancestors 'self'");
+    for origin in allowed_origins {
+        directive.push(' ');
+        directive.push_str(origin);
+    }
+    directive
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/chat/assets/chat.js").route(web::get().to(script)))
@@ -29,9 +43,16 @@ async fn page(
     bot_id: web::Path<BotId>,
 ) -> Result<HttpResponse, ApiError> {
     let bot_id = bot_id.into_inner();
-    state.web_chat.ensure_bound(bot_id).await?;
+    let embedders = state.web_chat.allowed_origins(bot_id).await?;
     let html = PAGE.replace(BOT_ID_SLOT, &bot_id.to_string());
-    Ok(secured(HttpResponse::Ok())
+    let policy = format!("{CONTENT_SECURITY_POLICY}; {}", frame_ancestors(&embedders));
+    let mut response = secured(HttpResponse::Ok());
+    response.insert_header((header::CONTENT_SECURITY_POLICY, policy));
+    if embedders.is_empty() {
+        // For browsers that predate `frame-ancestors`.
+        response.insert_header((header::X_FRAME_OPTIONS, "SAMEORIGIN"));
+    }
+    Ok(response
         .content_type("text/html; charset=utf-8")
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .body(html))

@@ -1,6 +1,6 @@
 //! The error contract: problem+json everywhere, with the request id of the `X-Request-Id` header.
 
-use crate::support::{assert_problem, TestApp};
+use crate::support::{assert_problem, TestApp, META_VERIFY_TOKEN};
 use actix_web::test::TestRequest;
 
 #[actix_web::test]
@@ -14,6 +14,33 @@ async fn an_unknown_route_is_a_404_problem() {
         .admin(TestRequest::get().uri("/api/v1/nothing-here"))
         .await;
     assert_problem(&api, 404, "not_found");
+}
+
+#[actix_web::test]
+async fn no_answer_may_be_sniffed_as_another_type() {
+    let app = TestApp::new();
+    let meta = app.seed_meta_bound_bot();
+    let handshake = format!(
+        "/webhooks/whatsapp/{}?hub.mode=subscribe&hub.verify_token={META_VERIFY_TOKEN}&hub.challenge=%3Cb%3E1%3C%2Fb%3E",
+        meta.id
+    );
+    for uri in [
+        "/nope",
+        "/docs",
+        "/openapi.json",
+        "/health/live",
+        &handshake,
+    ] {
+        let reply = app.send(TestRequest::get().uri(uri)).await;
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{uri}"
+        );
+    }
+    let refused = app.send(TestRequest::get().uri("/api/v1/bots")).await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.header("x-content-type-options"), Some("nosniff"));
 }
 
 #[actix_web::test]

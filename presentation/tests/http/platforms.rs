@@ -5,6 +5,7 @@ use crate::support::{
     VIEWER_KEY,
 };
 use actix_web::test::TestRequest;
+use presentation::{HttpSettings, TrustedProxies};
 use serde_json::{json, Value};
 
 const DISCORD_APP: &str = "1234567890123456789";
@@ -93,22 +94,72 @@ fn with(body: &Value, field: &str, value: Option<&str>) -> Value {
     body
 }
 
+/// A request from `peer` that says it was forwarded for `https://bots.example.com` (or `scheme`).
+fn forwarded(request: TestRequest, peer: &str, scheme: &str) -> TestRequest {
+    request
+        .peer_addr(peer.parse().unwrap())
+        .insert_header(("host", "10.1.2.3:8080"))
+        .insert_header(("x-forwarded-proto", scheme))
+        .insert_header(("x-forwarded-host", "bots.example.com"))
+}
+
+fn behind_proxies() -> TestApp {
+    TestApp::with(Options {
+        settings: HttpSettings {
+            trusted_proxies: TrustedProxies(vec!["10.0.0.0/8".parse().unwrap()]),
+            ..HttpSettings::default()
+        },
+        ..Options::default()
+    })
+}
+
 #[actix_web::test]
-async fn the_webhook_url_follows_the_forwarded_host_when_binding_and_listing() {
-    let app = TestApp::new();
+async fn the_webhook_url_follows_forwarded_headers_from_a_trusted_proxy() {
+    let app = behind_proxies();
     let bot = app.seed_bot("Ada");
-    let forwarded = |request: TestRequest| {
-        request
-            .insert_header(("x-forwarded-proto", "https"))
-            .insert_header(("x-forwarded-host", "bots.example.com"))
-    };
     let expected = format!("https://bots.example.com/webhooks/telegram/{}", bot.id);
-    let reply = app
-        .admin(forwarded(put(bot.id, "telegram", telegram_body())))
+    let put = forwarded(
+        put(bot.id, "telegram", telegram_body()),
+        "10.0.0.2:4000",
+        "https",
+    );
+    assert_eq!(app.admin(put).await.body["webhook_url"], expected);
+    let listed = app
+        .admin(forwarded(list(bot.id), "10.0.0.2:4000", "https"))
         .await;
-    assert_eq!(reply.body["webhook_url"], expected);
-    let listed = app.admin(forwarded(list(bot.id))).await;
     assert_eq!(listed.body["items"][0]["webhook_url"], expected);
+}
+
+#[actix_web::test]
+async fn forwarded_headers_from_anyone_else_are_ignored() {
+    let app = behind_proxies();
+    let bot = app.seed_bot("Ada");
+    let put = forwarded(
+        put(bot.id, "telegram", telegram_body()),
+        "203.0.113.9:4000",
+        "https",
+    );
+    let expected = format!("http://10.1.2.3:8080/webhooks/telegram/{}", bot.id);
+    assert_eq!(app.admin(put).await.body["webhook_url"], expected);
+}
+
+#[actix_web::test]
+async fn a_url_is_built_only_on_http_or_https_and_a_host_name() {
+    let app = behind_proxies();
+    let bot = app.seed_bot("Ada");
+    let put_as = |peer: &str, scheme: &str| {
+        forwarded(put(bot.id, "telegram", telegram_body()), peer, scheme)
+    };
+    let reply = app.admin(put_as("10.0.0.2:4000", "javascript")).await;
+    assert_problem(&reply, 400, "invalid_header");
+    let reply = app
+        .admin(
+            list(bot.id)
+                .peer_addr("203.0.113.9:4000".parse().unwrap())
+                .insert_header(("host", "evil.example/x?")),
+        )
+        .await;
+    assert_problem(&reply, 400, "invalid_header");
 }
 
 #[actix_web::test]

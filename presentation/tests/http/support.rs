@@ -30,6 +30,7 @@ use domain::{
 };
 use domain::{BotSummary, TimeRange};
 use futures::stream::BoxStream;
+use presentation::WebhookBodies;
 use presentation::{AppState, HttpSettings};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -516,6 +517,14 @@ impl Channel for FakeTelegram {
         binding: &PlatformBinding,
         request: &InboundRequest,
     ) -> Result<(), VerifyError> {
+        self.check_headers(binding, request)
+    }
+    /// As the real channel: the secret is a header, checked before the body is read.
+    fn check_headers(
+        &self,
+        binding: &PlatformBinding,
+        request: &InboundRequest,
+    ) -> Result<(), VerifyError> {
         let Credentials::Telegram(creds) = &binding.credentials else {
             return Err(VerifyError::Mismatch);
         };
@@ -773,7 +782,14 @@ impl TestApp {
 
     /// Serves one request through the full application (middleware included).
     pub async fn send(&self, request: TestRequest) -> Reply {
-        let app = test::init_service(presentation::app(self.data.clone(), &self.settings)).await;
+        let bodies = presentation::WebhookBodies::new(self.settings.max_webhook_bodies);
+        self.send_with_bodies(bodies, request).await
+    }
+
+    /// [`TestApp::send`] with the webhook body slots given, to see them run out.
+    pub async fn send_with_bodies(&self, bodies: WebhookBodies, request: TestRequest) -> Reply {
+        let app =
+            test::init_service(presentation::app(self.data.clone(), &self.settings, bodies)).await;
         let response = test::call_service(&app, request.to_request()).await;
         let status = response.status();
         let headers = response.headers().clone();

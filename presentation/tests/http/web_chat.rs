@@ -83,6 +83,27 @@ async fn the_page_is_served_only_for_a_bound_bot_under_a_strict_csp() {
 }
 
 #[actix_web::test]
+async fn the_page_may_be_framed_by_this_server_and_the_allowed_origins_only() {
+    let app = TestApp::new();
+    let private = app.seed_web_chat_bot(&[]);
+    let reply = app.send(page(private.id)).await;
+    let csp = reply.header("content-security-policy").unwrap();
+    assert!(csp.ends_with("; frame-ancestors 'self'"), "{csp}");
+    assert_eq!(reply.header("x-frame-options"), Some("SAMEORIGIN"));
+
+    let embedded = app.seed_web_chat_bot(&["https://shop.example", "http://localhost:3000"]);
+    let reply = app.send(page(embedded.id)).await;
+    let csp = reply.header("content-security-policy").unwrap();
+    assert!(
+        csp.ends_with("; frame-ancestors 'self' https://shop.example http://localhost:3000"),
+        "{csp}"
+    );
+    // X-Frame-Options cannot name several origins: CSP alone decides.
+    assert_eq!(reply.header("x-frame-options"), None);
+    assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+}
+
+#[actix_web::test]
 async fn the_page_assets_are_built_in_and_load_nothing_from_elsewhere() {
     let app = TestApp::new();
     for (path, kind) in [

@@ -97,28 +97,57 @@ async fn the_default_webhook_limit_is_one_mebibyte() {
 }
 
 #[actix_web::test]
-async fn whatsapp_alone_may_send_up_to_three_mebibytes() {
+async fn a_body_to_a_binding_that_does_not_exist_is_never_read() {
     let app = TestApp::new();
     let unbound = app.seed_bot("unbound");
-    let post = |platform: &str, len: usize| {
-        TestRequest::post()
+    let over = presentation::routes::webhooks::WHATSAPP_BODY_LIMIT + 1;
+    for platform in ["whatsapp", "messenger", "telegram", "discord"] {
+        let request = TestRequest::post()
             .uri(&format!("/webhooks/{platform}/{}", unbound.id))
             .insert_header(("content-type", "application/json"))
-            .set_payload("x".repeat(len))
-    };
-    let two_mib = 2 * 1024 * 1024;
-    // Read whole, then refused for want of a binding: the size was accepted.
-    assert_problem(&app.send(post("whatsapp", two_mib)).await, 404, "not_found");
-    let over = presentation::routes::webhooks::WHATSAPP_BODY_LIMIT + 1;
-    assert_problem(
-        &app.send(post("whatsapp", over)).await,
-        413,
-        "payload_too_large",
-    );
-    for platform in ["messenger", "telegram", "discord"] {
-        let reply = app.send(post(platform, two_mib)).await;
-        assert_problem(&reply, 413, "payload_too_large");
+            .set_payload("x".repeat(over));
+        // 404 rather than 413: the size was never looked at, let alone the bytes.
+        assert_problem(&app.send(request).await, 404, "not_found");
     }
+}
+
+#[actix_web::test]
+async fn a_telegram_request_without_its_secret_is_refused_before_its_body_is_read() {
+    let app = TestApp::with(Options {
+        settings: HttpSettings {
+            webhook_body_limit: 64,
+            ..HttpSettings::default()
+        },
+        ..Default::default()
+    });
+    let bot = app.seed_bound_bot();
+    // Over the limit, yet 401: the secret header was checked first.
+    let reply = app.send(webhook(bot.id, None, "x".repeat(1000))).await;
+    assert_problem(&reply, 401, "invalid_signature");
+    let reply = app
+        .send(webhook(bot.id, Some(TELEGRAM_SECRET), "x".repeat(1000)))
+        .await;
+    assert_problem(&reply, 413, "payload_too_large");
+}
+
+#[actix_web::test]
+async fn webhook_bodies_beyond_the_cap_are_503_at_once() {
+    let app = TestApp::with(Options {
+        settings: HttpSettings {
+            max_webhook_bodies: 1,
+            ..HttpSettings::default()
+        },
+        ..Default::default()
+    });
+    let bot = app.seed_bound_bot();
+    let bodies = presentation::WebhookBodies::new(1);
+    let _held = bodies.take().unwrap();
+    let reply = app
+        .send_with_bodies(bodies, webhook(bot.id, Some(TELEGRAM_SECRET), update()))
+        .await;
+    assert_problem(&reply, 503, "busy");
+    assert_eq!(reply.header("retry-after"), Some("1"));
+    assert_eq!(app.ledger_calls(), 0);
 }
 
 #[actix_web::test]
