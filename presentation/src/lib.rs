@@ -125,9 +125,10 @@ pub fn app(
         .app_data(extractors::query_config())
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
-        .wrap(from_fn(limits::body_deadline))
         .wrap(from_fn(request_id::middleware))
         .wrap(TracingLogger::default())
+        // Outermost, so that the answer it sees is the one written.
+        .wrap(from_fn(limits::body_deadline))
 }
 
 /// Builds the server on an already-bound listener (tests bind port 0). Signals are not handled
