@@ -1,6 +1,7 @@
 //! Switchboard's HTTP edge (actix-web): platform webhooks, the admin API, probes and problem+json errors.
 
 pub mod auth;
+pub mod client_address;
 pub mod dto;
 pub mod errors;
 pub mod extractors;
