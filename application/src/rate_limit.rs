@@ -145,7 +145,7 @@ mod tests {
         );
         // The refused attempt took nothing from the address: one unit is left there.
         assert_eq!(
-            limiter.acquire_at(&[address.clone()], 0),
+            limiter.acquire_at(std::slice::from_ref(&address), 0),
             Admission::Allowed
         );
         assert!(matches!(
