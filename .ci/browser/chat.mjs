@@ -1,5 +1,6 @@
 // Opens the web chat page in headless Chromium, sends a message and waits for the model's
-// (echo) reply; then reloads and expects the conversation to still be there.
+// (echo) reply; then reloads and expects the conversation to still be there, opened by the
+// visitor token the page kept.
 // Usage: node chat.mjs URL   (CHROMIUM overrides /usr/bin/chromium)
 import { chromium } from "playwright-core";
 
@@ -46,6 +47,11 @@ try {
   await page.locator(".message--outbound", { hasText: "(echo) you said: hello from the browser" }).waitFor({ timeout: 10000 });
   const shown = await page.locator(".message").count();
   if (shown !== 2) failures.push(`after a reload the history shows ${shown} messages, not 2`);
+  // The history came back through the signed visitor token the page keeps, not a bare id.
+  const kept = await page.evaluate(() => Object.keys(window.localStorage)
+    .map((key) => [key, window.localStorage.getItem(key)]));
+  const tokens = kept.filter(([key, value]) => key.startsWith("switchboard.visitor-token.") && value.startsWith("v1."));
+  if (tokens.length !== 1) failures.push(`the page keeps no visitor token: ${JSON.stringify(kept)}`);
 } catch (error) {
   failures.push(String(error));
 } finally {

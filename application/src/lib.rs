@@ -22,6 +22,7 @@ pub mod operator_message;
 pub mod poll_supervisor;
 pub mod poll_updates;
 pub mod ports;
+pub mod rate_limit;
 pub mod receive_webhook;
 pub mod secrets;
 pub mod settings;
@@ -45,9 +46,13 @@ pub use jobs::{Lookup, Step};
 pub use operator_message::{OperatorMessageError, SendOperatorMessage};
 pub use poll_supervisor::{PollSupervisor, PollSupervisorPorts, PollSupervisorSettings};
 pub use poll_updates::{PollPorts, PollSettings, PollUpdates};
+pub use rate_limit::LocalRateLimiter;
 pub use receive_webhook::{
     Admitted, Receipt, ReceiveError, ReceiveWebhook, Stores, SubscribeError,
 };
 pub use settings::PipelineSettings;
 pub use shutdown::{Shutdown, StopHandle};
-pub use web_chat::{Answer, Opened, WebChat, WebChatError, WebChatSettings};
+pub use web_chat::{
+    Answer, Opened, SocketCounts, SocketSlot, Speaker, Visitor, VisitorClaim, VisitorRefused,
+    VisitorTokens, WebChat, WebChatError, WebChatLimits, WebChatSettings,
+};

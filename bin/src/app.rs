@@ -9,8 +9,8 @@ use application::ports::{
 use application::{
     ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, Dispatcher, DispatcherPorts,
     DispatcherSettings, EndConversation, GenerateReply, Idempotency, Intake, IntakeSettings,
-    JobRunner, Lookup, PipelineSettings, ReceiveWebhook, SendOperatorMessage, Stores, WebChat,
-    WebChatSettings,
+    JobRunner, Lookup, PipelineSettings, ReceiveWebhook, SendOperatorMessage, SocketCounts, Stores,
+    WebChat,
 };
 use async_trait::async_trait;
 use database::SeaStore;
@@ -174,10 +174,10 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         receive: receive.clone(),
         events: events.clone(),
         timer: Arc::new(TokioTimer),
-        settings: WebChatSettings {
-            history_messages: settings.web_chat.history_messages,
-            reply_wait: Duration::from_millis(settings.web_chat.reply_wait_ms),
-        },
+        limiter: crate::web_chat::rate_limiter(settings)?,
+        tokens: crate::web_chat::visitor_tokens(settings),
+        sockets: SocketCounts::default(),
+        settings: crate::web_chat::web_chat_settings(settings),
     });
     let poller = crate::poller::supervisor(settings, &store, receive.clone(), clock.clone())?;
     let state = AppState {

@@ -38,6 +38,9 @@ pub fn config(settings: &Settings, action: ConfigAction) -> Result<(), CommandEr
             if settings.security.master_key.is_none() {
                 eprintln!("warning: {PLAIN_TEXT_WARNING}");
             }
+            if crate::web_chat::random_visitor_key(settings) {
+                eprintln!("warning: {}", crate::web_chat::RANDOM_VISITOR_KEY_WARNING);
+            }
             eprintln!("configuration is valid");
         }
         ConfigAction::Show => {

@@ -33,6 +33,13 @@ channel_prefix = "switchboard"
 [web_chat]
 reply_wait_ms = 20000
 history_messages = 50
+accept_plain_visitor_ids = true
+visitor_rate_per_minute = 30
+visitor_rate_burst = 5
+address_rate_per_minute = 120
+address_rate_burst = 20
+max_sockets_per_visitor = 5
+max_sockets_per_address = 50
 
 [ai]
 base_url = "https://api.openai.com/v1"
@@ -155,7 +162,29 @@ pub struct WebChatSettings {
     pub reply_wait_ms: u64,
     /// How many of the latest messages a visitor sees on connecting.
     pub history_messages: u32,
+    /// Signs visitor tokens (at least 32 characters); unset, a key derived from
+    /// `security.master_key`, else a random key per process.
+    #[serde(serialize_with = "redact")]
+    pub visitor_token_key: Option<SecretString>,
+    /// Whether a bare `?visitor_id=` (no token) still opens its visitor's history.
+    pub accept_plain_visitor_ids: bool,
+    /// Messages per visitor (or REST user) and bot: a burst, then this many a minute; 0 is no
+    /// limit.
+    pub visitor_rate_per_minute: u32,
+    pub visitor_rate_burst: u32,
+    /// Messages per client address and bot, likewise.
+    pub address_rate_per_minute: u32,
+    pub address_rate_burst: u32,
+    /// Open sockets per visitor and bot, and per client address and bot, in one process; 0 is
+    /// no cap.
+    pub max_sockets_per_visitor: usize,
+    pub max_sockets_per_address: usize,
 }
+
+/// The shortest `web_chat.visitor_token_key`, in characters.
+pub const MIN_VISITOR_TOKEN_KEY: usize = 32;
+/// The most messages a minute a rate may allow: one a millisecond, the limiters' unit.
+const MAX_RATE_PER_MINUTE: u32 = 60_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -338,6 +367,37 @@ impl Settings {
         }
         self.server.trusted_proxies()?;
         self.security.sealer()?;
+        self.web_chat.validate()
+    }
+}
+
+impl WebChatSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, why: &str| Err(ConfigError::Message(format!("{key}: {why}")));
+        let short = self
+            .visitor_token_key
+            .as_ref()
+            .is_some_and(|key| key.expose_secret().chars().count() < MIN_VISITOR_TOKEN_KEY);
+        if short {
+            return invalid(
+                "web_chat.visitor_token_key",
+                "must be at least 32 characters (`openssl rand -base64 32`)",
+            );
+        }
+        for (key, rate) in [
+            (
+                "web_chat.visitor_rate_per_minute",
+                self.visitor_rate_per_minute,
+            ),
+            (
+                "web_chat.address_rate_per_minute",
+                self.address_rate_per_minute,
+            ),
+        ] {
+            if rate > MAX_RATE_PER_MINUTE {
+                return invalid(key, "must be at most 60000 (0 is no limit)");
+            }
+        }
         Ok(())
     }
 }
@@ -487,11 +547,18 @@ mod tests {
                 ("OPENAI_API_KEY", "sk-very-secret"),
                 ("SWITCHBOARD__SECURITY__BOOTSTRAP_API_KEY", "boot-secret"),
                 ("SWITCHBOARD__SECURITY__MASTER_KEY", MASTER_KEY),
+                ("SWITCHBOARD__WEB_CHAT__VISITOR_TOKEN_KEY", VISITOR_KEY),
             ]),
         )
         .unwrap();
         let shown = toml::to_string_pretty(&s).unwrap();
-        for secret in ["pa55word", "sk-very-secret", "boot-secret", MASTER_KEY] {
+        for secret in [
+            "pa55word",
+            "sk-very-secret",
+            "boot-secret",
+            MASTER_KEY,
+            VISITOR_KEY,
+        ] {
             assert!(!shown.contains(secret), "{secret} leaked:\n{shown}");
         }
         assert!(shown.contains("db:5432/sb"));
@@ -500,6 +567,47 @@ mod tests {
 
     /// `openssl rand -base64 32`, once.
     const MASTER_KEY: &str = "q2v9vQ0m3T0yqkq9y4x6m1Yt9Gx2fS0n4bYHq4uV1lE=";
+    const VISITOR_KEY: &str = "visitor-token-key-of-32-characters!";
+
+    #[test]
+    fn the_web_chat_limits_default_and_are_checked() {
+        let s = Settings::load(None, &HashMap::new()).unwrap().web_chat;
+        assert!(s.accept_plain_visitor_ids);
+        assert!(s.visitor_token_key.is_none());
+        assert_eq!((s.visitor_rate_per_minute, s.visitor_rate_burst), (30, 5));
+        assert_eq!((s.address_rate_per_minute, s.address_rate_burst), (120, 20));
+        assert_eq!(
+            (s.max_sockets_per_visitor, s.max_sockets_per_address),
+            (5, 50)
+        );
+        for (var, value, named) in [
+            (
+                "VISITOR_TOKEN_KEY",
+                "too short",
+                "web_chat.visitor_token_key",
+            ),
+            (
+                "VISITOR_RATE_PER_MINUTE",
+                "60001",
+                "web_chat.visitor_rate_per_minute",
+            ),
+            (
+                "ADDRESS_RATE_PER_MINUTE",
+                "60001",
+                "web_chat.address_rate_per_minute",
+            ),
+        ] {
+            let var = format!("SWITCHBOARD__WEB_CHAT__{var}");
+            let err = Settings::load(None, &env(&[(var.as_str(), value)])).unwrap_err();
+            assert!(err.to_string().contains(named), "{err}");
+            assert!(
+                !err.to_string().contains("too short"),
+                "the key is echoed: {err}"
+            );
+        }
+        let keyed = env(&[("SWITCHBOARD__WEB_CHAT__VISITOR_TOKEN_KEY", VISITOR_KEY)]);
+        assert!(Settings::load(None, &keyed).is_ok());
+    }
 
     #[test]
     fn the_master_key_must_be_base64_of_32_bytes() {

@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod message;
+pub mod origin;
 pub mod page;
 pub mod platform;
 pub mod repositories;
@@ -23,6 +24,7 @@ pub use message::{
     DeliveryReport, Direction, ExternalMessageId, Message, MessageContent, MessageStatus,
     TokenUsage,
 };
+pub use origin::Origin;
 pub use page::{Cursor, Page, PageRequest};
 pub use platform::{
     Credentials, DiscordCredentials, MessengerCredentials, PlatformBinding, PlatformKind,

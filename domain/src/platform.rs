@@ -1,5 +1,6 @@
 //! Platforms: the kinds Switchboard speaks, and a bot's binding to one with its credentials.
 
+use crate::origin::Origin;
 use crate::{BotId, Secret, ValidationError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -270,8 +271,6 @@ impl WhatsappCredentials {
 
 /// The most origins a web chat binding may list.
 pub const MAX_ALLOWED_ORIGINS: usize = 32;
-/// The longest origin accepted, in bytes.
-pub const MAX_ORIGIN_LEN: usize = 256;
 
 /// The built-in web chat's settings: it has no secret, only the page origins whose sockets are
 /// accepted (`Origin` header); none listed accepts any.
@@ -283,7 +282,8 @@ pub struct WebChatCredentials {
 
 impl WebChatCredentials {
     /// Validates each origin as `http(s)://host[:port]` (no path, no trailing slash), at most
-    /// [`MAX_ALLOWED_ORIGINS`] of them; kept lower-case, as browsers send them.
+    /// [`MAX_ALLOWED_ORIGINS`] of them; kept in their canonical form (RFC 6454: scheme and host
+    /// in lower case, no default port), as browsers send them.
     pub fn parse(allowed_origins: &[String]) -> Result<Self, ValidationError> {
         if allowed_origins.len() > MAX_ALLOWED_ORIGINS {
             return Err(ValidationError::new(
@@ -299,35 +299,33 @@ impl WebChatCredentials {
     }
 
     /// Whether a socket opened from `origin` is accepted: always when no origin is listed,
-    /// else only from a listed one (a request without `Origin` is then refused).
+    /// else only from the same origin as a listed one (RFC 6454: scheme, host and port, with
+    /// scheme and host case-insensitive and a default port the same as none). A request
+    /// without `Origin`, or with `null` or a list, is then refused.
     pub fn allows(&self, origin: Option<&str>) -> bool {
-        self.allowed_origins.is_empty()
-            || origin.is_some_and(|origin| {
-                self.allowed_origins
-                    .iter()
-                    .any(|allowed| allowed.eq_ignore_ascii_case(origin))
-            })
+        if self.allowed_origins.is_empty() {
+            return true;
+        }
+        let Some(origin) = origin.and_then(Origin::parse) else {
+            return false;
+        };
+        // Rows stored before origins were kept canonical are compared in canonical form too.
+        self.allowed_origins
+            .iter()
+            .any(|allowed| Origin::parse(allowed).as_ref() == Some(&origin))
     }
 }
 
-/// One origin, checked and lower-cased.
+/// One origin, checked and in its canonical form.
 fn origin_of(value: &str) -> Result<String, ValidationError> {
-    let invalid = || {
-        ValidationError::new(
-            "allowed_origins",
-            "each must be an origin such as `https://example.com` or `http://localhost:3000`",
-        )
-    };
-    let rest = value
-        .strip_prefix("https://")
-        .or_else(|| value.strip_prefix("http://"))
-        .ok_or_else(invalid)?;
-    let host_chars =
-        |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
-    if value.len() > MAX_ORIGIN_LEN || rest.is_empty() || !rest.chars().all(host_chars) {
-        return Err(invalid());
-    }
-    Ok(value.to_ascii_lowercase())
+    Origin::parse(value)
+        .map(|origin| origin.to_string())
+        .ok_or_else(|| {
+            ValidationError::new(
+                "allowed_origins",
+                "each must be an origin such as `https://example.com` or `http://localhost:3000`",
+            )
+        })
 }
 
 /// The credentials of one binding; the variant always matches the binding's kind.
@@ -575,6 +573,24 @@ mod tests {
         assert!(!listed.allows(Some("https://shop.example.evil")));
         assert!(!listed.allows(Some("http://shop.example")));
         assert!(!listed.allows(None));
+        // RFC 6454: case-insensitive scheme and host, the default port the same as none.
+        assert!(listed.allows(Some("HTTPS://SHOP.example:443")));
+        assert!(!listed.allows(Some("https://shop.example:8443")));
+        assert!(!listed.allows(Some("http://localhost:3001")));
+        assert!(!listed.allows(Some("null")));
+        assert!(!listed.allows(Some("https://shop.example http://localhost:3000")));
+        let ported = origins(&["https://shop.example:443", "HTTP://[::1]:80"]).unwrap();
+        assert_eq!(
+            ported.allowed_origins,
+            ["https://shop.example", "http://[::1]"]
+        );
+        assert!(ported.allows(Some("https://shop.example")));
+        assert!(ported.allows(Some("http://[0::1]")));
+        // A row stored before origins were canonical still matches its origin.
+        let stored = WebChatCredentials {
+            allowed_origins: vec!["https://shop.example:443".into()],
+        };
+        assert!(stored.allows(Some("https://shop.example")));
         for bad in [
             "shop.example",
             "https://",

@@ -1,10 +1,16 @@
-// The built-in web chat page: keeps the visitor id, shows the history and pushed messages,
+// The built-in web chat page: keeps the visitor token, shows the history and pushed messages,
 // sends messages, shows typing, and reconnects with backoff. Frames are those of DESIGN.md.
 "use strict";
 (function () {
   const botId = document.body.dataset.botId;
-  const storageKey = "switchboard.visitor." + botId;
+  const tokenKey = "switchboard.visitor-token." + botId;
+  // Where pages before visitor tokens kept the bare visitor id: sent once, to be given a token.
+  const legacyKey = "switchboard.visitor." + botId;
   const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+  const tokenShape = /^[A-Za-z0-9._-]{1,256}$/;
+  // Close codes (docs): the visitor was refused, or too many sockets are open.
+  const CLOSE_VISITOR_REFUSED = 4401;
+  const CLOSE_TOO_MANY_SOCKETS = 4429;
   const log = document.getElementById("log");
   const form = document.getElementById("form");
   const input = document.getElementById("text");
@@ -17,23 +23,36 @@
   let attempt = 0;
   let typingTimer = null;
 
-  function visitorId() {
+  function stored(key, shape) {
     try {
-      const id = window.localStorage.getItem(storageKey);
-      return id && uuid.test(id) ? id : null;
+      const value = window.localStorage.getItem(key);
+      return value && shape.test(value) ? value : null;
     } catch (_) {
       return null;
     }
   }
 
-  function keepVisitorId(id) {
-    try { window.localStorage.setItem(storageKey, id); } catch (_) { /* private mode */ }
+  function keepVisitorToken(token) {
+    try {
+      window.localStorage.setItem(tokenKey, token);
+      window.localStorage.removeItem(legacyKey);
+    } catch (_) { /* private mode */ }
+  }
+
+  // The server refused who we said we were: start afresh as a new visitor.
+  function forgetVisitor() {
+    try {
+      window.localStorage.removeItem(tokenKey);
+      window.localStorage.removeItem(legacyKey);
+    } catch (_) { /* private mode */ }
   }
 
   function socketUrl() {
     const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    const id = visitorId();
-    const query = id ? "?visitor_id=" + encodeURIComponent(id) : "";
+    const token = stored(tokenKey, tokenShape);
+    const legacyId = token ? null : stored(legacyKey, uuid);
+    const query = token ? "?visitor_token=" + encodeURIComponent(token)
+      : legacyId ? "?visitor_id=" + encodeURIComponent(legacyId) : "";
     return scheme + "//" + window.location.host + "/ws/chat/" + encodeURIComponent(botId) + query;
   }
 
@@ -69,7 +88,7 @@
     try { frame = JSON.parse(event.data); } catch (_) { return; }
     switch (frame.type) {
       case "hello":
-        keepVisitorId(frame.visitor_id);
+        if (frame.visitor_token) keepVisitorToken(frame.visitor_token);
         (frame.history || []).forEach(show);
         break;
       case "message":
@@ -93,8 +112,15 @@
     socket = new WebSocket(socketUrl());
     socket.addEventListener("open", function () { attempt = 0; connected(true); showError(""); });
     socket.addEventListener("message", onFrame);
-    socket.addEventListener("close", function () {
+    socket.addEventListener("close", function (event) {
       connected(false);
+      if (event.code === CLOSE_VISITOR_REFUSED) {
+        forgetVisitor();
+        attempt = 0;
+      } else if (event.code === CLOSE_TOO_MANY_SOCKETS) {
+        // Another tab holds the chat: wait the longest.
+        attempt = Math.max(attempt, 6);
+      }
       // Exponential backoff with jitter, capped at 30 s.
       const delay = Math.min(30000, 500 * Math.pow(2, attempt)) * (0.5 + Math.random() / 2);
       attempt += 1;

@@ -4,7 +4,7 @@ use crate::errors::ApiError;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use ipnet::IpNet;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 /// The proxies whose `Forwarded` / `X-Forwarded-*` headers are believed (`server.trusted_proxies`);
 /// registered as app data by [`crate::app`]. Empty: only the connection itself counts.
@@ -29,13 +29,15 @@ fn behind_trusted_proxy(req: &HttpRequest) -> bool {
     }
 }
 
-/// The client's address: the connection's, or — behind trusted proxies — the nearest address in
-/// `X-Forwarded-For` that is not itself a trusted proxy. `None` only for a request with no
-/// connection (tests).
-pub fn client_address(req: &HttpRequest) -> Option<IpAddr> {
-    let peer = req.peer_addr()?.ip();
+/// The client's address, as rate limits and socket caps count it: the connection's, or — behind
+/// trusted proxies — the nearest address in `X-Forwarded-For` that is not itself a trusted
+/// proxy. `0.0.0.0` for a request with no connection (tests).
+pub fn client_address(req: &HttpRequest) -> IpAddr {
+    let Some(peer) = req.peer_addr().map(|peer| peer.ip()) else {
+        return IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    };
     let Some(proxies) = TrustedProxies::of(req).filter(|p| p.trusts(peer)) else {
-        return Some(peer);
+        return peer;
     };
     let forwarded = req
         .headers()
@@ -52,7 +54,7 @@ pub fn client_address(req: &HttpRequest) -> Option<IpAddr> {
             _ => break,
         }
     }
-    Some(client)
+    client
 }
 
 /// `scheme://host[:port]` the client called, to build URLs that point back here. Forwarded
@@ -195,15 +197,9 @@ mod tests {
     fn the_client_address_is_the_peer_unless_a_trusted_proxy_forwarded_it() {
         let headers = [("x-forwarded-for", "198.51.100.7, 10.0.0.3")];
         let untrusted = request("203.0.113.9:4000", &headers, &[]);
-        assert_eq!(
-            client_address(&untrusted).unwrap().to_string(),
-            "203.0.113.9"
-        );
+        assert_eq!(client_address(&untrusted).to_string(), "203.0.113.9");
         let trusted = request("10.0.0.2:4000", &headers, &["10.0.0.0/8"]);
-        assert_eq!(
-            client_address(&trusted).unwrap().to_string(),
-            "198.51.100.7"
-        );
+        assert_eq!(client_address(&trusted).to_string(), "198.51.100.7");
     }
 
     #[test]
@@ -211,6 +207,6 @@ mod tests {
         // The client sent `X-Forwarded-For: 1.2.3.4` itself; the proxy appended the real one.
         let headers = [("x-forwarded-for", "1.2.3.4, 198.51.100.7")];
         let req = request("10.0.0.2:4000", &headers, &["10.0.0.0/8"]);
-        assert_eq!(client_address(&req).unwrap().to_string(), "198.51.100.7");
+        assert_eq!(client_address(&req).to_string(), "198.51.100.7");
     }
 }

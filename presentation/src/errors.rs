@@ -5,13 +5,15 @@ use actix_web::body::BoxBody;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use application::web_chat::retry_after_secs;
 use application::{
     ApiKeyError, BindError, BotError, OperatorMessageError, ReceiveError, SubscribeError,
-    WebChatError,
+    VisitorRefused, WebChatError,
 };
 use domain::{PlatformKind, RepoError, Role};
 use serde::Serialize;
 use std::borrow::Cow;
+use std::time::Duration;
 use utoipa::ToSchema;
 
 /// The media type of every error body.
@@ -63,6 +65,14 @@ pub enum ApiError {
     Forbidden(Role),
     #[error("this page's origin may not open the bot's web chat")]
     OriginNotAllowed,
+    #[error("the request carries more than one {0}")]
+    RepeatedHeader(&'static str),
+    #[error("{0}")]
+    VisitorRefused(VisitorRefused),
+    #[error("too many sockets of this visitor or from this address are open; close one first")]
+    TooManySockets,
+    #[error("too many messages; retry in {} s", retry_after_secs(*.retry_after))]
+    RateLimited { retry_after: Duration },
     #[error("{0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -144,6 +154,11 @@ impl ApiError {
             Self::SubscriptionRefused => "subscription_refused",
             Self::Forbidden(_) => "forbidden",
             Self::OriginNotAllowed => "origin_not_allowed",
+            Self::RepeatedHeader(_) => "repeated_header",
+            Self::VisitorRefused(VisitorRefused::InvalidToken) => "invalid_visitor_token",
+            Self::VisitorRefused(VisitorRefused::TokenRequired) => "visitor_token_required",
+            Self::TooManySockets => "too_many_sockets",
+            Self::RateLimited { .. } => "rate_limited",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
@@ -175,6 +190,9 @@ impl ApiError {
             Self::InvalidSignature => "Invalid signature",
             Self::SubscriptionRefused => "Subscription refused",
             Self::OriginNotAllowed => "Origin not allowed",
+            Self::RepeatedHeader(_) => "Repeated header",
+            Self::VisitorRefused(_) => "Visitor refused",
+            Self::TooManySockets => "Too many sockets",
             Self::Platform(_) => "Platform error",
             Self::NotReady(_) => "Not ready",
             Self::ConversationEnded => "Conversation ended",
@@ -264,8 +282,12 @@ impl ResponseError for ApiError {
             | Self::MalformedUpdate(_)
             | Self::BadRequest
             | Self::InvalidHeader(_)
+            | Self::RepeatedHeader(_)
             | Self::InvalidIdempotencyKey(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthenticated | Self::InvalidSignature => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::InvalidSignature | Self::VisitorRefused(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::TooManySockets | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Forbidden(_) | Self::SubscriptionRefused | Self::OriginNotAllowed => {
                 StatusCode::FORBIDDEN
             }
@@ -317,6 +339,9 @@ impl ResponseError for ApiError {
             }
             Self::Busy => {
                 response.insert_header((header::RETRY_AFTER, "1"));
+            }
+            Self::RateLimited { retry_after } => {
+                response.insert_header((header::RETRY_AFTER, retry_after_secs(*retry_after)));
             }
             _ => {}
         }
@@ -490,6 +515,9 @@ impl From<WebChatError> for ApiError {
         match err {
             WebChatError::NotBound => Self::NotFound("this bot has no web_chat binding".into()),
             WebChatError::OriginRefused => Self::OriginNotAllowed,
+            WebChatError::VisitorRefused(refused) => Self::VisitorRefused(refused),
+            WebChatError::TooManySockets => Self::TooManySockets,
+            WebChatError::RateLimited { retry_after } => Self::RateLimited { retry_after },
             WebChatError::Invalid(err) => err.into(),
             WebChatError::Unavailable(err) => err.into(),
         }

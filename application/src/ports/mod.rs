@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod model;
 pub mod polling;
 pub mod queue;
+pub mod rate_limiter;
 pub mod spawner;
 pub mod timer;
 pub mod wakeups;
@@ -33,6 +34,7 @@ pub use model::{
 };
 pub use polling::{PollError, PollOffsets, UpdateBatch, UpdateSource};
 pub use queue::{ClaimedJob, JobPayload, JobQueue, LeaseToken};
+pub use rate_limiter::{Admission, Limit, Rate, RateLimiter};
 pub use spawner::Spawner;
 pub use timer::Timer;
 pub use wakeups::Wakeups;

@@ -4,10 +4,11 @@
 
 use crate::envelope::Envelope;
 use crate::health::RedisHealth;
+use crate::pool::pool;
 use crate::RedisSetupError;
 use application::ports::EventPublisher;
 use deadpool_redis::redis::{self, AsyncCommands};
-use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+use deadpool_redis::Pool;
 use domain::DomainEvent;
 use futures::StreamExt;
 use std::sync::Arc;
@@ -18,9 +19,6 @@ use uuid::Uuid;
 
 /// Connections: one sender and the readiness probe need few.
 const POOL_SIZE: usize = 4;
-/// How long a connection may take to open or be handed out; a Redis that does not answer
-/// within it counts as away.
-const REDIS_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long to wait before subscribing again after the connection dropped.
 const RESUBSCRIBE_AFTER: Duration = Duration::from_secs(1);
 
@@ -36,21 +34,9 @@ pub struct RedisEvents {
 impl RedisEvents {
     /// Parses the URL and sets up the pool; nothing connects until used.
     pub fn new(url: &str, prefix: &str) -> Result<Self, RedisSetupError> {
-        let setup = |e: &dyn std::fmt::Display| RedisSetupError(e.to_string());
-        let client = redis::Client::open(url).map_err(|e| setup(&e))?;
-        let mut config = Config::from_url(url);
-        let mut pool = PoolConfig::new(POOL_SIZE);
-        pool.timeouts = Timeouts {
-            wait: Some(REDIS_TIMEOUT),
-            create: Some(REDIS_TIMEOUT),
-            recycle: Some(REDIS_TIMEOUT),
-        };
-        config.pool = Some(pool);
-        let pool = config
-            .create_pool(Some(Runtime::Tokio1))
-            .map_err(|e| setup(&e))?;
+        let client = redis::Client::open(url).map_err(|e| RedisSetupError(e.to_string()))?;
         Ok(Self {
-            pool,
+            pool: pool(url, POOL_SIZE)?,
             client,
             channel: format!("{prefix}:events"),
             origin: Uuid::new_v4(),

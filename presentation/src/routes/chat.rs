@@ -15,7 +15,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Send a user's message to a bot bound to the web chat and wait (bounded by
-/// `web_chat.reply_wait_ms`) for its reply. The message goes through the same pipeline as a
+/// `web_chat.reply_wait_ms`) for its reply. Each user's messages to a bot are rate limited as a
+/// web chat visitor's are (429 beyond). The message goes through the same pipeline as a
 /// platform's; the conversation is the user's (keyed `api:{user_id}` on the web chat platform).
 #[utoipa::path(
     post,
@@ -26,7 +27,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     responses(
         (status = 200, description = "The bot's reply.", body = ChatReply),
         (status = 202, description = "No reply within the wait: poll `GET /api/v1/conversations/{conversation_id}/messages` for the message replying to `message_id`.", body = ChatPending),
-        (status = 404, description = "No such bot, or it is not bound to web_chat.", body = crate::errors::Problem, content_type = "application/problem+json")
+        (status = 404, description = "No such bot, or it is not bound to web_chat.", body = crate::errors::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "The user's allowance (`web_chat.visitor_rate_per_minute`, `web_chat.visitor_rate_burst`, the same as a web chat visitor's) is spent; nothing was stored. `Retry-After` says when to send again.", body = crate::errors::Problem, content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait before sending again.")))
     ),
     security(("api_key" = ["operator"]))
 )]

@@ -1,9 +1,10 @@
-//! The web chat's WebSocket frames (JSON text, as DESIGN.md fixes them) and the per-socket limits.
+//! The web chat's WebSocket frames (JSON text, as DESIGN.md fixes them).
 
 use crate::dto::MessageBody;
+use application::web_chat::retry_after_secs;
 use domain::{ConversationId, ExternalMessageId, ValidationError};
 use serde::{Deserialize, Serialize};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The largest frame a visitor may send, in bytes.
 pub const MAX_FRAME_BYTES: usize = 16 * 1024;
@@ -28,6 +29,9 @@ pub enum ClientFrame {
 pub enum ServerFrame {
     Hello {
         visitor_id: String,
+        /// The credential for the visitor's history: the page keeps it and sends it back as
+        /// `?visitor_token=` (`visitor_id` stays for clients written before tokens).
+        visitor_token: String,
         conversation_id: Option<ConversationId>,
         history: Vec<MessageBody>,
     },
@@ -38,6 +42,9 @@ pub enum ServerFrame {
     Error {
         code: &'static str,
         detail: String,
+        /// Whole seconds to wait before sending again (`rate_limited` only).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after: Option<u64>,
     },
 }
 
@@ -46,6 +53,17 @@ impl ServerFrame {
         Self::Error {
             code,
             detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The message was not stored: the visitor's or the address's allowance is spent.
+    pub fn rate_limited(wait: Duration) -> Self {
+        let seconds = retry_after_secs(wait);
+        Self::Error {
+            code: "rate_limited",
+            detail: format!("too many messages; retry in {seconds} s"),
+            retry_after: Some(seconds),
         }
     }
 
@@ -76,54 +94,9 @@ pub fn external_id(
     ExternalMessageId::parse(format!("{visitor}:{id}"))
 }
 
-/// A token bucket: `burst` messages at once, then one per `every`.
-#[derive(Debug)]
-pub struct RateLimit {
-    tokens: f64,
-    burst: f64,
-    every: Duration,
-    last: Instant,
-}
-
-impl RateLimit {
-    pub fn new(burst: u32, every: Duration) -> Self {
-        Self {
-            tokens: f64::from(burst),
-            burst: f64::from(burst),
-            every,
-            last: Instant::now(),
-        }
-    }
-
-    /// Takes a token if there is one at `now`.
-    pub fn allow(&mut self, now: Instant) -> bool {
-        let refill = now.duration_since(self.last).as_secs_f64() / self.every.as_secs_f64();
-        self.tokens = (self.tokens + refill).min(self.burst);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_burst_is_allowed_then_one_per_period() {
-        let start = Instant::now();
-        let mut limit = RateLimit::new(3, Duration::from_secs(1));
-        assert!((0..3).all(|_| limit.allow(start)));
-        assert!(!limit.allow(start));
-        assert!(!limit.allow(start + Duration::from_millis(500)));
-        assert!(limit.allow(start + Duration::from_millis(1000)));
-        assert!(!limit.allow(start + Duration::from_millis(1100)));
-        assert!((0..3).all(|_| limit.allow(start + Duration::from_secs(60))));
-    }
 
     #[test]
     fn client_ids_make_resends_the_same_message_and_are_checked() {
@@ -154,5 +127,11 @@ mod tests {
         assert_eq!(error["type"], "error");
         assert_eq!(error["code"], "rate_limited");
         assert_eq!(error["detail"], "slow down");
+        assert!(error.get("retry_after").is_none());
+        let limited: serde_json::Value =
+            serde_json::from_str(&ServerFrame::rate_limited(Duration::from_millis(1500)).to_json())
+                .unwrap();
+        assert_eq!(limited["code"], "rate_limited");
+        assert_eq!(limited["retry_after"], 2);
     }
 }

@@ -1,15 +1,17 @@
-//! `GET /ws/chat/{bot_id}?visitor_id=`: a visitor's socket — `hello` with the history, then the
-//! visitor's messages in through the webhook pipeline and the conversation's messages pushed out.
+//! `GET /ws/chat/{bot_id}?visitor_token=`: a visitor's socket — `hello` with the visitor's token
+//! and history, then the visitor's messages in through the webhook pipeline (within the
+//! visitor's and the address's allowances) and the conversation's messages pushed out.
 
-use super::frames::{external_id, ClientFrame, RateLimit, ServerFrame, MAX_FRAME_BYTES};
+use super::frames::{external_id, ClientFrame, ServerFrame, MAX_FRAME_BYTES};
+use crate::client::client_address;
 use crate::errors::ApiError;
 use crate::AppState;
 use actix_web::http::header::ORIGIN;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, ProtocolError};
 use application::ports::Recorded;
-use application::{WebChat, WebChatError};
-use domain::{BotId, ConversationId, DomainEvent, ExternalChatId, MessageId};
+use application::{Opened, SocketSlot, Speaker, VisitorClaim, WebChat, WebChatError};
+use domain::{BotId, ConversationId, DomainEvent, MessageId};
 use futures::stream::BoxStream;
 use futures::StreamExt;
 use serde::Deserialize;
@@ -17,12 +19,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A visitor may send this many messages at once, then one per [`RATE_PERIOD`].
-const RATE_BURST: u32 = 5;
-const RATE_PERIOD: Duration = Duration::from_secs(2);
 /// How often the server pings; a socket silent for [`IDLE_LIMIT`] is closed.
 const HEARTBEAT: Duration = Duration::from_secs(20);
 const IDLE_LIMIT: Duration = Duration::from_secs(60);
+/// The close code of a socket whose visitor was refused (an invalid token, or a bare id while
+/// those are refused): the page forgets what it sent and connects as a new visitor.
+const CLOSE_VISITOR_REFUSED: u16 = 4401;
+/// The close code of a socket beyond the visitor's or the address's cap.
+const CLOSE_TOO_MANY_SOCKETS: u16 = 4429;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/ws/chat/{bot_id}").route(web::get().to(connect)));
@@ -30,21 +34,41 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 #[derive(Debug, Deserialize)]
 struct VisitorQuery {
+    visitor_token: Option<String>,
     visitor_id: Option<String>,
 }
 
-/// The visitor's id: the one given (a UUID, as issued), or a new one.
-fn visitor_id(query: &VisitorQuery) -> Result<String, ApiError> {
-    match query.visitor_id.as_deref().filter(|id| !id.is_empty()) {
-        None => Ok(uuid::Uuid::new_v4().to_string()),
-        Some(id) => uuid::Uuid::parse_str(id)
-            .map(|id| id.hyphenated().to_string())
+/// Who the socket says its visitor is: the token if one is given, else the bare id (a UUID, as
+/// issued before tokens), else nobody yet.
+fn visitor_claim(query: VisitorQuery) -> Result<VisitorClaim, ApiError> {
+    let given = |value: Option<String>| value.filter(|v| !v.is_empty());
+    if let Some(token) = given(query.visitor_token) {
+        return Ok(VisitorClaim::Token(token));
+    }
+    match given(query.visitor_id) {
+        None => Ok(VisitorClaim::New),
+        Some(id) => uuid::Uuid::parse_str(&id)
+            .map(VisitorClaim::Plain)
             .map_err(|_| ApiError::invalid("visitor_id", "must be a UUID issued in `hello`")),
     }
 }
 
-/// Checks the binding and the origin (404 / 403 before any upgrade), then hands the socket to
-/// a [`Session`].
+/// The request's `Origin`, if any (one that is not text counts as none). A request naming
+/// several, in two headers or as a list in one, is refused: which one counts would be a guess.
+fn origin(req: &HttpRequest) -> Result<Option<&str>, ApiError> {
+    let mut headers = req.headers().get_all(ORIGIN);
+    let origin = headers.next().and_then(|value| value.to_str().ok());
+    if headers.next().is_some() || origin.is_some_and(|o| o.split_ascii_whitespace().count() > 1) {
+        return Err(ApiError::RepeatedHeader("Origin"));
+    }
+    Ok(origin)
+}
+
+/// Checks the binding and the origin (404 / 403 before any upgrade), then the visitor and the
+/// socket caps, and hands the socket to a [`Session`]. A refused visitor or a socket beyond a
+/// cap is told on the socket itself (an error frame, then close code 4401 / 4429), which a
+/// browser can read where it cannot read a refused upgrade's status; a request that is no
+/// WebSocket handshake gets the problem (401 / 429) instead.
 async fn connect(
     state: web::Data<AppState>,
     bot_id: web::Path<BotId>,
@@ -53,37 +77,78 @@ async fn connect(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let bot_id = bot_id.into_inner();
-    let visitor = visitor_id(&query)?;
-    let chat = ExternalChatId::parse(visitor.clone())?;
-    let origin = req.headers().get(ORIGIN).and_then(|v| v.to_str().ok());
+    let claim = visitor_claim(query.into_inner())?;
+    let origin = origin(&req)?;
+    let address = client_address(&req);
     // Subscribed before the history is read, so that nothing falls between the two.
     let events = state.web_chat.events();
-    let opened = state.web_chat.open(bot_id, &chat, origin).await?;
+    let opened = match state.web_chat.open(bot_id, &claim, origin, address).await {
+        Ok(opened) => opened,
+        Err(error) => return refuse(&req, body, error),
+    };
     let (response, socket, frames) = actix_ws::handle(&req, body)
         .map_err(|err| ApiError::from_status(err.error_response().status()))?;
     let frames = frames
         .max_frame_size(MAX_FRAME_BYTES)
         .aggregate_continuations()
         .max_continuation_size(MAX_FRAME_BYTES);
+    let Opened {
+        visitor,
+        conversation_id,
+        history,
+        slot,
+    } = opened;
+    let hello = ServerFrame::Hello {
+        visitor_id: visitor.chat.as_str().to_owned(),
+        visitor_token: visitor.token,
+        conversation_id,
+        history: history.into_iter().map(Into::into).collect(),
+    };
     let mut session = Session {
         web_chat: state.web_chat.clone(),
         bot_id,
-        visitor,
-        chat,
-        conversations: opened.conversation_id.into_iter().collect(),
+        speaker: Speaker {
+            chat: visitor.chat,
+            address: Some(address),
+        },
+        conversations: conversation_id.into_iter().collect(),
         socket,
-        limit: RateLimit::new(RATE_BURST, RATE_PERIOD),
+        _slot: slot,
         last_seen: Instant::now(),
-    };
-    let hello = ServerFrame::Hello {
-        visitor_id: session.visitor.clone(),
-        conversation_id: opened.conversation_id,
-        history: opened.history.into_iter().map(Into::into).collect(),
     };
     actix_web::rt::spawn(async move {
         if session.push(&hello).await.is_ok() {
             session.run(frames, events).await;
         }
+    });
+    Ok(response)
+}
+
+/// Refuses the socket: on the socket itself (error frame and close code) for a refusal the page
+/// must act on, else (or when no WebSocket is asked for) with the problem.
+fn refuse(
+    req: &HttpRequest,
+    body: web::Payload,
+    error: WebChatError,
+) -> Result<HttpResponse, ApiError> {
+    let close_code = match &error {
+        WebChatError::VisitorRefused(_) => CLOSE_VISITOR_REFUSED,
+        WebChatError::TooManySockets => CLOSE_TOO_MANY_SOCKETS,
+        _ => return Err(error.into()),
+    };
+    let problem = ApiError::from(error);
+    let Ok((response, mut socket, _)) = actix_ws::handle(req, body) else {
+        return Err(problem);
+    };
+    let code = problem.code();
+    let frame = ServerFrame::error(code, problem.to_string());
+    actix_web::rt::spawn(async move {
+        let _ = socket.text(frame.to_json()).await;
+        let reason = CloseReason {
+            code: CloseCode::Other(close_code),
+            description: Some(code.to_owned()),
+        };
+        let _ = socket.close(Some(reason)).await;
     });
     Ok(response)
 }
@@ -95,13 +160,13 @@ struct Closed;
 struct Session {
     web_chat: Arc<WebChat>,
     bot_id: BotId,
-    visitor: String,
-    chat: ExternalChatId,
+    speaker: Speaker,
     /// The conversations whose messages this socket shows: the active one at connect, and each
     /// one a message of this socket went to (a `/reset` starts another).
     conversations: HashSet<ConversationId>,
     socket: actix_ws::Session,
-    limit: RateLimit,
+    /// The socket's place in the caps, given back when the session ends.
+    _slot: SocketSlot,
     last_seen: Instant,
 }
 
@@ -157,8 +222,8 @@ impl Session {
         }
     }
 
-    /// A JSON frame: a message is stored (and echoed back through the events), anything else
-    /// is answered with an error frame.
+    /// A JSON frame: a message is stored (and echoed back through the events), anything else,
+    /// or a message beyond the allowances, is answered with an error frame.
     async fn on_text(&mut self, text: &str) -> Result<(), Closed> {
         let (text, client_id) = match serde_json::from_str::<ClientFrame>(text) {
             Ok(ClientFrame::Message { text, client_id }) => (text, client_id),
@@ -169,10 +234,6 @@ impl Session {
                     .await;
             }
         };
-        if !self.limit.allow(Instant::now()) {
-            let frame = ServerFrame::error("rate_limited", "too many messages; wait a moment");
-            return self.push(&frame).await;
-        }
         match self.say(&text, client_id.as_deref()).await {
             Ok(Recorded::New {
                 conversation_id, ..
@@ -186,9 +247,9 @@ impl Session {
     }
 
     async fn say(&self, text: &str, client_id: Option<&str>) -> Result<Recorded, WebChatError> {
-        let external_id = external_id(&self.visitor, client_id)?;
+        let external_id = external_id(self.speaker.chat.as_str(), client_id)?;
         self.web_chat
-            .say(self.bot_id, self.chat.clone(), external_id, text)
+            .say(self.bot_id, &self.speaker, external_id, text)
             .await
     }
 
@@ -241,6 +302,7 @@ impl Session {
 /// The error frame for a message that was not stored.
 fn refusal(error: WebChatError) -> ServerFrame {
     match error {
+        WebChatError::RateLimited { retry_after } => ServerFrame::rate_limited(retry_after),
         WebChatError::Invalid(invalid) => ServerFrame::error(
             "invalid_field",
             format!("{}: {}", invalid.field, invalid.reason),
@@ -248,7 +310,9 @@ fn refusal(error: WebChatError) -> ServerFrame {
         WebChatError::NotBound => {
             ServerFrame::error("not_found", "this bot is no longer bound to the web chat")
         }
-        WebChatError::OriginRefused => ServerFrame::error("forbidden", error.to_string()),
+        WebChatError::OriginRefused
+        | WebChatError::VisitorRefused(_)
+        | WebChatError::TooManySockets => ServerFrame::error("forbidden", error.to_string()),
         WebChatError::Unavailable(cause) => {
             tracing::warn!(error = %cause, "a web chat message was not stored");
             ServerFrame::error(

@@ -13,7 +13,8 @@ use application::ports::{
 };
 use application::{
     ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, Intake, IntakeSettings,
-    ReceiveWebhook, SendOperatorMessage, Stores, WebChat, WebChatSettings,
+    LocalRateLimiter, ReceiveWebhook, SendOperatorMessage, SocketCounts, Stores, VisitorTokens,
+    WebChat, WebChatSettings,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -730,6 +731,9 @@ impl TestApp {
             receive: receive.clone(),
             events: Arc::new(NoEvents),
             timer: Arc::new(TokioTimer),
+            limiter: Arc::new(LocalRateLimiter::default()),
+            tokens: VisitorTokens::random(),
+            sockets: SocketCounts::default(),
             settings: WebChatSettings {
                 reply_wait: REPLY_WAIT,
                 ..WebChatSettings::default()

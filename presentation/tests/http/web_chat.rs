@@ -144,6 +144,69 @@ async fn a_socket_is_refused_before_the_upgrade_when_unbound_foreign_or_malforme
     // Allowed, but no WebSocket handshake: a problem, not a socket.
     let allowed = socket(shop.id, "").insert_header(("origin", "https://shop.example"));
     assert_problem(&app.send(allowed).await, 400, "bad_request");
+    // The same origin spelled otherwise (RFC 6454) is the same origin.
+    let spelled = socket(shop.id, "").insert_header(("origin", "HTTPS://Shop.Example:443"));
+    assert_problem(&app.send(spelled).await, 400, "bad_request");
+}
+
+#[actix_web::test]
+async fn a_socket_naming_two_origins_is_refused_whatever_the_binding_allows() {
+    let app = TestApp::new();
+    for bot in [
+        app.seed_web_chat_bot(&[]),
+        app.seed_web_chat_bot(&["https://shop.example"]),
+    ] {
+        let twice = socket(bot.id, "")
+            .append_header(("origin", "https://shop.example"))
+            .append_header(("origin", "https://evil.example"));
+        let reply = app.send(twice).await;
+        assert_problem(&reply, 400, "repeated_header");
+        assert!(
+            reply.body["detail"].as_str().unwrap().contains("Origin"),
+            "{}",
+            reply.raw
+        );
+        let listed = socket(bot.id, "")
+            .insert_header(("origin", "https://shop.example https://evil.example"));
+        assert_problem(&app.send(listed).await, 400, "repeated_header");
+    }
+}
+
+#[actix_web::test]
+async fn a_forged_visitor_token_is_refused_and_a_bare_id_accepted_this_release() {
+    let app = TestApp::new();
+    let bot = app.seed_web_chat_bot(&[]);
+    let forged = format!("v1.{}.{}", uuid::Uuid::new_v4(), "0".repeat(64));
+    // Without a WebSocket handshake the refusal is a problem; a browser's socket is told on the
+    // socket itself (tests/e2e/webchat.rs).
+    let reply = app
+        .send(socket(bot.id, &format!("?visitor_token={forged}")))
+        .await;
+    assert_problem(&reply, 401, "invalid_visitor_token");
+    let plain = format!("?visitor_id={}", uuid::Uuid::new_v4());
+    assert_problem(&app.send(socket(bot.id, &plain)).await, 400, "bad_request");
+}
+
+#[actix_web::test]
+async fn the_rest_channel_answers_429_beyond_the_users_allowance() {
+    let app = TestApp::new();
+    let bot = app.seed_web_chat_bot(&[]);
+    let ask = |user: &str| chat(bot.id, json!({"user_id": user, "text": "hello"}));
+    // The default allowance: a burst of 5, then one every 2 s.
+    for _ in 0..5 {
+        let reply = app.as_key(OPERATOR_KEY, ask("customer-1")).await;
+        assert_eq!(reply.status, 202, "{}", reply.raw);
+    }
+    let limited = app.as_key(OPERATOR_KEY, ask("customer-1")).await;
+    assert_problem(&limited, 429, "rate_limited");
+    let wait: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&wait), "Retry-After: {wait}");
+    assert_eq!(app.ledger_calls(), 5, "nothing stored beyond the allowance");
+    let other = app.as_key(OPERATOR_KEY, ask("customer-2")).await;
+    assert_eq!(
+        other.status, 202,
+        "another user has an allowance of their own"
+    );
 }
 
 #[actix_web::test]

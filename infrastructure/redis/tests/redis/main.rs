@@ -1,12 +1,13 @@
 //! The Redis adapter against real Redis (`SWITCHBOARD_TEST_REDIS_URL`; with `CI=true` a missing
-//! Redis fails): events cross between processes, never loop back, and readiness tells.
+//! Redis fails): events cross between processes, never loop back, rate limits are shared, and
+//! readiness tells.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use application::ports::{EventPublisher, HealthCheck};
+use application::ports::{Admission, EventPublisher, HealthCheck, Limit, Rate, RateLimiter};
 use domain::{BotId, ConversationId, DomainEvent};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use switchboard_redis::RedisEvents;
+use switchboard_redis::{RedisEvents, RedisRateLimiter};
 
 /// The test Redis, or `None` to skip (only outside CI).
 fn redis_url() -> Option<String> {
@@ -92,4 +93,90 @@ async fn readiness_pings_redis() {
 #[tokio::test]
 async fn a_malformed_url_is_refused_at_setup() {
     assert!(RedisEvents::new("not a url", "p").is_err());
+}
+
+fn limit(key: &str, per_minute: u32, burst: u32) -> Limit {
+    Limit {
+        key: key.into(),
+        rate: Rate::per_minute(per_minute, burst).unwrap(),
+    }
+}
+
+/// How many of `attempts` acquisitions, alternating between the limiters, were allowed.
+async fn allowed(limiters: &[&RedisRateLimiter], limits: &[Limit], attempts: usize) -> usize {
+    let mut allowed = 0;
+    for n in 0..attempts {
+        if limiters[n % limiters.len()].acquire(limits).await == Admission::Allowed {
+            allowed += 1;
+        }
+    }
+    allowed
+}
+
+#[tokio::test]
+async fn two_replicas_on_one_prefix_share_an_allowance() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix();
+    let a = RedisRateLimiter::new(&url, &prefix).unwrap();
+    let b = RedisRateLimiter::new(&url, &prefix).unwrap();
+    let visitor = [limit("visitor", 6, 4)];
+    assert_eq!(
+        allowed(&[&a, &b], &visitor, 10).await,
+        4,
+        "the burst, once between both"
+    );
+    let Admission::Limited { retry_after } = b.acquire(&visitor).await else {
+        panic!("the allowance is spent");
+    };
+    assert!(
+        retry_after > Duration::from_secs(9) && retry_after <= Duration::from_secs(10),
+        "one unit every 10 s: {retry_after:?}"
+    );
+    let elsewhere = RedisRateLimiter::new(&url, &self::prefix()).unwrap();
+    assert_eq!(
+        elsewhere.acquire(&visitor).await,
+        Admission::Allowed,
+        "another prefix"
+    );
+    assert_eq!(
+        a.acquire(&[limit("other", 6, 4)]).await,
+        Admission::Allowed,
+        "another key"
+    );
+}
+
+#[tokio::test]
+async fn units_are_taken_from_every_key_or_from_none_and_the_keys_expire() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix();
+    let limiter = RedisRateLimiter::new(&url, &prefix).unwrap();
+    let (visitor, address) = (limit("visitor", 60, 2), limit("address", 60, 3));
+    let both = [visitor.clone(), address.clone()];
+    assert_eq!(allowed(&[&limiter], &both, 3).await, 2);
+    // The third attempt, refused by the visitor's allowance, took nothing from the address's.
+    assert_eq!(allowed(&[&limiter], &[address], 2).await, 1);
+
+    let client = deadpool_redis::redis::Client::open(url.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let ttl: i64 = deadpool_redis::redis::cmd("PTTL")
+        .arg(format!("{prefix}:rate:visitor"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        (1..=2000).contains(&ttl),
+        "the key lives until its allowance is whole again: {ttl} ms"
+    );
+}
+
+#[tokio::test]
+async fn while_redis_is_away_the_process_keeps_the_limits() {
+    let away = RedisRateLimiter::new("redis://127.0.0.1:1", &prefix()).unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(allowed(&[&away], &[limit("k", 6, 3)], 10).await, 3);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "one wait for Redis, then the process answers alone: {:?}",
+        started.elapsed()
+    );
 }

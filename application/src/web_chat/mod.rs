@@ -1,8 +1,14 @@
 //! Use case: the built-in web chat and the REST channel — open a visitor's chat, say something
 //! through the webhook pipeline, follow the conversation, or wait (bounded) for the reply.
 
+mod admission;
+mod visitor;
+
+pub use admission::{SocketCounts, SocketSlot, WebChatLimits};
+pub use visitor::{Visitor, VisitorClaim, VisitorRefused, VisitorTokens};
+
 use crate::operator_message::valid_text;
-use crate::ports::{EventSubscriber, InboundMessage, Recorded, Timer};
+use crate::ports::{Admission, EventSubscriber, InboundMessage, RateLimiter, Recorded, Timer};
 use crate::receive_webhook::ReceiveWebhook;
 use domain::repositories::{BindingRepository, ConversationRepository, MessageRepository};
 use domain::{
@@ -11,6 +17,7 @@ use domain::{
 };
 use futures::stream::BoxStream;
 use futures::StreamExt;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
@@ -25,6 +32,12 @@ pub enum WebChatError {
     #[error("the page's origin is not allowed to open this chat")]
     OriginRefused,
     #[error(transparent)]
+    VisitorRefused(#[from] VisitorRefused),
+    #[error("too many sockets of this visitor or from this address are open")]
+    TooManySockets,
+    #[error("too many messages; retry in {} s", retry_after_secs(*.retry_after))]
+    RateLimited { retry_after: Duration },
+    #[error(transparent)]
     Invalid(#[from] ValidationError),
     #[error("storage is unavailable")]
     Unavailable(#[source] RepoError),
@@ -36,12 +49,27 @@ impl From<RepoError> for WebChatError {
     }
 }
 
-/// A visitor's chat as it stands: its active conversation, if any, and the latest messages.
-#[derive(Debug, Clone, PartialEq)]
+/// Whole seconds to wait, rounded up: what `Retry-After` says.
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+/// A visitor's chat as it stands: who the visitor is, their active conversation, if any, and
+/// the latest messages; and the socket's place in the counts, held until it closes.
+#[derive(Debug)]
 pub struct Opened {
+    pub visitor: Visitor,
     pub conversation_id: Option<ConversationId>,
     /// Oldest first.
     pub history: Vec<Message>,
+    pub slot: SocketSlot,
+}
+
+/// Who says something in a chat: the chat, and the client's address when it is a visitor's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Speaker {
+    pub chat: ExternalChatId,
+    pub address: Option<IpAddr>,
 }
 
 /// What came of a question asked through the REST channel.
@@ -65,6 +93,9 @@ pub struct WebChatSettings {
     pub history_messages: u32,
     /// How long the REST channel waits for the reply before answering with the message id.
     pub reply_wait: Duration,
+    /// Whether a bare `visitor_id` (no token) still opens its visitor's chat.
+    pub accept_plain_visitor_ids: bool,
+    pub limits: WebChatLimits,
 }
 
 impl Default for WebChatSettings {
@@ -72,6 +103,8 @@ impl Default for WebChatSettings {
         Self {
             history_messages: 50,
             reply_wait: Duration::from_secs(20),
+            accept_plain_visitor_ids: true,
+            limits: WebChatLimits::default(),
         }
     }
 }
@@ -83,18 +116,26 @@ pub struct WebChat {
     pub receive: Arc<ReceiveWebhook>,
     pub events: Arc<dyn EventSubscriber>,
     pub timer: Arc<dyn Timer>,
+    /// Messages per visitor and per address, shared by the replicas through Redis if set.
+    pub limiter: Arc<dyn RateLimiter>,
+    pub tokens: VisitorTokens,
+    /// This process's open sockets.
+    pub sockets: SocketCounts,
     pub settings: WebChatSettings,
 }
 
 impl WebChat {
-    /// The visitor's chat, once the bot is bound to the web chat and the page's `origin` is
-    /// one the binding allows.
+    /// The visitor's chat, once the bot is bound to the web chat, the page's `origin` is one
+    /// the binding allows, the visitor's claim holds (a token this server signed, or a bare id
+    /// while those are accepted) and neither the visitor nor the `address` has too many sockets
+    /// open.
     #[tracing::instrument(skip_all, fields(bot_id = %bot_id))]
     pub async fn open(
         &self,
         bot_id: BotId,
-        chat: &ExternalChatId,
+        claim: &VisitorClaim,
         origin: Option<&str>,
+        address: IpAddr,
     ) -> Result<Opened, WebChatError> {
         let Credentials::WebChat(credentials) = self.binding(bot_id).await? else {
             return Err(WebChatError::NotBound);
@@ -102,43 +143,72 @@ impl WebChat {
         if !credentials.allows(origin) {
             return Err(WebChatError::OriginRefused);
         }
+        let visitor =
+            self.tokens
+                .identify(bot_id, claim, self.settings.accept_plain_visitor_ids)?;
+        let slot = self
+            .sockets
+            .take(&self.settings.limits, bot_id, &visitor.chat, address)
+            .ok_or(WebChatError::TooManySockets)?;
+        let (conversation_id, history) = self.history(bot_id, &visitor.chat).await?;
+        Ok(Opened {
+            visitor,
+            conversation_id,
+            history,
+            slot,
+        })
+    }
+
+    /// The chat's active conversation and its latest messages, oldest first.
+    async fn history(
+        &self,
+        bot_id: BotId,
+        chat: &ExternalChatId,
+    ) -> Result<(Option<ConversationId>, Vec<Message>), WebChatError> {
         let Some(conversation) = self
             .conversations
             .find_active(bot_id, PLATFORM, chat)
             .await?
         else {
-            return Ok(Opened {
-                conversation_id: None,
-                history: Vec::new(),
-            });
+            return Ok((None, Vec::new()));
         };
         let mut history = self
             .messages
             .recent(conversation.id, self.settings.history_messages)
             .await?;
         history.reverse();
-        Ok(Opened {
-            conversation_id: Some(conversation.id),
-            history,
-        })
+        Ok((Some(conversation.id), history))
     }
 
-    /// Stores the chat's message through the webhook pipeline (reply job included). The
-    /// external id makes a resend of one message a duplicate, stored once.
+    /// Stores the speaker's message through the webhook pipeline (reply job included), within
+    /// the speaker's and their address's allowances. The external id makes a resend of one
+    /// message a duplicate, stored once.
     pub async fn say(
         &self,
         bot_id: BotId,
-        chat: ExternalChatId,
+        speaker: &Speaker,
         external_id: ExternalMessageId,
         text: &str,
     ) -> Result<Recorded, WebChatError> {
         let text = valid_text(text)?;
         self.binding(bot_id).await?;
-        let message = InboundMessage::new(external_id, chat, MessageContent::text(text));
+        let limits = self
+            .settings
+            .limits
+            .message_limits(bot_id, &speaker.chat, speaker.address);
+        if let Admission::Limited { retry_after } = self.limiter.acquire(&limits).await {
+            return Err(WebChatError::RateLimited { retry_after });
+        }
+        let message = InboundMessage::new(
+            external_id,
+            speaker.chat.clone(),
+            MessageContent::text(text),
+        );
         Ok(self.receive.record(bot_id, PLATFORM, message).await?)
     }
 
-    /// Says `text` and waits up to `settings.reply_wait` for the reply.
+    /// Says `text` (within the chat's allowance, as a visitor's) and waits up to
+    /// `settings.reply_wait` for the reply.
     pub async fn ask(
         &self,
         bot_id: BotId,
@@ -151,7 +221,17 @@ impl WebChat {
         let Recorded::New {
             conversation_id,
             message_id,
-        } = self.say(bot_id, chat, external_id, text).await?
+        } = self
+            .say(
+                bot_id,
+                &Speaker {
+                    chat,
+                    address: None,
+                },
+                external_id,
+                text,
+            )
+            .await?
         else {
             return Err(RepoError::Other("a fresh message id was a duplicate".into()).into());
         };

@@ -1,0 +1,68 @@
+//! The rate limiter port: allowances kept under a key (a visitor, a client address), shared by
+//! every replica when the adapter keeps them in a shared store.
+
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// An allowance: `burst` units at once, then one more every `interval` (a token bucket, kept as
+/// the generic cell rate algorithm does: one instant per key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub burst: u32,
+    pub interval: Duration,
+}
+
+impl Rate {
+    /// `per_minute` units a minute after a burst of `burst`; `None` (no limit) when either is 0.
+    pub fn per_minute(per_minute: u32, burst: u32) -> Option<Self> {
+        (per_minute > 0 && burst > 0).then(|| Self {
+            burst,
+            interval: Duration::from_secs(60) / per_minute,
+        })
+    }
+
+    /// The interval in whole milliseconds, at least 1: the unit the adapters count in.
+    pub fn interval_ms(&self) -> u64 {
+        u64::try_from(self.interval.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+}
+
+/// One allowance to take a unit from: `rate` under `key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limit {
+    pub key: String,
+    pub rate: Rate,
+}
+
+/// Whether the units were taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Allowed,
+    /// One allowance was spent (none was taken from the others): retry after this long.
+    Limited {
+        retry_after: Duration,
+    },
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Takes one unit from every limit's allowance, or from none of them when one is spent.
+    /// Infallible: an adapter whose store is away decides itself what to answer (the Redis
+    /// adapter falls back to limits kept in the process).
+    async fn acquire(&self, limits: &[Limit]) -> Admission;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_zero_rate_or_burst_means_no_limit() {
+        assert_eq!(Rate::per_minute(0, 5), None);
+        assert_eq!(Rate::per_minute(5, 0), None);
+        assert_eq!(Rate::per_minute(120, 1).unwrap().interval_ms(), 500);
+    }
+}
