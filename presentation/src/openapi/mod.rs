@@ -146,6 +146,10 @@ fn shared_answers(path: &str, method: &str, operation: &mut Value) {
     }
     if has_body {
         answers.push(("400", "Malformed JSON, a wrong type or an unknown field."));
+        answers.push((
+            "408",
+            "The body did not arrive within `server.body_read_timeout_ms`.",
+        ));
         answers.push(("413", "The body is larger than the limit."));
         answers.push(("415", "The body is not application/json."));
         answers.push(("422", "Invalid fields, each named in `errors`."));

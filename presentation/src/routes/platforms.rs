@@ -32,7 +32,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     tag = "platforms",
     params(("id" = Id, Path, description = "The bot's id."), ("platform" = Platform, Path, description = "telegram, discord, messenger, whatsapp or web_chat.")),
     request_body = Credentials,
-    responses((status = 200, description = "The binding and the URL to give the platform (for web_chat, the chat page's URL); never its secrets.", body = BindingBody), (status = 502, description = "The platform refused the webhook registration.", body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "The binding and the URL to give the platform (for web_chat, the chat page's URL); never its secrets.", body = BindingBody), (status = 400, description = "`server.public_url` is unset and the address the request names (its `Host`, or a trusted proxy's forwarded scheme and host) is not http(s) and a host name.", body = Problem, content_type = "application/problem+json"), (status = 502, description = "The platform refused the webhook registration.", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = ["admin"]))
 )]
 async fn bind(
@@ -65,7 +65,7 @@ fn base_url(state: &AppState, req: &HttpRequest) -> Result<String, ApiError> {
     path = "/api/v1/bots/{id}/platforms",
     tag = "platforms",
     params(("id" = Id, Path, description = "The bot's id.")),
-    responses((status = 200, description = "The bot's bindings.", body = ListBody<BindingBody>)),
+    responses((status = 200, description = "The bot's bindings.", body = ListBody<BindingBody>), (status = 400, description = "`server.public_url` is unset and the address the request names is not http(s) and a host name.", body = Problem, content_type = "application/problem+json")),
     security(("api_key" = ["viewer"]))
 )]
 async fn list(
