@@ -36,8 +36,3 @@ pub(crate) fn inbound(id: &str, chat: &str, content: MessageContent) -> Option<I
         .ok()
 }
 
-pub(crate) fn unsupported(kind: &str) -> MessageContent {
-    MessageContent::Unsupported {
-        kind: kind.to_owned(),
-    }
-}

@@ -93,7 +93,7 @@ async fn deleting_a_bot_removes_everything_it_owns() {
         use domain::repositories::BindingRepository;
         let store = db.store().await;
         let bot = new_bot(&store, "Ada").await;
-        let credentials = TelegramCredentials::parse("1:abc", "secret").unwrap();
+        let credentials = TelegramCredentials::parse(&crate::support::telegram_token("1:abc"), "secret").unwrap();
         let binding = PlatformBinding::new(bot.id, Credentials::Telegram(credentials), now());
         store.upsert(&binding).await.unwrap();
         receive(&store, bot.id, "chat", "1").await;
