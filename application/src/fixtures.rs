@@ -64,8 +64,9 @@ impl World {
             fallback_message: Some("fallback!".into()),
         };
         let bot = Bot::create(draft, now());
-        let credentials =
-            Credentials::Telegram(TelegramCredentials::parse(&telegram_token("1:abc"), "secret").unwrap());
+        let credentials = Credentials::Telegram(
+            TelegramCredentials::parse(&telegram_token("1:abc"), "secret").unwrap(),
+        );
         let binding = PlatformBinding::new(bot.id, credentials, now());
         let chat = ExternalChatId::parse("42").unwrap();
         let conversation = Conversation::start(bot.id, PlatformKind::Telegram, chat, now());

@@ -386,7 +386,9 @@ mod tests {
         let mut queue = MockJobQueue::new();
         queue
             .expect_retry()
-            .withf(|_, _, _, error| error.contains("bad\u{fffd}gateway\u{fffd}") && !error.contains('\0'))
+            .withf(|_, _, _, error| {
+                error.contains("bad\u{fffd}gateway\u{fffd}") && !error.contains('\0')
+            })
             .times(1)
             .returning(|_, _, _, _| Ok(true));
         let failing = SendError::Transient("bad\0gateway\u{1b}".into());

@@ -3,8 +3,8 @@
 use crate::ports::{Clock, EventPublisher, Ledger};
 use domain::repositories::{BindingRepository, ConversationRepository};
 use domain::{
-    BotId, Conversation, ConversationId, DomainEvent, Message, PlatformKind, RepoError,
-    TextRule, ValidationError,
+    BotId, Conversation, ConversationId, DomainEvent, Message, PlatformKind, RepoError, TextRule,
+    ValidationError,
 };
 use std::sync::Arc;
 use thiserror::Error;

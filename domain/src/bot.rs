@@ -256,7 +256,11 @@ mod tests {
         assert!(BotName::parse(&"x".repeat(101)).is_err());
         assert!(BotName::parse(&"é".repeat(100)).is_ok());
         for forged in ["Ada\u{1b}[31m", "Ada\r\nFAKE ROW", "Ada\0"] {
-            assert_eq!(BotName::parse(forged).unwrap_err().field, "name", "{forged:?}");
+            assert_eq!(
+                BotName::parse(forged).unwrap_err().field,
+                "name",
+                "{forged:?}"
+            );
         }
     }
 

@@ -1,8 +1,7 @@
 //! The Message entity: what a user sent or what the bot answered, with its delivery status.
 
 use crate::{
-    BotId, Conversation, ConversationId, MessageId, PlatformKind, Secret, TextRule,
-    ValidationError,
+    BotId, Conversation, ConversationId, MessageId, PlatformKind, Secret, TextRule, ValidationError,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

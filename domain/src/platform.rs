@@ -148,7 +148,9 @@ impl DiscordCredentials {
         bot_token: &str,
     ) -> Result<Self, ValidationError> {
         Ok(Self {
-            application_id: SNOWFLAKE.check("application_id", application_id)?.to_owned(),
+            application_id: SNOWFLAKE
+                .check("application_id", application_id)?
+                .to_owned(),
             public_key: ED25519_PUBLIC_KEY
                 .check("public_key", public_key)?
                 .to_ascii_lowercase(),
@@ -211,7 +213,9 @@ impl WhatsappCredentials {
         verify_token: &str,
     ) -> Result<Self, ValidationError> {
         Ok(Self {
-            phone_number_id: NUMERIC_ID.check("phone_number_id", phone_number_id)?.to_owned(),
+            phone_number_id: NUMERIC_ID
+                .check("phone_number_id", phone_number_id)?
+                .to_owned(),
             access_token: META_ACCESS_TOKEN.secret("access_token", access_token)?,
             app_secret: META_APP_SECRET.secret("app_secret", app_secret)?,
             verify_token: META_VERIFY_TOKEN.secret("verify_token", verify_token)?,
@@ -443,7 +447,16 @@ mod tests {
             );
         }
         let long = format!("a.b.{}", "x".repeat(MAX_SECRET_LEN));
-        for bad_token in ["", "t", "has space", "a.b.c\t", "a..c", "a.b/c.d", "a.b.c\0", &long] {
+        for bad_token in [
+            "",
+            "t",
+            "has space",
+            "a.b.c\t",
+            "a..c",
+            "a.b/c.d",
+            "a.b.c\0",
+            &long,
+        ] {
             assert_eq!(
                 discord("1", PUBLIC_KEY, bad_token),
                 "bot_token",
@@ -495,7 +508,8 @@ mod tests {
 
     #[test]
     fn whatsapp_credentials_are_checked() {
-        let ok = WhatsappCredentials::parse("10987654321", META_TOKEN, APP_SECRET, "verify").unwrap();
+        let ok =
+            WhatsappCredentials::parse("10987654321", META_TOKEN, APP_SECRET, "verify").unwrap();
         assert_eq!(ok.phone_number_id, "10987654321");
         assert_eq!(ok.access_token.expose(), META_TOKEN);
         let whatsapp = |id: &str, token: &str, app: &str, verify: &str| {
@@ -517,7 +531,9 @@ mod tests {
     fn every_platform_has_credentials_of_its_kind() {
         let all = [
             Credentials::Telegram(TelegramCredentials::parse(TG_TOKEN, "s").unwrap()),
-            Credentials::Discord(DiscordCredentials::parse("1", PUBLIC_KEY, DISCORD_TOKEN).unwrap()),
+            Credentials::Discord(
+                DiscordCredentials::parse("1", PUBLIC_KEY, DISCORD_TOKEN).unwrap(),
+            ),
             Credentials::Messenger(
                 MessengerCredentials::parse("1", META_TOKEN, APP_SECRET, "v").unwrap(),
             ),
@@ -537,10 +553,12 @@ mod tests {
 
     #[test]
     fn only_meta_platforms_have_a_verify_token() {
-        let messenger =
-            Credentials::Messenger(MessengerCredentials::parse("1", META_TOKEN, APP_SECRET, "mv").unwrap());
-        let whatsapp =
-            Credentials::Whatsapp(WhatsappCredentials::parse("1", META_TOKEN, APP_SECRET, "wv").unwrap());
+        let messenger = Credentials::Messenger(
+            MessengerCredentials::parse("1", META_TOKEN, APP_SECRET, "mv").unwrap(),
+        );
+        let whatsapp = Credentials::Whatsapp(
+            WhatsappCredentials::parse("1", META_TOKEN, APP_SECRET, "wv").unwrap(),
+        );
         assert_eq!(messenger.verify_token().map(Secret::expose), Some("mv"));
         assert_eq!(whatsapp.verify_token().map(Secret::expose), Some("wv"));
         let telegram = Credentials::Telegram(TelegramCredentials::parse(TG_TOKEN, "s").unwrap());

@@ -29,7 +29,11 @@ impl Shape {
     }
 
     /// `value` when it has this shape, else `field`'s error.
-    pub fn check<'a>(&self, field: &'static str, value: &'a str) -> Result<&'a str, ValidationError> {
+    pub fn check<'a>(
+        &self,
+        field: &'static str,
+        value: &'a str,
+    ) -> Result<&'a str, ValidationError> {
         if self.fits(value) {
             Ok(value)
         } else {
@@ -82,7 +86,8 @@ pub const ED25519_PUBLIC_KEY: Shape = Shape {
 /// dots, the bot's id, a timestamp and a signature (`MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XV…`).
 pub const DISCORD_BOT_TOKEN: Shape = Shape {
     pattern: "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$",
-    requirement: "must be a Discord bot token: three parts of A-Z, a-z, 0-9, _ and - joined by dots",
+    requirement:
+        "must be a Discord bot token: three parts of A-Z, a-z, 0-9, _ and - joined by dots",
     fits: |value| {
         let parts: Vec<&str> = value.split('.').collect();
         parts.len() == 3
@@ -96,7 +101,8 @@ pub const DISCORD_BOT_TOKEN: Shape = Shape {
 /// an `Authorization: Bearer` header: RFC 6750's `b64token`.
 pub const META_ACCESS_TOKEN: Shape = Shape {
     pattern: "^[A-Za-z0-9._~+/-]+=*$",
-    requirement: "must be an access token: characters of A-Z, a-z, 0-9, -, ., _, ~, + and /, then any `=`",
+    requirement:
+        "must be an access token: characters of A-Z, a-z, 0-9, -, ., _, ~, + and /, then any `=`",
     fits: |value| {
         let body = value.trim_end_matches('=');
         !body.is_empty()

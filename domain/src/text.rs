@@ -60,7 +60,13 @@ impl TextRule {
         }
         value
             .chars()
-            .map(|c| if self.allows(c) { c } else { char::REPLACEMENT_CHARACTER })
+            .map(|c| {
+                if self.allows(c) {
+                    c
+                } else {
+                    char::REPLACEMENT_CHARACTER
+                }
+            })
             .collect()
     }
 }
@@ -81,7 +87,8 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.field, "name");
             assert!(
-                err.reason.ends_with(&format!("(found U+{:04X})", u32::from(c))),
+                err.reason
+                    .ends_with(&format!("(found U+{:04X})", u32::from(c))),
                 "{}",
                 err.reason
             );

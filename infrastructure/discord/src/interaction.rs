@@ -122,7 +122,9 @@ impl Interaction {
         let data = self.data.as_ref().ok_or_else(|| missing("data"))?;
         let invalid = |e: domain::ValidationError| ParseError(e.to_string());
         // Kept as the reply handle (a text column) and put in a URL path to answer.
-        TextRule::SingleLine.check("token", token).map_err(invalid)?;
+        TextRule::SingleLine
+            .check("token", token)
+            .map_err(invalid)?;
         Ok(InboundMessage {
             external_id: ExternalMessageId::parse(id).map_err(invalid)?,
             chat: ExternalChatId::parse(chat).map_err(invalid)?,

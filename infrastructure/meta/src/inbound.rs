@@ -35,4 +35,3 @@ pub(crate) fn inbound(id: &str, chat: &str, content: MessageContent) -> Option<I
         .inspect_err(|e| tracing::debug!(error = %e, "skipping a Meta event with an invalid id"))
         .ok()
 }
-

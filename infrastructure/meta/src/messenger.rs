@@ -213,7 +213,13 @@ mod tests {
             .into_iter()
             .map(|m| m.content)
             .collect();
-        assert_eq!(kinds, [MessageContent::unsupported("image"), MessageContent::unsupported("audio")]);
+        assert_eq!(
+            kinds,
+            [
+                MessageContent::unsupported("image"),
+                MessageContent::unsupported("audio")
+            ]
+        );
     }
 
     #[test]

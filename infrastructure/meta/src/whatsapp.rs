@@ -274,7 +274,10 @@ mod tests {
         }))
         .unwrap();
         let report = status.report().unwrap();
-        assert_eq!(report.error.as_deref(), Some("1: bad\u{fffd}title\u{fffd}next"));
+        assert_eq!(
+            report.error.as_deref(),
+            Some("1: bad\u{fffd}title\u{fffd}next")
+        );
     }
 
     #[test]
