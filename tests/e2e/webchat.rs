@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A bot bound to the web chat.
 async fn web_chat_bot(app: &TestApp) -> String {
@@ -25,7 +25,7 @@ async fn web_chat_bot(app: &TestApp) -> String {
 }
 
 /// Opens the visitor's socket and reads its `hello`.
-async fn connect(app: &TestApp, bot: &str, visitor: Option<&str>) -> (Socket, Value) {
+pub(crate) async fn connect(app: &TestApp, bot: &str, visitor: Option<&str>) -> (Socket, Value) {
     let query = visitor.map_or(String::new(), |v| format!("?visitor_id={v}"));
     let url = format!(
         "{}/ws/chat/{bot}{query}",
@@ -38,7 +38,7 @@ async fn connect(app: &TestApp, bot: &str, visitor: Option<&str>) -> (Socket, Va
 }
 
 /// The next JSON text frame, within [`PATIENCE`] however many pings come first.
-async fn next_frame(socket: &mut Socket) -> Value {
+pub(crate) async fn next_frame(socket: &mut Socket) -> Value {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let frame = tokio::time::timeout_at(deadline, socket.next())
@@ -52,7 +52,7 @@ async fn next_frame(socket: &mut Socket) -> Value {
     }
 }
 
-async fn say(socket: &mut Socket, frame: Value) {
+pub(crate) async fn say(socket: &mut Socket, frame: Value) {
     socket.send(Message::Text(frame.to_string())).await.unwrap();
 }
 
@@ -79,7 +79,7 @@ fn echo_config(
 
 /// A server answering with the echo model and a bot bound to its web chat; the fakes it was
 /// configured with must outlive it.
-async fn echo_app(
+pub(crate) async fn echo_app(
     db: &database::testing::TestDatabase,
 ) -> (TestApp, String, (FakeOpenAi, FakeTelegram)) {
     let fakes = (
