@@ -136,6 +136,31 @@ fn request(op: &Operation, path: &str) -> TestRequest {
 }
 
 #[actix_web::test]
+async fn each_credential_shows_the_pattern_the_domain_checks() {
+    use domain::shapes::*;
+    let doc = document(&TestApp::new()).await;
+    let cases = [
+        ("TelegramCredentials", "token", TELEGRAM_TOKEN),
+        ("TelegramCredentials", "secret_token", TELEGRAM_SECRET_TOKEN),
+        ("DiscordCredentials", "application_id", SNOWFLAKE),
+        ("DiscordCredentials", "public_key", ED25519_PUBLIC_KEY),
+        ("DiscordCredentials", "bot_token", DISCORD_BOT_TOKEN),
+        ("MessengerCredentials", "page_id", NUMERIC_ID),
+        ("MessengerCredentials", "page_access_token", META_ACCESS_TOKEN),
+        ("MessengerCredentials", "app_secret", META_APP_SECRET),
+        ("MessengerCredentials", "verify_token", META_VERIFY_TOKEN),
+        ("WhatsappCredentials", "phone_number_id", NUMERIC_ID),
+        ("WhatsappCredentials", "access_token", META_ACCESS_TOKEN),
+        ("WhatsappCredentials", "app_secret", META_APP_SECRET),
+        ("WhatsappCredentials", "verify_token", META_VERIFY_TOKEN),
+    ];
+    for (schema, field, shape) in cases {
+        let property = &doc["components"]["schemas"][schema]["properties"][field];
+        assert_eq!(property["pattern"], shape.pattern, "{schema}.{field}: {property}");
+    }
+}
+
+#[actix_web::test]
 async fn every_admin_operation_enforces_the_role_it_documents() {
     let app = TestApp::new();
     let mut revoked = api_key(REVOKED_KEY, Role::Admin);
