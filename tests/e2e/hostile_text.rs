@@ -17,6 +17,24 @@ async fn assert_refused(app: &TestApp, method: Method, path: &str, body: Value, 
     assert_eq!(problem["field"], field, "{method} {path} {body}: {problem}");
 }
 
+/// Expects `value` in each of `fields` refused both creating a bot and updating `bot`.
+async fn refused_in_bots(app: &TestApp, bot: &str, fields: [&str; 2], value: &str) {
+    for field in fields {
+        let mut created = json!({"name": "Ada", "system_prompt": "Be brief."});
+        created[field] = json!(value);
+        assert_refused(app, Method::POST, "/api/v1/bots", created, field).await;
+        let patch = json!({ field: value });
+        assert_refused(
+            app,
+            Method::PATCH,
+            &format!("/api/v1/bots/{bot}"),
+            patch,
+            field,
+        )
+        .await;
+    }
+}
+
 /// The same text with each hostile character in turn: NUL (which PostgreSQL refuses in text),
 /// an escape sequence, a line break that would fake a table row, and a C1 control.
 fn hostile(text: &str) -> [String; 4] {
@@ -41,16 +59,8 @@ async fn every_text_the_admin_api_stores_refuses_nul_and_control_characters() {
             .await;
         assert_eq!(status, 200, "{answer}");
         let conversation = answer["conversation_id"].as_str().unwrap().to_owned();
-        let created = json!({"name": "Ada", "system_prompt": "Be brief."});
-        let bot_path = format!("/api/v1/bots/{bot}");
         for value in hostile("x") {
-            for field in ["name", "model"] {
-                let mut body = created.clone();
-                body[field] = json!(value);
-                assert_refused(&app, Method::POST, "/api/v1/bots", body, field).await;
-                let patch = json!({ field: value });
-                assert_refused(&app, Method::PATCH, &bot_path, patch, field).await;
-            }
+            refused_in_bots(&app, &bot, ["name", "model"], &value).await;
             let key = json!({"name": value, "role": "viewer"});
             assert_refused(&app, Method::POST, "/api/v1/api-keys", key, "name").await;
             let token = json!({"token": format!("{BOT_TOKEN}{value}"), "secret_token": "s"});
@@ -62,13 +72,7 @@ async fn every_text_the_admin_api_stores_refuses_nul_and_control_characters() {
         }
         // Texts meant to hold lines keep line breaks and tabs, but no other control character.
         for value in hostile("x").into_iter().filter(|v| !v.contains('\n')) {
-            for field in ["system_prompt", "fallback_message"] {
-                let mut body = created.clone();
-                body[field] = json!(value);
-                assert_refused(&app, Method::POST, "/api/v1/bots", body, field).await;
-                let patch = json!({ field: value });
-                assert_refused(&app, Method::PATCH, &bot_path, patch, field).await;
-            }
+            refused_in_bots(&app, &bot, ["system_prompt", "fallback_message"], &value).await;
             let chat = json!({"user_id": "customer-1", "text": value});
             let chat_path = format!("/api/v1/bots/{bot}/chat");
             assert_refused(&app, Method::POST, &chat_path, chat, "text").await;

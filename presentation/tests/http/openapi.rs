@@ -146,7 +146,11 @@ async fn each_credential_shows_the_pattern_the_domain_checks() {
         ("DiscordCredentials", "public_key", ED25519_PUBLIC_KEY),
         ("DiscordCredentials", "bot_token", DISCORD_BOT_TOKEN),
         ("MessengerCredentials", "page_id", NUMERIC_ID),
-        ("MessengerCredentials", "page_access_token", META_ACCESS_TOKEN),
+        (
+            "MessengerCredentials",
+            "page_access_token",
+            META_ACCESS_TOKEN,
+        ),
         ("MessengerCredentials", "app_secret", META_APP_SECRET),
         ("MessengerCredentials", "verify_token", META_VERIFY_TOKEN),
         ("WhatsappCredentials", "phone_number_id", NUMERIC_ID),
@@ -156,7 +160,10 @@ async fn each_credential_shows_the_pattern_the_domain_checks() {
     ];
     for (schema, field, shape) in cases {
         let property = &doc["components"]["schemas"][schema]["properties"][field];
-        assert_eq!(property["pattern"], shape.pattern, "{schema}.{field}: {property}");
+        assert_eq!(
+            property["pattern"], shape.pattern,
+            "{schema}.{field}: {property}"
+        );
     }
 }
 
