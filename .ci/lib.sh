@@ -22,6 +22,8 @@ start_server() {
         SWITCHBOARD__DATABASE__URL="$database_url" \
         SWITCHBOARD__SECURITY__BOOTSTRAP_API_KEY="$key" \
         SWITCHBOARD__TELEGRAM__API_URL="http://127.0.0.1:9" \
+        SWITCHBOARD__DISCORD__API_URL="http://127.0.0.1:9" \
+        SWITCHBOARD__META__GRAPH_URL="http://127.0.0.1:9" \
         SWITCHBOARD__AI__PROVIDER=echo "$@" \
         "$binary" serve >"$WORK/server.log" 2>&1 &
     SERVER=$!

@@ -12,7 +12,9 @@ use crate::ports::Clock;
 use crate::secrets::{self, digests_equal};
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::repositories::ApiKeyRepository;
-use domain::{ApiKey, ApiKeyId, Page, PageRequest, RepoError, Role, Secret, ValidationError};
+use domain::{
+    ApiKey, ApiKeyId, Page, PageRequest, RepoError, Role, Secret, TextRule, ValidationError,
+};
 use rand::RngCore;
 use std::sync::Arc;
 use thiserror::Error;
@@ -61,11 +63,13 @@ fn use_is_due(last_used_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     last_used_at.is_none_or(|last| now - last >= TimeDelta::seconds(LAST_USE_INTERVAL_SECS))
 }
 
+/// The trimmed name: 1-100 characters, no control characters (it is printed in listings).
 fn valid_name(name: &str) -> Result<&str, ValidationError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(ValidationError::new("name", "must be 1-100 characters"));
     }
+    TextRule::SingleLine.check("name", name)?;
     Ok(name)
 }
 
@@ -405,7 +409,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn blank_names_and_past_expiries_are_refused_before_storing() {
+    async fn blank_or_control_names_and_past_expiries_are_refused_before_storing() {
         let mut repo = MockApiKeyRepository::new();
         repo.expect_insert().never();
         let keys = api_keys(repo);
@@ -416,6 +420,9 @@ mod tests {
         assert_eq!(field(keys.issue("  ", Role::Viewer, None).await), "name");
         let long = "n".repeat(MAX_NAME_CHARS + 1);
         assert_eq!(field(keys.issue(&long, Role::Viewer, None).await), "name");
+        for forged in ["ci\u{1b}[31m", "ci\r\nFAKE", "ci\0"] {
+            assert_eq!(field(keys.issue(forged, Role::Viewer, None).await), "name");
+        }
         let past = keys.issue("ci", Role::Viewer, Some(now())).await;
         assert_eq!(field(past), "expires_at");
     }

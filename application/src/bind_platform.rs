@@ -159,12 +159,22 @@ mod tests {
     }
 
     fn credentials() -> Credentials {
-        Credentials::Telegram(TelegramCredentials::parse("1:abc", "secret").unwrap())
+        Credentials::Telegram(
+            TelegramCredentials::parse(&crate::fixtures::telegram_token("1:abc"), "secret")
+                .unwrap(),
+        )
     }
 
     fn discord() -> Credentials {
         let key = "ab".repeat(32);
-        Credentials::Discord(DiscordCredentials::parse("81384788765712384", &key, "t").unwrap())
+        Credentials::Discord(
+            DiscordCredentials::parse(
+                "81384788765712384",
+                &key,
+                &crate::fixtures::discord_token("t"),
+            )
+            .unwrap(),
+        )
     }
 
     fn use_case(
@@ -247,7 +257,9 @@ mod tests {
     }
 
     fn polling() -> Credentials {
-        let credentials = TelegramCredentials::parse("1:abc", "secret").unwrap();
+        let credentials =
+            TelegramCredentials::parse(&crate::fixtures::telegram_token("1:abc"), "secret")
+                .unwrap();
         Credentials::Telegram(credentials.with_mode(domain::TelegramMode::Polling))
     }
 

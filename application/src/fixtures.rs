@@ -64,8 +64,9 @@ impl World {
             fallback_message: Some("fallback!".into()),
         };
         let bot = Bot::create(draft, now());
-        let credentials =
-            Credentials::Telegram(TelegramCredentials::parse("1:abc", "secret").unwrap());
+        let credentials = Credentials::Telegram(
+            TelegramCredentials::parse(&telegram_token("1:abc"), "secret").unwrap(),
+        );
         let binding = PlatformBinding::new(bot.id, credentials, now());
         let chat = ExternalChatId::parse("42").unwrap();
         let conversation = Conversation::start(bot.id, PlatformKind::Telegram, chat, now());
@@ -196,9 +197,20 @@ impl UpdateSource for Hanging {
     }
 }
 
-/// `bot_id`'s Telegram binding in polling mode, with `token`.
+/// A Telegram token of the real shape that starts `start` (`"1:a"`: the bot `1`, told apart from
+/// `"1:b"`).
+pub fn telegram_token(start: &str) -> String {
+    format!("{start}-AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")
+}
+
+/// A Discord bot token of the real shape, told apart from others by `tag`.
+pub fn discord_token(tag: &str) -> String {
+    format!("MTk4NjIyNDgzNDcxOTI1MjQ4.{tag}.ZnCjm1XVW7vRze4b7Cq4se7kKWs")
+}
+
+/// `bot_id`'s Telegram binding in polling mode, with the token that starts `token`.
 pub fn polling_binding(bot_id: BotId, token: &str) -> PlatformBinding {
-    let credentials = TelegramCredentials::parse(token, "secret")
+    let credentials = TelegramCredentials::parse(&telegram_token(token), "secret")
         .unwrap()
         .with_mode(TelegramMode::Polling);
     PlatformBinding::new(bot_id, Credentials::Telegram(credentials), now())

@@ -236,7 +236,8 @@ mod tests {
 
     fn binding(bot_id: BotId, gateway: bool, token: &str) -> PlatformBinding {
         let key = "ab".repeat(32);
-        let credentials = DiscordCredentials::parse("1", &key, token).unwrap();
+        let credentials =
+            DiscordCredentials::parse("1", &key, &crate::fixtures::discord_token(token)).unwrap();
         let credentials = Credentials::Discord(credentials.with_gateway(gateway));
         PlatformBinding::new(bot_id, credentials, now())
     }

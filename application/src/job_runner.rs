@@ -9,7 +9,7 @@ use crate::ports::{ClaimedJob, Clock, JobPayload, JobQueue};
 use crate::settings::PipelineSettings;
 use async_trait::async_trait;
 use chrono::TimeDelta;
-use domain::RepoError;
+use domain::{RepoError, TextRule};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,7 +99,10 @@ impl JobRunner {
                 let run_at =
                     self.clock.now() + TimeDelta::from_std(after).unwrap_or(TimeDelta::MAX);
                 tracing::info!(%error, ?after, "job will be retried");
-                let kept = self.queue.retry(job, &payload, run_at, &error).await?;
+                let kept = self
+                    .queue
+                    .retry(job, &payload, run_at, &storable(error))
+                    .await?;
                 Ok(self.settled(kept, Outcome::Retrying { after }))
             }
         }
@@ -107,9 +110,10 @@ impl JobRunner {
 
     async fn bury(&self, job: &ClaimedJob, error: &str) -> Result<Outcome, RepoError> {
         tracing::warn!(%error, "job dead-lettered");
-        let held = self.queue.bury(job, error).await?;
+        let error = storable(error.to_owned());
+        let held = self.queue.bury(job, &error).await?;
         if let (true, JobPayload::Deliver { message_id, .. }) = (held, &job.payload) {
-            self.deliver.give_up(*message_id, error).await?;
+            self.deliver.give_up(*message_id, &error).await?;
         }
         Ok(self.settled(held, Outcome::DeadLettered))
     }
@@ -121,6 +125,12 @@ impl JobRunner {
             Outcome::LeaseLost
         }
     }
+}
+
+/// A failure's text as it may be stored: it quotes what a platform or a model answered, which
+/// may hold anything, and PostgreSQL refuses a NUL in text (the job could then never settle).
+fn storable(error: String) -> String {
+    TextRule::MultiLine.scrub(error)
 }
 
 /// A handler's storage failure is retried with backoff like any transient failure.
@@ -362,6 +372,37 @@ mod tests {
             .times(1)
             .returning(|_, _| Ok(true));
         let failing = SendError::Transient("502".into());
+        let outcome = runner(&world, &reply, failing, queue, Some(MessageStatus::Failed))
+            .run(&delivery(&reply, 3))
+            .await
+            .unwrap();
+        assert_eq!(outcome, Outcome::DeadLettered);
+    }
+
+    #[tokio::test]
+    async fn what_a_platform_answered_is_stored_without_control_characters() {
+        let world = World::new();
+        let reply = reply(&world);
+        let mut queue = MockJobQueue::new();
+        queue
+            .expect_retry()
+            .withf(|_, _, _, error| {
+                error.contains("bad\u{fffd}gateway\u{fffd}") && !error.contains('\0')
+            })
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
+        let failing = SendError::Transient("bad\0gateway\u{1b}".into());
+        let outcome = runner(&world, &reply, failing.clone(), queue, None)
+            .run(&delivery(&reply, 1))
+            .await
+            .unwrap();
+        assert!(matches!(outcome, Outcome::Retrying { .. }), "{outcome:?}");
+        let mut queue = MockJobQueue::new();
+        queue
+            .expect_bury()
+            .withf(|_, error| error.contains("bad\u{fffd}gateway") && !error.contains('\0'))
+            .times(1)
+            .returning(|_, _| Ok(true));
         let outcome = runner(&world, &reply, failing, queue, Some(MessageStatus::Failed))
             .run(&delivery(&reply, 3))
             .await

@@ -3,7 +3,7 @@
 use crate::ports::{Clock, EventPublisher, Ledger};
 use domain::repositories::{BindingRepository, ConversationRepository};
 use domain::{
-    BotId, Conversation, ConversationId, DomainEvent, Message, PlatformKind, RepoError,
+    BotId, Conversation, ConversationId, DomainEvent, Message, PlatformKind, RepoError, TextRule,
     ValidationError,
 };
 use std::sync::Arc;
@@ -29,7 +29,9 @@ pub enum OperatorMessageError {
     Storage(#[from] RepoError),
 }
 
-/// The trimmed text, or why it cannot be sent.
+/// The trimmed text, or why it cannot be sent: an operator's, a visitor's or a REST caller's
+/// message is 1-[`MAX_TEXT_CHARS`] characters without control characters but line breaks and
+/// tabs.
 pub(crate) fn valid_text(text: &str) -> Result<&str, ValidationError> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > MAX_TEXT_CHARS {
@@ -38,6 +40,7 @@ pub(crate) fn valid_text(text: &str) -> Result<&str, ValidationError> {
             format!("must be 1-{MAX_TEXT_CHARS} characters"),
         ));
     }
+    TextRule::MultiLine.check("text", text)?;
     Ok(text)
 }
 
@@ -246,7 +249,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn blank_or_overlong_text_is_refused_before_anything_is_read() {
+    async fn blank_overlong_or_control_text_is_refused_before_anything_is_read() {
         let longest = "é".repeat(MAX_TEXT_CHARS);
         let accepting = Setup::new();
         let sent = accepting
@@ -255,7 +258,12 @@ mod tests {
         assert!(sent.result.is_ok(), "{MAX_TEXT_CHARS} characters fit");
         let setup = Setup::unwritten();
         let id = setup.world.conversation.id;
-        for text in [" \n ".to_owned(), format!("{longest}é")] {
+        for text in [
+            " \n ".to_owned(),
+            format!("{longest}é"),
+            "nul\0".to_owned(),
+            "\u{1b}[2J".to_owned(),
+        ] {
             match setup.send(id, &text).await.result {
                 Err(OperatorMessageError::Invalid(err)) => assert_eq!(err.field, "text"),
                 other => panic!("expected a text error, got {other:?}"),

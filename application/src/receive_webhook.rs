@@ -584,8 +584,10 @@ mod tests {
     }
 
     fn whatsapp_binding(bot_id: BotId) -> domain::PlatformBinding {
+        let app_secret = "ab".repeat(16);
         let credentials =
-            domain::WhatsappCredentials::parse("1098765432", "token", "app", "verify-me").unwrap();
+            domain::WhatsappCredentials::parse("1098765432", "token", &app_secret, "verify-me")
+                .unwrap();
         domain::PlatformBinding::new(
             bot_id,
             domain::Credentials::Whatsapp(credentials),

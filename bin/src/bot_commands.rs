@@ -2,7 +2,7 @@
 
 use crate::cli::{BotsAction, NewBot};
 use crate::commands::CommandError;
-use crate::listing::{all_pages, print_listing, when};
+use crate::listing::{all_pages, print_listing, printable, when};
 use crate::run::connect_store;
 use crate::settings::Settings;
 use application::ports::SystemClock;
@@ -40,7 +40,7 @@ async fn create(admin: BotAdmin, new: NewBot) -> Result<(), CommandError> {
         .create(draft(new)?)
         .await
         .map_err(|e| CommandError::Failed(format!("cannot create the bot: {e}")))?;
-    eprintln!("created bot `{}`; its id:", bot.name.as_str());
+    eprintln!("created bot `{}`; its id:", printable(bot.name.as_str()));
     println!("{}", bot.id);
     Ok(())
 }

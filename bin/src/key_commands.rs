@@ -2,7 +2,7 @@
 
 use crate::cli::ApiKeysAction;
 use crate::commands::CommandError;
-use crate::listing::{all_pages, print_listing, when};
+use crate::listing::{all_pages, print_listing, printable, when};
 use crate::run::connect_store;
 use crate::settings::Settings;
 use application::ports::SystemClock;
@@ -51,7 +51,7 @@ async fn create(
     eprintln!(
         "created {} key `{}` ({}) that {expiry}; it is shown once:",
         record.role.as_str(),
-        record.name,
+        printable(&record.name),
         record.id,
     );
     println!("{}", issued.key.expose());

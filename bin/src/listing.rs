@@ -4,6 +4,7 @@ use crate::commands::CommandError;
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::{Page, PageRequest};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::fmt::Display;
 use std::future::Future;
 
@@ -61,13 +62,33 @@ pub fn when(at: Option<DateTime<Utc>>) -> String {
     )
 }
 
-/// A header line, then one line per row, columns aligned two spaces apart.
+/// `value` as it may be printed: control characters escaped (`\n`, `\u{1b}`) and backslashes
+/// doubled, so that a stored string can neither drive the terminal nor fake a row of its own.
+pub fn printable(value: &str) -> Cow<'_, str> {
+    let plain = |c: char| !c.is_control() && c != '\\';
+    if value.chars().all(plain) {
+        return Cow::Borrowed(value);
+    }
+    let mut escaped = String::with_capacity(value.len() + 8);
+    for c in value.chars() {
+        if plain(c) {
+            escaped.push(c);
+        } else {
+            escaped.extend(c.escape_debug());
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+/// A header line, then one line per row, columns aligned two spaces apart; each cell
+/// [`printable`].
 pub fn table<const N: usize>(
     columns: [&str; N],
     rows: impl IntoIterator<Item = [String; N]>,
 ) -> String {
     let rows: Vec<[String; N]> = std::iter::once(columns.map(String::from))
         .chain(rows)
+        .map(|cells| cells.map(|cell| printable(&cell).into_owned()))
         .collect();
     let widths: [usize; N] = std::array::from_fn(|col| {
         rows.iter()
@@ -85,4 +106,35 @@ pub fn table<const N: usize>(
             format!("{}\n", padded.join("  ").trim_end())
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_strings_are_printed_with_their_control_characters_escaped() {
+        assert!(matches!(printable("Ada é 漢"), Cow::Borrowed("Ada é 漢")));
+        assert_eq!(
+            printable("a\u{1b}[31mred\r\nfake\trow\0\u{7f}\u{9b}"),
+            r"a\u{1b}[31mred\r\nfake\trow\0\u{7f}\u{9b}"
+        );
+        assert_eq!(
+            printable(r"a\nb"),
+            r"a\\nb",
+            "a literal backslash is told apart"
+        );
+    }
+
+    #[test]
+    fn a_name_cannot_recolour_the_terminal_or_fake_a_row() {
+        let forged = "Ada\u{1b}[2J\nID  NAME\r".to_owned();
+        let text = table(["ID", "NAME"], [["1".to_owned(), forged]]);
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
+        assert!(
+            text.ends_with("1   Ada\\u{1b}[2J\\nID  NAME\\r\n"),
+            "{text:?}"
+        );
+    }
 }

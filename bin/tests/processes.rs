@@ -291,6 +291,57 @@ async fn an_invalid_bot_is_refused_naming_the_field_and_nothing_is_created() {
     }
 }
 
+#[tokio::test]
+async fn listings_escape_control_characters_and_names_with_them_are_refused() {
+    use sea_orm::ConnectionTrait;
+    for db in fresh_databases().await {
+        for (group, args) in [
+            ("bots", &["create", "--name", "Ada\u{1b}[2J"][..]),
+            ("bots", &["create", "--name", "Ada\r\nFAKE ROW"]),
+            (
+                "api-keys",
+                &["create", "--name", "ci\u{1b}[31m", "--role", "viewer"],
+            ),
+        ] {
+            let (ok, stdout, stderr) = command(db.url(), group, args);
+            assert!(
+                !ok && stdout.is_empty(),
+                "{args:?} accepted on {}",
+                db.backend()
+            );
+            assert!(
+                stderr.contains("name: must not contain control"),
+                "{stderr}"
+            );
+        }
+        assert!(command(db.url(), "bots", &["create", "--name", "Ada"]).0);
+        assert!(api_keys_command(db.url(), &["create", "--name", "ci", "--role", "viewer"]).0);
+        // What an older version stored, or someone wrote to the database by hand.
+        let chr = if db.backend() == "postgres" {
+            "CHR"
+        } else {
+            "CHAR"
+        };
+        let forged = format!("'x' || {chr}(27) || '[31m' || {chr}(13) || {chr}(10) || 'FAKE'");
+        let store = db.store().await;
+        for table in ["UPDATE bots SET model", "UPDATE api_keys SET name"] {
+            let sql = format!("{table} = {forged}");
+            store.connection().execute_unprepared(&sql).await.unwrap();
+        }
+        for group in ["bots", "api-keys"] {
+            let (ok, table, _) = command(db.url(), group, &["list"]);
+            assert!(ok, "{group} list");
+            assert_eq!(
+                table.lines().count(),
+                2,
+                "one row, not a forged one: {table:?}"
+            );
+            assert!(!table.contains(['\u{1b}', '\r']), "{table:?}");
+            assert!(table.contains(r" x\u{1b}[31m\r\nFAKE "), "{table:?}");
+        }
+    }
+}
+
 /// Runs `switchboard <args>` with `master_key` (or none) on a throw-away SQLite database; its exit
 /// status, stdout and stderr. A command still running after 30 s is killed and fails the test.
 fn with_master_key(master_key: Option<&str>, args: &[&str]) -> (bool, String, String) {

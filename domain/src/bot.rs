@@ -1,10 +1,10 @@
 //! The Bot entity: an assistant's identity, prompt and model settings.
 
-use crate::{BotId, ValidationError};
+use crate::{BotId, TextRule, ValidationError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// A bot's display name: 1 to 100 characters, trimmed.
+/// A bot's display name: 1 to 100 characters, trimmed, without control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct BotName(String);
@@ -23,6 +23,7 @@ impl BotName {
                 "must be at most 100 characters",
             ));
         }
+        TextRule::SingleLine.check("name", trimmed)?;
         Ok(Self(trimmed.to_owned()))
     }
 
@@ -45,7 +46,8 @@ impl From<BotName> for String {
     }
 }
 
-/// The instructions given to the model before every conversation: at most 20,000 characters.
+/// The instructions given to the model before every conversation: at most 20,000 characters,
+/// without control characters but line breaks and tabs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct SystemPrompt(String);
@@ -60,6 +62,7 @@ impl SystemPrompt {
                 "must be at most 20000 characters",
             ));
         }
+        TextRule::MultiLine.check("system_prompt", value)?;
         Ok(Self(value.to_owned()))
     }
 
@@ -252,6 +255,20 @@ mod tests {
         assert_eq!(BotName::parse("   ").unwrap_err().field, "name");
         assert!(BotName::parse(&"x".repeat(101)).is_err());
         assert!(BotName::parse(&"é".repeat(100)).is_ok());
+        for forged in ["Ada\u{1b}[31m", "Ada\r\nFAKE ROW", "Ada\0"] {
+            assert_eq!(
+                BotName::parse(forged).unwrap_err().field,
+                "name",
+                "{forged:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn prompts_keep_line_breaks_but_refuse_other_controls() {
+        assert!(SystemPrompt::parse("Be brief.\n\tAlways.\r\n").is_ok());
+        let nul = SystemPrompt::parse("Be brief.\0").unwrap_err();
+        assert_eq!(nul.field, "system_prompt");
     }
 
     #[test]

@@ -12,7 +12,9 @@ pub mod page;
 pub mod platform;
 pub mod repositories;
 pub mod secret;
+pub mod shapes;
 pub mod summary;
+pub mod text;
 
 pub use api_key::{ApiKey, Role};
 pub use bot::{Bot, BotDraft, BotName, BotStatus, SystemPrompt, Temperature};
@@ -32,3 +34,4 @@ pub use platform::{
 };
 pub use secret::Secret;
 pub use summary::{BotSummary, TimeRange};
+pub use text::TextRule;

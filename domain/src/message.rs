@@ -1,7 +1,7 @@
 //! The Message entity: what a user sent or what the bot answered, with its delivery status.
 
 use crate::{
-    BotId, Conversation, ConversationId, MessageId, PlatformKind, Secret, ValidationError,
+    BotId, Conversation, ConversationId, MessageId, PlatformKind, Secret, TextRule, ValidationError,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -70,8 +70,21 @@ pub enum MessageContent {
 }
 
 impl MessageContent {
+    /// A text, its control characters other than line breaks and tabs replaced by U+FFFD: what
+    /// a platform or a model sends is kept, never refused, and never holds a NUL (input from
+    /// operators and visitors is refused before it gets here).
     pub fn text(text: impl Into<String>) -> Self {
-        Self::Text { text: text.into() }
+        Self::Text {
+            text: TextRule::MultiLine.scrub(text.into()),
+        }
+    }
+
+    /// A kind Switchboard does not read, named by the platform (`photo`), control characters
+    /// replaced.
+    pub fn unsupported(kind: &str) -> Self {
+        Self::Unsupported {
+            kind: TextRule::SingleLine.scrub(kind.to_owned()),
+        }
     }
 
     /// The text, or `None` for a kind Switchboard does not read.
@@ -334,6 +347,14 @@ mod tests {
         assert_eq!(note.reply_to, None);
         assert_eq!(note.content.as_text(), Some("a human here"));
         assert_eq!(note.thread_anchor(), note.id);
+    }
+
+    #[test]
+    fn content_never_holds_a_nul_or_a_terminal_escape() {
+        let text = MessageContent::text("hi\0 there\u{1b}[2J\r\n\tok");
+        assert_eq!(text.as_text(), Some("hi\u{fffd} there\u{fffd}[2J\r\n\tok"));
+        let kind = MessageContent::unsupported("pho\0to\n");
+        assert_eq!(kind.summary(), "[pho\u{fffd}to\u{fffd}]");
     }
 
     #[test]

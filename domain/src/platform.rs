@@ -1,6 +1,10 @@
 //! Platforms: the kinds Switchboard speaks, and a bot's binding to one with its credentials.
 
 use crate::origin::Origin;
+use crate::shapes::{
+    DISCORD_BOT_TOKEN, ED25519_PUBLIC_KEY, META_ACCESS_TOKEN, META_APP_SECRET, META_VERIFY_TOKEN,
+    NUMERIC_ID, SNOWFLAKE, TELEGRAM_SECRET_TOKEN, TELEGRAM_TOKEN,
+};
 use crate::{BotId, Secret, ValidationError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -98,29 +102,12 @@ pub struct TelegramCredentials {
 }
 
 impl TelegramCredentials {
-    /// Validates the shapes Telegram accepts: a `digits:rest` token and a 1–256 character
-    /// secret of `A-Z a-z 0-9 _ -`.
+    /// Validates the shapes Telegram documents: a bot token (`123456:ABC-DEF…`, which goes in
+    /// the Bot API's URL path) and a 1–256 character webhook secret of `A-Z a-z 0-9 _ -`.
     pub fn parse(token: &str, secret_token: &str) -> Result<Self, ValidationError> {
-        let well_formed_token = token.split_once(':').is_some_and(|(id, rest)| {
-            !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) && !rest.is_empty()
-        });
-        if !well_formed_token {
-            return Err(ValidationError::new(
-                "token",
-                "must look like `123456:ABC...`",
-            ));
-        }
-        let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
-        if secret_token.is_empty() || secret_token.len() > 256 || !secret_token.chars().all(allowed)
-        {
-            return Err(ValidationError::new(
-                "secret_token",
-                "must be 1-256 characters of A-Z, a-z, 0-9, _ and -",
-            ));
-        }
         Ok(Self {
-            token: Secret::new(token),
-            secret_token: Secret::new(secret_token),
+            token: TELEGRAM_TOKEN.secret("token", token)?,
+            secret_token: TELEGRAM_SECRET_TOKEN.secret("secret_token", secret_token)?,
             mode: TelegramMode::Webhook,
         })
     }
@@ -138,34 +125,7 @@ impl TelegramCredentials {
     }
 }
 
-/// The longest token or secret accepted from an operator, in bytes.
-pub const MAX_SECRET_LEN: usize = 2048;
-/// The longest numeric platform id accepted (Discord snowflakes fit in 20 digits).
-pub const MAX_ID_DIGITS: usize = 32;
-
-/// A numeric id such as a Meta page or phone number id: 1 to [`MAX_ID_DIGITS`] ASCII digits.
-fn numeric_id(field: &'static str, value: &str) -> Result<String, ValidationError> {
-    let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
-    if !digits || value.len() > MAX_ID_DIGITS {
-        return Err(ValidationError::new(
-            field,
-            format!("must be 1-{MAX_ID_DIGITS} digits"),
-        ));
-    }
-    Ok(value.to_owned())
-}
-
-/// A token or secret: 1 to [`MAX_SECRET_LEN`] bytes without whitespace or control characters.
-fn secret(field: &'static str, value: &str) -> Result<Secret, ValidationError> {
-    let printable = value.chars().all(|c| !c.is_whitespace() && !c.is_control());
-    if value.is_empty() || value.len() > MAX_SECRET_LEN || !printable {
-        return Err(ValidationError::new(
-            field,
-            format!("must be 1-{MAX_SECRET_LEN} characters without whitespace"),
-        ));
-    }
-    Ok(Secret::new(value))
-}
+pub use crate::shapes::{MAX_ID_DIGITS, MAX_SECRET_LEN};
 
 /// A Discord application's credentials: its id and interactions public key (both public),
 /// the bot token that sends messages, and whether the bot also listens on the gateway.
@@ -182,29 +142,20 @@ pub struct DiscordCredentials {
 
 impl DiscordCredentials {
     /// Validates a snowflake application id (digits fitting in 64 bits), a hex Ed25519 public
-    /// key (64 characters, kept lower-case) and a bot token.
+    /// key (64 characters, kept lower-case) and a bot token of Discord's shape.
     pub fn parse(
         application_id: &str,
         public_key: &str,
         bot_token: &str,
     ) -> Result<Self, ValidationError> {
-        let snowflake = application_id.len() <= 20 && application_id.parse::<u64>().is_ok();
-        if !snowflake || !application_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ValidationError::new(
-                "application_id",
-                "must be a Discord snowflake: 1-20 digits",
-            ));
-        }
-        if public_key.len() != 64 || !public_key.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(ValidationError::new(
-                "public_key",
-                "must be an Ed25519 public key: 64 hexadecimal characters",
-            ));
-        }
         Ok(Self {
-            application_id: application_id.to_owned(),
-            public_key: public_key.to_ascii_lowercase(),
-            bot_token: secret("bot_token", bot_token)?,
+            application_id: SNOWFLAKE
+                .check("application_id", application_id)?
+                .to_owned(),
+            public_key: ED25519_PUBLIC_KEY
+                .check("public_key", public_key)?
+                .to_ascii_lowercase(),
+            bot_token: DISCORD_BOT_TOKEN.secret("bot_token", bot_token)?,
             gateway: false,
         })
     }
@@ -226,7 +177,8 @@ pub struct MessengerCredentials {
 }
 
 impl MessengerCredentials {
-    /// Validates a numeric page id and three tokens.
+    /// Validates a numeric page id, an access token, a 32-hex-digit app secret and a verify
+    /// token (see [`crate::shapes`]).
     pub fn parse(
         page_id: &str,
         page_access_token: &str,
@@ -234,10 +186,10 @@ impl MessengerCredentials {
         verify_token: &str,
     ) -> Result<Self, ValidationError> {
         Ok(Self {
-            page_id: numeric_id("page_id", page_id)?,
-            page_access_token: secret("page_access_token", page_access_token)?,
-            app_secret: secret("app_secret", app_secret)?,
-            verify_token: secret("verify_token", verify_token)?,
+            page_id: NUMERIC_ID.check("page_id", page_id)?.to_owned(),
+            page_access_token: META_ACCESS_TOKEN.secret("page_access_token", page_access_token)?,
+            app_secret: META_APP_SECRET.secret("app_secret", app_secret)?,
+            verify_token: META_VERIFY_TOKEN.secret("verify_token", verify_token)?,
         })
     }
 }
@@ -253,7 +205,8 @@ pub struct WhatsappCredentials {
 }
 
 impl WhatsappCredentials {
-    /// Validates a numeric phone number id and three tokens.
+    /// Validates a numeric phone number id, an access token, a 32-hex-digit app secret and a
+    /// verify token (see [`crate::shapes`]).
     pub fn parse(
         phone_number_id: &str,
         access_token: &str,
@@ -261,10 +214,12 @@ impl WhatsappCredentials {
         verify_token: &str,
     ) -> Result<Self, ValidationError> {
         Ok(Self {
-            phone_number_id: numeric_id("phone_number_id", phone_number_id)?,
-            access_token: secret("access_token", access_token)?,
-            app_secret: secret("app_secret", app_secret)?,
-            verify_token: secret("verify_token", verify_token)?,
+            phone_number_id: NUMERIC_ID
+                .check("phone_number_id", phone_number_id)?
+                .to_owned(),
+            access_token: META_ACCESS_TOKEN.secret("access_token", access_token)?,
+            app_secret: META_APP_SECRET.secret("app_secret", app_secret)?,
+            verify_token: META_VERIFY_TOKEN.secret("verify_token", verify_token)?,
         })
     }
 }
@@ -410,9 +365,24 @@ mod tests {
         assert!("myspace".parse::<PlatformKind>().is_err());
     }
 
+    /// Real-shaped credentials (the Telegram token is the Bot API documentation's example).
+    const TG_TOKEN: &str = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11";
+    const DISCORD_TOKEN: &str = "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs";
+    const META_TOKEN: &str = "EAAGm0PX4ZCpsBAKZC8Zbc";
+    const APP_SECRET: &str = "0123456789abcdef0123456789ABCDEF";
+
     #[test]
     fn telegram_credentials_are_checked() {
-        assert!(TelegramCredentials::parse("123:abc", "s3cr3t_-").is_ok());
+        assert!(TelegramCredentials::parse(TG_TOKEN, "s3cr3t_-").is_ok());
+        for hostile in [
+            "123:abc",
+            "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11/../getMe",
+            "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11?a#b",
+            "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11\0",
+        ] {
+            let refused = TelegramCredentials::parse(hostile, "s").unwrap_err();
+            assert_eq!(refused.field, "token", "{hostile:?}");
+        }
         assert_eq!(
             TelegramCredentials::parse("abc", "s").unwrap_err().field,
             "token"
@@ -422,11 +392,11 @@ mod tests {
             "token"
         );
         assert_eq!(
-            TelegramCredentials::parse("1:a", "").unwrap_err().field,
+            TelegramCredentials::parse(TG_TOKEN, "").unwrap_err().field,
             "secret_token"
         );
         assert_eq!(
-            TelegramCredentials::parse("1:a", "no spaces")
+            TelegramCredentials::parse(TG_TOKEN, "no spaces")
                 .unwrap_err()
                 .field,
             "secret_token"
@@ -443,9 +413,9 @@ mod tests {
     #[test]
     fn discord_credentials_are_checked() {
         let ok =
-            DiscordCredentials::parse("1234567890123456789", PUBLIC_KEY, "bot.tok-en").unwrap();
+            DiscordCredentials::parse("1234567890123456789", PUBLIC_KEY, DISCORD_TOKEN).unwrap();
         assert_eq!(ok.public_key, PUBLIC_KEY.to_ascii_lowercase());
-        assert_eq!(ok.bot_token.expose(), "bot.tok-en");
+        assert_eq!(ok.bot_token.expose(), DISCORD_TOKEN);
         let discord =
             |id: &str, key: &str, token: &str| refused(DiscordCredentials::parse(id, key, token));
         for bad_id in [
@@ -457,7 +427,7 @@ mod tests {
             "99999999999999999999",
         ] {
             assert_eq!(
-                discord(bad_id, PUBLIC_KEY, "t"),
+                discord(bad_id, PUBLIC_KEY, DISCORD_TOKEN),
                 "application_id",
                 "{bad_id:?}"
             );
@@ -468,10 +438,28 @@ mod tests {
             &PUBLIC_KEY[1..],
             &format!("{}zz", &PUBLIC_KEY[2..]),
         ] {
-            assert_eq!(discord("1", bad_key, "t"), "public_key", "{bad_key:?}");
+            assert_eq!(
+                discord("1", bad_key, DISCORD_TOKEN),
+                "public_key",
+                "{bad_key:?}"
+            );
         }
-        for bad_token in ["", "has space", "tab\t", &"x".repeat(MAX_SECRET_LEN + 1)] {
-            assert_eq!(discord("1", PUBLIC_KEY, bad_token), "bot_token");
+        let long = format!("a.b.{}", "x".repeat(MAX_SECRET_LEN));
+        for bad_token in [
+            "",
+            "t",
+            "has space",
+            "a.b.c\t",
+            "a..c",
+            "a.b/c.d",
+            "a.b.c\0",
+            &long,
+        ] {
+            assert_eq!(
+                discord("1", PUBLIC_KEY, bad_token),
+                "bot_token",
+                "{bad_token:?}"
+            );
         }
     }
 
@@ -494,48 +482,62 @@ mod tests {
 
     #[test]
     fn messenger_credentials_are_checked() {
-        let ok = MessengerCredentials::parse("104233", "EAAB", "app-secret", "verify").unwrap();
+        let ok = MessengerCredentials::parse("104233", META_TOKEN, APP_SECRET, "verify").unwrap();
         assert_eq!(ok.page_id, "104233");
         assert_eq!(ok.verify_token.expose(), "verify");
         let messenger = |id: &str, token: &str, app: &str, verify: &str| {
             refused(MessengerCredentials::parse(id, token, app, verify))
         };
-        assert_eq!(messenger("", "t", "a", "v"), "page_id");
-        assert_eq!(messenger("12x", "t", "a", "v"), "page_id");
+        let (t, a) = (META_TOKEN, APP_SECRET);
+        assert_eq!(messenger("", t, a, "v"), "page_id");
+        assert_eq!(messenger("12x", t, a, "v"), "page_id");
         assert_eq!(
-            messenger(&"1".repeat(MAX_ID_DIGITS + 1), "t", "a", "v"),
+            messenger(&"1".repeat(MAX_ID_DIGITS + 1), t, a, "v"),
             "page_id"
         );
-        assert_eq!(messenger("1", "", "a", "v"), "page_access_token");
-        assert_eq!(messenger("1", "t", "a b", "v"), "app_secret");
-        assert_eq!(messenger("1", "t", "a", "v\n"), "verify_token");
+        assert_eq!(messenger("1", "", a, "v"), "page_access_token");
+        assert_eq!(messenger("1", "EAAB\r\nX: 1", a, "v"), "page_access_token");
+        assert_eq!(messenger("1", t, "a b", "v"), "app_secret");
+        assert_eq!(messenger("1", t, "app-secret", "v"), "app_secret");
+        assert_eq!(messenger("1", t, &APP_SECRET[1..], "v"), "app_secret");
+        assert_eq!(messenger("1", t, a, "v\n"), "verify_token");
+        assert_eq!(messenger("1", t, a, "vérify"), "verify_token");
     }
 
     #[test]
     fn whatsapp_credentials_are_checked() {
-        let ok = WhatsappCredentials::parse("10987654321", "EAAG", "app-secret", "verify").unwrap();
+        let ok =
+            WhatsappCredentials::parse("10987654321", META_TOKEN, APP_SECRET, "verify").unwrap();
         assert_eq!(ok.phone_number_id, "10987654321");
-        assert_eq!(ok.access_token.expose(), "EAAG");
+        assert_eq!(ok.access_token.expose(), META_TOKEN);
         let whatsapp = |id: &str, token: &str, app: &str, verify: &str| {
             refused(WhatsappCredentials::parse(id, token, app, verify))
         };
-        assert_eq!(whatsapp("+4912", "t", "a", "v"), "phone_number_id");
-        assert_eq!(whatsapp("1", " ", "a", "v"), "access_token");
-        assert_eq!(whatsapp("1", "t", "", "v"), "app_secret");
+        let (t, a) = (META_TOKEN, APP_SECRET);
+        assert_eq!(whatsapp("+4912", t, a, "v"), "phone_number_id");
+        assert_eq!(whatsapp("1/../1", t, a, "v"), "phone_number_id");
+        assert_eq!(whatsapp("1", " ", a, "v"), "access_token");
+        assert_eq!(whatsapp("1", t, "", "v"), "app_secret");
         assert_eq!(
-            whatsapp("1", "t", "a", &"v".repeat(MAX_SECRET_LEN + 1)),
+            whatsapp("1", t, a, &"v".repeat(MAX_SECRET_LEN + 1)),
             "verify_token"
         );
-        assert!(WhatsappCredentials::parse("1", "t", "a", &"v".repeat(MAX_SECRET_LEN)).is_ok());
+        assert!(WhatsappCredentials::parse("1", t, a, &"v".repeat(MAX_SECRET_LEN)).is_ok());
     }
 
     #[test]
     fn every_platform_has_credentials_of_its_kind() {
         let all = [
-            Credentials::Telegram(TelegramCredentials::parse("1:a", "s").unwrap()),
-            Credentials::Discord(DiscordCredentials::parse("1", PUBLIC_KEY, "t").unwrap()),
-            Credentials::Messenger(MessengerCredentials::parse("1", "t", "a", "v").unwrap()),
-            Credentials::Whatsapp(WhatsappCredentials::parse("1", "t", "a", "v").unwrap()),
+            Credentials::Telegram(TelegramCredentials::parse(TG_TOKEN, "s").unwrap()),
+            Credentials::Discord(
+                DiscordCredentials::parse("1", PUBLIC_KEY, DISCORD_TOKEN).unwrap(),
+            ),
+            Credentials::Messenger(
+                MessengerCredentials::parse("1", META_TOKEN, APP_SECRET, "v").unwrap(),
+            ),
+            Credentials::Whatsapp(
+                WhatsappCredentials::parse("1", META_TOKEN, APP_SECRET, "v").unwrap(),
+            ),
             Credentials::WebChat(WebChatCredentials::parse(&["https://a.example".into()]).unwrap()),
         ];
         for creds in all {
@@ -549,13 +551,15 @@ mod tests {
 
     #[test]
     fn only_meta_platforms_have_a_verify_token() {
-        let messenger =
-            Credentials::Messenger(MessengerCredentials::parse("1", "t", "a", "mv").unwrap());
-        let whatsapp =
-            Credentials::Whatsapp(WhatsappCredentials::parse("1", "t", "a", "wv").unwrap());
+        let messenger = Credentials::Messenger(
+            MessengerCredentials::parse("1", META_TOKEN, APP_SECRET, "mv").unwrap(),
+        );
+        let whatsapp = Credentials::Whatsapp(
+            WhatsappCredentials::parse("1", META_TOKEN, APP_SECRET, "wv").unwrap(),
+        );
         assert_eq!(messenger.verify_token().map(Secret::expose), Some("mv"));
         assert_eq!(whatsapp.verify_token().map(Secret::expose), Some("wv"));
-        let telegram = Credentials::Telegram(TelegramCredentials::parse("1:a", "s").unwrap());
+        let telegram = Credentials::Telegram(TelegramCredentials::parse(TG_TOKEN, "s").unwrap());
         assert_eq!(telegram.verify_token(), None);
     }
 
@@ -609,9 +613,9 @@ mod tests {
 
     #[test]
     fn telegram_modes_default_to_webhook_and_older_rows_read_as_webhooks() {
-        let plain = TelegramCredentials::parse("123:abc", "s").unwrap();
+        let plain = TelegramCredentials::parse(TG_TOKEN, "s").unwrap();
         assert_eq!(plain.mode, TelegramMode::Webhook);
-        assert_eq!(plain.account(), "123");
+        assert_eq!(plain.account(), "123456");
         let old = serde_json::json!({"platform": "telegram", "token": "1:a", "secret_token": "s"});
         let old: Credentials = serde_json::from_value(old).unwrap();
         assert_eq!(old.telegram_mode(), Some(TelegramMode::Webhook));
@@ -630,7 +634,7 @@ mod tests {
 
     #[test]
     fn credentials_serialize_with_their_platform_tag() {
-        let creds = Credentials::Telegram(TelegramCredentials::parse("1:a", "s").unwrap());
+        let creds = Credentials::Telegram(TelegramCredentials::parse(TG_TOKEN, "s").unwrap());
         let json = serde_json::to_value(&creds).unwrap();
         assert_eq!(json["platform"], "telegram");
         let back: Credentials = serde_json::from_value(json).unwrap();

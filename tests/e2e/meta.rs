@@ -12,11 +12,11 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const PHONE_NUMBER_ID: &str = "106540352242922";
 const ACCESS_TOKEN: &str = "EAAG-test-access-token";
-const APP_SECRET: &str = "wa-app-secret";
+const APP_SECRET: &str = "0a9e5ec7e70000000000000000000001";
 const VERIFY_TOKEN: &str = "wa-verify-token";
 const PAGE_ID: &str = "104233";
 const PAGE_TOKEN: &str = "EAAB-test-page-token";
-const PAGE_SECRET: &str = "page-app-secret";
+const PAGE_SECRET: &str = "0a9e5ec7e70000000000000000000002";
 const PSID: &str = "1254459154682919";
 
 /// Answers each WhatsApp send with a new message id: `wamid.out.1`, `wamid.out.2`, …

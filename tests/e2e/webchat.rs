@@ -13,7 +13,7 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A bot bound to the web chat.
 async fn web_chat_bot(app: &TestApp) -> String {
@@ -35,7 +35,7 @@ async fn open(app: &TestApp, bot: &str, query: &str) -> Socket {
 }
 
 /// Opens the visitor's socket and reads its `hello`.
-async fn connect(app: &TestApp, bot: &str, query: &str) -> (Socket, Value) {
+pub(crate) async fn connect(app: &TestApp, bot: &str, query: &str) -> (Socket, Value) {
     let mut socket = open(app, bot, query).await;
     let hello = next_frame(&mut socket).await;
     assert_eq!(hello["type"], "hello", "{hello}");
@@ -64,7 +64,7 @@ async fn refused(app: &TestApp, bot: &str, query: &str) -> (Value, u16) {
 }
 
 /// The next JSON text frame, within [`PATIENCE`] however many pings come first.
-async fn next_frame(socket: &mut Socket) -> Value {
+pub(crate) async fn next_frame(socket: &mut Socket) -> Value {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         let frame = tokio::time::timeout_at(deadline, socket.next())
@@ -78,7 +78,7 @@ async fn next_frame(socket: &mut Socket) -> Value {
     }
 }
 
-async fn say(socket: &mut Socket, frame: Value) {
+pub(crate) async fn say(socket: &mut Socket, frame: Value) {
     socket.send(Message::Text(frame.to_string())).await.unwrap();
 }
 
@@ -105,7 +105,7 @@ fn echo_config(
 
 /// A server answering with the echo model and a bot bound to its web chat; the fakes it was
 /// configured with must outlive it.
-async fn echo_app(
+pub(crate) async fn echo_app(
     db: &database::testing::TestDatabase,
 ) -> (TestApp, String, (FakeOpenAi, FakeTelegram)) {
     let fakes = (

@@ -161,7 +161,7 @@ bound_bot() {
     bot="$(create_bot "$KEY" bench)"
     curl -fsS -o /dev/null -X PUT "http://127.0.0.1:$PORT/api/v1/bots/$bot/platforms/telegram" \
         -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
-        -d "{\"token\":\"123456:BENCH-token\",\"secret_token\":\"$SECRET\"}"
+        -d "{\"token\":\"123456:BENCH-token-DEF1234ghIkl-zyx57W2v1u\",\"secret_token\":\"$SECRET\"}"
     echo "$bot"
 }
 

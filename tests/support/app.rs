@@ -11,7 +11,7 @@ use std::time::Duration;
 use switchboard::{Mode, Running, Settings};
 
 pub const ADMIN_KEY: &str = "sb_test_bootstrap_admin_key";
-pub const BOT_TOKEN: &str = "123456:TEST-token";
+pub const BOT_TOKEN: &str = "123456:TEST-token-DEF1234ghIkl-zyx57W2v1u";
 pub const SECRET: &str = "webhook-secret_1";
 
 /// Where the app's outside world is, and any further `SWITCHBOARD__…` settings.

@@ -6,7 +6,7 @@ use application::ports::{ClaimedJob, LeaseToken};
 use chrono::{DateTime, Utc};
 use domain::{
     ApiKey, Bot, BotName, Conversation, Credentials, ExternalChatId, ExternalMessageId, Message,
-    PlatformBinding, RepoError, Secret, SystemPrompt, Temperature, TokenUsage,
+    PlatformBinding, RepoError, Secret, SystemPrompt, Temperature, TextRule, TokenUsage,
 };
 use sea_orm::ActiveValue::Set;
 use serde::{de::DeserializeOwned, Serialize};
@@ -67,8 +67,10 @@ pub(crate) fn bot_row(bot: &Bot) -> bots::ActiveModel {
 pub(crate) fn bot(row: bots::Model) -> Result<Bot, RepoError> {
     Ok(Bot {
         id: parse("bots.id", &row.id)?,
-        name: BotName::parse(&row.name).map_err(|e| corrupt("bots.name", e))?,
-        system_prompt: SystemPrompt::parse(&row.system_prompt)
+        // Rows written before control characters were refused read with them replaced.
+        name: BotName::parse(&TextRule::SingleLine.scrub(row.name))
+            .map_err(|e| corrupt("bots.name", e))?,
+        system_prompt: SystemPrompt::parse(&TextRule::MultiLine.scrub(row.system_prompt))
             .map_err(|e| corrupt("bots.system_prompt", e))?,
         model: row.model,
         // The column holds what an f32 was widened to, so narrowing is exact.

@@ -1,7 +1,7 @@
 //! Parsing of the interactions endpoint's payloads into messages, and the answer each type expects.
 
 use application::ports::{Inbound, InboundMessage, ParseError};
-use domain::{ExternalChatId, ExternalMessageId, MessageContent, Secret};
+use domain::{ExternalChatId, ExternalMessageId, MessageContent, Secret, TextRule};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -121,6 +121,10 @@ impl Interaction {
         let token = self.token.as_deref().ok_or_else(|| missing("a token"))?;
         let data = self.data.as_ref().ok_or_else(|| missing("data"))?;
         let invalid = |e: domain::ValidationError| ParseError(e.to_string());
+        // Kept as the reply handle (a text column) and put in a URL path to answer.
+        TextRule::SingleLine
+            .check("token", token)
+            .map_err(invalid)?;
         Ok(InboundMessage {
             external_id: ExternalMessageId::parse(id).map_err(invalid)?,
             chat: ExternalChatId::parse(chat).map_err(invalid)?,
@@ -280,6 +284,7 @@ mod tests {
             br#"{"type":2,"token":"t","channel_id":"2","data":{"name":"ask"}}"#,
             br#"{"type":2,"id":"1","channel_id":"2","data":{"name":"ask"}}"#,
             br#"{"type":2,"id":"1","token":"t","data":{"name":"ask"}}"#,
+            br#"{"type":2,"id":"1","token":"t\u0000","channel_id":"2","data":{"name":"ask"}}"#,
         ] {
             assert!(
                 parse_interaction(body).is_err(),

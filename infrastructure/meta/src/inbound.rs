@@ -35,9 +35,3 @@ pub(crate) fn inbound(id: &str, chat: &str, content: MessageContent) -> Option<I
         .inspect_err(|e| tracing::debug!(error = %e, "skipping a Meta event with an invalid id"))
         .ok()
 }
-
-pub(crate) fn unsupported(kind: &str) -> MessageContent {
-    MessageContent::Unsupported {
-        kind: kind.to_owned(),
-    }
-}

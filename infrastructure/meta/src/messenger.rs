@@ -1,7 +1,7 @@
 //! Facebook Messenger: the Send API calls and the parsing of `entry[].messaging[]` events.
 
 use crate::channel::{GraphCall, MetaChannel, MetaPlatform};
-use crate::inbound::{inbound, notification, unsupported};
+use crate::inbound::{inbound, notification};
 use application::ports::{Inbound, InboundMessage, ParseError};
 use domain::{
     Credentials, ExternalChatId, MessageContent, MessengerCredentials, PlatformBinding,
@@ -154,9 +154,9 @@ impl Message {
         match (&self.text, self.attachments.first()) {
             (Some(text), _) => MessageContent::text(text),
             (None, Some(attachment)) => {
-                unsupported(attachment.kind.as_deref().unwrap_or("attachment"))
+                MessageContent::unsupported(attachment.kind.as_deref().unwrap_or("attachment"))
             }
-            (None, None) => unsupported("unknown"),
+            (None, None) => MessageContent::unsupported("unknown"),
         }
     }
 }
@@ -213,7 +213,13 @@ mod tests {
             .into_iter()
             .map(|m| m.content)
             .collect();
-        assert_eq!(kinds, [unsupported("image"), unsupported("audio")]);
+        assert_eq!(
+            kinds,
+            [
+                MessageContent::unsupported("image"),
+                MessageContent::unsupported("audio")
+            ]
+        );
     }
 
     #[test]

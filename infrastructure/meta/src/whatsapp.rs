@@ -1,11 +1,11 @@
 //! WhatsApp Cloud API: the messages endpoint and the parsing of `entry[].changes[].value.messages[]`.
 
 use crate::channel::{GraphCall, MetaChannel, MetaPlatform};
-use crate::inbound::{inbound, notification, unsupported};
+use crate::inbound::{inbound, notification};
 use application::ports::{Inbound, InboundMessage, ParseError};
 use domain::{
     Credentials, DeliveryReport, ExternalChatId, ExternalMessageId, MessageContent, MessageStatus,
-    PlatformBinding, PlatformKind, WhatsappCredentials,
+    PlatformBinding, PlatformKind, TextRule, WhatsappCredentials,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -146,14 +146,15 @@ impl Status {
         })
     }
 
-    /// `"131047: Re-engagement message"`: the first error's code and title.
+    /// `"131047: Re-engagement message"`: the first error's code and title, on one line (it is
+    /// stored as the message's error).
     fn error(&self) -> String {
         match self.errors.first() {
-            Some(StatusError { code, title }) => format!(
+            Some(StatusError { code, title }) => TextRule::SingleLine.scrub(format!(
                 "{}: {}",
                 code.map_or_else(|| "no code".to_owned(), |c| c.to_string()),
                 title.as_deref().unwrap_or("no title")
-            ),
+            )),
             None => "failed without an error".to_owned(),
         }
     }
@@ -183,7 +184,7 @@ impl Message {
         let body = self.text.as_ref().and_then(|t| t.body.as_ref());
         let content = match (kind, body) {
             ("text", Some(body)) => MessageContent::text(body),
-            _ => unsupported(kind),
+            _ => MessageContent::unsupported(kind),
         };
         inbound(self.id.as_deref()?, self.from.as_deref()?, content)
     }
@@ -266,6 +267,20 @@ mod tests {
     }
 
     #[test]
+    fn a_failure_title_is_kept_on_one_line_without_a_nul() {
+        let status: Status = serde_json::from_value(json!({
+            "id": "wamid.F", "status": "failed",
+            "errors": [{"code": 1, "title": "bad\u{0}title\nnext"}]
+        }))
+        .unwrap();
+        let report = status.report().unwrap();
+        assert_eq!(
+            report.error.as_deref(),
+            Some("1: bad\u{fffd}title\u{fffd}next")
+        );
+    }
+
+    #[test]
     fn the_send_answer_names_the_message() {
         let answer = json!({
             "messaging_product": "whatsapp",
@@ -285,9 +300,9 @@ mod tests {
         assert_eq!(
             contents,
             [
-                unsupported("image"),
-                unsupported("location"),
-                unsupported("unsupported")
+                MessageContent::unsupported("image"),
+                MessageContent::unsupported("location"),
+                MessageContent::unsupported("unsupported")
             ]
         );
     }

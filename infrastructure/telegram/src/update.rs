@@ -132,18 +132,12 @@ fn content(message: &Message) -> Option<MessageContent> {
     }
     let has = |key: &str| message.rest.contains_key(key);
     if let Some(kind) = MEDIA_KINDS.iter().copied().find(|key| has(key)) {
-        return Some(unsupported(kind));
+        return Some(MessageContent::unsupported(kind));
     }
     if SERVICE_KEYS.iter().any(|key| has(key)) {
         return None;
     }
-    Some(unsupported("unknown"))
-}
-
-fn unsupported(kind: &str) -> MessageContent {
-    MessageContent::Unsupported {
-        kind: kind.to_owned(),
-    }
+    Some(MessageContent::unsupported("unknown"))
 }
 
 /// Telegram's `message_id` is unique only within its chat, hence `"{chat_id}:{message_id}"`.

@@ -1,6 +1,7 @@
 //! API key bodies: the create request, a key as listed (never the key nor its digest), and the
 //! creation answer, the only one that carries the key.
 
+use crate::dto::text::single_line;
 use crate::errors::ApiError;
 use chrono::{DateTime, Utc};
 use domain::{ApiKey, ApiKeyId, Role};
@@ -12,7 +13,8 @@ use validator::Validate;
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
-    #[validate(required, length(min = 1, max = 100))]
+    /// One line: no control characters.
+    #[validate(required, length(min = 1, max = 100), custom(function = single_line))]
     #[schema(value_type = String, required = true, min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[validate(required)]

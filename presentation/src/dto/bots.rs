@@ -1,5 +1,6 @@
 //! Bot bodies: create and partial-update requests (validated, then parsed into domain values) and the bot answer.
 
+use crate::dto::text::{multi_line, single_line};
 use crate::errors::ApiError;
 use chrono::{DateTime, Utc};
 use domain::{Bot, BotDraft, BotId, BotName, BotStatus, SystemPrompt, Temperature};
@@ -11,21 +12,24 @@ use validator::Validate;
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateBot {
-    #[validate(required, length(min = 1, max = 100))]
+    /// One line: no control characters.
+    #[validate(required, length(min = 1, max = 100), custom(function = single_line))]
     #[schema(value_type = String, required = true, min_length = 1, max_length = 100)]
     pub name: Option<String>,
-    #[validate(required, length(max = 20000))]
+    /// Line breaks and tabs allowed, no other control characters.
+    #[validate(required, length(max = 20000), custom(function = multi_line))]
     #[schema(value_type = String, required = true, max_length = 20000)]
     pub system_prompt: Option<String>,
-    /// The model to ask; absent, the server's `ai.model`.
-    #[validate(length(min = 1, max = 200))]
+    /// The model to ask; absent, the server's `ai.model`. One line: no control characters.
+    #[validate(length(min = 1, max = 200), custom(function = single_line))]
     #[schema(min_length = 1, max_length = 200)]
     pub model: Option<String>,
     #[validate(range(min = 0.0, max = 2.0))]
     #[schema(minimum = 0.0, maximum = 2.0)]
     pub temperature: Option<f32>,
-    /// Sent when the model cannot answer; absent, a built-in apology.
-    #[validate(length(min = 1, max = 4096))]
+    /// Sent when the model cannot answer; absent, a built-in apology. Line breaks and tabs
+    /// allowed, no other control characters.
+    #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
     #[schema(min_length = 1, max_length = 4096)]
     pub fallback_message: Option<String>,
 }
@@ -47,14 +51,14 @@ impl CreateBot {
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateBot {
-    #[validate(length(min = 1, max = 100))]
+    #[validate(length(min = 1, max = 100), custom(function = single_line))]
     #[schema(value_type = String, min_length = 1, max_length = 100)]
     pub name: Option<String>,
-    #[validate(length(max = 20000))]
+    #[validate(length(max = 20000), custom(function = multi_line))]
     #[schema(value_type = String, max_length = 20000)]
     pub system_prompt: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[validate(length(min = 1, max = 200))]
+    #[validate(length(min = 1, max = 200), custom(function = single_line))]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
     pub model: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
@@ -62,7 +66,7 @@ pub struct UpdateBot {
     #[schema(value_type = Option<f32>, minimum = 0.0, maximum = 2.0)]
     pub temperature: Option<Option<f32>>,
     #[serde(default, deserialize_with = "present")]
-    #[validate(length(min = 1, max = 4096))]
+    #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
     pub fallback_message: Option<Option<String>>,
 }

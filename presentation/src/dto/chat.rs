@@ -1,5 +1,6 @@
 //! The REST channel's bodies: `{user_id, text}` in; the reply, or the message id to poll, out.
 
+use crate::dto::text::multi_line;
 use crate::dto::MessageBody;
 use crate::errors::ApiError;
 use application::operator_message::MAX_TEXT_CHARS;
@@ -25,10 +26,12 @@ pub struct ChatRequest {
     /// The caller's name for its user: 1-128 characters of A-Z, a-z, 0-9 and `.`, `_`, `-`,
     /// `:`, `@`. One user keeps one conversation until it ends.
     #[validate(required, length(min = 1, max = MAX_USER_ID))]
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 128)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 128,
+             pattern = "^[A-Za-z0-9._:@-]{1,128}$")]
     pub user_id: Option<String>,
-    /// The message, 1-4096 characters once trimmed.
-    #[validate(required, length(min = 1, max = MAX_TEXT))]
+    /// The message, 1-4096 characters once trimmed; line breaks and tabs allowed, no other
+    /// control characters.
+    #[validate(required, length(min = 1, max = MAX_TEXT), custom(function = multi_line))]
     #[schema(value_type = String, required = true, min_length = 1, max_length = 4096)]
     pub text: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! Conversation and message bodies, the conversation list's filter, and an operator's message.
 
 use crate::dto::page::PageQuery;
+use crate::dto::text::multi_line;
 use crate::errors::ApiError;
 use application::operator_message::MAX_TEXT_CHARS;
 use chrono::{DateTime, Utc};
@@ -69,12 +70,13 @@ impl ConversationQuery {
 /// The use case's bound, as `validator` takes it.
 const MAX_TEXT: u64 = MAX_TEXT_CHARS as u64;
 
-/// `POST /api/v1/conversations/{id}/messages`: `{text}`, trimmed, then 1-4096 characters.
+/// `POST /api/v1/conversations/{id}/messages`: `{text}`, trimmed, then 1-4096 characters;
+/// line breaks and tabs allowed, no other control characters.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessage {
     #[serde(default, deserialize_with = "trimmed")]
-    #[validate(required, length(min = 1, max = MAX_TEXT))]
+    #[validate(required, length(min = 1, max = MAX_TEXT), custom(function = multi_line))]
     #[schema(value_type = String, required = true, min_length = 1, max_length = 4096)]
     pub text: Option<String>,
 }

@@ -7,6 +7,7 @@ pub mod conversations;
 pub mod page;
 pub mod platforms;
 pub mod summary;
+mod text;
 mod time;
 
 pub use api_keys::{ApiKeyBody, CreateApiKey, IssuedKeyBody, NewApiKey};

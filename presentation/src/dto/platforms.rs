@@ -35,11 +35,16 @@ fn text(field: &Option<String>) -> &str {
 #[serde(deny_unknown_fields)]
 #[schema(as = TelegramCredentials)]
 pub(crate) struct TelegramBody {
+    /// The bot token from @BotFather: the bot's id, `:`, then at least 30 characters of
+    /// A-Z, a-z, 0-9, _ and - (it goes in the Bot API's URL path).
     #[validate(required, length(min = 1, max = SECRET_MAX))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 2048,
+             pattern = "^[0-9]{1,20}:[A-Za-z0-9_-]{30,}$")]
     token: Option<String>,
+    /// The webhook secret Telegram echoes in `X-Telegram-Bot-Api-Secret-Token`.
     #[validate(required, length(min = 1, max = 256))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 256,
+             pattern = "^[A-Za-z0-9_-]{1,256}$")]
     secret_token: Option<String>,
     #[schema(value_type = Option<crate::openapi::schemas::TelegramMode>)]
     mode: Option<String>,
@@ -60,14 +65,20 @@ impl CredentialsBody for TelegramBody {
 #[serde(deny_unknown_fields)]
 #[schema(as = DiscordCredentials)]
 pub(crate) struct DiscordBody {
+    /// The application's snowflake id (digits that fit in 64 bits).
     #[validate(required, length(min = 1, max = 20))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 20,
+             pattern = "^[0-9]{1,20}$")]
     application_id: Option<String>,
+    /// The interactions endpoint's Ed25519 public key, in hex.
     #[validate(required, length(equal = 64))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, min_length = 64, max_length = 64,
+             pattern = "^[0-9A-Fa-f]{64}$")]
     public_key: Option<String>,
+    /// The bot token: three parts of A-Z, a-z, 0-9, _ and - joined by dots.
     #[validate(required, length(min = 1, max = SECRET_MAX))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 2048,
+             pattern = "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$")]
     bot_token: Option<String>,
     /// Gateway mode: also receive direct messages and mentions over Discord's gateway
     /// (default `false`: slash commands through the interactions endpoint only).
@@ -92,16 +103,22 @@ impl CredentialsBody for DiscordBody {
 #[schema(as = MessengerCredentials)]
 pub(crate) struct MessengerBody {
     #[validate(required, length(min = 1, max = ID_MAX))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 32,
+             pattern = "^[0-9]{1,32}$")]
     page_id: Option<String>,
+    /// A page access token, sent as a bearer token: RFC 6750's `b64token`.
     #[validate(required, length(min = 1, max = SECRET_MAX))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 2048,
+             pattern = "^[A-Za-z0-9._~+/-]+=*$")]
     page_access_token: Option<String>,
+    /// The Meta app's secret: 32 hexadecimal characters.
     #[validate(required, length(min = 1, max = SECRET_MAX))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, min_length = 32, max_length = 32,
+             pattern = "^[0-9A-Fa-f]{32}$")]
     app_secret: Option<String>,
+    /// The subscription handshake's token, chosen by you: visible ASCII without spaces.
     #[validate(required, length(min = 1, max = SECRET_MAX))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 2048, pattern = "^[!-~]+$")]
     verify_token: Option<String>,
 }
 
@@ -123,16 +140,22 @@ impl CredentialsBody for MessengerBody {
 #[schema(as = WhatsappCredentials)]
 pub(crate) struct WhatsappBody {
     #[validate(required, length(min = 1, max = ID_MAX))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 32,
+             pattern = "^[0-9]{1,32}$")]
     phone_number_id: Option<String>,
+    /// A system user's access token, sent as a bearer token: RFC 6750's `b64token`.
     #[validate(required, length(min = 1, max = SECRET_MAX))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 2048,
+             pattern = "^[A-Za-z0-9._~+/-]+=*$")]
     access_token: Option<String>,
+    /// The Meta app's secret: 32 hexadecimal characters.
     #[validate(required, length(min = 1, max = SECRET_MAX))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, min_length = 32, max_length = 32,
+             pattern = "^[0-9A-Fa-f]{32}$")]
     app_secret: Option<String>,
+    /// The subscription handshake's token, chosen by you: visible ASCII without spaces.
     #[validate(required, length(min = 1, max = SECRET_MAX))]
-    #[schema(value_type = String, required = true)]
+    #[schema(value_type = String, required = true, max_length = 2048, pattern = "^[!-~]+$")]
     verify_token: Option<String>,
 }
 

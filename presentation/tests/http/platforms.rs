@@ -12,10 +12,10 @@ const DISCORD_APP: &str = "1234567890123456789";
 const DISCORD_KEY: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 const DISCORD_TOKEN: &str = "MTIz.discord-bot-token.zZ9";
 const MESSENGER_TOKEN: &str = "EAAMessengerPageAccessToken42";
-const MESSENGER_APP_SECRET: &str = "messenger-app-secret-1f2e";
+const MESSENGER_APP_SECRET: &str = "3e55e9ae7a990000000000000000f2e1";
 const MESSENGER_VERIFY: &str = "messenger-verify-token-77";
 const WHATSAPP_TOKEN: &str = "EAAWhatsappCloudAccessToken99";
-const WHATSAPP_APP_SECRET: &str = "whatsapp-app-secret-3c4d";
+const WHATSAPP_APP_SECRET: &str = "3e55e9ae7a990000000000000000c4d3";
 const WHATSAPP_VERIFY: &str = "whatsapp-verify-token-88";
 
 /// Every secret submitted by these tests: no answer may carry one.
@@ -305,6 +305,11 @@ async fn each_malformed_field_is_422_naming_it() {
     let cases = [
         ("telegram", "token", "nope"),
         ("telegram", "token", ":abc"),
+        ("telegram", "token", "123:abc"),
+        ("telegram", "token", &format!("{TELEGRAM_TOKEN}/../getMe")),
+        ("telegram", "token", &format!("{TELEGRAM_TOKEN}?a=b#c")),
+        ("telegram", "token", &format!("{TELEGRAM_TOKEN}\0")),
+        ("telegram", "secret_token", "nul\0"),
         ("telegram", "secret_token", "has spaces"),
         ("telegram", "mode", "push"),
         ("discord", "application_id", "12ab"),
@@ -313,9 +318,14 @@ async fn each_malformed_field_is_422_naming_it() {
         ("discord", "public_key", &"g".repeat(64)),
         ("discord", "bot_token", "has spaces"),
         ("discord", "bot_token", ""),
+        ("discord", "bot_token", "one-part-only"),
+        ("discord", "bot_token", "a.b.c\r\nX-Evil: 1"),
         ("messenger", "page_id", "my-page"),
         ("messenger", "page_access_token", "has spaces"),
         ("messenger", "app_secret", ""),
+        ("messenger", "app_secret", "messenger-app-secret"),
+        ("messenger", "page_access_token", "EAAB\0"),
+        ("messenger", "verify_token", "nul\0"),
         ("messenger", "verify_token", "has spaces"),
         ("whatsapp", "phone_number_id", "+1 555 0100"),
         ("whatsapp", "access_token", "has spaces"),

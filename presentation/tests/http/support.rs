@@ -42,7 +42,7 @@ pub const ADMIN_KEY: &str = "sb_a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0
 pub const OPERATOR_KEY: &str =
     "sb_b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1b1";
 pub const VIEWER_KEY: &str = "sb_c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2c2";
-pub const TELEGRAM_TOKEN: &str = "123456:very-secret-bot-token";
+pub const TELEGRAM_TOKEN: &str = "123456:very-secret-bot-token-DEF1234ghIkl-zyx57W";
 pub const TELEGRAM_SECRET: &str = "webhook-secret_42";
 /// The verify token of the Messenger and WhatsApp bindings of [`TestApp::seed_meta_bound_bot`].
 pub const META_VERIFY_TOKEN: &str = "meta-verify_42";
@@ -856,8 +856,9 @@ impl TestApp {
     /// Stores a bot bound to Messenger and WhatsApp, both with [`META_VERIFY_TOKEN`].
     pub fn seed_meta_bound_bot(&self) -> Bot {
         let bot = self.seed_bot("meta");
-        let messenger = MessengerCredentials::parse("104233", "page", "app", META_VERIFY_TOKEN);
-        let whatsapp = WhatsappCredentials::parse("106540", "access", "app", META_VERIFY_TOKEN);
+        let app = "ab".repeat(16);
+        let messenger = MessengerCredentials::parse("104233", "page", &app, META_VERIFY_TOKEN);
+        let whatsapp = WhatsappCredentials::parse("106540", "access", &app, META_VERIFY_TOKEN);
         let mut rows = self.bindings.rows.lock().unwrap();
         for credentials in [
             Credentials::Messenger(messenger.unwrap()),

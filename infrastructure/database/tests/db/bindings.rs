@@ -1,12 +1,12 @@
 //! Platform bindings: upsert, lookup and credentials round-trip.
 
-use crate::support::{at, new_bot};
+use crate::support::{at, discord_token, new_bot, telegram_token};
 use database::testing::fresh_databases;
 use domain::repositories::BindingRepository;
 use domain::{Credentials, DiscordCredentials, PlatformBinding, PlatformKind, TelegramCredentials};
 
 fn telegram(token: &str) -> Credentials {
-    Credentials::Telegram(TelegramCredentials::parse(token, "s3cret").unwrap())
+    Credentials::Telegram(TelegramCredentials::parse(&telegram_token(token), "s3cret").unwrap())
 }
 
 #[tokio::test]
@@ -43,7 +43,7 @@ async fn bindings_are_upserted_and_read_back() {
 
 fn discord(gateway: bool) -> Credentials {
     let key = "a".repeat(64);
-    let credentials = DiscordCredentials::parse("1", &key, "bot-token").unwrap();
+    let credentials = DiscordCredentials::parse("1", &key, &discord_token("bot")).unwrap();
     Credentials::Discord(credentials.with_gateway(gateway))
 }
 

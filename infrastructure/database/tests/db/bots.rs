@@ -1,6 +1,6 @@
 //! Bot CRUD, pausing, paging and cascading deletion.
 
-use crate::support::{all_pages, at, count, draft, new_bot, now, receive};
+use crate::support::{all_pages, at, count, draft, exec, new_bot, now, receive};
 use database::testing::fresh_databases;
 use domain::repositories::BotRepository;
 use domain::{Bot, BotId, Credentials, PlatformBinding, RepoError, TelegramCredentials};
@@ -33,6 +33,35 @@ async fn bots_round_trip_update_and_delete() {
         assert!(BotRepository::delete(&store, bot.id).await.unwrap());
         assert_eq!(store.get(bot.id).await.unwrap(), None);
         assert!(!BotRepository::delete(&store, bot.id).await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn a_bot_stored_with_control_characters_before_they_were_refused_still_reads() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await;
+        // What an older version let through: an escape sequence and a fake row in the name,
+        // a form feed in the prompt (both engines store these; only NUL was ever refused).
+        let chr = if db.backend() == "postgres" {
+            "CHR"
+        } else {
+            "CHAR"
+        };
+        let sql = format!(
+            "UPDATE bots SET name = 'Ada' || {chr}(27) || '[31m' || {chr}(10) || 'FAKE', \
+             system_prompt = 'Be' || {chr}(12) || 'brief.' || {chr}(10) WHERE id = '{}'",
+            bot.id
+        );
+        exec(&store, &sql).await;
+        let read = store.get(bot.id).await.unwrap().unwrap();
+        assert_eq!(
+            read.name.as_str(),
+            "Ada\u{fffd}[31m\u{fffd}FAKE",
+            "{}",
+            db.backend()
+        );
+        assert_eq!(read.system_prompt.as_str(), "Be\u{fffd}brief.\n");
     }
 }
 
@@ -93,7 +122,8 @@ async fn deleting_a_bot_removes_everything_it_owns() {
         use domain::repositories::BindingRepository;
         let store = db.store().await;
         let bot = new_bot(&store, "Ada").await;
-        let credentials = TelegramCredentials::parse("1:abc", "secret").unwrap();
+        let credentials =
+            TelegramCredentials::parse(&crate::support::telegram_token("1:abc"), "secret").unwrap();
         let binding = PlatformBinding::new(bot.id, Credentials::Telegram(credentials), now());
         store.upsert(&binding).await.unwrap();
         receive(&store, bot.id, "chat", "1").await;

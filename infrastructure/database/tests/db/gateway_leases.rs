@@ -64,7 +64,8 @@ async fn two_supervisors_never_both_connect_a_bot() {
         let store = db.store().await;
         let bot = new_bot(&store, "Ada").await;
         let key = "c".repeat(64);
-        let credentials = DiscordCredentials::parse("1", &key, "token").unwrap();
+        let credentials =
+            DiscordCredentials::parse("1", &key, &crate::support::discord_token("token")).unwrap();
         let credentials = Credentials::Discord(credentials.with_gateway(true));
         store
             .upsert(&PlatformBinding::new(bot.id, credentials, at(0)))

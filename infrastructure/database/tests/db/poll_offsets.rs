@@ -1,13 +1,13 @@
 //! Telegram polling: which bindings poll, and offsets that only move forward for their own Telegram account.
 
-use crate::support::{at, new_bot};
+use crate::support::{at, new_bot, telegram_token};
 use application::ports::PollOffsets;
 use database::testing::fresh_databases;
 use domain::repositories::{BindingRepository, BotRepository};
 use domain::{Credentials, PlatformBinding, TelegramCredentials, TelegramMode};
 
 fn telegram(token: &str, mode: TelegramMode) -> Credentials {
-    let credentials = TelegramCredentials::parse(token, "s3cret").unwrap();
+    let credentials = TelegramCredentials::parse(&telegram_token(token), "s3cret").unwrap();
     Credentials::Telegram(credentials.with_mode(mode))
 }
 

@@ -164,16 +164,26 @@ pub fn sealer(key: &str) -> Sealer {
 
 /// Every secret in [`every_binding`]: a dump of a sealed database must hold none of them.
 pub const PLATFORM_SECRETS: [&str; 9] = [
-    "7301:telegram-bot-token-c0ffee",
+    "7301:telegram-bot-token-c0ffee-5a6b7c8d9e",
     "telegram-webhook-secret-1a2b",
-    "discord-bot-token-5e6f7a8b",
+    "ZGlzY29yZA.Ym90.discord-bot-token-5e6f7a8b",
     "messenger-page-token-9c0d",
-    "messenger-app-secret-1e2f",
+    "a55e55e9e55e9ae55e9a000000001e2f",
     "messenger-verify-token-3a4b",
     "whatsapp-access-token-5c6d",
-    "whatsapp-app-secret-7e8f",
+    "3a55a9955a9955a99000000000007e8f",
     "whatsapp-verify-token-9a0b",
 ];
+
+/// A Telegram token of the real shape that starts `start` (`"1:a"`: the bot `1`).
+pub fn telegram_token(start: &str) -> String {
+    format!("{start}-AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")
+}
+
+/// A Discord bot token of the real shape, told apart from others by `tag`.
+pub fn discord_token(tag: &str) -> String {
+    format!("MTk4NjIyNDgzNDcxOTI1MjQ4.{tag}.ZnCjm1XVW7vRze4b7Cq4se7kKWs")
+}
 
 /// A binding of each platform for `bot_id`, carrying [`PLATFORM_SECRETS`].
 pub fn every_binding(bot_id: BotId) -> [PlatformBinding; 4] {

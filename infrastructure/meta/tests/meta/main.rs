@@ -15,7 +15,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 const PAGE_TOKEN: &str = "EAAB-page-token";
 const WA_TOKEN: &str = "EAAG-wa-token";
 const PHONE_NUMBER_ID: &str = "106540352242922";
-const APP_SECRET: &str = "app-secret";
+const APP_SECRET: &str = "6f2b0c9a41d35e87b1c4a9d0e2f37b58";
 
 fn messenger_binding() -> PlatformBinding {
     let credentials =

@@ -13,7 +13,7 @@ use switchboard_telegram::{TelegramChannel, TelegramPoller};
 use wiremock::matchers::{body_partial_json, method};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
-const TOKEN: &str = "123456:ABC-test_token";
+const TOKEN: &str = "123456:ABC-test_token-DEF1234ghIkl-zyx57W2";
 const SECRET: &str = "webhook-s3cret";
 
 /// The smallest `Message` teloxide-core 0.13 accepts as a `sendMessage` result.
