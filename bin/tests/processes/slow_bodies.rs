@@ -1,4 +1,4 @@
-//! Held connections against the real binary: slow partial webhook bodies time out, free their descriptors and memory, and never starve the probes.
+//! Held connections against the real binary: slow partial webhook bodies time out and free their descriptors and memory, connections beyond the cap wait in the backlog, and the probes are never starved.
 
 use crate::binary;
 use futures::future::join_all;
@@ -211,4 +211,38 @@ async fn slow_partial_bodies_time_out_and_neither_hold_descriptors_nor_memory_no
 /// A bot id that names no bot.
 fn uuid_of(n: usize) -> String {
     format!("00000000-0000-7000-8000-{n:012}")
+}
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_in_the_backlog_and_are_served_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("cap.db").display());
+    let openai = FakeOpenAi::echoing().await;
+    let telegram = FakeTelegram::start().await;
+    let config =
+        TestConfig::new(&url, &openai, &telegram).with("SWITCHBOARD__SERVER__MAX_CONNECTIONS", 4);
+    let app = TestApp::spawn_process(binary(), &config);
+    assert!(ready_within(&app, Duration::from_secs(5)).await);
+    let pid = app.pid().unwrap();
+    let baseline = footprint(pid);
+    let addr = app.base.trim_start_matches("http://").to_owned();
+    let mut idle = Vec::new();
+    for _ in 0..20 {
+        idle.push(TcpStream::connect(&addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let held = footprint(pid);
+    // Four across the workers (more only if a worker's share rounds up).
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let cap = 4_usize.div_ceil(workers) * workers;
+    assert!(
+        held.descriptors <= baseline.descriptors + cap,
+        "at most {cap} connections accepted: {baseline:?} -> {held:?}"
+    );
+    drop(idle);
+    assert!(
+        ready_within(&app, Duration::from_secs(5)).await,
+        "served once the held connections went"
+    );
+    assert!(app.stop().await);
 }
