@@ -297,7 +297,7 @@ impl ReceiveWebhook {
 mod tests {
     use super::*;
     use crate::fixtures::{clock, intake, per_record, telegram_channel, World};
-    use crate::ports::{Inbound, InboundMessage, MockEventPublisher, MockLedger};
+    use crate::ports::{Inbound, InboundMessage, MockChannel, MockEventPublisher, MockLedger};
     use domain::repositories::{MockBindingRepository, MockMessageRepository};
     use domain::{
         ConversationId, ExternalChatId, ExternalMessageId, Message, MessageContent, MessageId,
@@ -356,6 +356,17 @@ mod tests {
         channel
             .expect_parse()
             .returning(move |_| Ok(inbound.clone()));
+        assemble(bindings, channel, ledger, events, messages)
+    }
+
+    /// The use case over these mocks.
+    fn assemble(
+        bindings: MockBindingRepository,
+        channel: MockChannel,
+        ledger: MockLedger,
+        events: MockEventPublisher,
+        messages: MockMessageRepository,
+    ) -> ReceiveWebhook {
         ReceiveWebhook::new(
             Stores {
                 bindings: Arc::new(bindings),
@@ -409,15 +420,12 @@ mod tests {
         channel.expect_parse().never();
         let mut ledger = MockLedger::new();
         ledger.expect_record_inbound_batch().never();
-        let use_case = ReceiveWebhook::new(
-            Stores {
-                bindings: Arc::new(bindings),
-                messages: Arc::new(MockMessageRepository::new()),
-                intake: intake(ledger),
-            },
-            Channels::new([Arc::new(channel) as Arc<dyn crate::ports::Channel>]),
-            Arc::new(MockEventPublisher::new()),
-            clock(),
+        let use_case = assemble(
+            bindings,
+            channel,
+            ledger,
+            MockEventPublisher::new(),
+            MockMessageRepository::new(),
         );
         let result = use_case
             .admit(

@@ -235,11 +235,6 @@ impl ApiError {
         }
     }
 
-    /// Answers given before the body was read, or while it was still arriving.
-    fn leaves_body_unread(&self) -> bool {
-        matches!(self, Self::BodyTimeout | Self::Busy)
-    }
-
     fn log(&self) {
         if self.status_code().is_server_error() && !matches!(self, Self::Busy) {
             tracing::error!(code = self.code(), cause = %self, "request failed");
@@ -344,10 +339,6 @@ impl ResponseError for ApiError {
                 response.insert_header((header::RETRY_AFTER, retry_after_secs(*retry_after)));
             }
             _ => {}
-        }
-        if self.leaves_body_unread() {
-            // The rest of the body is not wanted: the connection goes rather than waiting on it.
-            response.force_close();
         }
         response.body(serde_json::to_string(&problem).unwrap_or_default())
     }

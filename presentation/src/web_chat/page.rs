@@ -46,8 +46,7 @@ async fn page(
     let embedders = state.web_chat.allowed_origins(bot_id).await?;
     let html = PAGE.replace(BOT_ID_SLOT, &bot_id.to_string());
     let policy = format!("{CONTENT_SECURITY_POLICY}; {}", frame_ancestors(&embedders));
-    let mut response = secured(HttpResponse::Ok());
-    response.insert_header((header::CONTENT_SECURITY_POLICY, policy));
+    let mut response = secured(HttpResponse::Ok(), policy);
     if embedders.is_empty() {
         // For browsers that predate `frame-ancestors`.
         response.insert_header((header::X_FRAME_OPTIONS, "SAMEORIGIN"));
@@ -67,7 +66,7 @@ async fn style() -> HttpResponse {
 }
 
 fn asset(content_type: &str, body: &'static str) -> HttpResponse {
-    secured(HttpResponse::Ok())
+    secured(HttpResponse::Ok(), CONTENT_SECURITY_POLICY.to_owned())
         .content_type(content_type)
         .insert_header(CacheControl(vec![
             CacheDirective::Public,
@@ -77,9 +76,12 @@ fn asset(content_type: &str, body: &'static str) -> HttpResponse {
 }
 
 /// The CSP and its companions.
-fn secured(mut response: actix_web::HttpResponseBuilder) -> actix_web::HttpResponseBuilder {
+fn secured(
+    mut response: actix_web::HttpResponseBuilder,
+    policy: String,
+) -> actix_web::HttpResponseBuilder {
     response
-        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .insert_header((header::CONTENT_SECURITY_POLICY, policy))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"));
     response

@@ -64,15 +64,20 @@ async fn a_wrong_or_missing_secret_is_401_and_nothing_is_recorded() {
     assert_eq!(app.ledger_calls(), 0);
 }
 
-#[actix_web::test]
-async fn an_oversized_body_is_413_and_nothing_is_recorded() {
-    let app = TestApp::with(Options {
+/// An app whose webhook bodies may be 64 bytes at most.
+fn small_bodies_app() -> TestApp {
+    TestApp::with(Options {
         settings: HttpSettings {
             webhook_body_limit: 64,
             ..HttpSettings::default()
         },
         ..Default::default()
-    });
+    })
+}
+
+#[actix_web::test]
+async fn an_oversized_body_is_413_and_nothing_is_recorded() {
+    let app = small_bodies_app();
     let bot = app.seed_bound_bot();
     let big = json!({"message": {"message_id": 1, "chat_id": 2, "text": "x".repeat(100)}});
     let reply = app
@@ -113,13 +118,7 @@ async fn a_body_to_a_binding_that_does_not_exist_is_never_read() {
 
 #[actix_web::test]
 async fn a_telegram_request_without_its_secret_is_refused_before_its_body_is_read() {
-    let app = TestApp::with(Options {
-        settings: HttpSettings {
-            webhook_body_limit: 64,
-            ..HttpSettings::default()
-        },
-        ..Default::default()
-    });
+    let app = small_bodies_app();
     let bot = app.seed_bound_bot();
     // Over the limit, yet 401: the secret header was checked first.
     let reply = app.send(webhook(bot.id, None, "x".repeat(1000))).await;
@@ -132,14 +131,9 @@ async fn a_telegram_request_without_its_secret_is_refused_before_its_body_is_rea
 
 #[actix_web::test]
 async fn webhook_bodies_beyond_the_cap_are_503_at_once() {
-    let app = TestApp::with(Options {
-        settings: HttpSettings {
-            max_webhook_bodies: 1,
-            ..HttpSettings::default()
-        },
-        ..Default::default()
-    });
+    let app = TestApp::new();
     let bot = app.seed_bound_bot();
+    // Every slot taken.
     let bodies = presentation::WebhookBodies::new(1);
     let _held = bodies.take().unwrap();
     let reply = app
