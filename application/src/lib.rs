@@ -6,6 +6,7 @@ pub mod bind_platform;
 pub mod binding_cache;
 pub mod bots;
 pub mod commands;
+pub mod counted_leases;
 pub mod deliver_reply;
 pub mod dispatcher;
 pub mod end_conversation;
@@ -18,12 +19,14 @@ pub mod idempotency;
 pub mod intake;
 pub mod job_runner;
 pub mod jobs;
+pub mod metrics;
 pub mod operator_message;
 pub mod poll_supervisor;
 pub mod poll_updates;
 pub mod ports;
 pub mod rate_limit;
 pub mod receive_webhook;
+pub mod scrape;
 pub mod secrets;
 pub mod settings;
 pub mod shutdown;
@@ -34,6 +37,7 @@ pub use api_keys::{ApiKeyError, ApiKeys, IssuedKey, Principal};
 pub use bind_platform::{BindError, BindPlatform, Bound};
 pub use binding_cache::CachedBindings;
 pub use bots::{BotAdmin, BotError};
+pub use counted_leases::CountedLeases;
 pub use deliver_reply::DeliverReply;
 pub use dispatcher::{Dispatcher, DispatcherPorts, DispatcherSettings, RunJob};
 pub use end_conversation::EndConversation;
@@ -50,6 +54,7 @@ pub use rate_limit::LocalRateLimiter;
 pub use receive_webhook::{
     Admitted, Receipt, ReceiveError, ReceiveWebhook, Stores, SubscribeError,
 };
+pub use scrape::Scrape;
 pub use settings::PipelineSettings;
 pub use shutdown::{Shutdown, StopHandle};
 pub use web_chat::{

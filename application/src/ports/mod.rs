@@ -4,6 +4,7 @@ pub mod channel;
 pub mod clock;
 pub mod events;
 pub mod gateway;
+pub mod gauges;
 pub mod health;
 pub mod idempotency;
 pub mod leases;
@@ -23,6 +24,7 @@ pub use channel::{
 pub use clock::{Clock, SystemClock};
 pub use events::{EventPublisher, EventSubscriber};
 pub use gateway::{Gateway, GatewayConnection};
+pub use gauges::{Exposition, JobCount, PoolFigures, StoreGauges, StoreReading};
 pub use health::HealthCheck;
 pub use idempotency::{
     Claim, ClaimTimes, ClaimToken, IdempotencyStore, IdempotentRequest, StoredResponse,
@@ -42,7 +44,8 @@ pub use wakeups::Wakeups;
 #[cfg(test)]
 pub use {
     channel::MockChannel, clock::MockClock, events::MockEventPublisher, gateway::MockGateway,
-    gateway::MockGatewayConnection, idempotency::MockIdempotencyStore, leases::MockLeases,
-    ledger::MockLedger, model::MockLanguageModel, polling::MockPollOffsets,
-    polling::MockUpdateSource, queue::MockJobQueue, timer::MockTimer, wakeups::MockWakeups,
+    gateway::MockGatewayConnection, gauges::MockExposition, gauges::MockStoreGauges,
+    idempotency::MockIdempotencyStore, leases::MockLeases, ledger::MockLedger,
+    model::MockLanguageModel, polling::MockPollOffsets, polling::MockUpdateSource,
+    queue::MockJobQueue, timer::MockTimer, wakeups::MockWakeups,
 };
