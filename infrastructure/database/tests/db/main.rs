@@ -11,6 +11,7 @@ mod concurrency;
 mod conversations;
 mod dump;
 mod gateway_leases;
+mod gauges;
 mod idempotency;
 mod intake;
 mod leases;
