@@ -2,13 +2,31 @@
 
 use crate::backoff::backoff_delay;
 use crate::jobs::{Lookup, Step, Target};
+use crate::metrics::{self, SendOutcome};
 use crate::ports::{
     ClaimedJob, EventPublisher, JobPayload, JobQueue, Ledger, Recipient, SendError, Timer,
 };
 use crate::text::split_for_platform;
 use domain::{DomainEvent, ExternalMessageId, Message, MessageId, MessageStatus, RepoError};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// One send, recorded in the platform send metrics.
+async fn send_measured(
+    target: &Target,
+    to: &Recipient,
+    text: &str,
+) -> Result<Option<ExternalMessageId>, SendError> {
+    let started = Instant::now();
+    let sent = target.channel.send_text(&target.binding, to, text).await;
+    let outcome = match &sent {
+        Ok(_) => SendOutcome::Sent,
+        Err(SendError::RateLimited { .. }) => SendOutcome::RateLimited,
+        Err(_) => SendOutcome::Failed,
+    };
+    metrics::platform_send(target.binding.kind(), outcome, started.elapsed());
+    sent
+}
 
 /// While the store is away, recording a sent message is tried again after this long, doubling…
 const RECORD_RETRY_BASE: Duration = Duration::from_millis(50);
@@ -62,7 +80,7 @@ impl DeliverReply {
                 reply_handle: target.message.reply_handle.clone(),
                 part: index as u32,
             };
-            let external_id = match target.channel.send_text(&target.binding, &to, part).await {
+            let external_id = match send_measured(target, &to, part).await {
                 Ok(external_id) => external_id,
                 Err(error) => return Ok(after_failure(message_id, index as u32, error)),
             };

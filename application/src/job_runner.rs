@@ -5,13 +5,14 @@ use crate::deliver_reply::DeliverReply;
 use crate::dispatcher::RunJob;
 use crate::generate_reply::GenerateReply;
 use crate::jobs::{Delivery, Step};
+use crate::metrics::{self, JobOutcome};
 use crate::ports::{ClaimedJob, Clock, JobPayload, JobQueue};
 use crate::settings::PipelineSettings;
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use domain::{RepoError, TextRule};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What became of a job, for logs and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +21,17 @@ pub enum Outcome {
     Retrying { after: Duration },
     DeadLettered,
     LeaseLost,
+}
+
+impl Outcome {
+    fn label(&self) -> JobOutcome {
+        match self {
+            Self::Completed => JobOutcome::Completed,
+            Self::Retrying { .. } => JobOutcome::Retried,
+            Self::DeadLettered => JobOutcome::Dead,
+            Self::LeaseLost => JobOutcome::LeaseLost,
+        }
+    }
 }
 
 pub struct JobRunner {
@@ -52,6 +64,15 @@ impl JobRunner {
     /// its delivery and runs on at once, in this task.
     #[tracing::instrument(skip_all, fields(job_id = job.id, kind = job.payload.kind(), attempt = job.attempts))]
     pub async fn run(&self, job: &ClaimedJob) -> Result<Outcome, RepoError> {
+        let started = Instant::now();
+        let outcome = self.run_to_outcome(job).await;
+        if let Ok(outcome) = &outcome {
+            metrics::job_run(job.payload.kind(), outcome.label(), started.elapsed());
+        }
+        outcome
+    }
+
+    async fn run_to_outcome(&self, job: &ClaimedJob) -> Result<Outcome, RepoError> {
         let step = match &job.payload {
             JobPayload::Reply { message_id } => self.generate.run(job, *message_id).await,
             JobPayload::Deliver {

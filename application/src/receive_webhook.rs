@@ -1,6 +1,7 @@
 //! Use case: accept a platform's webhook — verify it, parse it, and record each message durably.
 
 use crate::intake::Intake;
+use crate::metrics::{self, ReportStatus};
 use crate::ports::{
     Channel, Channels, Clock, EventPublisher, InboundMessage, InboundRecord, InboundRequest,
     ParseError, Recorded, VerifyError,
@@ -34,6 +35,16 @@ pub enum SubscribeError {
     Refused,
     #[error("storage is unavailable")]
     Unavailable(#[source] RepoError),
+}
+
+/// A report's status as the metrics count it; only delivered, read and failed are reported.
+fn report_label(status: MessageStatus) -> Option<ReportStatus> {
+    match status {
+        MessageStatus::Delivered => Some(ReportStatus::Delivered),
+        MessageStatus::Read => Some(ReportStatus::Read),
+        MessageStatus::Failed => Some(ReportStatus::Failed),
+        _ => None,
+    }
 }
 
 /// The `hub.mode` that asks to subscribe.
@@ -167,6 +178,9 @@ impl ReceiveWebhook {
             }
         }
         for report in &inbound.reports {
+            if let Some(status) = report_label(report.status) {
+                metrics::delivery_report(kind, status);
+            }
             if self.apply(bot_id, kind, report).await? {
                 receipt.reports_applied += 1;
             }

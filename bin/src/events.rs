@@ -49,6 +49,7 @@ impl EventBus {
 
 impl EventPublisher for EventBus {
     fn publish(&self, event: DomainEvent) {
+        application::metrics::event_published();
         if let Some(forward) = &self.forward {
             forward.publish(event.clone());
         }
@@ -66,6 +67,7 @@ impl EventSubscriber for EventBus {
                     match receiver.recv().await {
                         Ok(event) => return Some((event, receiver)),
                         Err(RecvError::Lagged(missed)) => {
+                            application::metrics::events_dropped(missed);
                             tracing::warn!(missed, "an event subscriber fell behind");
                         }
                         Err(RecvError::Closed) => return None,

@@ -2,7 +2,9 @@
 
 use crate::settings::Settings;
 use crate::worker::TokioTimer;
+use application::metrics::LeaseKind;
 use application::ports::Clock;
+use application::CountedLeases;
 use application::Shutdown;
 use application::{GatewayPorts, GatewaySupervisor, ReceiveWebhook};
 use database::SeaStore;
@@ -26,7 +28,7 @@ pub fn supervisor(
     };
     let ports = GatewayPorts {
         bindings: store.clone(),
-        leases: store,
+        leases: Arc::new(CountedLeases::new(store, LeaseKind::Gateway)),
         gateway: Arc::new(gateway),
         clock,
     };

@@ -3,7 +3,9 @@
 use crate::app::StartupError;
 use crate::settings::Settings;
 use crate::worker::{TokioSpawner, TokioTimer};
+use application::metrics::LeaseKind;
 use application::ports::Clock;
+use application::CountedLeases;
 use application::{
     PollPorts, PollSettings, PollSupervisor, PollSupervisorPorts, PollSupervisorSettings,
     PollUpdates, ReceiveWebhook,
@@ -25,7 +27,7 @@ pub fn supervisor(
     let ports = PollPorts {
         source: Arc::new(source),
         offsets: store.clone(),
-        leases: store.clone(),
+        leases: Arc::new(CountedLeases::new(store.clone(), LeaseKind::Poller)),
         receive,
         clock,
     };

@@ -1,7 +1,12 @@
 //! `EchoModel`: the provider used when no API key is configured; it echoes and says so.
 
+use application::metrics::{self, ModelOutcome};
 use application::ports::{ChatRequest, Completion, LanguageModel, ModelError, TurnRole};
 use async_trait::async_trait;
+use std::time::Instant;
+
+/// The model name the echo provider's metrics carry, whatever a bot asks for.
+pub const ECHO_MODEL: &str = "echo";
 
 /// Answers with the last user turn, prefixed so nobody mistakes it for a model's answer; it
 /// spends no tokens, so it reports no usage.
@@ -29,7 +34,10 @@ impl EchoModel {
 #[async_trait]
 impl LanguageModel for EchoModel {
     async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError> {
-        Ok(Completion::text(Self::answer(request)))
+        let started = Instant::now();
+        let answer = Completion::text(Self::answer(request));
+        metrics::model_call("echo", ECHO_MODEL, ModelOutcome::Ok, started.elapsed());
+        Ok(answer)
     }
 }
 

@@ -6,6 +6,6 @@ mod model;
 mod settings;
 mod wire;
 
-pub use echo::EchoModel;
+pub use echo::{EchoModel, ECHO_MODEL};
 pub use model::{BuildError, OpenAiModel};
 pub use settings::OpenAiSettings;

@@ -4,12 +4,13 @@ use crate::backoff::parse_retry_after;
 use crate::settings::OpenAiSettings;
 use crate::wire;
 use application::backoff::backoff_delay;
+use application::metrics::{self, ModelOutcome};
 use application::ports::{ChatRequest, Completion, LanguageModel, ModelError};
 use async_openai::types::CreateChatCompletionRequest;
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Why the adapter could not be built from its settings.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +20,9 @@ pub enum BuildError {
     #[error("cannot build the HTTP client: {0}")]
     Client(#[from] reqwest::Error),
 }
+
+/// The provider label of this adapter's metrics.
+const PROVIDER: &str = "openai";
 
 /// Calls `{base_url}/chat/completions` with async-openai's request and response types over
 /// our own reqwest client, so that status codes and `Retry-After` stay visible.
@@ -35,6 +39,7 @@ enum Failure {
     Retry {
         reason: String,
         wait: Option<Duration>,
+        outcome: ModelOutcome,
     },
     /// No retry can help.
     Fatal(ModelError),
@@ -53,6 +58,24 @@ impl OpenAiModel {
         })
     }
 
+    /// One attempt, recorded in the model metrics under the request's model name.
+    async fn measured(&self, body: &CreateChatCompletionRequest) -> Result<Completion, Failure> {
+        let started = Instant::now();
+        let result = self.attempt(body).await;
+        let outcome = match &result {
+            Ok(answer) => {
+                if let Some(usage) = &answer.usage {
+                    metrics::model_tokens(PROVIDER, &body.model, usage);
+                }
+                ModelOutcome::Ok
+            }
+            Err(Failure::Retry { outcome, .. }) => *outcome,
+            Err(Failure::Fatal(_)) => ModelOutcome::Error,
+        };
+        metrics::model_call(PROVIDER, &body.model, outcome, started.elapsed());
+        result
+    }
+
     async fn attempt(&self, body: &CreateChatCompletionRequest) -> Result<Completion, Failure> {
         let mut request = self.client.post(self.endpoint.clone()).json(body);
         if let Some(key) = &self.settings.api_key {
@@ -67,7 +90,12 @@ impl OpenAiModel {
         }
         let reason = wire::error_summary(status.as_u16(), &text);
         if is_retryable(status) {
-            Err(Failure::Retry { reason, wait })
+            let outcome = status_outcome(status);
+            Err(Failure::Retry {
+                reason,
+                wait,
+                outcome,
+            })
         } else {
             Err(Failure::Fatal(ModelError::Rejected(reason)))
         }
@@ -88,10 +116,10 @@ impl LanguageModel for OpenAiModel {
         let body = wire::completion_request(request, &self.settings.default_model)?;
         let mut retry = 0;
         loop {
-            let (reason, wait) = match self.attempt(&body).await {
+            let (reason, wait) = match self.measured(&body).await {
                 Ok(answer) => return Ok(answer),
                 Err(Failure::Fatal(error)) => return Err(error),
-                Err(Failure::Retry { reason, wait }) => (reason, wait),
+                Err(Failure::Retry { reason, wait, .. }) => (reason, wait),
             };
             if retry >= self.settings.max_retries {
                 return Err(ModelError::Unavailable(reason));
@@ -119,6 +147,15 @@ fn is_retryable(status: StatusCode) -> bool {
         || status.is_server_error()
 }
 
+/// A retried status as the metrics count it: 429 is rate limiting, 408 and 504 time-outs.
+fn status_outcome(status: StatusCode) -> ModelOutcome {
+    match status {
+        StatusCode::TOO_MANY_REQUESTS => ModelOutcome::RateLimited,
+        StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ModelOutcome::Timeout,
+        _ => ModelOutcome::Error,
+    }
+}
+
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     headers
         .get(RETRY_AFTER)
@@ -129,15 +166,19 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 /// Timeouts, refused connections and cut-off bodies are retried; a request we could not
 /// even build is not.
 fn transport_failure(error: reqwest::Error) -> Failure {
-    let reason = if error.is_timeout() {
-        format!("timed out: {error}")
+    let (reason, outcome) = if error.is_timeout() {
+        (format!("timed out: {error}"), ModelOutcome::Timeout)
     } else {
-        format!("network error: {error}")
+        (format!("network error: {error}"), ModelOutcome::Error)
     };
     if error.is_builder() {
         Failure::Fatal(ModelError::Rejected(reason))
     } else {
-        Failure::Retry { reason, wait: None }
+        Failure::Retry {
+            reason,
+            wait: None,
+            outcome,
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use crate::envelope::Envelope;
 use crate::health::RedisHealth;
 use crate::pool::pool;
 use crate::RedisSetupError;
+use application::metrics;
 use application::ports::EventPublisher;
 use deadpool_redis::redis::{self, AsyncCommands};
 use deadpool_redis::Pool;
@@ -49,7 +50,10 @@ impl RedisEvents {
         let link = self.clone();
         let task = tokio::spawn(async move {
             while let Some(payload) = pending.recv().await {
-                if let Err(error) = link.send(&payload).await {
+                let sent = link.send(&payload).await;
+                metrics::redis_up(sent.is_ok());
+                if let Err(error) = sent {
+                    metrics::events_dropped(1);
                     tracing::warn!(%error, "an event was not fanned out to the other replicas");
                 }
             }
@@ -78,6 +82,7 @@ impl RedisEvents {
             let mut ready = Some(ready);
             loop {
                 if let Err(error) = link.follow(&sink, &mut ready).await {
+                    metrics::redis_up(false);
                     tracing::warn!(%error, "the Redis event subscription dropped; resubscribing");
                 }
                 if let Some(ready) = ready.take() {
@@ -105,6 +110,7 @@ impl RedisEvents {
             .subscribe(&self.channel)
             .await
             .map_err(|e| e.to_string())?;
+        metrics::redis_up(true);
         if let Some(ready) = ready.take() {
             let _ = ready.send(());
         }
@@ -152,6 +158,7 @@ impl EventPublisher for RedisPublisher {
         match serde_json::to_string(&envelope) {
             Ok(payload) => {
                 if let Err(mpsc::error::TrySendError::Full(_)) = self.outbox.try_send(payload) {
+                    metrics::events_dropped(1);
                     tracing::warn!("Redis is not keeping up: an event was not fanned out");
                 }
             }

@@ -15,6 +15,14 @@ impl HealthCheck for RedisHealth {
     }
 
     async fn check(&self) -> Result<(), String> {
+        let answered = self.ping().await;
+        application::metrics::redis_up(answered.is_ok());
+        answered
+    }
+}
+
+impl RedisHealth {
+    async fn ping(&self) -> Result<(), String> {
         let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
         deadpool_redis::redis::cmd("PING")
             .query_async::<String>(&mut conn)
