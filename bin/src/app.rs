@@ -9,8 +9,8 @@ use application::ports::{
 use application::{
     ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, Dispatcher, DispatcherPorts,
     DispatcherSettings, EndConversation, GenerateReply, Idempotency, Intake, IntakeSettings,
-    JobRunner, Lookup, PipelineSettings, ReceiveWebhook, SendOperatorMessage, SocketCounts, Stores,
-    WebChat,
+    JobRunner, Lookup, PipelineSettings, ReceiveWebhook, Scrape, SendOperatorMessage, SocketCounts,
+    Stores, WebChat,
 };
 use async_trait::async_trait;
 use database::SeaStore;
@@ -55,6 +55,35 @@ pub struct App {
     pub poller: application::PollSupervisor,
     /// Discord gateway mode's supervisor, when `discord.api_url` allows it.
     pub gateways: Option<application::GatewaySupervisor>,
+    /// What a scrape renders, unless `metrics.enabled` is false.
+    pub metrics: Option<Metrics>,
+}
+
+/// The scrape use case and the recorder whose histograms need upkeep.
+#[derive(Clone)]
+pub struct Metrics {
+    pub scrape: Arc<Scrape>,
+    pub exposition: prometheus::PrometheusExposition,
+}
+
+/// With `metrics.enabled`: the process-wide recorder, every known series at zero, and the
+/// scrape reading the store.
+fn metrics(settings: &Settings, store: &Arc<SeaStore>, clock: &Arc<dyn Clock>) -> Option<Metrics> {
+    if !settings.metrics.enabled {
+        return None;
+    }
+    let exposition = prometheus::PrometheusExposition::install()?;
+    let ai = &settings.ai;
+    let model = match ai.effective_provider() {
+        AiProvider::Echo => ("echo", openai::ECHO_MODEL),
+        AiProvider::Openai => ("openai", ai.model.as_str()),
+    };
+    application::metrics::register(&[model]);
+    let scrape = Scrape::new(store.clone(), Arc::new(exposition.clone()), clock.clone());
+    Some(Metrics {
+        scrape: Arc::new(scrape),
+        exposition,
+    })
 }
 
 /// The cross-replica event fan-out over Redis.
@@ -180,6 +209,8 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         settings: crate::web_chat::web_chat_settings(settings),
     });
     let poller = crate::poller::supervisor(settings, &store, receive.clone(), clock.clone())?;
+    let metrics = metrics(settings, &store, &clock);
+    let served_here = settings.metrics.listen.is_none();
     let state = AppState {
         receive,
         web_chat,
@@ -205,6 +236,10 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         messages: store.clone(),
         summaries: store.clone(),
         health,
+        metrics: metrics
+            .as_ref()
+            .filter(|_| served_here)
+            .map(|metrics| metrics.scrape.clone()),
     };
     let gateways =
         crate::gateway::supervisor(settings, store.clone(), state.receive.clone(), clock);
@@ -216,6 +251,7 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         fan_out,
         poller,
         gateways,
+        metrics,
     })
 }
 

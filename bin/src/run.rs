@@ -34,6 +34,7 @@ pub struct Running {
     /// The event bus, for subscribers (tests, the web chat).
     pub events: std::sync::Arc<crate::events::EventBus>,
     fan_out: Option<app::FanOut>,
+    metrics: Option<MetricsTasks>,
 }
 
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
@@ -91,7 +92,9 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
         fan_out,
         poller,
         gateways,
+        metrics,
     } = app::build(settings, store).await?;
+    let metrics = serve_metrics(settings, metrics, mode)?;
     let (addr, server) = match mode {
         Mode::Worker => (None, None),
         Mode::Serve => {
@@ -126,7 +129,57 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
         job_listener,
         events,
         fan_out,
+        metrics,
     })
+}
+
+/// The process's metrics: its role announced, histogram upkeep, and `/metrics` on
+/// `metrics.listen` when set.
+fn serve_metrics(
+    settings: &Settings,
+    metrics: Option<app::Metrics>,
+    mode: Mode,
+) -> Result<Option<MetricsTasks>, StartupError> {
+    let Some(metrics) = metrics else {
+        return Ok(None);
+    };
+    let role = match mode {
+        Mode::Serve => "serve",
+        Mode::Worker => "worker",
+    };
+    application::metrics::announce(env!("CARGO_PKG_VERSION"), COMMIT, role);
+    let exposition = metrics.exposition.clone();
+    let upkeep = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(prometheus::UPKEEP_EVERY).await;
+            exposition.upkeep();
+        }
+    });
+    let server = match settings.metrics.listen_addr() {
+        Ok(Some(addr)) => {
+            let listener = TcpListener::bind(addr)?;
+            tracing::info!(addr = %listener.local_addr()?, "serving /metrics");
+            let server = presentation::metrics_server(listener, metrics.scrape)?;
+            let handle = server.handle();
+            tokio::spawn(server);
+            Some(handle)
+        }
+        Ok(None) => None,
+        Err(error) => return Err(StartupError::Config(error.to_string())),
+    };
+    Ok(Some(MetricsTasks { upkeep, server }))
+}
+
+/// The build's commit, when the build set `SWITCHBOARD_COMMIT` (the Dockerfile does).
+const COMMIT: &str = match option_env!("SWITCHBOARD_COMMIT") {
+    Some(commit) => commit,
+    None => "unknown",
+};
+
+/// What serving metrics runs besides the request handlers.
+struct MetricsTasks {
+    upkeep: tokio::task::JoinHandle<()>,
+    server: Option<actix_web::dev::ServerHandle>,
 }
 
 impl Running {
@@ -140,7 +193,7 @@ impl Running {
         if let Some(server) = self.server.take() {
             server.stop(true).await;
         }
-        self.stop_listeners();
+        self.stop_listeners().await;
         tracing::info!("stopped");
     }
 
@@ -151,10 +204,16 @@ impl Running {
         }
         self.workers.abort_all();
         while self.workers.join_next().await.is_some() {}
-        self.stop_listeners();
+        self.stop_listeners().await;
     }
 
-    fn stop_listeners(&self) {
+    async fn stop_listeners(&mut self) {
+        if let Some(metrics) = self.metrics.take() {
+            metrics.upkeep.abort();
+            if let Some(server) = metrics.server {
+                server.stop(true).await;
+            }
+        }
         if let Some(listener) = &self.job_listener {
             listener.abort();
         }

@@ -6,7 +6,7 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 /// The built-in defaults; every key is documented in docs/configuration.md.
@@ -73,6 +73,9 @@ retry_cap_seconds = 300
 [log]
 format = "pretty"
 level = "info"
+
+[metrics]
+enabled = true
 "#;
 
 /// Variables honoured besides the `SWITCHBOARD__` ones, below them in precedence.
@@ -97,6 +100,29 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub worker: WorkerSettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// `GET /metrics`: on the main port, or with `listen` set on that address alone (the only
+/// way a `worker` process, which has no HTTP port, is scraped).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct MetricsSettings {
+    pub enabled: bool,
+    pub listen: Option<String>,
+}
+
+impl MetricsSettings {
+    /// The address to serve `/metrics` on by itself, when metrics are on and one is set.
+    pub fn listen_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let Some(listen) = self.listen.as_deref().filter(|_| self.enabled) else {
+            return Ok(None);
+        };
+        listen.parse().map(Some).map_err(|_| {
+            ConfigError::Message(format!(
+                "metrics.listen: `{listen}` is not an address such as 0.0.0.0:9090"
+            ))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -366,6 +392,7 @@ impl Settings {
             );
         }
         self.server.trusted_proxies()?;
+        self.metrics.listen_addr()?;
         self.security.sealer()?;
         self.web_chat.validate()
     }
@@ -471,6 +498,27 @@ mod tests {
         assert_eq!(s.ai.effective_provider(), AiProvider::Echo);
         assert!(s.redis.url.is_none());
         assert!(s.server.public_url.is_none());
+    }
+
+    #[test]
+    fn metrics_are_on_by_default_on_the_main_port_and_a_listen_address_must_parse() {
+        let s = Settings::load(None, &HashMap::new()).unwrap();
+        assert!(s.metrics.enabled);
+        assert_eq!(s.metrics.listen_addr().unwrap(), None);
+        let listen = "SWITCHBOARD__METRICS__LISTEN";
+        let s = Settings::load(None, &env(&[(listen, "127.0.0.1:9090")])).unwrap();
+        assert_eq!(
+            s.metrics.listen_addr().unwrap(),
+            Some(([127, 0, 0, 1], 9090).into())
+        );
+        let off = env(&[
+            (listen, "127.0.0.1:9090"),
+            ("SWITCHBOARD__METRICS__ENABLED", "false"),
+        ]);
+        let s = Settings::load(None, &off).unwrap();
+        assert_eq!(s.metrics.listen_addr().unwrap(), None, "off wins");
+        let refused = Settings::load(None, &env(&[(listen, "metrics.local")]));
+        assert!(refused.unwrap_err().to_string().contains("metrics.listen"));
     }
 
     #[test]

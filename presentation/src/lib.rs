@@ -5,6 +5,7 @@ pub mod client;
 pub mod dto;
 pub mod errors;
 pub mod extractors;
+pub mod http_metrics;
 pub mod idempotency;
 pub mod limits;
 pub mod openapi;
@@ -24,7 +25,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use application::ports::HealthCheck;
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, ReceiveWebhook,
+    ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, ReceiveWebhook, Scrape,
     SendOperatorMessage, WebChat,
 };
 use domain::repositories::{
@@ -54,6 +55,9 @@ pub struct AppState {
     pub summaries: Arc<dyn SummaryRepository>,
     /// Run by `GET /health/ready`.
     pub health: Vec<Arc<dyn HealthCheck>>,
+    /// Rendered by `GET /metrics` on this app; `None` when metrics are off or served on
+    /// `metrics.listen` (see [`metrics_server`]).
+    pub metrics: Option<Arc<Scrape>>,
 }
 
 /// HTTP tunables, passed in by value from configuration.
@@ -107,7 +111,9 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let metrics = state.metrics.clone().map(routes::metrics::Metrics);
     App::new()
+        .configure(|cfg| serve_metrics(cfg, metrics))
         .app_data(state)
         .app_data(web::Data::new(extractors::RawBodyLimit(
             settings.webhook_body_limit,
@@ -127,8 +133,35 @@ pub fn app(
         .default_service(web::to(routes::not_found))
         .wrap(from_fn(request_id::middleware))
         .wrap(TracingLogger::default())
+        .wrap(from_fn(http_metrics::record))
         // Outermost, so that the answer it sees is the one written.
         .wrap(from_fn(limits::body_deadline))
+}
+
+/// Adds `GET /metrics` when there is something to render.
+fn serve_metrics(cfg: &mut web::ServiceConfig, metrics: Option<routes::metrics::Metrics>) {
+    if let Some(metrics) = metrics {
+        cfg.app_data(web::Data::new(metrics))
+            .configure(routes::metrics::configure);
+    }
+}
+
+/// `GET /metrics` alone, for `metrics.listen`: every other path is a 404 problem. One worker:
+/// a scrape every few seconds needs no more.
+pub fn metrics_server(listener: TcpListener, scrape: Arc<Scrape>) -> std::io::Result<Server> {
+    let metrics = routes::metrics::Metrics(scrape);
+    let server = HttpServer::new(move || {
+        App::new()
+            .configure(|cfg| serve_metrics(cfg, Some(metrics.clone())))
+            .default_service(web::to(routes::not_found))
+            .wrap(from_fn(request_id::middleware))
+            .wrap(TracingLogger::default())
+    })
+    .workers(1)
+    .listen(listener)?
+    .disable_signals()
+    .shutdown_timeout(1);
+    Ok(server.run())
 }
 
 /// Builds the server on an already-bound listener (tests bind port 0). Signals are not handled

@@ -42,6 +42,7 @@ impl Tally {
 /// Records a refused request.
 pub fn record(code: &'static str, reason: &str) {
     tracing::debug!(code, reason, "request refused");
+    application::metrics::refusal(code);
     let summary = lock().count(code, Instant::now());
     if let Some(counts) = summary {
         tracing::warn!(

@@ -8,7 +8,7 @@ use crate::dto::{
     MessageBody, SendMessage, SummaryBody, UpdateBot,
 };
 use crate::errors::{FieldError, Problem};
-use crate::routes::{api_keys, bots, chat, conversations, health, platforms, webhooks};
+use crate::routes::{api_keys, bots, chat, conversations, health, metrics, platforms, webhooks};
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 use utoipa::OpenApi;
@@ -25,6 +25,7 @@ use utoipa::OpenApi;
     paths(
         health::live,
         health::ready,
+        metrics::scrape,
         webhooks::receive,
         webhooks::subscribe,
         bots::create,

@@ -6,6 +6,7 @@ pub mod chat;
 pub mod conversations;
 pub mod docs;
 pub mod health;
+pub mod metrics;
 pub mod platforms;
 pub mod webhooks;
 

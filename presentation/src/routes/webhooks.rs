@@ -6,7 +6,9 @@ use crate::limits::WebhookBodies;
 use crate::openapi::schemas::{Id, Platform};
 use crate::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
+use application::metrics::{self, WebhookOutcome};
 use application::ports::InboundRequest;
+use application::Receipt;
 use domain::{BotId, PlatformKind};
 use serde::Deserialize;
 use serde_json::json;
@@ -67,22 +69,56 @@ async fn receive(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (kind, bot_id) = path.into_inner();
-    let mut inbound = InboundRequest {
-        headers: headers_of(&req),
-        body: Vec::new(),
-    };
-    // The binding and what its headers must carry first: a stranger's body is never read.
-    let admitted = state.receive.admit(bot_id, kind, &inbound).await?;
-    let _slot = bodies.take()?;
-    let limit = body_limit(admitted.platform(), limit.0);
-    inbound.body = read_body(&req, payload, limit).await?.to_vec();
-    let receipt = state.receive.accept(admitted, &inbound).await?;
+    let received = store(kind, bot_id, &state, limit.0, &bodies, &req, payload).await;
+    metrics::webhook(kind, outcome(&received));
+    let receipt = received?;
     Ok(match receipt.answer {
         Some(answer) => HttpResponse::Ok()
             .content_type("application/json")
             .body(answer),
         None => HttpResponse::Ok().json(json!({ "ok": true })),
     })
+}
+
+/// Admits the request by its headers, reads its body and stores what it carries.
+async fn store(
+    kind: PlatformKind,
+    bot_id: BotId,
+    state: &AppState,
+    limit: usize,
+    bodies: &WebhookBodies,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<Receipt, ApiError> {
+    let mut inbound = InboundRequest {
+        headers: headers_of(req),
+        body: Vec::new(),
+    };
+    // The binding and what its headers must carry first: a stranger's body is never read.
+    let admitted = state.receive.admit(bot_id, kind, &inbound).await?;
+    let _slot = bodies.take()?;
+    let limit = body_limit(admitted.platform(), limit);
+    inbound.body = read_body(req, payload, limit).await?.to_vec();
+    Ok(state.receive.accept(admitted, &inbound).await?)
+}
+
+/// The webhook's outcome label, from what was stored or why it was refused.
+fn outcome(received: &Result<Receipt, ApiError>) -> WebhookOutcome {
+    let error = match received {
+        Ok(receipt) if receipt.recorded > 0 => return WebhookOutcome::Stored,
+        Ok(receipt) if receipt.duplicates > 0 => return WebhookOutcome::Duplicate,
+        Ok(_) => return WebhookOutcome::Ignored,
+        Err(error) => error,
+    };
+    match error.code() {
+        "invalid_signature" => WebhookOutcome::Refused,
+        "malformed_update" | "malformed_json" => WebhookOutcome::Malformed,
+        "payload_too_large" => WebhookOutcome::TooLarge,
+        "not_found" | "platform_not_bound" => WebhookOutcome::UnknownBot,
+        "busy" => WebhookOutcome::Busy,
+        "body_timeout" => WebhookOutcome::Timeout,
+        _ => WebhookOutcome::Unavailable,
+    }
 }
 
 /// Header names are lower-case already (the `http` crate normalises them).

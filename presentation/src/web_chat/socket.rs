@@ -9,6 +9,7 @@ use crate::AppState;
 use actix_web::http::header::ORIGIN;
 use actix_web::{web, HttpRequest, HttpResponse};
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, ProtocolError};
+use application::metrics::OpenSocket;
 use application::ports::Recorded;
 use application::{Opened, SocketSlot, Speaker, VisitorClaim, WebChat, WebChatError};
 use domain::{BotId, ConversationId, DomainEvent, MessageId};
@@ -114,6 +115,7 @@ async fn connect(
         conversations: conversation_id.into_iter().collect(),
         socket,
         _slot: slot,
+        _open: OpenSocket::open(),
         last_seen: Instant::now(),
     };
     actix_web::rt::spawn(async move {
@@ -167,6 +169,8 @@ struct Session {
     socket: actix_ws::Session,
     /// The socket's place in the caps, given back when the session ends.
     _slot: SocketSlot,
+    /// Counted in `switchboard_web_chat_sockets` while the session lives.
+    _open: OpenSocket,
     last_seen: Instant,
 }
 

@@ -10,6 +10,7 @@ mod conversations;
 mod errors;
 mod health;
 mod idempotency;
+mod metrics;
 mod openapi;
 mod operator_messages;
 mod platforms;

@@ -90,8 +90,13 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
     assert_eq!(admin_ops.len(), 21, "every admin route is documented");
     assert_eq!(
         ops.len(),
-        25,
-        "21 admin operations, 2 probes and 2 webhook operations"
+        26,
+        "21 admin operations, 2 probes, the metrics scrape and 2 webhook operations"
+    );
+    assert!(
+        doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
+            .get("text/plain")
+            .is_some()
     );
     let webhooks = &doc["paths"]["/webhooks/{platform}/{bot_id}"];
     assert!(webhooks.get("post").is_some() && webhooks.get("get").is_some());

@@ -650,6 +650,7 @@ pub struct Options {
     pub refuse_webhook: bool,
     pub checks: Vec<FixedCheck>,
     pub settings: HttpSettings,
+    pub metrics: Option<Arc<application::Scrape>>,
 }
 
 /// The application under test and handles on its fakes.
@@ -768,6 +769,7 @@ impl TestApp {
                 .into_iter()
                 .map(|c| Arc::new(c) as Arc<dyn HealthCheck>)
                 .collect(),
+            metrics: options.metrics,
         };
         Self {
             data: web::Data::new(state),
