@@ -242,6 +242,13 @@ pub fn webhook(platform: PlatformKind, outcome: WebhookOutcome) {
     counter!(WEBHOOKS, "platform" => platform.as_str(), "outcome" => outcome.as_str()).increment(1);
 }
 
+/// Creates the refusal counters of `codes` at zero (the codes live with the HTTP edge).
+pub fn register_refusals(codes: &[&'static str]) {
+    for &code in codes {
+        counter!(REFUSALS, "code" => code).increment(0);
+    }
+}
+
 pub fn refusal(code: &'static str) {
     counter!(REFUSALS, "code" => code).increment(1);
 }

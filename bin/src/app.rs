@@ -79,6 +79,7 @@ fn metrics(settings: &Settings, store: &Arc<SeaStore>, clock: &Arc<dyn Clock>) -
         AiProvider::Openai => ("openai", ai.model.as_str()),
     };
     application::metrics::register(&[model]);
+    application::metrics::register_refusals(&presentation::refusals::WATCHED);
     let scrape = Scrape::new(store.clone(), Arc::new(exposition.clone()), clock.clone());
     Some(Metrics {
         scrape: Arc::new(scrape),

@@ -39,6 +39,21 @@ impl Tally {
     }
 }
 
+/// The problem codes an operator watches, counted from zero at start so that their rates
+/// (and the webhook refusal alert) see the first one.
+pub const WATCHED: [&str; 10] = [
+    "invalid_signature",
+    "unauthenticated",
+    "forbidden",
+    "not_found",
+    "rate_limited",
+    "payload_too_large",
+    "body_timeout",
+    "malformed_update",
+    "malformed_json",
+    "invalid_field",
+];
+
 /// Records a refused request.
 pub fn record(code: &'static str, reason: &str) {
     tracing::debug!(code, reason, "request refused");
