@@ -9,6 +9,7 @@ use crate::text::split_for_platform;
 use domain::{DomainEvent, ExternalMessageId, Message, MessageId, MessageStatus, RepoError};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// While the store is away, recording a sent message is tried again after this long, doubling…
 const RECORD_RETRY_BASE: Duration = Duration::from_millis(50);
@@ -62,7 +63,7 @@ impl DeliverReply {
                 reply_handle: target.message.reply_handle.clone(),
                 part: index as u32,
             };
-            let external_id = match target.channel.send_text(&target.binding, &to, part).await {
+            let external_id = match send_part(target, &to, part).await {
                 Ok(external_id) => external_id,
                 Err(error) => return Ok(after_failure(message_id, index as u32, error)),
             };
@@ -151,6 +152,36 @@ impl DeliverReply {
                 message_id,
             },
         });
+    }
+}
+
+/// Sends one part to the platform in a `send` span (the platform, the part, the outcome).
+async fn send_part(
+    target: &Target,
+    to: &Recipient,
+    part: &str,
+) -> Result<Option<ExternalMessageId>, SendError> {
+    let platform = target.channel.kind().as_str();
+    let span = tracing::info_span!(
+        "platform_send",
+        otel.name = format!("send {platform}"),
+        otel.kind = "client",
+        platform,
+        part = to.part,
+        outcome = tracing::field::Empty,
+    );
+    let sent = target.channel.send_text(&target.binding, to, part);
+    let sent = sent.instrument(span.clone()).await;
+    span.record("outcome", send_outcome(&sent));
+    sent
+}
+
+/// How a send went, as its span and the logs name it.
+fn send_outcome<T>(sent: &Result<T, SendError>) -> &'static str {
+    match sent {
+        Ok(_) => "sent",
+        Err(SendError::RateLimited { .. }) => "rate_limited",
+        Err(SendError::Transient(_) | SendError::Permanent(_)) => "failed",
     }
 }
 

@@ -5,13 +5,14 @@ use crate::deliver_reply::DeliverReply;
 use crate::dispatcher::RunJob;
 use crate::generate_reply::GenerateReply;
 use crate::jobs::{Delivery, Step};
-use crate::ports::{ClaimedJob, Clock, JobPayload, JobQueue};
+use crate::ports::{ClaimedJob, Clock, JobPayload, JobQueue, NoTrace, TraceContext};
 use crate::settings::PipelineSettings;
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use domain::{RepoError, TextRule};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument;
 
 /// What became of a job, for logs and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,8 @@ pub struct JobRunner {
     deliver: DeliverReply,
     clock: Arc<dyn Clock>,
     settings: PipelineSettings,
+    /// Makes each job's span a child of the trace stored with it.
+    trace: Arc<dyn TraceContext>,
 }
 
 impl JobRunner {
@@ -44,14 +47,31 @@ impl JobRunner {
             deliver,
             clock,
             settings,
+            trace: Arc::new(NoTrace),
         }
+    }
+
+    /// Continues the traces stored with the jobs through `trace` (traces on).
+    pub fn traced(self, trace: Arc<dyn TraceContext>) -> Self {
+        Self { trace, ..self }
+    }
+
+    /// Runs a claimed job to its outcome in a `job` span, a child of the span that enqueued
+    /// it when the job carries its `traceparent`.
+    pub async fn run(&self, job: &ClaimedJob) -> Result<Outcome, RepoError> {
+        let span = job_span(job);
+        if let Some(parent) = &job.trace_parent {
+            self.trace.adopt(&span, parent);
+        }
+        let outcome = self.run_job(job).instrument(span.clone()).await;
+        span.record("outcome", outcome.as_ref().map_or("error", Outcome::as_str));
+        outcome
     }
 
     /// Runs a claimed job to its outcome. A storage failure inside the handler is retried
     /// with backoff like any transient failure. A reply job that stored its answer becomes
     /// its delivery and runs on at once, in this task.
-    #[tracing::instrument(skip_all, fields(job_id = job.id, kind = job.payload.kind(), attempt = job.attempts))]
-    pub async fn run(&self, job: &ClaimedJob) -> Result<Outcome, RepoError> {
+    async fn run_job(&self, job: &ClaimedJob) -> Result<Outcome, RepoError> {
         let step = match &job.payload {
             JobPayload::Reply { message_id } => self.generate.run(job, *message_id).await,
             JobPayload::Deliver {
@@ -125,6 +145,35 @@ impl JobRunner {
             Outcome::LeaseLost
         }
     }
+}
+
+impl Outcome {
+    /// The outcome's name, as a span records it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Retrying { .. } => "retrying",
+            Self::DeadLettered => "dead_lettered",
+            Self::LeaseLost => "lease_lost",
+        }
+    }
+}
+
+/// The span a job runs in (`job reply`, `job deliver`); `outcome` is recorded at its end.
+fn job_span(job: &ClaimedJob) -> tracing::Span {
+    let name = match job.payload {
+        JobPayload::Reply { .. } => "job reply",
+        JobPayload::Deliver { .. } => "job deliver",
+    };
+    tracing::info_span!(
+        "job",
+        otel.name = name,
+        otel.kind = "consumer",
+        job_id = job.id,
+        kind = job.payload.kind(),
+        attempt = job.attempts,
+        outcome = tracing::field::Empty,
+    )
 }
 
 /// A failure's text as it may be stored: it quotes what a platform or a model answered, which

@@ -39,6 +39,7 @@ mod m20251126_000006_delivery_reports;
 mod m20251127_000007_leases;
 mod m20251128_000008_telegram_poll_offsets;
 mod m20261202_000009_leave_lane;
+mod m20261203_000010_job_trace_parent;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251127_000007_leases::Migration),
             Box::new(m20251128_000008_telegram_poll_offsets::Migration),
             Box::new(m20261202_000009_leave_lane::Migration),
+            Box::new(m20261203_000010_job_trace_parent::Migration),
         ]
     }
 }
