@@ -1,5 +1,6 @@
 //! Typed configuration: built-in defaults < TOML file < `SWITCHBOARD__SECTION__KEY` (and aliases).
 
+use crate::traces::TraceSettings;
 use config::{Config, ConfigError, Environment, File, FileFormat};
 use database::Sealer;
 use ipnet::IpNet;
@@ -97,6 +98,10 @@ pub struct Settings {
     pub security: SecuritySettings,
     pub worker: WorkerSettings,
     pub log: LogSettings,
+    /// OpenTelemetry traces, from the standard `OTEL_*` variables rather than the file or
+    /// `SWITCHBOARD__…`; `None` (off) without an OTLP endpoint.
+    #[serde(skip)]
+    pub traces: Option<TraceSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -304,7 +309,7 @@ impl Settings {
         if let Some(path) = file {
             builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
         }
-        let settings: Self = builder
+        let mut settings: Self = builder
             .add_source(aliases(env)?)
             .add_source(
                 Environment::with_prefix("SWITCHBOARD")
@@ -317,6 +322,7 @@ impl Settings {
             )
             .build()?
             .try_deserialize()?;
+        settings.traces = TraceSettings::from_env(env).map_err(ConfigError::Message)?;
         settings.validate()?;
         Ok(settings)
     }

@@ -10,6 +10,7 @@ pub mod limits;
 pub mod openapi;
 pub mod refusals;
 pub mod request_id;
+pub mod request_span;
 pub mod routes;
 pub mod web_chat;
 
@@ -22,7 +23,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
-use application::ports::HealthCheck;
+use application::ports::{HealthCheck, TraceContext};
 use application::{
     ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, ReceiveWebhook,
     SendOperatorMessage, WebChat,
@@ -54,6 +55,8 @@ pub struct AppState {
     pub summaries: Arc<dyn SummaryRepository>,
     /// Run by `GET /health/ready`.
     pub health: Vec<Arc<dyn HealthCheck>>,
+    /// Continues callers' traces on the admin API and the REST channel; `None` with traces off.
+    pub trace: Option<Arc<dyn TraceContext>>,
 }
 
 /// HTTP tunables, passed in by value from configuration.
@@ -126,7 +129,7 @@ pub fn app(
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
         .wrap(from_fn(request_id::middleware))
-        .wrap(TracingLogger::default())
+        .wrap(TracingLogger::<request_span::RequestSpan>::new())
         // Outermost, so that the answer it sees is the one written.
         .wrap(from_fn(limits::body_deadline))
 }

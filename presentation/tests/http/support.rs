@@ -9,7 +9,7 @@ use application::ports::{
     Channel, Channels, Claim, ClaimTimes, ClaimToken, ClaimedJob, Clock, EventPublisher,
     EventSubscriber, HealthCheck, IdempotencyStore, IdempotentRequest, Inbound, InboundMessage,
     InboundRecord, InboundRequest, Ledger, ParseError, Recipient, Recorded, ReplyStored, SendError,
-    StoredResponse, Timer, VerifyError,
+    StoredResponse, Timer, TraceContext, VerifyError,
 };
 use application::{
     ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, Intake, IntakeSettings,
@@ -650,6 +650,7 @@ pub struct Options {
     pub refuse_webhook: bool,
     pub checks: Vec<FixedCheck>,
     pub settings: HttpSettings,
+    pub trace: Option<Arc<dyn TraceContext>>,
 }
 
 /// The application under test and handles on its fakes.
@@ -768,6 +769,7 @@ impl TestApp {
                 .into_iter()
                 .map(|c| Arc::new(c) as Arc<dyn HealthCheck>)
                 .collect(),
+            trace: options.trace,
         };
         Self {
             data: web::Data::new(state),
