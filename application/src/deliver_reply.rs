@@ -167,7 +167,7 @@ async fn send_part(
         otel.name = format!("send {platform}"),
         otel.kind = "client",
         platform,
-        part = to.part,
+        part = i64::from(to.part),
         outcome = tracing::field::Empty,
     );
     let sent = target.channel.send_text(&target.binding, to, part);

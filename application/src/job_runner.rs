@@ -171,7 +171,7 @@ fn job_span(job: &ClaimedJob) -> tracing::Span {
         otel.kind = "consumer",
         job_id = job.id,
         kind = job.payload.kind(),
-        attempt = job.attempts,
+        attempt = i64::from(job.attempts),
         outcome = tracing::field::Empty,
     )
 }

@@ -19,14 +19,18 @@ pub(crate) fn chat_span(model: &str) -> tracing::Span {
     )
 }
 
-/// Records on `span` what came of the call: the tokens it took, or the kind of failure.
+/// Records on `span` what came of the call: the tokens it took (as `i64`: the trace layer
+/// exports unsigned numbers as text), or the kind of failure.
 pub(crate) fn record(span: &tracing::Span, answer: &Result<Completion, ModelError>) {
     match answer {
         Ok(Completion {
             usage: Some(usage), ..
         }) => {
-            span.record("gen_ai.usage.input_tokens", usage.prompt_tokens);
-            span.record("gen_ai.usage.output_tokens", usage.completion_tokens);
+            span.record("gen_ai.usage.input_tokens", i64::from(usage.prompt_tokens));
+            span.record(
+                "gen_ai.usage.output_tokens",
+                i64::from(usage.completion_tokens),
+            );
         }
         Ok(_) => {}
         Err(error) => {
