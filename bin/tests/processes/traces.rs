@@ -39,12 +39,48 @@ async fn model() -> MockServer {
     server
 }
 
-/// An OTLP/HTTP receiver: accepts every `POST /v1/traces`; the bodies are read afterwards.
-async fn collector() -> MockServer {
+/// How each receiver's body frames the `ExportTraceServiceRequest`.
+#[derive(Clone, Copy)]
+enum Otlp {
+    /// `POST /v1/traces`, the message as the body.
+    Http,
+    /// gRPC over h2c: `POST /…TraceService/Export`, the message after a 5-byte prefix.
+    Grpc,
+}
+
+impl Otlp {
+    fn path(self) -> &'static str {
+        match self {
+            Self::Http => "/v1/traces",
+            Self::Grpc => "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        }
+    }
+
+    /// The accepting answer: an empty message (for gRPC, framed, with an OK status).
+    fn answer(self) -> ResponseTemplate {
+        match self {
+            Self::Http => ResponseTemplate::new(200),
+            Self::Grpc => ResponseTemplate::new(200)
+                .insert_header("content-type", "application/grpc")
+                .insert_header("grpc-status", "0")
+                .set_body_bytes(vec![0u8; 5]),
+        }
+    }
+
+    fn message(self, body: &[u8]) -> &[u8] {
+        match self {
+            Self::Http => body,
+            Self::Grpc => &body[5..],
+        }
+    }
+}
+
+/// An OTLP receiver on loopback: accepts every export; the bodies are read afterwards.
+async fn collector(otlp: Otlp) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/v1/traces"))
-        .respond_with(ResponseTemplate::new(200))
+        .and(path(otlp.path()))
+        .respond_with(otlp.answer())
         .mount(&server)
         .await;
     server
@@ -83,7 +119,7 @@ fn value_of<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Any> {
 }
 
 /// Every span the receiver got, decoded as the OTLP protobuf messages; and the raw bodies.
-async fn exported(collector: &MockServer) -> (Vec<Exported>, Vec<Vec<u8>>) {
+async fn exported(collector: &MockServer, otlp: Otlp) -> (Vec<Exported>, Vec<Vec<u8>>) {
     let bodies: Vec<Vec<u8>> = collector
         .received_requests()
         .await
@@ -93,7 +129,7 @@ async fn exported(collector: &MockServer) -> (Vec<Exported>, Vec<Vec<u8>>) {
         .collect();
     let mut spans = Vec::new();
     for body in &bodies {
-        let request = ExportTraceServiceRequest::decode(body.as_slice()).unwrap();
+        let request = ExportTraceServiceRequest::decode(otlp.message(body)).unwrap();
         for resource_spans in request.resource_spans {
             let resource = resource_spans.resource.unwrap_or_default();
             let service = match value_of(&resource.attributes, "service.name") {
@@ -108,6 +144,14 @@ async fn exported(collector: &MockServer) -> (Vec<Exported>, Vec<Vec<u8>>) {
         }
     }
     (spans, bodies)
+}
+
+/// The webhook's request span.
+fn webhook(spans: &[Exported]) -> &Exported {
+    spans
+        .iter()
+        .find(|s| s.span.name == "POST /webhooks/{platform}/{bot_id}")
+        .expect("the webhook's request span was exported")
 }
 
 /// The span named `name` in `trace`; exactly one.
@@ -135,7 +179,7 @@ async fn one_trace_follows_a_message_from_the_web_tiers_webhook_to_the_workers_s
     let (openai, telegram, collector) = (
         model().await,
         FakeTelegram::start().await,
-        collector().await,
+        collector(Otlp::Http).await,
     );
     let config = TestConfig::with_urls(db.url(), &openai.uri(), &telegram.url())
         .with("OTEL_EXPORTER_OTLP_ENDPOINT", collector.uri())
@@ -160,11 +204,8 @@ async fn one_trace_follows_a_message_from_the_web_tiers_webhook_to_the_workers_s
         "the worker exits 0 on SIGTERM"
     );
 
-    let (spans, bodies) = exported(&collector).await;
-    let webhook = spans
-        .iter()
-        .find(|s| s.span.name == "POST /webhooks/{platform}/{bot_id}")
-        .expect("the webhook's request span was exported");
+    let (spans, bodies) = exported(&collector, Otlp::Http).await;
+    let webhook = webhook(&spans);
     assert_eq!(webhook.service, "switchboard-web");
     assert!(
         webhook.span.parent_span_id.is_empty(),
@@ -203,5 +244,31 @@ async fn one_trace_follows_a_message_from_the_web_tiers_webhook_to_the_workers_s
     for secret in [BOT_TOKEN, SECRET, QUESTION, ANSWER, "sk-test"] {
         let leaked = bodies.iter().any(|body| contains(body, secret));
         assert!(!leaked, "`{secret}` reached an exported span");
+    }
+}
+
+#[tokio::test]
+async fn over_grpc_one_serve_process_exports_the_same_trace() {
+    let db = database::testing::fresh_sqlite();
+    let (openai, telegram, collector) = (
+        model().await,
+        FakeTelegram::start().await,
+        collector(Otlp::Grpc).await,
+    );
+    let config = TestConfig::with_urls(db.url(), &openai.uri(), &telegram.url())
+        .with("OTEL_EXPORTER_OTLP_ENDPOINT", collector.uri())
+        .with("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc");
+    let app = TestApp::spawn_process(binary(), &config);
+    let bot = app.telegram_bot(None).await;
+    app.deliver(&bot, &updates::text(1, 7, 1, QUESTION)).await;
+    telegram.wait_for_sent(1, Duration::from_secs(30)).await;
+    assert!(app.stop().await, "exit code 0 after SIGTERM");
+
+    let (spans, _) = exported(&collector, Otlp::Grpc).await;
+    let webhook = webhook(&spans);
+    assert_eq!(webhook.service, "switchboard", "the default service name");
+    let trace = webhook.span.trace_id.as_slice();
+    for name in ["intake", "job reply", "chat test-model", "send telegram"] {
+        assert_eq!(one(&spans, trace, name).service, "switchboard");
     }
 }
