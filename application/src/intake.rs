@@ -558,4 +558,54 @@ mod tests {
             Err(RepoError::Unavailable(_))
         ));
     }
+
+    /// Says every span is the one `PARENT` names.
+    struct Fixed;
+
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    impl TraceContext for Fixed {
+        fn current(&self) -> Option<String> {
+            Some(PARENT.to_owned())
+        }
+
+        fn adopt(&self, _: &tracing::Span, _: &str) {}
+    }
+
+    /// The `trace_parent`s of the records each batch was given, with `traced` or not.
+    async fn stored_parents(traced: bool, records: Vec<InboundRecord>) -> Vec<Option<String>> {
+        let seen: Arc<std::sync::Mutex<Vec<Option<String>>>> = Arc::default();
+        let sink = seen.clone();
+        let mut ledger = MockLedger::new();
+        ledger
+            .expect_record_inbound_batch()
+            .returning(move |records| {
+                let parents = records.iter().map(|r| r.trace_parent.clone());
+                sink.lock().unwrap().extend(parents);
+                Ok(records.iter().map(recorded).collect())
+            });
+        let (intake, writer) = Intake::new(Arc::new(ledger), IntakeSettings::default());
+        let intake = if traced {
+            intake.traced(Arc::new(Fixed))
+        } else {
+            intake
+        };
+        tokio::spawn(writer.run());
+        intake.record_all(records).await.unwrap();
+        let parents = seen.lock().unwrap().clone();
+        parents
+    }
+
+    #[tokio::test]
+    async fn a_traced_intake_stamps_each_record_with_the_submitters_trace() {
+        let own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let named = InboundRecord {
+            trace_parent: Some(own.to_owned()),
+            ..record("b")
+        };
+        let parents = stored_parents(true, vec![record("a"), named]).await;
+        assert_eq!(parents, [Some(PARENT.to_owned()), Some(own.to_owned())]);
+        let untraced = stored_parents(false, vec![record("c")]).await;
+        assert_eq!(untraced, [None], "traces off: nothing is read");
+    }
 }

@@ -486,4 +486,41 @@ mod tests {
             .unwrap();
         assert_eq!(outcome, Outcome::LeaseLost);
     }
+
+    /// Remembers the parents spans were given.
+    #[derive(Default)]
+    struct Adoptions(std::sync::Mutex<Vec<String>>);
+
+    impl TraceContext for Adoptions {
+        fn current(&self) -> Option<String> {
+            None
+        }
+
+        fn adopt(&self, _: &tracing::Span, traceparent: &str) {
+            self.0.lock().unwrap().push(traceparent.to_owned());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_runs_as_a_child_of_the_trace_stored_with_it() {
+        let world = World::new();
+        let reply = reply(&world);
+        let mut queue = MockJobQueue::new();
+        queue.expect_retry().returning(|_, _, _, _| Ok(true));
+        let failing = SendError::Transient("502".into());
+        let adoptions = Arc::new(Adoptions::default());
+        let runner = runner(&world, &reply, failing, queue, None).traced(adoptions.clone());
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let traced = ClaimedJob {
+            trace_parent: Some(parent.to_owned()),
+            ..delivery(&reply, 1)
+        };
+        runner.run(&traced).await.unwrap();
+        runner.run(&delivery(&reply, 1)).await.unwrap();
+        assert_eq!(
+            *adoptions.0.lock().unwrap(),
+            [parent],
+            "only the traced job"
+        );
+    }
 }
