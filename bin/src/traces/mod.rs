@@ -97,3 +97,45 @@ fn resource(settings: &TraceSettings) -> Resource {
         .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
         .build()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Settings;
+    use std::collections::HashMap;
+
+    fn loaded(vars: &[(&str, &str)]) -> Result<Settings, config::ConfigError> {
+        let env: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::load(None, &env)
+    }
+
+    #[test]
+    fn traces_are_on_only_with_an_endpoint() {
+        assert!(loaded(&[]).unwrap().traces.is_none());
+        let empty = [("OTEL_EXPORTER_OTLP_ENDPOINT", "")];
+        assert!(loaded(&empty).unwrap().traces.is_none(), "empty is unset");
+        let on = [("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")];
+        assert!(loaded(&on).unwrap().traces.is_some());
+        let json = [on[0], ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")];
+        let refused = loaded(&json).unwrap_err().to_string();
+        assert!(refused.contains("OTEL_EXPORTER_OTLP_PROTOCOL"), "{refused}");
+    }
+
+    #[tokio::test]
+    async fn either_exporter_starts_and_flushes_at_once_when_nothing_is_pending() {
+        for protocol in [OtlpProtocol::HttpProtobuf, OtlpProtocol::Grpc] {
+            let settings = TraceSettings {
+                protocol,
+                sampler: opentelemetry_sdk::trace::Sampler::AlwaysOn,
+                service_name: Some(DEFAULT_SERVICE_NAME.to_owned()),
+            };
+            let traces = Traces::start(&settings).unwrap();
+            let flushed =
+                tokio::time::timeout(std::time::Duration::from_secs(10), traces.shutdown());
+            assert!(flushed.await.is_ok(), "{protocol:?}");
+        }
+    }
+}
