@@ -10,23 +10,7 @@ use crate::text::split_for_platform;
 use domain::{DomainEvent, ExternalMessageId, Message, MessageId, MessageStatus, RepoError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// One send, recorded in the platform send metrics.
-async fn send_measured(
-    target: &Target,
-    to: &Recipient,
-    text: &str,
-) -> Result<Option<ExternalMessageId>, SendError> {
-    let started = Instant::now();
-    let sent = target.channel.send_text(&target.binding, to, text).await;
-    let outcome = match &sent {
-        Ok(_) => SendOutcome::Sent,
-        Err(SendError::RateLimited { .. }) => SendOutcome::RateLimited,
-        Err(_) => SendOutcome::Failed,
-    };
-    metrics::platform_send(target.binding.kind(), outcome, started.elapsed());
-    sent
-}
+use tracing::Instrument;
 
 /// While the store is away, recording a sent message is tried again after this long, doubling…
 const RECORD_RETRY_BASE: Duration = Duration::from_millis(50);
@@ -80,7 +64,7 @@ impl DeliverReply {
                 reply_handle: target.message.reply_handle.clone(),
                 part: index as u32,
             };
-            let external_id = match send_measured(target, &to, part).await {
+            let external_id = match send_part(target, &to, part).await {
                 Ok(external_id) => external_id,
                 Err(error) => return Ok(after_failure(message_id, index as u32, error)),
             };
@@ -169,6 +153,40 @@ impl DeliverReply {
                 message_id,
             },
         });
+    }
+}
+
+/// Sends one part to the platform in a `send` span (the platform, the part, the outcome),
+/// recorded in the platform send metrics.
+async fn send_part(
+    target: &Target,
+    to: &Recipient,
+    part: &str,
+) -> Result<Option<ExternalMessageId>, SendError> {
+    let platform = target.channel.kind().as_str();
+    let span = tracing::info_span!(
+        "platform_send",
+        otel.name = format!("send {platform}"),
+        otel.kind = "client",
+        platform,
+        part = i64::from(to.part),
+        outcome = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let sent = target.channel.send_text(&target.binding, to, part);
+    let sent = sent.instrument(span.clone()).await;
+    let outcome = send_outcome(&sent);
+    span.record("outcome", outcome.as_str());
+    metrics::platform_send(target.binding.kind(), outcome, started.elapsed());
+    sent
+}
+
+/// How a send went, as its span, the logs and the metrics name it.
+fn send_outcome<T>(sent: &Result<T, SendError>) -> SendOutcome {
+    match sent {
+        Ok(_) => SendOutcome::Sent,
+        Err(SendError::RateLimited { .. }) => SendOutcome::RateLimited,
+        Err(SendError::Transient(_) | SendError::Permanent(_)) => SendOutcome::Failed,
     }
 }
 

@@ -444,6 +444,7 @@ mod tests {
             },
             attempts: 1,
             lease: LeaseToken("lease".into()),
+            trace_parent: None,
         }
     }
 

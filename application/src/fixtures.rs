@@ -156,6 +156,7 @@ pub fn job(payload: JobPayload, attempts: u32) -> ClaimedJob {
         payload,
         attempts,
         lease: LeaseToken("lease".into()),
+        trace_parent: None,
     }
 }
 

@@ -11,12 +11,13 @@
 //! platform waits for each acknowledgement before sending the next (messages sent at the same
 //! moment have no order to keep).
 
-use crate::ports::{InboundRecord, Ledger, Recorded};
+use crate::ports::{InboundRecord, Ledger, Recorded, TraceContext};
 use domain::RepoError;
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, Mutex};
+use tracing::Instrument;
 
 /// How the writer batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +47,9 @@ struct Submission {
 #[derive(Clone)]
 pub struct Intake {
     inbox: mpsc::Sender<Submission>,
+    /// Stamps each record with the submitter's trace, for its `reply` job to continue; `None`
+    /// (traces off) opens no span and reads no context.
+    trace: Option<Arc<dyn TraceContext>>,
 }
 
 /// A task that writes batches; run it with [`IntakeWriter::run`]. Its clones share the inbox:
@@ -72,7 +76,19 @@ impl Intake {
             inbox: Arc::new(Mutex::new(inbox)),
             max_batch: settings.max_batch.max(1),
         };
-        (Self { inbox: sender }, writer)
+        let intake = Self {
+            inbox: sender,
+            trace: None,
+        };
+        (intake, writer)
+    }
+
+    /// Stamps the records with the submitter's trace context from `trace` (traces on).
+    pub fn traced(self, trace: Arc<dyn TraceContext>) -> Self {
+        Self {
+            trace: Some(trace),
+            ..self
+        }
     }
 
     /// Stores `record` in the next batch; answers once that batch has committed (or failed).
@@ -83,6 +99,7 @@ impl Intake {
 
     /// Stores `records` together in one batch, in order (a webhook's messages, which may be
     /// of one chat, never race each other in concurrent batches); answers once it committed.
+    /// When traced, this is an `intake` span, whose context each record's job continues.
     pub async fn record_all(
         &self,
         records: Vec<InboundRecord>,
@@ -90,6 +107,18 @@ impl Intake {
         if records.is_empty() {
             return Ok(Vec::new());
         }
+        match &self.trace {
+            None => self.submit(records).await,
+            Some(trace) => {
+                let span = tracing::info_span!("intake", records = records.len());
+                let traced = stamped(records, trace.as_ref(), &span);
+                self.submit(traced).instrument(span).await
+            }
+        }
+    }
+
+    /// Hands `records` to the writers and waits for their answer.
+    async fn submit(&self, records: Vec<InboundRecord>) -> Result<Vec<Recorded>, RepoError> {
         let (answer, answered) = oneshot::channel();
         let submission = Submission { records, answer };
         self.inbox
@@ -173,6 +202,21 @@ impl IntakeWriter {
     }
 }
 
+/// `records`, each without a trace of its own continuing `span`'s, so that its job joins it.
+fn stamped(
+    mut records: Vec<InboundRecord>,
+    trace: &dyn TraceContext,
+    span: &tracing::Span,
+) -> Vec<InboundRecord> {
+    let Some(parent) = span.in_scope(|| trace.current()) else {
+        return records;
+    };
+    for record in records.iter_mut().filter(|r| r.trace_parent.is_none()) {
+        record.trace_parent = Some(parent.clone());
+    }
+    records
+}
+
 fn wrong_count(records: usize, results: usize) -> RepoError {
     RepoError::Other(format!("{results} results for {records} records"))
 }
@@ -197,6 +241,7 @@ mod tests {
             content: MessageContent::text("hi"),
             reply_handle: None,
             received_at: crate::fixtures::now(),
+            trace_parent: None,
         }
     }
 
@@ -512,5 +557,55 @@ mod tests {
             later.await.unwrap(),
             Err(RepoError::Unavailable(_))
         ));
+    }
+
+    /// Says every span is the one `PARENT` names.
+    struct Fixed;
+
+    const PARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    impl TraceContext for Fixed {
+        fn current(&self) -> Option<String> {
+            Some(PARENT.to_owned())
+        }
+
+        fn adopt(&self, _: &tracing::Span, _: &str) {}
+    }
+
+    /// The `trace_parent`s of the records each batch was given, with `traced` or not.
+    async fn stored_parents(traced: bool, records: Vec<InboundRecord>) -> Vec<Option<String>> {
+        let seen: Arc<std::sync::Mutex<Vec<Option<String>>>> = Arc::default();
+        let sink = seen.clone();
+        let mut ledger = MockLedger::new();
+        ledger
+            .expect_record_inbound_batch()
+            .returning(move |records| {
+                let parents = records.iter().map(|r| r.trace_parent.clone());
+                sink.lock().unwrap().extend(parents);
+                Ok(records.iter().map(recorded).collect())
+            });
+        let (intake, writer) = Intake::new(Arc::new(ledger), IntakeSettings::default());
+        let intake = if traced {
+            intake.traced(Arc::new(Fixed))
+        } else {
+            intake
+        };
+        tokio::spawn(writer.run());
+        intake.record_all(records).await.unwrap();
+        let parents = seen.lock().unwrap().clone();
+        parents
+    }
+
+    #[tokio::test]
+    async fn a_traced_intake_stamps_each_record_with_the_submitters_trace() {
+        let own = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        let named = InboundRecord {
+            trace_parent: Some(own.to_owned()),
+            ..record("b")
+        };
+        let parents = stored_parents(true, vec![record("a"), named]).await;
+        assert_eq!(parents, [Some(PARENT.to_owned()), Some(own.to_owned())]);
+        let untraced = stored_parents(false, vec![record("c")]).await;
+        assert_eq!(untraced, [None], "traces off: nothing is read");
     }
 }

@@ -6,13 +6,14 @@ use crate::dispatcher::RunJob;
 use crate::generate_reply::GenerateReply;
 use crate::jobs::{Delivery, Step};
 use crate::metrics::{self, JobOutcome};
-use crate::ports::{ClaimedJob, Clock, JobPayload, JobQueue};
+use crate::ports::{ClaimedJob, Clock, JobPayload, JobQueue, NoTrace, TraceContext};
 use crate::settings::PipelineSettings;
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use domain::{RepoError, TextRule};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// What became of a job, for logs and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +41,8 @@ pub struct JobRunner {
     deliver: DeliverReply,
     clock: Arc<dyn Clock>,
     settings: PipelineSettings,
+    /// Makes each job's span a child of the trace stored with it.
+    trace: Arc<dyn TraceContext>,
 }
 
 impl JobRunner {
@@ -56,23 +59,35 @@ impl JobRunner {
             deliver,
             clock,
             settings,
+            trace: Arc::new(NoTrace),
         }
     }
 
-    /// Runs a claimed job to its outcome. A storage failure inside the handler is retried
-    /// with backoff like any transient failure. A reply job that stored its answer becomes
-    /// its delivery and runs on at once, in this task.
-    #[tracing::instrument(skip_all, fields(job_id = job.id, kind = job.payload.kind(), attempt = job.attempts))]
+    /// Continues the traces stored with the jobs through `trace` (traces on).
+    pub fn traced(self, trace: Arc<dyn TraceContext>) -> Self {
+        Self { trace, ..self }
+    }
+
+    /// Runs a claimed job to its outcome in a `job` span, a child of the span that enqueued
+    /// it when the job carries its `traceparent`.
     pub async fn run(&self, job: &ClaimedJob) -> Result<Outcome, RepoError> {
+        let span = job_span(job);
+        if let Some(parent) = &job.trace_parent {
+            self.trace.adopt(&span, parent);
+        }
         let started = Instant::now();
-        let outcome = self.run_to_outcome(job).await;
+        let outcome = self.run_job(job).instrument(span.clone()).await;
+        span.record("outcome", outcome.as_ref().map_or("error", Outcome::as_str));
         if let Ok(outcome) = &outcome {
             metrics::job_run(job.payload.kind(), outcome.label(), started.elapsed());
         }
         outcome
     }
 
-    async fn run_to_outcome(&self, job: &ClaimedJob) -> Result<Outcome, RepoError> {
+    /// Runs a claimed job to its outcome. A storage failure inside the handler is retried
+    /// with backoff like any transient failure. A reply job that stored its answer becomes
+    /// its delivery and runs on at once, in this task.
+    async fn run_job(&self, job: &ClaimedJob) -> Result<Outcome, RepoError> {
         let step = match &job.payload {
             JobPayload::Reply { message_id } => self.generate.run(job, *message_id).await,
             JobPayload::Deliver {
@@ -146,6 +161,35 @@ impl JobRunner {
             Outcome::LeaseLost
         }
     }
+}
+
+impl Outcome {
+    /// The outcome's name, as a span records it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Completed => "completed",
+            Self::Retrying { .. } => "retrying",
+            Self::DeadLettered => "dead_lettered",
+            Self::LeaseLost => "lease_lost",
+        }
+    }
+}
+
+/// The span a job runs in (`job reply`, `job deliver`); `outcome` is recorded at its end.
+fn job_span(job: &ClaimedJob) -> tracing::Span {
+    let name = match job.payload {
+        JobPayload::Reply { .. } => "job reply",
+        JobPayload::Deliver { .. } => "job deliver",
+    };
+    tracing::info_span!(
+        "job",
+        otel.name = name,
+        otel.kind = "consumer",
+        job_id = job.id,
+        kind = job.payload.kind(),
+        attempt = i64::from(job.attempts),
+        outcome = tracing::field::Empty,
+    )
 }
 
 /// A failure's text as it may be stored: it quotes what a platform or a model answered, which
@@ -457,5 +501,42 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(outcome, Outcome::LeaseLost);
+    }
+
+    /// Remembers the parents spans were given.
+    #[derive(Default)]
+    struct Adoptions(std::sync::Mutex<Vec<String>>);
+
+    impl TraceContext for Adoptions {
+        fn current(&self) -> Option<String> {
+            None
+        }
+
+        fn adopt(&self, _: &tracing::Span, traceparent: &str) {
+            self.0.lock().unwrap().push(traceparent.to_owned());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_runs_as_a_child_of_the_trace_stored_with_it() {
+        let world = World::new();
+        let reply = reply(&world);
+        let mut queue = MockJobQueue::new();
+        queue.expect_retry().returning(|_, _, _, _| Ok(true));
+        let failing = SendError::Transient("502".into());
+        let adoptions = Arc::new(Adoptions::default());
+        let runner = runner(&world, &reply, failing, queue, None).traced(adoptions.clone());
+        let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let traced = ClaimedJob {
+            trace_parent: Some(parent.to_owned()),
+            ..delivery(&reply, 1)
+        };
+        runner.run(&traced).await.unwrap();
+        runner.run(&delivery(&reply, 1)).await.unwrap();
+        assert_eq!(
+            *adoptions.0.lock().unwrap(),
+            [parent],
+            "only the traced job"
+        );
     }
 }

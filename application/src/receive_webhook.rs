@@ -214,6 +214,7 @@ impl ReceiveWebhook {
                 content: message.content,
                 reply_handle: message.reply_handle,
                 received_at,
+                trace_parent: None,
             })
             .collect();
         let recorded = self.intake.record_all(records).await?;

@@ -4,7 +4,7 @@ use crate::events::EventBus;
 use crate::settings::{AiProvider, Settings};
 use crate::worker::{NotifyWakeups, TokioSpawner, TokioTimer};
 use application::ports::{
-    Channel, Channels, Clock, EventPublisher, HealthCheck, LanguageModel, SystemClock,
+    Channel, Channels, Clock, EventPublisher, HealthCheck, LanguageModel, SystemClock, TraceContext,
 };
 use application::{
     ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, Dispatcher, DispatcherPorts,
@@ -173,7 +173,9 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         events: publisher.clone(),
         timer: Arc::new(TokioTimer),
     };
+    let trace = trace_context(settings);
     let runner = JobRunner::new(store.clone(), generate, deliver, clock.clone(), pipeline);
+    let runner = traced_runner(runner, &trace);
     let (dispatcher, job_listener) = dispatching(settings, &store, runner, &wake, &clock);
     let bootstrap = settings
         .security
@@ -191,7 +193,7 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         Stores {
             bindings: bindings.clone(),
             messages: store.clone(),
-            intake: intake_writer(&store),
+            intake: traced_intake(intake_writer(&store), &trace),
         },
         channels.clone(),
         publisher.clone(),
@@ -241,6 +243,7 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
             .as_ref()
             .filter(|_| served_here)
             .map(|metrics| metrics.scrape.clone()),
+        trace,
     };
     let gateways =
         crate::gateway::supervisor(settings, store.clone(), state.receive.clone(), clock);
@@ -301,6 +304,26 @@ fn intake_writer(store: &Arc<SeaStore>) -> Intake {
     }
     tokio::spawn(writer.run());
     intake
+}
+
+/// The trace context jobs and requests carry, when traces are on.
+fn trace_context(settings: &Settings) -> Option<Arc<dyn TraceContext>> {
+    let on = settings.traces.is_some();
+    on.then(|| Arc::new(crate::traces::W3cTraceContext::default()) as Arc<dyn TraceContext>)
+}
+
+fn traced_intake(intake: Intake, trace: &Option<Arc<dyn TraceContext>>) -> Intake {
+    match trace {
+        Some(trace) => intake.traced(trace.clone()),
+        None => intake,
+    }
+}
+
+fn traced_runner(runner: JobRunner, trace: &Option<Arc<dyn TraceContext>>) -> JobRunner {
+    match trace {
+        Some(trace) => runner.traced(trace.clone()),
+        None => runner,
+    }
 }
 
 fn pipeline_settings(settings: &Settings) -> PipelineSettings {

@@ -12,6 +12,7 @@ pub mod poller;
 pub mod run;
 pub mod settings;
 pub mod telemetry;
+pub mod traces;
 pub mod web_chat;
 pub mod worker;
 

@@ -16,14 +16,25 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    telemetry::init(&settings.log);
-    match execute(cli.command, &settings).await {
-        Ok(()) => ExitCode::SUCCESS,
+    let traces = match telemetry::init_with_traces(&settings.log, settings.traces.as_ref()) {
+        Ok(traces) => traces,
         Err(error) => {
-            tracing::error!(%error, "failed");
-            eprintln!("error: {error}");
-            ExitCode::FAILURE
+            eprintln!("cannot start the trace exporter: {error}");
+            return ExitCode::FAILURE;
         }
+    };
+    let executed = execute(cli.command, &settings).await;
+    if let Err(error) = &executed {
+        tracing::error!(%error, "failed");
+        eprintln!("error: {error}");
+    }
+    // After a SIGTERM too: `serve` and `worker` return once stopped, and the last spans go out.
+    if let Some(traces) = traces {
+        traces.shutdown().await;
+    }
+    match executed {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
     }
 }
 

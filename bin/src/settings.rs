@@ -1,5 +1,6 @@
 //! Typed configuration: built-in defaults < TOML file < `SWITCHBOARD__SECTION__KEY` (and aliases).
 
+use crate::traces::TraceSettings;
 use config::{Config, ConfigError, Environment, File, FileFormat};
 use database::Sealer;
 use ipnet::IpNet;
@@ -101,6 +102,10 @@ pub struct Settings {
     pub worker: WorkerSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
+    /// OpenTelemetry traces, from the standard `OTEL_*` variables rather than the file or
+    /// `SWITCHBOARD__…`; `None` (off) without an OTLP endpoint.
+    #[serde(skip)]
+    pub traces: Option<TraceSettings>,
 }
 
 /// `GET /metrics`: on the main port, or with `listen` set on that address alone (the only
@@ -330,7 +335,7 @@ impl Settings {
         if let Some(path) = file {
             builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
         }
-        let settings: Self = builder
+        let mut settings: Self = builder
             .add_source(aliases(env)?)
             .add_source(
                 Environment::with_prefix("SWITCHBOARD")
@@ -343,6 +348,7 @@ impl Settings {
             )
             .build()?
             .try_deserialize()?;
+        settings.traces = TraceSettings::from_env(env).map_err(ConfigError::Message)?;
         settings.validate()?;
         Ok(settings)
     }

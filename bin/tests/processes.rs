@@ -20,6 +20,8 @@ use switchboard_e2e::{on_each_database, updates, wait_until, TestApp, TestConfig
 mod metrics;
 #[path = "processes/slow_bodies.rs"]
 mod slow_bodies;
+#[path = "processes/traces.rs"]
+mod traces;
 
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_switchboard"))

@@ -40,6 +40,7 @@ mod m20251127_000007_leases;
 mod m20251128_000008_telegram_poll_offsets;
 mod m20261202_000009_leave_lane;
 mod m20261202_000010_job_gauges;
+mod m20261203_000011_job_trace_parent;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20251128_000008_telegram_poll_offsets::Migration),
             Box::new(m20261202_000009_leave_lane::Migration),
             Box::new(m20261202_000010_job_gauges::Migration),
+            Box::new(m20261203_000011_job_trace_parent::Migration),
         ]
     }
 }

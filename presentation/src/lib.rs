@@ -11,6 +11,7 @@ pub mod limits;
 pub mod openapi;
 pub mod refusals;
 pub mod request_id;
+pub mod request_span;
 pub mod routes;
 pub mod web_chat;
 
@@ -23,7 +24,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
-use application::ports::HealthCheck;
+use application::ports::{HealthCheck, TraceContext};
 use application::{
     ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, ReceiveWebhook, Scrape,
     SendOperatorMessage, WebChat,
@@ -58,6 +59,8 @@ pub struct AppState {
     /// Rendered by `GET /metrics` on this app; `None` when metrics are off or served on
     /// `metrics.listen` (see [`metrics_server`]).
     pub metrics: Option<Arc<Scrape>>,
+    /// Continues callers' traces on the admin API and the REST channel; `None` with traces off.
+    pub trace: Option<Arc<dyn TraceContext>>,
 }
 
 /// HTTP tunables, passed in by value from configuration.
@@ -132,7 +135,7 @@ pub fn app(
         .configure(routes::configure)
         .default_service(web::to(routes::not_found))
         .wrap(from_fn(request_id::middleware))
-        .wrap(TracingLogger::default())
+        .wrap(TracingLogger::<request_span::RequestSpan>::new())
         .wrap(from_fn(http_metrics::record))
         // Outermost, so that the answer it sees is the one written.
         .wrap(from_fn(limits::body_deadline))

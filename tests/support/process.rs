@@ -1,4 +1,4 @@
-//! The `switchboard` binary as a child process: started with a test's settings, stopped by signal.
+//! The `switchboard` binary as a child process (`serve` or `worker`): started with a test's settings, stopped by signal.
 
 use serde_json::Value;
 use std::collections::HashMap;
@@ -14,7 +14,7 @@ const STARTUP: Duration = Duration::from_secs(30);
 
 /// A running `switchboard serve` process; killed when dropped.
 pub struct ServerProcess {
-    child: Child,
+    child: OwnedChild,
     pub addr: SocketAddr,
 }
 
@@ -22,19 +22,7 @@ impl ServerProcess {
     /// Starts `binary serve` with `env` as its only `SWITCHBOARD__…` settings and waits until it
     /// listens. Its log is read as JSON for the address and passed on to this test's stderr.
     pub fn spawn(binary: &Path, env: &HashMap<String, String>) -> Self {
-        let mut child = Command::new(binary)
-            .arg("serve")
-            .env_remove("RUST_LOG")
-            .envs(env)
-            .env("SWITCHBOARD__LOG__FORMAT", "json")
-            .env("SWITCHBOARD__LOG__LEVEL", "warn,switchboard::run=info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the switchboard binary starts");
-        let stderr = child.stderr.take().expect("piped stderr");
-        let (found, address) = mpsc::channel();
-        std::thread::spawn(move || relay_log(BufReader::new(stderr), &found));
+        let (child, address) = start(binary, "serve", env);
         let addr = address
             .recv_timeout(STARTUP)
             .expect("the process logs the address it listens on");
@@ -43,25 +31,73 @@ impl ServerProcess {
 
     /// The process id, for reading its memory use from `/proc`.
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child.0.id()
     }
 
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(mut self) -> ExitStatus {
-        let signalled = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill runs");
-        assert!(signalled.success(), "SIGTERM was not delivered");
-        self.child.wait().expect("the process exits")
+        self.child.terminate()
     }
 }
 
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// A running `switchboard worker` process (workers only, no HTTP); killed when dropped.
+pub struct WorkerProcess(OwnedChild);
+
+impl WorkerProcess {
+    /// Starts `binary worker` with `env`; its log is passed on to this test's stderr.
+    pub fn spawn(binary: &Path, env: &HashMap<String, String>) -> Self {
+        Self(start(binary, "worker", env).0)
     }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    pub fn terminate(mut self) -> ExitStatus {
+        self.0.terminate()
+    }
+}
+
+/// A child process, killed and reaped when dropped.
+struct OwnedChild(Child);
+
+impl OwnedChild {
+    /// Sends SIGTERM and waits for the process to exit.
+    fn terminate(&mut self) -> ExitStatus {
+        let signalled = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(signalled.success(), "SIGTERM was not delivered");
+        self.0.wait().expect("the process exits")
+    }
+}
+
+impl Drop for OwnedChild {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `binary <command>` with JSON logs relayed to stderr; the receiver hears the address
+/// the process listens on, if it does.
+fn start(
+    binary: &Path,
+    command: &str,
+    env: &HashMap<String, String>,
+) -> (OwnedChild, mpsc::Receiver<SocketAddr>) {
+    let mut child = Command::new(binary)
+        .arg(command)
+        .env_remove("RUST_LOG")
+        .envs(env)
+        .env("SWITCHBOARD__LOG__FORMAT", "json")
+        .env("SWITCHBOARD__LOG__LEVEL", "warn,switchboard::run=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the switchboard binary starts");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let (found, address) = mpsc::channel();
+    std::thread::spawn(move || relay_log(BufReader::new(stderr), &found));
+    (OwnedChild(child), address)
 }
 
 /// Passes each log line on to stderr and sends the address from the "listening" line.

@@ -32,6 +32,9 @@ pub struct InboundRecord {
     /// What the platform needs to answer the message in place, if anything.
     pub reply_handle: Option<Secret>,
     pub received_at: DateTime<Utc>,
+    /// The W3C `traceparent` of the span that received it, stored with its `reply` job; set by
+    /// the intake when traces are on.
+    pub trace_parent: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,6 +15,7 @@ pub mod queue;
 pub mod rate_limiter;
 pub mod spawner;
 pub mod timer;
+pub mod trace;
 pub mod wakeups;
 
 pub use channel::{
@@ -39,6 +40,7 @@ pub use queue::{ClaimedJob, JobPayload, JobQueue, LeaseToken};
 pub use rate_limiter::{Admission, Limit, Rate, RateLimiter};
 pub use spawner::Spawner;
 pub use timer::Timer;
+pub use trace::{NoTrace, TraceContext};
 pub use wakeups::Wakeups;
 
 #[cfg(test)]

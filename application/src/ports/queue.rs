@@ -44,6 +44,8 @@ pub struct ClaimedJob {
     /// How many times this job has been claimed, this time included.
     pub attempts: u32,
     pub lease: LeaseToken,
+    /// The W3C `traceparent` stored with the job: its run continues that trace.
+    pub trace_parent: Option<String>,
 }
 
 impl ClaimedJob {
@@ -59,6 +61,7 @@ impl ClaimedJob {
             },
             attempts: 1,
             lease: self.lease.clone(),
+            trace_parent: self.trace_parent.clone(),
         }
     }
 }

@@ -477,6 +477,7 @@ async fn enqueue_replies(
             record.bot_id,
             record.received_at,
             arrival,
+            record.trace_parent.as_deref(),
         )?);
     }
     let backend = tx.get_database_backend();

@@ -235,5 +235,6 @@ pub(crate) fn claimed_job(row: jobs::Model) -> Result<ClaimedJob, RepoError> {
                 .ok_or_else(|| corrupt("jobs.lease_token", "missing on a claimed job"))?,
         ),
         lane: row.lane,
+        trace_parent: row.trace_parent,
     })
 }

@@ -122,13 +122,15 @@ pub(crate) async fn announce<C: ConnectionTrait>(tx: &C) -> Result<(), RepoError
     Ok(())
 }
 
-/// A new job of `lane` in state `arrival`, due at `run_at`.
+/// A new job of `lane` in state `arrival`, due at `run_at`, continuing the trace
+/// `trace_parent` names, if any.
 pub(crate) fn job_row(
     lane: &str,
     payload: &JobPayload,
     bot_id: BotId,
     run_at: DateTime<Utc>,
     arrival: &str,
+    trace_parent: Option<&str>,
 ) -> Result<jobs::ActiveModel, RepoError> {
     let now = millis(Utc::now());
     Ok(jobs::ActiveModel {
@@ -145,6 +147,7 @@ pub(crate) fn job_row(
         last_error: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        trace_parent: Set(trace_parent.map(str::to_owned)),
     })
 }
 
@@ -157,7 +160,7 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
     run_at: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     let arrival = arrival_state(tx, lane).await?;
-    let row = job_row(lane, payload, bot_id, run_at, arrival)?;
+    let row = job_row(lane, payload, bot_id, run_at, arrival, None)?;
     Entity::insert(row)
         .exec_without_returning(tx)
         .await

@@ -4,6 +4,7 @@ mod backoff;
 mod echo;
 mod model;
 mod settings;
+mod span;
 mod wire;
 
 pub use echo::{EchoModel, ECHO_MODEL};

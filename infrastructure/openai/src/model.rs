@@ -2,6 +2,7 @@
 
 use crate::backoff::parse_retry_after;
 use crate::settings::OpenAiSettings;
+use crate::span;
 use crate::wire;
 use application::backoff::backoff_delay;
 use application::metrics::{self, ModelOutcome};
@@ -11,6 +12,7 @@ use async_trait::async_trait;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// Why the adapter could not be built from its settings.
 #[derive(Debug, thiserror::Error)]
@@ -114,9 +116,22 @@ impl OpenAiModel {
 impl LanguageModel for OpenAiModel {
     async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError> {
         let body = wire::completion_request(request, &self.settings.default_model)?;
+        let span = span::chat_span(&body.model);
+        let answer = self.with_retries(&body).instrument(span.clone()).await;
+        span::record(&span, &answer);
+        answer
+    }
+}
+
+impl OpenAiModel {
+    /// Attempts `body` until it is answered, refused, or the retries are spent.
+    async fn with_retries(
+        &self,
+        body: &CreateChatCompletionRequest,
+    ) -> Result<Completion, ModelError> {
         let mut retry = 0;
         loop {
-            let (reason, wait) = match self.measured(&body).await {
+            let (reason, wait) = match self.measured(body).await {
                 Ok(answer) => return Ok(answer),
                 Err(Failure::Fatal(error)) => return Err(error),
                 Err(Failure::Retry { reason, wait, .. }) => (reason, wait),

@@ -16,5 +16,6 @@ mod operator_messages;
 mod platforms;
 mod server;
 mod support;
+mod traces;
 mod web_chat;
 mod webhooks;

@@ -9,7 +9,7 @@ use application::ports::{
     Channel, Channels, Claim, ClaimTimes, ClaimToken, ClaimedJob, Clock, EventPublisher,
     EventSubscriber, HealthCheck, IdempotencyStore, IdempotentRequest, Inbound, InboundMessage,
     InboundRecord, InboundRequest, Ledger, ParseError, Recipient, Recorded, ReplyStored, SendError,
-    StoredResponse, Timer, VerifyError,
+    StoredResponse, Timer, TraceContext, VerifyError,
 };
 use application::{
     ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, Intake, IntakeSettings,
@@ -651,6 +651,7 @@ pub struct Options {
     pub checks: Vec<FixedCheck>,
     pub settings: HttpSettings,
     pub metrics: Option<Arc<application::Scrape>>,
+    pub trace: Option<Arc<dyn TraceContext>>,
 }
 
 /// The application under test and handles on its fakes.
@@ -770,6 +771,7 @@ impl TestApp {
                 .map(|c| Arc::new(c) as Arc<dyn HealthCheck>)
                 .collect(),
             metrics: options.metrics,
+            trace: options.trace,
         };
         Self {
             data: web::Data::new(state),

@@ -498,3 +498,52 @@ async fn an_empty_batch_records_nothing() {
         assert!(recorded.is_empty(), "{}", db.backend());
     }
 }
+
+#[tokio::test]
+async fn a_records_trace_goes_with_its_reply_job_and_then_with_the_delivery() {
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let traced = InboundRecord {
+            trace_parent: Some(parent.to_owned()),
+            ..record(bot, "a", "a1", 0)
+        };
+        let batch = [traced, record(bot, "b", "b1", 0)];
+        let recorded = store.record_inbound_batch(&batch).await.unwrap();
+        let Recorded::New { message_id, .. } = recorded[0] else {
+            panic!("{recorded:?}")
+        };
+        let (first, second) = (claim_at(&store, 1).await, claim_at(&store, 1).await);
+        let (first, second) = (first.unwrap(), second.unwrap());
+        assert_eq!(
+            first.trace_parent.as_deref(),
+            Some(parent),
+            "{}",
+            db.backend()
+        );
+        assert_eq!(
+            second.trace_parent, None,
+            "an untraced record's job has none"
+        );
+
+        let inbound = MessageRepository::get(&store, message_id).await.unwrap();
+        let reply = domain::Message::reply(&inbound.unwrap(), "answer", at(1));
+        let stored = store.store_reply(&first, &reply).await.unwrap();
+        let application::ports::ReplyStored::Delivering(delivery) = stored else {
+            panic!("{stored:?}")
+        };
+        assert!(store
+            .retry(&delivery, &delivery.payload, at(1), "502")
+            .await
+            .unwrap());
+        let again = claim_at(&store, 2).await.unwrap();
+        assert_eq!(again.payload.kind(), "deliver");
+        assert_eq!(
+            again.trace_parent.as_deref(),
+            Some(parent),
+            "{}",
+            db.backend()
+        );
+    }
+}

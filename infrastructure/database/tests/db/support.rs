@@ -52,6 +52,7 @@ pub fn record(bot_id: BotId, chat: &str, external_id: &str, secs: i64) -> Inboun
         content: MessageContent::text(format!("message {external_id}")),
         reply_handle: None,
         received_at: at(secs),
+        trace_parent: None,
     }
 }
 
