@@ -77,7 +77,8 @@ async fn gauges_over_100k_jobs_benchmark() {
     }
 }
 
-/// `jobs` rows in one statement: lanes of ten, a tenth dead, the heads queued, the rest waiting.
+/// `jobs` rows in one statement, with payloads and lanes as wide as real ones: lanes of ten, a
+/// tenth dead, the heads queued, the rest waiting.
 async fn fill_jobs(store: &SeaStore, jobs: u32) {
     use sea_orm::ConnectionTrait;
     let numbers = match store.connection().get_database_backend() {
@@ -88,7 +89,8 @@ async fn fill_jobs(store: &SeaStore, jobs: u32) {
     };
     let insert = format!(
         "INSERT INTO jobs (lane, kind, payload, state, attempts, run_at, created_at, updated_at)
-         SELECT 'lane-' || (n / 10), CASE WHEN n % 3 = 0 THEN 'deliver' ELSE 'reply' END, '{{}}',
+         SELECT '0193b7e2-5d1c-7cc3-8f4e-' || (n / 10), CASE WHEN n % 3 = 0 THEN 'deliver' ELSE 'reply' END,
+                '{{\"kind\":\"reply\",\"message_id\":\"0193b7e2-5d1c-7cc3-8f4e-' || n || '\"}}',
                 CASE WHEN n % 10 = 0 THEN 'dead' WHEN n % 10 = 1 THEN 'queued' ELSE 'waiting' END,
                 0, n, n, n
          FROM ({numbers}) AS numbers"
