@@ -1,37 +1,23 @@
 //! Switchboard's use cases and the ports they depend on; no adapter is named here.
 
-pub mod api_keys;
-pub mod backoff;
-pub mod bind_platform;
-pub mod binding_cache;
-pub mod bots;
-pub mod commands;
-pub mod counted_leases;
-pub mod deliver_reply;
-pub mod dispatcher;
-pub mod end_conversation;
+pub mod admin;
+pub mod channels;
 #[cfg(test)]
 mod fixtures;
-pub mod gateway_supervisor;
-pub mod generate_reply;
-pub mod history;
-pub mod idempotency;
-pub mod intake;
-pub mod job_runner;
-pub mod jobs;
-pub mod metrics;
-pub mod operator_message;
-pub mod poll_supervisor;
-pub mod poll_updates;
+pub mod observability;
+pub mod pipeline;
 pub mod ports;
-pub mod rate_limit;
-pub mod receive_webhook;
-pub mod scrape;
 pub mod secrets;
-pub mod settings;
 pub mod shutdown;
-pub mod text;
-pub mod web_chat;
+
+// Every module keeps its path at the crate's root (`application::generate_reply`, …).
+pub use admin::{api_keys, bind_platform, bots, end_conversation, idempotency, operator_message};
+pub use channels::{gateway_supervisor, poll_supervisor, poll_updates, rate_limit, web_chat};
+pub use observability::{counted_leases, metrics, scrape};
+pub use pipeline::{
+    backoff, binding_cache, commands, deliver_reply, dispatcher, generate_reply, history, intake,
+    job_runner, jobs, receive_webhook, settings, text,
+};
 
 pub use api_keys::{ApiKeyError, ApiKeys, IssuedKey, Principal};
 pub use bind_platform::{BindError, BindPlatform, Bound};

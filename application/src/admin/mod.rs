@@ -1,0 +1,8 @@
+//! The admin API's use cases: bots, bindings, API keys, operator messages and `Idempotency-Key`s.
+
+pub mod api_keys;
+pub mod bind_platform;
+pub mod bots;
+pub mod end_conversation;
+pub mod idempotency;
+pub mod operator_message;

@@ -1,0 +1,22 @@
+//! The message pipeline, in the order a message takes it: receive, record, dispatch, reply, deliver.
+
+// In: admit and verify a webhook (bindings answered from a short cache), group-commit the records.
+pub mod binding_cache;
+pub mod intake;
+pub mod receive_webhook;
+
+// Run: claim runnable jobs, run each under its lease, look up what it needs.
+pub mod dispatcher;
+pub mod job_runner;
+pub mod jobs;
+pub mod settings;
+
+// Reply: commands and canned answers, the history, the model.
+pub mod commands;
+pub mod generate_reply;
+pub mod history;
+
+// Out: split into parts, send, back off and retry.
+pub mod backoff;
+pub mod deliver_reply;
+pub mod text;
