@@ -1,4 +1,4 @@
-//! Capped exponential backoff with jitter, for job retries.
+//! How long to wait before trying again: capped exponential backoff with jitter, and the waits servers ask for (`Retry-After`).
 
 use rand::Rng;
 use std::time::Duration;
@@ -19,9 +19,47 @@ pub fn jittered_delay(retry: u32, base: Duration, cap: Duration, unit: f64) -> D
     half + half.mul_f64(unit.clamp(0.0, 1.0))
 }
 
+/// A `Retry-After` value in seconds, whole or decimal (`"7"`, `" 2.5 "`), capped at `cap`. The
+/// HTTP-date form, negative numbers and garbage yield `None`, so the caller's own wait applies.
+pub fn parse_retry_after(value: &str, cap: Duration) -> Option<Duration> {
+    retry_wait(value.trim().parse().ok()?, cap)
+}
+
+/// A wait a server asked for in (possibly fractional) seconds, capped at `cap`; `None` when it
+/// is negative or not a number.
+pub fn retry_wait(seconds: f64, cap: Duration) -> Option<Duration> {
+    if seconds.is_nan() || seconds < 0.0 {
+        return None;
+    }
+    Some(Duration::from_secs_f64(seconds.min(cap.as_secs_f64())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MINUTE: Duration = Duration::from_secs(60);
+
+    #[test]
+    fn retry_after_is_read_in_whole_or_decimal_seconds_and_capped() {
+        assert_eq!(parse_retry_after("1", MINUTE), Some(Duration::from_secs(1)));
+        assert_eq!(
+            parse_retry_after(" 2.5 ", MINUTE),
+            Some(Duration::from_millis(2500))
+        );
+        assert_eq!(parse_retry_after("0", MINUTE), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("3600", MINUTE), Some(MINUTE));
+        assert_eq!(parse_retry_after("inf", MINUTE), Some(MINUTE));
+    }
+
+    #[test]
+    fn retry_after_dates_negatives_and_garbage_are_ignored() {
+        for value in ["Wed, 21 Oct 2015 07:28:00 GMT", "-1", "NaN", "", "soon"] {
+            assert_eq!(parse_retry_after(value, MINUTE), None, "{value:?}");
+        }
+        assert_eq!(retry_wait(-0.5, MINUTE), None);
+        assert_eq!(retry_wait(1e30, MINUTE), Some(MINUTE));
+    }
 
     #[test]
     fn grows_exponentially_within_jitter_bounds() {

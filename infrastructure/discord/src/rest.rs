@@ -1,5 +1,6 @@
 //! Discord's REST API client: one request at a time, its failures classified for the retry policy.
 
+use application::backoff::{parse_retry_after, retry_wait};
 use application::ports::SendError;
 use reqwest::header::HeaderMap;
 use reqwest::Method;
@@ -144,12 +145,12 @@ pub(crate) fn classify(status: u16, headers: &HeaderMap, body: &str) -> CallErro
 
 /// The body's float `retry_after`, else the `Retry-After` header, else a second; capped.
 fn retry_after(error: &ErrorBody, headers: &HeaderMap) -> Duration {
-    let header = header(headers, "retry-after").and_then(|v| v.trim().parse::<f64>().ok());
-    error
-        .retry_after
-        .or(header)
-        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
-        .map_or(DEFAULT_RETRY_AFTER, |wait| wait.min(MAX_RETRY_AFTER))
+    let asked = match error.retry_after {
+        Some(seconds) => retry_wait(seconds, MAX_RETRY_AFTER),
+        None => header(headers, "retry-after")
+            .and_then(|value| parse_retry_after(value, MAX_RETRY_AFTER)),
+    };
+    asked.unwrap_or(DEFAULT_RETRY_AFTER)
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {

@@ -1,5 +1,6 @@
 //! The Graph API client shared by Messenger and WhatsApp, and the classification of its errors.
 
+use application::backoff::parse_retry_after;
 use application::ports::SendError;
 use serde::Deserialize;
 use serde_json::Value;
@@ -69,10 +70,13 @@ impl Graph {
     }
 }
 
-/// A `Retry-After` of whole seconds, where the answer has one.
+/// The longest wait a `Retry-After` may impose on one attempt.
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(3600);
+
+/// A `Retry-After` in whole or decimal seconds, where the answer has one.
 fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    value.trim().parse().ok().map(Duration::from_secs)
+    parse_retry_after(value, RETRY_AFTER_CAP)
 }
 
 /// A throttling error waits as long as the answer asked, where it asked.
@@ -227,6 +231,8 @@ mod tests {
         assert_eq!(retry_after(&headers), None);
         headers.insert("retry-after", "7".parse().unwrap());
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert("retry-after", "1.5".parse().unwrap());
+        assert_eq!(retry_after(&headers), Some(Duration::from_millis(1500)));
         headers.insert(
             "retry-after",
             "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),

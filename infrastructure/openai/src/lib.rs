@@ -1,6 +1,5 @@
 //! The language-model port over an OpenAI-compatible chat-completions API, and the echo fallback.
 
-mod backoff;
 mod echo;
 mod model;
 mod settings;

@@ -1,10 +1,9 @@
 //! `OpenAiModel`: the language-model port over HTTP, with retries that honour `Retry-After`.
 
-use crate::backoff::parse_retry_after;
 use crate::settings::OpenAiSettings;
 use crate::span;
 use crate::wire;
-use application::backoff::backoff_delay;
+use application::backoff::{backoff_delay, parse_retry_after};
 use application::metrics::{self, ModelOutcome};
 use application::ports::{ChatRequest, Completion, LanguageModel, ModelError};
 use async_openai::types::CreateChatCompletionRequest;
@@ -171,11 +170,12 @@ fn status_outcome(status: StatusCode) -> ModelOutcome {
     }
 }
 
+/// The longest wait a server's `Retry-After` may impose on one attempt.
+const RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
+
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    headers
-        .get(RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(parse_retry_after)
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
+    parse_retry_after(value, RETRY_AFTER_CAP)
 }
 
 /// Timeouts, refused connections and cut-off bodies are retried; a request we could not
