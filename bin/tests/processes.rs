@@ -349,6 +349,13 @@ async fn listings_escape_control_characters_and_names_with_them_are_refused() {
 /// Runs `switchboard <args>` with `master_key` (or none) on a throw-away SQLite database; its exit
 /// status, stdout and stderr. A command still running after 30 s is killed and fails the test.
 fn with_master_key(master_key: Option<&str>, args: &[&str]) -> (bool, String, String) {
+    let key = master_key.map(|key| ("SWITCHBOARD__SECURITY__MASTER_KEY", key));
+    with_env(key.as_slice(), args)
+}
+
+/// Runs `switchboard <args>` with the variables `vars` on a throw-away SQLite database, as
+/// [`with_master_key`] does.
+fn with_env(vars: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new(binary());
     command
@@ -361,10 +368,8 @@ fn with_master_key(master_key: Option<&str>, args: &[&str]) -> (bool, String, St
         )
         .env("SWITCHBOARD__SERVER__PORT", "0")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    if let Some(key) = master_key {
-        command.env("SWITCHBOARD__SECURITY__MASTER_KEY", key);
-    }
+        .stderr(std::process::Stdio::piped())
+        .envs(vars.iter().copied());
     let mut child = command.spawn().expect("the switchboard binary runs");
     let started = std::time::Instant::now();
     while child.try_wait().unwrap().is_none() {
@@ -407,6 +412,20 @@ fn config_check_warns_without_a_master_key_and_refuses_a_malformed_one() {
             assert!(stderr.contains("openssl rand -base64 32"), "{stderr}");
         }
     }
+}
+
+#[test]
+fn config_check_refuses_a_mistyped_key_by_name_and_ignores_other_programs_variables() {
+    let (ok, _, stderr) = with_env(
+        &[("SWITCHBOARD__AI__MAX_RETRIS", "5")],
+        &["config", "check"],
+    );
+    assert!(!ok, "a mistyped key passes `config check`");
+    assert!(stderr.contains("max_retris"), "{stderr}");
+
+    let foreign = [("SWITCHBOARD_TEST_SOMETHING", "1"), ("MAX_RETRIS", "5")];
+    let (ok, _, stderr) = with_env(&foreign, &["config", "check"]);
+    assert!(ok, "{stderr}");
 }
 
 #[tokio::test]

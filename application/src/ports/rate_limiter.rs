@@ -21,6 +21,12 @@ impl Rate {
         })
     }
 
+    /// The units a minute this rate allows after its burst: the inverse of [`Rate::per_minute`].
+    pub fn units_per_minute(self) -> u32 {
+        let per_minute = Duration::from_secs(60).as_nanos() / self.interval.as_nanos().max(1);
+        u32::try_from(per_minute).unwrap_or(u32::MAX)
+    }
+
     /// The interval in whole milliseconds, at least 1: the unit the adapters count in.
     pub fn interval_ms(&self) -> u64 {
         u64::try_from(self.interval.as_millis())
@@ -64,5 +70,13 @@ mod tests {
         assert_eq!(Rate::per_minute(0, 5), None);
         assert_eq!(Rate::per_minute(5, 0), None);
         assert_eq!(Rate::per_minute(120, 1).unwrap().interval_ms(), 500);
+    }
+
+    #[test]
+    fn units_per_minute_reads_back_what_per_minute_was_given() {
+        for per_minute in [1, 7, 30, 120, 59_999, 60_000] {
+            let rate = Rate::per_minute(per_minute, 1).unwrap();
+            assert_eq!(rate.units_per_minute(), per_minute);
+        }
     }
 }

@@ -28,7 +28,7 @@ impl Default for OpenAiSettings {
             base_url: "https://api.openai.com/v1".to_owned(),
             api_key: None,
             default_model: "gpt-4o-mini".to_owned(),
-            timeout: Duration::from_secs(30),
+            timeout: Duration::from_secs(60),
             max_retries: 3,
             backoff_base: Duration::from_millis(500),
             backoff_cap: Duration::from_secs(8),

@@ -10,74 +10,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
-/// The built-in defaults; every key is documented in docs/configuration.md.
-const DEFAULTS: &str = r#"
-[server]
-host = "0.0.0.0"
-port = 8080
-shutdown_grace_seconds = 30
-webhook_body_limit = 1048576
-json_body_limit = 65536
-body_read_timeout_ms = 5000
-max_connections = 10000
-max_webhook_bodies = 256
-trusted_proxies = []
-
-[database]
-url = "sqlite://switchboard.db?mode=rwc"
-migrate_on_start = true
-max_connections = 8
-
-[redis]
-channel_prefix = "switchboard"
-
-[web_chat]
-reply_wait_ms = 20000
-history_messages = 50
-accept_plain_visitor_ids = true
-visitor_rate_per_minute = 30
-visitor_rate_burst = 5
-address_rate_per_minute = 120
-address_rate_burst = 20
-max_sockets_per_visitor = 5
-max_sockets_per_address = 50
-
-[ai]
-base_url = "https://api.openai.com/v1"
-model = "gpt-4o-mini"
-timeout_seconds = 60
-max_retries = 3
-history_messages = 50
-history_token_budget = 3000
-
-[telegram]
-api_url = "https://api.telegram.org"
-poll_timeout_seconds = 25
-poll_rescan_ms = 3000
-poll_retry_seconds = 5
-poll_refused_retry_seconds = 60
-
-[discord]
-api_url = "https://discord.com/api/v10"
-
-[meta]
-graph_url = "https://graph.facebook.com/v21.0"
-
-[worker]
-concurrency = 256
-lease_seconds = 30
-poll_interval_ms = 1000
-max_attempts = 8
-retry_base_ms = 1000
-retry_cap_seconds = 300
-
-[log]
-format = "pretty"
-level = "info"
-
-[metrics]
-enabled = true
-"#;
+mod defaults;
 
 /// Variables honoured besides the `SWITCHBOARD__` ones, below them in precedence.
 const ALIASES: [(&str, &str); 3] = [
@@ -87,6 +20,7 @@ const ALIASES: [(&str, &str); 3] = [
 ];
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
@@ -111,6 +45,7 @@ pub struct Settings {
 /// `GET /metrics`: on the main port, or with `listen` set on that address alone (the only
 /// way a `worker` process, which has no HTTP port, is scraped).
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct MetricsSettings {
     pub enabled: bool,
     pub listen: Option<String>,
@@ -131,6 +66,7 @@ impl MetricsSettings {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub host: String,
     pub port: u16,
@@ -145,7 +81,8 @@ pub struct ServerSettings {
     /// Webhook bodies read at once (503 beyond).
     pub max_webhook_bodies: usize,
     /// Addresses or CIDR blocks of the proxies whose `Forwarded` / `X-Forwarded-*` headers are
-    /// believed; none by default.
+    /// believed; none by default (an empty list does not survive the defaults layer).
+    #[serde(default)]
     pub trusted_proxies: Vec<String>,
 }
 
@@ -171,6 +108,7 @@ fn parse_net(entry: &str) -> Result<IpNet, ConfigError> {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct DatabaseSettings {
     #[serde(serialize_with = "redact_url")]
     pub url: SecretString,
@@ -179,7 +117,8 @@ pub struct DatabaseSettings {
     pub max_connections: u32,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct RedisSettings {
     #[serde(serialize_with = "redact_optional_url")]
     pub url: Option<SecretString>,
@@ -188,6 +127,7 @@ pub struct RedisSettings {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct WebChatSettings {
     /// How long `POST /api/v1/bots/{id}/chat` waits for the reply before answering 202.
     pub reply_wait_ms: u64,
@@ -225,6 +165,7 @@ pub enum AiProvider {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct AiSettings {
     pub base_url: String,
     #[serde(serialize_with = "redact")]
@@ -249,12 +190,14 @@ impl AiSettings {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct ApiUrl {
     pub api_url: String,
 }
 
 /// The Bot API's address, and how polling-mode bindings are polled.
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct TelegramSettings {
     pub api_url: String,
     /// How long one `getUpdates` long poll waits for an update.
@@ -269,11 +212,13 @@ pub struct TelegramSettings {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct GraphUrl {
     pub graph_url: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct SecuritySettings {
     #[serde(serialize_with = "redact")]
     pub bootstrap_api_key: Option<SecretString>,
@@ -296,8 +241,11 @@ impl SecuritySettings {
 
 /// The most jobs one process may hold at once: their leases are renewed in one statement.
 const MAX_CONCURRENCY: usize = 10_000;
+/// Jobs one process runs at once unless `worker.concurrency` says otherwise.
+const DEFAULT_CONCURRENCY: usize = 256;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct WorkerSettings {
     pub concurrency: usize,
     pub lease_seconds: u64,
@@ -315,6 +263,7 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct LogSettings {
     pub format: LogFormat,
     pub level: String,
@@ -331,7 +280,7 @@ impl Settings {
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
         let env = &env;
-        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        let mut builder = Config::builder().add_source(Config::try_from(&Self::default())?);
         if let Some(path) = file {
             builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
         }
@@ -543,6 +492,20 @@ mod tests {
         assert_eq!(nets, ["10.0.0.0/8", "127.0.0.1/32"]);
         let refused = Settings::load(None, &env(&[(variable, "10.0.0.0/8,proxy.local")]));
         assert!(refused.unwrap_err().to_string().contains("proxy.local"));
+    }
+
+    #[test]
+    fn a_mistyped_key_is_refused_by_name_in_the_environment_and_in_the_file() {
+        let refused = Settings::load(None, &env(&[("SWITCHBOARD__AI__MAX_RETRIS", "5")]));
+        assert!(refused.unwrap_err().to_string().contains("max_retris"));
+        let refused = Settings::load(None, &env(&[("SWITCHBOARD__AIX__MAX_RETRIES", "5")]));
+        assert!(refused.unwrap_err().to_string().contains("aix"));
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "[worker]\nconcurrenc = 4").unwrap();
+        let refused = Settings::load(Some(file.path()), &HashMap::new());
+        assert!(refused.unwrap_err().to_string().contains("concurrenc"));
+        let foreign = env(&[("SWITCHBOARD_TEST_DATABASE_URL", "x"), ("MAX_RETRIS", "5")]);
+        assert!(Settings::load(None, &foreign).is_ok());
     }
 
     #[test]

@@ -1,0 +1,207 @@
+//! The built-in defaults, the lowest configuration layer: a value the libraries also default is taken from them.
+
+use super::{AiSettings, DEFAULT_CONCURRENCY};
+use super::{
+    ApiUrl, DatabaseSettings, GraphUrl, LogFormat, LogSettings, MetricsSettings, RedisSettings,
+    SecuritySettings, ServerSettings, Settings, TelegramSettings, WebChatSettings, WorkerSettings,
+};
+use application::ports::Rate;
+use application::{PipelineSettings, PollSettings};
+use presentation::HttpSettings;
+use secrecy::SecretString;
+use std::time::Duration;
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            redis: RedisSettings::default(),
+            web_chat: WebChatSettings::default(),
+            ai: AiSettings::default(),
+            telegram: TelegramSettings::default(),
+            discord: ApiUrl {
+                api_url: "https://discord.com/api/v10".into(),
+            },
+            meta: GraphUrl {
+                graph_url: "https://graph.facebook.com/v21.0".into(),
+            },
+            security: SecuritySettings::default(),
+            worker: WorkerSettings::default(),
+            log: LogSettings {
+                format: LogFormat::Pretty,
+                level: "info".into(),
+            },
+            metrics: MetricsSettings {
+                enabled: true,
+                listen: None,
+            },
+            traces: None,
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        let http = HttpSettings::default();
+        Self {
+            host: "0.0.0.0".into(),
+            port: 8080,
+            public_url: None,
+            shutdown_grace_seconds: http.shutdown_timeout.as_secs(),
+            webhook_body_limit: http.webhook_body_limit,
+            json_body_limit: http.json_body_limit,
+            body_read_timeout_ms: millis(http.body_read_timeout),
+            max_connections: http.max_connections,
+            max_webhook_bodies: http.max_webhook_bodies,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("sqlite://switchboard.db?mode=rwc"),
+            migrate_on_start: true,
+            max_connections: 8,
+        }
+    }
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            channel_prefix: "switchboard".into(),
+        }
+    }
+}
+
+impl Default for WebChatSettings {
+    fn default() -> Self {
+        let chat = application::WebChatSettings::default();
+        let limits = chat.limits;
+        Self {
+            reply_wait_ms: millis(chat.reply_wait),
+            history_messages: chat.history_messages,
+            visitor_token_key: None,
+            accept_plain_visitor_ids: chat.accept_plain_visitor_ids,
+            visitor_rate_per_minute: limits.per_visitor.map_or(0, Rate::units_per_minute),
+            visitor_rate_burst: limits.per_visitor.map_or(0, |rate| rate.burst),
+            address_rate_per_minute: limits.per_address.map_or(0, Rate::units_per_minute),
+            address_rate_burst: limits.per_address.map_or(0, |rate| rate.burst),
+            max_sockets_per_visitor: limits.sockets_per_visitor,
+            max_sockets_per_address: limits.sockets_per_address,
+        }
+    }
+}
+
+impl Default for AiSettings {
+    fn default() -> Self {
+        let model = openai::OpenAiSettings::default();
+        let pipeline = PipelineSettings::default();
+        Self {
+            base_url: model.base_url,
+            api_key: None,
+            model: model.default_model,
+            provider: None,
+            timeout_seconds: model.timeout.as_secs(),
+            max_retries: model.max_retries,
+            history_messages: pipeline.history_messages,
+            history_token_budget: pipeline.history_token_budget,
+        }
+    }
+}
+
+impl Default for TelegramSettings {
+    fn default() -> Self {
+        let poll = PollSettings::default();
+        Self {
+            api_url: "https://api.telegram.org".into(),
+            poll_timeout_seconds: poll.timeout.as_secs(),
+            poll_rescan_ms: millis(poll.standby),
+            poll_retry_seconds: poll.retry.as_secs(),
+            poll_refused_retry_seconds: poll.refused_retry.as_secs(),
+        }
+    }
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        let pipeline = PipelineSettings::default();
+        Self {
+            concurrency: DEFAULT_CONCURRENCY,
+            lease_seconds: pipeline.lease.as_secs(),
+            poll_interval_ms: 1000,
+            max_attempts: pipeline.max_attempts,
+            retry_base_ms: millis(pipeline.retry_base),
+            retry_cap_seconds: pipeline.retry_cap.as_secs(),
+        }
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// The values docs/configuration.md promises, read through the loaded layers.
+    #[test]
+    fn the_defaults_are_the_documented_ones() {
+        let s = Settings::load(None, &HashMap::new()).unwrap();
+        assert_eq!((s.server.port, s.server.shutdown_grace_seconds), (8080, 30));
+        assert_eq!(s.server.webhook_body_limit, 1_048_576);
+        assert_eq!(s.server.json_body_limit, 65_536);
+        assert_eq!(s.server.body_read_timeout_ms, 5_000);
+        assert_eq!(
+            (s.server.max_connections, s.server.max_webhook_bodies),
+            (10_000, 256)
+        );
+        assert_eq!(s.redis.channel_prefix, "switchboard");
+        let chat = &s.web_chat;
+        assert_eq!((chat.reply_wait_ms, chat.history_messages), (20_000, 50));
+        assert_eq!(
+            (chat.visitor_rate_per_minute, chat.visitor_rate_burst),
+            (30, 5)
+        );
+        assert_eq!(
+            (chat.address_rate_per_minute, chat.address_rate_burst),
+            (120, 20)
+        );
+        assert_eq!(
+            (chat.max_sockets_per_visitor, chat.max_sockets_per_address),
+            (5, 50)
+        );
+        assert_eq!(
+            (s.ai.model.as_str(), s.ai.timeout_seconds),
+            ("gpt-4o-mini", 60)
+        );
+        assert_eq!((s.ai.max_retries, s.ai.history_messages), (3, 50));
+        assert_eq!(s.ai.history_token_budget, 3_000);
+        let telegram = &s.telegram;
+        assert_eq!(
+            (telegram.poll_timeout_seconds, telegram.poll_rescan_ms),
+            (25, 3_000)
+        );
+        assert_eq!(
+            (
+                telegram.poll_retry_seconds,
+                telegram.poll_refused_retry_seconds
+            ),
+            (5, 60)
+        );
+        let worker = &s.worker;
+        assert_eq!((worker.concurrency, worker.lease_seconds), (256, 30));
+        assert_eq!((worker.poll_interval_ms, worker.max_attempts), (1_000, 8));
+        assert_eq!(
+            (worker.retry_base_ms, worker.retry_cap_seconds),
+            (1_000, 300)
+        );
+        assert_eq!(s.database.max_connections, 8);
+    }
+}
