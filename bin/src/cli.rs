@@ -23,10 +23,10 @@ pub enum Command {
     Serve,
     /// Run workers only (scaled-out deployments).
     Worker,
-    /// Apply, revert or list database migrations.
+    /// Apply (the default), revert or list database migrations.
     Migrate {
-        #[arg(value_enum, default_value_t = MigrateAction::Up)]
-        action: MigrateAction,
+        #[command(subcommand)]
+        action: Option<MigrateAction>,
     },
     /// Validate or print the effective configuration.
     Config {
@@ -45,10 +45,20 @@ pub enum Command {
     },
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, Subcommand)]
 pub enum MigrateAction {
+    /// Apply every pending migration.
     Up,
-    Down,
+    /// Revert the latest migration, or the latest STEPS; `--all` reverts every one. What a
+    /// reverted migration added is dropped with its data.
+    Down {
+        #[arg(default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..), conflicts_with = "all")]
+        steps: u32,
+        /// Revert every applied migration.
+        #[arg(long)]
+        all: bool,
+    },
+    /// List the migrations, applied or pending.
     Status,
 }
 

@@ -19,7 +19,10 @@ pub async fn migrate(settings: &Settings, action: MigrateAction) -> Result<(), C
     let failed = |e: sea_orm::DbErr| CommandError::Failed(format!("migration failed: {e}"));
     match action {
         MigrateAction::Up => migrate_up(&db).await?,
-        MigrateAction::Down => Migrator::down(&db, None).await.map_err(failed)?,
+        MigrateAction::Down { steps, all } => {
+            let steps = (!all).then_some(steps);
+            Migrator::down(&db, steps).await.map_err(failed)?;
+        }
         MigrateAction::Status => {
             for migration in Migrator::get_migration_with_status(&db)
                 .await

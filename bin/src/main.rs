@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use switchboard::cli::{Cli, Command};
+use switchboard::cli::{Cli, Command, MigrateAction};
 use switchboard::{bot_commands, commands, key_commands, run, telemetry, Mode, Settings};
 
 #[tokio::main]
@@ -42,7 +42,9 @@ async fn execute(command: Command, settings: &Settings) -> Result<(), commands::
     match command {
         Command::Serve => serve(settings, Mode::Serve).await,
         Command::Worker => serve(settings, Mode::Worker).await,
-        Command::Migrate { action } => commands::migrate(settings, action).await,
+        Command::Migrate { action } => {
+            commands::migrate(settings, action.unwrap_or(MigrateAction::Up)).await
+        }
         Command::Config { action } => commands::config(settings, action),
         Command::ApiKeys { action } => key_commands::api_keys(settings, action).await,
         Command::Bots { action } => bot_commands::bots(settings, action).await,

@@ -428,6 +428,39 @@ fn config_check_refuses_a_mistyped_key_by_name_and_ignores_other_programs_variab
     assert!(ok, "{stderr}");
 }
 
+#[test]
+fn migrate_down_reverts_the_latest_migration_unless_told_how_many_or_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/migrated.db?mode=rwc", dir.path().display());
+    let db = [("SWITCHBOARD__DATABASE__URL", url.as_str())];
+    let run = |args: &[&str]| {
+        let (ok, stdout, stderr) = with_env(&db, args);
+        assert!(ok, "`switchboard {}`: {stderr}", args.join(" "));
+        stdout
+    };
+    let pending = || {
+        let status = run(&["migrate", "status"]);
+        let lines: Vec<bool> = status.lines().map(|l| l.starts_with("Pending")).collect();
+        (lines.iter().filter(|p| **p).count(), lines.len(), lines)
+    };
+    run(&["migrate"]);
+    let (none, total, _) = pending();
+    assert_eq!((none, total > 3), (0, true));
+    run(&["migrate", "down"]);
+    let (one, _, lines) = pending();
+    assert_eq!(
+        (one, lines.last()),
+        (1, Some(&true)),
+        "the latest one is reverted"
+    );
+    run(&["migrate", "down", "2"]);
+    assert_eq!(pending().0, 3);
+    run(&["migrate", "down", "--all"]);
+    assert_eq!(pending().0, total);
+    let (ok, _, _) = with_env(&db, &["migrate", "down", "0"]);
+    assert!(!ok, "zero steps is refused");
+}
+
 #[tokio::test]
 async fn kill_9_under_load_loses_nothing_and_repeats_at_most_one_send_per_chat() {
     on_each_database(|db| async move {
