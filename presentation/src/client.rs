@@ -129,7 +129,6 @@ fn is_dns_name(host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use actix_web::test::TestRequest;
     use std::net::SocketAddr;

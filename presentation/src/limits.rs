@@ -166,7 +166,6 @@ impl WebhookBodies {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use futures::StreamExt;
 

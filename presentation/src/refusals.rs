@@ -89,7 +89,6 @@ fn describe(counts: &BTreeMap<&'static str, u64>) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]

@@ -73,7 +73,6 @@ impl Leases for CountedLeases {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::fixtures::now;
     use crate::ports::MockLeases;

@@ -80,7 +80,6 @@ fn oldest_ages(reading: &StoreReading, now: DateTime<Utc>) -> Vec<(&'static str,
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::fixtures::{clock, now};
     use crate::ports::{JobCount, MockExposition, MockStoreGauges};

@@ -13,7 +13,10 @@
 //! variable unset, the helpers panic, so that CI never silently skips PostgreSQL.
 //!
 //! These helpers panic on failure: they are meant for tests only.
-#![allow(clippy::expect_used)]
+#![expect(
+    clippy::expect_used,
+    reason = "test helpers: a failure to set up a database must stop the test"
+)]
 
 use crate::{connect, SeaStore};
 use migrations::{Migrator, MigratorTrait};
@@ -31,7 +34,10 @@ pub struct TestDatabase {
 }
 
 /// Held only to be dropped with the [`TestDatabase`].
-#[allow(dead_code)]
+#[expect(
+    dead_code,
+    reason = "held for its drop: the temporary directory or the database goes with it"
+)]
 enum Guard {
     Sqlite(TempDir),
     Postgres(PostgresGuard),

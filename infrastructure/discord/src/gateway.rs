@@ -274,7 +274,6 @@ fn without_mentions_of(text: &str, me: UserId) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use serde_json::{json, Value};
 

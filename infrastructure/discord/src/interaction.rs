@@ -172,7 +172,6 @@ fn value_text(value: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
     macro_rules! fixture {

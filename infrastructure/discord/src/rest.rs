@@ -169,7 +169,6 @@ fn describe(status: u16, error: &ErrorBody) -> String {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use reqwest::header::HeaderValue;
 

@@ -72,7 +72,6 @@ fn decode_signature(hex_signature: &str) -> Option<Signature> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
     use ed25519_dalek::{Signer, SigningKey};
     use rand::RngCore;

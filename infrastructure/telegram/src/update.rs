@@ -71,7 +71,7 @@ const SERVICE_KEYS: &[&str] = &[
 
 #[derive(Deserialize)]
 struct Update {
-    #[allow(dead_code)] // required, so that a body without it is rejected
+    #[expect(dead_code, reason = "required, so that a body without it is rejected")]
     update_id: i64,
     message: Option<Message>,
 }
