@@ -36,11 +36,6 @@ impl DiscordChannel {
         })
     }
 
-    /// The clock that signed timestamps are checked against.
-    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
-        Self { clock, ..self }
-    }
-
     /// Posts `text` to a channel with the bot token: operator and gateway messages, and
     /// replies whose interaction expired.
     pub async fn post_to_channel(
