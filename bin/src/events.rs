@@ -8,6 +8,9 @@ use std::sync::Arc;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::Notify;
 
+/// Events a slow subscriber may fall behind by before it misses some.
+const EVENT_BUFFER: usize = 1024;
+
 pub struct EventBus {
     sender: broadcast::Sender<DomainEvent>,
     /// Rung when an event means a job was enqueued; `None` when the store announces its jobs
@@ -19,7 +22,7 @@ pub struct EventBus {
 
 impl EventBus {
     pub fn new(wake: Option<Arc<Notify>>, forward: Option<Arc<dyn EventPublisher>>) -> Self {
-        let (sender, _) = broadcast::channel(1024);
+        let (sender, _) = broadcast::channel(EVENT_BUFFER);
         Self {
             sender,
             wake,

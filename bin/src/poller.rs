@@ -44,13 +44,16 @@ pub fn supervisor(
     Ok(PollSupervisor::new(ports, settings))
 }
 
+/// What a polling lease outlasts one long poll by: the fetch's own overhead, with room to spare.
+const POLL_LEASE_MARGIN: Duration = Duration::from_secs(30);
+
 fn poll_settings(settings: &Settings) -> PollSettings {
     let telegram = &settings.telegram;
     let timeout = Duration::from_secs(telegram.poll_timeout_seconds);
     PollSettings {
         timeout,
         // Renewed before and after each fetch, which takes at most the timeout plus a margin.
-        lease_ttl: timeout + Duration::from_secs(30),
+        lease_ttl: timeout + POLL_LEASE_MARGIN,
         standby: Duration::from_millis(telegram.poll_rescan_ms),
         retry: Duration::from_secs(telegram.poll_retry_seconds),
         refused_retry: Duration::from_secs(telegram.poll_refused_retry_seconds),

@@ -110,12 +110,15 @@ fn is_bracketed_ipv6(host: &str) -> bool {
         .is_some_and(|inner| inner.parse::<std::net::Ipv6Addr>().is_ok())
 }
 
+/// The longest DNS name, in bytes, without its trailing dot.
+const MAX_DNS_NAME_LEN: usize = 253;
+
 /// RFC 1123 labels (letters, digits, hyphens; 1-63 each, no hyphen at either end), 253 at most;
 /// IPv4 addresses pass as such names.
 fn is_dns_name(host: &str) -> bool {
     let host = host.strip_suffix('.').unwrap_or(host);
     !host.is_empty()
-        && host.len() <= 253
+        && host.len() <= MAX_DNS_NAME_LEN
         && host.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63

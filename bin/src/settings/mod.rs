@@ -308,7 +308,10 @@ impl Settings {
             return invalid("worker.lease_seconds", "must be at least 1");
         }
         if self.worker.concurrency > MAX_CONCURRENCY {
-            return invalid("worker.concurrency", "must be at most 10000");
+            return invalid(
+                "worker.concurrency",
+                &format!("must be at most {MAX_CONCURRENCY}"),
+            );
         }
         if self.database.max_connections < 2 {
             return invalid(
@@ -377,7 +380,10 @@ impl WebChatSettings {
             ),
         ] {
             if rate > MAX_RATE_PER_MINUTE {
-                return invalid(key, "must be at most 60000 (0 is no limit)");
+                return invalid(
+                    key,
+                    &format!("must be at most {MAX_RATE_PER_MINUTE} (0 is no limit)"),
+                );
             }
         }
         Ok(())

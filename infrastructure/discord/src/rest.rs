@@ -9,6 +9,8 @@ use serde_json::Value;
 use std::time::Duration;
 use url::Url;
 
+/// The limit for one call to Discord's REST API, connection and body included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// `Unknown Webhook`: an interaction token that expired (15 minutes) or never was.
 const UNKNOWN_WEBHOOK: i64 = 10015;
 /// `Invalid Webhook Token`.
@@ -66,7 +68,7 @@ impl Rest {
     pub(crate) fn new(api_url: &str) -> Result<Self, BuildError> {
         let base = base_url(api_url)?;
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
+            .timeout(REQUEST_TIMEOUT)
             .build()?;
         Ok(Self { client, base })
     }

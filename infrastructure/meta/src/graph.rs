@@ -11,6 +11,8 @@ use url::Url;
 const THROTTLED: &[i64] = &[4, 17, 32, 613, 80001, 80006, 130429, 131048, 131056];
 /// Graph error codes of a passing fault on Meta's side, worth retrying.
 const TEMPORARY: &[i64] = &[1, 2, 131000, 131016];
+/// The limit for one Graph API call, connection and body included.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long to wait after a throttling error that comes without a `Retry-After` header (Meta's
 /// usually do).
 pub(crate) const THROTTLE_DELAY: Duration = Duration::from_secs(30);
@@ -35,7 +37,7 @@ impl Graph {
     pub(crate) fn new(graph_url: &str) -> Result<Self, BuildError> {
         let base = base_url(graph_url)?;
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
+            .timeout(REQUEST_TIMEOUT)
             .build()?;
         Ok(Self { client, base })
     }

@@ -89,8 +89,11 @@ fn invalid_json(raw: &str, token: &str) -> Result<(), SendError> {
     }
 }
 
+/// The most characters of a Bot API answer quoted in an error.
+const EXCERPT_CHARS: usize = 200;
+
 pub(crate) fn excerpt(raw: &str) -> &str {
-    match raw.char_indices().nth(200) {
+    match raw.char_indices().nth(EXCERPT_CHARS) {
         Some((index, _)) => &raw[..index],
         None => raw,
     }

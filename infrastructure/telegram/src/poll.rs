@@ -16,6 +16,8 @@ use serde_json::Value;
 use std::time::Duration;
 use url::Url;
 
+/// How long connecting to the Bot API may take before a poll counts as failed.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long past the long-poll timeout a `getUpdates` answer may take before it is given up.
 const ANSWER_MARGIN: Duration = Duration::from_secs(10);
 /// The wait after a 429 that names none.
@@ -58,7 +60,7 @@ impl TelegramPoller {
     pub fn new(api_url: impl AsRef<str>) -> Result<Self, BuildError> {
         let api_url = parse_api_url(api_url.as_ref())?;
         let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
+            .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
             .build()?;
         Ok(Self { client, api_url })
