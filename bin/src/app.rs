@@ -212,7 +212,9 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
 /// The scrape for `GET /metrics` on the main listener, unless `metrics.listen` serves it.
 fn served_here(settings: &Settings, metrics: Option<&Metrics>) -> Option<Arc<Scrape>> {
     let here = settings.metrics.listen.is_none();
-    metrics.filter(|_| here).map(|metrics| metrics.scrape.clone())
+    metrics
+        .filter(|_| here)
+        .map(|metrics| metrics.scrape.clone())
 }
 
 /// What the configuration decides for the HTTP edge's use cases.
