@@ -7,17 +7,15 @@ use application::ports::{
     Channel, Channels, Clock, EventPublisher, HealthCheck, LanguageModel, SystemClock, TraceContext,
 };
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, CachedBindings, DeliverReply, Dispatcher, DispatcherPorts,
-    DispatcherSettings, EndConversation, GenerateReply, Idempotency, Intake, IntakeSettings,
-    JobRunner, Lookup, PipelineSettings, ReceiveWebhook, Scrape, SendOperatorMessage, SocketCounts,
-    Stores, WebChat,
+    CachedBindings, DeliverReply, Dispatcher, DispatcherPorts, DispatcherSettings, GenerateReply,
+    Intake, IntakeSettings, JobRunner, Lookup, PipelineSettings, Scrape,
 };
 use async_trait::async_trait;
 use database::SeaStore;
 use domain::repositories::BindingRepository;
 use domain::Secret;
 use futures::future::BoxFuture;
-use presentation::AppState;
+use presentation::{AppState, StatePorts, StateSettings, StateStores};
 use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
@@ -177,74 +175,26 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
     let runner = JobRunner::new(store.clone(), generate, deliver, clock.clone(), pipeline);
     let runner = traced_runner(runner, &trace);
     let (dispatcher, job_listener) = dispatching(settings, &store, runner, &wake, &clock);
-    let bootstrap = settings
-        .security
-        .bootstrap_api_key
-        .as_ref()
-        .map(|k| Secret::new(k.expose_secret()));
-    let send_message = Arc::new(SendOperatorMessage::new(
-        store.clone(),
-        bindings.clone(),
-        store.clone(),
-        publisher.clone(),
-        clock.clone(),
-    ));
-    let receive = Arc::new(ReceiveWebhook::new(
-        Stores {
-            bindings: bindings.clone(),
-            messages: store.clone(),
-            intake: traced_intake(intake_writer(&store), &trace),
-        },
-        channels.clone(),
-        publisher.clone(),
-        clock.clone(),
-    ));
-    let web_chat = Arc::new(WebChat {
-        bindings: bindings.clone(),
-        conversations: store.clone(),
-        messages: store.clone(),
-        receive: receive.clone(),
-        events: events.clone(),
-        timer: Arc::new(TokioTimer),
-        limiter: crate::web_chat::rate_limiter(settings)?,
-        tokens: crate::web_chat::visitor_tokens(settings),
-        sockets: SocketCounts::default(),
-        settings: crate::web_chat::web_chat_settings(settings),
-    });
-    let poller = crate::poller::supervisor(settings, &store, receive.clone(), clock.clone())?;
+    let intake = traced_intake(intake_writer(&store), &trace);
+    let limiter = crate::web_chat::rate_limiter(settings)?;
     let metrics = metrics(settings, &store, &clock);
-    let served_here = settings.metrics.listen.is_none();
-    let state = AppState {
-        receive,
-        web_chat,
-        bot_admin: Arc::new(BotAdmin::new(store.clone(), clock.clone())),
-        bind: Arc::new(BindPlatform::new(
-            store.clone(),
-            bindings.clone(),
-            channels,
-            clock.clone(),
-            settings.server.public_url.clone(),
-        )),
-        api_keys: Arc::new(ApiKeys::new(store.clone(), clock.clone(), bootstrap)),
-        send_message,
-        end_conversation: Arc::new(EndConversation::new(
-            store.clone(),
-            publisher.clone(),
-            clock.clone(),
-        )),
-        idempotency: Arc::new(Idempotency::new(store.clone(), clock.clone())),
-        bots: store.clone(),
-        bindings,
-        conversations: store.clone(),
-        messages: store.clone(),
-        summaries: store.clone(),
+    let ports = StatePorts {
+        channels,
+        publisher,
+        subscriber: events.clone(),
+        clock: clock.clone(),
+        timer: Arc::new(TokioTimer),
+        limiter,
         health,
-        metrics: metrics
-            .as_ref()
-            .filter(|_| served_here)
-            .map(|metrics| metrics.scrape.clone()),
+        metrics: served_here(settings, metrics.as_ref()),
         trace,
     };
+    let stores = StateStores {
+        bindings,
+        ..StateStores::all(store.clone(), intake)
+    };
+    let state = AppState::new(stores, ports, state_settings(settings));
+    let poller = crate::poller::supervisor(settings, &store, state.receive.clone(), clock.clone())?;
     let gateways =
         crate::gateway::supervisor(settings, store.clone(), state.receive.clone(), clock);
     Ok(App {
@@ -257,6 +207,25 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         gateways,
         metrics,
     })
+}
+
+/// The scrape for `GET /metrics` on the main listener, unless `metrics.listen` serves it.
+fn served_here(settings: &Settings, metrics: Option<&Metrics>) -> Option<Arc<Scrape>> {
+    let here = settings.metrics.listen.is_none();
+    metrics
+        .filter(|_| here)
+        .map(|metrics| metrics.scrape.clone())
+}
+
+/// What the configuration decides for the HTTP edge's use cases.
+fn state_settings(settings: &Settings) -> StateSettings {
+    let bootstrap = settings.security.bootstrap_api_key.as_ref();
+    StateSettings {
+        public_url: settings.server.public_url.clone(),
+        bootstrap_api_key: bootstrap.map(|k| Secret::new(k.expose_secret())),
+        visitor_tokens: crate::web_chat::visitor_tokens(settings),
+        web_chat: crate::web_chat::web_chat_settings(settings),
+    }
 }
 
 /// The dispatcher and its cross-replica wake-ups, unless `worker.concurrency` is 0.

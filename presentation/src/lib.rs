@@ -13,55 +13,24 @@ pub mod refusals;
 pub mod request_id;
 pub mod request_span;
 pub mod routes;
+pub mod state;
 pub mod web_chat;
 
 pub use client::TrustedProxies;
 pub use errors::ApiError;
 pub use limits::WebhookBodies;
+pub use state::{AppState, StatePorts, StateSettings, StateStores};
 pub use web_chat::WebChatChannel;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
-use application::ports::{HealthCheck, TraceContext};
-use application::{
-    ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, ReceiveWebhook, Scrape,
-    SendOperatorMessage, WebChat,
-};
-use domain::repositories::{
-    BindingRepository, BotRepository, ConversationRepository, MessageRepository, SummaryRepository,
-};
+use application::Scrape;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_actix_web::TracingLogger;
-
-/// What the handlers use: use cases where there is logic to protect, repositories for plain reads.
-pub struct AppState {
-    pub receive: Arc<ReceiveWebhook>,
-    pub bot_admin: Arc<BotAdmin>,
-    pub bind: Arc<BindPlatform>,
-    pub api_keys: Arc<ApiKeys>,
-    pub send_message: Arc<SendOperatorMessage>,
-    pub end_conversation: Arc<EndConversation>,
-    /// The web chat's socket and the REST channel.
-    pub web_chat: Arc<WebChat>,
-    /// `Idempotency-Key` claims and answers for the admin API's POSTs.
-    pub idempotency: Arc<Idempotency>,
-    pub bots: Arc<dyn BotRepository>,
-    pub bindings: Arc<dyn BindingRepository>,
-    pub conversations: Arc<dyn ConversationRepository>,
-    pub messages: Arc<dyn MessageRepository>,
-    pub summaries: Arc<dyn SummaryRepository>,
-    /// Run by `GET /health/ready`.
-    pub health: Vec<Arc<dyn HealthCheck>>,
-    /// Rendered by `GET /metrics` on this app; `None` when metrics are off or served on
-    /// `metrics.listen` (see [`metrics_server`]).
-    pub metrics: Option<Arc<Scrape>>,
-    /// Continues callers' traces on the admin API and the REST channel; `None` with traces off.
-    pub trace: Option<Arc<dyn TraceContext>>,
-}
 
 /// HTTP tunables, passed in by value from configuration.
 #[derive(Debug, Clone, PartialEq, Eq)]

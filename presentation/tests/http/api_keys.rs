@@ -50,7 +50,7 @@ async fn list_all(app: &TestApp, limit: u32) -> Vec<Value> {
 
 #[actix_web::test]
 async fn creating_a_key_answers_201_with_the_key_shown_once() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let expiry = "2999-01-31T12:00:00Z";
     let reply = app
         .admin(post_key(
@@ -71,7 +71,7 @@ async fn creating_a_key_answers_201_with_the_key_shown_once() {
         DateTime::parse_from_rfc3339(expiry).unwrap()
     );
     DateTime::parse_from_rfc3339(body["created_at"].as_str().unwrap()).unwrap();
-    let stored = app.api_keys.0.lock().unwrap().last().cloned().unwrap();
+    let stored = app.stored_keys().await.pop().unwrap();
     assert_eq!(body["id"], stored.id.to_string());
     assert_ne!(stored.key_hash, key, "only the digest is stored");
 
@@ -84,7 +84,7 @@ async fn creating_a_key_answers_201_with_the_key_shown_once() {
 
 #[actix_web::test]
 async fn listing_pages_through_keys_and_never_shows_a_key_or_its_digest() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let issued = issue(&app, "viewer").await;
     let key = issued["key"].as_str().unwrap();
     assert_eq!(app.as_key(key, read_bots()).await.status, 200);
@@ -116,7 +116,7 @@ async fn listing_pages_through_keys_and_never_shows_a_key_or_its_digest() {
     assert_eq!(listed["revoked_at"], Value::Null);
 
     let page = app.admin(list_keys("")).await;
-    let secrets = app.api_keys.0.lock().unwrap().clone();
+    let secrets = app.stored_keys().await;
     for secret in [key, ADMIN_KEY, OPERATOR_KEY, VIEWER_KEY] {
         assert!(!page.raw.contains(secret), "{}", page.raw);
     }
@@ -127,7 +127,7 @@ async fn listing_pages_through_keys_and_never_shows_a_key_or_its_digest() {
 
 #[actix_web::test]
 async fn a_revoked_key_is_refused_from_then_on() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let issued = issue(&app, "admin").await;
     let (id, key) = (
         issued["id"].as_str().unwrap(),
@@ -149,7 +149,7 @@ async fn a_revoked_key_is_refused_from_then_on() {
 
 #[actix_web::test]
 async fn revoking_an_unknown_key_is_404() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let unknown = app.admin(revoke_key(&ApiKeyId::new().to_string())).await;
     assert_problem(&unknown, 404, "not_found");
     let malformed = app.admin(revoke_key("not-an-id")).await;
@@ -158,11 +158,11 @@ async fn revoking_an_unknown_key_is_404() {
 
 #[actix_web::test]
 async fn an_expired_key_is_401() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let secret = format!("sb_{}", "d3".repeat(32));
     let mut expired = api_key(&secret, Role::Admin);
     expired.expires_at = Some(Utc::now() - Duration::seconds(1));
-    app.api_keys.0.lock().unwrap().push(expired);
+    app.seed_key(&expired).await;
     assert_problem(
         &app.as_key(&secret, read_bots()).await,
         401,
@@ -177,8 +177,8 @@ async fn an_expired_key_is_401() {
 
 #[actix_web::test]
 async fn only_admins_manage_keys() {
-    let app = TestApp::new();
-    let id = app.api_keys.0.lock().unwrap()[0].id.to_string();
+    let app = TestApp::new().await;
+    let id = app.stored_keys().await[0].id.to_string();
     let routes = || {
         [
             post_key(json!({"name": "x", "role": "admin"})),
@@ -194,7 +194,7 @@ async fn only_admins_manage_keys() {
     for request in routes() {
         assert_problem(&app.send(request).await, 401, "unauthenticated");
     }
-    let keys = app.api_keys.0.lock().unwrap().clone();
+    let keys = app.stored_keys().await;
     assert_eq!(keys.len(), 3, "nothing was issued");
     assert!(
         keys.iter().all(|k| k.revoked_at.is_none()),
@@ -204,7 +204,7 @@ async fn only_admins_manage_keys() {
 
 #[actix_web::test]
 async fn invalid_fields_are_422_naming_the_field() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let past = (Utc::now() - Duration::days(1)).to_rfc3339();
     let cases = [
         (json!({"role": "viewer"}), "name"),
@@ -224,16 +224,12 @@ async fn invalid_fields_are_422_naming_the_field() {
     for (body, field) in cases {
         assert_invalid_field(&app.admin(post_key(body)).await, field);
     }
-    assert_eq!(
-        app.api_keys.0.lock().unwrap().len(),
-        3,
-        "nothing was issued"
-    );
+    assert_eq!(app.stored_keys().await.len(), 3, "nothing was issued");
 }
 
 #[actix_web::test]
 async fn unknown_fields_are_refused() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let body = json!({"name": "ci", "role": "viewer", "scopes": ["all"]});
     let reply = app.admin(post_key(body)).await;
     assert_problem(&reply, 400, "malformed_json");
@@ -242,5 +238,5 @@ async fn unknown_fields_are_refused() {
         "{}",
         reply.raw
     );
-    assert_eq!(app.api_keys.0.lock().unwrap().len(), 3);
+    assert_eq!(app.stored_keys().await.len(), 3);
 }

@@ -12,7 +12,7 @@ fn create_bot() -> TestRequest {
 
 #[actix_web::test]
 async fn a_missing_key_is_401_with_a_bearer_challenge() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let reply = app.send(TestRequest::get().uri("/api/v1/bots")).await;
     assert_problem(&reply, 401, "unauthenticated");
     assert_eq!(reply.header("www-authenticate"), Some("Bearer"));
@@ -20,7 +20,7 @@ async fn a_missing_key_is_401_with_a_bearer_challenge() {
 
 #[actix_web::test]
 async fn a_wrong_key_is_401() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let reply = app
         .as_key("sb_not_a_key", TestRequest::get().uri("/api/v1/bots"))
         .await;
@@ -37,7 +37,7 @@ async fn a_wrong_key_is_401() {
 
 #[actix_web::test]
 async fn anonymous_callers_learn_nothing_about_routes_or_bodies() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let unknown = app
         .send(TestRequest::get().uri("/api/v1/nothing-here"))
         .await;
@@ -55,10 +55,10 @@ async fn anonymous_callers_learn_nothing_about_routes_or_bodies() {
 
 #[actix_web::test]
 async fn a_viewer_may_read_but_not_create_a_bot() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let reply = app.as_key(VIEWER_KEY, create_bot()).await;
     assert_problem(&reply, 403, "forbidden");
-    assert!(app.bots.0.lock().unwrap().is_empty());
+    assert!(app.stored_bots().await.is_empty());
     let list = app
         .as_key(VIEWER_KEY, TestRequest::get().uri("/api/v1/bots"))
         .await;
@@ -67,14 +67,14 @@ async fn a_viewer_may_read_but_not_create_a_bot() {
 
 #[actix_web::test]
 async fn an_operator_may_not_write_bots() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let reply = app.as_key(OPERATOR_KEY, create_bot()).await;
     assert_problem(&reply, 403, "forbidden");
 }
 
 #[actix_web::test]
 async fn the_role_is_checked_before_the_body_is_read() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let reply = app
         .as_key(
             VIEWER_KEY,
@@ -89,7 +89,7 @@ async fn the_role_is_checked_before_the_body_is_read() {
 
 #[actix_web::test]
 async fn the_bearer_scheme_is_case_insensitive() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let reply = app
         .send(
             TestRequest::get()

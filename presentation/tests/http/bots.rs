@@ -5,7 +5,8 @@ use crate::support::{
 };
 use actix_web::test::TestRequest;
 use chrono::{DateTime, Utc};
-use domain::{BotId, BotSummary};
+use domain::repositories::{BindingRepository, MessageRepository};
+use domain::{BotId, MessageContent, MessageStatus, TokenUsage};
 use presentation::HttpSettings;
 use serde_json::{json, Value};
 
@@ -23,7 +24,7 @@ async fn create(app: &TestApp, name: &str) -> Value {
 
 #[actix_web::test]
 async fn creating_a_bot_answers_201_with_the_bot_and_its_location() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let reply = app
         .admin(post_bot(json!({
             "name": "  Ada ",
@@ -50,12 +51,12 @@ async fn creating_a_bot_answers_201_with_the_bot_and_its_location() {
         DateTime::parse_from_rfc3339(bot[time].as_str().unwrap()).unwrap();
     }
     assert!(reply.header("x-request-id").is_some());
-    assert_eq!(app.bots.0.lock().unwrap().len(), 1);
+    assert_eq!(app.stored_bots().await.len(), 1);
 }
 
 #[actix_web::test]
 async fn invalid_fields_are_422_naming_the_field() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let cases = [
         (json!({"name": "   ", "system_prompt": ""}), "name"),
         (
@@ -80,12 +81,12 @@ async fn invalid_fields_are_422_naming_the_field() {
     for (body, field) in cases {
         assert_invalid_field(&app.admin(post_bot(body)).await, field);
     }
-    assert!(app.bots.0.lock().unwrap().is_empty());
+    assert!(app.stored_bots().await.is_empty());
 }
 
 #[actix_web::test]
 async fn every_invalid_field_is_named_in_one_422() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let body = json!({
         "name": "x".repeat(101),
         "system_prompt": "",
@@ -108,23 +109,19 @@ async fn every_invalid_field_is_named_in_one_422() {
         .admin(TestRequest::patch().uri(&uri).set_json(patch))
         .await;
     assert_invalid_fields(&reply, &["name", "temperature"]);
-    assert_eq!(
-        app.bots.0.lock().unwrap()[0].name.as_str(),
-        "Ada",
-        "unchanged"
-    );
+    assert_eq!(app.stored_bots().await[0].name.as_str(), "Ada", "unchanged");
 }
 
 #[actix_web::test]
 async fn unknown_fields_are_400_naming_them() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let create = json!({"name": "Ada", "system_prompt": "", "colour": "red"});
     let reply = app.admin(post_bot(create)).await;
     assert_problem(&reply, 400, "malformed_json");
     assert!(reply.body["detail"].as_str().unwrap().contains("colour"));
-    assert!(app.bots.0.lock().unwrap().is_empty());
+    assert!(app.stored_bots().await.is_empty());
 
-    let bot = app.seed_bot("Ada");
+    let bot = app.seed_bot("Ada").await;
     let uri = format!("/api/v1/bots/{}", bot.id);
     for patch in [
         json!({"nmae": "Grace"}),
@@ -135,16 +132,12 @@ async fn unknown_fields_are_400_naming_them() {
             .await;
         assert_problem(&reply, 400, "malformed_json");
     }
-    assert_eq!(
-        app.bots.0.lock().unwrap()[0].name.as_str(),
-        "Ada",
-        "unchanged"
-    );
+    assert_eq!(app.stored_bots().await[0].name.as_str(), "Ada", "unchanged");
 }
 
 #[actix_web::test]
 async fn malformed_json_is_400() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let reply = app
         .admin(
             TestRequest::post()
@@ -162,7 +155,7 @@ async fn malformed_json_is_400() {
 
 #[actix_web::test]
 async fn a_body_that_is_not_json_is_415() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let reply = app
         .admin(
             TestRequest::post()
@@ -182,7 +175,8 @@ async fn a_json_body_over_the_limit_is_413() {
             ..HttpSettings::default()
         },
         ..Default::default()
-    });
+    })
+    .await;
     let reply = app
         .admin(post_bot(
             json!({"name": "Ada", "system_prompt": "x".repeat(200)}),
@@ -193,7 +187,7 @@ async fn a_json_body_over_the_limit_is_413() {
 
 #[actix_web::test]
 async fn unknown_or_unparsable_bot_ids_are_404() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let unknown = format!("/api/v1/bots/{}", domain::BotId::new());
     for uri in [unknown.as_str(), "/api/v1/bots/not-a-uuid"] {
         let reply = app.admin(TestRequest::get().uri(uri)).await;
@@ -209,7 +203,7 @@ async fn unknown_or_unparsable_bot_ids_are_404() {
 
 #[actix_web::test]
 async fn a_bot_can_be_read_back() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let created = create(&app, "Ada").await;
     let reply = app
         .admin(TestRequest::get().uri(&format!("/api/v1/bots/{}", created["id"].as_str().unwrap())))
@@ -220,7 +214,7 @@ async fn a_bot_can_be_read_back() {
 
 #[actix_web::test]
 async fn patch_leaves_absent_fields_and_clears_null_ones() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let created = app
         .admin(post_bot(json!({
             "name": "Ada",
@@ -282,7 +276,7 @@ async fn patch_leaves_absent_fields_and_clears_null_ones() {
 
 #[actix_web::test]
 async fn deleting_a_bot_answers_204_then_it_is_gone() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let created = create(&app, "Ada").await;
     let uri = format!("/api/v1/bots/{}", created["id"].as_str().unwrap());
     let reply = app.admin(TestRequest::delete().uri(&uri)).await;
@@ -293,8 +287,25 @@ async fn deleting_a_bot_answers_204_then_it_is_gone() {
 }
 
 #[actix_web::test]
+async fn deleting_a_bot_deletes_its_bindings_and_conversations() {
+    let app = TestApp::new().await;
+    let bot = app.seed_bound_bot().await;
+    let conversation = app.seed_conversation(&bot).await;
+    let kept = app.seed_conversation(&app.seed_bot("Grace").await).await;
+    let reply = app
+        .admin(TestRequest::delete().uri(&format!("/api/v1/bots/{}", bot.id)))
+        .await;
+    assert_eq!(reply.status, 204, "{}", reply.raw);
+    assert!(app.store.list_for_bot(bot.id).await.unwrap().is_empty());
+    let read = |id| TestRequest::get().uri(&format!("/api/v1/conversations/{id}"));
+    assert_problem(&app.admin(read(conversation.id)).await, 404, "not_found");
+    assert!(app.stored_messages(conversation.id).await.is_empty());
+    assert_eq!(app.admin(read(kept.id)).await.status, 200, "another bot's");
+}
+
+#[actix_web::test]
 async fn bots_are_listed_page_by_page() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for name in ["a", "b", "c"] {
         create(&app, name).await;
     }
@@ -314,7 +325,7 @@ async fn bots_are_listed_page_by_page() {
 
 #[actix_web::test]
 async fn an_unparsable_limit_is_400() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let reply = app
         .admin(TestRequest::get().uri("/api/v1/bots?limit=many"))
         .await;
@@ -327,8 +338,8 @@ fn post(uri: &str) -> TestRequest {
 
 #[actix_web::test]
 async fn pausing_and_resuming_are_idempotent_and_answer_the_bot() {
-    let app = TestApp::new();
-    let id = app.seed_bot("Ada").id;
+    let app = TestApp::new().await;
+    let id = app.seed_bot("Ada").await.id;
     let (pause, resume) = (
         format!("/api/v1/bots/{id}/pause"),
         format!("/api/v1/bots/{id}/resume"),
@@ -340,7 +351,7 @@ async fn pausing_and_resuming_are_idempotent_and_answer_the_bot() {
     assert_eq!(paused.body["status"], "paused");
     let paused_at = paused.body["paused_at"].as_str().unwrap();
     DateTime::parse_from_rfc3339(paused_at).unwrap();
-    assert!(app.bots.0.lock().unwrap()[0].is_paused());
+    assert!(app.stored_bots().await[0].is_paused());
 
     let again = app.admin(post(&pause)).await;
     assert_eq!(again.status, 200);
@@ -355,6 +366,17 @@ async fn pausing_and_resuming_are_idempotent_and_answer_the_bot() {
         )
         .await;
     assert_eq!(read.body["status"], "paused");
+    let uri = format!("/api/v1/bots/{id}");
+    let edit = TestRequest::patch()
+        .uri(&uri)
+        .set_json(json!({"name": "Grace"}));
+    let edited = app.admin(edit).await;
+    assert_eq!(edited.status, 200, "{}", edited.raw);
+    assert_eq!(
+        (&edited.body["status"], &edited.body["paused_at"]),
+        (&json!("paused"), &json!(paused_at)),
+        "an edit keeps the pause"
+    );
 
     for _ in 0..2 {
         let resumed = app.admin(post(&resume)).await;
@@ -362,13 +384,13 @@ async fn pausing_and_resuming_are_idempotent_and_answer_the_bot() {
         assert_eq!(resumed.body["status"], "active");
         assert_eq!(resumed.body["paused_at"], Value::Null);
     }
-    assert!(!app.bots.0.lock().unwrap()[0].is_paused());
+    assert!(!app.stored_bots().await[0].is_paused());
 }
 
 #[actix_web::test]
 async fn pausing_needs_an_admin_and_a_known_bot() {
-    let app = TestApp::new();
-    let id = app.seed_bot("Ada").id;
+    let app = TestApp::new().await;
+    let id = app.seed_bot("Ada").await.id;
     for action in ["pause", "resume"] {
         let uri = format!("/api/v1/bots/{id}/{action}");
         let refused = app.as_key(VIEWER_KEY, post(&uri)).await;
@@ -378,21 +400,54 @@ async fn pausing_needs_an_admin_and_a_known_bot() {
         let get = app.admin(TestRequest::get().uri(&uri)).await;
         assert_problem(&get, 405, "method_not_allowed");
     }
-    assert!(!app.bots.0.lock().unwrap()[0].is_paused());
+    assert!(!app.stored_bots().await[0].is_paused());
+}
+
+fn at(time: &str) -> DateTime<Utc> {
+    time.parse().unwrap()
+}
+
+fn usage(prompt_tokens: u32, completion_tokens: u32) -> Option<TokenUsage> {
+    Some(TokenUsage {
+        prompt_tokens,
+        completion_tokens,
+    })
+}
+
+/// January 2025 in two of the bot's chats: five messages in, four answers out (one failed)
+/// with 300 prompt and 45 completion tokens. Besides: a chat started just before the month, and
+/// a message at the month's exclusive end.
+async fn seed_january(app: &TestApp, bot: BotId) {
+    let hi = || MessageContent::text("hi");
+    let answered = [
+        ("1", "1", "2025-01-02T10:00:00Z", usage(100, 20)),
+        ("1", "2", "2025-01-03T10:00:00Z", usage(150, 20)),
+        ("2", "3", "2025-01-10T10:00:00Z", usage(50, 5)),
+        ("2", "4", "2025-01-11T10:00:00Z", None),
+    ];
+    let mut answers = Vec::new();
+    for (chat, id, time, usage) in answered {
+        let question = app.seed_inbound(bot, chat, id, hi(), at(time)).await;
+        answers.push(app.seed_answer(&question, at(time), usage).await);
+    }
+    let failed =
+        MessageRepository::advance(&*app.store, answers[2].id, MessageStatus::Failed, None);
+    assert!(failed.await.unwrap());
+    app.seed_inbound(bot, "2", "5", hi(), at("2025-01-31T23:59:59Z"))
+        .await;
+    app.seed_inbound(bot, "3", "6", hi(), at("2024-12-31T23:59:59Z"))
+        .await;
+    app.seed_inbound(bot, "1", "7", hi(), at("2025-02-01T00:00:00Z"))
+        .await;
 }
 
 #[actix_web::test]
 async fn a_summary_reports_the_repositorys_counts_for_the_range() {
-    let app = TestApp::new();
-    let id = app.seed_bot("Ada").id;
-    *app.summaries.summary.lock().unwrap() = BotSummary {
-        conversations: 2,
-        inbound: 5,
-        outbound: 4,
-        failures: 1,
-        prompt_tokens: 300,
-        completion_tokens: 45,
-    };
+    let app = TestApp::new().await;
+    let id = app.seed_bot("Ada").await.id;
+    seed_january(&app, id).await;
+    let other = app.seed_bot("Grace").await.id;
+    seed_january(&app, other).await;
     let uri = format!(
         "/api/v1/bots/{id}/summary?from=2025-01-01T00:00:00Z&to=2025-02-01T01:00:00%2B01:00"
     );
@@ -410,17 +465,15 @@ async fn a_summary_reports_the_repositorys_counts_for_the_range() {
             "tokens": {"prompt": 300, "completion": 45, "total": 345},
         })
     );
-    let asked = app.summaries.asked.lock().unwrap().clone();
-    let (bot_id, range) = asked[0];
-    assert_eq!(bot_id, id);
-    let expected_to: DateTime<Utc> = "2025-02-01T00:00:00Z".parse().unwrap();
-    assert_eq!(range.to(), Some(expected_to));
 }
 
 #[actix_web::test]
 async fn an_unbounded_summary_has_null_bounds() {
-    let app = TestApp::new();
-    let id = app.seed_bot("Ada").id;
+    let app = TestApp::new().await;
+    let id = app.seed_bot("Ada").await.id;
+    let hi = MessageContent::text("hi");
+    app.seed_inbound(id, "1", "1", hi, at("1999-12-31T23:59:59Z"))
+        .await;
     let uri = format!("/api/v1/bots/{id}/summary");
     let reply = app.as_key(VIEWER_KEY, TestRequest::get().uri(&uri)).await;
     assert_eq!(reply.status, 200, "{}", reply.raw);
@@ -429,14 +482,16 @@ async fn an_unbounded_summary_has_null_bounds() {
         (&Value::Null, &Value::Null)
     );
     assert_eq!(reply.body["tokens"]["total"], 0);
-    let (_, range) = app.summaries.asked.lock().unwrap()[0];
-    assert_eq!((range.from(), range.to()), (None, None));
+    assert_eq!(reply.body["conversations"], 1);
+    assert_eq!(reply.body["messages"], json!({"inbound": 1, "outbound": 0}));
 }
 
 #[actix_web::test]
 async fn a_bad_summary_range_is_refused_before_any_count() {
-    let app = TestApp::new();
-    let id = app.seed_bot("Ada").id;
+    let app = TestApp::new().await;
+    let id = app.seed_bot("Ada").await.id;
+    // Were the summaries asked for, the answer would be a 503.
+    app.summaries.unavailable.set(true);
     let summary = |query: &str| format!("/api/v1/bots/{id}/summary?{query}");
     let backwards = summary("from=2025-02-01T00:00:00Z&to=2025-01-01T00:00:00Z");
     let reply = app
@@ -460,5 +515,4 @@ async fn a_bad_summary_range_is_refused_before_any_count() {
         404,
         "not_found",
     );
-    assert!(app.summaries.asked.lock().unwrap().is_empty());
 }

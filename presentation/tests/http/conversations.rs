@@ -8,11 +8,11 @@ use serde_json::{json, Value};
 
 #[actix_web::test]
 async fn conversations_are_listed_and_filtered() {
-    let app = TestApp::new();
-    let ada = app.seed_bot("Ada");
-    let bob = app.seed_bot("Bob");
-    let conversation = app.seed_conversation(&ada);
-    app.seed_conversation(&bob);
+    let app = TestApp::new().await;
+    let ada = app.seed_bot("Ada").await;
+    let bob = app.seed_bot("Bob").await;
+    let conversation = app.seed_conversation(&ada).await;
+    app.seed_conversation(&bob).await;
 
     let all = app
         .as_key(VIEWER_KEY, TestRequest::get().uri("/api/v1/conversations"))
@@ -52,7 +52,7 @@ async fn conversations_are_listed_and_filtered() {
 
 #[actix_web::test]
 async fn invalid_filters_are_400() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for query in [
         "status=sleeping",
         "platform=myspace",
@@ -75,9 +75,9 @@ async fn invalid_filters_are_400() {
 
 #[actix_web::test]
 async fn a_conversation_is_read_by_id_or_404() {
-    let app = TestApp::new();
-    let bot = app.seed_bot("Ada");
-    let conversation = app.seed_conversation(&bot);
+    let app = TestApp::new().await;
+    let bot = app.seed_bot("Ada").await;
+    let conversation = app.seed_conversation(&bot).await;
     let reply = app
         .as_key(
             VIEWER_KEY,
@@ -96,9 +96,9 @@ async fn a_conversation_is_read_by_id_or_404() {
 
 #[actix_web::test]
 async fn an_operator_ends_a_conversation_and_a_viewer_may_not() {
-    let app = TestApp::new();
-    let bot = app.seed_bot("Ada");
-    let conversation = app.seed_conversation(&bot);
+    let app = TestApp::new().await;
+    let bot = app.seed_bot("Ada").await;
+    let conversation = app.seed_conversation(&bot).await;
     let uri = format!("/api/v1/conversations/{}/end", conversation.id);
 
     let refused = app.as_key(VIEWER_KEY, TestRequest::post().uri(&uri)).await;
@@ -120,9 +120,9 @@ async fn an_operator_ends_a_conversation_and_a_viewer_may_not() {
 
 #[actix_web::test]
 async fn messages_carry_direction_text_content_and_status() {
-    let app = TestApp::new();
-    let bot = app.seed_bot("Ada");
-    let conversation = app.seed_conversation(&bot);
+    let app = TestApp::new().await;
+    let bot = app.seed_bot("Ada").await;
+    let conversation = app.seed_conversation(&bot).await;
     let uri = format!("/api/v1/conversations/{}/messages", conversation.id);
     let reply = app.as_key(VIEWER_KEY, TestRequest::get().uri(&uri)).await;
     assert_eq!(reply.status, 200, "{}", reply.raw);
@@ -181,20 +181,21 @@ async fn listed(app: &TestApp, query: &str) -> Vec<String> {
 }
 
 /// Seeds a conversation of a new bot, created at `at` (RFC 3339).
-fn conversation_created(app: &TestApp, at: &str) -> ConversationId {
-    let conversation = app.seed_conversation(&app.seed_bot("Ada"));
+async fn conversation_created(app: &TestApp, at: &str) -> ConversationId {
     let created: DateTime<Utc> = at.parse().unwrap();
-    let mut rows = app.conversations.0.lock().unwrap();
-    let row = rows.iter_mut().find(|c| c.id == conversation.id).unwrap();
-    row.created_at = created;
-    conversation.id
+    let bot = app.seed_bot("Ada").await;
+    app.seed_conversation_at(&bot, created).await.id
 }
 
 #[actix_web::test]
 async fn conversations_are_filtered_by_creation_time() {
-    let app = TestApp::new();
-    let january = conversation_created(&app, "2025-01-01T00:00:00Z").to_string();
-    let june = conversation_created(&app, "2025-06-01T00:00:00Z").to_string();
+    let app = TestApp::new().await;
+    let january = conversation_created(&app, "2025-01-01T00:00:00Z")
+        .await
+        .to_string();
+    let june = conversation_created(&app, "2025-06-01T00:00:00Z")
+        .await
+        .to_string();
 
     assert_eq!(
         listed(&app, "created_after=2025-03-01T00:00:00Z").await,
@@ -213,7 +214,7 @@ async fn conversations_are_filtered_by_creation_time() {
 
 #[actix_web::test]
 async fn a_window_ending_before_it_starts_is_422_naming_created_after() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let uri = "/api/v1/conversations?created_after=2025-02-01T00:00:00Z&created_before=2025-01-01T00:00:00Z";
     let reply = app.as_key(VIEWER_KEY, TestRequest::get().uri(uri)).await;
     assert_invalid_field(&reply, "created_after");

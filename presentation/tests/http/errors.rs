@@ -5,7 +5,7 @@ use actix_web::test::TestRequest;
 
 #[actix_web::test]
 async fn an_unknown_route_is_a_404_problem() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for uri in ["/nope", "/webhooks", "/health"] {
         let reply = app.send(TestRequest::get().uri(uri)).await;
         assert_problem(&reply, 404, "not_found");
@@ -18,8 +18,8 @@ async fn an_unknown_route_is_a_404_problem() {
 
 #[actix_web::test]
 async fn no_answer_may_be_sniffed_as_another_type() {
-    let app = TestApp::new();
-    let meta = app.seed_meta_bound_bot();
+    let app = TestApp::new().await;
+    let meta = app.seed_meta_bound_bot().await;
     let handshake = format!(
         "/webhooks/whatsapp/{}?hub.mode=subscribe&hub.verify_token={META_VERIFY_TOKEN}&hub.challenge=%3Cb%3E1%3C%2Fb%3E",
         meta.id
@@ -45,7 +45,7 @@ async fn no_answer_may_be_sniffed_as_another_type() {
 
 #[actix_web::test]
 async fn a_wrong_method_is_a_405_problem() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let reply = app.send(TestRequest::delete().uri("/health/live")).await;
     assert_problem(&reply, 405, "method_not_allowed");
     assert!(
@@ -58,7 +58,7 @@ async fn a_wrong_method_is_a_405_problem() {
 
 #[actix_web::test]
 async fn every_request_gets_its_own_id() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let first = app.send(TestRequest::get().uri("/health/live")).await;
     let second = app.send(TestRequest::get().uri("/nope")).await;
     let (a, b) = (

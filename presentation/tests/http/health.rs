@@ -4,11 +4,12 @@ use crate::support::{assert_problem, FixedCheck, Options, TestApp};
 use actix_web::test::TestRequest;
 use serde_json::json;
 
-fn with_checks(checks: Vec<FixedCheck>) -> TestApp {
+async fn with_checks(checks: Vec<FixedCheck>) -> TestApp {
     TestApp::with(Options {
         checks,
         ..Default::default()
     })
+    .await
 }
 
 #[actix_web::test]
@@ -16,7 +17,8 @@ async fn liveness_only_needs_the_process() {
     let app = with_checks(vec![FixedCheck {
         name: "database",
         healthy: false,
-    }]);
+    }])
+    .await;
     let reply = app.send(TestRequest::get().uri("/health/live")).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body, json!({"status": "ok"}));
@@ -34,7 +36,8 @@ async fn readiness_reports_every_check() {
             name: "redis",
             healthy: true,
         },
-    ]);
+    ])
+    .await;
     let reply = app.send(TestRequest::get().uri("/health/ready")).await;
     assert_eq!(reply.status, 200);
     assert_eq!(
@@ -54,7 +57,8 @@ async fn readiness_is_503_naming_the_failing_check_but_not_its_cause() {
             name: "redis",
             healthy: true,
         },
-    ]);
+    ])
+    .await;
     let reply = app.send(TestRequest::get().uri("/health/ready")).await;
     assert_problem(&reply, 503, "not_ready");
     let detail = reply.body["detail"].as_str().unwrap();

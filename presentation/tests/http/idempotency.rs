@@ -6,10 +6,9 @@ use actix_web::test::TestRequest;
 use application::idempotency::fingerprint;
 use application::ports::{Claim, ClaimTimes, IdempotencyStore, IdempotentRequest};
 use application::Principal;
-use chrono::Utc;
+use chrono::{Duration, Utc};
 use domain::Role;
 use serde_json::{json, Value};
-use std::sync::atomic::Ordering;
 
 const CREATE_BOT: &str = r#"{"name":"Ada","system_prompt":"be brief"}"#;
 
@@ -22,8 +21,8 @@ fn create_bot(body: &str, key: &str) -> TestRequest {
         .set_payload(body.to_owned())
 }
 
-fn bots(app: &TestApp) -> usize {
-    app.bots.0.lock().unwrap().len()
+async fn bots(app: &TestApp) -> usize {
+    app.stored_bots().await.len()
 }
 
 fn replayed(reply: &Reply) -> bool {
@@ -32,7 +31,7 @@ fn replayed(reply: &Reply) -> bool {
 
 #[actix_web::test]
 async fn a_retry_replays_the_first_answer_and_the_bot_is_created_once() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let first = app.admin(create_bot(CREATE_BOT, "k-1")).await;
     assert_eq!(first.status, 201, "{}", first.raw);
     assert!(!replayed(&first));
@@ -44,12 +43,12 @@ async fn a_retry_replays_the_first_answer_and_the_bot_is_created_once() {
     assert_eq!(retry.header("location"), first.header("location"));
     assert_eq!(retry.header("content-type"), Some("application/json"));
     assert_ne!(retry.header("x-request-id"), first.header("x-request-id"));
-    assert_eq!(bots(&app), 1);
+    assert_eq!(bots(&app).await, 1);
 }
 
 #[actix_web::test]
 async fn the_same_key_for_another_request_is_422() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     assert_eq!(app.admin(create_bot(CREATE_BOT, "k-1")).await.status, 201);
     let other_body = r#"{"name":"Bob","system_prompt":"be brief"}"#;
     let reply = app.admin(create_bot(other_body, "k-1")).await;
@@ -59,13 +58,24 @@ async fn the_same_key_for_another_request_is_422() {
         .insert_header(("Idempotency-Key", "k-1"))
         .set_json(json!({"name": "ci", "role": "viewer"}));
     assert_problem(&app.admin(other_path).await, 422, "idempotency_key_reused");
-    assert_eq!(bots(&app), 1);
-    assert_eq!(app.api_keys.0.lock().unwrap().len(), 3, "no key was issued");
+    assert_eq!(bots(&app).await, 1);
+    assert_eq!(app.stored_keys().await.len(), 3, "no key was issued");
 }
 
 /// The admin key's record of `key` for a bot creation with `body`.
-fn admins_request(app: &TestApp, key: &str, body: &str) -> IdempotentRequest {
-    let keys = app.api_keys.0.lock().unwrap();
+async fn admins_request(app: &TestApp, key: &str, body: &str) -> IdempotentRequest {
+    admins(app, key, "POST", "/api/v1/bots", body.as_bytes()).await
+}
+
+/// The admin key's record of `key` for `method` on `path` with `body`.
+async fn admins(
+    app: &TestApp,
+    key: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> IdempotentRequest {
+    let keys = app.stored_keys().await;
     let admin = keys.iter().find(|k| k.role == Role::Admin).unwrap();
     let principal = Principal {
         key_id: Some(admin.id),
@@ -74,51 +84,69 @@ fn admins_request(app: &TestApp, key: &str, body: &str) -> IdempotentRequest {
     IdempotentRequest {
         scope: principal.scope(),
         key: key.into(),
-        fingerprint: fingerprint("POST", "/api/v1/bots", body.as_bytes()),
+        fingerprint: fingerprint(method, path, body),
     }
+}
+
+/// A claim held for a minute, kept for a day.
+fn claim_times() -> ClaimTimes {
+    let now = Utc::now();
+    ClaimTimes {
+        now,
+        held_until: now + Duration::minutes(1),
+        expires_at: now + Duration::days(1),
+    }
+}
+
+/// What the store keeps for `request`, read by claiming it; a claim so taken is released.
+async fn kept(app: &TestApp, request: &IdempotentRequest) -> Claim {
+    let claim = app.store.claim(request, claim_times()).await.unwrap();
+    if let Claim::Acquired(token) = &claim {
+        assert!(app.store.release(request, token).await.unwrap());
+    }
+    claim
 }
 
 #[actix_web::test]
 async fn a_key_whose_first_request_still_runs_is_409_until_it_is_released() {
-    let app = TestApp::new();
-    let in_flight = admins_request(&app, "k-1", CREATE_BOT);
-    let now = Utc::now();
-    let times = ClaimTimes {
-        now,
-        held_until: now,
-        expires_at: now,
-    };
-    let Claim::Acquired(token) = app.idempotency.claim(&in_flight, times).await.unwrap() else {
+    let app = TestApp::new().await;
+    let in_flight = admins_request(&app, "k-1", CREATE_BOT).await;
+    let claimed = app.store.claim(&in_flight, claim_times()).await.unwrap();
+    let Claim::Acquired(token) = claimed else {
         panic!("the key is free");
     };
     let reply = app.admin(create_bot(CREATE_BOT, "k-1")).await;
     assert_problem(&reply, 409, "idempotency_key_in_use");
-    assert_eq!(bots(&app), 0);
+    assert_eq!(bots(&app).await, 0);
 
-    assert!(app.idempotency.release(&in_flight, &token).await.unwrap());
+    assert!(app.store.release(&in_flight, &token).await.unwrap());
     let reply = app.admin(create_bot(CREATE_BOT, "k-1")).await;
     assert_eq!(reply.status, 201, "{}", reply.raw);
-    assert_eq!(bots(&app), 1);
+    assert_eq!(bots(&app).await, 1);
 }
 
 #[actix_web::test]
 async fn server_errors_are_not_kept_so_a_retry_runs() {
-    let app = TestApp::new();
-    let conversation = app.seed_conversation(&app.seed_bound_bot());
+    let app = TestApp::new().await;
+    let conversation = app.seed_conversation(&app.seed_bound_bot().await).await;
+    let path = format!("/api/v1/conversations/{}/messages", conversation.id);
+    let body = json!({"text": "hello"});
     let send = || {
         TestRequest::post()
-            .uri(&format!(
-                "/api/v1/conversations/{}/messages",
-                conversation.id
-            ))
+            .uri(&path)
             .insert_header(("Idempotency-Key", "send-1"))
-            .set_json(json!({"text": "hello"}))
+            .set_json(&body)
     };
-    app.ledger.unavailable.store(true, Ordering::SeqCst);
+    app.ledger.unavailable.set(true);
     assert_problem(&app.admin(send()).await, 503, "service_unavailable");
-    assert!(app.idempotency.0.lock().unwrap().is_empty(), "released");
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let record = admins(&app, "send-1", "POST", &path, &bytes).await;
+    assert!(
+        matches!(kept(&app, &record).await, Claim::Acquired(_)),
+        "released"
+    );
 
-    app.ledger.unavailable.store(false, Ordering::SeqCst);
+    app.ledger.unavailable.set(false);
     let retry = app.admin(send()).await;
     assert_eq!(retry.status, 202, "{}", retry.raw);
     assert!(!replayed(&retry), "the retry ran");
@@ -130,7 +158,7 @@ async fn server_errors_are_not_kept_so_a_retry_runs() {
 
 #[actix_web::test]
 async fn refusals_are_kept_and_replayed_too() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let blank = r#"{"name":" ","system_prompt":""}"#;
     let first = app.admin(create_bot(blank, "k-1")).await;
     assert_invalid_field(&first, "name");
@@ -145,7 +173,7 @@ async fn refusals_are_kept_and_replayed_too() {
 
 #[actix_web::test]
 async fn malformed_keys_are_400_and_nothing_runs() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let long = "k".repeat(256);
     for key in ["", " ", "a b", "tab\there", "ключ", long.as_str()] {
         let value = HeaderValue::from_bytes(key.as_bytes()).unwrap();
@@ -162,15 +190,15 @@ async fn malformed_keys_are_400_and_nothing_runs() {
         app.admin(create_bot(CREATE_BOT, &longest)).await.status,
         201
     );
-    assert_eq!(bots(&app), 1);
+    assert_eq!(bots(&app).await, 1);
 }
 
 #[actix_web::test]
 async fn callers_do_not_share_keys() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let second_admin = "sb_d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3d3";
     let key = api_key(second_admin, Role::Admin);
-    app.api_keys.0.lock().unwrap().push(key);
+    app.seed_key(&key).await;
 
     let mine = app.admin(create_bot(CREATE_BOT, "shared")).await;
     let theirs = app
@@ -184,48 +212,49 @@ async fn callers_do_not_share_keys() {
         .await;
     assert_problem(&operator, 403, "forbidden");
     assert!(!replayed(&operator));
-    assert_eq!(bots(&app), 2);
+    assert_eq!(bots(&app).await, 2);
 }
 
 #[actix_web::test]
 async fn an_answer_carrying_a_secret_is_not_kept_and_not_replayed() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
+    let body = json!({"name": "ci", "role": "viewer"});
     let issue = || {
         TestRequest::post()
             .uri("/api/v1/api-keys")
             .insert_header(("Idempotency-Key", "key-1"))
-            .set_json(json!({"name": "ci", "role": "viewer"}))
+            .set_json(&body)
     };
     let first = app.admin(issue()).await;
     assert_eq!(first.status, 201, "{}", first.raw);
     let secret = first.body["key"].as_str().unwrap().to_owned();
-    let records = app.idempotency.0.lock().unwrap().clone();
-    let kept: Vec<_> = records
-        .values()
-        .map(|r| r.answer.clone().unwrap())
-        .collect();
-    assert_eq!(kept.len(), 1);
-    assert_eq!((kept[0].status, &kept[0].body), (201, &None));
+    let bytes = serde_json::to_vec(&body).unwrap();
+    let record = admins(&app, "key-1", "POST", "/api/v1/api-keys", &bytes).await;
+    let Claim::Completed(answer) = kept(&app, &record).await else {
+        panic!("the answer was not kept");
+    };
+    assert_eq!((answer.status, &answer.body), (201, &None));
 
     let retry = app.admin(issue()).await;
     assert_problem(&retry, 409, "idempotency_answer_withheld");
     assert!(!retry.raw.contains(&secret));
-    assert_eq!(app.api_keys.0.lock().unwrap().len(), 4, "issued once");
+    assert_eq!(app.stored_keys().await.len(), 4, "issued once");
 }
 
 #[actix_web::test]
 async fn requests_without_a_key_or_other_than_post_are_untouched() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for _ in 0..2 {
         let plain = TestRequest::post()
             .uri("/api/v1/bots")
             .set_json(serde_json::from_str::<Value>(CREATE_BOT).unwrap());
         assert_eq!(app.admin(plain).await.status, 201);
     }
-    assert_eq!(bots(&app), 2, "no key, no deduplication");
+    assert_eq!(bots(&app).await, 2, "no key, no deduplication");
     let read = TestRequest::get()
         .uri("/api/v1/bots")
         .insert_header(("Idempotency-Key", "not checked on a GET"));
     assert_eq!(app.admin(read).await.status, 200);
-    assert!(app.idempotency.0.lock().unwrap().is_empty());
+    let record = admins(&app, "not checked on a GET", "GET", "/api/v1/bots", b"").await;
+    assert!(matches!(kept(&app, &record).await, Claim::Acquired(_)));
 }

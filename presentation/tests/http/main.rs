@@ -1,4 +1,4 @@
-//! HTTP tests of the presentation crate: the full actix application over in-memory fakes.
+//! HTTP tests of the presentation crate: the full actix application on a fresh SQLite store.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 extern crate switchboard_presentation as presentation;

@@ -47,7 +47,8 @@ async fn a_scrape_reads_the_store_once_and_answers_the_text_format() {
     let app = TestApp::with(Options {
         metrics: Some(Arc::new(scrape)),
         ..Default::default()
-    });
+    })
+    .await;
 
     let reply = app.send(TestRequest::get().uri("/metrics")).await;
 
@@ -62,7 +63,7 @@ async fn a_scrape_reads_the_store_once_and_answers_the_text_format() {
 
 #[actix_web::test]
 async fn without_metrics_on_this_app_the_route_is_a_404_problem() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let reply = app.send(TestRequest::get().uri("/metrics")).await;
     assert_problem(&reply, 404, "not_found");
 }

@@ -58,7 +58,7 @@ fn refs(value: &Value, found: &mut Vec<String>) {
 
 #[actix_web::test]
 async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let doc = document(&app).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let mut targets = Vec::new();
@@ -143,7 +143,7 @@ fn request(op: &Operation, path: &str) -> TestRequest {
 #[actix_web::test]
 async fn each_credential_shows_the_pattern_the_domain_checks() {
     use domain::shapes::*;
-    let doc = document(&TestApp::new()).await;
+    let doc = document(&TestApp::new().await).await;
     let cases = [
         ("TelegramCredentials", "token", TELEGRAM_TOKEN),
         ("TelegramCredentials", "secret_token", TELEGRAM_SECRET_TOKEN),
@@ -174,10 +174,10 @@ async fn each_credential_shows_the_pattern_the_domain_checks() {
 
 #[actix_web::test]
 async fn every_admin_operation_enforces_the_role_it_documents() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let mut revoked = api_key(REVOKED_KEY, Role::Admin);
     revoked.revoked_at = Some(Utc::now());
-    app.api_keys.0.lock().unwrap().push(revoked);
+    app.seed_key(&revoked).await;
     let doc = document(&app).await;
     let refused = [None, Some("sb_not_a_key"), Some(REVOKED_KEY)];
     let roles = [
@@ -220,7 +220,7 @@ async fn every_admin_operation_enforces_the_role_it_documents() {
 
 #[actix_web::test]
 async fn the_docs_page_and_its_assets_are_served_from_the_binary() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let page = app.send(TestRequest::get().uri("/docs")).await;
     assert_eq!(page.status, 200);
     assert_eq!(
@@ -292,8 +292,8 @@ fn seeded(path: &str, conversation: &Conversation, message_id: &str) -> String {
 
 #[actix_web::test]
 async fn no_answer_carries_a_secret() {
-    let app = TestApp::new();
-    let bot = app.seed_bot("keeper");
+    let app = TestApp::new().await;
+    let bot = app.seed_bot("keeper").await;
     let mut bodies = Vec::new();
     for (platform, body) in credentials() {
         let uri = format!("/api/v1/bots/{}/platforms/{platform}", bot.id);
@@ -309,8 +309,8 @@ async fn no_answer_carries_a_secret() {
         )
         .await;
     let new_key = issued.body["key"].as_str().unwrap().to_owned();
-    let conversation = app.seed_conversation(&bot);
-    let message_id = app.messages.0.lock().unwrap()[0].id.to_string();
+    let conversation = app.seed_conversation(&bot).await;
+    let message_id = app.stored_messages(conversation.id).await[0].id.to_string();
     let doc = document(&app).await;
     let reads: Vec<Operation> = operations(&doc)
         .into_iter()
@@ -343,8 +343,8 @@ async fn no_answer_carries_a_secret() {
 
 #[actix_web::test]
 async fn a_cursor_that_is_no_id_is_a_bad_query_on_every_list() {
-    let app = TestApp::new();
-    let conversation = app.seed_conversation(&app.seed_bot("lists"));
+    let app = TestApp::new().await;
+    let conversation = app.seed_conversation(&app.seed_bot("lists").await).await;
     for list in [
         "/api/v1/bots".to_owned(),
         "/api/v1/api-keys".to_owned(),

@@ -14,15 +14,15 @@ fn post_text(id: ConversationId, body: Value) -> TestRequest {
 }
 
 /// A conversation of a bot bound to Telegram.
-fn bound_conversation(app: &TestApp) -> Conversation {
-    let bot = app.seed_bound_bot();
-    app.seed_conversation(&bot)
+async fn bound_conversation(app: &TestApp) -> Conversation {
+    let bot = app.seed_bound_bot().await;
+    app.seed_conversation(&bot).await
 }
 
 #[actix_web::test]
 async fn an_operator_message_is_accepted_stored_pending_and_readable_at_its_location() {
-    let app = TestApp::new();
-    let conversation = bound_conversation(&app);
+    let app = TestApp::new().await;
+    let conversation = bound_conversation(&app).await;
     let reply = app
         .as_key(
             OPERATOR_KEY,
@@ -57,8 +57,8 @@ async fn an_operator_message_is_accepted_stored_pending_and_readable_at_its_loca
 
 #[actix_web::test]
 async fn a_viewer_may_not_send() {
-    let app = TestApp::new();
-    let conversation = bound_conversation(&app);
+    let app = TestApp::new().await;
+    let conversation = bound_conversation(&app).await;
     let reply = app
         .as_key(
             VIEWER_KEY,
@@ -71,8 +71,8 @@ async fn a_viewer_may_not_send() {
 
 #[actix_web::test]
 async fn text_must_be_present_and_1_to_4096_characters_after_trimming() {
-    let app = TestApp::new();
-    let conversation = bound_conversation(&app);
+    let app = TestApp::new().await;
+    let conversation = bound_conversation(&app).await;
     let longest = "é".repeat(4096);
     let accepted = app
         .admin(post_text(
@@ -100,8 +100,8 @@ async fn text_must_be_present_and_1_to_4096_characters_after_trimming() {
 
 #[actix_web::test]
 async fn unknown_fields_and_wrong_types_are_400() {
-    let app = TestApp::new();
-    let conversation = bound_conversation(&app);
+    let app = TestApp::new().await;
+    let conversation = bound_conversation(&app).await;
     for body in [json!({"text": "hi", "reply_to": "x"}), json!({"text": 42})] {
         let reply = app.admin(post_text(conversation.id, body)).await;
         assert_problem(&reply, 400, "malformed_json");
@@ -111,20 +111,20 @@ async fn unknown_fields_and_wrong_types_are_400() {
 
 #[actix_web::test]
 async fn unknown_ended_or_unbound_conversations_are_refused() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let hi = json!({"text": "hi"});
     let unknown = app
         .admin(post_text(ConversationId::new(), hi.clone()))
         .await;
     assert_problem(&unknown, 404, "not_found");
 
-    let ended = bound_conversation(&app);
+    let ended = bound_conversation(&app).await;
     let end = format!("/api/v1/conversations/{}/end", ended.id);
     assert_eq!(app.admin(TestRequest::post().uri(&end)).await.status, 200);
     let reply = app.admin(post_text(ended.id, hi.clone())).await;
     assert_problem(&reply, 409, "conversation_ended");
 
-    let unbound = app.seed_conversation(&app.seed_bot("unbound"));
+    let unbound = app.seed_conversation(&app.seed_bot("unbound").await).await;
     let reply = app.admin(post_text(unbound.id, hi)).await;
     assert_problem(&reply, 409, "platform_not_bound");
     assert!(reply.body["detail"].as_str().unwrap().contains("telegram"));
@@ -133,9 +133,9 @@ async fn unknown_ended_or_unbound_conversations_are_refused() {
 
 #[actix_web::test]
 async fn a_message_is_read_only_through_its_own_conversation() {
-    let app = TestApp::new();
-    let conversation = bound_conversation(&app);
-    let other = bound_conversation(&app);
+    let app = TestApp::new().await;
+    let conversation = bound_conversation(&app).await;
+    let other = bound_conversation(&app).await;
     let sent = app
         .admin(post_text(conversation.id, json!({"text": "hi"})))
         .await;
@@ -154,11 +154,9 @@ async fn a_message_is_read_only_through_its_own_conversation() {
 
 #[actix_web::test]
 async fn storage_down_is_503() {
-    let app = TestApp::new();
-    let conversation = bound_conversation(&app);
-    app.ledger
-        .unavailable
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let app = TestApp::new().await;
+    let conversation = bound_conversation(&app).await;
+    app.ledger.unavailable.set(true);
     let reply = app
         .admin(post_text(conversation.id, json!({"text": "hi"})))
         .await;

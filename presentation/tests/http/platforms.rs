@@ -103,7 +103,7 @@ fn forwarded(request: TestRequest, peer: &str, scheme: &str) -> TestRequest {
         .insert_header(("x-forwarded-host", "bots.example.com"))
 }
 
-fn behind_proxies() -> TestApp {
+async fn behind_proxies() -> TestApp {
     TestApp::with(Options {
         settings: HttpSettings {
             trusted_proxies: TrustedProxies(vec!["10.0.0.0/8".parse().unwrap()]),
@@ -111,12 +111,13 @@ fn behind_proxies() -> TestApp {
         },
         ..Options::default()
     })
+    .await
 }
 
 #[actix_web::test]
 async fn the_webhook_url_follows_forwarded_headers_from_a_trusted_proxy() {
-    let app = behind_proxies();
-    let bot = app.seed_bot("Ada");
+    let app = behind_proxies().await;
+    let bot = app.seed_bot("Ada").await;
     let expected = format!("https://bots.example.com/webhooks/telegram/{}", bot.id);
     let put = forwarded(
         put(bot.id, "telegram", telegram_body()),
@@ -132,8 +133,8 @@ async fn the_webhook_url_follows_forwarded_headers_from_a_trusted_proxy() {
 
 #[actix_web::test]
 async fn forwarded_headers_from_anyone_else_are_ignored() {
-    let app = behind_proxies();
-    let bot = app.seed_bot("Ada");
+    let app = behind_proxies().await;
+    let bot = app.seed_bot("Ada").await;
     let put = forwarded(
         put(bot.id, "telegram", telegram_body()),
         "203.0.113.9:4000",
@@ -145,8 +146,8 @@ async fn forwarded_headers_from_anyone_else_are_ignored() {
 
 #[actix_web::test]
 async fn a_url_is_built_only_on_http_or_https_and_a_host_name() {
-    let app = behind_proxies();
-    let bot = app.seed_bot("Ada");
+    let app = behind_proxies().await;
+    let bot = app.seed_bot("Ada").await;
     let put_as = |peer: &str, scheme: &str| {
         forwarded(put(bot.id, "telegram", telegram_body()), peer, scheme)
     };
@@ -164,8 +165,8 @@ async fn a_url_is_built_only_on_http_or_https_and_a_host_name() {
 
 #[actix_web::test]
 async fn the_web_chat_binds_with_its_page_url_and_unknown_platforms_are_404() {
-    let app = TestApp::new();
-    let bot = app.seed_bot("Ada");
+    let app = TestApp::new().await;
+    let bot = app.seed_bot("Ada").await;
     let web_chat = app.admin(put(bot.id, "web_chat", json!({}))).await;
     assert_eq!(web_chat.status, 200, "{}", web_chat.raw);
     assert_eq!(web_chat.body["platform"], "web_chat");
@@ -189,8 +190,8 @@ async fn the_web_chat_binds_with_its_page_url_and_unknown_platforms_are_404() {
 
 #[actix_web::test]
 async fn every_platform_binds_and_answers_its_webhook_url_without_secrets() {
-    let app = TestApp::new();
-    let bot = app.seed_bot("Ada");
+    let app = TestApp::new().await;
+    let bot = app.seed_bot("Ada").await;
     for (platform, body) in platform_bodies() {
         let reply = app.admin(put(bot.id, platform, body)).await;
         assert_eq!(reply.status, 200, "{platform}: {}", reply.raw);
@@ -238,8 +239,9 @@ async fn with_a_public_url_only_platforms_with_a_channel_are_registered() {
     let app = TestApp::with(Options {
         public_url: Some("https://bots.example.com/".into()),
         ..Default::default()
-    });
-    let bot = app.seed_bot("Ada");
+    })
+    .await;
+    let bot = app.seed_bot("Ada").await;
     for (platform, body) in platform_bodies() {
         let reply = app.admin(put(bot.id, platform, body)).await;
         assert_eq!(reply.status, 200, "{platform}: {}", reply.raw);
@@ -264,8 +266,8 @@ async fn with_a_public_url_only_platforms_with_a_channel_are_registered() {
 
 #[actix_web::test]
 async fn unknown_fields_are_400_on_every_platform() {
-    let app = TestApp::new();
-    let bot = app.seed_bot("Ada");
+    let app = TestApp::new().await;
+    let bot = app.seed_bot("Ada").await;
     for (platform, body) in platform_bodies() {
         let body = with(&body, "colour", Some("blue"));
         let reply = app.admin(put(bot.id, platform, body)).await;
@@ -285,8 +287,8 @@ async fn unknown_fields_are_400_on_every_platform() {
 
 #[actix_web::test]
 async fn each_missing_field_is_422_naming_it() {
-    let app = TestApp::new();
-    let bot = app.seed_bot("Ada");
+    let app = TestApp::new().await;
+    let bot = app.seed_bot("Ada").await;
     for (platform, body) in platform_bodies() {
         for field in body.as_object().unwrap().keys() {
             let reply = app
@@ -300,8 +302,8 @@ async fn each_missing_field_is_422_naming_it() {
 
 #[actix_web::test]
 async fn each_malformed_field_is_422_naming_it() {
-    let app = TestApp::new();
-    let bot = app.seed_bot("Ada");
+    let app = TestApp::new().await;
+    let bot = app.seed_bot("Ada").await;
     let cases = [
         ("telegram", "token", "nope"),
         ("telegram", "token", ":abc"),
@@ -345,8 +347,8 @@ async fn each_malformed_field_is_422_naming_it() {
 
 #[actix_web::test]
 async fn discord_gateway_mode_is_off_unless_asked_and_shown_on_put_and_list() {
-    let app = TestApp::new();
-    let bot = app.seed_bot("Ada");
+    let app = TestApp::new().await;
+    let bot = app.seed_bot("Ada").await;
     let discord = platform_bodies()[1].1.clone();
     let reply = app.admin(put(bot.id, "discord", discord.clone())).await;
     assert_eq!(reply.body["gateway"], false, "{}", reply.raw);
@@ -370,8 +372,8 @@ async fn discord_gateway_mode_is_off_unless_asked_and_shown_on_put_and_list() {
 
 #[actix_web::test]
 async fn a_body_of_the_wrong_shape_is_400() {
-    let app = TestApp::new();
-    let bot = app.seed_bot("Ada");
+    let app = TestApp::new().await;
+    let bot = app.seed_bot("Ada").await;
     let mut wrong_type = platform_bodies()[1].1.clone();
     wrong_type["application_id"] = json!(1234);
     let reply = app.admin(put(bot.id, "discord", wrong_type)).await;
@@ -383,7 +385,7 @@ async fn a_body_of_the_wrong_shape_is_400() {
 
 #[actix_web::test]
 async fn binding_an_unknown_bot_is_404() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let reply = app
         .admin(put(domain::BotId::new(), "telegram", telegram_body()))
         .await;
@@ -396,8 +398,8 @@ async fn binding_an_unknown_bot_is_404() {
 
 #[actix_web::test]
 async fn a_viewer_may_not_bind() {
-    let app = TestApp::new();
-    let bot = app.seed_bot("Ada");
+    let app = TestApp::new().await;
+    let bot = app.seed_bot("Ada").await;
     let reply = app
         .as_key(VIEWER_KEY, put(bot.id, "telegram", telegram_body()))
         .await;
@@ -410,8 +412,9 @@ async fn a_refused_webhook_registration_is_502_without_the_platform_message() {
         public_url: Some("https://bots.example.com".into()),
         refuse_webhook: true,
         ..Default::default()
-    });
-    let bot = app.seed_bot("Ada");
+    })
+    .await;
+    let bot = app.seed_bot("Ada").await;
     let reply = app.admin(put(bot.id, "telegram", telegram_body())).await;
     assert_problem(&reply, 502, "platform_error");
     assert!(!reply.raw.contains("token 123"), "{}", reply.raw);
@@ -420,11 +423,9 @@ async fn a_refused_webhook_registration_is_502_without_the_platform_message() {
 
 #[actix_web::test]
 async fn storage_down_while_binding_is_503() {
-    let app = TestApp::new();
-    let bot = app.seed_bot("Ada");
-    app.bindings
-        .unavailable
-        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let app = TestApp::new().await;
+    let bot = app.seed_bot("Ada").await;
+    app.bindings.unavailable.set(true);
     let reply = app.admin(put(bot.id, "telegram", telegram_body())).await;
     assert_problem(&reply, 503, "service_unavailable");
     assert!(!reply.raw.contains("connection refused"));
@@ -432,8 +433,8 @@ async fn storage_down_while_binding_is_503() {
 
 #[actix_web::test]
 async fn unbinding_answers_204_then_404() {
-    let app = TestApp::new();
-    let bot = app.seed_bound_bot();
+    let app = TestApp::new().await;
+    let bot = app.seed_bound_bot().await;
     let uri = format!("/api/v1/bots/{}/platforms/telegram", bot.id);
     let first = app.admin(TestRequest::delete().uri(&uri)).await;
     assert_eq!(first.status, 204);
@@ -446,8 +447,9 @@ async fn a_telegram_binding_may_poll_and_says_so_without_registering_a_webhook()
     let app = TestApp::with(Options {
         public_url: Some("https://bots.example.com".into()),
         ..Default::default()
-    });
-    let bot = app.seed_bot("Ada");
+    })
+    .await;
+    let bot = app.seed_bot("Ada").await;
     let polling = with(&telegram_body(), "mode", Some("polling"));
     let reply = app.admin(put(bot.id, "telegram", polling)).await;
     assert_eq!(reply.status, 200, "{}", reply.raw);
@@ -470,8 +472,9 @@ async fn a_polling_binding_whose_webhook_cannot_be_removed_is_502_and_not_stored
     let app = TestApp::with(Options {
         refuse_webhook: true,
         ..Default::default()
-    });
-    let bot = app.seed_bot("Ada");
+    })
+    .await;
+    let bot = app.seed_bot("Ada").await;
     let polling = with(&telegram_body(), "mode", Some("polling"));
     let reply = app.admin(put(bot.id, "telegram", polling)).await;
     assert_problem(&reply, 502, "platform_error");

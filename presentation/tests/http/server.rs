@@ -11,7 +11,7 @@ use crate::support::TestApp;
 async fn the_server_answers_on_its_listener_and_stops_on_request() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     let state = std::sync::Arc::try_unwrap(app.data.into_inner())
         .ok()
         .expect("the only reference to the state");

@@ -22,12 +22,13 @@ impl TraceContext for Adopted {
     }
 }
 
-fn traced() -> (TestApp, Arc<Adopted>) {
+async fn traced() -> (TestApp, Arc<Adopted>) {
     let adopted = Arc::new(Adopted::default());
     let app = TestApp::with(Options {
         trace: Some(adopted.clone()),
         ..Options::default()
-    });
+    })
+    .await;
     (app, adopted)
 }
 
@@ -37,7 +38,7 @@ fn parents(adopted: &Adopted) -> Vec<String> {
 
 #[actix_web::test]
 async fn the_admin_apis_callers_trace_is_continued() {
-    let (app, adopted) = traced();
+    let (app, adopted) = traced().await;
     let request = TestRequest::get()
         .uri("/api/v1/bots")
         .insert_header(("traceparent", TRACEPARENT));
@@ -52,8 +53,8 @@ async fn the_admin_apis_callers_trace_is_continued() {
 
 #[actix_web::test]
 async fn a_platforms_traceparent_is_not_continued() {
-    let (app, adopted) = traced();
-    let bot = app.seed_bound_bot();
+    let (app, adopted) = traced().await;
+    let bot = app.seed_bound_bot().await;
     let update =
         json!({"update_id": 1, "message": {"message_id": 10, "chat_id": 42, "text": "hi"}});
     let request = TestRequest::post()

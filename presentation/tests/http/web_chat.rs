@@ -43,9 +43,9 @@ fn external_references(html: &str) -> Vec<String> {
 
 #[actix_web::test]
 async fn the_page_is_served_only_for_a_bound_bot_under_a_strict_csp() {
-    let app = TestApp::new();
-    let bound = app.seed_web_chat_bot(&[]);
-    let telegram_only = app.seed_bound_bot();
+    let app = TestApp::new().await;
+    let bound = app.seed_web_chat_bot(&[]).await;
+    let telegram_only = app.seed_bound_bot().await;
     assert_problem(&app.send(page(telegram_only.id)).await, 404, "not_found");
     assert_problem(
         &app.send(page(domain::BotId::new())).await,
@@ -84,14 +84,16 @@ async fn the_page_is_served_only_for_a_bound_bot_under_a_strict_csp() {
 
 #[actix_web::test]
 async fn the_page_may_be_framed_by_this_server_and_the_allowed_origins_only() {
-    let app = TestApp::new();
-    let private = app.seed_web_chat_bot(&[]);
+    let app = TestApp::new().await;
+    let private = app.seed_web_chat_bot(&[]).await;
     let reply = app.send(page(private.id)).await;
     let csp = reply.header("content-security-policy").unwrap();
     assert!(csp.ends_with("; frame-ancestors 'self'"), "{csp}");
     assert_eq!(reply.header("x-frame-options"), Some("SAMEORIGIN"));
 
-    let embedded = app.seed_web_chat_bot(&["https://shop.example", "http://localhost:3000"]);
+    let embedded = app
+        .seed_web_chat_bot(&["https://shop.example", "http://localhost:3000"])
+        .await;
     let reply = app.send(page(embedded.id)).await;
     let csp = reply.header("content-security-policy").unwrap();
     assert!(
@@ -105,7 +107,7 @@ async fn the_page_may_be_framed_by_this_server_and_the_allowed_origins_only() {
 
 #[actix_web::test]
 async fn the_page_assets_are_built_in_and_load_nothing_from_elsewhere() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for (path, kind) in [
         ("/chat/assets/chat.js", "text/javascript"),
         ("/chat/assets/chat.css", "text/css"),
@@ -124,12 +126,12 @@ async fn the_page_assets_are_built_in_and_load_nothing_from_elsewhere() {
 
 #[actix_web::test]
 async fn a_socket_is_refused_before_the_upgrade_when_unbound_foreign_or_malformed() {
-    let app = TestApp::new();
-    let telegram_only = app.seed_bound_bot();
+    let app = TestApp::new().await;
+    let telegram_only = app.seed_bound_bot().await;
     let reply = app.send(socket(telegram_only.id, "")).await;
     assert_problem(&reply, 404, "not_found");
 
-    let shop = app.seed_web_chat_bot(&["https://shop.example"]);
+    let shop = app.seed_web_chat_bot(&["https://shop.example"]).await;
     let foreign = socket(shop.id, "").insert_header(("origin", "https://evil.example"));
     assert_problem(&app.send(foreign).await, 403, "origin_not_allowed");
     assert_problem(
@@ -138,7 +140,7 @@ async fn a_socket_is_refused_before_the_upgrade_when_unbound_foreign_or_malforme
         "origin_not_allowed",
     );
 
-    let open = app.seed_web_chat_bot(&[]);
+    let open = app.seed_web_chat_bot(&[]).await;
     let malformed = app.send(socket(open.id, "?visitor_id=not-a-uuid")).await;
     assert_invalid_field(&malformed, "visitor_id");
     // Allowed, but no WebSocket handshake: a problem, not a socket.
@@ -151,10 +153,10 @@ async fn a_socket_is_refused_before_the_upgrade_when_unbound_foreign_or_malforme
 
 #[actix_web::test]
 async fn a_socket_naming_two_origins_is_refused_whatever_the_binding_allows() {
-    let app = TestApp::new();
+    let app = TestApp::new().await;
     for bot in [
-        app.seed_web_chat_bot(&[]),
-        app.seed_web_chat_bot(&["https://shop.example"]),
+        app.seed_web_chat_bot(&[]).await,
+        app.seed_web_chat_bot(&["https://shop.example"]).await,
     ] {
         let twice = socket(bot.id, "")
             .append_header(("origin", "https://shop.example"))
@@ -174,8 +176,8 @@ async fn a_socket_naming_two_origins_is_refused_whatever_the_binding_allows() {
 
 #[actix_web::test]
 async fn a_forged_visitor_token_is_refused_and_a_bare_id_accepted_this_release() {
-    let app = TestApp::new();
-    let bot = app.seed_web_chat_bot(&[]);
+    let app = TestApp::new().await;
+    let bot = app.seed_web_chat_bot(&[]).await;
     let forged = format!("v1.{}.{}", uuid::Uuid::new_v4(), "0".repeat(64));
     // Without a WebSocket handshake the refusal is a problem; a browser's socket is told on the
     // socket itself (tests/e2e/webchat.rs).
@@ -189,8 +191,8 @@ async fn a_forged_visitor_token_is_refused_and_a_bare_id_accepted_this_release()
 
 #[actix_web::test]
 async fn the_rest_channel_answers_429_beyond_the_users_allowance() {
-    let app = TestApp::new();
-    let bot = app.seed_web_chat_bot(&[]);
+    let app = TestApp::new().await;
+    let bot = app.seed_web_chat_bot(&[]).await;
     let ask = |user: &str| chat(bot.id, json!({"user_id": user, "text": "hello"}));
     // The default allowance: a burst of 5, then one every 2 s.
     for _ in 0..5 {
@@ -211,8 +213,8 @@ async fn the_rest_channel_answers_429_beyond_the_users_allowance() {
 
 #[actix_web::test]
 async fn the_rest_channel_records_the_message_and_answers_202_when_no_reply_comes() {
-    let app = TestApp::new();
-    let bot = app.seed_web_chat_bot(&[]);
+    let app = TestApp::new().await;
+    let bot = app.seed_web_chat_bot(&[]).await;
     let body = json!({"user_id": "customer-42", "text": "  hello  "});
     let started = std::time::Instant::now();
     let reply = app.as_key(OPERATOR_KEY, chat(bot.id, body.clone())).await;
@@ -224,7 +226,7 @@ async fn the_rest_channel_records_the_message_and_answers_202_when_no_reply_come
 
     let viewer = app.as_key(VIEWER_KEY, chat(bot.id, body.clone())).await;
     assert_problem(&viewer, 403, "forbidden");
-    let unbound = app.seed_bot("Ada");
+    let unbound = app.seed_bot("Ada").await;
     let reply = app.as_key(OPERATOR_KEY, chat(unbound.id, body)).await;
     assert_problem(&reply, 404, "not_found");
     for (field, body) in [

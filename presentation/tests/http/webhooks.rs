@@ -27,8 +27,8 @@ fn webhook(bot_id: impl std::fmt::Display, secret: Option<&str>, body: String) -
 
 #[actix_web::test]
 async fn an_authentic_update_is_recorded_and_acknowledged() {
-    let app = TestApp::new();
-    let bot = app.seed_bound_bot();
+    let app = TestApp::new().await;
+    let bot = app.seed_bound_bot().await;
     let reply = app
         .send(webhook(bot.id, Some(TELEGRAM_SECRET), update()))
         .await;
@@ -40,8 +40,8 @@ async fn an_authentic_update_is_recorded_and_acknowledged() {
 
 #[actix_web::test]
 async fn an_update_without_messages_is_acknowledged() {
-    let app = TestApp::new();
-    let bot = app.seed_bound_bot();
+    let app = TestApp::new().await;
+    let bot = app.seed_bound_bot().await;
     let reply = app
         .send(webhook(
             bot.id,
@@ -55,8 +55,8 @@ async fn an_update_without_messages_is_acknowledged() {
 
 #[actix_web::test]
 async fn a_wrong_or_missing_secret_is_401_and_nothing_is_recorded() {
-    let app = TestApp::new();
-    let bot = app.seed_bound_bot();
+    let app = TestApp::new().await;
+    let bot = app.seed_bound_bot().await;
     for secret in [Some("wrong-secret"), None] {
         let reply = app.send(webhook(bot.id, secret, update())).await;
         assert_problem(&reply, 401, "invalid_signature");
@@ -65,7 +65,7 @@ async fn a_wrong_or_missing_secret_is_401_and_nothing_is_recorded() {
 }
 
 /// An app whose webhook bodies may be 64 bytes at most.
-fn small_bodies_app() -> TestApp {
+async fn small_bodies_app() -> TestApp {
     TestApp::with(Options {
         settings: HttpSettings {
             webhook_body_limit: 64,
@@ -73,12 +73,13 @@ fn small_bodies_app() -> TestApp {
         },
         ..Default::default()
     })
+    .await
 }
 
 #[actix_web::test]
 async fn an_oversized_body_is_413_and_nothing_is_recorded() {
-    let app = small_bodies_app();
-    let bot = app.seed_bound_bot();
+    let app = small_bodies_app().await;
+    let bot = app.seed_bound_bot().await;
     let big = json!({"message": {"message_id": 1, "chat_id": 2, "text": "x".repeat(100)}});
     let reply = app
         .send(webhook(bot.id, Some(TELEGRAM_SECRET), big.to_string()))
@@ -89,8 +90,8 @@ async fn an_oversized_body_is_413_and_nothing_is_recorded() {
 
 #[actix_web::test]
 async fn the_default_webhook_limit_is_one_mebibyte() {
-    let app = TestApp::new();
-    let bot = app.seed_bound_bot();
+    let app = TestApp::new().await;
+    let bot = app.seed_bound_bot().await;
     let reply = app
         .send(webhook(
             bot.id,
@@ -103,8 +104,8 @@ async fn the_default_webhook_limit_is_one_mebibyte() {
 
 #[actix_web::test]
 async fn a_body_to_a_binding_that_does_not_exist_is_never_read() {
-    let app = TestApp::new();
-    let unbound = app.seed_bot("unbound");
+    let app = TestApp::new().await;
+    let unbound = app.seed_bot("unbound").await;
     let over = presentation::routes::webhooks::WHATSAPP_BODY_LIMIT + 1;
     for platform in ["whatsapp", "messenger", "telegram", "discord"] {
         let request = TestRequest::post()
@@ -118,8 +119,8 @@ async fn a_body_to_a_binding_that_does_not_exist_is_never_read() {
 
 #[actix_web::test]
 async fn a_telegram_request_without_its_secret_is_refused_before_its_body_is_read() {
-    let app = small_bodies_app();
-    let bot = app.seed_bound_bot();
+    let app = small_bodies_app().await;
+    let bot = app.seed_bound_bot().await;
     // Over the limit, yet 401: the secret header was checked first.
     let reply = app.send(webhook(bot.id, None, "x".repeat(1000))).await;
     assert_problem(&reply, 401, "invalid_signature");
@@ -131,8 +132,8 @@ async fn a_telegram_request_without_its_secret_is_refused_before_its_body_is_rea
 
 #[actix_web::test]
 async fn webhook_bodies_beyond_the_cap_are_503_at_once() {
-    let app = TestApp::new();
-    let bot = app.seed_bound_bot();
+    let app = TestApp::new().await;
+    let bot = app.seed_bound_bot().await;
     // Every slot taken.
     let bodies = presentation::WebhookBodies::new(1);
     let _held = bodies.take().unwrap();
@@ -146,8 +147,8 @@ async fn webhook_bodies_beyond_the_cap_are_503_at_once() {
 
 #[actix_web::test]
 async fn unknown_platforms_bots_and_bindings_are_404() {
-    let app = TestApp::new();
-    let bot = app.seed_bot("unbound");
+    let app = TestApp::new().await;
+    let bot = app.seed_bot("unbound").await;
     let cases = [
         format!("/webhooks/myspace/{}", bot.id),
         "/webhooks/telegram/not-a-uuid".to_owned(),
@@ -171,8 +172,8 @@ async fn unknown_platforms_bots_and_bindings_are_404() {
 
 #[actix_web::test]
 async fn a_malformed_update_is_400() {
-    let app = TestApp::new();
-    let bot = app.seed_bound_bot();
+    let app = TestApp::new().await;
+    let bot = app.seed_bound_bot().await;
     let reply = app
         .send(webhook(bot.id, Some(TELEGRAM_SECRET), "{not json".into()))
         .await;
@@ -181,9 +182,9 @@ async fn a_malformed_update_is_400() {
 
 #[actix_web::test]
 async fn unavailable_storage_is_503_with_retry_after() {
-    let app = TestApp::new();
-    let bot = app.seed_bound_bot();
-    app.ledger.unavailable.store(true, Ordering::SeqCst);
+    let app = TestApp::new().await;
+    let bot = app.seed_bound_bot().await;
+    app.ledger.unavailable.set(true);
     let reply = app
         .send(webhook(bot.id, Some(TELEGRAM_SECRET), update()))
         .await;
@@ -191,8 +192,8 @@ async fn unavailable_storage_is_503_with_retry_after() {
     assert_eq!(reply.header("retry-after"), Some("5"));
     assert!(!reply.raw.contains("connection refused"), "{}", reply.raw);
 
-    app.ledger.unavailable.store(false, Ordering::SeqCst);
-    app.bindings.unavailable.store(true, Ordering::SeqCst);
+    app.ledger.unavailable.set(false);
+    app.bindings.unavailable.set(true);
     let reply = app
         .send(webhook(bot.id, Some(TELEGRAM_SECRET), update()))
         .await;
@@ -216,15 +217,15 @@ async fn until(done: impl Fn() -> bool) {
 
 #[actix_web::test]
 async fn a_failed_intake_batch_answers_503_to_each_request_in_it() {
-    let app = TestApp::new();
-    let bot = app.seed_bound_bot();
+    let app = TestApp::new().await;
+    let bot = app.seed_bound_bot().await;
     let post = |n| app.send(webhook(bot.id, Some(TELEGRAM_SECRET), numbered_update(n)));
     app.ledger.hold.store(true, Ordering::SeqCst);
     let first = post(1);
     let batched = async {
         // While the first batch is being written, three requests wait for the writer.
         until(|| app.ledger.batches().len() == 1).await;
-        app.ledger.unavailable.store(true, Ordering::SeqCst);
+        app.ledger.unavailable.set(true);
         let release = async {
             until(|| app.intake.waiting() == 3).await;
             app.ledger.hold.store(false, Ordering::SeqCst);
@@ -240,7 +241,7 @@ async fn a_failed_intake_batch_answers_503_to_each_request_in_it() {
     for reply in &batched {
         assert_problem(reply, 503, "service_unavailable");
     }
-    app.ledger.unavailable.store(false, Ordering::SeqCst);
+    app.ledger.unavailable.set(false);
     assert_eq!(
         post(5).await.status.as_u16(),
         200,
@@ -250,8 +251,8 @@ async fn a_failed_intake_batch_answers_503_to_each_request_in_it() {
 
 #[actix_web::test]
 async fn telegram_webhooks_only_accept_post() {
-    let app = TestApp::new();
-    let bot = app.seed_bound_bot();
+    let app = TestApp::new().await;
+    let bot = app.seed_bound_bot().await;
     let reply = app
         .send(TestRequest::get().uri(&format!("/webhooks/telegram/{}", bot.id)))
         .await;
@@ -264,8 +265,8 @@ fn handshake(platform: &str, bot_id: impl std::fmt::Display, query: &str) -> Tes
 
 #[actix_web::test]
 async fn meta_handshake_echoes_the_challenge_for_the_verify_token() {
-    let app = TestApp::new();
-    let bot = app.seed_meta_bound_bot();
+    let app = TestApp::new().await;
+    let bot = app.seed_meta_bound_bot().await;
     for platform in ["messenger", "whatsapp"] {
         let query = format!(
             "hub.mode=subscribe&hub.verify_token={META_VERIFY_TOKEN}&hub.challenge=1158201444"
@@ -282,8 +283,8 @@ async fn meta_handshake_echoes_the_challenge_for_the_verify_token() {
 
 #[actix_web::test]
 async fn meta_handshake_with_a_wrong_token_or_mode_is_403() {
-    let app = TestApp::new();
-    let bot = app.seed_meta_bound_bot();
+    let app = TestApp::new().await;
+    let bot = app.seed_meta_bound_bot().await;
     for query in [
         "hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=1".to_owned(),
         format!("hub.mode=unsubscribe&hub.verify_token={META_VERIFY_TOKEN}&hub.challenge=1"),
@@ -299,8 +300,8 @@ async fn meta_handshake_with_a_wrong_token_or_mode_is_403() {
 
 #[actix_web::test]
 async fn meta_handshake_for_an_unbound_bot_is_404() {
-    let app = TestApp::new();
-    let bot = app.seed_bound_bot();
+    let app = TestApp::new().await;
+    let bot = app.seed_bound_bot().await;
     let query = format!("hub.mode=subscribe&hub.verify_token={META_VERIFY_TOKEN}&hub.challenge=1");
     let reply = app.send(handshake("whatsapp", bot.id, &query)).await;
     assert_problem(&reply, 404, "not_found");
@@ -308,8 +309,8 @@ async fn meta_handshake_for_an_unbound_bot_is_404() {
 
 #[actix_web::test]
 async fn meta_webhooks_still_take_posts() {
-    let app = TestApp::new();
-    let bot = app.seed_meta_bound_bot();
+    let app = TestApp::new().await;
+    let bot = app.seed_meta_bound_bot().await;
     let post = TestRequest::post()
         .uri(&format!("/webhooks/messenger/{}", bot.id))
         .insert_header(("content-type", "application/json"))

@@ -1,0 +1,210 @@
+//! The handlers' state, built once from the ports: the use cases, and the stores for plain reads.
+
+use application::ports::{
+    Channels, Clock, EventPublisher, EventSubscriber, HealthCheck, IdempotencyStore, Ledger,
+    RateLimiter, Timer, TraceContext,
+};
+use application::{
+    ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, Intake, ReceiveWebhook, Scrape,
+    SendOperatorMessage, SocketCounts, Stores, VisitorTokens, WebChat, WebChatSettings,
+};
+use domain::repositories::{
+    ApiKeyRepository, BindingRepository, BotRepository, ConversationRepository, MessageRepository,
+    SummaryRepository,
+};
+use domain::Secret;
+use std::sync::Arc;
+
+/// What the handlers use: use cases where there is logic to protect, repositories for plain reads.
+pub struct AppState {
+    pub receive: Arc<ReceiveWebhook>,
+    pub bot_admin: Arc<BotAdmin>,
+    pub bind: Arc<BindPlatform>,
+    pub api_keys: Arc<ApiKeys>,
+    pub send_message: Arc<SendOperatorMessage>,
+    pub end_conversation: Arc<EndConversation>,
+    /// The web chat's socket and the REST channel.
+    pub web_chat: Arc<WebChat>,
+    /// `Idempotency-Key` claims and answers for the admin API's POSTs.
+    pub idempotency: Arc<Idempotency>,
+    pub bots: Arc<dyn BotRepository>,
+    pub bindings: Arc<dyn BindingRepository>,
+    pub conversations: Arc<dyn ConversationRepository>,
+    pub messages: Arc<dyn MessageRepository>,
+    pub summaries: Arc<dyn SummaryRepository>,
+    /// Run by `GET /health/ready`.
+    pub health: Vec<Arc<dyn HealthCheck>>,
+    /// Rendered by `GET /metrics` on this app; `None` when metrics are off or served on
+    /// `metrics.listen` (see [`crate::metrics_server`]).
+    pub metrics: Option<Arc<Scrape>>,
+    /// Continues callers' traces on the admin API and the REST channel; `None` with traces off.
+    pub trace: Option<Arc<dyn TraceContext>>,
+}
+
+/// The stores the HTTP edge writes and reads; one database store fills them all
+/// ([`StateStores::all`]), a decorated one may stand in for any.
+pub struct StateStores {
+    pub bots: Arc<dyn BotRepository>,
+    /// Shared with whatever else binds or reads bindings, so that one cache serves them all.
+    pub bindings: Arc<dyn BindingRepository>,
+    pub conversations: Arc<dyn ConversationRepository>,
+    pub messages: Arc<dyn MessageRepository>,
+    pub summaries: Arc<dyn SummaryRepository>,
+    pub api_keys: Arc<dyn ApiKeyRepository>,
+    /// Where operator messages are queued.
+    pub ledger: Arc<dyn Ledger>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Writes the inbound messages of webhooks and the web chat, in batches.
+    pub intake: Intake,
+}
+
+impl StateStores {
+    /// Every store from `store`, inbound messages through `intake`.
+    pub fn all<S>(store: Arc<S>, intake: Intake) -> Self
+    where
+        S: BotRepository
+            + BindingRepository
+            + ConversationRepository
+            + MessageRepository
+            + SummaryRepository
+            + ApiKeyRepository
+            + Ledger
+            + IdempotencyStore
+            + 'static,
+    {
+        Self {
+            bots: store.clone(),
+            bindings: store.clone(),
+            conversations: store.clone(),
+            messages: store.clone(),
+            summaries: store.clone(),
+            api_keys: store.clone(),
+            ledger: store.clone(),
+            idempotency: store,
+            intake,
+        }
+    }
+}
+
+/// The other ports: the platforms, events, time, and what the probes and traces report through.
+pub struct StatePorts {
+    pub channels: Channels,
+    pub publisher: Arc<dyn EventPublisher>,
+    /// Where the web chat hears its replies.
+    pub subscriber: Arc<dyn EventSubscriber>,
+    pub clock: Arc<dyn Clock>,
+    pub timer: Arc<dyn Timer>,
+    /// The web chat's allowances per visitor and per address.
+    pub limiter: Arc<dyn RateLimiter>,
+    /// Run by `GET /health/ready`.
+    pub health: Vec<Arc<dyn HealthCheck>>,
+    /// See [`AppState::metrics`].
+    pub metrics: Option<Arc<Scrape>>,
+    /// See [`AppState::trace`].
+    pub trace: Option<Arc<dyn TraceContext>>,
+}
+
+/// What the configuration decides for the use cases.
+pub struct StateSettings {
+    /// `server.public_url`: when set, bindings register their webhooks there.
+    pub public_url: Option<String>,
+    /// `security.bootstrap_api_key`, accepted as an admin key when set.
+    pub bootstrap_api_key: Option<Secret>,
+    /// Signs the web chat's visitor tokens.
+    pub visitor_tokens: VisitorTokens,
+    pub web_chat: WebChatSettings,
+}
+
+impl AppState {
+    /// Builds every use case on `stores` and `ports`.
+    pub fn new(stores: StateStores, ports: StatePorts, settings: StateSettings) -> Self {
+        let StateSettings {
+            public_url,
+            bootstrap_api_key,
+            visitor_tokens,
+            web_chat,
+        } = settings;
+        let receive = Arc::new(receive(&stores, &ports));
+        let web_chat =
+            web_chat_use_case(&stores, &ports, receive.clone(), visitor_tokens, web_chat);
+        let clock = &ports.clock;
+        Self {
+            bot_admin: Arc::new(BotAdmin::new(stores.bots.clone(), clock.clone())),
+            bind: Arc::new(BindPlatform::new(
+                stores.bots.clone(),
+                stores.bindings.clone(),
+                ports.channels.clone(),
+                clock.clone(),
+                public_url,
+            )),
+            api_keys: Arc::new(ApiKeys::new(
+                stores.api_keys.clone(),
+                clock.clone(),
+                bootstrap_api_key,
+            )),
+            send_message: Arc::new(send_message(&stores, &ports)),
+            end_conversation: Arc::new(EndConversation::new(
+                stores.conversations.clone(),
+                ports.publisher.clone(),
+                clock.clone(),
+            )),
+            idempotency: Arc::new(Idempotency::new(stores.idempotency, clock.clone())),
+            receive,
+            web_chat: Arc::new(web_chat),
+            bots: stores.bots,
+            bindings: stores.bindings,
+            conversations: stores.conversations,
+            messages: stores.messages,
+            summaries: stores.summaries,
+            health: ports.health,
+            metrics: ports.metrics,
+            trace: ports.trace,
+        }
+    }
+}
+
+/// Webhooks' (and the web chat's) way in: new messages go through the intake writer.
+fn receive(stores: &StateStores, ports: &StatePorts) -> ReceiveWebhook {
+    ReceiveWebhook::new(
+        Stores {
+            bindings: stores.bindings.clone(),
+            messages: stores.messages.clone(),
+            intake: stores.intake.clone(),
+        },
+        ports.channels.clone(),
+        ports.publisher.clone(),
+        ports.clock.clone(),
+    )
+}
+
+fn send_message(stores: &StateStores, ports: &StatePorts) -> SendOperatorMessage {
+    SendOperatorMessage::new(
+        stores.conversations.clone(),
+        stores.bindings.clone(),
+        stores.ledger.clone(),
+        ports.publisher.clone(),
+        ports.clock.clone(),
+    )
+}
+
+/// The web chat's socket and REST channel; their messages go in through `receive`.
+fn web_chat_use_case(
+    stores: &StateStores,
+    ports: &StatePorts,
+    receive: Arc<ReceiveWebhook>,
+    tokens: VisitorTokens,
+    settings: WebChatSettings,
+) -> WebChat {
+    WebChat {
+        bindings: stores.bindings.clone(),
+        conversations: stores.conversations.clone(),
+        messages: stores.messages.clone(),
+        receive,
+        events: ports.subscriber.clone(),
+        timer: ports.timer.clone(),
+        limiter: ports.limiter.clone(),
+        tokens,
+        sockets: SocketCounts::default(),
+        settings,
+    }
+}
