@@ -9,6 +9,7 @@ pub mod http_metrics;
 pub mod idempotency;
 pub mod limits;
 pub mod openapi;
+pub mod pages;
 pub mod refusals;
 pub mod request_id;
 pub mod request_span;

@@ -2,7 +2,7 @@
 //! into the binary so they work with no internet access.
 
 use crate::openapi;
-use actix_web::http::header::{self, CacheControl, CacheDirective};
+use crate::pages::asset;
 use actix_web::{web, HttpResponse};
 
 const PAGE: &str = include_str!("../../assets/docs.html");
@@ -27,24 +27,13 @@ async fn document() -> HttpResponse {
 }
 
 async fn page() -> HttpResponse {
-    asset("text/html; charset=utf-8", PAGE)
+    asset("text/html; charset=utf-8", PAGE, CONTENT_SECURITY_POLICY)
 }
 
 async fn script() -> HttpResponse {
-    asset("text/javascript; charset=utf-8", SCRIPT)
+    asset("text/javascript; charset=utf-8", SCRIPT, CONTENT_SECURITY_POLICY)
 }
 
 async fn style() -> HttpResponse {
-    asset("text/css; charset=utf-8", STYLE)
-}
-
-fn asset(content_type: &str, body: &'static str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
-        .insert_header(CacheControl(vec![
-            CacheDirective::Public,
-            CacheDirective::MaxAge(300),
-        ]))
-        .body(body)
+    asset("text/css; charset=utf-8", STYLE, CONTENT_SECURITY_POLICY)
 }

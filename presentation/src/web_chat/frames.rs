@@ -1,6 +1,7 @@
 //! The web chat's WebSocket frames (JSON text, as DESIGN.md fixes them).
 
 use crate::dto::MessageBody;
+use crate::errors::ApiError;
 use application::web_chat::retry_after_secs;
 use domain::{ConversationId, ExternalMessageId, ValidationError};
 use serde::{Deserialize, Serialize};
@@ -59,11 +60,11 @@ impl ServerFrame {
 
     /// The message was not stored: the visitor's or the address's allowance is spent.
     pub fn rate_limited(wait: Duration) -> Self {
-        let seconds = retry_after_secs(wait);
+        let problem = ApiError::RateLimited { retry_after: wait };
         Self::Error {
-            code: "rate_limited",
-            detail: format!("too many messages; retry in {seconds} s"),
-            retry_after: Some(seconds),
+            code: problem.code(),
+            detail: problem.to_string(),
+            retry_after: Some(retry_after_secs(wait)),
         }
     }
 

@@ -1,6 +1,7 @@
 //! `GET /chat/{bot_id}`: the chat page and its script and style, built into the binary.
 
 use crate::errors::ApiError;
+use crate::pages::{asset, secured};
 use crate::AppState;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{web, HttpResponse};
@@ -58,31 +59,9 @@ async fn page(
 }
 
 async fn script() -> HttpResponse {
-    asset("text/javascript; charset=utf-8", SCRIPT)
+    asset("text/javascript; charset=utf-8", SCRIPT, CONTENT_SECURITY_POLICY)
 }
 
 async fn style() -> HttpResponse {
-    asset("text/css; charset=utf-8", STYLE)
-}
-
-fn asset(content_type: &str, body: &'static str) -> HttpResponse {
-    secured(HttpResponse::Ok(), CONTENT_SECURITY_POLICY.to_owned())
-        .content_type(content_type)
-        .insert_header(CacheControl(vec![
-            CacheDirective::Public,
-            CacheDirective::MaxAge(300),
-        ]))
-        .body(body)
-}
-
-/// The CSP and its companions.
-fn secured(
-    mut response: actix_web::HttpResponseBuilder,
-    policy: String,
-) -> actix_web::HttpResponseBuilder {
-    response
-        .insert_header((header::CONTENT_SECURITY_POLICY, policy))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"));
-    response
+    asset("text/css; charset=utf-8", STYLE, CONTENT_SECURITY_POLICY)
 }

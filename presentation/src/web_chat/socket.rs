@@ -303,26 +303,44 @@ impl Session {
     }
 }
 
-/// The error frame for a message that was not stored.
+/// The error frame for a message that was not stored, its code from the errors' one table.
 fn refusal(error: WebChatError) -> ServerFrame {
-    match error {
-        WebChatError::RateLimited { retry_after } => ServerFrame::rate_limited(retry_after),
-        WebChatError::Invalid(invalid) => ServerFrame::error(
-            "invalid_field",
-            format!("{}: {}", invalid.field, invalid.reason),
-        ),
-        WebChatError::NotBound => {
-            ServerFrame::error("not_found", "this bot is no longer bound to the web chat")
-        }
-        WebChatError::OriginRefused
-        | WebChatError::VisitorRefused(_)
-        | WebChatError::TooManySockets => ServerFrame::error("forbidden", error.to_string()),
+    let told = match &error {
+        WebChatError::RateLimited { retry_after } => return ServerFrame::rate_limited(*retry_after),
+        WebChatError::NotBound => Some("this bot is no longer bound to the web chat"),
         WebChatError::Unavailable(cause) => {
             tracing::warn!(error = %cause, "a web chat message was not stored");
-            ServerFrame::error(
-                "service_unavailable",
-                "the message was not stored; retry later",
-            )
+            Some("the message was not stored; retry later")
         }
+        _ => None,
+    };
+    let problem = ApiError::from(error);
+    let detail = told.map_or_else(|| problem.detail(), str::to_owned);
+    ServerFrame::error(problem.code(), detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use application::VisitorRefused;
+
+    fn code(error: WebChatError) -> &'static str {
+        match refusal(error) {
+            ServerFrame::Error { code, .. } => code,
+            other => panic!("not an error frame: {}", other.to_json()),
+        }
+    }
+
+    #[test]
+    fn error_frames_carry_the_codes_the_same_refusals_have_over_http() {
+        assert_eq!(code(WebChatError::OriginRefused), "origin_not_allowed");
+        assert_eq!(code(WebChatError::TooManySockets), "too_many_sockets");
+        let refused = WebChatError::VisitorRefused(VisitorRefused::InvalidToken);
+        assert_eq!(code(refused), "invalid_visitor_token");
+        assert_eq!(code(WebChatError::NotBound), "not_found");
+        let limited = WebChatError::RateLimited {
+            retry_after: Duration::from_secs(3),
+        };
+        assert_eq!(code(limited), "rate_limited");
     }
 }

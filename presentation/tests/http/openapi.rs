@@ -231,6 +231,8 @@ async fn the_docs_page_and_its_assets_are_served_from_the_binary() {
         .header("content-security-policy")
         .unwrap()
         .contains("default-src 'none'"));
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
     for (asset, content_type) in [
         ("/docs/docs.js", "text/javascript; charset=utf-8"),
         ("/docs/docs.css", "text/css; charset=utf-8"),

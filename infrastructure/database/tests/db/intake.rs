@@ -1,7 +1,7 @@
 //! Batched intake: many inbound messages in one transaction, deduplicated, all or nothing, and
 //! racing batches that keep one active conversation per chat and one head per lane.
 
-use crate::support::{at, claim_at, count, new_bot, receive, record};
+use crate::support::{at, claim_at, count, new_bot, receive, record, text};
 use application::ports::{InboundRecord, JobPayload, JobQueue, Ledger, Recorded};
 use database::testing::{fresh_databases, fresh_postgres, TestDatabase};
 use database::SeaStore;
@@ -447,13 +447,15 @@ async fn batches_of_different_sizes_store_every_field() {
 /// workers visit a busy new database on their own schedule; they are not clients, so not awaited.
 async fn sequential_scans(db: &TestDatabase) -> i64 {
     let store = SeaStore::new(database::connect_with_pool(db.url(), 1).await.unwrap());
-    let others = "SELECT COUNT(*) FROM pg_stat_activity
-        WHERE datname = current_database() AND pid <> pg_backend_pid()
-        AND backend_type = 'client backend'";
-    let mut waits = 0;
-    while count(&store, others).await > 0 {
-        waits += 1;
-        assert!(waits < 250, "the other connections did not end");
+    let others = "FROM pg_stat_activity WHERE datname = current_database()
+        AND pid <> pg_backend_pid() AND backend_type = 'client backend'";
+    let started = std::time::Instant::now();
+    while count(&store, &format!("SELECT COUNT(*) {others}")).await > 0 {
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            let who = format!("SELECT string_agg(state || ': ' || query, ' | ') {others}");
+            let who = text(&store, &who).await;
+            panic!("the other connections did not end: {who:?}");
+        }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     let scans = "SELECT COALESCE(SUM(seq_scan), 0)::bigint FROM pg_stat_user_tables

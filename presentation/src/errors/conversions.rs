@@ -1,0 +1,98 @@
+//! Storage and use-case errors translated to the `ApiError` the client is answered with.
+
+use super::ApiError;
+use application::{
+    ApiKeyError, BindError, BotError, OperatorMessageError, ReceiveError, SubscribeError,
+    WebChatError,
+};
+use domain::RepoError;
+
+impl From<RepoError> for ApiError {
+    fn from(err: RepoError) -> Self {
+        match err {
+            RepoError::Unavailable(cause) => Self::Unavailable(cause),
+            RepoError::Duplicate(what) => Self::Conflict(what),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<BotError> for ApiError {
+    fn from(err: BotError) -> Self {
+        match err {
+            BotError::NotFound(_) => Self::not_found("bot"),
+            BotError::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<ApiKeyError> for ApiError {
+    fn from(err: ApiKeyError) -> Self {
+        match err {
+            ApiKeyError::Invalid(err) => err.into(),
+            ApiKeyError::NotFound(_) => Self::not_found("API key"),
+            ApiKeyError::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<BindError> for ApiError {
+    fn from(err: BindError) -> Self {
+        match err {
+            BindError::BotNotFound(_) => Self::not_found("bot"),
+            BindError::Platform(cause) => Self::Platform(cause.to_string()),
+            BindError::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<ReceiveError> for ApiError {
+    fn from(err: ReceiveError) -> Self {
+        match err {
+            ReceiveError::UnknownBinding(kind) => {
+                Self::NotFound(format!("this bot has no {kind} binding"))
+            }
+            ReceiveError::Unauthorized(_) => Self::InvalidSignature,
+            ReceiveError::Malformed(cause) => Self::MalformedUpdate(cause.0),
+            ReceiveError::Unavailable(cause) => Self::Unavailable(cause.to_string()),
+        }
+    }
+}
+
+impl From<SubscribeError> for ApiError {
+    fn from(err: SubscribeError) -> Self {
+        match err {
+            SubscribeError::UnknownBinding(kind) => {
+                Self::NotFound(format!("this bot has no {kind} binding"))
+            }
+            SubscribeError::Refused => Self::SubscriptionRefused,
+            SubscribeError::Unavailable(cause) => Self::Unavailable(cause.to_string()),
+        }
+    }
+}
+
+impl From<OperatorMessageError> for ApiError {
+    fn from(err: OperatorMessageError) -> Self {
+        match err {
+            OperatorMessageError::Invalid(err) => err.into(),
+            OperatorMessageError::NotFound(_) => Self::not_found("conversation"),
+            OperatorMessageError::Ended(_) => Self::ConversationEnded,
+            OperatorMessageError::NotBound { platform, .. } => Self::PlatformNotBound(platform),
+            OperatorMessageError::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<WebChatError> for ApiError {
+    fn from(err: WebChatError) -> Self {
+        match err {
+            WebChatError::NotBound => Self::NotFound("this bot has no web_chat binding".into()),
+            WebChatError::OriginRefused => Self::OriginNotAllowed,
+            WebChatError::VisitorRefused(refused) => Self::VisitorRefused(refused),
+            WebChatError::TooManySockets => Self::TooManySockets,
+            WebChatError::RateLimited { retry_after } => Self::RateLimited { retry_after },
+            WebChatError::Invalid(err) => err.into(),
+            WebChatError::Unavailable(err) => err.into(),
+        }
+    }
+}
