@@ -5,8 +5,8 @@ mod render;
 mod table;
 mod validation;
 
-pub use render::{ensure_problem, PROBLEM_JSON};
 pub(crate) use render::Problem;
+pub use render::{ensure_problem, PROBLEM_JSON};
 pub use table::Kind;
 
 use crate::refusals;
@@ -15,10 +15,10 @@ use actix_web::ResponseError;
 use application::web_chat::retry_after_secs;
 use application::VisitorRefused;
 use domain::{PlatformKind, Role};
+use serde::Serialize;
 use std::borrow::Cow;
 use std::time::Duration;
 use utoipa::ToSchema;
-use serde::Serialize;
 
 /// An invalid input field and why, as the `errors` member of a 422 problem lists them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -176,4 +176,3 @@ impl ApiError {
         }
     }
 }
-

@@ -30,7 +30,9 @@ impl ApiError {
         match self {
             Self::MalformedJson(_) => kind(S::BAD_REQUEST, "malformed_json", "Malformed JSON"),
             Self::InvalidQuery(_) => kind(S::BAD_REQUEST, "invalid_query", "Invalid query string"),
-            Self::MalformedUpdate(_) => kind(S::BAD_REQUEST, "malformed_update", "Malformed update"),
+            Self::MalformedUpdate(_) => {
+                kind(S::BAD_REQUEST, "malformed_update", "Malformed update")
+            }
             Self::BadRequest => kind(S::BAD_REQUEST, "bad_request", "Bad Request"),
             Self::InvalidHeader(_) => kind(S::BAD_REQUEST, "invalid_header", "Invalid header"),
             Self::RepeatedHeader(_) => kind(S::BAD_REQUEST, "repeated_header", "Repeated header"),
@@ -53,26 +55,38 @@ impl ApiError {
             Self::SubscriptionRefused => {
                 kind(S::FORBIDDEN, "subscription_refused", "Subscription refused")
             }
-            Self::OriginNotAllowed => kind(S::FORBIDDEN, "origin_not_allowed", "Origin not allowed"),
-            Self::NotFound(_) => kind(S::NOT_FOUND, "not_found", "Not Found"),
-            Self::MethodNotAllowed => {
-                kind(S::METHOD_NOT_ALLOWED, "method_not_allowed", "Method Not Allowed")
+            Self::OriginNotAllowed => {
+                kind(S::FORBIDDEN, "origin_not_allowed", "Origin not allowed")
             }
+            Self::NotFound(_) => kind(S::NOT_FOUND, "not_found", "Not Found"),
+            Self::MethodNotAllowed => kind(
+                S::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Method Not Allowed",
+            ),
             Self::BodyTimeout => kind(S::REQUEST_TIMEOUT, "body_timeout", "Request Timeout"),
             Self::Conflict(_) => kind(S::CONFLICT, "conflict", "Conflict"),
-            Self::ConversationEnded => kind(S::CONFLICT, "conversation_ended", "Conversation ended"),
-            Self::PlatformNotBound(_) => kind(S::CONFLICT, "platform_not_bound", "Platform not bound"),
+            Self::ConversationEnded => {
+                kind(S::CONFLICT, "conversation_ended", "Conversation ended")
+            }
+            Self::PlatformNotBound(_) => {
+                kind(S::CONFLICT, "platform_not_bound", "Platform not bound")
+            }
             Self::IdempotencyKeyInUse => kind(
                 S::CONFLICT,
                 "idempotency_key_in_use",
                 "Idempotency-Key in use",
             ),
-            Self::IdempotentAnswerWithheld => {
-                kind(S::CONFLICT, "idempotency_answer_withheld", "Answer not kept")
-            }
-            Self::PayloadTooLarge { .. } => {
-                kind(S::PAYLOAD_TOO_LARGE, "payload_too_large", "Payload Too Large")
-            }
+            Self::IdempotentAnswerWithheld => kind(
+                S::CONFLICT,
+                "idempotency_answer_withheld",
+                "Answer not kept",
+            ),
+            Self::PayloadTooLarge { .. } => kind(
+                S::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Payload Too Large",
+            ),
             Self::UnsupportedMediaType(_) => kind(
                 S::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
@@ -84,7 +98,9 @@ impl ApiError {
                 "idempotency_key_reused",
                 "Idempotency-Key reused",
             ),
-            Self::TooManySockets => kind(S::TOO_MANY_REQUESTS, "too_many_sockets", "Too many sockets"),
+            Self::TooManySockets => {
+                kind(S::TOO_MANY_REQUESTS, "too_many_sockets", "Too many sockets")
+            }
             Self::RateLimited { .. } => {
                 kind(S::TOO_MANY_REQUESTS, "rate_limited", "Too Many Requests")
             }
@@ -132,7 +148,10 @@ mod tests {
         let forbidden = ApiError::Forbidden(Role::Admin).kind();
         let origin = ApiError::OriginNotAllowed.kind();
         assert_eq!(forbidden.status, origin.status);
-        assert_eq!((forbidden.code, forbidden.title), ("forbidden", "Forbidden"));
+        assert_eq!(
+            (forbidden.code, forbidden.title),
+            ("forbidden", "Forbidden")
+        );
         assert_eq!(
             (origin.code, origin.title),
             ("origin_not_allowed", "Origin not allowed")

@@ -306,7 +306,9 @@ impl Session {
 /// The error frame for a message that was not stored, its code from the errors' one table.
 fn refusal(error: WebChatError) -> ServerFrame {
     let told = match &error {
-        WebChatError::RateLimited { retry_after } => return ServerFrame::rate_limited(*retry_after),
+        WebChatError::RateLimited { retry_after } => {
+            return ServerFrame::rate_limited(*retry_after)
+        }
         WebChatError::NotBound => Some("this bot is no longer bound to the web chat"),
         WebChatError::Unavailable(cause) => {
             tracing::warn!(error = %cause, "a web chat message was not stored");
