@@ -59,7 +59,11 @@ async fn page(
 }
 
 async fn script() -> HttpResponse {
-    asset("text/javascript; charset=utf-8", SCRIPT, CONTENT_SECURITY_POLICY)
+    asset(
+        "text/javascript; charset=utf-8",
+        SCRIPT,
+        CONTENT_SECURITY_POLICY,
+    )
 }
 
 async fn style() -> HttpResponse {
