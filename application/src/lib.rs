@@ -32,7 +32,7 @@ pub use generate_reply::GenerateReply;
 pub use idempotency::{Begin, Idempotency, Ticket};
 pub use intake::{Intake, IntakeSettings, IntakeWriter};
 pub use job_runner::{JobRunner, Outcome};
-pub use jobs::{Lookup, Step};
+pub use jobs::{DeadEnd, Gone, Lookup, LookupError, Step};
 pub use operator_message::{OperatorMessageError, SendOperatorMessage};
 pub use poll_supervisor::{PollSupervisor, PollSupervisorPorts, PollSupervisorSettings};
 pub use poll_updates::{PollPorts, PollSettings, PollUpdates};
@@ -45,5 +45,5 @@ pub use settings::PipelineSettings;
 pub use shutdown::{Shutdown, StopHandle};
 pub use web_chat::{
     Answer, Opened, SocketCounts, SocketSlot, Speaker, Visitor, VisitorClaim, VisitorRefused,
-    VisitorTokens, WebChat, WebChatError, WebChatLimits, WebChatSettings,
+    VisitorTokens, WebChat, WebChatError, WebChatLimits, WebChatPorts, WebChatSettings,
 };

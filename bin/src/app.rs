@@ -21,20 +21,24 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 
+/// Why an adapter could not be set up: its own error, kept as the source.
+pub type Cause = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why the process could not start; each carries the adapter's error as its source.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error("invalid configuration: {0}")]
-    Config(String),
+    Config(#[source] Cause),
     #[error("cannot reach the database: {0}")]
-    Database(String),
+    Database(#[source] Cause),
     #[error("cannot migrate the database: {0}")]
-    Migration(String),
+    Migration(#[source] Cause),
     #[error("cannot set up the language model: {0}")]
-    Model(String),
+    Model(#[source] Cause),
     #[error("cannot set up a platform client: {0}")]
-    Platform(String),
+    Platform(#[source] Cause),
     #[error("cannot set up Redis: {0}")]
-    Redis(String),
+    Redis(#[source] Cause),
     #[error("cannot listen: {0}")]
     Listen(#[from] std::io::Error),
 }
@@ -106,7 +110,7 @@ fn redis_link(
         return Ok(None);
     };
     let link = redis::RedisEvents::new(url.expose_secret(), &settings.redis.channel_prefix)
-        .map_err(|e| StartupError::Redis(e.to_string()))?;
+        .map_err(|e| StartupError::Redis(e.into()))?;
     let publisher = link.publisher();
     Ok(Some((link, publisher)))
 }
@@ -155,22 +159,22 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         bindings: bindings.clone(),
         channels: channels.clone(),
     };
-    let generate = GenerateReply {
-        lookup: lookup.clone(),
-        ledger: store.clone(),
-        model: language_model(settings)?,
-        events: publisher.clone(),
-        clock: clock.clone(),
-        timer: Arc::new(TokioTimer),
-        settings: pipeline.clone(),
-    };
-    let deliver = DeliverReply {
+    let generate = GenerateReply::new(
+        lookup.clone(),
+        store.clone(),
+        language_model(settings)?,
+        publisher.clone(),
+        clock.clone(),
+        Arc::new(TokioTimer),
+        pipeline.clone(),
+    );
+    let deliver = DeliverReply::new(
         lookup,
-        queue: store.clone(),
-        ledger: store.clone(),
-        events: publisher.clone(),
-        timer: Arc::new(TokioTimer),
-    };
+        store.clone(),
+        store.clone(),
+        publisher.clone(),
+        Arc::new(TokioTimer),
+    );
     let trace = trace_context(settings);
     let runner = JobRunner::new(store.clone(), generate, deliver, clock.clone(), pipeline);
     let runner = traced_runner(runner, &trace);
@@ -309,14 +313,15 @@ fn pipeline_settings(settings: &Settings) -> PipelineSettings {
 }
 
 fn channels(settings: &Settings) -> Result<Channels, StartupError> {
-    let platform = |e: &dyn std::fmt::Display| StartupError::Platform(e.to_string());
-    let telegram =
-        telegram::TelegramChannel::new(&settings.telegram.api_url).map_err(|e| platform(&e))?;
+    let telegram = telegram::TelegramChannel::new(&settings.telegram.api_url)
+        .map_err(|e| StartupError::Platform(e.into()))?;
     let graph_url = &settings.meta.graph_url;
-    let messenger = meta::MessengerChannel::new(graph_url).map_err(|e| platform(&e))?;
-    let whatsapp = meta::WhatsappChannel::new(graph_url).map_err(|e| platform(&e))?;
-    let discord =
-        discord::DiscordChannel::new(&settings.discord.api_url).map_err(|e| platform(&e))?;
+    let messenger =
+        meta::MessengerChannel::new(graph_url).map_err(|e| StartupError::Platform(e.into()))?;
+    let whatsapp =
+        meta::WhatsappChannel::new(graph_url).map_err(|e| StartupError::Platform(e.into()))?;
+    let discord = discord::DiscordChannel::new(&settings.discord.api_url)
+        .map_err(|e| StartupError::Platform(e.into()))?;
     Ok(Channels::new([
         Arc::new(telegram) as Arc<dyn Channel>,
         Arc::new(messenger),
@@ -342,7 +347,7 @@ fn language_model(settings: &Settings) -> Result<Arc<dyn LanguageModel>, Startup
                 max_retries: ai.max_retries,
                 ..openai::OpenAiSettings::default()
             })
-            .map_err(|e| StartupError::Model(e.to_string()))?;
+            .map_err(|e| StartupError::Model(e.into()))?;
             Ok(Arc::new(model))
         }
     }

@@ -23,7 +23,7 @@ pub fn supervisor(
     clock: Arc<dyn Clock>,
 ) -> Result<PollSupervisor, StartupError> {
     let source = telegram::TelegramPoller::new(&settings.telegram.api_url)
-        .map_err(|e| StartupError::Platform(e.to_string()))?;
+        .map_err(|e| StartupError::Platform(e.into()))?;
     let ports = PollPorts {
         source: Arc::new(source),
         offsets: store.clone(),

@@ -41,7 +41,7 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, StartupE
     let database = &settings.database;
     database::connect_with_pool(database.url.expose_secret(), database.max_connections)
         .await
-        .map_err(|e| StartupError::Database(e.to_string()))
+        .map_err(|e| StartupError::Database(e.into()))
 }
 
 /// The store on `db`, sealing platform credentials when `security.master_key` is set.
@@ -49,7 +49,7 @@ pub fn open_store(settings: &Settings, db: DatabaseConnection) -> Result<SeaStor
     let sealer = settings
         .security
         .sealer()
-        .map_err(|e| StartupError::Config(e.to_string()))?;
+        .map_err(|e| StartupError::Config(e.into()))?;
     Ok(SeaStore::new(db).sealed_with(sealer))
 }
 
@@ -60,7 +60,7 @@ pub const PLAIN_TEXT_WARNING: &str = "security.master_key is not set: platform c
 pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), StartupError> {
     Migrator::up(db, None)
         .await
-        .map_err(|e| StartupError::Migration(e.to_string()))
+        .map_err(|e| StartupError::Migration(e.into()))
 }
 
 /// The configured store: connected, migrated unless `database.migrate_on_start` is off, and
@@ -165,7 +165,7 @@ fn serve_metrics(
             Some(handle)
         }
         Ok(None) => None,
-        Err(error) => return Err(StartupError::Config(error.to_string())),
+        Err(error) => return Err(StartupError::Config(error.into())),
     };
     Ok(Some(MetricsTasks { upkeep, server }))
 }

@@ -44,7 +44,7 @@ pub fn rate_limiter(settings: &Settings) -> Result<Arc<dyn RateLimiter>, Startup
         return Ok(Arc::new(LocalRateLimiter::default()));
     };
     let limiter = redis::RedisRateLimiter::new(url.expose_secret(), &settings.redis.channel_prefix)
-        .map_err(|e| StartupError::Redis(e.to_string()))?;
+        .map_err(|e| StartupError::Redis(e.into()))?;
     Ok(Arc::new(limiter))
 }
 

@@ -6,7 +6,7 @@ use application::ports::{
 };
 use application::{
     ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, Intake, ReceiveWebhook, Scrape,
-    SendOperatorMessage, SocketCounts, Stores, VisitorTokens, WebChat, WebChatSettings,
+    SendOperatorMessage, Stores, VisitorTokens, WebChat, WebChatPorts, WebChatSettings,
 };
 use domain::repositories::{
     ApiKeyRepository, BindingRepository, BotRepository, ConversationRepository, MessageRepository,
@@ -195,16 +195,13 @@ fn web_chat_use_case(
     tokens: VisitorTokens,
     settings: WebChatSettings,
 ) -> WebChat {
-    WebChat {
+    let web_chat_ports = WebChatPorts {
         bindings: stores.bindings.clone(),
         conversations: stores.conversations.clone(),
         messages: stores.messages.clone(),
-        receive,
         events: ports.subscriber.clone(),
         timer: ports.timer.clone(),
         limiter: ports.limiter.clone(),
-        tokens,
-        sockets: SocketCounts::default(),
-        settings,
-    }
+    };
+    WebChat::new(web_chat_ports, receive, tokens, settings)
 }

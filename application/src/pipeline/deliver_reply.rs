@@ -1,7 +1,7 @@
 //! Use case: deliver a stored reply in platform-sized parts, resuming after the last part sent.
 
 use crate::backoff::backoff_delay;
-use crate::jobs::{Lookup, Step, Target};
+use crate::jobs::{DeadEnd, Lookup, Step, Target};
 use crate::metrics::{self, SendOutcome};
 use crate::ports::{
     ClaimedJob, EventPublisher, JobPayload, JobQueue, Ledger, Recipient, SendError, Timer,
@@ -18,15 +18,31 @@ const RECORD_RETRY_BASE: Duration = Duration::from_millis(50);
 const RECORD_RETRY_CAP: Duration = Duration::from_secs(1);
 
 pub struct DeliverReply {
-    pub lookup: Lookup,
-    pub queue: Arc<dyn JobQueue>,
-    pub ledger: Arc<dyn Ledger>,
-    pub events: Arc<dyn EventPublisher>,
+    lookup: Lookup,
+    queue: Arc<dyn JobQueue>,
+    ledger: Arc<dyn Ledger>,
+    events: Arc<dyn EventPublisher>,
     /// Paces the retries of recording a sent message while the store is away.
-    pub timer: Arc<dyn Timer>,
+    timer: Arc<dyn Timer>,
 }
 
 impl DeliverReply {
+    pub fn new(
+        lookup: Lookup,
+        queue: Arc<dyn JobQueue>,
+        ledger: Arc<dyn Ledger>,
+        events: Arc<dyn EventPublisher>,
+        timer: Arc<dyn Timer>,
+    ) -> Self {
+        Self {
+            lookup,
+            queue,
+            ledger,
+            events,
+            timer,
+        }
+    }
+
     /// Runs a claimed delivery job: loads its message and sends what is left of it.
     #[tracing::instrument(skip_all, fields(job_id = job.id, message_id = %message_id, parts_sent))]
     pub async fn run(
@@ -35,12 +51,12 @@ impl DeliverReply {
         message_id: MessageId,
         parts_sent: u32,
     ) -> Result<Step, RepoError> {
-        let target = match self.lookup.target(message_id, 0).await? {
+        let target = match self.lookup.target(message_id, 0).await {
             Ok(target) => target,
-            Err(reason) => return Ok(Step::Dead(reason)),
+            Err(error) => return error.into_step(),
         };
         if target.message.status != MessageStatus::Pending {
-            return Ok(Step::Done);
+            return Ok(Step::Complete);
         }
         self.send(job, &target, parts_sent).await
     }
@@ -86,11 +102,7 @@ impl DeliverReply {
         // A sent message is always announced, even when the platform's report on its last
         // part came first and moved it further.
         self.announce(&target.message, MessageStatus::Sent);
-        Ok(if held {
-            Step::Finished
-        } else {
-            Step::LeaseLost
-        })
+        Ok(if held { Step::Settled } else { Step::LeaseLost })
     }
 
     /// Marks the message sent and completes `job`. The message is out: sending it again would be
@@ -207,7 +219,7 @@ fn after_failure(message_id: MessageId, parts_sent: u32, error: SendError) -> St
             after: None,
             error: error.to_string(),
         },
-        SendError::Permanent(_) => Step::Dead(error.to_string()),
+        SendError::Permanent(_) => Step::Dead(DeadEnd::Refused(error)),
     }
 }
 
@@ -297,13 +309,13 @@ mod tests {
             });
             let mut events = MockEventPublisher::new();
             events.expect_publish().return_const(());
-            let use_case = DeliverReply {
-                lookup: self.world.lookup(messages, channel),
-                queue: Arc::new(queue),
-                ledger: Arc::new(ledger),
-                events: Arc::new(events),
-                timer: Arc::new(TokioTimer),
-            };
+            let use_case = DeliverReply::new(
+                self.world.lookup(messages, channel),
+                Arc::new(queue),
+                Arc::new(ledger),
+                Arc::new(events),
+                Arc::new(TokioTimer),
+            );
             let payload = JobPayload::Deliver {
                 message_id: self.reply.id,
                 parts_sent,
@@ -318,7 +330,7 @@ mod tests {
     #[tokio::test]
     async fn a_long_reply_goes_out_in_ordered_parts_with_progress_saved() {
         let h = Harness::new();
-        assert_eq!(h.deliver(0, None).await, Step::Finished);
+        assert_eq!(h.deliver(0, None).await, Step::Settled);
         assert_eq!(
             *h.sent.lock().unwrap(),
             vec!["aaaaaaaaaa", "bbbbbbbbbb", "cccccccccc"]
@@ -344,7 +356,7 @@ mod tests {
     async fn a_sent_message_whose_record_fails_is_recorded_later_not_sent_again() {
         let mut h = Harness::new();
         h.unavailable = 3;
-        assert_eq!(h.deliver(0, None).await, Step::Finished);
+        assert_eq!(h.deliver(0, None).await, Step::Settled);
         assert_eq!(h.sent.lock().unwrap().len(), 3, "each part once");
         assert_eq!(*h.stored_ids.lock().unwrap(), vec!["part-2"]);
     }
@@ -352,7 +364,7 @@ mod tests {
     #[tokio::test]
     async fn a_retry_resumes_after_the_parts_already_sent() {
         let h = Harness::new();
-        assert_eq!(h.deliver(2, None).await, Step::Finished);
+        assert_eq!(h.deliver(2, None).await, Step::Settled);
         assert_eq!(*h.sent.lock().unwrap(), vec!["cccccccccc"]);
     }
 
@@ -385,6 +397,6 @@ mod tests {
         let step = h
             .deliver(0, Some((0, SendError::Permanent("blocked".into()))))
             .await;
-        assert!(matches!(step, Step::Dead(reason) if reason.contains("blocked")));
+        assert!(matches!(step, Step::Dead(reason) if reason.to_string().contains("blocked")));
     }
 }

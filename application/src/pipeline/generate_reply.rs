@@ -17,36 +17,56 @@ use std::pin::pin;
 use std::sync::Arc;
 
 pub struct GenerateReply {
-    pub lookup: Lookup,
-    pub ledger: Arc<dyn Ledger>,
-    pub model: Arc<dyn LanguageModel>,
-    pub events: Arc<dyn EventPublisher>,
-    pub clock: Arc<dyn Clock>,
+    lookup: Lookup,
+    ledger: Arc<dyn Ledger>,
+    model: Arc<dyn LanguageModel>,
+    events: Arc<dyn EventPublisher>,
+    clock: Arc<dyn Clock>,
     /// Paces the renewal of the typing indicator.
-    pub timer: Arc<dyn Timer>,
-    pub settings: PipelineSettings,
+    timer: Arc<dyn Timer>,
+    settings: PipelineSettings,
 }
 
 impl GenerateReply {
+    pub fn new(
+        lookup: Lookup,
+        ledger: Arc<dyn Ledger>,
+        model: Arc<dyn LanguageModel>,
+        events: Arc<dyn EventPublisher>,
+        clock: Arc<dyn Clock>,
+        timer: Arc<dyn Timer>,
+        settings: PipelineSettings,
+    ) -> Self {
+        Self {
+            lookup,
+            ledger,
+            model,
+            events,
+            clock,
+            timer,
+            settings,
+        }
+    }
+
     #[tracing::instrument(skip_all, fields(job_id = job.id, message_id = %message_id))]
     pub async fn run(&self, job: &ClaimedJob, message_id: MessageId) -> Result<Step, RepoError> {
         let history = self.settings.history_messages;
-        let target = match self.lookup.target(message_id, history).await? {
+        let target = match self.lookup.target(message_id, history).await {
             Ok(target) => target,
-            Err(reason) => return Ok(Step::Dead(reason)),
+            Err(error) => return error.into_step(),
         };
         if target.bot.is_paused() {
             // An operator has taken over: the message stays stored and unanswered, and the job
             // leaves its lane (the runner completes it) so that later jobs of the chat go on.
             tracing::info!(bot_id = %target.bot.id, "the bot is paused; the message is not answered");
-            return Ok(Step::Done);
+            return Ok(Step::Complete);
         }
         let (answer, resets) = self.compose(&target).await;
         let reply =
             Message::reply(&target.message, answer.text, self.clock.now()).with_usage(answer.usage);
         let delivery = match self.ledger.store_reply(job, &reply).await? {
             ReplyStored::Delivering(delivery) => delivery,
-            ReplyStored::AlreadyAnswered => return Ok(Step::Done),
+            ReplyStored::AlreadyAnswered => return Ok(Step::Complete),
             ReplyStored::LeaseLost => return Ok(Step::LeaseLost),
         };
         if resets {
@@ -231,17 +251,16 @@ mod tests {
             let model = self
                 .answering
                 .unwrap_or_else(|| Arc::new(self.model) as Arc<dyn LanguageModel>);
-            let use_case = GenerateReply {
-                lookup: self
-                    .world
+            let use_case = GenerateReply::new(
+                self.world
                     .lookup_with(messages, self.channel, self.conversations),
-                ledger: Arc::new(self.ledger),
+                Arc::new(self.ledger),
                 model,
-                events: Arc::new(events),
-                clock: clock(),
-                timer: self.timer,
-                settings: self.settings,
-            };
+                Arc::new(events),
+                clock(),
+                self.timer,
+                self.settings,
+            );
             let job = job(
                 JobPayload::Reply {
                     message_id: inbound.id,
@@ -467,7 +486,7 @@ mod tests {
         let h = stored_as(ReplyStored::AlreadyAnswered);
         let inbound = h.world.inbound(MessageContent::text("hi"));
         let (step, _) = h.answer(inbound, vec![]).await;
-        assert_eq!(step, Step::Done, "the runner completes the job");
+        assert_eq!(step, Step::Complete, "the runner completes the job");
         let h = stored_as(ReplyStored::LeaseLost);
         let inbound = h.world.inbound(MessageContent::text("hi"));
         let (step, _) = h.answer(inbound, vec![]).await;
@@ -515,7 +534,7 @@ mod tests {
         let (step, stored) = h.answer(inbound, vec![]).await;
         assert_eq!(
             step,
-            Step::Done,
+            Step::Complete,
             "the runner completes the job, freeing its lane"
         );
         assert!(stored.is_empty(), "{stored:?}");

@@ -107,12 +107,12 @@ impl JobRunner {
 
     async fn apply(&self, job: &ClaimedJob, step: Step) -> Result<Outcome, RepoError> {
         match step {
-            Step::Finished => Ok(Outcome::Completed),
+            Step::Settled => Ok(Outcome::Completed),
             Step::LeaseLost => Ok(Outcome::LeaseLost),
             // Only a reply job hands over a delivery, and `run` runs it.
             Step::Deliver(delivery) => Err(RepoError::Other(format!("{delivery:?} was not run"))),
-            Step::Done => Ok(self.settled(self.queue.complete(job).await?, Outcome::Completed)),
-            Step::Dead(error) => self.bury(job, &error).await,
+            Step::Complete => Ok(self.settled(self.queue.complete(job).await?, Outcome::Completed)),
+            Step::Dead(dead_end) => self.bury(job, &dead_end.to_string()).await,
             Step::Retry { error, .. } if job.attempts >= self.settings.max_attempts => {
                 self.bury(
                     job,
@@ -256,25 +256,25 @@ mod tests {
             let queue: Arc<dyn JobQueue> = Arc::new(self.queue);
             let ledger: Arc<dyn Ledger> = Arc::new(self.ledger);
             let lookup = world.lookup(self.messages, self.channel);
-            let generate = GenerateReply {
-                lookup: lookup.clone(),
-                ledger: ledger.clone(),
-                model: Arc::new(self.model),
-                events: events.clone(),
-                clock: clock(),
-                timer: Arc::new(crate::ports::MockTimer::new()),
-                settings: PipelineSettings {
+            let generate = GenerateReply::new(
+                lookup.clone(),
+                ledger.clone(),
+                Arc::new(self.model),
+                events.clone(),
+                clock(),
+                Arc::new(crate::ports::MockTimer::new()),
+                PipelineSettings {
                     typing_interval: Duration::ZERO,
                     ..PipelineSettings::default()
                 },
-            };
-            let deliver = DeliverReply {
+            );
+            let deliver = DeliverReply::new(
                 lookup,
-                queue: queue.clone(),
+                queue.clone(),
                 ledger,
                 events,
-                timer: Arc::new(crate::ports::MockTimer::new()),
-            };
+                Arc::new(crate::ports::MockTimer::new()),
+            );
             let settings = PipelineSettings {
                 max_attempts: 3,
                 ..PipelineSettings::default()

@@ -1,10 +1,13 @@
 //! What a job handler decides, and the lookups the reply and delivery handlers share.
 
-use crate::ports::{Channel, Channels, ClaimedJob, JobPayload};
+use crate::ports::{Channel, Channels, ClaimedJob, JobPayload, SendError};
 use domain::repositories::{
     BindingRepository, ConversationRepository, MessageInContext, MessageRepository,
 };
-use domain::{Bot, ExternalChatId, Message, MessageId, PlatformBinding, RepoError};
+use domain::{
+    Bot, BotId, ConversationId, ExternalChatId, Message, MessageId, PlatformBinding, PlatformKind,
+    RepoError,
+};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,10 +15,10 @@ use std::time::Duration;
 /// The outcome of running one job, applied to the queue by the runner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    /// The handler completed the job in its own transaction.
-    Finished,
-    /// Remove the job.
-    Done,
+    /// The handler settled the job in its own transaction: nothing is left to do.
+    Settled,
+    /// The job is done: the runner completes it.
+    Complete,
     /// Run again later: after `after`, or after the backoff when `None`.
     Retry {
         payload: JobPayload,
@@ -23,11 +26,56 @@ pub enum Step {
         error: String,
     },
     /// It cannot succeed; dead-letter it.
-    Dead(String),
+    Dead(DeadEnd),
     /// Another worker took the job over; leave it alone.
     LeaseLost,
     /// The job now delivers a stored reply: run the delivery at once, in this task.
     Deliver(Box<Delivery>),
+}
+
+/// Why a job cannot succeed, which no retry can mend; its text is what the dead letter keeps.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeadEnd {
+    #[error(transparent)]
+    Gone(#[from] Gone),
+    /// The platform refused the message for good (a [`SendError::Permanent`]).
+    #[error(transparent)]
+    Refused(SendError),
+}
+
+/// What a job's message needed and is no longer there: the bot was deleted or unbound.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Gone {
+    #[error("message {0} no longer exists")]
+    Message(MessageId),
+    #[error("conversation {0} no longer exists")]
+    Conversation(ConversationId),
+    #[error("bot {0} no longer exists")]
+    Bot(BotId),
+    #[error("bot {bot} is no longer bound to {platform}")]
+    Binding { bot: BotId, platform: PlatformKind },
+    #[error("no channel for {0}")]
+    Channel(PlatformKind),
+}
+
+/// Why a job's target could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LookupError {
+    #[error(transparent)]
+    Gone(#[from] Gone),
+    #[error(transparent)]
+    Storage(#[from] RepoError),
+}
+
+impl LookupError {
+    /// The job's step when its target cannot be read: dead when something is gone; the storage
+    /// error otherwise, for the runner to retry.
+    pub fn into_step(self) -> Result<Step, RepoError> {
+        match self {
+            Self::Gone(gone) => Ok(Step::Dead(gone.into())),
+            Self::Storage(error) => Err(error),
+        }
+    }
 }
 
 /// A reply job turned into its delivery, with what the delivery needs, so that it runs without
@@ -79,47 +127,31 @@ pub struct Lookup {
 
 impl Lookup {
     /// Loads a message with its bot, chat, binding, channel and the conversation's latest
-    /// `history` messages (one read; the binding comes from the cache); `Err(reason)` inside
-    /// when any is gone (the bot was deleted or unbound), which no retry can mend.
-    pub async fn target(
-        &self,
-        id: MessageId,
-        history: u32,
-    ) -> Result<Result<Target, String>, RepoError> {
-        let Some(found) = self.messages.get_in_context(id, history).await? else {
-            return Ok(Err(format!("message {id} no longer exists")));
-        };
+    /// `history` messages (one read; the binding comes from the cache).
+    pub async fn target(&self, id: MessageId, history: u32) -> Result<Target, LookupError> {
+        let found = self.messages.get_in_context(id, history).await?;
         let MessageInContext {
             message,
             conversation,
             bot,
             recent,
-        } = found;
-        let Some(conversation) = conversation else {
-            return Ok(Err(format!(
-                "conversation {} no longer exists",
-                message.conversation_id
-            )));
-        };
-        let Some(bot) = bot else {
-            return Ok(Err(format!("bot {} no longer exists", message.bot_id)));
-        };
-        let Some(binding) = self.bindings.get(message.bot_id, message.platform).await? else {
-            return Ok(Err(format!(
-                "bot {} is no longer bound to {}",
-                message.bot_id, message.platform
-            )));
-        };
-        let Some(channel) = self.channels.get(message.platform).cloned() else {
-            return Ok(Err(format!("no channel for {}", message.platform)));
-        };
-        Ok(Ok(Target {
+        } = found.ok_or(Gone::Message(id))?;
+        let conversation = conversation.ok_or(Gone::Conversation(message.conversation_id))?;
+        let bot = bot.ok_or(Gone::Bot(message.bot_id))?;
+        let binding = self.bindings.get(message.bot_id, message.platform).await?;
+        let binding = binding.ok_or(Gone::Binding {
+            bot: message.bot_id,
+            platform: message.platform,
+        })?;
+        let channel = self.channels.get(message.platform).cloned();
+        let channel = channel.ok_or(Gone::Channel(message.platform))?;
+        Ok(Target {
             message,
             bot,
             history: recent,
             chat: conversation.external_chat_id,
             binding,
             channel,
-        }))
+        })
     }
 }

@@ -109,22 +109,54 @@ impl Default for WebChatSettings {
     }
 }
 
-pub struct WebChat {
+/// What the web chat reads, waits on and counts with.
+pub struct WebChatPorts {
     pub bindings: Arc<dyn BindingRepository>,
     pub conversations: Arc<dyn ConversationRepository>,
     pub messages: Arc<dyn MessageRepository>,
-    pub receive: Arc<ReceiveWebhook>,
     pub events: Arc<dyn EventSubscriber>,
     pub timer: Arc<dyn Timer>,
     /// Messages per visitor and per address, shared by the replicas through Redis if set.
     pub limiter: Arc<dyn RateLimiter>,
-    pub tokens: VisitorTokens,
+}
+
+pub struct WebChat {
+    bindings: Arc<dyn BindingRepository>,
+    conversations: Arc<dyn ConversationRepository>,
+    messages: Arc<dyn MessageRepository>,
+    receive: Arc<ReceiveWebhook>,
+    events: Arc<dyn EventSubscriber>,
+    timer: Arc<dyn Timer>,
+    limiter: Arc<dyn RateLimiter>,
+    tokens: VisitorTokens,
     /// This process's open sockets.
-    pub sockets: SocketCounts,
-    pub settings: WebChatSettings,
+    sockets: SocketCounts,
+    settings: WebChatSettings,
 }
 
 impl WebChat {
+    /// The web chat on `ports`, its messages going in through `receive`, its visitors
+    /// identified by `tokens`; no socket is open yet.
+    pub fn new(
+        ports: WebChatPorts,
+        receive: Arc<ReceiveWebhook>,
+        tokens: VisitorTokens,
+        settings: WebChatSettings,
+    ) -> Self {
+        Self {
+            bindings: ports.bindings,
+            conversations: ports.conversations,
+            messages: ports.messages,
+            receive,
+            events: ports.events,
+            timer: ports.timer,
+            limiter: ports.limiter,
+            tokens,
+            sockets: SocketCounts::default(),
+            settings,
+        }
+    }
+
     /// The visitor's chat, once the bot is bound to the web chat, the page's `origin` is one
     /// the binding allows, the visitor's claim holds (a token this server signed, or a bare id
     /// while those are accepted) and neither the visitor nor the `address` has too many sockets
