@@ -13,9 +13,12 @@ pub mod proxy;
 pub mod updates;
 #[path = "support/wait.rs"]
 pub mod wait;
+#[path = "support/world.rs"]
+pub mod world;
 
 pub use app::{TestApp, TestConfig};
 pub use wait::{wait_until, PATIENCE};
+pub use world::TelegramWorld;
 
 /// Runs `scenario` on a fresh SQLite database, and on a fresh PostgreSQL one when configured.
 pub async fn on_each_database<F, Fut>(scenario: F)

@@ -4,8 +4,8 @@ use crate::on_each_database;
 use reqwest::Method;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{json, Value};
-use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram};
-use switchboard_e2e::{updates, wait_until, TestApp, TestConfig, PATIENCE};
+use switchboard_e2e::fakes::FakeOpenAi;
+use switchboard_e2e::{updates, wait_until, TelegramWorld, TestApp, PATIENCE};
 
 /// How many jobs are left in the queue, whatever their state.
 async fn jobs_left(conn: &DatabaseConnection) -> i64 {
@@ -25,45 +25,48 @@ async fn act(app: &TestApp, bot: &str, action: &str) -> Value {
 #[tokio::test]
 async fn a_paused_bot_stores_messages_unanswered_and_answers_new_ones_after_resume() {
     on_each_database(|db| async move {
-        let openai = FakeOpenAi::echoing().await;
-        let telegram = FakeTelegram::start().await;
-        let app = TestApp::spawn(&TestConfig::new(db.url(), &openai, &telegram)).await;
-        let bot = app.telegram_bot(None).await;
-        assert_eq!(act(&app, &bot, "pause").await["status"], "paused");
+        let world = TelegramWorld::start(db.url(), FakeOpenAi::echoing().await).await;
+        assert_eq!(
+            act(&world.app, &world.bot, "pause").await["status"],
+            "paused"
+        );
 
         // Two messages of one chat: the second waits in the lane behind the first.
-        app.deliver(&bot, &updates::text(1, 7, 1, "while paused"))
-            .await;
-        app.deliver(&bot, &updates::text(2, 7, 2, "still paused"))
-            .await;
+        world.deliver(&updates::text(1, 7, 1, "while paused")).await;
+        world.deliver(&updates::text(2, 7, 2, "still paused")).await;
         let conn = db.connect().await;
         wait_until(|| async { jobs_left(&conn).await == 0 }).await;
         conn.close().await.ok();
-        assert!(telegram.sent_after_settling().await.is_empty());
-        assert!(openai.requests().await.is_empty(), "the model is not asked");
-        assert_eq!(app.messages_of(&bot).await.len(), 2, "both are stored");
+        assert!(world.telegram.sent_after_settling().await.is_empty());
+        assert!(
+            world.openai.requests().await.is_empty(),
+            "the model is not asked"
+        );
+        assert_eq!(world.messages().await.len(), 2, "both are stored");
 
-        assert_eq!(act(&app, &bot, "resume").await["status"], "active");
-        app.deliver(&bot, &updates::text(3, 7, 3, "back again?"))
-            .await;
-        let sent = telegram.wait_for_sent(1, PATIENCE).await;
+        assert_eq!(
+            act(&world.app, &world.bot, "resume").await["status"],
+            "active"
+        );
+        world.deliver(&updates::text(3, 7, 3, "back again?")).await;
+        let sent = world.telegram.wait_for_sent(1, PATIENCE).await;
         assert_eq!(sent[0].text, "re: back again?");
         assert_eq!(
-            telegram.sent_after_settling().await.len(),
+            world.telegram.sent_after_settling().await.len(),
             1,
             "what came while paused stays unanswered"
         );
-        assert_eq!(openai.requests().await.len(), 1);
+        assert_eq!(world.openai.requests().await.len(), 1);
 
-        let path = format!("/api/v1/bots/{bot}/summary");
-        let (status, summary) = app.admin(Method::GET, &path, None).await;
+        let path = format!("/api/v1/bots/{}/summary", world.bot);
+        let (status, summary) = world.app.admin(Method::GET, &path, None).await;
         assert_eq!(status, 200, "{summary}");
         assert_eq!(summary["conversations"], 1);
         assert_eq!(summary["messages"], json!({"inbound": 3, "outbound": 1}));
         assert_eq!(summary["failures"], 0);
         let usage = json!({"prompt": 1, "completion": 1, "total": 2});
         assert_eq!(summary["tokens"], usage, "the fake model's usage");
-        app.stop().await;
+        world.app.stop().await;
     })
     .await;
 }

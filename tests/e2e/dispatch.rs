@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram};
 use switchboard_e2e::proxy::{postgres_addr, TcpProxy};
-use switchboard_e2e::{updates, TestApp, TestConfig};
+use switchboard_e2e::{updates, TelegramWorld, TestApp, TestConfig};
 
 /// How long the fake model takes to answer each request.
 const MODEL_TAKES: Duration = Duration::from_secs(2);
@@ -16,19 +16,18 @@ const CHATS: i64 = 200;
 #[tokio::test]
 async fn two_hundred_chats_at_once_with_a_two_second_model_are_answered_together() {
     on_each_database(|db| async move {
-        let openai = FakeOpenAi::slow("answer", MODEL_TAKES).await;
-        let telegram = FakeTelegram::start().await;
         // Default worker settings: no `worker.concurrency` set.
-        let app = TestApp::spawn(&TestConfig::new(db.url(), &openai, &telegram)).await;
-        let bot = app.telegram_bot(None).await;
+        let world =
+            TelegramWorld::start(db.url(), FakeOpenAi::slow("answer", MODEL_TAKES).await).await;
 
         let started = Instant::now();
         let updates: Vec<_> = (1..=CHATS)
             .map(|n| updates::text(n, 10_000 + n, 1, "hi"))
             .collect();
-        join_all(updates.iter().map(|update| app.deliver(&bot, update))).await;
+        join_all(updates.iter().map(|update| world.deliver(update))).await;
         let acknowledged = started.elapsed();
-        let sent = telegram
+        let sent = world
+            .telegram
             .wait_for_sent(CHATS as usize, Duration::from_secs(120))
             .await;
         let last = started.elapsed();
@@ -46,7 +45,7 @@ async fn two_hundred_chats_at_once_with_a_two_second_model_are_answered_together
             "{CHATS} chats with a {MODEL_TAKES:?} model: all acknowledged after \
              {acknowledged:?}, the last answered after {last:?}"
         );
-        app.stop().await;
+        world.app.stop().await;
     })
     .await;
 }
@@ -66,13 +65,14 @@ async fn an_idle_process_makes_at_most_five_queries_a_second() {
     let Some((db, proxy)) = proxied_postgres().await else {
         return;
     };
-    let openai = FakeOpenAi::answering("unused").await;
-    let telegram = FakeTelegram::start().await;
     // Default settings, not the quick poll the other tests use.
-    let config = TestConfig::new(&proxy.proxied(db.url()), &openai, &telegram)
-        .with("SWITCHBOARD__WORKER__POLL_INTERVAL_MS", 1000);
-    let app = TestApp::spawn(&config).await;
-    app.telegram_bot(None).await;
+    let world = TelegramWorld::start_with(
+        &proxy.proxied(db.url()),
+        FakeOpenAi::answering("unused").await,
+        |config| config.with("SWITCHBOARD__WORKER__POLL_INTERVAL_MS", 1000),
+        None,
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     let before = proxy.round_trips();
@@ -85,7 +85,7 @@ async fn an_idle_process_makes_at_most_five_queries_a_second() {
         "{idle} round trips in {window:?} while idle"
     );
     assert!(idle > 0, "the count sees the dispatcher's idle poll");
-    app.stop().await;
+    world.app.stop().await;
 }
 
 #[tokio::test]
@@ -161,15 +161,12 @@ async fn fifty_chats_of_twenty_messages_racing_are_each_answered_in_order() {
     const RACING: i64 = 50;
     const EACH: i64 = 20;
     on_each_database(|db| async move {
-        let openai = FakeOpenAi::echoing().await;
-        let telegram = FakeTelegram::start().await;
-        let app = TestApp::spawn(&TestConfig::new(db.url(), &openai, &telegram)).await;
-        let bot = app.telegram_bot(None).await;
+        let world = TelegramWorld::start(db.url(), FakeOpenAi::echoing().await).await;
 
         // Each chat writes its messages one after the other, as a platform delivers a chat's
         // updates; the chats race each other.
         let chat = |c: i64| {
-            let (app, bot) = (&app, &bot);
+            let (app, bot) = (&world.app, &world.bot);
             async move {
                 for m in 0..EACH {
                     let update =
@@ -179,7 +176,8 @@ async fn fifty_chats_of_twenty_messages_racing_are_each_answered_in_order() {
             }
         };
         join_all((0..RACING).map(chat)).await;
-        let sent = telegram
+        let sent = world
+            .telegram
             .wait_for_sent((RACING * EACH) as usize, Duration::from_secs(120))
             .await;
 
@@ -192,7 +190,7 @@ async fn fifty_chats_of_twenty_messages_racing_are_each_answered_in_order() {
             let expected: Vec<String> = (0..EACH).map(|m| format!("re: c{c}m{m}")).collect();
             assert_eq!(replies, expected, "chat {c} was answered out of order");
         }
-        app.stop().await;
+        world.app.stop().await;
     })
     .await;
 }
@@ -202,15 +200,20 @@ async fn a_database_outage_under_load_loses_no_acknowledged_update() {
     let Some((db, proxy)) = proxied_postgres().await else {
         return;
     };
-    let openai = FakeOpenAi::echoing().await;
-    let telegram = FakeTelegram::start().await;
     // A slow safety poll: after the outage, wake-ups alone (the listener's reconnect, the
     // enqueues, a job's lease running out) must bring the dispatcher back.
-    let config = TestConfig::new(&proxy.proxied(db.url()), &openai, &telegram)
-        .with("SWITCHBOARD__WORKER__POLL_INTERVAL_MS", 60_000)
-        .with("SWITCHBOARD__WORKER__LEASE_SECONDS", 3);
-    let app = TestApp::spawn(&config).await;
-    let bot = app.telegram_bot(None).await;
+    let slow_poll = |config: TestConfig| {
+        config
+            .with("SWITCHBOARD__WORKER__POLL_INTERVAL_MS", 60_000)
+            .with("SWITCHBOARD__WORKER__LEASE_SECONDS", 3)
+    };
+    let world = TelegramWorld::start_with(
+        &proxy.proxied(db.url()),
+        FakeOpenAi::echoing().await,
+        slow_poll,
+        None,
+    )
+    .await;
 
     let total = 300_i64;
     let mut refused = Vec::new();
@@ -222,8 +225,9 @@ async fn a_database_outage_under_load_loses_no_acknowledged_update() {
             proxy.restore();
         }
         let update = updates::text(n, 30_000 + n % 30, n, &format!("u{n}"));
-        let response = app
-            .post_update(&bot, Some(switchboard_e2e::app::SECRET), &update)
+        let response = world
+            .app
+            .post_update(&world.bot, Some(switchboard_e2e::app::SECRET), &update)
             .await;
         match response.status().as_u16() {
             200 => {}
@@ -235,19 +239,21 @@ async fn a_database_outage_under_load_loses_no_acknowledged_update() {
     // The platform retries what was refused, as Telegram does.
     for update in &refused {
         switchboard_e2e::wait_until(|| async {
-            let response = app
-                .post_update(&bot, Some(switchboard_e2e::app::SECRET), update)
+            let response = world
+                .app
+                .post_update(&world.bot, Some(switchboard_e2e::app::SECRET), update)
                 .await;
             response.status().as_u16() == 200
         })
         .await;
     }
-    telegram
+    world
+        .telegram
         .wait_for_sent(total as usize, Duration::from_secs(60))
         .await;
-    let sent = telegram.sent_after_settling().await;
+    let sent = world.telegram.sent_after_settling().await;
     let texts: HashSet<&str> = sent.iter().map(|s| s.text.as_str()).collect();
     assert_eq!(texts.len(), total as usize, "every update answered");
     assert_eq!(sent.len(), total as usize, "none twice");
-    app.stop().await;
+    world.app.stop().await;
 }

@@ -6,8 +6,8 @@ use crate::webchat::{connect, echo_app, next_frame, say};
 use reqwest::Method;
 use serde_json::{json, Value};
 use switchboard_e2e::app::BOT_TOKEN;
-use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram};
-use switchboard_e2e::{updates, TestApp, TestConfig, PATIENCE};
+use switchboard_e2e::fakes::FakeOpenAi;
+use switchboard_e2e::{updates, TelegramWorld, TestApp, PATIENCE};
 
 /// Sends `body` and expects the API's 422 naming `field`.
 async fn assert_refused(app: &TestApp, method: Method, path: &str, body: Value, field: &str) {
@@ -129,22 +129,20 @@ async fn a_visitor_message_with_a_nul_is_refused_on_the_socket_and_the_next_one_
 #[tokio::test]
 async fn a_platform_message_with_a_nul_is_kept_with_the_nul_replaced_and_answered() {
     on_each_database(|db| async move {
-        let openai = FakeOpenAi::echoing().await;
-        let telegram = FakeTelegram::start().await;
-        let app = TestApp::spawn(&TestConfig::new(db.url(), &openai, &telegram)).await;
-        let bot = app.telegram_bot(None).await;
-        app.deliver(&bot, &updates::text(1, 7, 1, "hi\u{0}there\u{1b}[2J"))
+        let world = TelegramWorld::start(db.url(), FakeOpenAi::echoing().await).await;
+        world
+            .deliver(&updates::text(1, 7, 1, "hi\u{0}there\u{1b}[2J"))
             .await;
-        app.deliver(&bot, &updates::text(2, 8, 1, "plain")).await;
-        let sent = telegram.wait_for_sent(2, PATIENCE).await;
+        world.deliver(&updates::text(2, 8, 1, "plain")).await;
+        let sent = world.telegram.wait_for_sent(2, PATIENCE).await;
         let mut answers: Vec<&str> = sent.iter().map(|s| s.text.as_str()).collect();
         answers.sort_unstable();
         assert_eq!(answers, ["re: hi\u{fffd}there\u{fffd}[2J", "re: plain"]);
-        let stored = app.messages_of(&bot).await;
+        let stored = world.messages().await;
         assert!(stored
             .iter()
             .any(|m| m["text"] == "hi\u{fffd}there\u{fffd}[2J"));
-        assert!(app.stop().await);
+        assert!(world.app.stop().await);
     })
     .await;
 }

@@ -5,8 +5,8 @@ use database::Sealer;
 use domain::repositories::BindingRepository;
 use domain::{BotId, Credentials, PlatformKind};
 use switchboard_e2e::app::BOT_TOKEN;
-use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram};
-use switchboard_e2e::{updates, TestApp, TestConfig};
+use switchboard_e2e::fakes::FakeOpenAi;
+use switchboard_e2e::{updates, TelegramWorld};
 
 /// `openssl rand -base64 32`, once.
 const MASTER_KEY: &str = "q2v9vQ0m3T0yqkq9y4x6m1Yt9Gx2fS0n4bYHq4uV1lE=";
@@ -14,18 +14,19 @@ const MASTER_KEY: &str = "q2v9vQ0m3T0yqkq9y4x6m1Yt9Gx2fS0n4bYHq4uV1lE=";
 #[tokio::test]
 async fn sealed_credentials_verify_and_answer_webhooks() {
     on_each_database(|db| async move {
-        let openai = FakeOpenAi::answering("sealed hello").await;
-        let telegram = FakeTelegram::start().await;
-        let config = TestConfig::new(db.url(), &openai, &telegram)
-            .with("SWITCHBOARD__SECURITY__MASTER_KEY", MASTER_KEY);
-        let app = TestApp::spawn(&config).await;
-        let bot = app.telegram_bot(None).await;
+        let world = TelegramWorld::start_with(
+            db.url(),
+            FakeOpenAi::answering("sealed hello").await,
+            |config| config.with("SWITCHBOARD__SECURITY__MASTER_KEY", MASTER_KEY),
+            None,
+        )
+        .await;
 
-        app.deliver(&bot, &updates::text(1, 4242, 10, "hi")).await;
-        let sent = telegram.wait_for_sent(1, PATIENCE).await;
+        world.deliver(&updates::text(1, 4242, 10, "hi")).await;
+        let sent = world.telegram.wait_for_sent(1, PATIENCE).await;
         assert_eq!(sent[0].text, "sealed hello");
 
-        let bot_id: BotId = bot.parse().unwrap();
+        let bot_id: BotId = world.bot.parse().unwrap();
         let keyless = db.store().await;
         let refused = keyless.get(bot_id, PlatformKind::Telegram).await;
         assert!(refused.is_err(), "stored in plain text: {refused:?}");
@@ -36,7 +37,7 @@ async fn sealed_credentials_verify_and_answer_webhooks() {
             panic!("no Telegram binding");
         };
         assert_eq!(credentials.token.expose(), BOT_TOKEN);
-        app.stop().await;
+        world.app.stop().await;
     })
     .await;
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram};
 use switchboard_e2e::proxy::{postgres_addr, TcpProxy};
 use switchboard_e2e::updates;
-use switchboard_e2e::{wait_until, TestApp, TestConfig};
+use switchboard_e2e::{wait_until, TelegramWorld, TestApp, TestConfig};
 
 /// Model retries fast enough for a test.
 fn quick_model_retries(config: TestConfig) -> TestConfig {
@@ -20,24 +20,19 @@ fn quick_model_retries(config: TestConfig) -> TestConfig {
 async fn a_model_that_fails_twice_then_succeeds_is_retried() {
     on_each_database(|db| async move {
         let openai = FakeOpenAi::failing_then_answering(2, "third time lucky").await;
-        let telegram = FakeTelegram::start().await;
-        let app = TestApp::spawn(&quick_model_retries(TestConfig::new(
-            db.url(),
-            &openai,
-            &telegram,
-        )))
-        .await;
-        let bot = app.telegram_bot(Some("fallback text")).await;
+        let world =
+            TelegramWorld::start_with(db.url(), openai, quick_model_retries, Some("fallback text"))
+                .await;
 
-        app.deliver(&bot, &updates::text(1, 5, 1, "hello")).await;
+        world.deliver(&updates::text(1, 5, 1, "hello")).await;
 
-        let sent = telegram.wait_for_sent(1, PATIENCE).await;
+        let sent = world.telegram.wait_for_sent(1, PATIENCE).await;
         assert_eq!(
             sent.iter().map(|s| s.text.as_str()).collect::<Vec<_>>(),
             ["third time lucky"]
         );
-        assert_eq!(openai.requests().await.len(), 3);
-        app.stop().await;
+        assert_eq!(world.openai.requests().await.len(), 3);
+        world.app.stop().await;
     })
     .await;
 }
@@ -46,27 +41,30 @@ async fn a_model_that_fails_twice_then_succeeds_is_retried() {
 async fn a_model_that_keeps_failing_yields_the_fallback_once() {
     on_each_database(|db| async move {
         let openai = FakeOpenAi::always_failing().await;
-        let telegram = FakeTelegram::start().await;
-        let app = TestApp::spawn(&quick_model_retries(TestConfig::new(
+        let world = TelegramWorld::start_with(
             db.url(),
-            &openai,
-            &telegram,
-        )))
+            openai,
+            quick_model_retries,
+            Some("Sorry, try later."),
+        )
         .await;
-        let bot = app.telegram_bot(Some("Sorry, try later.")).await;
 
-        app.deliver(&bot, &updates::text(1, 5, 1, "hello")).await;
+        world.deliver(&updates::text(1, 5, 1, "hello")).await;
 
-        let sent = telegram.wait_for_sent(1, PATIENCE).await;
+        let sent = world.telegram.wait_for_sent(1, PATIENCE).await;
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].text, "Sorry, try later.");
         assert_eq!(
-            telegram.sent_after_settling().await.len(),
+            world.telegram.sent_after_settling().await.len(),
             1,
             "the fallback is sent once"
         );
-        assert_eq!(openai.requests().await.len(), 3, "one try and two retries");
-        app.stop().await;
+        assert_eq!(
+            world.openai.requests().await.len(),
+            3,
+            "one try and two retries"
+        );
+        world.app.stop().await;
     })
     .await;
 }
@@ -74,29 +72,27 @@ async fn a_model_that_keeps_failing_yields_the_fallback_once() {
 #[tokio::test]
 async fn a_telegram_429_is_honoured_and_the_reply_arrives_once() {
     on_each_database(|db| async move {
-        let openai = FakeOpenAi::answering("patient reply").await;
-        let mut telegram = FakeTelegram::start().await;
-        telegram.rate_limit_first(1, 1).await;
-        let app = TestApp::spawn(&TestConfig::new(db.url(), &openai, &telegram)).await;
-        let bot = app.telegram_bot(None).await;
+        let mut world =
+            TelegramWorld::start(db.url(), FakeOpenAi::answering("patient reply").await).await;
+        world.telegram.rate_limit_first(1, 1).await;
 
-        app.deliver(&bot, &updates::text(1, 5, 1, "hello")).await;
+        world.deliver(&updates::text(1, 5, 1, "hello")).await;
 
-        let sent = telegram.wait_for_sent(1, PATIENCE).await;
+        let sent = world.telegram.wait_for_sent(1, PATIENCE).await;
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].text, "patient reply");
-        let attempts = telegram.send_attempts().await;
+        let attempts = world.telegram.send_attempts().await;
         assert_eq!(
             attempts.len(),
             2,
             "one refused, one delivered: {attempts:?}"
         );
-        let gaps = telegram.arrival_gaps();
+        let gaps = world.telegram.arrival_gaps();
         assert!(
             gaps[1] >= Duration::from_millis(950),
             "retry_after was not honoured: {gaps:?}"
         );
-        app.stop().await;
+        world.app.stop().await;
     })
     .await;
 }
@@ -109,15 +105,13 @@ async fn a_reply_over_4096_characters_arrives_in_ordered_parts() {
             .collect();
         let long = paragraphs.join("\n\n");
         assert!(long.len() > 4096);
-        let openai = FakeOpenAi::answering(&long).await;
-        let telegram = FakeTelegram::start().await;
-        let app = TestApp::spawn(&TestConfig::new(db.url(), &openai, &telegram)).await;
-        let bot = app.telegram_bot(None).await;
+        let world = TelegramWorld::start(db.url(), FakeOpenAi::answering(&long).await).await;
 
-        app.deliver(&bot, &updates::text(1, 5, 1, "tell me everything"))
+        world
+            .deliver(&updates::text(1, 5, 1, "tell me everything"))
             .await;
 
-        let sent = delivered_parts(&telegram, 2).await;
+        let sent = delivered_parts(&world.telegram, 2).await;
         assert!(sent.len() >= 2);
         assert!(sent.iter().all(|part| part.encode_utf16().count() <= 4096));
         let rejoined = sent.join("\n\n");
@@ -125,7 +119,7 @@ async fn a_reply_over_4096_characters_arrives_in_ordered_parts() {
             rejoined.split_whitespace().collect::<Vec<_>>(),
             long.split_whitespace().collect::<Vec<_>>()
         );
-        app.stop().await;
+        world.app.stop().await;
     })
     .await;
 }
@@ -145,11 +139,14 @@ async fn delivered_parts(telegram: &FakeTelegram, at_least: usize) -> Vec<String
 async fn a_job_held_by_a_dead_worker_is_taken_over_and_answered_once() {
     on_each_database(|db| async move {
         let openai = FakeOpenAi::slow("survivor's reply", Duration::from_secs(2)).await;
-        let telegram = FakeTelegram::start().await;
-        let config = TestConfig::new(db.url(), &openai, &telegram)
-            .with("SWITCHBOARD__WORKER__LEASE_SECONDS", 2);
-        let doomed = TestApp::spawn(&config).await;
-        let bot = doomed.telegram_bot(None).await;
+        let short_lease = |config: TestConfig| config.with("SWITCHBOARD__WORKER__LEASE_SECONDS", 2);
+        let TelegramWorld {
+            openai,
+            telegram,
+            config,
+            app: doomed,
+            bot,
+        } = TelegramWorld::start_with(db.url(), openai, short_lease, None).await;
         doomed
             .deliver(&bot, &updates::text(1, 5, 1, "are you there?"))
             .await;
@@ -183,15 +180,13 @@ async fn a_database_outage_answers_503_and_service_resumes() {
 async fn outage_scenario(db: TestDatabase) {
     let proxy = TcpProxy::start(postgres_addr(db.url())).await;
     let proxied_url = proxy.proxied(db.url());
-    let openai = FakeOpenAi::answering("back again").await;
-    let telegram = FakeTelegram::start().await;
-    let app = TestApp::spawn(&TestConfig::new(&proxied_url, &openai, &telegram)).await;
-    let bot = app.telegram_bot(None).await;
+    let world = TelegramWorld::start(&proxied_url, FakeOpenAi::answering("back again").await).await;
 
     proxy.cut();
-    let response = app
+    let response = world
+        .app
         .post_update(
-            &bot,
+            &world.bot,
             Some(switchboard_e2e::app::SECRET),
             &updates::text(1, 5, 1, "anyone?"),
         )
@@ -201,9 +196,10 @@ async fn outage_scenario(db: TestDatabase) {
         503,
         "an update that cannot be stored must not be acknowledged"
     );
-    let ready = app
+    let ready = world
+        .app
         .client
-        .get(app.url("/health/ready"))
+        .get(world.app.url("/health/ready"))
         .send()
         .await
         .unwrap();
@@ -211,9 +207,10 @@ async fn outage_scenario(db: TestDatabase) {
 
     proxy.restore();
     wait_until(|| async {
-        let response = app
+        let response = world
+            .app
             .post_update(
-                &bot,
+                &world.bot,
                 Some(switchboard_e2e::app::SECRET),
                 &updates::text(1, 5, 1, "anyone?"),
             )
@@ -221,8 +218,8 @@ async fn outage_scenario(db: TestDatabase) {
         response.status().as_u16() == 200
     })
     .await;
-    let sent = telegram.wait_for_sent(1, PATIENCE).await;
+    let sent = world.telegram.wait_for_sent(1, PATIENCE).await;
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].text, "back again");
-    app.stop().await;
+    world.app.stop().await;
 }
