@@ -11,7 +11,9 @@ pub mod secrets;
 pub mod shutdown;
 
 // Every module keeps its path at the crate's root (`application::generate_reply`, …).
-pub use admin::{api_keys, bind_platform, bots, end_conversation, idempotency, operator_message};
+pub use admin::{
+    api_keys, bind_platform, bots, end_conversation, handoff, idempotency, operator_message,
+};
 pub use channels::{gateway_supervisor, poll_supervisor, poll_updates, rate_limit, web_chat};
 pub use observability::{counted_leases, metrics, scrape};
 pub use pipeline::{
@@ -29,6 +31,7 @@ pub use dispatcher::{Dispatcher, DispatcherPorts, DispatcherSettings, RunJob};
 pub use end_conversation::EndConversation;
 pub use gateway_supervisor::{gateway_lease, GatewayPorts, GatewaySupervisor};
 pub use generate_reply::GenerateReply;
+pub use handoff::{Handoff, HandoffError};
 pub use idempotency::{Begin, Idempotency, Ticket};
 pub use intake::{Intake, IntakeSettings, IntakeWriter};
 pub use job_runner::{JobRunner, Outcome};

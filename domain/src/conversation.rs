@@ -66,6 +66,40 @@ impl FromStr for ConversationStatus {
     }
 }
 
+/// Who answers the chat: the bot, or a person who took it over (the bot then stays silent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationMode {
+    Bot,
+    Human,
+}
+
+impl ConversationMode {
+    pub const ALL: [ConversationMode; 2] = [Self::Bot, Self::Human];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bot => "bot",
+            Self::Human => "human",
+        }
+    }
+}
+
+impl FromStr for ConversationMode {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "bot" => Ok(Self::Bot),
+            "human" => Ok(Self::Human),
+            other => Err(ValidationError::new(
+                "mode",
+                format!("unknown mode `{other}`"),
+            )),
+        }
+    }
+}
+
 /// A bot's chat with one user on one platform; ending it makes the next message start afresh.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conversation {
@@ -74,6 +108,11 @@ pub struct Conversation {
     pub platform: PlatformKind,
     pub external_chat_id: ExternalChatId,
     pub status: ConversationStatus,
+    pub mode: ConversationMode,
+    /// When a person took the chat over (`mode` is `human`).
+    pub handed_off_at: Option<DateTime<Utc>>,
+    /// The name of the API key that took it over, if one did.
+    pub assigned_to: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -91,6 +130,9 @@ impl Conversation {
             platform,
             external_chat_id,
             status: ConversationStatus::Active,
+            mode: ConversationMode::Bot,
+            handed_off_at: None,
+            assigned_to: None,
             created_at: now,
             updated_at: now,
         }
@@ -99,11 +141,24 @@ impl Conversation {
     pub fn is_active(&self) -> bool {
         self.status == ConversationStatus::Active
     }
+
+    /// A person answers the chat: the bot neither answers nor sends anything on its own.
+    pub fn is_handed_off(&self) -> bool {
+        self.mode == ConversationMode::Human
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modes_read_back_what_they_write() {
+        for mode in [ConversationMode::Bot, ConversationMode::Human] {
+            assert_eq!(mode.as_str().parse::<ConversationMode>().unwrap(), mode);
+        }
+        assert!("robot".parse::<ConversationMode>().is_err());
+    }
 
     #[test]
     fn platform_ids_are_bounded_and_free_of_control_characters() {

@@ -44,6 +44,16 @@ pub enum DomainEvent {
         bot_id: BotId,
         conversation_id: ConversationId,
     },
+    /// A person took the conversation over: the bot stays silent in it.
+    ConversationHandedOff {
+        bot_id: BotId,
+        conversation_id: ConversationId,
+    },
+    /// The conversation is the bot's again.
+    ConversationReleased {
+        bot_id: BotId,
+        conversation_id: ConversationId,
+    },
 }
 
 impl DomainEvent {
@@ -68,6 +78,12 @@ impl DomainEvent {
                 conversation_id, ..
             }
             | Self::ConversationEnded {
+                conversation_id, ..
+            }
+            | Self::ConversationHandedOff {
+                conversation_id, ..
+            }
+            | Self::ConversationReleased {
                 conversation_id, ..
             } => *conversation_id,
         }

@@ -18,7 +18,7 @@ pub mod text;
 
 pub use api_key::{ApiKey, Role};
 pub use bot::{Bot, BotDraft, BotName, BotStatus, SystemPrompt, Temperature};
-pub use conversation::{Conversation, ConversationStatus, ExternalChatId};
+pub use conversation::{Conversation, ConversationMode, ConversationStatus, ExternalChatId};
 pub use error::{RepoError, ValidationError};
 pub use events::DomainEvent;
 pub use ids::{ApiKeyId, BotId, ConversationId, MessageId};

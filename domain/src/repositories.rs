@@ -1,9 +1,9 @@
 //! Repository traits: how the use cases load and save entities, implemented by storage adapters.
 
 use crate::{
-    ApiKey, ApiKeyId, Bot, BotId, BotSummary, Conversation, ConversationId, ConversationStatus,
-    DeliveryReport, ExternalChatId, ExternalMessageId, Message, MessageId, MessageStatus, Page,
-    PageRequest, PlatformBinding, PlatformKind, RepoError, TimeRange,
+    ApiKey, ApiKeyId, Bot, BotId, BotSummary, Conversation, ConversationId, ConversationMode,
+    ConversationStatus, DeliveryReport, ExternalChatId, ExternalMessageId, Message, MessageId,
+    MessageStatus, Page, PageRequest, PlatformBinding, PlatformKind, RepoError, TimeRange,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -46,6 +46,9 @@ pub struct ConversationFilter {
     pub bot_id: Option<BotId>,
     pub platform: Option<PlatformKind>,
     pub status: Option<ConversationStatus>,
+    /// Only conversations in this mode; `human` lists them by how long they have waited,
+    /// longest first, instead of newest first.
+    pub mode: Option<ConversationMode>,
     /// Only conversations created at or after this instant.
     pub created_after: Option<DateTime<Utc>>,
     /// Only conversations created strictly before this instant.
@@ -63,12 +66,21 @@ pub trait ConversationRepository: Send + Sync {
         platform: PlatformKind,
         chat: &ExternalChatId,
     ) -> Result<Option<Conversation>, RepoError>;
-    /// Newest first.
+    /// Newest first; handed off the longest first when the filter asks for `human` ones.
     async fn list(
         &self,
         filter: &ConversationFilter,
         page: &PageRequest,
     ) -> Result<Page<Conversation>, RepoError>;
+    /// Hands the active conversation to a person (`assigned_to` names them) at `at`; `false`
+    /// when nothing changed: it is absent, has ended, or was handed off already (and keeps its
+    /// first time and person).
+    async fn hand_off(
+        &self,
+        id: ConversationId,
+        assigned_to: Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError>;
     /// Marks the conversation ended; returns it, or `None` when absent.
     async fn end(
         &self,

@@ -41,6 +41,7 @@ mod m20251128_000008_telegram_poll_offsets;
 mod m20261202_000009_leave_lane;
 mod m20261202_000010_job_gauges;
 mod m20261203_000011_job_trace_parent;
+mod m20261203_000012_conversation_handoff;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_leave_lane::Migration),
             Box::new(m20261202_000010_job_gauges::Migration),
             Box::new(m20261203_000011_job_trace_parent::Migration),
+            Box::new(m20261203_000012_conversation_handoff::Migration),
         ]
     }
 }

@@ -14,12 +14,14 @@ use std::future::{ready, Ready};
 use std::marker::PhantomData;
 
 /// Who the caller is (key and role), stored in the request's extensions by [`authenticate`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Caller(Principal);
 
 /// The authenticated caller of this request, once [`authenticate`] has run.
 pub fn caller(req: &impl HttpMessage) -> Option<Principal> {
-    req.extensions().get::<Caller>().map(|caller| caller.0)
+    req.extensions()
+        .get::<Caller>()
+        .map(|caller| caller.0.clone())
 }
 
 /// Authenticates every request of the scope it wraps before any extractor runs, so an
@@ -83,9 +85,17 @@ impl RequiredRole for Admin {
 
 /// Proof that the caller holds at least role `R`; put it first in a handler's arguments so the
 /// 403 comes before any body is read. Without [`authenticate`] in front, it answers 401.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Authenticated<R> {
+    principal: Principal,
     required: PhantomData<R>,
+}
+
+impl<R> Authenticated<R> {
+    /// Who the caller is.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
 }
 
 impl<R: RequiredRole> FromRequest for Authenticated<R> {
@@ -96,7 +106,8 @@ impl<R: RequiredRole> FromRequest for Authenticated<R> {
         ready(match caller(req) {
             None => Err(ApiError::Unauthenticated),
             Some(principal) if !principal.role.allows(R::ROLE) => Err(ApiError::Forbidden(R::ROLE)),
-            Some(_) => Ok(Self {
+            Some(principal) => Ok(Self {
+                principal,
                 required: PhantomData,
             }),
         })

@@ -1,10 +1,14 @@
-//! Extractor configurations whose failures become `ApiError`s, and the bounded raw-body reader.
+//! Extractor configurations whose failures become `ApiError`s, an optional JSON body, and the bounded raw-body reader.
 
 use crate::errors::ApiError;
 use crate::limits::is_deadline;
+use actix_web::dev::Payload;
 use actix_web::error::{JsonPayloadError, PathError, PayloadError, QueryPayloadError};
+use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use actix_web::web::{self, Bytes};
-use actix_web::HttpRequest;
+use actix_web::{FromRequest, HttpRequest};
+use futures::future::{ready, LocalBoxFuture};
+use serde::de::DeserializeOwned;
 
 /// JSON bodies: bounded, `application/json` only, errors as problems (400 / 413 / 415).
 pub fn json_config(limit: usize) -> web::JsonConfig {
@@ -21,6 +25,33 @@ pub fn path_config() -> web::PathConfig {
 /// Query strings that do not parse: 400 naming the problem.
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _req| query_error(err).into())
+}
+
+/// A JSON body that may be left out: no body at all stands for `T::default()`; a body that is
+/// sent is read as `web::Json` reads it (same limit, media type and errors).
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        if has_no_body(req) {
+            return Box::pin(ready(Ok(Self(T::default()))));
+        }
+        let json = web::Json::<T>::from_request(req, payload);
+        Box::pin(async move { Ok(Self(json.await?.into_inner())) })
+    }
+}
+
+/// The request says it carries no body: `Content-Length: 0`, or neither a length nor chunks.
+fn has_no_body(req: &HttpRequest) -> bool {
+    let headers = req.headers();
+    match headers.get(CONTENT_LENGTH) {
+        Some(length) => length.as_bytes() == b"0",
+        None => !headers.contains_key(TRANSFER_ENCODING),
+    }
 }
 
 fn json_error(err: JsonPayloadError) -> ApiError {
@@ -63,7 +94,7 @@ pub async fn read_body(
 ) -> Result<Bytes, ApiError> {
     let declared = req
         .headers()
-        .get(actix_web::http::header::CONTENT_LENGTH)
+        .get(CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<usize>().ok());
     if declared.is_some_and(|length| length > limit) {

@@ -5,8 +5,8 @@ use application::ports::{
     RateLimiter, Timer, TraceContext,
 };
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, EndConversation, Idempotency, Intake, ReceiveWebhook, Scrape,
-    SendOperatorMessage, Stores, VisitorTokens, WebChat, WebChatPorts, WebChatSettings,
+    ApiKeys, BindPlatform, BotAdmin, EndConversation, Handoff, Idempotency, Intake, ReceiveWebhook,
+    Scrape, SendOperatorMessage, Stores, VisitorTokens, WebChat, WebChatPorts, WebChatSettings,
 };
 use domain::repositories::{
     ApiKeyRepository, BindingRepository, BotRepository, ConversationRepository, MessageRepository,
@@ -23,6 +23,7 @@ pub struct AppState {
     pub api_keys: Arc<ApiKeys>,
     pub send_message: Arc<SendOperatorMessage>,
     pub end_conversation: Arc<EndConversation>,
+    pub handoff: Arc<Handoff>,
     /// The web chat's socket and the REST channel.
     pub web_chat: Arc<WebChat>,
     /// `Idempotency-Key` claims and answers for the admin API's POSTs.
@@ -145,6 +146,12 @@ impl AppState {
             send_message: Arc::new(send_message(&stores, &ports)),
             end_conversation: Arc::new(EndConversation::new(
                 stores.conversations.clone(),
+                ports.publisher.clone(),
+                clock.clone(),
+            )),
+            handoff: Arc::new(Handoff::new(
+                stores.conversations.clone(),
+                stores.ledger.clone(),
                 ports.publisher.clone(),
                 clock.clone(),
             )),

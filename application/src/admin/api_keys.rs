@@ -73,10 +73,12 @@ fn valid_name(name: &str) -> Result<&str, ValidationError> {
     Ok(name)
 }
 
-/// Who an authenticated request comes from: the key's id (none for the bootstrap key) and role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Who an authenticated request comes from: the key's id and name (none for the bootstrap
+/// key) and role.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub key_id: Option<ApiKeyId>,
+    pub name: Option<String>,
     pub role: Role,
 }
 
@@ -171,6 +173,7 @@ impl ApiKeys {
         if self.is_bootstrap(&presented_digest) {
             return Ok(Some(Principal {
                 key_id: None,
+                name: None,
                 role: Role::Admin,
             }));
         }
@@ -192,6 +195,7 @@ impl ApiKeys {
         self.record_use(&key, now).await;
         Ok(Some(Principal {
             key_id: Some(key.id),
+            name: Some(key.name.clone()),
             role: key.role,
         }))
     }

@@ -1,8 +1,9 @@
-//! The admin API's use cases: bots, bindings, API keys, operator messages and `Idempotency-Key`s.
+//! The admin API's use cases: bots, bindings, API keys, operator messages, handoffs and `Idempotency-Key`s.
 
 pub mod api_keys;
 pub mod bind_platform;
 pub mod bots;
 pub mod end_conversation;
+pub mod handoff;
 pub mod idempotency;
 pub mod operator_message;

@@ -61,6 +61,11 @@ impl GenerateReply {
             tracing::info!(bot_id = %target.bot.id, "the bot is paused; the message is not answered");
             return Ok(Step::Complete);
         }
+        if target.handed_off {
+            // A person has the chat: the message stays stored and unanswered for them.
+            tracing::info!("the conversation is handed off; the message is not answered");
+            return Ok(Step::Complete);
+        }
         let (answer, resets) = self.compose(&target).await;
         let reply =
             Message::reply(&target.message, answer.text, self.clock.now()).with_usage(answer.usage);
@@ -537,6 +542,22 @@ mod tests {
             Step::Complete,
             "the runner completes the job, freeing its lane"
         );
+        assert!(stored.is_empty(), "{stored:?}");
+        assert_eq!(typing.calls(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_handed_off_conversation_finishes_the_job_without_the_model_typing_or_a_reply() {
+        let typing = Typing::default();
+        let mut h = Harness::new();
+        h.channel = typing.channel(usize::MAX, Ok(()));
+        h.world.conversation.mode = domain::ConversationMode::Human;
+        h.model.expect_complete().never();
+        h.published = 0;
+        h.started = 0;
+        let inbound = h.world.inbound(MessageContent::text("is a person there?"));
+        let (step, stored) = h.answer(inbound, vec![]).await;
+        assert_eq!(step, Step::Complete, "the lane moves on");
         assert!(stored.is_empty(), "{stored:?}");
         assert_eq!(typing.calls(), 0);
     }

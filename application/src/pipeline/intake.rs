@@ -454,6 +454,15 @@ mod tests {
         async fn queue_outbound(&self, _: &domain::Message) -> Result<bool, RepoError> {
             unreachable!("not an intake write")
         }
+
+        async fn hand_back(
+            &self,
+            _: domain::ConversationId,
+            _: bool,
+            _: chrono::DateTime<chrono::Utc>,
+        ) -> Result<bool, RepoError> {
+            unreachable!("not an intake write")
+        }
     }
 
     #[tokio::test]

@@ -112,6 +112,8 @@ pub struct Target {
     /// The conversation's latest messages, newest first, as many as the lookup asked for.
     pub history: Vec<Message>,
     pub chat: ExternalChatId,
+    /// A person has the conversation: the bot sends nothing of its own.
+    pub handed_off: bool,
     pub binding: PlatformBinding,
     pub channel: Arc<dyn Channel>,
 }
@@ -149,6 +151,7 @@ impl Lookup {
             message,
             bot,
             history: recent,
+            handed_off: conversation.is_handed_off(),
             chat: conversation.external_chat_id,
             binding,
             channel,

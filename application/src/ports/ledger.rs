@@ -86,4 +86,16 @@ pub trait Ledger: Send + Sync {
     /// job at the end of the conversation's lane, so it goes out in order with the bot's
     /// replies. `false` when the conversation has ended or is gone, and nothing was written.
     async fn queue_outbound(&self, message: &Message) -> Result<bool, RepoError>;
+
+    /// In one transaction, while the conversation is active and handed off: give it back to
+    /// the bot (`assigned_to` cleared; `handed_off_at` keeps when it last was handed off), and
+    /// with `answer_pending`, when its latest inbound message has no reply, enqueue a `reply`
+    /// job for that message at the end of its lane. `false` when it was not handed off, has
+    /// ended or is gone, and nothing was written.
+    async fn hand_back(
+        &self,
+        id: ConversationId,
+        answer_pending: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError>;
 }

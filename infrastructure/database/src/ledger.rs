@@ -5,18 +5,20 @@
 use crate::entities::{conversations, messages};
 use crate::errors::repo_err;
 use crate::intake::record_batch;
-use crate::mapping::{message_row, millis};
+use crate::mapping::{message_row, millis, parse};
 use crate::queue::enqueue;
 use crate::{replies, SeaStore};
 use application::ports::{ClaimedJob, InboundRecord, JobPayload, Ledger, Recorded, ReplyStored};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
-    ConversationId, ConversationStatus, ExternalMessageId, Message, MessageId, RepoError,
+    ConversationId, ConversationMode, ConversationStatus, Direction, ExternalMessageId, Message,
+    MessageId, RepoError,
 };
 use sea_orm::sea_query::{CaseStatement, Expr, Func, OnConflict};
 use sea_orm::{
-    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait, UpdateMany,
+    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    UpdateMany,
 };
 use std::collections::BTreeMap;
 
@@ -199,4 +201,62 @@ impl Ledger for SeaStore {
         commit(tx).await?;
         Ok(true)
     }
+
+    async fn hand_back(
+        &self,
+        id: ConversationId,
+        answer_pending: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError> {
+        let tx = begin(self).await?;
+        let released = handing_back(id, at).exec(&tx).await.map_err(repo_err)?;
+        if released.rows_affected == 0 {
+            rollback(tx).await?;
+            return Ok(false);
+        }
+        if answer_pending {
+            if let Some(message) = unanswered_inbound(&tx, id).await? {
+                let bot_id = parse("messages.bot_id", &message.bot_id)?;
+                let message_id = parse("messages.id", &message.id)?;
+                let reply = JobPayload::Reply { message_id };
+                enqueue(&tx, &lane_of(id), &reply, bot_id, at).await?;
+            }
+        }
+        commit(tx).await?;
+        Ok(true)
+    }
+}
+
+/// Gives the active, handed-off conversation `id` back to the bot, [`touching`] it.
+fn handing_back(id: ConversationId, at: DateTime<Utc>) -> UpdateMany<conversations::Entity> {
+    use conversations::Column;
+    touching(id, at)
+        .col_expr(Column::Mode, Expr::value(ConversationMode::Bot.as_str()))
+        .col_expr(Column::AssignedTo, Expr::value(Option::<String>::None))
+        .filter(Column::Status.eq(ConversationStatus::Active.as_str()))
+        .filter(Column::Mode.eq(ConversationMode::Human.as_str()))
+}
+
+/// The conversation's latest inbound message, when nothing answers it yet.
+async fn unanswered_inbound(
+    tx: &DatabaseTransaction,
+    id: ConversationId,
+) -> Result<Option<messages::Model>, RepoError> {
+    use messages::{Column, Entity};
+    let latest = Entity::find()
+        .filter(Column::ConversationId.eq(id.to_string()))
+        .filter(Column::Direction.eq(Direction::Inbound.as_str()))
+        .order_by_desc(Column::Id)
+        .one(tx)
+        .await
+        .map_err(repo_err)?;
+    let Some(latest) = latest else {
+        return Ok(None);
+    };
+    let reply = Entity::find()
+        .filter(Column::ReplyTo.eq(latest.id.as_str()))
+        .one(tx)
+        .await
+        .map_err(repo_err)?;
+    Ok(reply.is_none().then_some(latest))
 }

@@ -26,7 +26,7 @@ fn time_opt(what: &str, millis: Option<i64>) -> Result<Option<DateTime<Utc>>, Re
     millis.map(|at| time(what, at)).transpose()
 }
 
-fn parse<T>(what: &str, text: &str) -> Result<T, RepoError>
+pub(crate) fn parse<T>(what: &str, text: &str) -> Result<T, RepoError>
 where
     T: FromStr,
     T::Err: Display,
@@ -116,6 +116,9 @@ pub(crate) fn conversation_row(conversation: &Conversation) -> conversations::Ac
         platform: Set(conversation.platform.as_str().to_owned()),
         external_chat_id: Set(conversation.external_chat_id.as_str().to_owned()),
         status: Set(conversation.status.as_str().to_owned()),
+        mode: Set(conversation.mode.as_str().to_owned()),
+        handed_off_at: Set(conversation.handed_off_at.map(millis)),
+        assigned_to: Set(conversation.assigned_to.clone()),
         created_at: Set(millis(conversation.created_at)),
         updated_at: Set(millis(conversation.updated_at)),
     }
@@ -129,6 +132,9 @@ pub(crate) fn conversation(row: conversations::Model) -> Result<Conversation, Re
         external_chat_id: ExternalChatId::parse(row.external_chat_id)
             .map_err(|e| corrupt("conversations.external_chat_id", e))?,
         status: parse("conversations.status", &row.status)?,
+        mode: parse("conversations.mode", &row.mode)?,
+        handed_off_at: time_opt("conversations.handed_off_at", row.handed_off_at)?,
+        assigned_to: row.assigned_to,
         created_at: time("conversations.created_at", row.created_at)?,
         updated_at: time("conversations.updated_at", row.updated_at)?,
     })

@@ -7,14 +7,14 @@ use application::operator_message::MAX_TEXT_CHARS;
 use chrono::{DateTime, Utc};
 use domain::repositories::ConversationFilter;
 use domain::{
-    BotId, Conversation, ConversationId, ConversationStatus, Direction, Message, MessageContent,
-    MessageId, MessageStatus, PageRequest, PlatformKind,
+    BotId, Conversation, ConversationId, ConversationMode, ConversationStatus, Direction, Message,
+    MessageContent, MessageId, MessageStatus, PageRequest, PlatformKind,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
-/// `?bot_id=&platform=&status=&created_after=&created_before=&cursor=&limit=` (not flattened:
+/// `?bot_id=&platform=&status=&mode=&created_after=&created_before=&cursor=&limit=` (not flattened:
 /// urlencoded numbers do not survive `#[serde(flatten)]`). Times are RFC 3339; a value that
 /// does not parse is a bad query (400).
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -26,6 +26,9 @@ pub struct ConversationQuery {
     pub platform: Option<PlatformKind>,
     #[param(value_type = Option<crate::openapi::schemas::ConversationStatus>)]
     pub status: Option<ConversationStatus>,
+    /// `human` lists the handed-off conversations, the longest waiting first.
+    #[param(value_type = Option<crate::openapi::schemas::ConversationMode>)]
+    pub mode: Option<ConversationMode>,
     /// Started at or after this RFC 3339 time.
     #[serde(default, deserialize_with = "super::time::rfc3339")]
     pub created_after: Option<DateTime<Utc>>,
@@ -53,6 +56,7 @@ impl ConversationQuery {
             bot_id: self.bot_id,
             platform: self.platform,
             status: self.status,
+            mode: self.mode,
             created_after: self.created_after,
             created_before: self.created_before,
         })
@@ -65,6 +69,37 @@ impl ConversationQuery {
         }
         .page()
     }
+}
+
+/// The longest note an operator may leave when taking a conversation over, in characters.
+const MAX_NOTE: u64 = 500;
+
+/// `POST /api/v1/conversations/{id}/handoff`, body optional: `{note}`, a line or two for the
+/// server log (up to 500 characters).
+#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandOff {
+    #[serde(default)]
+    #[validate(length(max = MAX_NOTE), custom(function = multi_line))]
+    #[schema(max_length = 500)]
+    pub note: Option<String>,
+}
+
+impl HandOff {
+    /// The note, once valid.
+    pub fn into_note(self) -> Result<Option<String>, ApiError> {
+        self.validate()?;
+        Ok(self.note)
+    }
+}
+
+/// `POST /api/v1/conversations/{id}/release`, body optional: `{answer_pending}` (default
+/// `false`): whether the bot answers the latest message when nothing answers it yet.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    #[serde(default)]
+    pub answer_pending: bool,
 }
 
 /// The use case's bound, as `validator` takes it.
@@ -109,6 +144,12 @@ pub struct ConversationBody {
     pub external_chat_id: String,
     #[schema(value_type = crate::openapi::schemas::ConversationStatus)]
     pub status: ConversationStatus,
+    #[schema(value_type = crate::openapi::schemas::ConversationMode)]
+    pub mode: ConversationMode,
+    /// When a person last took the conversation over.
+    pub handed_off_at: Option<DateTime<Utc>>,
+    /// The name of the API key that has it, while it is handed off.
+    pub assigned_to: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -121,6 +162,9 @@ impl From<Conversation> for ConversationBody {
             platform: c.platform,
             external_chat_id: c.external_chat_id.as_str().to_owned(),
             status: c.status,
+            mode: c.mode,
+            handed_off_at: c.handed_off_at,
+            assigned_to: c.assigned_to,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }

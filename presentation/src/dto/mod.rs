@@ -12,7 +12,9 @@ mod time;
 
 pub use api_keys::{ApiKeyBody, CreateApiKey, IssuedKeyBody, NewApiKey};
 pub use bots::{BotBody, CreateBot, UpdateBot};
-pub use conversations::{ConversationBody, ConversationQuery, MessageBody, SendMessage};
+pub use conversations::{
+    ConversationBody, ConversationQuery, HandOff, MessageBody, Release, SendMessage,
+};
 pub use page::{ListBody, PageBody, PageQuery};
 pub use platforms::{credentials_from, BindingBody};
 pub use summary::{SummaryBody, SummaryQuery};

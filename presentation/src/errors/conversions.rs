@@ -2,8 +2,8 @@
 
 use super::ApiError;
 use application::{
-    ApiKeyError, BindError, BotError, OperatorMessageError, ReceiveError, SubscribeError,
-    WebChatError,
+    ApiKeyError, BindError, BotError, HandoffError, OperatorMessageError, ReceiveError,
+    SubscribeError, WebChatError,
 };
 use domain::RepoError;
 
@@ -79,6 +79,16 @@ impl From<OperatorMessageError> for ApiError {
             OperatorMessageError::Ended(_) => Self::ConversationEnded,
             OperatorMessageError::NotBound { platform, .. } => Self::PlatformNotBound(platform),
             OperatorMessageError::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<HandoffError> for ApiError {
+    fn from(err: HandoffError) -> Self {
+        match err {
+            HandoffError::NotFound(_) => Self::not_found("conversation"),
+            HandoffError::Ended(_) => Self::ConversationEnded,
+            HandoffError::Storage(err) => err.into(),
         }
     }
 }

@@ -4,8 +4,8 @@
 pub mod schemas;
 
 use crate::dto::{
-    ApiKeyBody, BindingBody, BotBody, ConversationBody, CreateApiKey, CreateBot, IssuedKeyBody,
-    MessageBody, SendMessage, SummaryBody, UpdateBot,
+    ApiKeyBody, BindingBody, BotBody, ConversationBody, CreateApiKey, CreateBot, HandOff,
+    IssuedKeyBody, MessageBody, Release, SendMessage, SummaryBody, UpdateBot,
 };
 use crate::errors::{FieldError, Problem};
 use crate::routes::{api_keys, bots, chat, conversations, health, metrics, platforms, webhooks};
@@ -43,6 +43,8 @@ use utoipa::OpenApi;
         conversations::list,
         conversations::get,
         conversations::end,
+        conversations::hand_off,
+        conversations::release,
         conversations::messages,
         conversations::send,
         conversations::message,
@@ -61,6 +63,8 @@ use utoipa::OpenApi;
         ConversationBody,
         MessageBody,
         SendMessage,
+        HandOff,
+        Release,
         ApiKeyBody,
         CreateApiKey,
         IssuedKeyBody,

@@ -58,6 +58,11 @@ domain_enum!(
     "An active conversation takes new messages; an ended one does not."
 );
 domain_enum!(
+    ConversationMode,
+    domain::ConversationMode,
+    "Who answers the conversation: the bot, or a person who took it over (the bot stays silent)."
+);
+domain_enum!(
     Direction,
     domain::Direction,
     "From the user (inbound) or to them (outbound)."

@@ -1,11 +1,13 @@
-//! `/api/v1/conversations`: filter and page conversations, read or end one, page or send messages.
+//! `/api/v1/conversations`: filter and page conversations, read, end, hand off or release one, page or send messages.
 
 use crate::auth::{Authenticated, Operator, Viewer};
 use crate::dto::{
-    ConversationBody, ConversationQuery, MessageBody, PageBody, PageQuery, SendMessage,
+    ConversationBody, ConversationQuery, HandOff, MessageBody, PageBody, PageQuery, Release,
+    SendMessage,
 };
 use crate::errors::ApiError;
 use crate::errors::Problem;
+use crate::extractors::OptionalJson;
 use crate::openapi::schemas::Id;
 use crate::AppState;
 use actix_web::http::header::LOCATION;
@@ -16,6 +18,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/conversations").route(web::get().to(list)))
         .service(web::resource("/conversations/{id}").route(web::get().to(get)))
         .service(web::resource("/conversations/{id}/end").route(web::post().to(end)))
+        .service(web::resource("/conversations/{id}/handoff").route(web::post().to(hand_off)))
+        .service(web::resource("/conversations/{id}/release").route(web::post().to(release)))
         .service(
             web::resource("/conversations/{id}/messages")
                 .route(web::get().to(messages))
@@ -94,6 +98,51 @@ async fn end(
         .ok_or_else(|| ApiError::not_found("conversation"))?;
     tracing::info!(conversation_id = %ended.id, "conversation ended by an operator");
     Ok(web::Json(ended.into()))
+}
+
+/// Hand a conversation to a person: its messages are stored and shown, the bot stays silent.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/handoff",
+    tag = "conversations",
+    params(("id" = Id, Path, description = "The conversation's id.")),
+    request_body(content = HandOff, description = "Optional."),
+    responses((status = 200, description = "The conversation, handed off (a second handoff keeps the first one's time and person).", body = ConversationBody), (status = 409, description = "The conversation has ended.", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = ["operator"]))
+)]
+async fn hand_off(
+    caller: Authenticated<Operator>,
+    state: web::Data<AppState>,
+    id: web::Path<ConversationId>,
+    body: OptionalJson<HandOff>,
+) -> Result<web::Json<ConversationBody>, ApiError> {
+    let note = body.0.into_note()?;
+    let assigned_to = caller.principal().name.as_deref();
+    let conversation = state.handoff.hand_off(*id, assigned_to).await?;
+    tracing::info!(conversation_id = %conversation.id, ?assigned_to, ?note, "conversation handed off");
+    Ok(web::Json(conversation.into()))
+}
+
+/// Give a conversation back to the bot.
+#[utoipa::path(
+    post,
+    path = "/api/v1/conversations/{id}/release",
+    tag = "conversations",
+    params(("id" = Id, Path, description = "The conversation's id.")),
+    request_body(content = Release, description = "Optional."),
+    responses((status = 200, description = "The conversation, the bot's again (releasing one the bot has changes nothing).", body = ConversationBody), (status = 409, description = "The conversation has ended.", body = Problem, content_type = "application/problem+json")),
+    security(("api_key" = ["operator"]))
+)]
+async fn release(
+    _: Authenticated<Operator>,
+    state: web::Data<AppState>,
+    id: web::Path<ConversationId>,
+    body: OptionalJson<Release>,
+) -> Result<web::Json<ConversationBody>, ApiError> {
+    let answer_pending = body.0.answer_pending;
+    let conversation = state.handoff.release(*id, answer_pending).await?;
+    tracing::info!(conversation_id = %conversation.id, answer_pending, "conversation released");
+    Ok(web::Json(conversation.into()))
 }
 
 /// List a conversation's messages.

@@ -79,6 +79,7 @@ async fn admins(
     let admin = keys.iter().find(|k| k.role == Role::Admin).unwrap();
     let principal = Principal {
         key_id: Some(admin.id),
+        name: Some(admin.name.clone()),
         role: Role::Admin,
     };
     IdempotentRequest {

@@ -11,6 +11,9 @@ pub struct Model {
     pub platform: String,
     pub external_chat_id: String,
     pub status: String,
+    pub mode: String,
+    pub handed_off_at: Option<i64>,
+    pub assigned_to: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
 }

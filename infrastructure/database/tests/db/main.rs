@@ -12,6 +12,7 @@ mod conversations;
 mod dump;
 mod gateway_leases;
 mod gauges;
+mod handoff;
 mod idempotency;
 mod intake;
 mod leases;

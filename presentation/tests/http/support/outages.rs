@@ -3,11 +3,12 @@
 
 use application::ports::{ClaimedJob, InboundRecord, Ledger, Recorded, ReplyStored};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use database::SeaStore;
 use domain::repositories::{BindingRepository, SummaryRepository};
 use domain::{
-    BotId, BotSummary, ExternalMessageId, Message, MessageId, PlatformBinding, PlatformKind,
-    RepoError, TimeRange,
+    BotId, BotSummary, ConversationId, ExternalMessageId, Message, MessageId, PlatformBinding,
+    PlatformKind, RepoError, TimeRange,
 };
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -160,5 +161,14 @@ impl Ledger for WatchedLedger {
     async fn queue_outbound(&self, message: &Message) -> Result<bool, RepoError> {
         self.write(1)?;
         self.store.queue_outbound(message).await
+    }
+    async fn hand_back(
+        &self,
+        id: ConversationId,
+        answer_pending: bool,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepoError> {
+        self.write(1)?;
+        self.store.hand_back(id, answer_pending, at).await
     }
 }
