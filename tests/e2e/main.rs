@@ -5,6 +5,7 @@ mod bots;
 mod discord;
 mod dispatch;
 mod fake_gateway;
+mod handoff;
 mod hostile_text;
 mod master_key;
 mod meta;

@@ -36,6 +36,9 @@ async fn conversations_are_listed_and_filtered() {
             "platform": "telegram",
             "external_chat_id": "777",
             "status": "active",
+            "mode": "bot",
+            "handed_off_at": null,
+            "assigned_to": null,
             "created_at": items[0]["created_at"],
             "updated_at": items[0]["updated_at"],
         })

@@ -8,6 +8,7 @@ mod auth;
 mod bots;
 mod conversations;
 mod errors;
+mod handoff;
 mod health;
 mod idempotency;
 mod metrics;

@@ -1,0 +1,73 @@
+//! A conversation handed to a person end to end: the bot stays silent while the operator
+//! answers, and answers the pending message exactly once when released.
+
+use crate::{on_each_database, PATIENCE};
+use reqwest::Method;
+use serde_json::json;
+use switchboard_e2e::fakes::FakeOpenAi;
+use switchboard_e2e::{updates, TelegramWorld};
+
+#[tokio::test]
+async fn a_handed_off_chat_asks_no_model_and_its_release_answers_the_pending_message_once() {
+    on_each_database(|db| async move {
+        let world = TelegramWorld::start(db.url(), FakeOpenAi::echoing().await).await;
+        world.deliver(&updates::text(1, 4242, 1, "hello")).await;
+        world.telegram.wait_for_sent(1, PATIENCE).await;
+        let conversation = world.messages().await[0]["conversation_id"].clone();
+        let path = |what: &str| {
+            format!(
+                "/api/v1/conversations/{}/{what}",
+                conversation.as_str().unwrap()
+            )
+        };
+        let (status, taken) = world.app.admin(Method::POST, &path("handoff"), None).await;
+        assert_eq!((status, &taken["mode"]), (200, &json!("human")), "{taken}");
+
+        for n in 2..=4 {
+            let text = format!("a person, please ({n})");
+            world.deliver(&updates::text(n, 4242, n, &text)).await;
+        }
+        let operator = Some(json!({"text": "A human here."}));
+        let (status, message) = world
+            .app
+            .admin(Method::POST, &path("messages"), operator)
+            .await;
+        assert_eq!(status, 202, "{message}");
+        // The operator's message goes out behind the three in the chat's lane.
+        let sent = world.telegram.wait_for_sent(2, PATIENCE).await;
+        assert_eq!(sent[1].text, "A human here.");
+        assert_eq!(world.messages().await.len(), 6, "every message is stored");
+        assert_eq!(world.telegram.sent_after_settling().await.len(), 2);
+        assert_eq!(
+            world.openai.requests().await.len(),
+            1,
+            "the model was not asked"
+        );
+
+        let answer = Some(json!({"answer_pending": true}));
+        let (status, released) = world
+            .app
+            .admin(Method::POST, &path("release"), answer)
+            .await;
+        assert_eq!(
+            (status, &released["mode"]),
+            (200, &json!("bot")),
+            "{released}"
+        );
+        let sent = world.telegram.wait_for_sent(3, PATIENCE).await;
+        assert_eq!(
+            sent[2].text, "re: a person, please (4)",
+            "the latest one is answered"
+        );
+        let (status, _) = world.app.admin(Method::POST, &path("release"), None).await;
+        assert_eq!(status, 200, "releasing again changes nothing");
+        assert_eq!(
+            world.telegram.sent_after_settling().await.len(),
+            3,
+            "answered once"
+        );
+        assert_eq!(world.openai.requests().await.len(), 2);
+        world.app.stop().await;
+    })
+    .await;
+}
