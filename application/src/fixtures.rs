@@ -62,6 +62,7 @@ impl World {
             model: Some("tiny".into()),
             temperature: None,
             fallback_message: Some("fallback!".into()),
+            handoff: domain::HandoffPolicy::default(),
         };
         let bot = Bot::create(draft, now());
         let credentials = Credentials::Telegram(

@@ -28,6 +28,9 @@ fn draft(new: NewBot) -> Result<BotDraft, CommandError> {
         model: new.model,
         temperature: new.temperature,
         fallback_message: new.fallback_message,
+        handoff_keywords: None,
+        handoff_message: None,
+        handoff_idle_minutes: None,
     };
     request
         .into_draft()

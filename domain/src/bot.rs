@@ -1,6 +1,6 @@
 //! The Bot entity: an assistant's identity, prompt and model settings.
 
-use crate::{BotId, TextRule, ValidationError};
+use crate::{BotId, HandoffPolicy, TextRule, ValidationError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -130,6 +130,7 @@ pub struct BotDraft {
     pub temperature: Option<Temperature>,
     /// Sent when the model cannot answer; `None` uses a built-in apology.
     pub fallback_message: Option<String>,
+    pub handoff: HandoffPolicy,
 }
 
 /// An AI assistant that can be bound to several platforms.
@@ -141,6 +142,8 @@ pub struct Bot {
     pub model: Option<String>,
     pub temperature: Option<Temperature>,
     pub fallback_message: Option<String>,
+    /// When and how the bot hands a chat to a person.
+    pub handoff: HandoffPolicy,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Since when the bot has been paused: its messages are kept but not answered.
@@ -178,6 +181,7 @@ impl Bot {
             model: draft.model,
             temperature: draft.temperature,
             fallback_message: draft.fallback_message,
+            handoff: draft.handoff,
             created_at: now,
             updated_at: now,
             paused_at: None,
@@ -224,6 +228,7 @@ impl Bot {
         self.model = draft.model;
         self.temperature = draft.temperature;
         self.fallback_message = draft.fallback_message;
+        self.handoff = draft.handoff;
         self.updated_at = now;
     }
 
@@ -235,6 +240,7 @@ impl Bot {
             model: self.model.clone(),
             temperature: self.temperature,
             fallback_message: self.fallback_message.clone(),
+            handoff: self.handoff.clone(),
         }
     }
 
@@ -286,6 +292,7 @@ mod tests {
             model: None,
             temperature: None,
             fallback_message: None,
+            handoff: HandoffPolicy::default(),
         }
     }
 
@@ -312,6 +319,7 @@ mod tests {
         bot.revise(
             BotDraft {
                 fallback_message: Some("later".into()),
+                handoff: HandoffPolicy::default(),
                 ..draft
             },
             Utc::now(),

@@ -5,6 +5,7 @@ pub mod bot;
 pub mod conversation;
 pub mod error;
 pub mod events;
+pub mod handoff;
 pub mod ids;
 pub mod message;
 pub mod origin;
@@ -21,6 +22,7 @@ pub use bot::{Bot, BotDraft, BotName, BotStatus, SystemPrompt, Temperature};
 pub use conversation::{Conversation, ConversationMode, ConversationStatus, ExternalChatId};
 pub use error::{RepoError, ValidationError};
 pub use events::DomainEvent;
+pub use handoff::HandoffPolicy;
 pub use ids::{ApiKeyId, BotId, ConversationId, MessageId};
 pub use message::{
     DeliveryReport, Direction, ExternalMessageId, Message, MessageContent, MessageStatus,

@@ -42,6 +42,7 @@ mod m20261202_000009_leave_lane;
 mod m20261202_000010_job_gauges;
 mod m20261203_000011_job_trace_parent;
 mod m20261203_000012_conversation_handoff;
+mod m20261203_000013_bot_handoff;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_job_gauges::Migration),
             Box::new(m20261203_000011_job_trace_parent::Migration),
             Box::new(m20261203_000012_conversation_handoff::Migration),
+            Box::new(m20261203_000013_bot_handoff::Migration),
         ]
     }
 }

@@ -71,3 +71,34 @@ async fn a_handed_off_chat_asks_no_model_and_its_release_answers_the_pending_mes
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_keyword_or_human_hands_the_chat_off_after_telling_the_user() {
+    on_each_database(|db| async move {
+        let world = TelegramWorld::start(db.url(), FakeOpenAi::echoing().await).await;
+        let bot = format!("/api/v1/bots/{}", world.bot);
+        let keywords = Some(json!({"handoff_keywords": ["agent"]}));
+        let (status, body) = world.app.admin(Method::PATCH, &bot, keywords).await;
+        assert_eq!(status, 200, "{body}");
+
+        world
+            .deliver(&updates::text(1, 7, 1, "I want an Agent."))
+            .await;
+        world.deliver(&updates::text(2, 8, 1, "/human")).await;
+        let sent = world.telegram.wait_for_sent(2, PATIENCE).await;
+        let told = "I'm passing you to a person. They will answer here as soon as they can.";
+        assert!(sent.iter().all(|s| s.text == told), "{sent:?}");
+        let path = "/api/v1/conversations?mode=human";
+        let (_, waiting) = world.app.admin(Method::GET, path, None).await;
+        assert_eq!(waiting["items"].as_array().unwrap().len(), 2, "{waiting}");
+
+        world.deliver(&updates::text(3, 7, 2, "hello?")).await;
+        assert_eq!(world.telegram.sent_after_settling().await.len(), 2);
+        assert!(
+            world.openai.requests().await.is_empty(),
+            "the model was never asked"
+        );
+        world.app.stop().await;
+    })
+    .await;
+}

@@ -154,6 +154,7 @@ mod tests {
             model: None,
             temperature: None,
             fallback_message: None,
+            handoff: domain::HandoffPolicy::default(),
         };
         Bot::create(draft, Utc::now())
     }

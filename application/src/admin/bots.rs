@@ -3,7 +3,7 @@
 use crate::ports::Clock;
 use chrono::{DateTime, Utc};
 use domain::repositories::BotRepository;
-use domain::{Bot, BotDraft, BotId, RepoError};
+use domain::{Bot, BotDraft, BotId, RepoError, ValidationError};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -11,6 +11,9 @@ use thiserror::Error;
 pub enum BotError {
     #[error("bot {0} not found")]
     NotFound(BotId),
+    /// The revised fields do not make a valid bot together.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
     #[error(transparent)]
     Storage(#[from] RepoError),
 }
@@ -33,15 +36,16 @@ impl BotAdmin {
         Ok(bot)
     }
 
-    /// Applies `revise` to the stored bot's draft and saves the result.
+    /// Applies `revise` to the stored bot's draft and saves the result, unless `revise` finds
+    /// the result invalid.
     #[tracing::instrument(skip_all, fields(bot_id = %id))]
     pub async fn update(
         &self,
         id: BotId,
-        revise: impl FnOnce(BotDraft) -> BotDraft + Send,
+        revise: impl FnOnce(BotDraft) -> Result<BotDraft, ValidationError> + Send,
     ) -> Result<Bot, BotError> {
         let mut bot = self.bots.get(id).await?.ok_or(BotError::NotFound(id))?;
-        bot.revise(revise(bot.draft()), self.clock.now());
+        bot.revise(revise(bot.draft())?, self.clock.now());
         if !self.bots.update(&bot).await? {
             return Err(BotError::NotFound(id));
         }
@@ -103,6 +107,7 @@ mod tests {
             model: None,
             temperature: None,
             fallback_message: None,
+            handoff: domain::HandoffPolicy::default(),
         }
     }
 
@@ -126,9 +131,11 @@ mod tests {
             .returning(|_| Ok(true));
         let admin = BotAdmin::new(Arc::new(bots), clock_at(99));
         let bot = admin
-            .update(id, |d| BotDraft {
-                name: BotName::parse("new").unwrap(),
-                ..d
+            .update(id, |d| {
+                Ok(BotDraft {
+                    name: BotName::parse("new").unwrap(),
+                    ..d
+                })
             })
             .await
             .unwrap();
@@ -145,7 +152,7 @@ mod tests {
         bots.expect_save_pause().never();
         let admin = BotAdmin::new(Arc::new(bots), clock_at(0));
         assert!(matches!(
-            admin.update(BotId::new(), |d| d).await,
+            admin.update(BotId::new(), Ok).await,
             Err(BotError::NotFound(_))
         ));
         assert!(matches!(

@@ -1,6 +1,6 @@
-//! Chat commands (/start, /help, /reset) and the canned replies that need no model.
+//! Chat commands (/start, /help, /reset, /human), the bot's handoff keywords, and the canned replies that need no model.
 
-use domain::{Bot, MessageContent};
+use domain::{Bot, HandoffPolicy, MessageContent};
 
 /// A command the bot answers itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -8,10 +8,13 @@ pub enum Command {
     Start,
     Help,
     Reset,
+    /// A person, please: the chat is handed off.
+    Human,
 }
 
 impl Command {
-    /// Recognises `/start`, `/help` and `/reset`, also in Telegram's `/start@MyBot` form.
+    /// Recognises `/start`, `/help`, `/reset` and `/human`, also in Telegram's `/start@MyBot`
+    /// form.
     pub fn parse(text: &str) -> Option<Self> {
         let word = text.split_whitespace().next()?.strip_prefix('/')?;
         let name = word.split('@').next().unwrap_or(word);
@@ -19,6 +22,7 @@ impl Command {
             "start" => Some(Self::Start),
             "help" => Some(Self::Help),
             "reset" => Some(Self::Reset),
+            "human" => Some(Self::Human),
             _ => None,
         }
     }
@@ -33,11 +37,12 @@ impl Command {
             Self::Reset => {
                 "Okay, let's start over: I've set our earlier conversation aside.".to_owned()
             }
+            Self::Human => bot.handoff.message().to_owned(),
         }
     }
 }
 
-const HELP: &str = "Write to me and I'll answer.\n/start: say hello\n/help: this help\n/reset: start a new conversation";
+const HELP: &str = "Write to me and I'll answer.\n/start: say hello\n/help: this help\n/reset: start a new conversation\n/human: talk to a person";
 
 /// The answer to content Switchboard cannot read (photos, stickers, voice…).
 pub const UNSUPPORTED_REPLY: &str = "Sorry, I can only read text messages for now.";
@@ -50,10 +55,16 @@ pub enum Intent<'a> {
     Ask(&'a str),
 }
 
-pub fn intent(content: &MessageContent) -> Intent<'_> {
-    match content.as_text() {
-        None => Intent::Unsupported,
-        Some(text) => Command::parse(text).map_or(Intent::Ask(text), Intent::Command),
+/// What `content` asks of a bot handing chats off by `handoff`: a message holding one of its
+/// keywords asks for a person, as `/human` does.
+pub fn intent<'a>(content: &'a MessageContent, handoff: &HandoffPolicy) -> Intent<'a> {
+    let Some(text) = content.as_text() else {
+        return Intent::Unsupported;
+    };
+    match Command::parse(text) {
+        Some(command) => Intent::Command(command),
+        None if handoff.asks_for_a_person(text) => Intent::Command(Command::Human),
+        None => Intent::Ask(text),
     }
 }
 
@@ -69,6 +80,7 @@ mod tests {
             Command::parse("/reset@switchboard_bot"),
             Some(Command::Reset)
         );
+        assert_eq!(Command::parse("/Human"), Some(Command::Human));
         assert_eq!(Command::parse("/weather"), None);
         assert_eq!(Command::parse("start"), None);
         assert_eq!(Command::parse(""), None);
@@ -76,16 +88,26 @@ mod tests {
 
     #[test]
     fn intent_sorts_text_commands_and_other_kinds() {
+        let none = HandoffPolicy::default();
         assert_eq!(
-            intent(&MessageContent::text("/reset")),
+            intent(&MessageContent::text("/reset"), &none),
             Intent::Command(Command::Reset)
         );
-        assert_eq!(intent(&MessageContent::text("hello")), Intent::Ask("hello"));
-        assert_eq!(
-            intent(&MessageContent::Unsupported {
-                kind: "photo".into()
-            }),
-            Intent::Unsupported
-        );
+        let hello = MessageContent::text("hello");
+        assert_eq!(intent(&hello, &none), Intent::Ask("hello"));
+        let photo = MessageContent::Unsupported {
+            kind: "photo".into(),
+        };
+        assert_eq!(intent(&photo, &none), Intent::Unsupported);
+    }
+
+    #[test]
+    fn a_keyword_asks_for_a_person_as_human_does() {
+        let keywords = ["agent".to_owned()];
+        let policy = HandoffPolicy::new(&keywords, None, 60).unwrap();
+        let asking = MessageContent::text("Agent please");
+        assert_eq!(intent(&asking, &policy), Intent::Command(Command::Human));
+        let other = MessageContent::text("agents are busy");
+        assert_eq!(intent(&other, &policy), Intent::Ask("agents are busy"));
     }
 }

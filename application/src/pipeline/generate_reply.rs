@@ -1,6 +1,6 @@
-//! Use case: answer an inbound message — a command, a canned reply, or the model — store it, and hand its delivery on.
+//! Use case: answer an inbound message — a command, a canned reply, or the model — store it, and hand its delivery on; stay silent while a person has the chat.
 
-use crate::commands::{intent, Intent, UNSUPPORTED_REPLY};
+use crate::commands::{intent, Command, Intent, UNSUPPORTED_REPLY};
 use crate::end_conversation::EndConversation;
 use crate::history::turns_for;
 use crate::jobs::{Delivery, Lookup, Step, Target};
@@ -9,12 +9,32 @@ use crate::ports::{
     ReplyStored, Timer,
 };
 use crate::settings::PipelineSettings;
-use domain::{DomainEvent, Message, MessageId, RepoError};
+use domain::{Direction, DomainEvent, Message, MessageId, RepoError};
 use futures::future::{self, Either};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
+
+/// What follows a reply once it is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Then {
+    Nothing,
+    /// `/reset`: the conversation ends.
+    End,
+    /// `/human` or a handoff keyword: a person takes the conversation over.
+    HandOff,
+}
+
+impl Then {
+    fn after(command: Command) -> Self {
+        match command {
+            Command::Reset => Self::End,
+            Command::Human => Self::HandOff,
+            Command::Start | Command::Help => Self::Nothing,
+        }
+    }
+}
 
 pub struct GenerateReply {
     lookup: Lookup,
@@ -61,12 +81,12 @@ impl GenerateReply {
             tracing::info!(bot_id = %target.bot.id, "the bot is paused; the message is not answered");
             return Ok(Step::Complete);
         }
-        if target.handed_off {
+        if self.left_to_a_person(&target).await? {
             // A person has the chat: the message stays stored and unanswered for them.
             tracing::info!("the conversation is handed off; the message is not answered");
             return Ok(Step::Complete);
         }
-        let (answer, resets) = self.compose(&target).await;
+        let (answer, then) = self.compose(&target).await;
         let reply =
             Message::reply(&target.message, answer.text, self.clock.now()).with_usage(answer.usage);
         let delivery = match self.ledger.store_reply(job, &reply).await? {
@@ -74,14 +94,7 @@ impl GenerateReply {
             ReplyStored::AlreadyAnswered => return Ok(Step::Complete),
             ReplyStored::LeaseLost => return Ok(Step::LeaseLost),
         };
-        if resets {
-            let ending = EndConversation::new(
-                self.lookup.conversations.clone(),
-                self.events.clone(),
-                self.clock.clone(),
-            );
-            ending.end(reply.conversation_id).await?;
-        }
+        self.follow_up(then, &reply).await?;
         self.events.publish(DomainEvent::ReplyStored {
             bot_id: reply.bot_id,
             conversation_id: reply.conversation_id,
@@ -98,18 +111,76 @@ impl GenerateReply {
         })))
     }
 
-    /// The reply (with the model's token usage, if it answered), and whether the conversation
-    /// ends with it.
-    async fn compose(&self, target: &Target) -> (Completion, bool) {
-        let bot = &target.bot;
-        match intent(&target.message.content) {
-            Intent::Command(command) => (
-                Completion::text(command.reply(bot)),
-                command == crate::commands::Command::Reset,
-            ),
-            Intent::Unsupported => (Completion::text(UNSUPPORTED_REPLY), false),
-            Intent::Ask(_) => (self.ask_model(target).await, false),
+    /// Whether the conversation stays with a person. One whose person has been quiet (no
+    /// handoff and no operator message among the messages read) for the bot's
+    /// `handoff_idle_minutes` is given back to the bot here, and the message answered.
+    async fn left_to_a_person(&self, target: &Target) -> Result<bool, RepoError> {
+        let Some(since) = target.handed_off_at else {
+            return Ok(false);
+        };
+        let operator_spoke = target
+            .history
+            .iter()
+            .filter(|m| m.direction == Direction::Outbound && m.reply_to.is_none())
+            .map(|m| m.created_at)
+            .max();
+        let last_heard = operator_spoke.map_or(since, |spoke| spoke.max(since));
+        let idle = chrono::Duration::minutes(i64::from(target.bot.handoff.idle_minutes()));
+        let now = self.clock.now();
+        if now - last_heard < idle {
+            return Ok(true);
         }
+        let conversation_id = target.message.conversation_id;
+        if self.ledger.hand_back(conversation_id, false, now).await? {
+            tracing::info!("no operator for a while: the conversation is the bot's again");
+            self.events.publish(DomainEvent::ConversationReleased {
+                bot_id: target.bot.id,
+                conversation_id,
+            });
+        }
+        Ok(false)
+    }
+
+    /// The reply (with the model's token usage, if it answered), and what follows it.
+    async fn compose(&self, target: &Target) -> (Completion, Then) {
+        let bot = &target.bot;
+        match intent(&target.message.content, &bot.handoff) {
+            Intent::Command(command) => {
+                (Completion::text(command.reply(bot)), Then::after(command))
+            }
+            Intent::Unsupported => (Completion::text(UNSUPPORTED_REPLY), Then::Nothing),
+            Intent::Ask(_) => (self.ask_model(target).await, Then::Nothing),
+        }
+    }
+
+    /// Ends the conversation, or hands it to a person, once `reply` is stored.
+    async fn follow_up(&self, then: Then, reply: &Message) -> Result<(), RepoError> {
+        let conversation_id = reply.conversation_id;
+        match then {
+            Then::Nothing => {}
+            Then::End => {
+                let ending = EndConversation::new(
+                    self.lookup.conversations.clone(),
+                    self.events.clone(),
+                    self.clock.clone(),
+                );
+                ending.end(conversation_id).await?;
+            }
+            Then::HandOff => {
+                let conversations = &self.lookup.conversations;
+                if conversations
+                    .hand_off(conversation_id, None, self.clock.now())
+                    .await?
+                {
+                    tracing::info!("the user asked for a person: the conversation is handed off");
+                    self.events.publish(DomainEvent::ConversationHandedOff {
+                        bot_id: reply.bot_id,
+                        conversation_id,
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The model's answer, or the bot's fallback message (no usage) when it cannot answer.
@@ -552,6 +623,8 @@ mod tests {
         let mut h = Harness::new();
         h.channel = typing.channel(usize::MAX, Ok(()));
         h.world.conversation.mode = domain::ConversationMode::Human;
+        h.world.conversation.handed_off_at = Some(crate::fixtures::now());
+        h.ledger.expect_hand_back().never();
         h.model.expect_complete().never();
         h.published = 0;
         h.started = 0;
@@ -577,6 +650,69 @@ mod tests {
         let (_, stored) = h.answer(inbound, vec![]).await;
         assert!(stored[0].content.as_text().unwrap().contains("start over"));
         assert_eq!(stored[0].usage, None);
+    }
+
+    #[tokio::test]
+    async fn a_chat_whose_person_was_quiet_for_the_idle_time_is_the_bots_again() {
+        let mut h = Harness::new();
+        h.world.conversation.mode = domain::ConversationMode::Human;
+        let idle = chrono::Duration::minutes(61);
+        h.world.conversation.handed_off_at = Some(crate::fixtures::now() - idle);
+        let conversation = h.world.conversation.id;
+        h.ledger
+            .expect_hand_back()
+            .withf(move |id, answer_pending, _| *id == conversation && !answer_pending)
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        h.model
+            .expect_complete()
+            .times(1)
+            .returning(|_| Ok(Completion::text("back")));
+        h.published = 2; // released, then the reply stored
+        let inbound = h.world.inbound(MessageContent::text("hello?"));
+        let (_, stored) = h.answer(inbound, vec![]).await;
+        assert_eq!(stored[0].content.as_text(), Some("back"));
+    }
+
+    #[tokio::test]
+    async fn a_recent_operator_message_keeps_the_chat_with_its_person() {
+        let mut h = Harness::new();
+        h.world.conversation.mode = domain::ConversationMode::Human;
+        let long_ago = crate::fixtures::now() - chrono::Duration::minutes(600);
+        h.world.conversation.handed_off_at = Some(long_ago);
+        let mut operator = h.world.inbound(MessageContent::text("an operator's note"));
+        operator.direction = Direction::Outbound;
+        operator.created_at = crate::fixtures::now() - chrono::Duration::minutes(5);
+        h.ledger.expect_hand_back().never();
+        h.model.expect_complete().never();
+        h.published = 0;
+        h.started = 0;
+        let inbound = h.world.inbound(MessageContent::text("thanks"));
+        let (step, stored) = h.answer(inbound, vec![operator]).await;
+        assert_eq!(step, Step::Complete);
+        assert!(stored.is_empty(), "{stored:?}");
+    }
+
+    #[tokio::test]
+    async fn asking_for_a_person_answers_with_the_handoff_message_and_hands_off() {
+        let mut h = Harness::new();
+        let keywords = ["agent".to_owned()];
+        h.world.bot.handoff = domain::HandoffPolicy::new(&keywords, None, 60).unwrap();
+        h.model.expect_complete().never();
+        h.started = 0;
+        h.published = 2; // the reply stored, then the handoff
+        let conversation = h.world.conversation.id;
+        h.conversations
+            .expect_hand_off()
+            .withf(move |id, assigned_to, _| *id == conversation && assigned_to.is_none())
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        let inbound = h.world.inbound(MessageContent::text("an AGENT, please"));
+        let (_, stored) = h.answer(inbound, vec![]).await;
+        assert_eq!(
+            stored[0].content.as_text(),
+            Some(domain::HandoffPolicy::DEFAULT_MESSAGE)
+        );
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! What a job handler decides, and the lookups the reply and delivery handlers share.
 
 use crate::ports::{Channel, Channels, ClaimedJob, JobPayload, SendError};
+use chrono::{DateTime, Utc};
 use domain::repositories::{
     BindingRepository, ConversationRepository, MessageInContext, MessageRepository,
 };
@@ -112,8 +113,9 @@ pub struct Target {
     /// The conversation's latest messages, newest first, as many as the lookup asked for.
     pub history: Vec<Message>,
     pub chat: ExternalChatId,
-    /// A person has the conversation: the bot sends nothing of its own.
-    pub handed_off: bool,
+    /// Since when a person has had the conversation, if one has: the bot then sends nothing of
+    /// its own.
+    pub handed_off_at: Option<DateTime<Utc>>,
     pub binding: PlatformBinding,
     pub channel: Arc<dyn Channel>,
 }
@@ -151,7 +153,10 @@ impl Lookup {
             message,
             bot,
             history: recent,
-            handed_off: conversation.is_handed_off(),
+            handed_off_at: conversation
+                .is_handed_off()
+                .then_some(conversation.handed_off_at)
+                .flatten(),
             chat: conversation.external_chat_id,
             binding,
             channel,

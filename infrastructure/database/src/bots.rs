@@ -26,7 +26,7 @@ impl SeaStore {
 #[async_trait]
 impl BotRepository for SeaStore {
     async fn insert(&self, new: &Bot) -> Result<(), RepoError> {
-        Entity::insert(bot_row(new))
+        Entity::insert(bot_row(new)?)
             .exec_without_returning(self.db())
             .await
             .map_err(repo_err)?;
@@ -51,7 +51,7 @@ impl BotRepository for SeaStore {
     async fn update(&self, revised: &Bot) -> Result<bool, RepoError> {
         let row = ActiveModel {
             paused_at: NotSet,
-            ..bot_row(revised)
+            ..bot_row(revised)?
         };
         self.update_bot(Entity::update_many().set(row), revised.id)
             .await

@@ -5,8 +5,9 @@ use crate::errors::corrupt;
 use application::ports::{ClaimedJob, LeaseToken};
 use chrono::{DateTime, Utc};
 use domain::{
-    ApiKey, Bot, BotName, Conversation, Credentials, ExternalChatId, ExternalMessageId, Message,
-    PlatformBinding, RepoError, Secret, SystemPrompt, Temperature, TextRule, TokenUsage,
+    ApiKey, Bot, BotName, Conversation, Credentials, ExternalChatId, ExternalMessageId,
+    HandoffPolicy, Message, PlatformBinding, RepoError, Secret, SystemPrompt, Temperature,
+    TextRule, TokenUsage,
 };
 use sea_orm::ActiveValue::Set;
 use serde::{de::DeserializeOwned, Serialize};
@@ -50,22 +51,35 @@ pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String, RepoError> {
     serde_json::to_string(value).map_err(|e| RepoError::Other(format!("cannot encode: {e}")))
 }
 
-pub(crate) fn bot_row(bot: &Bot) -> bots::ActiveModel {
-    bots::ActiveModel {
+pub(crate) fn bot_row(bot: &Bot) -> Result<bots::ActiveModel, RepoError> {
+    Ok(bots::ActiveModel {
         id: Set(bot.id.to_string()),
         name: Set(bot.name.as_str().to_owned()),
         system_prompt: Set(bot.system_prompt.as_str().to_owned()),
         model: Set(bot.model.clone()),
         temperature: Set(bot.temperature.map(|t| f64::from(t.value()))),
         fallback_message: Set(bot.fallback_message.clone()),
+        handoff_keywords: Set(to_json(&bot.handoff.keywords())?),
+        handoff_message: Set(bot.handoff.custom_message().map(str::to_owned)),
+        handoff_idle_minutes: Set(i64::from(bot.handoff.idle_minutes())),
         created_at: Set(millis(bot.created_at)),
         updated_at: Set(millis(bot.updated_at)),
         paused_at: Set(bot.paused_at.map(millis)),
-    }
+    })
+}
+
+fn handoff(row: &bots::Model) -> Result<HandoffPolicy, RepoError> {
+    let keywords: Vec<String> = from_json("bots.handoff_keywords", &row.handoff_keywords)?;
+    let minutes = u32::try_from(row.handoff_idle_minutes)
+        .map_err(|e| corrupt("bots.handoff_idle_minutes", e))?;
+    HandoffPolicy::new(&keywords, row.handoff_message.clone(), minutes)
+        .map_err(|e| corrupt("bots.handoff", e))
 }
 
 pub(crate) fn bot(row: bots::Model) -> Result<Bot, RepoError> {
+    let handoff = handoff(&row)?;
     Ok(Bot {
+        handoff,
         id: parse("bots.id", &row.id)?,
         // Rows written before control characters were refused read with them replaced.
         name: BotName::parse(&TextRule::SingleLine.scrub(row.name))

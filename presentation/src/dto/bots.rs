@@ -3,7 +3,10 @@
 use crate::dto::text::{multi_line, single_line};
 use crate::errors::ApiError;
 use chrono::{DateTime, Utc};
-use domain::{Bot, BotDraft, BotId, BotName, BotStatus, SystemPrompt, Temperature};
+use domain::{
+    Bot, BotDraft, BotId, BotName, BotStatus, HandoffPolicy, SystemPrompt, Temperature,
+    ValidationError,
+};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
@@ -32,6 +35,21 @@ pub struct CreateBot {
     #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
     #[schema(min_length = 1, max_length = 4096)]
     pub fallback_message: Option<String>,
+    /// Words that, as whole words in a user's message (any case), hand the chat to a person
+    /// (as `/human` does): at most 20, each 1-100 characters on one line. Absent, none.
+    #[validate(length(max = 20))]
+    #[schema(max_items = 20)]
+    pub handoff_keywords: Option<Vec<String>>,
+    /// Told to the user when their chat goes to a person; absent, a built-in sentence. Line
+    /// breaks and tabs allowed, no other control characters.
+    #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
+    #[schema(min_length = 1, max_length = 4096)]
+    pub handoff_message: Option<String>,
+    /// Minutes without an operator's message after which a handed-off chat is the bot's again
+    /// (its next message is answered); absent, 60.
+    #[validate(range(min = 1, max = 10080))]
+    #[schema(minimum = 1, maximum = 10080)]
+    pub handoff_idle_minutes: Option<u32>,
 }
 
 impl CreateBot {
@@ -43,6 +61,12 @@ impl CreateBot {
             model: self.model,
             temperature: self.temperature.map(Temperature::parse).transpose()?,
             fallback_message: self.fallback_message,
+            handoff: HandoffPolicy::new(
+                &self.handoff_keywords.unwrap_or_default(),
+                self.handoff_message,
+                self.handoff_idle_minutes
+                    .unwrap_or(HandoffPolicy::DEFAULT_IDLE_MINUTES),
+            )?,
         })
     }
 }
@@ -69,6 +93,17 @@ pub struct UpdateBot {
     #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
     pub fallback_message: Option<Option<String>>,
+    #[validate(length(max = 20))]
+    #[schema(max_items = 20)]
+    pub handoff_keywords: Option<Vec<String>>,
+    /// `null` restores the built-in sentence.
+    #[serde(default, deserialize_with = "present")]
+    #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
+    pub handoff_message: Option<Option<String>>,
+    #[validate(range(min = 1, max = 10080))]
+    #[schema(minimum = 1, maximum = 10080)]
+    pub handoff_idle_minutes: Option<u32>,
 }
 
 /// Double-option: a present field (even `null`) is `Some(..)`; `#[serde(default)]` makes an
@@ -89,6 +124,9 @@ pub struct BotPatch {
     model: Option<Option<String>>,
     temperature: Option<Option<Temperature>>,
     fallback_message: Option<Option<String>>,
+    handoff_keywords: Option<Vec<String>>,
+    handoff_message: Option<Option<String>>,
+    handoff_idle_minutes: Option<u32>,
 }
 
 impl UpdateBot {
@@ -107,19 +145,32 @@ impl UpdateBot {
                 .map(|t| t.map(Temperature::parse).transpose())
                 .transpose()?,
             fallback_message: self.fallback_message,
+            handoff_keywords: self.handoff_keywords,
+            handoff_message: self.handoff_message,
+            handoff_idle_minutes: self.handoff_idle_minutes,
         })
     }
 }
 
 impl BotPatch {
-    pub fn apply(self, draft: BotDraft) -> BotDraft {
-        BotDraft {
+    /// `draft` with the patch's fields; the handoff parts are checked together.
+    pub fn apply(self, draft: BotDraft) -> Result<BotDraft, ValidationError> {
+        let handoff = &draft.handoff;
+        let handoff = HandoffPolicy::new(
+            &self.handoff_keywords.unwrap_or_else(|| handoff.keywords()),
+            self.handoff_message
+                .unwrap_or_else(|| handoff.custom_message().map(str::to_owned)),
+            self.handoff_idle_minutes
+                .unwrap_or_else(|| handoff.idle_minutes()),
+        )?;
+        Ok(BotDraft {
             name: self.name.unwrap_or(draft.name),
             system_prompt: self.system_prompt.unwrap_or(draft.system_prompt),
             model: self.model.unwrap_or(draft.model),
             temperature: self.temperature.unwrap_or(draft.temperature),
             fallback_message: self.fallback_message.unwrap_or(draft.fallback_message),
-        }
+            handoff,
+        })
     }
 }
 
@@ -136,6 +187,10 @@ pub struct BotBody {
     pub model: Option<String>,
     pub temperature: Option<f32>,
     pub fallback_message: Option<String>,
+    pub handoff_keywords: Vec<String>,
+    /// `null`: the built-in sentence.
+    pub handoff_message: Option<String>,
+    pub handoff_idle_minutes: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -151,6 +206,9 @@ impl From<Bot> for BotBody {
             model: bot.model,
             temperature: bot.temperature.map(Temperature::value),
             fallback_message: bot.fallback_message,
+            handoff_keywords: bot.handoff.keywords(),
+            handoff_message: bot.handoff.custom_message().map(str::to_owned),
+            handoff_idle_minutes: bot.handoff.idle_minutes(),
             created_at: bot.created_at,
             updated_at: bot.updated_at,
         }

@@ -21,6 +21,7 @@ impl From<BotError> for ApiError {
     fn from(err: BotError) -> Self {
         match err {
             BotError::NotFound(_) => Self::not_found("bot"),
+            BotError::Invalid(err) => err.into(),
             BotError::Storage(err) => err.into(),
         }
     }

@@ -516,3 +516,64 @@ async fn a_bad_summary_range_is_refused_before_any_count() {
         "not_found",
     );
 }
+
+#[actix_web::test]
+async fn a_bot_says_how_it_hands_chats_to_a_person() {
+    let app = TestApp::new().await;
+    let defaults = create(&app, "Ada").await;
+    assert_eq!(defaults["handoff_keywords"], json!([]));
+    assert_eq!(defaults["handoff_message"], Value::Null);
+    assert_eq!(defaults["handoff_idle_minutes"], 60);
+
+    let reply = app
+        .admin(post_bot(json!({
+            "name": "Bea",
+            "system_prompt": "be brief",
+            "handoff_keywords": ["Agent", "real  person"],
+            "handoff_message": "One moment, a colleague takes over.",
+            "handoff_idle_minutes": 15,
+        })))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.raw);
+    assert_eq!(
+        reply.body["handoff_keywords"],
+        json!(["agent", "real person"])
+    );
+    assert_eq!(reply.body["handoff_idle_minutes"], 15);
+    let id = reply.body["id"].as_str().unwrap();
+
+    let patch = |body: Value| {
+        TestRequest::patch()
+            .uri(&format!("/api/v1/bots/{id}"))
+            .set_json(body)
+    };
+    let patched = app.admin(patch(json!({"handoff_message": null}))).await;
+    assert_eq!(patched.status, 200, "{}", patched.raw);
+    assert_eq!(patched.body["handoff_message"], Value::Null);
+    assert_eq!(
+        patched.body["handoff_keywords"],
+        json!(["agent", "real person"]),
+        "kept"
+    );
+    assert_eq!(patched.body["handoff_idle_minutes"], 15, "kept");
+    let stored = app.stored_bots().await;
+    let bea = stored.iter().find(|bot| bot.id.to_string() == id).unwrap();
+    assert!(bea.handoff.asks_for_a_person("an agent please"));
+
+    for (body, field) in [
+        (
+            json!({"handoff_keywords": ["line\nbreak"]}),
+            "handoff_keywords",
+        ),
+        (json!({"handoff_keywords": ["?!"]}), "handoff_keywords"),
+        (
+            json!({"handoff_keywords": vec!["k"; 21]}),
+            "handoff_keywords",
+        ),
+        (json!({"handoff_idle_minutes": 0}), "handoff_idle_minutes"),
+        (json!({"handoff_message": ""}), "handoff_message"),
+    ] {
+        let refused = app.admin(patch(body.clone())).await;
+        assert_invalid_field(&refused, field);
+    }
+}

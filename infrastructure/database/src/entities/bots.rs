@@ -12,6 +12,10 @@ pub struct Model {
     pub model: Option<String>,
     pub temperature: Option<f64>,
     pub fallback_message: Option<String>,
+    /// A JSON array of strings.
+    pub handoff_keywords: String,
+    pub handoff_message: Option<String>,
+    pub handoff_idle_minutes: i64,
     pub created_at: i64,
     pub updated_at: i64,
     pub paused_at: Option<i64>,

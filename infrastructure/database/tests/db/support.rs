@@ -34,6 +34,7 @@ pub fn draft(name: &str) -> BotDraft {
         model: Some("gpt-4o-mini".into()),
         temperature: Some(Temperature::parse(0.7).unwrap()),
         fallback_message: None,
+        handoff: domain::HandoffPolicy::default(),
     }
 }
 

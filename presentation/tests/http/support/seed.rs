@@ -55,6 +55,7 @@ impl TestApp {
                 model: None,
                 temperature: None,
                 fallback_message: None,
+                handoff: domain::HandoffPolicy::default(),
             },
             Utc::now(),
         );
