@@ -233,6 +233,7 @@ pub fn poll_updates(
         Stores {
             bindings: Arc::new(MockBindingRepository::new()),
             messages: Arc::new(MockMessageRepository::new()),
+            conversations: Arc::new(MockConversationRepository::new()),
             intake: intake(ledger),
         },
         Channels::default(),

@@ -113,6 +113,9 @@ pub struct Conversation {
     pub handed_off_at: Option<DateTime<Utc>>,
     /// The name of the API key that took it over, if one did.
     pub assigned_to: Option<String>,
+    /// When a person was last heard from in it: a handoff, an operator's message, an answer
+    /// from the platform's own app.
+    pub operator_active_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -133,6 +136,7 @@ impl Conversation {
             mode: ConversationMode::Bot,
             handed_off_at: None,
             assigned_to: None,
+            operator_active_at: None,
             created_at: now,
             updated_at: now,
         }
@@ -145,6 +149,14 @@ impl Conversation {
     /// A person answers the chat: the bot neither answers nor sends anything on its own.
     pub fn is_handed_off(&self) -> bool {
         self.mode == ConversationMode::Human
+    }
+
+    /// While handed off: when its person was last heard from (at the latest, the handoff).
+    pub fn person_last_heard(&self) -> Option<DateTime<Utc>> {
+        if !self.is_handed_off() {
+            return None;
+        }
+        self.operator_active_at.max(self.handed_off_at)
     }
 }
 

@@ -72,9 +72,10 @@ pub trait ConversationRepository: Send + Sync {
         filter: &ConversationFilter,
         page: &PageRequest,
     ) -> Result<Page<Conversation>, RepoError>;
-    /// Hands the active conversation to a person (`assigned_to` names them) at `at`; `false`
-    /// when nothing changed: it is absent, has ended, or was handed off already (and keeps its
-    /// first time and person).
+    /// Hands the active conversation to a person (`assigned_to` names them) at `at`, and notes
+    /// the person as heard from then; `false` when it was not handed off now: it is absent, has
+    /// ended, or was handed off already (it keeps its first time and person, and only the note
+    /// of activity moves on).
     async fn hand_off(
         &self,
         id: ConversationId,

@@ -176,6 +176,7 @@ fn receive(stores: &StateStores, ports: &StatePorts) -> ReceiveWebhook {
         Stores {
             bindings: stores.bindings.clone(),
             messages: stores.messages.clone(),
+            conversations: stores.conversations.clone(),
             intake: stores.intake.clone(),
         },
         ports.channels.clone(),

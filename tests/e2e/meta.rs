@@ -64,13 +64,31 @@ async fn fake_messenger_graph(response: ResponseTemplate) -> MockServer {
 }
 
 /// Messenger's `messaging[]` events from our one user, each `(mid, text, is_echo)`.
-fn messenger_notification(events: &[(&str, &str, bool)]) -> Vec<u8> {
+/// Who wrote a Messenger message: the user, or the Page (Switchboard, or a person in the
+/// Page's inbox), whose messages come back as echoes.
+#[derive(Clone, Copy, PartialEq)]
+enum By {
+    User,
+    Switchboard,
+    Person,
+}
+
+fn messenger_notification(events: &[(&str, &str, By)]) -> Vec<u8> {
     let messaging: Vec<Value> = events
         .iter()
-        .map(|(mid, text, is_echo)| {
-            let (sender, recipient) = if *is_echo { (PAGE_ID, PSID) } else { (PSID, PAGE_ID) };
-            json!({"sender": {"id": sender}, "recipient": {"id": recipient}, "timestamp": 1458692752478u64,
-                   "message": {"mid": mid, "text": text, "is_echo": is_echo}})
+        .map(|(mid, text, by)| {
+            let is_echo = *by != By::User;
+            let (sender, recipient) = if is_echo {
+                (PAGE_ID, PSID)
+            } else {
+                (PSID, PAGE_ID)
+            };
+            let mut message = json!({"mid": mid, "text": text, "is_echo": is_echo});
+            if *by == By::Switchboard {
+                message["metadata"] = json!("switchboard");
+            }
+            json!({"sender": {"id": sender}, "recipient": {"id": recipient},
+                   "timestamp": 1458692752478u64, "message": message})
         })
         .collect();
     json!({"object": "page", "entry": [{"id": PAGE_ID, "time": 1458692752478u64, "messaging": messaging}]})
@@ -358,8 +376,10 @@ async fn a_messenger_batch_is_answered_once_each_in_parts_and_echoes_are_ignored
             graph,
             _telegram,
         } = MetaWorld::messenger(db.url(), &long_answer, response).await;
-        let body =
-            messenger_notification(&[("m_echo", "our own words", true), ("m_1", "hello", false)]);
+        let body = messenger_notification(&[
+            ("m_echo", "our own words", By::Switchboard),
+            ("m_1", "hello", By::User),
+        ]);
         assert_eq!(post_to(&app, "messenger", &bot, &body, "forged").await, 401);
         assert!(
             app.messages_of(&bot).await.is_empty(),
@@ -422,7 +442,7 @@ async fn a_closed_messenger_window_dead_letters_the_reply_with_its_reason() {
             graph,
             _telegram,
         } = MetaWorld::messenger(db.url(), "too late", refusal).await;
-        let body = messenger_notification(&[("m_1", "hello", false)]);
+        let body = messenger_notification(&[("m_1", "hello", By::User)]);
         assert_eq!(
             post_to(&app, "messenger", &bot, &body, PAGE_SECRET).await,
             200
@@ -462,7 +482,7 @@ async fn a_throttled_messenger_send_waits_as_asked_then_goes_out_once() {
             .with_priority(1)
             .mount(&world.graph)
             .await;
-        let body = messenger_notification(&[("m_1", "hello", false)]);
+        let body = messenger_notification(&[("m_1", "hello", By::User)]);
         assert_eq!(post_to(&world.app, "messenger", &world.bot, &body, PAGE_SECRET).await, 200);
 
         let started = std::time::Instant::now();
@@ -473,6 +493,62 @@ async fn a_throttled_messenger_send_waits_as_asked_then_goes_out_once() {
         let attempts = messenger_sends(&world.graph).await;
         assert_eq!(attempts.len(), 2, "one throttled attempt, one that went out");
         world.app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_person_answering_from_the_page_inbox_hands_the_chat_off() {
+    on_each_database(|db| async move {
+        let response = ResponseTemplate::new(200)
+            .set_body_json(json!({"recipient_id": PSID, "message_id": "m_out"}));
+        let MetaWorld {
+            app,
+            bot,
+            openai,
+            graph,
+            _telegram,
+        } = MetaWorld::messenger(db.url(), "the bot's answer", response).await;
+        let first = messenger_notification(&[("m_1", "hello", By::User)]);
+        assert_eq!(
+            post_to(&app, "messenger", &bot, &first, PAGE_SECRET).await,
+            200
+        );
+        app.wait_for_status(&bot, "sent", 1, PATIENCE).await;
+
+        let person = messenger_notification(&[("m_inbox", "Sam here, I'll help.", By::Person)]);
+        assert_eq!(
+            post_to(&app, "messenger", &bot, &person, PAGE_SECRET).await,
+            200
+        );
+        let (_, waiting) = app
+            .admin(Method::GET, "/api/v1/conversations?mode=human", None)
+            .await;
+        assert_eq!(waiting["items"][0]["mode"], "human", "{waiting}");
+
+        let second = messenger_notification(&[("m_2", "thanks Sam", By::User)]);
+        assert_eq!(
+            post_to(&app, "messenger", &bot, &second, PAGE_SECRET).await,
+            200
+        );
+        tokio::time::sleep(SETTLE).await;
+        assert_eq!(
+            app.messages_of(&bot).await.len(),
+            3,
+            "both messages and one reply"
+        );
+        assert_eq!(
+            openai.requests().await.len(),
+            1,
+            "the bot does not talk over a person"
+        );
+        let requests = graph.received_requests().await.unwrap_or_default();
+        let sends = requests.iter().filter(|r| {
+            r.body_json::<Value>()
+                .is_ok_and(|b| b.get("message").is_some())
+        });
+        assert_eq!(sends.count(), 1, "one reply went out");
+        app.stop().await;
     })
     .await;
 }

@@ -9,7 +9,7 @@ use crate::ports::{
     ReplyStored, Timer,
 };
 use crate::settings::PipelineSettings;
-use domain::{Direction, DomainEvent, Message, MessageId, RepoError};
+use domain::{DomainEvent, Message, MessageId, RepoError};
 use futures::future::{self, Either};
 use std::convert::Infallible;
 use std::future::Future;
@@ -111,20 +111,12 @@ impl GenerateReply {
         })))
     }
 
-    /// Whether the conversation stays with a person. One whose person has been quiet (no
-    /// handoff and no operator message among the messages read) for the bot's
-    /// `handoff_idle_minutes` is given back to the bot here, and the message answered.
+    /// Whether the conversation stays with a person. One whose person has been quiet for the
+    /// bot's `handoff_idle_minutes` is given back to the bot here, and the message answered.
     async fn left_to_a_person(&self, target: &Target) -> Result<bool, RepoError> {
-        let Some(since) = target.handed_off_at else {
+        let Some(last_heard) = target.person_last_heard else {
             return Ok(false);
         };
-        let operator_spoke = target
-            .history
-            .iter()
-            .filter(|m| m.direction == Direction::Outbound && m.reply_to.is_none())
-            .map(|m| m.created_at)
-            .max();
-        let last_heard = operator_spoke.map_or(since, |spoke| spoke.max(since));
         let idle = chrono::Duration::minutes(i64::from(target.bot.handoff.idle_minutes()));
         let now = self.clock.now();
         if now - last_heard < idle {
@@ -675,20 +667,19 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_recent_operator_message_keeps_the_chat_with_its_person() {
+    async fn a_person_heard_from_lately_keeps_the_chat() {
         let mut h = Harness::new();
         h.world.conversation.mode = domain::ConversationMode::Human;
         let long_ago = crate::fixtures::now() - chrono::Duration::minutes(600);
         h.world.conversation.handed_off_at = Some(long_ago);
-        let mut operator = h.world.inbound(MessageContent::text("an operator's note"));
-        operator.direction = Direction::Outbound;
-        operator.created_at = crate::fixtures::now() - chrono::Duration::minutes(5);
+        let lately = crate::fixtures::now() - chrono::Duration::minutes(5);
+        h.world.conversation.operator_active_at = Some(lately);
         h.ledger.expect_hand_back().never();
         h.model.expect_complete().never();
         h.published = 0;
         h.started = 0;
         let inbound = h.world.inbound(MessageContent::text("thanks"));
-        let (step, stored) = h.answer(inbound, vec![operator]).await;
+        let (step, stored) = h.answer(inbound, vec![]).await;
         assert_eq!(step, Step::Complete);
         assert!(stored.is_empty(), "{stored:?}");
     }

@@ -113,9 +113,9 @@ pub struct Target {
     /// The conversation's latest messages, newest first, as many as the lookup asked for.
     pub history: Vec<Message>,
     pub chat: ExternalChatId,
-    /// Since when a person has had the conversation, if one has: the bot then sends nothing of
-    /// its own.
-    pub handed_off_at: Option<DateTime<Utc>>,
+    /// When the person who has the conversation was last heard from, if one has it: the bot
+    /// then sends nothing of its own.
+    pub person_last_heard: Option<DateTime<Utc>>,
     pub binding: PlatformBinding,
     pub channel: Arc<dyn Channel>,
 }
@@ -153,10 +153,7 @@ impl Lookup {
             message,
             bot,
             history: recent,
-            handed_off_at: conversation
-                .is_handed_off()
-                .then_some(conversation.handed_off_at)
-                .flatten(),
+            person_last_heard: conversation.person_last_heard(),
             chat: conversation.external_chat_id,
             binding,
             channel,

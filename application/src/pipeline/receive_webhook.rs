@@ -7,9 +7,10 @@ use crate::ports::{
     ParseError, Recorded, VerifyError,
 };
 use crate::secrets::secrets_match;
-use domain::repositories::{BindingRepository, MessageRepository};
+use domain::repositories::{BindingRepository, ConversationRepository, MessageRepository};
 use domain::{
-    BotId, DeliveryReport, DomainEvent, MessageStatus, PlatformBinding, PlatformKind, RepoError,
+    BotId, DeliveryReport, DomainEvent, ExternalChatId, MessageStatus, PlatformBinding,
+    PlatformKind, RepoError,
 };
 use std::sync::Arc;
 use thiserror::Error;
@@ -65,6 +66,7 @@ pub struct Receipt {
 pub struct Stores {
     pub bindings: Arc<dyn BindingRepository>,
     pub messages: Arc<dyn MessageRepository>,
+    pub conversations: Arc<dyn ConversationRepository>,
     pub intake: Intake,
 }
 
@@ -86,6 +88,7 @@ impl Admitted {
 pub struct ReceiveWebhook {
     bindings: Arc<dyn BindingRepository>,
     messages: Arc<dyn MessageRepository>,
+    conversations: Arc<dyn ConversationRepository>,
     intake: Intake,
     channels: Channels,
     events: Arc<dyn EventPublisher>,
@@ -102,6 +105,7 @@ impl ReceiveWebhook {
         Self {
             bindings: stores.bindings,
             messages: stores.messages,
+            conversations: stores.conversations,
             intake: stores.intake,
             channels,
             events,
@@ -177,6 +181,9 @@ impl ReceiveWebhook {
                 Recorded::Duplicate => receipt.duplicates += 1,
             }
         }
+        for chat in &inbound.answered_by_a_person {
+            self.hand_to_person(bot_id, kind, chat).await?;
+        }
         for report in &inbound.reports {
             if let Some(status) = report_label(report.status) {
                 metrics::delivery_report(kind, status);
@@ -192,6 +199,34 @@ impl ReceiveWebhook {
             "webhook accepted"
         );
         Ok(receipt)
+    }
+
+    /// A person answered `chat` from the platform's own app: its active conversation is theirs
+    /// (or, when it is theirs already, they were heard from now).
+    async fn hand_to_person(
+        &self,
+        bot_id: BotId,
+        kind: PlatformKind,
+        chat: &ExternalChatId,
+    ) -> Result<(), ReceiveError> {
+        let unavailable = ReceiveError::Unavailable;
+        let active = self.conversations.find_active(bot_id, kind, chat).await;
+        let Some(conversation) = active.map_err(unavailable)? else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let handed_off = self
+            .conversations
+            .hand_off(conversation.id, None, now)
+            .await;
+        if handed_off.map_err(unavailable)? {
+            tracing::info!(conversation_id = %conversation.id, "a person answered from the platform's app: the conversation is handed off");
+            self.events.publish(DomainEvent::ConversationHandedOff {
+                bot_id,
+                conversation_id: conversation.id,
+            });
+        }
+        Ok(())
     }
 
     /// Stores every message with its reply job in one intake submission, so that they go in
@@ -313,7 +348,9 @@ mod tests {
     use super::*;
     use crate::fixtures::{clock, intake, per_record, telegram_channel, World};
     use crate::ports::{Inbound, InboundMessage, MockChannel, MockEventPublisher, MockLedger};
-    use domain::repositories::{MockBindingRepository, MockMessageRepository};
+    use domain::repositories::{
+        MockBindingRepository, MockConversationRepository, MockMessageRepository,
+    };
     use domain::{
         ConversationId, ExternalChatId, ExternalMessageId, Message, MessageContent, MessageId,
     };
@@ -386,6 +423,7 @@ mod tests {
             Stores {
                 bindings: Arc::new(bindings),
                 messages: Arc::new(messages),
+                conversations: Arc::new(MockConversationRepository::new()),
                 intake: intake(ledger),
             },
             Channels::new([Arc::new(channel) as Arc<dyn crate::ports::Channel>]),
@@ -598,6 +636,7 @@ mod tests {
             Stores {
                 bindings: Arc::new(bindings),
                 messages: Arc::new(MockMessageRepository::new()),
+                conversations: Arc::new(MockConversationRepository::new()),
                 intake: intake(ledger),
             },
             Channels::default(),

@@ -60,6 +60,9 @@ pub struct Inbound {
     pub messages: Vec<InboundMessage>,
     /// The platform's reports on messages the bot sent.
     pub reports: Vec<DeliveryReport>,
+    /// Chats a person answered from the platform's own app (a Messenger echo or a WhatsApp
+    /// Business app message that Switchboard did not send): the bot must not talk over them.
+    pub answered_by_a_person: Vec<ExternalChatId>,
     /// The JSON body the platform expects in the webhook's answer (Discord's PONG or deferred
     /// response); `None` answers `{"ok": true}`.
     pub answer: Option<String>,

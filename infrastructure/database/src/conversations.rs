@@ -11,7 +11,7 @@ use domain::{
     BotId, Conversation, ConversationId, ConversationMode, ConversationStatus, ExternalChatId,
     Page, PageRequest, PlatformKind, RepoError,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, UpdateMany,
 };
@@ -93,6 +93,7 @@ fn hand_off_row(
         .col_expr(Column::Mode, Expr::value(ConversationMode::Human.as_str()))
         .col_expr(Column::HandedOffAt, Expr::value(millis(at)))
         .col_expr(Column::AssignedTo, Expr::value(assigned_to))
+        .col_expr(Column::OperatorActiveAt, Expr::value(millis(at)))
         .col_expr(Column::UpdatedAt, Expr::value(millis(at)))
         .filter(Column::Id.eq(id.to_string()))
         .filter(Column::Status.eq(ConversationStatus::Active.as_str()))
@@ -108,6 +109,19 @@ impl SeaStore {
             .map_err(repo_err)?;
         Ok(row.and_then(|row| row.handed_off_at))
     }
+}
+
+/// Notes the person of the active, handed-off conversation `id` as heard from at `at`.
+pub(crate) fn person_heard(id: ConversationId, at: DateTime<Utc>) -> UpdateMany<Entity> {
+    let later = Func::greatest([
+        Expr::col(Column::OperatorActiveAt).into(),
+        Expr::value(millis(at)),
+    ]);
+    Entity::update_many()
+        .col_expr(Column::OperatorActiveAt, later.into())
+        .filter(Column::Id.eq(id.to_string()))
+        .filter(Column::Status.eq(ConversationStatus::Active.as_str()))
+        .filter(Column::Mode.eq(ConversationMode::Human.as_str()))
 }
 
 #[async_trait]
@@ -171,7 +185,14 @@ impl ConversationRepository for SeaStore {
             .exec(self.db())
             .await
             .map_err(repo_err)?;
-        Ok(result.rows_affected > 0)
+        if result.rows_affected > 0 {
+            return Ok(true);
+        }
+        person_heard(id, at)
+            .exec(self.db())
+            .await
+            .map_err(repo_err)?;
+        Ok(false)
     }
 
     /// Idempotent: an already ended conversation keeps its `updated_at`.

@@ -2,6 +2,7 @@
 //! jobs (batched, in `intake`), a reply or an operator's message with its `deliver` job, each
 //! written all-or-nothing.
 
+use crate::conversations::person_heard;
 use crate::entities::{conversations, messages};
 use crate::errors::repo_err;
 use crate::intake::record_batch;
@@ -193,6 +194,10 @@ impl Ledger for SeaStore {
         }
         messages::Entity::insert(message_row(message)?)
             .exec_without_returning(&tx)
+            .await
+            .map_err(repo_err)?;
+        person_heard(message.conversation_id, message.created_at)
+            .exec(&tx)
             .await
             .map_err(repo_err)?;
         let lane = lane_of(message.conversation_id);

@@ -133,6 +133,7 @@ pub(crate) fn conversation_row(conversation: &Conversation) -> conversations::Ac
         mode: Set(conversation.mode.as_str().to_owned()),
         handed_off_at: Set(conversation.handed_off_at.map(millis)),
         assigned_to: Set(conversation.assigned_to.clone()),
+        operator_active_at: Set(conversation.operator_active_at.map(millis)),
         created_at: Set(millis(conversation.created_at)),
         updated_at: Set(millis(conversation.updated_at)),
     }
@@ -149,6 +150,7 @@ pub(crate) fn conversation(row: conversations::Model) -> Result<Conversation, Re
         mode: parse("conversations.mode", &row.mode)?,
         handed_off_at: time_opt("conversations.handed_off_at", row.handed_off_at)?,
         assigned_to: row.assigned_to,
+        operator_active_at: time_opt("conversations.operator_active_at", row.operator_active_at)?,
         created_at: time("conversations.created_at", row.created_at)?,
         updated_at: time("conversations.updated_at", row.updated_at)?,
     })

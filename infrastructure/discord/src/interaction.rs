@@ -95,8 +95,8 @@ pub fn parse_interaction(body: &[u8]) -> Result<Inbound, ParseError> {
     };
     Ok(Inbound {
         messages,
-        reports: Vec::new(),
         answer: Some(answer.to_owned()),
+        ..Inbound::default()
     })
 }
 

@@ -40,15 +40,16 @@ impl MetaPlatform for Messenger {
     }
 
     /// Delivery and read events are not reported on: they carry watermarks, not message ids.
+    /// An echo of a message Switchboard did not send (no [`SENT_BY_SWITCHBOARD`] metadata) is
+    /// a person answering from the Page's inbox.
     fn parse(body: &[u8]) -> Result<Inbound, ParseError> {
         let notification = notification::<Entry>(body, "Messenger")?;
-        let messages: Vec<InboundMessage> = notification
-            .entry
-            .iter()
-            .flat_map(|entry| &entry.messaging)
-            .filter_map(Event::inbound)
-            .collect();
-        Ok(messages.into())
+        let events = || notification.entry.iter().flat_map(|entry| &entry.messaging);
+        Ok(Inbound {
+            messages: events().filter_map(Event::inbound).collect(),
+            answered_by_a_person: events().filter_map(Event::answered_by_a_person).collect(),
+            ..Inbound::default()
+        })
     }
 
     /// A reply within the 24-hour standard messaging window.
@@ -58,7 +59,7 @@ impl MetaPlatform for Messenger {
             body: json!({
                 "recipient": {"id": chat.as_str()},
                 "messaging_type": "RESPONSE",
-                "message": {"text": text},
+                "message": {"text": text, "metadata": SENT_BY_SWITCHBOARD},
             }),
         }
     }
@@ -76,6 +77,9 @@ impl MetaPlatform for Messenger {
     }
 }
 
+/// Sent with each of our messages and echoed back with it, to tell our echoes from a person's.
+const SENT_BY_SWITCHBOARD: &str = "switchboard";
+
 #[derive(Deserialize)]
 struct Entry {
     #[serde(default)]
@@ -86,6 +90,7 @@ struct Entry {
 #[derive(Deserialize)]
 struct Event {
     sender: Option<Party>,
+    recipient: Option<Party>,
     timestamp: Option<i64>,
     message: Option<Message>,
     postback: Option<Postback>,
@@ -102,6 +107,8 @@ struct Message {
     text: Option<String>,
     #[serde(default)]
     is_echo: bool,
+    /// What the sender attached to an echoed message.
+    metadata: Option<String>,
     #[serde(default)]
     attachments: Vec<Attachment>,
 }
@@ -136,6 +143,16 @@ impl Event {
             sender,
             MessageContent::text(text),
         )
+    }
+
+    /// The user's chat, when this echoes a message a person sent from the Page's inbox.
+    fn answered_by_a_person(&self) -> Option<ExternalChatId> {
+        let message = self.message.as_ref()?;
+        let ours = message.metadata.as_deref() == Some(SENT_BY_SWITCHBOARD);
+        if !message.is_echo || ours {
+            return None;
+        }
+        ExternalChatId::parse(&self.recipient.as_ref()?.id).ok()
     }
 
     /// The postback's `mid`; older postbacks have none, so the sender and time stand in.
@@ -189,6 +206,20 @@ mod tests {
     #[test]
     fn echoes_deliveries_and_reads_are_ignored() {
         assert_eq!(parse(fixture!("ignored")), Vec::new());
+    }
+
+    #[test]
+    fn an_echo_we_did_not_send_is_a_person_answering() {
+        let inbound = Messenger::parse(fixture!("person_echo")).unwrap();
+        assert_eq!(inbound.messages, Vec::new(), "an echo is no user message");
+        let chats: Vec<_> = inbound
+            .answered_by_a_person
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        assert_eq!(chats, ["1254459154682919"]);
+        let ours = Messenger::parse(fixture!("ignored")).unwrap();
+        assert!(ours.answered_by_a_person.is_empty(), "our own echo");
     }
 
     #[test]

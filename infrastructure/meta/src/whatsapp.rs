@@ -42,7 +42,9 @@ impl MetaPlatform for Whatsapp {
         credentials.access_token.expose()
     }
 
-    /// `messages[]` are the users'; `statuses[]` report on ours (sent, delivered, read, failed).
+    /// `messages[]` are the users'; `statuses[]` report on ours (sent, delivered, read, failed);
+    /// `message_echoes[]` (the `smb_message_echoes` field of a number shared with the WhatsApp
+    /// Business app) are a person answering from that app.
     fn parse(body: &[u8]) -> Result<Inbound, ParseError> {
         let notification = notification::<Entry>(body, "WhatsApp")?;
         let values: Vec<&Value> = notification
@@ -61,6 +63,11 @@ impl MetaPlatform for Whatsapp {
                 .iter()
                 .flat_map(|value| &value.statuses)
                 .filter_map(Status::report)
+                .collect(),
+            answered_by_a_person: values
+                .iter()
+                .flat_map(|value| &value.message_echoes)
+                .filter_map(|echo| ExternalChatId::parse(echo.to.as_deref()?).ok())
                 .collect(),
             answer: None,
         })
@@ -112,6 +119,14 @@ struct Value {
     messages: Vec<Message>,
     #[serde(default)]
     statuses: Vec<Status>,
+    #[serde(default)]
+    message_echoes: Vec<Echo>,
+}
+
+/// A message the business sent from the WhatsApp Business app, to the user `to`.
+#[derive(Deserialize)]
+struct Echo {
+    to: Option<String>,
 }
 
 /// A report on a message the business sent.
@@ -202,6 +217,20 @@ mod tests {
 
     fn parse(body: &[u8]) -> Vec<InboundMessage> {
         Whatsapp::parse(body).unwrap().messages
+    }
+
+    #[test]
+    fn a_message_from_the_business_app_is_a_person_answering() {
+        let inbound = Whatsapp::parse(fixture!("app_echo")).unwrap();
+        assert_eq!(inbound.messages, Vec::new(), "not a user's message");
+        let chats: Vec<_> = inbound
+            .answered_by_a_person
+            .iter()
+            .map(|c| c.as_str())
+            .collect();
+        assert_eq!(chats, ["16315551234"]);
+        let text = Whatsapp::parse(fixture!("text")).unwrap();
+        assert!(text.answered_by_a_person.is_empty());
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub struct Model {
     pub mode: String,
     pub handed_off_at: Option<i64>,
     pub assigned_to: Option<String>,
+    pub operator_active_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
 }

@@ -122,7 +122,7 @@ async fn messenger_sends_a_response_once_with_the_page_token() {
         .and(body_json(json!({
             "recipient": {"id": "1254459154682919"},
             "messaging_type": "RESPONSE",
-            "message": {"text": "hello"}
+            "message": {"text": "hello", "metadata": "switchboard"}
         })))
         .respond_with(
             ResponseTemplate::new(200)
