@@ -138,7 +138,9 @@ function render(doc) {
   document.getElementById("title").textContent = `${doc.info.title} ${doc.info.version}`;
   const summary = document.getElementById("summary");
   summary.textContent = doc.info.description || "";
-  summary.append(" The document itself: ", el("a", { href: "/openapi.json" }, "/openapi.json"), ".");
+  summary.append(" The document itself: ", el("a", { href: "/openapi.json" }, "/openapi.json"),
+    "; the WebSocket of the web chat is described in AsyncAPI 3.0 at ",
+    el("a", { href: "/asyncapi.json" }, "/asyncapi.json"), ".");
   const byTag = new Map();
   for (const op of operations(doc)) {
     if (!byTag.has(op.tag)) byTag.set(op.tag, []);

@@ -1,5 +1,6 @@
 //! Switchboard's HTTP edge (actix-web): platform webhooks, the admin API, probes and problem+json errors.
 
+pub mod asyncapi;
 pub mod auth;
 pub mod client;
 pub mod dto;

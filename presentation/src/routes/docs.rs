@@ -1,8 +1,7 @@
-//! `GET /openapi.json` and `GET /docs`: the API document and a page rendering it, both built
-//! into the binary so they work with no internet access.
+//! `GET /openapi.json`, `/asyncapi.json` and `/docs`: the HTTP and socket documents and a page rendering them, built into the binary.
 
-use crate::openapi;
 use crate::pages::asset;
+use crate::{asyncapi, openapi};
 use actix_web::{web, HttpResponse};
 
 const PAGE: &str = include_str!("../../assets/docs.html");
@@ -15,6 +14,7 @@ const CONTENT_SECURITY_POLICY: &str =
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/openapi.json").route(web::get().to(document)))
+        .service(web::resource("/asyncapi.json").route(web::get().to(sockets)))
         .service(web::resource("/docs").route(web::get().to(page)))
         .service(web::resource("/docs/docs.js").route(web::get().to(script)))
         .service(web::resource("/docs/docs.css").route(web::get().to(style)));
@@ -24,6 +24,12 @@ async fn document() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(openapi::document())
+}
+
+async fn sockets() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(asyncapi::document())
 }
 
 async fn page() -> HttpResponse {

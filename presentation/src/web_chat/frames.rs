@@ -10,7 +10,7 @@ use std::time::Duration;
 /// The largest frame a visitor may send, in bytes.
 pub const MAX_FRAME_BYTES: usize = 16 * 1024;
 /// The longest `client_id`, in bytes.
-const MAX_CLIENT_ID: usize = 64;
+pub const MAX_CLIENT_ID: usize = 64;
 
 /// What the page sends.
 #[derive(Debug, Deserialize)]

@@ -2,7 +2,7 @@
 //! its channel, the web chat's edge the way the adapters are the other platforms'.
 
 mod channel;
-mod frames;
+pub(crate) mod frames;
 mod page;
 mod socket;
 

@@ -360,3 +360,18 @@ async fn a_cursor_that_is_no_id_is_a_bad_query_on_every_list() {
         assert_eq!(reply.body["code"], "invalid_query");
     }
 }
+
+#[actix_web::test]
+async fn the_sockets_are_described_in_asyncapi_and_the_docs_page_links_it() {
+    let app = TestApp::new().await;
+    let reply = app.send(TestRequest::get().uri("/asyncapi.json")).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(reply.body["asyncapi"], "3.0.0");
+    assert_eq!(
+        reply.body["channels"]["webChat"]["address"],
+        "/ws/chat/{bot_id}"
+    );
+    let page = app.send(TestRequest::get().uri("/docs")).await;
+    assert!(page.raw.contains("href=\"/asyncapi.json\""), "{}", page.raw);
+}
