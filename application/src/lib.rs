@@ -12,7 +12,7 @@ pub mod shutdown;
 
 // Every module keeps its path at the crate's root (`application::generate_reply`, …).
 pub use admin::{
-    api_keys, bind_platform, bots, end_conversation, handoff, idempotency, operator_message,
+    api_keys, bind_platform, bots, end_conversation, handoff, idempotency, operator_message, setup,
 };
 pub use channels::{gateway_supervisor, poll_supervisor, poll_updates, rate_limit, web_chat};
 pub use observability::{counted_leases, metrics, scrape};
@@ -45,6 +45,7 @@ pub use receive_webhook::{
 };
 pub use scrape::Scrape;
 pub use settings::PipelineSettings;
+pub use setup::FirstAdmin;
 pub use shutdown::{Shutdown, StopHandle};
 pub use web_chat::{
     Answer, Opened, SocketCounts, SocketSlot, Speaker, Visitor, VisitorClaim, VisitorRefused,

@@ -2,7 +2,7 @@
 
 use crate::app::{self, App, StartupError};
 use crate::settings::Settings;
-use application::{Shutdown, StopHandle};
+use application::{FirstAdmin, Shutdown, StopHandle};
 use database::SeaStore;
 use migrations::{Migrator, MigratorTrait};
 use presentation::{HttpSettings, TrustedProxies};
@@ -53,6 +53,29 @@ pub fn open_store(settings: &Settings, db: DatabaseConnection) -> Result<SeaStor
     Ok(SeaStore::new(db).sealed_with(sealer))
 }
 
+/// On a server nobody can sign in to yet (no admin key, no bootstrap key), logs the console's
+/// URL with a one-time setup token, as Jupyter and Grafana do for a first login.
+async fn offer_setup(
+    first_admin: &FirstAdmin,
+    settings: &Settings,
+    addr: SocketAddr,
+) -> Result<(), StartupError> {
+    let token = first_admin.open().await;
+    let Some(token) = token.map_err(|e| StartupError::Database(e.into()))? else {
+        return Ok(());
+    };
+    let base = match &settings.server.public_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://{addr}"),
+    };
+    let console_url = format!("{base}/admin#setup={}", token.expose());
+    tracing::warn!(
+        %console_url,
+        "no admin API key yet: open this URL within 24 hours to create the first one (the token works once)"
+    );
+    Ok(())
+}
+
 /// Said by `config check` and at start when `security.master_key` is unset.
 pub const PLAIN_TEXT_WARNING: &str = "security.master_key is not set: platform credentials are \
     stored in plain text (generate a key with `openssl rand -base64 32`)";
@@ -101,6 +124,7 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
             let listener =
                 TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
             let addr = listener.local_addr()?;
+            offer_setup(&state.first_admin, settings, addr).await?;
             let server = presentation::build_server(listener, state, http_settings(settings))?;
             let handle = server.handle();
             tokio::spawn(server);

@@ -5,8 +5,9 @@ use application::ports::{
     RateLimiter, Timer, TraceContext,
 };
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, EndConversation, Handoff, Idempotency, Intake, ReceiveWebhook,
-    Scrape, SendOperatorMessage, Stores, VisitorTokens, WebChat, WebChatPorts, WebChatSettings,
+    ApiKeys, BindPlatform, BotAdmin, EndConversation, FirstAdmin, Handoff, Idempotency, Intake,
+    ReceiveWebhook, Scrape, SendOperatorMessage, Stores, VisitorTokens, WebChat, WebChatPorts,
+    WebChatSettings,
 };
 use domain::repositories::{
     ApiKeyRepository, BindingRepository, BotRepository, ConversationRepository, MessageRepository,
@@ -21,6 +22,8 @@ pub struct AppState {
     pub bot_admin: Arc<BotAdmin>,
     pub bind: Arc<BindPlatform>,
     pub api_keys: Arc<ApiKeys>,
+    /// Trades the setup token a fresh server logs for its first admin key.
+    pub first_admin: Arc<FirstAdmin>,
     pub send_message: Arc<SendOperatorMessage>,
     pub end_conversation: Arc<EndConversation>,
     pub handoff: Arc<Handoff>,
@@ -129,6 +132,11 @@ impl AppState {
         let web_chat =
             web_chat_use_case(&stores, &ports, receive.clone(), visitor_tokens, web_chat);
         let clock = &ports.clock;
+        let api_keys = Arc::new(ApiKeys::new(
+            stores.api_keys.clone(),
+            clock.clone(),
+            bootstrap_api_key,
+        ));
         Self {
             bot_admin: Arc::new(BotAdmin::new(stores.bots.clone(), clock.clone())),
             bind: Arc::new(BindPlatform::new(
@@ -138,11 +146,8 @@ impl AppState {
                 clock.clone(),
                 public_url,
             )),
-            api_keys: Arc::new(ApiKeys::new(
-                stores.api_keys.clone(),
-                clock.clone(),
-                bootstrap_api_key,
-            )),
+            first_admin: Arc::new(FirstAdmin::new(api_keys.clone(), clock.clone())),
+            api_keys,
             send_message: Arc::new(send_message(&stores, &ports)),
             end_conversation: Arc::new(EndConversation::new(
                 stores.conversations.clone(),

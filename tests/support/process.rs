@@ -16,17 +16,28 @@ const STARTUP: Duration = Duration::from_secs(30);
 pub struct ServerProcess {
     child: OwnedChild,
     pub addr: SocketAddr,
+    /// The console URL with a setup token, when the process logged one before listening.
+    pub console_url: Option<String>,
 }
 
 impl ServerProcess {
     /// Starts `binary serve` with `env` as its only `SWITCHBOARD__…` settings and waits until it
     /// listens. Its log is read as JSON for the address and passed on to this test's stderr.
     pub fn spawn(binary: &Path, env: &HashMap<String, String>) -> Self {
-        let (child, address) = start(binary, "serve", env);
-        let addr = address
-            .recv_timeout(STARTUP)
-            .expect("the process logs the address it listens on");
-        Self { child, addr }
+        let (child, found) = start(binary, "serve", env);
+        let mut console_url = None;
+        let addr = loop {
+            match found.recv_timeout(STARTUP) {
+                Ok(Found::Console(url)) => console_url = Some(url),
+                Ok(Found::Listening(addr)) => break addr,
+                Err(_) => panic!("the process logs the address it listens on"),
+            }
+        };
+        Self {
+            child,
+            addr,
+            console_url,
+        }
     }
 
     /// The process id, for reading its memory use from `/proc`.
@@ -77,13 +88,19 @@ impl Drop for OwnedChild {
     }
 }
 
-/// Starts `binary <command>` with JSON logs relayed to stderr; the receiver hears the address
-/// the process listens on, if it does.
+/// What a process's log says that a test waits for.
+enum Found {
+    Console(String),
+    Listening(SocketAddr),
+}
+
+/// Starts `binary <command>` with JSON logs relayed to stderr; the receiver hears the console
+/// URL the process offers and the address it listens on, if it does.
 fn start(
     binary: &Path,
     command: &str,
     env: &HashMap<String, String>,
-) -> (OwnedChild, mpsc::Receiver<SocketAddr>) {
+) -> (OwnedChild, mpsc::Receiver<Found>) {
     let mut child = Command::new(binary)
         .arg(command)
         .env_remove("RUST_LOG")
@@ -100,20 +117,24 @@ fn start(
     (OwnedChild(child), address)
 }
 
-/// Passes each log line on to stderr and sends the address from the "listening" line.
-fn relay_log(log: impl BufRead, found: &mpsc::Sender<SocketAddr>) {
+/// Passes each log line on to stderr and sends what a test waits for.
+fn relay_log(log: impl BufRead, found: &mpsc::Sender<Found>) {
     for line in log.lines().map_while(Result::ok) {
-        if let Some(addr) = listening_address(&line) {
-            let _ = found.send(addr);
+        if let Some(news) = news(&line) {
+            let _ = found.send(news);
         }
         eprintln!("[switchboard] {line}");
     }
 }
 
-fn listening_address(line: &str) -> Option<SocketAddr> {
+/// The address of the "listening" line, or the URL of the line offering the console.
+fn news(line: &str) -> Option<Found> {
     let entry: Value = serde_json::from_str(line).ok()?;
+    if let Some(url) = entry["console_url"].as_str() {
+        return Some(Found::Console(url.to_owned()));
+    }
     if entry["message"] != "listening" {
         return None;
     }
-    entry["addr"].as_str()?.parse().ok()
+    entry["addr"].as_str()?.parse().ok().map(Found::Listening)
 }

@@ -152,6 +152,31 @@ impl ApiKeys {
         })
     }
 
+    /// Whether `security.bootstrap_api_key` is configured.
+    pub fn has_bootstrap(&self) -> bool {
+        self.bootstrap.is_some()
+    }
+
+    /// Whether a stored admin key is usable now (neither revoked nor expired).
+    pub async fn any_active_admin(&self) -> Result<bool, RepoError> {
+        let now = self.clock.now();
+        let mut page = PageRequest::new(None, Some(PageRequest::MAX_LIMIT));
+        loop {
+            let keys = self.keys.list(&page).await?;
+            if keys
+                .items
+                .iter()
+                .any(|key| key.role == Role::Admin && key.is_active(now))
+            {
+                return Ok(true);
+            }
+            let Some(cursor) = keys.next_cursor else {
+                return Ok(false);
+            };
+            page = PageRequest::new(Some(cursor), Some(PageRequest::MAX_LIMIT));
+        }
+    }
+
     /// The stored keys, oldest first (digests included: callers show only what they should).
     pub async fn list(&self, page: &PageRequest) -> Result<Page<ApiKey>, RepoError> {
         self.keys.list(page).await

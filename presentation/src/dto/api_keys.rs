@@ -3,6 +3,9 @@
 
 use crate::dto::text::single_line;
 use crate::errors::ApiError;
+use actix_web::http::header::{CacheControl, CacheDirective};
+use actix_web::HttpResponse;
+use application::api_keys::IssuedKey;
 use chrono::{DateTime, Utc};
 use domain::{ApiKey, ApiKeyId, Role};
 use serde::{Deserialize, Serialize};
@@ -86,4 +89,16 @@ pub struct IssuedKeyBody {
     pub key: String,
     #[serde(flatten)]
     pub record: ApiKeyBody,
+}
+
+impl IssuedKeyBody {
+    /// `201 Created` with the new key, which no cache may keep.
+    pub fn created(issued: IssuedKey) -> HttpResponse {
+        HttpResponse::Created()
+            .insert_header(CacheControl(vec![CacheDirective::NoStore]))
+            .json(Self {
+                key: issued.key.expose().to_owned(),
+                record: issued.record.into(),
+            })
+    }
 }

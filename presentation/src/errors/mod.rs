@@ -63,6 +63,8 @@ pub enum ApiError {
     Forbidden(Role),
     #[error("this page's origin may not open the bot's web chat")]
     OriginNotAllowed,
+    #[error("the setup token is wrong, used or expired, or an admin key exists already")]
+    SetupRefused,
     #[error("the request carries more than one {0}")]
     RepeatedHeader(&'static str),
     #[error("{0}")]

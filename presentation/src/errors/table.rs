@@ -58,6 +58,7 @@ impl ApiError {
             Self::OriginNotAllowed => {
                 kind(S::FORBIDDEN, "origin_not_allowed", "Origin not allowed")
             }
+            Self::SetupRefused => kind(S::FORBIDDEN, "setup_refused", "Setup refused"),
             Self::NotFound(_) => kind(S::NOT_FOUND, "not_found", "Not Found"),
             Self::MethodNotAllowed => kind(
                 S::METHOD_NOT_ALLOWED,

@@ -8,7 +8,9 @@ use crate::dto::{
     IssuedKeyBody, MessageBody, Release, SendMessage, SummaryBody, UpdateBot,
 };
 use crate::errors::{FieldError, Problem};
-use crate::routes::{api_keys, bots, chat, conversations, health, metrics, platforms, webhooks};
+use crate::routes::{
+    api_keys, bots, chat, conversations, health, metrics, platforms, setup, webhooks,
+};
 use serde_json::{json, Value};
 use std::sync::LazyLock;
 use utoipa::OpenApi;
@@ -51,6 +53,7 @@ use utoipa::OpenApi;
         api_keys::create,
         api_keys::list,
         api_keys::revoke,
+        setup::setup,
     ),
     components(schemas(
         Problem,
@@ -65,6 +68,7 @@ use utoipa::OpenApi;
         SendMessage,
         HandOff,
         Release,
+        crate::routes::setup::SetupRequest,
         ApiKeyBody,
         CreateApiKey,
         IssuedKeyBody,

@@ -5,7 +5,6 @@ use crate::dto::{ApiKeyBody, CreateApiKey, IssuedKeyBody, PageBody, PageQuery};
 use crate::errors::ApiError;
 use crate::openapi::schemas::Id;
 use crate::AppState;
-use actix_web::http::header::{CacheControl, CacheDirective};
 use actix_web::{web, HttpResponse};
 use domain::ApiKeyId;
 
@@ -37,12 +36,7 @@ async fn create(
         .api_keys
         .issue(&new.name, new.role, new.expires_at)
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header(CacheControl(vec![CacheDirective::NoStore]))
-        .json(IssuedKeyBody {
-            key: issued.key.expose().to_owned(),
-            record: issued.record.into(),
-        }))
+    Ok(IssuedKeyBody::created(issued))
 }
 
 /// List API keys: never the keys themselves nor their digests.

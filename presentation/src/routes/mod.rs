@@ -1,13 +1,15 @@
-//! The route table: probes, webhooks, and the authenticated admin API under `/api/v1`.
+//! The route table: probes, documents, webhooks, first setup, and the authenticated admin API under `/api/v1`.
 
 pub mod api_keys;
 pub mod bots;
 pub mod chat;
+pub mod console;
 pub mod conversations;
 pub mod docs;
 pub mod health;
 pub mod metrics;
 pub mod platforms;
+pub mod setup;
 pub mod webhooks;
 
 use crate::errors::ApiError;
@@ -19,6 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(health::configure)
         .configure(docs::configure)
         .configure(webhooks::configure)
+        .configure(setup::configure)
+        .configure(console::configure)
         .configure(crate::web_chat::configure)
         .service(
             web::scope("/api/v1")

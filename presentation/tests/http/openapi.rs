@@ -1,7 +1,7 @@
 //! The OpenAPI document and the docs page: the document is well-formed, every admin operation
 //! names its role and enforces exactly that role, and no answer ever carries a secret.
 
-use crate::support::{api_key, TestApp, ADMIN_KEY, OPERATOR_KEY, VIEWER_KEY};
+use crate::support::{api_key, assert_problem, TestApp, ADMIN_KEY, OPERATOR_KEY, VIEWER_KEY};
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use chrono::Utc;
@@ -90,8 +90,8 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
     assert_eq!(admin_ops.len(), 23, "every admin route is documented");
     assert_eq!(
         ops.len(),
-        28,
-        "23 admin operations, 2 probes, the metrics scrape and 2 webhook operations"
+        29,
+        "23 admin operations, 2 probes, the metrics scrape, 2 webhook operations and the first setup"
     );
     assert!(
         doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
@@ -374,4 +374,37 @@ async fn the_sockets_are_described_in_asyncapi_and_the_docs_page_links_it() {
     );
     let page = app.send(TestRequest::get().uri("/docs")).await;
     assert!(page.raw.contains("href=\"/asyncapi.json\""), "{}", page.raw);
+}
+
+#[actix_web::test]
+async fn the_console_is_served_under_a_strict_policy_and_home_leads_to_it() {
+    let app = TestApp::new().await;
+    let home = app.send(TestRequest::get().uri("/")).await;
+    assert_eq!(home.status, 307);
+    assert_eq!(home.header("location"), Some("/admin"));
+    let page = app.send(TestRequest::get().uri("/admin")).await;
+    assert_eq!(page.status, 200);
+    let policy = page.header("content-security-policy").unwrap();
+    assert!(policy.contains("default-src 'none'") && policy.contains("frame-ancestors 'none'"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    for asset in ["/admin/console.js", "/admin/console.css"] {
+        assert!(page.raw.contains(asset), "the page loads {asset}");
+        let reply = app.send(TestRequest::get().uri(asset)).await;
+        assert_eq!(reply.status, 200, "{asset}");
+        assert!(reply.header("content-security-policy").is_some());
+    }
+}
+
+#[actix_web::test]
+async fn a_setup_token_is_refused_where_none_was_offered() {
+    let app = TestApp::new().await;
+    let request = TestRequest::post()
+        .uri("/setup")
+        .set_json(json!({"token": "guess"}));
+    let reply = app.send(request).await;
+    assert_problem(&reply, 403, "setup_refused");
+    let request = TestRequest::post()
+        .uri("/setup")
+        .set_json(json!({"token": 42}));
+    assert_problem(&app.send(request).await, 400, "malformed_json");
 }
