@@ -1,0 +1,75 @@
+// Drives the admin console in headless Chromium from a fresh server's setup URL: the first
+// admin key is made and shown once, kept in sessionStorage only; the waiting conversation the
+// script hands off through the API appears, and its button gives it back to the bot; signing
+// out and in again works.
+// Usage: node console.mjs SETUP_URL   (CHROMIUM overrides /usr/bin/chromium)
+import { chromium } from "playwright-core";
+
+const url = process.argv[2];
+if (!url || !url.includes("#setup=")) {
+  console.error("usage: node console.mjs http://host:port/admin#setup=TOKEN");
+  process.exit(2);
+}
+const origin = new URL(url).origin;
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu"],
+});
+const failures = [];
+
+/// Calls the admin API with `key` from this script, as an operator's other tools would.
+async function api(key, method, path, body) {
+  const response = await fetch(`${origin}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) throw new Error(`${method} ${path} answered ${response.status}: ${await response.text()}`);
+  return response.status === 204 ? null : response.json();
+}
+
+try {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("pageerror", (error) => failures.push(`page error: ${error.message}`));
+  page.on("request", (request) => {
+    if (!request.url().startsWith(origin)) failures.push(`external request: ${request.url()}`);
+  });
+  await page.goto(url);
+  const shown = page.locator("#issued-key");
+  await shown.waitFor({ timeout: 10000 });
+  const key = (await shown.textContent()).trim();
+  if (!key.startsWith("sb_")) failures.push(`the key shown is not a key: ${key}`);
+  if (page.url().includes("setup=")) failures.push(`the token stays in the address bar: ${page.url()}`);
+  const kept = await page.evaluate(() => sessionStorage.getItem("switchboard.key"));
+  if (kept !== key) failures.push("the key is not kept in sessionStorage");
+  if ((await context.cookies()).length) failures.push("the console set a cookie");
+
+  const bot = await api(key, "POST", "/api/v1/bots", { name: "Console bot", system_prompt: "be brief" });
+  await api(key, "PUT", `/api/v1/bots/${bot.id}/platforms/web_chat`, {});
+  const chat = await api(key, "POST", `/api/v1/bots/${bot.id}/chat`, { user_id: "visitor-1", text: "hello" });
+  await api(key, "POST", `/api/v1/conversations/${chat.conversation_id}/handoff`);
+
+  await page.reload();
+  await page.getByText("Console bot").waitFor({ timeout: 10000 });
+  const release = page.getByRole("button", { name: "Give back to the bot" });
+  await release.waitFor({ timeout: 10000 });
+  await release.click();
+  await page.getByText("Nobody is waiting.").waitFor({ timeout: 10000 });
+  const conversation = await api(key, "GET", `/api/v1/conversations/${chat.conversation_id}`);
+  if (conversation.mode !== "bot") failures.push(`released, but the mode is ${conversation.mode}`);
+
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("API key").fill(key);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByText("Console bot").waitFor({ timeout: 10000 });
+} catch (error) {
+  failures.push(String(error));
+} finally {
+  await browser.close();
+}
+if (failures.length) {
+  console.error(`console.mjs: ${failures.join("\n  ")}`);
+  process.exit(1);
+}
+console.log("console.mjs: set up, signed in, released a waiting conversation, signed out and in");
