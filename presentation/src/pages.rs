@@ -2,7 +2,11 @@
 //! the headers that go with it, assets cacheable for a while.
 
 use actix_web::http::header::{self, CacheControl, CacheDirective};
-use actix_web::{HttpResponse, HttpResponseBuilder};
+use actix_web::{web, HttpResponse, HttpResponseBuilder, Resource};
+
+pub const HTML: &str = "text/html; charset=utf-8";
+pub const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+pub const CSS: &str = "text/css; charset=utf-8";
 
 /// How long a browser may keep a built-in script or style, in seconds.
 const ASSET_MAX_AGE: u32 = 300;
@@ -16,6 +20,17 @@ pub fn asset(content_type: &str, body: &'static str, policy: &'static str) -> Ht
             CacheDirective::MaxAge(ASSET_MAX_AGE),
         ]))
         .body(body)
+}
+
+/// `GET path`: a built-in file, served as [`asset`] serves it.
+pub fn static_file(
+    path: &str,
+    content_type: &'static str,
+    body: &'static str,
+    policy: &'static str,
+) -> Resource {
+    web::resource(path)
+        .route(web::get().to(move || async move { asset(content_type, body, policy) }))
 }
 
 /// `response` with the CSP `policy` and its companions: no content sniffing, no referrer.

@@ -1,6 +1,6 @@
 //! `GET /admin`: the admin console's page, script and style, built into the binary, under a strict CSP.
 
-use crate::pages::{asset, secured};
+use crate::pages::{secured, static_file, CSS, HTML, JAVASCRIPT};
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{web, HttpResponse};
 
@@ -15,27 +15,25 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/admin").route(web::get().to(page)))
-        .service(web::resource("/admin/console.js").route(web::get().to(script)))
-        .service(web::resource("/admin/console.css").route(web::get().to(style)));
+        .service(static_file(
+            "/admin/console.js",
+            JAVASCRIPT,
+            SCRIPT,
+            CONTENT_SECURITY_POLICY,
+        ))
+        .service(static_file(
+            "/admin/console.css",
+            CSS,
+            STYLE,
+            CONTENT_SECURITY_POLICY,
+        ));
 }
 
 /// Never cached: a new release's page must load its own script.
 async fn page() -> HttpResponse {
     secured(HttpResponse::Ok(), CONTENT_SECURITY_POLICY.to_owned())
-        .content_type("text/html; charset=utf-8")
+        .content_type(HTML)
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .body(PAGE)
-}
-
-async fn script() -> HttpResponse {
-    asset(
-        "text/javascript; charset=utf-8",
-        SCRIPT,
-        CONTENT_SECURITY_POLICY,
-    )
-}
-
-async fn style() -> HttpResponse {
-    asset("text/css; charset=utf-8", STYLE, CONTENT_SECURITY_POLICY)
 }

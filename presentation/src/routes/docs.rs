@@ -1,8 +1,8 @@
 //! `GET /openapi.json`, `/asyncapi.json` and `/docs`: the HTTP and socket documents and a page rendering them, built into the binary.
 
-use crate::pages::asset;
+use crate::pages::{static_file, CSS, HTML, JAVASCRIPT};
 use crate::{asyncapi, openapi};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpResponse, Resource};
 
 const PAGE: &str = include_str!("../../assets/docs.html");
 const SCRIPT: &str = include_str!("../../assets/docs.js");
@@ -13,37 +13,28 @@ const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'";
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/openapi.json").route(web::get().to(document)))
-        .service(web::resource("/asyncapi.json").route(web::get().to(sockets)))
-        .service(web::resource("/docs").route(web::get().to(page)))
-        .service(web::resource("/docs/docs.js").route(web::get().to(script)))
-        .service(web::resource("/docs/docs.css").route(web::get().to(style)));
+    cfg.service(json_document("/openapi.json", openapi::document))
+        .service(json_document("/asyncapi.json", asyncapi::document))
+        .service(static_file("/docs", HTML, PAGE, CONTENT_SECURITY_POLICY))
+        .service(static_file(
+            "/docs/docs.js",
+            JAVASCRIPT,
+            SCRIPT,
+            CONTENT_SECURITY_POLICY,
+        ))
+        .service(static_file(
+            "/docs/docs.css",
+            CSS,
+            STYLE,
+            CONTENT_SECURITY_POLICY,
+        ));
 }
 
-async fn document() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(openapi::document())
-}
-
-async fn sockets() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(asyncapi::document())
-}
-
-async fn page() -> HttpResponse {
-    asset("text/html; charset=utf-8", PAGE, CONTENT_SECURITY_POLICY)
-}
-
-async fn script() -> HttpResponse {
-    asset(
-        "text/javascript; charset=utf-8",
-        SCRIPT,
-        CONTENT_SECURITY_POLICY,
-    )
-}
-
-async fn style() -> HttpResponse {
-    asset("text/css; charset=utf-8", STYLE, CONTENT_SECURITY_POLICY)
+/// `GET path`: a JSON document built once by `document`.
+fn json_document(path: &str, document: fn() -> &'static str) -> Resource {
+    web::resource(path).route(web::get().to(move || async move {
+        HttpResponse::Ok()
+            .content_type("application/json")
+            .body(document())
+    }))
 }

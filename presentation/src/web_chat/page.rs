@@ -1,7 +1,7 @@
 //! `GET /chat/{bot_id}`: the chat page and its script and style, built into the binary.
 
 use crate::errors::ApiError;
-use crate::pages::{asset, secured};
+use crate::pages::{secured, static_file, CSS, HTML, JAVASCRIPT};
 use crate::AppState;
 use actix_web::http::header::{self, CacheControl, CacheDirective};
 use actix_web::{web, HttpResponse};
@@ -33,9 +33,19 @@ pub fn frame_ancestors(allowed_origins: &[String]) -> String {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/chat/assets/chat.js").route(web::get().to(script)))
-        .service(web::resource("/chat/assets/chat.css").route(web::get().to(style)))
-        .service(web::resource("/chat/{bot_id}").route(web::get().to(page)));
+    cfg.service(static_file(
+        "/chat/assets/chat.js",
+        JAVASCRIPT,
+        SCRIPT,
+        CONTENT_SECURITY_POLICY,
+    ))
+    .service(static_file(
+        "/chat/assets/chat.css",
+        CSS,
+        STYLE,
+        CONTENT_SECURITY_POLICY,
+    ))
+    .service(web::resource("/chat/{bot_id}").route(web::get().to(page)));
 }
 
 /// The page of a bot bound to the web chat; 404 otherwise.
@@ -53,19 +63,7 @@ async fn page(
         response.insert_header((header::X_FRAME_OPTIONS, "SAMEORIGIN"));
     }
     Ok(response
-        .content_type("text/html; charset=utf-8")
+        .content_type(HTML)
         .insert_header(CacheControl(vec![CacheDirective::NoStore]))
         .body(html))
-}
-
-async fn script() -> HttpResponse {
-    asset(
-        "text/javascript; charset=utf-8",
-        SCRIPT,
-        CONTENT_SECURITY_POLICY,
-    )
-}
-
-async fn style() -> HttpResponse {
-    asset("text/css; charset=utf-8", STYLE, CONTENT_SECURITY_POLICY)
 }
