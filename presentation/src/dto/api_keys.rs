@@ -68,6 +68,17 @@ pub struct ApiKeyBody {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// `GET /api/v1/me`: the calling key.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallerBody {
+    /// `null` for the configured bootstrap key.
+    #[schema(value_type = Option<crate::openapi::schemas::Id>)]
+    pub key_id: Option<ApiKeyId>,
+    pub name: Option<String>,
+    #[schema(value_type = crate::openapi::schemas::Role)]
+    pub role: Role,
+}
+
 impl From<ApiKey> for ApiKeyBody {
     fn from(key: ApiKey) -> Self {
         Self {

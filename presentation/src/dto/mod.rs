@@ -10,7 +10,7 @@ pub mod summary;
 mod text;
 mod time;
 
-pub use api_keys::{ApiKeyBody, CreateApiKey, IssuedKeyBody, NewApiKey};
+pub use api_keys::{ApiKeyBody, CallerBody, CreateApiKey, IssuedKeyBody, NewApiKey};
 pub use bots::{BotBody, CreateBot, UpdateBot};
 pub use conversations::{
     ConversationBody, ConversationQuery, HandOff, MessageBody, Release, SendMessage,

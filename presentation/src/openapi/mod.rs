@@ -53,6 +53,7 @@ use utoipa::OpenApi;
         api_keys::create,
         api_keys::list,
         api_keys::revoke,
+        api_keys::me,
         setup::setup,
     ),
     components(schemas(
@@ -72,6 +73,7 @@ use utoipa::OpenApi;
         ApiKeyBody,
         CreateApiKey,
         IssuedKeyBody,
+        crate::dto::CallerBody,
         crate::dto::platforms::TelegramBody,
         crate::dto::platforms::DiscordBody,
         crate::dto::platforms::MessengerBody,

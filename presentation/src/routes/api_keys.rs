@@ -1,7 +1,7 @@
-//! `/api/v1/api-keys` (admin only): issue a key, shown once; list keys; revoke a key.
+//! `/api/v1/api-keys` (admin only): issue a key, shown once; list keys; revoke a key. `/api/v1/me`: the calling key.
 
-use crate::auth::{Admin, Authenticated};
-use crate::dto::{ApiKeyBody, CreateApiKey, IssuedKeyBody, PageBody, PageQuery};
+use crate::auth::{Admin, Authenticated, Viewer};
+use crate::dto::{ApiKeyBody, CallerBody, CreateApiKey, IssuedKeyBody, PageBody, PageQuery};
 use crate::errors::ApiError;
 use crate::openapi::schemas::Id;
 use crate::AppState;
@@ -14,7 +14,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(list))
             .route(web::post().to(create)),
     )
-    .service(web::resource("/api-keys/{id}").route(web::delete().to(revoke)));
+    .service(web::resource("/api-keys/{id}").route(web::delete().to(revoke)))
+    .service(web::resource("/me").route(web::get().to(me)));
 }
 
 /// Issue an API key, shown this once (`Cache-Control: no-store`).
@@ -73,4 +74,22 @@ async fn revoke(
 ) -> Result<HttpResponse, ApiError> {
     state.api_keys.revoke(*id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Who the caller is: the key's id and name (`null` for the bootstrap key) and role, so that a
+/// client shows only what the key may do.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "api-keys",
+    responses((status = 200, description = "The calling key.", body = CallerBody)),
+    security(("api_key" = ["viewer"]))
+)]
+async fn me(caller: Authenticated<Viewer>) -> web::Json<CallerBody> {
+    let principal = caller.principal();
+    web::Json(CallerBody {
+        key_id: principal.key_id,
+        name: principal.name.clone(),
+        role: principal.role,
+    })
 }

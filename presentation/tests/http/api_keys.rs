@@ -240,3 +240,17 @@ async fn unknown_fields_are_refused() {
     );
     assert_eq!(app.stored_keys().await.len(), 3);
 }
+
+#[actix_web::test]
+async fn a_key_learns_who_it_is() {
+    let app = TestApp::new().await;
+    let viewer = app
+        .as_key(VIEWER_KEY, TestRequest::get().uri("/api/v1/me"))
+        .await;
+    assert_eq!(viewer.status, 200, "{}", viewer.raw);
+    assert_eq!(viewer.body["role"], "viewer");
+    assert_eq!(viewer.body["name"], "viewer");
+    assert!(viewer.body["key_id"].is_string());
+    let anonymous = app.send(TestRequest::get().uri("/api/v1/me")).await;
+    assert_problem(&anonymous, 401, "unauthenticated");
+}
