@@ -1,7 +1,7 @@
 // Drives the admin console in headless Chromium from a fresh server's setup URL: the first
-// admin key is made and shown once, kept in sessionStorage only; the waiting conversation the
-// script hands off through the API appears, and its button gives it back to the bot; signing
-// out and in again works.
+// admin key is made and shown once, kept in sessionStorage only; the conversation the script
+// hands off through the API waits in the inbox and is given back from its thread, then taken
+// over, answered by the operator and given back again; a viewer sees no control that writes.
 // Usage: node console.mjs SETUP_URL   (CHROMIUM overrides /usr/bin/chromium)
 import { chromium } from "playwright-core";
 
@@ -52,17 +52,44 @@ try {
 
   await page.reload();
   await page.getByText("Console bot").waitFor({ timeout: 10000 });
-  const release = page.getByRole("button", { name: "Give back to the bot" });
+  // The waiting conversation, given back from the list.
+  const release = page.locator("#waiting").getByRole("button", { name: "Open" });
   await release.waitFor({ timeout: 10000 });
   await release.click();
+  await page.getByRole("button", { name: "Give back to the bot" }).click();
+  await page.getByText("with the bot, active").waitFor({ timeout: 10000 });
+  // Taken over again from its thread, answered by the operator, and given back.
+  await page.getByRole("button", { name: "Take over" }).click();
+  await page.getByText("with a person, active").waitFor({ timeout: 10000 });
+  await page.getByLabel("Reply as the operator").fill("A person here.");
+  await page.getByRole("button", { name: "Send" }).click();
+  await page.locator("#messages li.outbound", { hasText: "A person here." }).waitFor({ timeout: 10000 });
+  const taken = await api(key, "GET", `/api/v1/conversations/${chat.conversation_id}`);
+  if (taken.mode !== "human" || taken.assigned_to !== "first admin") {
+    failures.push(`taken over from the console, but ${JSON.stringify(taken)}`);
+  }
+  await page.getByRole("button", { name: "Give back to the bot" }).click();
+  await page.getByText("with the bot, active").waitFor({ timeout: 10000 });
+  await page.getByRole("button", { name: "Back to the lists" }).click();
   await page.getByText("Nobody is waiting.").waitFor({ timeout: 10000 });
-  const conversation = await api(key, "GET", `/api/v1/conversations/${chat.conversation_id}`);
-  if (conversation.mode !== "bot") failures.push(`released, but the mode is ${conversation.mode}`);
 
+  // A viewer sees the thread but no control that writes.
+  const viewer = await api(key, "POST", "/api/v1/api-keys", { name: "watcher", role: "viewer" });
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByLabel("API key").fill(viewer.key);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByText("watcher (viewer)").waitFor({ timeout: 10000 });
+  await page.locator("#latest").getByRole("button", { name: "Open" }).first().click();
+  await page.locator("#messages li").first().waitFor({ timeout: 10000 });
+  for (const name of ["Send", "Take over", "Give back to the bot", "End the conversation"]) {
+    if (await page.getByRole("button", { name }).isVisible()) failures.push(`a viewer sees "${name}"`);
+  }
+
+  // Signing in again with the admin key works.
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByLabel("API key").fill(key);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByText("Console bot").waitFor({ timeout: 10000 });
+  await page.getByText("first admin (admin)").waitFor({ timeout: 10000 });
 } catch (error) {
   failures.push(String(error));
 } finally {
@@ -72,4 +99,4 @@ if (failures.length) {
   console.error(`console.mjs: ${failures.join("\n  ")}`);
   process.exit(1);
 }
-console.log("console.mjs: set up, signed in, released a waiting conversation, signed out and in");
+console.log("console.mjs: set up; released, took over, answered and released a conversation; a viewer saw no write control; signed in again");
