@@ -10,7 +10,8 @@ const CHAT_INPUT: u8 = 1;
 /// Where a command may be used: guilds (0), the bot's DMs (1), private channels (2).
 const CONTEXTS: [u8; 3] = [0, 1, 2];
 
-/// The body of `PUT /applications/{id}/commands`: `/ask question:…`, `/reset` and `/help`.
+/// The body of `PUT /applications/{id}/commands`: `/ask question:…`, `/reset`, `/help` and
+/// `/human`.
 pub(crate) fn global_commands() -> Value {
     json!([
         {
@@ -28,6 +29,7 @@ pub(crate) fn global_commands() -> Value {
         },
         command("reset", "Start a new conversation"),
         command("help", "What the bot can do"),
+        command("human", "Talk to a person"),
     ])
 }
 

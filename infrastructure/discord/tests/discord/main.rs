@@ -295,7 +295,7 @@ async fn binding_registers_ask_reset_and_help_but_not_the_endpoint() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["ask", "reset", "help"]);
+    assert_eq!(names, ["ask", "reset", "help", "human"]);
     assert_eq!(
         commands[0]["options"][0],
         json!({"type": 3, "name": "question", "description": "What you want to ask",
