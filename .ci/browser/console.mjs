@@ -84,12 +84,38 @@ try {
   for (const name of ["Send", "Take over", "Give back to the bot", "End the conversation"]) {
     if (await page.getByRole("button", { name }).isVisible()) failures.push(`a viewer sees "${name}"`);
   }
+  await page.locator("#thread button.back").click();
+  await page.locator("#bots").getByRole("button", { name: "Open" }).first().click();
+  await page.locator("#bindings li").first().waitFor({ timeout: 10000 });
+  for (const name of ["Save", "Pause", "Resume", "Create"]) {
+    if (await page.getByRole("button", { name, exact: true }).isVisible()) failures.push(`a viewer sees "${name}"`);
+  }
 
   // Signing in again with the admin key works.
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByLabel("API key").fill(key);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByText("first admin (admin)").waitFor({ timeout: 10000 });
+
+  // Bots: the bound one shows its webhook URL; a new one is created, edited and paused.
+  await page.locator("#bots li", { hasText: "Console bot" }).getByRole("button", { name: "Open" }).click();
+  await page.locator("#bindings li", { hasText: `/chat/${bot.id}` }).waitFor({ timeout: 10000 });
+  await page.locator("#bot button.back").click();
+  await page.getByLabel("New bot").fill("Second bot");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByText("Second bot (active)").waitFor({ timeout: 10000 });
+  await page.getByLabel("Model (empty: the server's default)").fill("gpt-test");
+  await page.getByLabel("Handoff keywords, comma-separated").fill("agent, Real Person");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.getByText("Saved.").waitFor({ timeout: 10000 });
+  await page.getByRole("button", { name: "Pause" }).click();
+  await page.getByText("Second bot (paused)").waitFor({ timeout: 10000 });
+  const bots = await api(key, "GET", "/api/v1/bots");
+  const second = bots.items.find((b) => b.name === "Second bot");
+  if (!second || second.model !== "gpt-test" || second.status !== "paused"
+      || JSON.stringify(second.handoff_keywords) !== JSON.stringify(["agent", "real person"])) {
+    failures.push(`the edited bot is ${JSON.stringify(second)}`);
+  }
 } catch (error) {
   failures.push(String(error));
 } finally {
@@ -99,4 +125,4 @@ if (failures.length) {
   console.error(`console.mjs: ${failures.join("\n  ")}`);
   process.exit(1);
 }
-console.log("console.mjs: set up; released, took over, answered and released a conversation; a viewer saw no write control; signed in again");
+console.log("console.mjs: set up; released, took over, answered and released a conversation; a viewer saw no write control; created, edited and paused a bot");

@@ -1,12 +1,22 @@
 // The admin console: first setup, sign-in, the conversations waiting for a person and the
 // latest ones, a conversation's thread with the operator's reply box and its handoff, release
-// and end buttons, and the bots. Write controls show only to operators and admins (the API
-// refuses them to viewers anyway). Plain DOM, nothing fetched from elsewhere; the key lives in
-// sessionStorage only.
+// and end buttons, and the bots: created, edited, paused and resumed, with their summary and
+// their bindings' webhook URLs. A control shows only to the roles the API lets use it
+// (`data-role`). Plain DOM, nothing fetched from elsewhere; the key lives in sessionStorage.
 const KEY = "switchboard.key";
 const RANK = { viewer: 0, operator: 1, admin: 2 };
 const $ = (id) => document.getElementById(id);
 let open = null;
+let openBot = null;
+let role = "viewer";
+
+/// Shows only the view named, and the controls `role` may use.
+function view(name) {
+  for (const id of ["thread", "bot", "lists"]) $(id).hidden = id !== name;
+  for (const element of document.querySelectorAll("[data-role]")) {
+    element.hidden = RANK[role] < RANK[element.dataset.role];
+  }
+}
 
 function notice(text, error = false) {
   $("notice").textContent = text;
@@ -88,9 +98,8 @@ async function showThread(id) {
   $("hand-off").hidden = c.mode === "human" || c.status !== "active";
   $("release").hidden = c.mode !== "human" || c.status !== "active";
   $("end").hidden = c.status !== "active";
-  $("reply").hidden = c.status !== "active" || !$("reply").dataset.allowed;
-  $("thread").hidden = false;
-  $("lists").hidden = true;
+  view("thread");
+  if (c.status !== "active") $("reply").hidden = true;
 }
 
 async function act(action, body) {
@@ -107,19 +116,63 @@ async function showLists() {
   $("waiting").replaceChildren(...waiting.items.map(conversationItem));
   if (waiting.items.length === 0) $("waiting").replaceChildren(item("Nobody is waiting.", ""));
   $("latest").replaceChildren(...latest.items.map(conversationItem));
-  $("bots").replaceChildren(...bots.items.map((b) => item(b.name, `${b.status}, ${b.model || "default model"}`)));
-  $("thread").hidden = true;
-  $("lists").hidden = false;
+  $("bots").replaceChildren(...bots.items.map((b) =>
+    item(b.name, `${b.status}, ${b.model || "default model"}`, button("Open", () => showBot(b.id)))));
+  view("lists");
+}
+
+function copyButton(text) {
+  return button("Copy", async () => {
+    await navigator.clipboard.writeText(text);
+    notice(`Copied ${text}`);
+  });
+}
+
+async function showBot(id) {
+  const [bot, summary, bindings] = await Promise.all([
+    api("GET", `/api/v1/bots/${id}`),
+    api("GET", `/api/v1/bots/${id}/summary`),
+    api("GET", `/api/v1/bots/${id}/platforms`),
+  ]);
+  openBot = bot;
+  $("bot-title").textContent = `${bot.name} (${bot.status})`;
+  $("bot-summary").textContent = `${summary.conversations} conversations, ${summary.messages.inbound} messages in, `
+    + `${summary.messages.outbound} out, ${summary.failures} failed, ${summary.tokens.total} tokens`;
+  $("bindings").replaceChildren(...bindings.items.map((b) => item(b.platform, b.webhook_url, copyButton(b.webhook_url))));
+  if (bindings.items.length === 0) $("bindings").replaceChildren(item("Not bound to any platform yet.", ""));
+  $("bot-name").value = bot.name;
+  $("bot-prompt").value = bot.system_prompt;
+  $("bot-model").value = bot.model ?? "";
+  $("bot-temperature").value = bot.temperature ?? "";
+  $("bot-fallback").value = bot.fallback_message ?? "";
+  $("bot-keywords").value = bot.handoff_keywords.join(", ");
+  $("bot-handoff-message").value = bot.handoff_message ?? "";
+  $("bot-idle").value = bot.handoff_idle_minutes;
+  view("bot");
+  $("pause").hidden = bot.status === "paused";
+  $("resume").hidden = bot.status !== "paused";
+}
+
+/// The bot form's fields as a PATCH body: an empty optional field is `null`.
+function botChanges() {
+  const optional = (id) => $(id).value.trim() || null;
+  const temperature = optional("bot-temperature");
+  return {
+    name: $("bot-name").value,
+    system_prompt: $("bot-prompt").value,
+    model: optional("bot-model"),
+    temperature: temperature === null ? null : Number(temperature),
+    fallback_message: optional("bot-fallback"),
+    handoff_keywords: $("bot-keywords").value.split(",").map((k) => k.trim()).filter((k) => k),
+    handoff_message: optional("bot-handoff-message"),
+    handoff_idle_minutes: Number($("bot-idle").value),
+  };
 }
 
 async function show() {
   const me = await api("GET", "/api/v1/me");
+  role = me.role;
   $("who").textContent = `${me.name || "bootstrap key"} (${me.role})`;
-  const writes = RANK[me.role] >= RANK.operator;
-  for (const element of document.querySelectorAll("[data-write]")) {
-    element.hidden = !writes;
-    if (writes) element.dataset.allowed = "yes";
-  }
   await showLists();
   $("sign-in").hidden = true;
   $("signed-in").hidden = false;
@@ -160,7 +213,31 @@ $("reply").addEventListener("submit", (event) => {
 $("hand-off").addEventListener("click", guarded(() => act("handoff")));
 $("release").addEventListener("click", guarded(() => act("release", { answer_pending: true })));
 $("end").addEventListener("click", guarded(() => act("end")));
-$("close-thread").addEventListener("click", guarded(showLists));
+for (const back of document.querySelectorAll("button.back")) back.addEventListener("click", guarded(showLists));
+$("bot-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  guarded(async () => {
+    await api("PATCH", `/api/v1/bots/${openBot.id}`, botChanges());
+    await showBot(openBot.id);
+    notice("Saved.");
+  })();
+});
+$("pause").addEventListener("click", guarded(async () => {
+  await api("POST", `/api/v1/bots/${openBot.id}/pause`);
+  await showBot(openBot.id);
+}));
+$("resume").addEventListener("click", guarded(async () => {
+  await api("POST", `/api/v1/bots/${openBot.id}/resume`);
+  await showBot(openBot.id);
+}));
+$("new-bot").addEventListener("submit", (event) => {
+  event.preventDefault();
+  guarded(async () => {
+    const bot = await api("POST", "/api/v1/bots", { name: $("new-bot-name").value, system_prompt: "" });
+    $("new-bot-name").value = "";
+    await showBot(bot.id);
+  })();
+});
 $("sign-out").addEventListener("click", () => {
   sessionStorage.removeItem(KEY);
   location.reload();
