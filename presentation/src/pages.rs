@@ -12,7 +12,7 @@ pub const CSS: &str = "text/css; charset=utf-8";
 const ASSET_MAX_AGE: u32 = 300;
 
 /// A built-in file served under `policy`, cacheable by anyone for [`ASSET_MAX_AGE`].
-pub fn asset(content_type: &str, body: &'static str, policy: &'static str) -> HttpResponse {
+fn asset(content_type: &str, body: &'static str, policy: &'static str) -> HttpResponse {
     secured(HttpResponse::Ok(), policy.to_owned())
         .content_type(content_type)
         .insert_header(CacheControl(vec![

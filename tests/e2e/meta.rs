@@ -120,6 +120,11 @@ fn statuses(reports: &[(&str, &str, Option<i64>)]) -> Vec<u8> {
 }
 
 /// A running server whose Graph API is `graph`, with one bot bound to a Meta platform.
+/// The Send API's answer to a message it took.
+fn sent() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"recipient_id": PSID, "message_id": "m_out"}))
+}
+
 struct MetaWorld {
     app: TestApp,
     bot: String,
@@ -367,8 +372,7 @@ async fn whatsapp_statuses_move_the_reply_forward_and_a_closed_window_fails_it()
 async fn a_messenger_batch_is_answered_once_each_in_parts_and_echoes_are_ignored() {
     on_each_database(|db| async move {
         let long_answer = "word ".repeat(900);
-        let response = ResponseTemplate::new(200)
-            .set_body_json(json!({"recipient_id": PSID, "message_id": "m_out"}));
+        let response = sent();
         let MetaWorld {
             app,
             bot,
@@ -500,25 +504,18 @@ async fn a_throttled_messenger_send_waits_as_asked_then_goes_out_once() {
 #[tokio::test]
 async fn a_person_answering_from_the_page_inbox_hands_the_chat_off() {
     on_each_database(|db| async move {
-        let response = ResponseTemplate::new(200)
-            .set_body_json(json!({"recipient_id": PSID, "message_id": "m_out"}));
-        let MetaWorld {
-            app,
-            bot,
-            openai,
-            graph,
-            _telegram,
-        } = MetaWorld::messenger(db.url(), "the bot's answer", response).await;
+        let world = MetaWorld::messenger(db.url(), "the bot's answer", sent()).await;
+        let (app, bot, openai, graph) = (&world.app, &world.bot, &world.openai, &world.graph);
         let first = messenger_notification(&[("m_1", "hello", By::User)]);
         assert_eq!(
-            post_to(&app, "messenger", &bot, &first, PAGE_SECRET).await,
+            post_to(app, "messenger", bot, &first, PAGE_SECRET).await,
             200
         );
-        app.wait_for_status(&bot, "sent", 1, PATIENCE).await;
+        app.wait_for_status(bot, "sent", 1, PATIENCE).await;
 
         let person = messenger_notification(&[("m_inbox", "Sam here, I'll help.", By::Person)]);
         assert_eq!(
-            post_to(&app, "messenger", &bot, &person, PAGE_SECRET).await,
+            post_to(app, "messenger", bot, &person, PAGE_SECRET).await,
             200
         );
         let (_, waiting) = app
@@ -528,12 +525,12 @@ async fn a_person_answering_from_the_page_inbox_hands_the_chat_off() {
 
         let second = messenger_notification(&[("m_2", "thanks Sam", By::User)]);
         assert_eq!(
-            post_to(&app, "messenger", &bot, &second, PAGE_SECRET).await,
+            post_to(app, "messenger", bot, &second, PAGE_SECRET).await,
             200
         );
         tokio::time::sleep(SETTLE).await;
         assert_eq!(
-            app.messages_of(&bot).await.len(),
+            app.messages_of(bot).await.len(),
             3,
             "both messages and one reply"
         );
@@ -548,7 +545,7 @@ async fn a_person_answering_from_the_page_inbox_hands_the_chat_off() {
                 .is_ok_and(|b| b.get("message").is_some())
         });
         assert_eq!(sends.count(), 1, "one reply went out");
-        app.stop().await;
+        world.app.stop().await;
     })
     .await;
 }

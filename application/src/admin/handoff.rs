@@ -1,8 +1,9 @@
 //! Use case: hand a conversation to a person, and give it back to the bot, announcing each change once.
 
 use crate::ports::{Clock, EventPublisher, Ledger};
+use chrono::{DateTime, Utc};
 use domain::repositories::ConversationRepository;
-use domain::{Conversation, ConversationId, DomainEvent, RepoError};
+use domain::{BotId, Conversation, ConversationId, DomainEvent, RepoError};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -51,14 +52,10 @@ impl Handoff {
         if before.is_handed_off() {
             return Ok(before);
         }
-        let now = self.clock.now();
+        let chat = (before.bot_id, id);
         let assigned_to = assigned_to.map(str::to_owned);
-        if self.conversations.hand_off(id, assigned_to, now).await? {
-            self.events.publish(DomainEvent::ConversationHandedOff {
-                bot_id: before.bot_id,
-                conversation_id: id,
-            });
-        }
+        let (conversations, events) = (&*self.conversations, &*self.events);
+        hand_over(conversations, events, chat, assigned_to, self.clock.now()).await?;
         self.current(id).await
     }
 
@@ -75,13 +72,9 @@ impl Handoff {
         if !before.is_handed_off() {
             return Ok(before);
         }
-        let now = self.clock.now();
-        if self.ledger.hand_back(id, answer_pending, now).await? {
-            self.events.publish(DomainEvent::ConversationReleased {
-                bot_id: before.bot_id,
-                conversation_id: id,
-            });
-        }
+        let chat = (before.bot_id, id);
+        let (ledger, events) = (&*self.ledger, &*self.events);
+        give_back(ledger, events, chat, answer_pending, self.clock.now()).await?;
         self.current(id).await
     }
 
@@ -98,6 +91,50 @@ impl Handoff {
         let found = self.conversations.get(id).await?;
         found.ok_or(HandoffError::NotFound(id))
     }
+}
+
+/// Hands the conversation `(bot, id)` to a person at `at`, announcing it when it changed hands
+/// now; `true` then. Shared by an operator's handoff, a user asking for a person, and a person
+/// answering from the platform's own app.
+pub(crate) async fn hand_over(
+    conversations: &dyn ConversationRepository,
+    events: &dyn EventPublisher,
+    (bot_id, conversation_id): (BotId, ConversationId),
+    assigned_to: Option<String>,
+    at: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let handed = conversations
+        .hand_off(conversation_id, assigned_to, at)
+        .await?;
+    if handed {
+        events.publish(DomainEvent::ConversationHandedOff {
+            bot_id,
+            conversation_id,
+        });
+    }
+    Ok(handed)
+}
+
+/// Gives the conversation `(bot, id)` back to the bot at `at` (with `answer_pending`, queuing
+/// the answer it owes), announcing it when it changed hands now; `true` then. Shared by an
+/// operator's release and the idle return.
+pub(crate) async fn give_back(
+    ledger: &dyn Ledger,
+    events: &dyn EventPublisher,
+    (bot_id, conversation_id): (BotId, ConversationId),
+    answer_pending: bool,
+    at: DateTime<Utc>,
+) -> Result<bool, RepoError> {
+    let released = ledger
+        .hand_back(conversation_id, answer_pending, at)
+        .await?;
+    if released {
+        events.publish(DomainEvent::ConversationReleased {
+            bot_id,
+            conversation_id,
+        });
+    }
+    Ok(released)
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use crate::commands::{intent, Command, Intent, UNSUPPORTED_REPLY};
 use crate::end_conversation::EndConversation;
+use crate::handoff::{give_back, hand_over};
 use crate::history::turns_for;
 use crate::jobs::{Delivery, Lookup, Step, Target};
 use crate::ports::{
@@ -122,13 +123,9 @@ impl GenerateReply {
         if now - last_heard < idle {
             return Ok(true);
         }
-        let conversation_id = target.message.conversation_id;
-        if self.ledger.hand_back(conversation_id, false, now).await? {
+        let chat = (target.bot.id, target.message.conversation_id);
+        if give_back(&*self.ledger, &*self.events, chat, false, now).await? {
             tracing::info!("no operator for a while: the conversation is the bot's again");
-            self.events.publish(DomainEvent::ConversationReleased {
-                bot_id: target.bot.id,
-                conversation_id,
-            });
         }
         Ok(false)
     }
@@ -159,16 +156,11 @@ impl GenerateReply {
                 ending.end(conversation_id).await?;
             }
             Then::HandOff => {
-                let conversations = &self.lookup.conversations;
-                if conversations
-                    .hand_off(conversation_id, None, self.clock.now())
-                    .await?
-                {
+                let chat = (reply.bot_id, conversation_id);
+                let conversations = &*self.lookup.conversations;
+                let now = self.clock.now();
+                if hand_over(conversations, &*self.events, chat, None, now).await? {
                     tracing::info!("the user asked for a person: the conversation is handed off");
-                    self.events.publish(DomainEvent::ConversationHandedOff {
-                        bot_id: reply.bot_id,
-                        conversation_id,
-                    });
                 }
             }
         }

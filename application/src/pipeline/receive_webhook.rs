@@ -1,5 +1,6 @@
 //! Use case: accept a platform's webhook — verify it, parse it, and record each message durably.
 
+use crate::handoff::hand_over;
 use crate::intake::Intake;
 use crate::metrics::{self, ReportStatus};
 use crate::ports::{
@@ -214,17 +215,11 @@ impl ReceiveWebhook {
         let Some(conversation) = active.map_err(unavailable)? else {
             return Ok(());
         };
+        let chat = (bot_id, conversation.id);
         let now = self.clock.now();
-        let handed_off = self
-            .conversations
-            .hand_off(conversation.id, None, now)
-            .await;
-        if handed_off.map_err(unavailable)? {
+        let handed = hand_over(&*self.conversations, &*self.events, chat, None, now).await;
+        if handed.map_err(unavailable)? {
             tracing::info!(conversation_id = %conversation.id, "a person answered from the platform's app: the conversation is handed off");
-            self.events.publish(DomainEvent::ConversationHandedOff {
-                bot_id,
-                conversation_id: conversation.id,
-            });
         }
         Ok(())
     }

@@ -11,7 +11,7 @@ use domain::{
     BotId, Conversation, ConversationId, ConversationMode, ConversationStatus, ExternalChatId,
     Page, PageRequest, PlatformKind, RepoError,
 };
-use sea_orm::sea_query::{Expr, Func};
+use sea_orm::sea_query::{CaseStatement, Expr, Func, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, UpdateMany,
 };
@@ -111,14 +111,23 @@ impl SeaStore {
     }
 }
 
+/// `operator_active_at` once the person of a handed-off conversation is heard from at `at` (it
+/// only moves forward, and SQLite's `MAX` is `NULL` with a `NULL`, hence the `COALESCE`); a
+/// conversation the bot has keeps its value.
+pub(crate) fn heard_at(at: DateTime<Utc>) -> SimpleExpr {
+    let at = Expr::value(millis(at));
+    let before = Func::coalesce([Expr::col(Column::OperatorActiveAt).into(), at.clone()]);
+    let later = Func::greatest([before.into(), at]);
+    CaseStatement::new()
+        .case(Column::Mode.eq(ConversationMode::Human.as_str()), later)
+        .finally(Expr::col(Column::OperatorActiveAt))
+        .into()
+}
+
 /// Notes the person of the active, handed-off conversation `id` as heard from at `at`.
-pub(crate) fn person_heard(id: ConversationId, at: DateTime<Utc>) -> UpdateMany<Entity> {
-    let later = Func::greatest([
-        Expr::col(Column::OperatorActiveAt).into(),
-        Expr::value(millis(at)),
-    ]);
+fn person_heard(id: ConversationId, at: DateTime<Utc>) -> UpdateMany<Entity> {
     Entity::update_many()
-        .col_expr(Column::OperatorActiveAt, later.into())
+        .col_expr(Column::OperatorActiveAt, heard_at(at))
         .filter(Column::Id.eq(id.to_string()))
         .filter(Column::Status.eq(ConversationStatus::Active.as_str()))
         .filter(Column::Mode.eq(ConversationMode::Human.as_str()))

@@ -2,7 +2,7 @@
 //! jobs (batched, in `intake`), a reply or an operator's message with its `deliver` job, each
 //! written all-or-nothing.
 
-use crate::conversations::person_heard;
+use crate::conversations::heard_at;
 use crate::entities::{conversations, messages};
 use crate::errors::repo_err;
 use crate::intake::record_batch;
@@ -73,15 +73,19 @@ pub(crate) async fn touch(
     Ok(())
 }
 
-/// [`touch`]es the conversation only while it is active; `false` when it has ended or is gone.
-/// Ending it waits for this transaction (the row is locked), so nothing slips in after the end.
+/// [`touch`]es the conversation only while it is active, for an operator's message written at
+/// `at`: a handed-off conversation's person is heard from then. `false` when it has ended or is
+/// gone. Ending it waits for this transaction (the row is locked), so nothing slips in after
+/// the end.
 async fn touch_active(
     tx: &DatabaseTransaction,
     id: ConversationId,
     at: DateTime<Utc>,
 ) -> Result<bool, RepoError> {
-    let active = conversations::Column::Status.eq(ConversationStatus::Active.as_str());
+    use conversations::Column;
+    let active = Column::Status.eq(ConversationStatus::Active.as_str());
     let result = touching(id, at)
+        .col_expr(Column::OperatorActiveAt, heard_at(at))
         .filter(active)
         .exec(tx)
         .await
@@ -194,10 +198,6 @@ impl Ledger for SeaStore {
         }
         messages::Entity::insert(message_row(message)?)
             .exec_without_returning(&tx)
-            .await
-            .map_err(repo_err)?;
-        person_heard(message.conversation_id, message.created_at)
-            .exec(&tx)
             .await
             .map_err(repo_err)?;
         let lane = lane_of(message.conversation_id);

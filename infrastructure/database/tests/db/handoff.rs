@@ -6,7 +6,7 @@ use application::ports::{JobPayload, JobQueue, Ledger, Recorded};
 use database::testing::fresh_databases;
 use database::SeaStore;
 use domain::repositories::{ConversationFilter, ConversationRepository};
-use domain::{BotId, ConversationId, ConversationMode, MessageId, PageRequest};
+use domain::{BotId, ConversationId, ConversationMode, Message, MessageId, PageRequest};
 
 /// The conversation `chat` starts with its first message, whose reply job is then done, as a
 /// handed-off conversation's job is.
@@ -137,5 +137,27 @@ async fn a_release_owes_nothing_for_an_answered_message() {
         store.hand_off(id, None, at(10)).await.unwrap();
         assert!(store.hand_back(id, true, at(20)).await.unwrap());
         assert!(claim_at(&store, 21).await.is_none(), "{}", db.backend());
+    }
+}
+
+#[tokio::test]
+async fn an_operator_message_notes_the_person_only_in_a_handed_off_conversation() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let (id, _) = quiet_chat(&store, bot, "chat").await;
+        let bot_conversation = store.get(id).await.unwrap().unwrap();
+        let note = Message::operator(&bot_conversation, "from a person", at(5));
+        assert!(store.queue_outbound(&note).await.unwrap());
+        let untouched = store.get(id).await.unwrap().unwrap();
+        assert_eq!(untouched.operator_active_at, None, "{}", db.backend());
+
+        store.hand_off(id, None, at(10)).await.unwrap();
+        let human = store.get(id).await.unwrap().unwrap();
+        let note = Message::operator(&human, "still here", at(50));
+        assert!(store.queue_outbound(&note).await.unwrap());
+        let heard = store.get(id).await.unwrap().unwrap();
+        assert_eq!(heard.operator_active_at, Some(at(50)), "{}", db.backend());
+        assert_eq!(heard.person_last_heard(), Some(at(50)));
     }
 }
