@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod channels;
+pub mod events;
 #[cfg(test)]
 mod fixtures;
 pub mod observability;
@@ -29,6 +30,7 @@ pub use counted_leases::CountedLeases;
 pub use deliver_reply::DeliverReply;
 pub use dispatcher::{Dispatcher, DispatcherPorts, DispatcherSettings, RunJob};
 pub use end_conversation::EndConversation;
+pub use events::{EventFeed, Journal, JournalWriter, Replay, Topic, TopicError, Topics};
 pub use gateway_supervisor::{gateway_lease, GatewayPorts, GatewaySupervisor};
 pub use generate_reply::GenerateReply;
 pub use handoff::{Handoff, HandoffError};

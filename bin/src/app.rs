@@ -4,11 +4,12 @@ use crate::events::EventBus;
 use crate::settings::{AiProvider, Settings};
 use crate::worker::{NotifyWakeups, TokioSpawner, TokioTimer};
 use application::ports::{
-    Channel, Channels, Clock, EventPublisher, HealthCheck, LanguageModel, SystemClock, TraceContext,
+    Channel, Channels, Clock, EventPublisher, EventRelay, HealthCheck, LanguageModel, SystemClock,
+    TraceContext,
 };
 use application::{
     CachedBindings, DeliverReply, Dispatcher, DispatcherPorts, DispatcherSettings, GenerateReply,
-    Intake, IntakeSettings, JobRunner, Lookup, PipelineSettings, Scrape,
+    Intake, IntakeSettings, JobRunner, Journal, Lookup, PipelineSettings, Scrape,
 };
 use async_trait::async_trait;
 use database::SeaStore;
@@ -127,11 +128,13 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let wake = Arc::new(Notify::new());
     let redis = redis_link(settings)?;
-    let forward = redis
+    let relay = redis
         .as_ref()
-        .map(|(_, publisher)| Arc::new(publisher.clone()) as Arc<dyn EventPublisher>);
+        .map(|(_, publisher)| Arc::new(publisher.clone()) as Arc<dyn EventRelay>);
     let own_wake = (!store.announces_jobs()).then(|| wake.clone());
-    let events = Arc::new(EventBus::new(own_wake, forward));
+    let (journal, journal_writer) = Journal::new(store.clone(), clock.clone());
+    tokio::spawn(journal_writer.run());
+    let events = Arc::new(EventBus::new(own_wake, relay, journal));
     let mut health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth(store.clone()))];
     let fan_out = match &redis {
         Some((link, publisher)) => {

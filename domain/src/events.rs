@@ -1,12 +1,19 @@
 //! Domain events: facts the pipeline announces after they are stored.
 
-use crate::{BotId, ConversationId, MessageId, PlatformKind};
+use crate::{BotId, ConversationId, EventId, MessageId, PlatformKind};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Something that happened, for subscribers such as the web chat or metrics.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum DomainEvent {
+    /// A chat's first message (or its first after the last conversation ended) started one.
+    ConversationStarted {
+        bot_id: BotId,
+        conversation_id: ConversationId,
+        platform: PlatformKind,
+    },
     MessageReceived {
         bot_id: BotId,
         conversation_id: ConversationId,
@@ -57,9 +64,24 @@ pub enum DomainEvent {
 }
 
 impl DomainEvent {
+    /// Every [`DomainEvent::public_name`].
+    pub const PUBLIC_NAMES: [&'static str; 8] = [
+        "conversation.started",
+        "message.received",
+        "reply.started",
+        "message.sent",
+        "message.failed",
+        "conversation.ended",
+        "conversation.handoff",
+        "conversation.released",
+    ];
+
     pub fn conversation_id(&self) -> ConversationId {
         match self {
-            Self::MessageReceived {
+            Self::ConversationStarted {
+                conversation_id, ..
+            }
+            | Self::MessageReceived {
                 conversation_id, ..
             }
             | Self::ReplyStored {
@@ -87,5 +109,141 @@ impl DomainEvent {
                 conversation_id, ..
             } => *conversation_id,
         }
+    }
+
+    pub fn bot_id(&self) -> BotId {
+        match self {
+            Self::ConversationStarted { bot_id, .. }
+            | Self::MessageReceived { bot_id, .. }
+            | Self::ReplyStored { bot_id, .. }
+            | Self::ReplyStarted { bot_id, .. }
+            | Self::OperatorMessageStored { bot_id, .. }
+            | Self::MessageDelivered { bot_id, .. }
+            | Self::DeliveryFailed { bot_id, .. }
+            | Self::ConversationEnded { bot_id, .. }
+            | Self::ConversationHandedOff { bot_id, .. }
+            | Self::ConversationReleased { bot_id, .. } => *bot_id,
+        }
+    }
+
+    /// The name operators' clients know the event by (the events stream, the outgoing
+    /// webhooks); `None` for the pipeline's inner steps, which are not shown outside.
+    pub fn public_name(&self) -> Option<&'static str> {
+        Some(match self {
+            Self::ConversationStarted { .. } => "conversation.started",
+            Self::MessageReceived { .. } => "message.received",
+            Self::ReplyStarted { .. } => "reply.started",
+            Self::MessageDelivered { .. } => "message.sent",
+            Self::DeliveryFailed { .. } => "message.failed",
+            Self::ConversationEnded { .. } => "conversation.ended",
+            Self::ConversationHandedOff { .. } => "conversation.handoff",
+            Self::ConversationReleased { .. } => "conversation.released",
+            Self::ReplyStored { .. } | Self::OperatorMessageStored { .. } => return None,
+        })
+    }
+
+    /// Whether a conversation changed hands (the `handoffs` topic).
+    pub fn is_handoff(&self) -> bool {
+        matches!(
+            self,
+            Self::ConversationHandedOff { .. } | Self::ConversationReleased { .. }
+        )
+    }
+}
+
+/// An event as announced: an id unique across the replicas and ordered by time, when, and what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedEvent {
+    pub id: EventId,
+    pub at: DateTime<Utc>,
+    pub event: DomainEvent,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_names_are_the_named_events_names() {
+        let (bot_id, conversation_id, message_id) =
+            (BotId::new(), ConversationId::new(), MessageId::new());
+        let platform = PlatformKind::Telegram;
+        let all = [
+            DomainEvent::ConversationStarted {
+                bot_id,
+                conversation_id,
+                platform,
+            },
+            DomainEvent::MessageReceived {
+                bot_id,
+                conversation_id,
+                message_id,
+                platform,
+            },
+            DomainEvent::ReplyStored {
+                bot_id,
+                conversation_id,
+                message_id,
+            },
+            DomainEvent::ReplyStarted {
+                bot_id,
+                conversation_id,
+                message_id,
+            },
+            DomainEvent::OperatorMessageStored {
+                bot_id,
+                conversation_id,
+                message_id,
+            },
+            DomainEvent::MessageDelivered {
+                bot_id,
+                conversation_id,
+                message_id,
+            },
+            DomainEvent::DeliveryFailed {
+                bot_id,
+                conversation_id,
+                message_id,
+            },
+            DomainEvent::ConversationEnded {
+                bot_id,
+                conversation_id,
+            },
+            DomainEvent::ConversationHandedOff {
+                bot_id,
+                conversation_id,
+            },
+            DomainEvent::ConversationReleased {
+                bot_id,
+                conversation_id,
+            },
+        ];
+        let names: Vec<&str> = all.iter().filter_map(DomainEvent::public_name).collect();
+        assert_eq!(names, DomainEvent::PUBLIC_NAMES);
+    }
+
+    #[test]
+    fn only_the_pipelines_inner_steps_have_no_public_name() {
+        let (bot_id, conversation_id, message_id) =
+            (BotId::new(), ConversationId::new(), MessageId::new());
+        let inner = DomainEvent::ReplyStored {
+            bot_id,
+            conversation_id,
+            message_id,
+        };
+        assert_eq!(inner.public_name(), None);
+        let sent = DomainEvent::MessageDelivered {
+            bot_id,
+            conversation_id,
+            message_id,
+        };
+        assert_eq!(sent.public_name(), Some("message.sent"));
+        assert!(DomainEvent::PUBLIC_NAMES.contains(&"message.sent"));
+        assert_eq!(sent.bot_id(), bot_id);
+        let released = DomainEvent::ConversationReleased {
+            bot_id,
+            conversation_id,
+        };
+        assert!(released.is_handoff() && !sent.is_handoff());
     }
 }

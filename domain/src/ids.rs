@@ -57,6 +57,18 @@ uuid_id!(
     /// Identifies an admin API key.
     ApiKeyId
 );
+uuid_id!(
+    /// Identifies an announced event: time-ordered, so a client resumes after the last it saw.
+    EventId
+);
+
+impl EventId {
+    /// When the id was made, to the millisecond (a UUIDv7 carries it).
+    pub fn created_at(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let (secs, nanos) = self.0.get_timestamp()?.to_unix();
+        chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, nanos)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -69,6 +81,13 @@ mod tests {
         let mut sorted = texts.clone();
         sorted.sort();
         assert_eq!(texts, sorted);
+    }
+
+    #[test]
+    fn an_event_id_tells_when_it_was_made() {
+        let before = chrono::Utc::now() - chrono::Duration::milliseconds(1);
+        let at = EventId::new().created_at().unwrap();
+        assert!(at >= before && at <= chrono::Utc::now(), "{at}");
     }
 
     #[test]

@@ -21,9 +21,9 @@ pub use api_key::{ApiKey, Role};
 pub use bot::{Bot, BotDraft, BotName, BotStatus, SystemPrompt, Temperature};
 pub use conversation::{Conversation, ConversationMode, ConversationStatus, ExternalChatId};
 pub use error::{RepoError, ValidationError};
-pub use events::DomainEvent;
+pub use events::{DomainEvent, PublishedEvent};
 pub use handoff::HandoffPolicy;
-pub use ids::{ApiKeyId, BotId, ConversationId, MessageId};
+pub use ids::{ApiKeyId, BotId, ConversationId, EventId, MessageId};
 pub use message::{
     DeliveryReport, Direction, ExternalMessageId, Message, MessageContent, MessageStatus,
     TokenUsage,

@@ -43,6 +43,7 @@ mod m20261202_000010_job_gauges;
 mod m20261203_000011_job_trace_parent;
 mod m20261203_000012_conversation_handoff;
 mod m20261203_000013_bot_handoff;
+mod m20261204_000014_events;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_job_trace_parent::Migration),
             Box::new(m20261203_000012_conversation_handoff::Migration),
             Box::new(m20261203_000013_bot_handoff::Migration),
+            Box::new(m20261204_000014_events::Migration),
         ]
     }
 }

@@ -1,7 +1,10 @@
-//! The AsyncAPI 3.0 document of the web chat's WebSocket (`/asyncapi.json`), its error codes from the errors' one table.
+//! The AsyncAPI 3.0 document of the two WebSockets, the web chat's and the operators' events
+//! (`/asyncapi.json`), their error codes from the errors' one table.
 
 use crate::errors::ApiError;
+use crate::live_events::frames::codes as event_codes;
 use crate::web_chat::frames::{MAX_CLIENT_ID, MAX_FRAME_BYTES};
+use application::events::topic::MAX_TOPICS;
 use application::VisitorRefused;
 use domain::ValidationError;
 use serde_json::{json, Value};
@@ -33,13 +36,22 @@ pub fn error_codes() -> Vec<&'static str> {
 }
 
 fn build() -> Value {
+    let mut doc = web_chat_and_operations();
+    if let Some(messages) = doc["components"]["messages"].as_object_mut() {
+        messages.extend(events_messages());
+    }
+    doc
+}
+
+fn web_chat_and_operations() -> Value {
     json!({
         "asyncapi": "3.0.0",
         "info": {
             "title": "Switchboard sockets",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "The WebSocket of the built-in web chat: a visitor's page talks to a bot \
-                bound to `web_chat`. Frames are JSON text. The HTTP API is described by /openapi.json."
+            "description": "The WebSockets: the built-in web chat's, where a visitor's page talks to a \
+                bot bound to `web_chat`, and the operators' live events. Frames are JSON text. The \
+                HTTP API is described by /openapi.json."
         },
         "channels": {
             "webChat": {
@@ -65,7 +77,8 @@ fn build() -> Value {
                         "visitor_id": {"type": "string", "format": "uuid"}
                     }
                 }}}
-            }
+            },
+            "events": events_channel()
         },
         "operations": {
             "sendMessage": operation("receive", "say",
@@ -75,7 +88,17 @@ fn build() -> Value {
             "deliver": operation("send", "message",
                 "A message of the conversation: the bot's reply, an operator's, or the visitor's own from another tab."),
             "showTyping": operation("send", "typing", "The bot is composing a reply."),
-            "refuse": operation("send", "error", "A message was not stored, or the socket is refused.")
+            "refuse": operation("send", "error", "A message was not stored, or the socket is refused."),
+            "signIn": events_operation("receive", "auth",
+                "A browser's key, as the first frame (a client that can set headers sends `Authorization: Bearer` instead)."),
+            "subscribe": events_operation("receive", "subscribe",
+                "Follow these topics too; with `?after=`, the stored events of the new topics come first, then `replayed`."),
+            "unsubscribe": events_operation("receive", "unsubscribe", "Stop following these topics."),
+            "welcome": events_operation("send", "ready", "The key was accepted."),
+            "confirmTopics": events_operation("send", "subscribed", "The topics now followed."),
+            "announce": events_operation("send", "event", "Something happened in a followed topic."),
+            "endReplay": events_operation("send", "replayed", "The replay after `?after=` is over."),
+            "refuseFrame": events_operation("send", "eventsError", "A frame was refused, or the socket is about to close.")
         },
         "components": {
             "messages": {
@@ -145,6 +168,155 @@ fn build() -> Value {
     })
 }
 
+/// `/api/v1/events`: operators' live events.
+fn events_channel() -> Value {
+    let names = [
+        "auth",
+        "subscribe",
+        "unsubscribe",
+        "ready",
+        "subscribed",
+        "event",
+        "replayed",
+        "eventsError",
+    ];
+    let messages: serde_json::Map<String, Value> = names
+        .iter()
+        .map(|name| {
+            (
+                name.to_string(),
+                json!({"$ref": format!("#/components/messages/{name}")}),
+            )
+        })
+        .collect();
+    json!({
+        "address": "/api/v1/events",
+        "title": "An operator's live events",
+        "description": "The API key goes in the `Authorization: Bearer` header or, from a browser, in \
+            a first `auth` frame within 5 s; a missing, unknown or revoked key gets an error frame, \
+            then close code 4401. Any role may follow any topic; nothing on this socket changes \
+            state (a frame that asks to is answered `read_only`). Events come in the order they \
+            were announced: one conversation's in the order its facts were stored. A client that \
+            stops reading, or falls more than 1024 events behind, is closed with 4408 (or, when \
+            not even the close can be sent, dropped). Reconnect with `?after=` the last event id \
+            seen to get, from the database, what was missed in the last 5 minutes.",
+        "messages": messages,
+        "bindings": {"ws": {"query": {
+            "type": "object",
+            "properties": {
+                "after": {"type": "string", "format": "uuid",
+                          "description": "The id of the last event seen: the stored events after it are replayed on subscribing."}
+            }
+        }}}
+    })
+}
+
+/// The events channel's operation `action` of its message `message`.
+fn events_operation(action: &str, message: &str, summary: &str) -> Value {
+    json!({
+        "action": action,
+        "channel": {"$ref": "#/channels/events"},
+        "summary": summary,
+        "messages": [{"$ref": format!("#/channels/events/messages/{message}")}]
+    })
+}
+
+fn topics_payload(kind: &str) -> Value {
+    json!({
+        "type": "object",
+        "required": ["type", "topics"],
+        "additionalProperties": false,
+        "properties": {
+            "type": {"const": kind},
+            "topics": {"type": "array", "maxItems": MAX_TOPICS, "items": {
+                "type": "string",
+                "pattern": "^(bots/[0-9a-f-]{36}|conversations/[0-9a-f-]{36}|handoffs)$"
+            }}
+        }
+    })
+}
+
+/// The events channel's messages.
+fn events_messages() -> serde_json::Map<String, Value> {
+    let event_types = domain::DomainEvent::PUBLIC_NAMES;
+    let mut codes = vec![
+        ApiError::Unauthenticated.code(),
+        ApiError::Unavailable(String::new()).code(),
+    ];
+    codes.extend(event_codes::ALL);
+    let messages = json!({
+        "auth": message("auth", json!({
+            "type": "object",
+            "required": ["type", "key"],
+            "additionalProperties": false,
+            "properties": {"type": {"const": "auth"}, "key": {"type": "string"}}
+        }), "An API key of any role."),
+        "subscribe": message("subscribe", topics_payload("subscribe"),
+            &format!("`bots/{{id}}`: every event of a bot; `conversations/{{id}}`: one conversation's; \
+                `handoffs`: conversations handed to a person or given back, of every bot. All or none: \
+                an unknown topic refuses the frame. At most {MAX_TOPICS} followed at once.")),
+        "unsubscribe": message("unsubscribe", topics_payload("unsubscribe"), "Unknown or unfollowed topics are ignored."),
+        "ready": message("ready", json!({
+            "type": "object",
+            "required": ["type", "role"],
+            "properties": {"type": {"const": "ready"}, "role": {"type": "string", "enum": ["viewer", "operator", "admin"]}}
+        }), "Signed in; subscribe next."),
+        "subscribed": message("subscribed", json!({
+            "type": "object",
+            "required": ["type", "topics"],
+            "properties": {"type": {"const": "subscribed"}, "topics": {"type": "array", "items": {"type": "string"}}}
+        }), "Every topic now followed."),
+        "event": message("event", json!({
+            "type": "object",
+            "required": ["type", "event"],
+            "properties": {
+                "type": {"const": "event"},
+                "event": {
+                    "type": "object",
+                    "required": ["id", "type", "created_at", "data"],
+                    "properties": {
+                        "id": {"type": "string", "format": "uuid", "description": "Time-ordered (UUIDv7); reconnect with `?after=` it."},
+                        "type": {"type": "string", "enum": event_types},
+                        "created_at": {"type": "string", "format": "date-time"},
+                        "data": {
+                            "type": "object",
+                            "required": ["bot_id", "conversation_id"],
+                            "properties": {
+                                "bot_id": {"type": "string", "format": "uuid"},
+                                "conversation_id": {"type": "string", "format": "uuid"},
+                                "message_id": {"type": "string", "format": "uuid", "description": "The message's events only; read it with GET /api/v1/conversations/{id}/messages."},
+                                "platform": {"type": "string", "description": "`conversation.started` and `message.received` only."}
+                            }
+                        }
+                    }
+                }
+            }
+        }), "The same type names the outgoing webhooks use."),
+        "replayed": message("replayed", json!({
+            "type": "object",
+            "required": ["type", "count", "complete"],
+            "properties": {
+                "type": {"const": "replayed"},
+                "count": {"type": "integer", "minimum": 0},
+                "complete": {"type": "boolean", "description": "False when some may be missing (away over 5 minutes, or over 1000 events behind): re-read what you show."}
+            }
+        }), "After the replayed events of a subscription."),
+        "eventsError": message("error", json!({
+            "type": "object",
+            "required": ["type", "code", "detail"],
+            "properties": {
+                "type": {"const": "error"},
+                "code": {"type": "string", "enum": codes},
+                "detail": {"type": "string"}
+            }
+        }), &format!("At most {} bytes per client frame; a larger one is refused with `frame_too_large`, then close 1009.", crate::live_events::frames::MAX_FRAME_BYTES))
+    });
+    match messages {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}
+
 /// The web chat channel's operation `action` (`send` or `receive`, as the server sees it) of
 /// its message `message`.
 fn operation(action: &str, message: &str, summary: &str) -> Value {
@@ -188,6 +360,29 @@ mod tests {
         );
         for code in ["origin_not_allowed", "too_many_sockets", "invalid_field"] {
             assert!(codes.as_array().unwrap().contains(&json!(code)), "{code}");
+        }
+    }
+
+    #[test]
+    fn the_events_socket_and_its_frames_are_described() {
+        let doc: Value = serde_json::from_str(document()).unwrap();
+        assert_eq!(doc["channels"]["events"]["address"], "/api/v1/events");
+        let messages = &doc["components"]["messages"];
+        let types =
+            &messages["event"]["payload"]["properties"]["event"]["properties"]["type"]["enum"];
+        assert_eq!(types.as_array().unwrap().len(), 8);
+        let codes = &messages["eventsError"]["payload"]["properties"]["code"]["enum"];
+        for code in [
+            "unauthenticated",
+            "read_only",
+            "unknown_topic",
+            "frame_too_large",
+        ] {
+            assert!(codes.as_array().unwrap().contains(&json!(code)), "{code}");
+        }
+        for name in ["auth", "subscribe", "ready", "replayed"] {
+            let message = &doc["channels"]["events"]["messages"][name]["$ref"];
+            assert_eq!(message, &json!(format!("#/components/messages/{name}")));
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::errors::ApiError;
 use crate::AppState;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::header::{HeaderMap, AUTHORIZATION};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, FromRequest, HttpMessage, HttpRequest};
 use application::Principal;
@@ -42,10 +42,15 @@ pub async fn authenticate(
 }
 
 async fn caller_of(req: &ServiceRequest) -> Result<Principal, ApiError> {
-    let key = bearer_key(req).ok_or(ApiError::Unauthenticated)?;
+    let key = bearer_key(req.headers()).ok_or(ApiError::Unauthenticated)?;
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::Internal("AppState is not registered".into()))?;
+    principal(state, key).await
+}
+
+/// The caller a presented key stands for: 401 when no active key matches.
+pub async fn principal(state: &AppState, key: &str) -> Result<Principal, ApiError> {
     state
         .api_keys
         .authenticate(key)
@@ -53,15 +58,14 @@ async fn caller_of(req: &ServiceRequest) -> Result<Principal, ApiError> {
         .ok_or(ApiError::Unauthenticated)
 }
 
-/// The key of an `Authorization: Bearer <key>` header (the scheme is case-insensitive).
-fn bearer_key(req: &ServiceRequest) -> Option<&str> {
-    let value = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+/// The key of an `Authorization: Bearer <key>` header, if there is one.
+pub fn bearer_key(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, key) = value.split_once(' ')?;
     let key = key.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
 }
 
-/// A minimum role, as a type: [`Viewer`], [`Operator`] or [`Admin`].
 pub trait RequiredRole {
     const ROLE: Role;
 }

@@ -9,12 +9,14 @@ pub mod extractors;
 pub mod http_metrics;
 pub mod idempotency;
 pub mod limits;
+pub mod live_events;
 pub mod openapi;
 pub mod pages;
 pub mod refusals;
 pub mod request_id;
 pub mod request_span;
 pub mod routes;
+pub mod socket_refusal;
 pub mod state;
 pub mod web_chat;
 

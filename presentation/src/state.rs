@@ -1,13 +1,13 @@
 //! The handlers' state, built once from the ports: the use cases, and the stores for plain reads.
 
 use application::ports::{
-    Channels, Clock, EventPublisher, EventSubscriber, HealthCheck, IdempotencyStore, Ledger,
-    RateLimiter, Timer, TraceContext,
+    Channels, Clock, EventLog, EventPublisher, EventSubscriber, HealthCheck, IdempotencyStore,
+    Ledger, RateLimiter, Timer, TraceContext,
 };
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, EndConversation, FirstAdmin, Handoff, Idempotency, Intake,
-    ReceiveWebhook, Scrape, SendOperatorMessage, Stores, VisitorTokens, WebChat, WebChatPorts,
-    WebChatSettings,
+    ApiKeys, BindPlatform, BotAdmin, EndConversation, EventFeed, FirstAdmin, Handoff, Idempotency,
+    Intake, ReceiveWebhook, Scrape, SendOperatorMessage, Stores, VisitorTokens, WebChat,
+    WebChatPorts, WebChatSettings,
 };
 use domain::repositories::{
     ApiKeyRepository, BindingRepository, BotRepository, ConversationRepository, MessageRepository,
@@ -29,6 +29,8 @@ pub struct AppState {
     pub handoff: Arc<Handoff>,
     /// The web chat's socket and the REST channel.
     pub web_chat: Arc<WebChat>,
+    /// Operators' live events (`/api/v1/events`).
+    pub events: Arc<EventFeed>,
     /// `Idempotency-Key` claims and answers for the admin API's POSTs.
     pub idempotency: Arc<Idempotency>,
     pub bots: Arc<dyn BotRepository>,
@@ -58,6 +60,8 @@ pub struct StateStores {
     /// Where operator messages are queued.
     pub ledger: Arc<dyn Ledger>,
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// The announced events of the last minutes, for clients that reconnect.
+    pub events: Arc<dyn EventLog>,
     /// Writes the inbound messages of webhooks and the web chat, in batches.
     pub intake: Intake,
 }
@@ -74,6 +78,7 @@ impl StateStores {
             + ApiKeyRepository
             + Ledger
             + IdempotencyStore
+            + EventLog
             + 'static,
     {
         Self {
@@ -84,7 +89,8 @@ impl StateStores {
             summaries: store.clone(),
             api_keys: store.clone(),
             ledger: store.clone(),
-            idempotency: store,
+            idempotency: store.clone(),
+            events: store,
             intake,
         }
     }
@@ -94,7 +100,7 @@ impl StateStores {
 pub struct StatePorts {
     pub channels: Channels,
     pub publisher: Arc<dyn EventPublisher>,
-    /// Where the web chat hears its replies.
+    /// Where the web chat hears its replies and operators' clients follow the events.
     pub subscriber: Arc<dyn EventSubscriber>,
     pub clock: Arc<dyn Clock>,
     pub timer: Arc<dyn Timer>,
@@ -161,6 +167,11 @@ impl AppState {
                 clock.clone(),
             )),
             idempotency: Arc::new(Idempotency::new(stores.idempotency, clock.clone())),
+            events: Arc::new(EventFeed::new(
+                ports.subscriber.clone(),
+                stores.events,
+                clock.clone(),
+            )),
             receive,
             web_chat: Arc::new(web_chat),
             bots: stores.bots,

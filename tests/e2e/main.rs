@@ -4,6 +4,7 @@
 mod bots;
 mod discord;
 mod dispatch;
+mod events;
 mod fake_gateway;
 mod handoff;
 mod hostile_text;

@@ -29,11 +29,12 @@ async fn a_text_update_gets_exactly_one_reply_with_the_models_text() {
             "a second reply was sent"
         );
         let published = std::iter::from_fn(|| events.try_recv().ok())
-            .map(|event| serde_json::to_value(event).unwrap()["type"].clone())
+            .map(|event| serde_json::to_value(event.event).unwrap()["type"].clone())
             .collect::<Vec<_>>();
         assert_eq!(
             published,
             [
+                "conversation_started",
                 "message_received",
                 "reply_started",
                 "reply_stored",

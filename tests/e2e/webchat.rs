@@ -95,7 +95,7 @@ async fn frames_until_reply(socket: &mut Socket) -> Vec<Value> {
     }
 }
 
-fn echo_config(
+pub(crate) fn echo_config(
     db: &database::testing::TestDatabase,
     openai: &FakeOpenAi,
     telegram: &FakeTelegram,
@@ -242,7 +242,7 @@ async fn the_rest_channel_answers_with_the_reply_or_the_message_to_poll() {
 }
 
 /// `SWITCHBOARD_TEST_REDIS_URL`, if set; in CI a missing Redis fails the test instead.
-fn redis_url() -> Option<String> {
+pub(crate) fn redis_url() -> Option<String> {
     match std::env::var("SWITCHBOARD_TEST_REDIS_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ if std::env::var("CI").is_ok_and(|ci| ci == "true") => {

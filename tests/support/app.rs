@@ -131,9 +131,18 @@ impl TestApp {
     }
 
     /// A subscription to the app's domain events, from now on (in-process apps only).
-    pub fn events(&self) -> tokio::sync::broadcast::Receiver<domain::DomainEvent> {
+    pub fn events(&self) -> tokio::sync::broadcast::Receiver<domain::PublishedEvent> {
+        self.bus().subscribe()
+    }
+
+    /// Announces `event` as the pipeline would (in-process apps only).
+    pub fn publish(&self, event: domain::DomainEvent) {
+        application::ports::EventPublisher::publish(self.bus().as_ref(), event);
+    }
+
+    fn bus(&self) -> &std::sync::Arc<switchboard::events::EventBus> {
         match &self.server {
-            Some(Server::InProcess(running)) => running.events.subscribe(),
+            Some(Server::InProcess(running)) => &running.events,
             _ => panic!("events are only observable in-process"),
         }
     }

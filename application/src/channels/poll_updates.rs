@@ -303,6 +303,7 @@ mod tests {
         Ok(Recorded::New {
             conversation_id: ConversationId::new(),
             message_id: MessageId::new(),
+            started: false,
         })
     }
 

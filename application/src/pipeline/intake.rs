@@ -249,6 +249,7 @@ mod tests {
         Recorded::New {
             conversation_id: ConversationId::new(),
             message_id: MessageId::new(),
+            started: false,
         }
     }
 

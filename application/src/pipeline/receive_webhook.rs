@@ -272,8 +272,16 @@ impl ReceiveWebhook {
         if let Recorded::New {
             conversation_id,
             message_id,
+            started,
         } = *recorded
         {
+            if started {
+                self.events.publish(DomainEvent::ConversationStarted {
+                    bot_id,
+                    conversation_id,
+                    platform,
+                });
+            }
             self.events.publish(DomainEvent::MessageReceived {
                 bot_id,
                 conversation_id,
@@ -518,13 +526,22 @@ mod tests {
                     Recorded::New {
                         conversation_id: ConversationId::new(),
                         message_id: MessageId::new(),
+                        started: true,
                     }
                 } else {
                     Recorded::Duplicate
                 })
             }));
         let mut events = MockEventPublisher::new();
-        events.expect_publish().times(1).return_const(());
+        let mut announced = mockall::Sequence::new();
+        for name in ["conversation.started", "message.received"] {
+            events
+                .expect_publish()
+                .withf(move |event| event.public_name() == Some(name))
+                .times(1)
+                .in_sequence(&mut announced)
+                .return_const(());
+        }
         let receipt = use_case(Some(world.binding.clone()), Ok(()), ledger, events)
             .handle(
                 world.bot.id,

@@ -43,6 +43,8 @@ pub enum Recorded {
     New {
         conversation_id: ConversationId,
         message_id: MessageId,
+        /// Whether the message started its conversation.
+        started: bool,
     },
     /// Already stored before (same bot, platform and external id): nothing was written.
     Duplicate,

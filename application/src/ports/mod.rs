@@ -23,7 +23,7 @@ pub use channel::{
     VerifyError,
 };
 pub use clock::{Clock, SystemClock};
-pub use events::{EventPublisher, EventSubscriber};
+pub use events::{EventLog, EventPublisher, EventRelay, EventScope, EventSubscriber, Followed};
 pub use gateway::{Gateway, GatewayConnection};
 pub use gauges::{Exposition, JobCount, PoolFigures, StoreGauges, StoreReading};
 pub use health::HealthCheck;
@@ -45,9 +45,9 @@ pub use wakeups::Wakeups;
 
 #[cfg(test)]
 pub use {
-    channel::MockChannel, clock::MockClock, events::MockEventPublisher, gateway::MockGateway,
-    gateway::MockGatewayConnection, gauges::MockExposition, gauges::MockStoreGauges,
-    idempotency::MockIdempotencyStore, leases::MockLeases, ledger::MockLedger,
-    model::MockLanguageModel, polling::MockPollOffsets, polling::MockUpdateSource,
-    queue::MockJobQueue, timer::MockTimer, wakeups::MockWakeups,
+    channel::MockChannel, clock::MockClock, events::MockEventLog, events::MockEventPublisher,
+    gateway::MockGateway, gateway::MockGatewayConnection, gauges::MockExposition,
+    gauges::MockStoreGauges, idempotency::MockIdempotencyStore, leases::MockLeases,
+    ledger::MockLedger, model::MockLanguageModel, polling::MockPollOffsets,
+    polling::MockUpdateSource, queue::MockJobQueue, timer::MockTimer, wakeups::MockWakeups,
 };

@@ -95,33 +95,43 @@ pub(crate) async fn record_batch(
         return Ok(Vec::new());
     }
     let tx = begin(store).await?;
-    let messages = match store_messages(&tx, &deliveries).await? {
-        Some(messages) => messages,
-        None => {
-            rollback(tx).await?;
-            return Ok(vec![Recorded::Duplicate; records.len()]);
-        }
+    let Some(stored) = store_messages(&tx, &deliveries).await? else {
+        rollback(tx).await?;
+        return Ok(vec![Recorded::Duplicate; records.len()]);
     };
-    let headed = touch_and_read_heads(&tx, &messages).await?;
-    enqueue_replies(&tx, &deliveries, &messages, headed).await?;
+    let headed = touch_and_read_heads(&tx, &stored.messages).await?;
+    enqueue_replies(&tx, &deliveries, &stored.messages, headed).await?;
     commit(tx).await?;
-    Ok(outcome(&firsts, &messages))
+    Ok(outcome(&firsts, stored))
 }
 
-/// What each record became: its message when new, else a duplicate. `new` is keyed by the
-/// index among the first deliveries.
-fn outcome(firsts: &[Option<&InboundRecord>], new: &HashMap<usize, Message>) -> Vec<Recorded> {
+/// What step 2 stored.
+struct Stored {
+    /// The new messages, by their delivery's index.
+    messages: HashMap<usize, Message>,
+    /// The ids of the conversations this batch started (each has a new message).
+    started: HashSet<String>,
+}
+
+/// What each record became: its message when new, else a duplicate. The first new message of
+/// a conversation the batch started (in input order) is the one that started it.
+fn outcome(firsts: &[Option<&InboundRecord>], stored: Stored) -> Vec<Recorded> {
+    let Stored {
+        messages,
+        mut started,
+    } = stored;
     let mut deliveries = 0..;
     firsts
         .iter()
         .map(|first| {
             let message = first
                 .and_then(|_| deliveries.next())
-                .and_then(|index| new.get(&index));
+                .and_then(|index| messages.get(&index));
             match message {
                 Some(message) => Recorded::New {
                     conversation_id: message.conversation_id,
                     message_id: message.id,
+                    started: started.remove(&message.conversation_id.to_string()),
                 },
                 None => Recorded::Duplicate,
             }
@@ -129,11 +139,12 @@ fn outcome(firsts: &[Option<&InboundRecord>], new: &HashMap<usize, Message>) -> 
         .collect()
 }
 
-/// Steps 1 and 2: the new messages, by their delivery's index; `None` when none is new.
+/// Steps 1 and 2: the new messages and the conversations they started; `None` when no
+/// message is new.
 async fn store_messages(
     tx: &DatabaseTransaction,
     deliveries: &[&InboundRecord],
-) -> Result<Option<HashMap<usize, Message>>, RepoError> {
+) -> Result<Option<Stored>, RepoError> {
     let Active { chats, started } = lock_conversations(tx, deliveries).await?;
     let mut candidates = Vec::with_capacity(deliveries.len());
     for record in deliveries {
@@ -151,8 +162,11 @@ async fn store_messages(
     if new.is_empty() {
         return Ok(None);
     }
-    drop_unused(tx, &started, &new).await?;
-    Ok(Some(new))
+    let started = drop_unused(tx, started, &new).await?;
+    Ok(Some(Stored {
+        messages: new,
+        started,
+    }))
 }
 
 /// The chats' active conversations, their rows locked.
@@ -295,7 +309,7 @@ async fn insert_messages(
 /// Inserts of `rows`, in order: on PostgreSQL one that reads them from a JSON array (which,
 /// unlike an array of a column's type bound through sea-query, may hold NULLs), elsewhere
 /// multi-row inserts that each bind at most [`INSERT_PARAMETERS`].
-fn inserts<A: ActiveModelTrait>(
+pub(crate) fn inserts<A: ActiveModelTrait>(
     backend: DbBackend,
     rows: Vec<A>,
 ) -> Result<Vec<InsertStatement>, RepoError> {
@@ -356,19 +370,20 @@ fn text_array(values: impl IntoIterator<Item = String>) -> Value {
 }
 
 /// Deletes the conversations this batch started that received no new message (their chat's
-/// messages were all redeliveries), as if they had never been started.
+/// messages were all redeliveries), as if they had never been started; returns the others.
 async fn drop_unused(
     tx: &DatabaseTransaction,
-    started: &HashSet<String>,
+    started: HashSet<String>,
     new: &HashMap<usize, Message>,
-) -> Result<(), RepoError> {
+) -> Result<HashSet<String>, RepoError> {
     let used: HashSet<String> = new
         .values()
         .map(|m| m.conversation_id.to_string())
         .collect();
-    let unused: Vec<String> = started.difference(&used).cloned().collect();
+    let (kept, unused): (HashSet<String>, HashSet<String>) =
+        started.into_iter().partition(|id| used.contains(id));
     if unused.is_empty() {
-        return Ok(());
+        return Ok(kept);
     }
     let backend = tx.get_database_backend();
     let delete = match backend {
@@ -382,7 +397,7 @@ async fn drop_unused(
             .build(backend),
     };
     tx.execute(delete).await.map_err(repo_err)?;
-    Ok(())
+    Ok(kept)
 }
 
 /// Step 3: moves each conversation's `updated_at` to its latest new message; returns which of

@@ -8,6 +8,7 @@ mod connect;
 mod conversations;
 mod entities;
 mod errors;
+mod events;
 mod gauges;
 mod idempotency;
 mod intake;

@@ -7,10 +7,10 @@ use crate::health::RedisHealth;
 use crate::pool::pool;
 use crate::RedisSetupError;
 use application::metrics;
-use application::ports::EventPublisher;
+use application::ports::EventRelay;
 use deadpool_redis::redis::{self, AsyncCommands};
 use deadpool_redis::Pool;
-use domain::DomainEvent;
+use domain::PublishedEvent;
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,7 +75,7 @@ impl RedisEvents {
 
     /// Spawns the subscriber: every other process's event goes to `sink`; it subscribes again
     /// whenever the connection drops. Resolves once subscribed the first time (or failed to).
-    pub async fn listen(&self, sink: Arc<dyn Fn(DomainEvent) + Send + Sync>) -> JoinHandle<()> {
+    pub async fn listen(&self, sink: Arc<dyn Fn(PublishedEvent) + Send + Sync>) -> JoinHandle<()> {
         let (ready, subscribed) = tokio::sync::oneshot::channel();
         let link = self.clone();
         let task = tokio::spawn(async move {
@@ -98,7 +98,7 @@ impl RedisEvents {
     /// Subscribes and forwards until the connection ends.
     async fn follow(
         &self,
-        sink: &Arc<dyn Fn(DomainEvent) + Send + Sync>,
+        sink: &Arc<dyn Fn(PublishedEvent) + Send + Sync>,
         ready: &mut Option<tokio::sync::oneshot::Sender<()>>,
     ) -> Result<(), String> {
         let mut pubsub = self
@@ -149,11 +149,11 @@ impl RedisPublisher {
     }
 }
 
-impl EventPublisher for RedisPublisher {
-    fn publish(&self, event: DomainEvent) {
+impl EventRelay for RedisPublisher {
+    fn relay(&self, event: &PublishedEvent) {
         let envelope = Envelope {
             origin: self.origin,
-            event,
+            event: event.clone(),
         };
         match serde_json::to_string(&envelope) {
             Ok(payload) => {

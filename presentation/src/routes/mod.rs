@@ -24,6 +24,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(setup::configure)
         .configure(console::configure)
         .configure(crate::web_chat::configure)
+        // Before the `/api/v1` scope: the socket authenticates itself (a browser cannot set
+        // the header, so the key may come in the first frame).
+        .configure(crate::live_events::configure)
         .service(
             web::scope("/api/v1")
                 // The last wrap runs first: authentication, then idempotency.

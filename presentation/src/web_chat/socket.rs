@@ -5,6 +5,7 @@
 use super::frames::{external_id, ClientFrame, ServerFrame, MAX_FRAME_BYTES};
 use crate::client::client_address;
 use crate::errors::ApiError;
+use crate::socket_refusal::refuse_on_socket;
 use crate::AppState;
 use actix_web::http::header::ORIGIN;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -139,20 +140,8 @@ fn refuse(
         _ => return Err(error.into()),
     };
     let problem = ApiError::from(error);
-    let Ok((response, mut socket, _)) = actix_ws::handle(req, body) else {
-        return Err(problem);
-    };
-    let code = problem.code();
-    let frame = ServerFrame::error(code, problem.to_string());
-    actix_web::rt::spawn(async move {
-        let _ = socket.text(frame.to_json()).await;
-        let reason = CloseReason {
-            code: CloseCode::Other(close_code),
-            description: Some(code.to_owned()),
-        };
-        let _ = socket.close(Some(reason)).await;
-    });
-    Ok(response)
+    let frame = ServerFrame::error(problem.code(), problem.to_string()).to_json();
+    refuse_on_socket(req, body, problem, close_code, frame)
 }
 
 /// The socket is gone (or must go): stop the session.

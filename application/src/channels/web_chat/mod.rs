@@ -253,6 +253,7 @@ impl WebChat {
         let Recorded::New {
             conversation_id,
             message_id,
+            ..
         } = self
             .say(
                 bot_id,

@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod bindings;
 pub mod bots;
 pub mod conversations;
+pub mod events;
 pub mod idempotency_keys;
 pub mod jobs;
 pub mod leases;

@@ -14,6 +14,7 @@ async fn quiet_chat(store: &SeaStore, bot: BotId, chat: &str) -> (ConversationId
     let Recorded::New {
         conversation_id,
         message_id,
+        ..
     } = receive(store, bot, chat, &format!("{chat}-1")).await
     else {
         unreachable!()

@@ -1,7 +1,7 @@
 //! Batched intake: many inbound messages in one transaction, deduplicated, all or nothing, and
 //! racing batches that keep one active conversation per chat and one head per lane.
 
-use crate::support::{at, claim_at, count, new_bot, receive, record, text};
+use crate::support::{at, claim_at, count, new_bot, receive, record, text, RecordOne};
 use application::ports::{InboundRecord, JobPayload, JobQueue, Ledger, Recorded};
 use database::testing::{fresh_databases, fresh_postgres, TestDatabase};
 use database::SeaStore;
@@ -45,9 +45,19 @@ fn new(recorded: &Recorded) -> (ConversationId, MessageId) {
         Recorded::New {
             conversation_id,
             message_id,
+            ..
         } => (*conversation_id, *message_id),
         Recorded::Duplicate => panic!("unexpected duplicate"),
     }
+}
+
+/// Whether each record's message started its conversation (`None`: a duplicate).
+fn started(recorded: &[Recorded]) -> Vec<Option<bool>> {
+    let started = |r: &Recorded| match r {
+        Recorded::New { started, .. } => Some(*started),
+        Recorded::Duplicate => None,
+    };
+    recorded.iter().map(started).collect()
 }
 
 fn states(lane: &[(String, MessageId)]) -> Vec<&str> {
@@ -64,7 +74,14 @@ async fn a_batch_starts_one_conversation_per_chat_and_queues_one_head_per_lane()
         let store = db.store().await;
         let bot = new_bot(&store, "Ada").await.id;
         // Chat `a` already has a conversation whose head is queued; chat `b` is new.
-        let (a, a0) = new(&receive(&store, bot, "a", "a0").await);
+        let first = receive(&store, bot, "a", "a0").await;
+        assert_eq!(
+            started(std::slice::from_ref(&first)),
+            [Some(true)],
+            "{}",
+            db.backend()
+        );
+        let (a, a0) = new(&first);
         let batch = [
             record(bot, "a", "a1", 1),
             record(bot, "b", "b1", 2),
@@ -74,6 +91,8 @@ async fn a_batch_starts_one_conversation_per_chat_and_queues_one_head_per_lane()
         ];
         let recorded = store.record_inbound_batch(&batch).await.unwrap();
         assert_eq!(recorded.len(), batch.len(), "{}", db.backend());
+        let only_b1 = [false, true, false, false, false].map(Some);
+        assert_eq!(started(&recorded), only_b1, "b1 started chat b");
         let recorded: Vec<_> = recorded.iter().map(new).collect();
         let [a1, b1, a2, b2, a3] = recorded.as_slice() else {
             unreachable!()
@@ -97,8 +116,16 @@ async fn a_batch_starts_one_conversation_per_chat_and_queues_one_head_per_lane()
 
         let touched = |id| ConversationRepository::get(&store, id);
         assert_eq!(touched(a).await.unwrap().unwrap().updated_at, at(5));
-        let started = touched(b).await.unwrap().unwrap();
-        assert_eq!((started.created_at, started.updated_at), (at(2), at(4)));
+        let started_b = touched(b).await.unwrap().unwrap();
+        assert_eq!((started_b.created_at, started_b.updated_at), (at(2), at(4)));
+
+        store.end(b, at(6)).await.unwrap();
+        let again = [record(bot, "b", "b2", 7), record(bot, "b", "b3", 7)];
+        let recorded = store.record_inbound_batch(&again).await.unwrap();
+        assert_eq!(started(&recorded), [None, Some(true)], "b3 starts anew");
+        assert_ne!(new(&recorded[1]).0, b);
+        let later = store.record_inbound(&record(bot, "b", "b4", 8)).await;
+        assert_eq!(started(&[later.unwrap()]), [Some(false)]);
     }
 }
 

@@ -15,6 +15,7 @@ async fn an_inbound_message_starts_a_conversation_and_a_reply_job() {
         let Recorded::New {
             conversation_id,
             message_id,
+            ..
         } = receive(&store, bot, "chat", "m1").await
         else {
             unreachable!()

@@ -10,6 +10,7 @@ mod bots;
 mod concurrency;
 mod conversations;
 mod dump;
+mod events;
 mod gateway_leases;
 mod gauges;
 mod handoff;

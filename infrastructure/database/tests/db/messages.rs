@@ -148,6 +148,7 @@ async fn transcripts_page_oldest_first_and_recent_is_newest_first() {
             let Recorded::New {
                 conversation_id,
                 message_id,
+                ..
             } = receive(&store, bot, "chat", &n.to_string()).await
             else {
                 unreachable!()
@@ -256,6 +257,7 @@ async fn a_message_is_read_with_its_conversation_bot_and_history_at_once() {
         let Recorded::New {
             conversation_id,
             message_id,
+            ..
         } = receive(&store, bot.id, "chat", "1").await
         else {
             unreachable!()

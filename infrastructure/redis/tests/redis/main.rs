@@ -3,8 +3,8 @@
 //! readiness tells.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use application::ports::{Admission, EventPublisher, HealthCheck, Limit, Rate, RateLimiter};
-use domain::{BotId, ConversationId, DomainEvent};
+use application::ports::{Admission, EventRelay, HealthCheck, Limit, Rate, RateLimiter};
+use domain::{BotId, ConversationId, DomainEvent, EventId, PublishedEvent};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_redis::{RedisEvents, RedisRateLimiter};
@@ -28,14 +28,19 @@ fn prefix() -> String {
     format!("switchboard-test-{}", uuid::Uuid::new_v4())
 }
 
-fn ended() -> DomainEvent {
-    DomainEvent::ConversationEnded {
-        bot_id: BotId::new(),
-        conversation_id: ConversationId::new(),
+fn ended() -> PublishedEvent {
+    let id = EventId::new();
+    PublishedEvent {
+        id,
+        at: id.created_at().unwrap(),
+        event: DomainEvent::ConversationEnded {
+            bot_id: BotId::new(),
+            conversation_id: ConversationId::new(),
+        },
     }
 }
 
-type Seen = Arc<Mutex<Vec<DomainEvent>>>;
+type Seen = Arc<Mutex<Vec<PublishedEvent>>>;
 
 /// A process on `prefix` whose received events are collected.
 async fn process(url: &str, prefix: &str) -> (RedisEvents, Seen) {
@@ -48,7 +53,7 @@ async fn process(url: &str, prefix: &str) -> (RedisEvents, Seen) {
     (events, seen)
 }
 
-async fn eventually(seen: &Seen, count: usize) -> Vec<DomainEvent> {
+async fn eventually(seen: &Seen, count: usize) -> Vec<PublishedEvent> {
     for _ in 0..100 {
         if seen.lock().unwrap().len() >= count {
             break;
@@ -65,10 +70,10 @@ async fn events_reach_the_other_process_in_order_and_not_their_publisher() {
     let (a, seen_by_a) = process(&url, &prefix).await;
     let (_b, seen_by_b) = process(&url, &prefix).await;
     let (_elsewhere, seen_elsewhere) = process(&url, &self::prefix()).await;
-    let sent: Vec<DomainEvent> = (0..5).map(|_| ended()).collect();
+    let sent: Vec<PublishedEvent> = (0..5).map(|_| ended()).collect();
     let publisher = a.publisher();
     for event in &sent {
-        publisher.publish(event.clone());
+        publisher.relay(event);
     }
     assert_eq!(eventually(&seen_by_b, 5).await, sent);
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -2,8 +2,8 @@
 //! and a timer, and fixed health checks.
 
 use application::ports::{
-    Channel, Clock, EventPublisher, EventSubscriber, HealthCheck, Inbound, InboundMessage,
-    InboundRequest, ParseError, Recipient, SendError, Timer, VerifyError,
+    Channel, Clock, EventPublisher, EventSubscriber, Followed, HealthCheck, Inbound,
+    InboundMessage, InboundRequest, ParseError, Recipient, SendError, Timer, VerifyError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -109,6 +109,10 @@ impl EventPublisher for NoEvents {
 }
 
 impl EventSubscriber for NoEvents {
+    fn follow(&self) -> BoxStream<'static, Followed> {
+        Box::pin(futures::stream::pending())
+    }
+
     fn subscribe(&self) -> BoxStream<'static, DomainEvent> {
         Box::pin(futures::stream::pending())
     }
