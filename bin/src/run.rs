@@ -25,7 +25,7 @@ pub enum Mode {
 pub struct Running {
     /// The HTTP address (the real port when configured with port 0); `None` for workers only.
     pub addr: Option<SocketAddr>,
-    server: Option<actix_web::dev::ServerHandle>,
+    server: Option<Server>,
     stop: StopHandle,
     /// The dispatcher, the Telegram poller and the Discord gateway supervisor.
     workers: JoinSet<()>,
@@ -35,6 +35,12 @@ pub struct Running {
     pub events: std::sync::Arc<crate::events::EventBus>,
     fan_out: Option<app::FanOut>,
     metrics: Option<MetricsTasks>,
+}
+
+/// The HTTP server: its handle, and the signal that closes its open sockets.
+struct Server {
+    handle: actix_web::dev::ServerHandle,
+    closing: presentation::Closing,
 }
 
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, StartupError> {
@@ -125,11 +131,12 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
                 TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
             let addr = listener.local_addr()?;
             offer_setup(&state.first_admin, settings, addr).await?;
+            let closing = state.closing.clone();
             let server = presentation::build_server(listener, state, http_settings(settings))?;
             let handle = server.handle();
             tokio::spawn(server);
             tracing::info!(%addr, "listening");
-            (Some(addr), Some(handle))
+            (Some(addr), Some(Server { handle, closing }))
         }
     };
     // Workers start once the listener is bound, so a failed bind leaves no job claimed.
@@ -212,10 +219,13 @@ impl Running {
     /// claim nothing new once told to stop, and their last writes may use pooled connections
     /// that were opened on the HTTP server's runtimes, which stopping the server shuts down.
     pub async fn shutdown(mut self) {
+        if let Some(server) = &self.server {
+            server.closing.close();
+        }
         self.stop.stop();
         while self.workers.join_next().await.is_some() {}
         if let Some(server) = self.server.take() {
-            server.stop(true).await;
+            server.handle.stop(true).await;
         }
         self.stop_listeners().await;
         tracing::info!("stopped");
@@ -224,7 +234,7 @@ impl Running {
     /// Stops a process abruptly, as a crash would: jobs keep their leases until they expire.
     pub async fn kill(mut self) {
         if let Some(server) = self.server.take() {
-            server.stop(false).await;
+            server.handle.stop(false).await;
         }
         self.workers.abort_all();
         while self.workers.join_next().await.is_some() {}

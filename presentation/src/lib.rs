@@ -3,6 +3,7 @@
 pub mod asyncapi;
 pub mod auth;
 pub mod client;
+pub mod closing;
 pub mod dto;
 pub mod errors;
 pub mod extractors;
@@ -21,6 +22,7 @@ pub mod state;
 pub mod web_chat;
 
 pub use client::TrustedProxies;
+pub use closing::Closing;
 pub use errors::ApiError;
 pub use limits::WebhookBodies;
 pub use state::{AppState, StatePorts, StateSettings, StateStores};

@@ -31,6 +31,8 @@ pub struct AppState {
     pub web_chat: Arc<WebChat>,
     /// Operators' live events (`/api/v1/events`).
     pub events: Arc<EventFeed>,
+    /// Raised when the server goes away: the open sockets close.
+    pub closing: crate::Closing,
     /// `Idempotency-Key` claims and answers for the admin API's POSTs.
     pub idempotency: Arc<Idempotency>,
     pub bots: Arc<dyn BotRepository>,
@@ -172,6 +174,7 @@ impl AppState {
                 stores.events,
                 clock.clone(),
             )),
+            closing: crate::Closing::default(),
             receive,
             web_chat: Arc::new(web_chat),
             bots: stores.bots,

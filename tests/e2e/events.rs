@@ -362,3 +362,16 @@ async fn a_client_that_never_reads_is_dropped_and_nothing_piles_up() {
     }
     assert!(app.stop().await);
 }
+
+#[tokio::test]
+async fn a_graceful_shutdown_closes_the_open_sockets_with_1001() {
+    let db = database::testing::fresh_sqlite();
+    let (app, bot, _fakes) = echo_app(&db).await;
+    let mut events = follow(&app, "", &[format!("bots/{bot}")]).await;
+    let (mut chat, _) = crate::webchat::connect(&app, &bot, "").await;
+    let stopping = tokio::spawn(app.stop());
+    // Closed by the server as it goes away, not dropped when its grace (30 s) runs out.
+    assert_eq!(close_code(&mut events).await, 1001);
+    assert_eq!(close_code(&mut chat).await, 1001);
+    assert!(stopping.await.unwrap());
+}

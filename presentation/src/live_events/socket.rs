@@ -113,6 +113,8 @@ enum Input {
     Frame(Option<Result<AggregatedMessage, ProtocolError>>),
     Live(Followed),
     Heartbeat,
+    /// The server is going away.
+    Closing,
 }
 
 /// One operator's open socket.
@@ -196,11 +198,13 @@ impl Session {
                 frame = frames.recv() => Input::Frame(frame),
                 Some(followed) = next_live(&mut self.live) => Input::Live(followed),
                 _ = heartbeat.tick() => Input::Heartbeat,
+                _ = self.state.closing.closed() => Input::Closing,
             };
             let step = match input {
                 Input::Frame(frame) => self.on_frame(frame).await,
                 Input::Live(followed) => self.on_live(followed).await,
                 Input::Heartbeat => self.on_heartbeat().await,
+                Input::Closing => Err(Some(CloseReason::from(CloseCode::Away))),
             };
             if let Err(end) = step {
                 return end;

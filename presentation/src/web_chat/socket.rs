@@ -108,6 +108,7 @@ async fn connect(
     };
     let mut session = Session {
         web_chat: state.web_chat.clone(),
+        closing: state.closing.clone(),
         bot_id,
         speaker: Speaker {
             chat: visitor.chat,
@@ -150,6 +151,7 @@ struct Closed;
 /// One visitor's open socket.
 struct Session {
     web_chat: Arc<WebChat>,
+    closing: crate::Closing,
     bot_id: BotId,
     speaker: Speaker,
     /// The conversations whose messages this socket shows: the active one at connect, and each
@@ -175,6 +177,7 @@ impl Session {
                 frame = frames.recv() => self.on_frame(frame).await,
                 Some(event) = events.next() => self.on_event(event).await,
                 _ = heartbeat.tick() => self.on_heartbeat().await,
+                _ = self.closing.closed() => Err(Some(CloseReason::from(CloseCode::Away))),
             };
             if let Err(reason) = step {
                 break reason;
