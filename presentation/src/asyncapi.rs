@@ -199,7 +199,9 @@ fn events_channel() -> Value {
             were announced: one conversation's in the order its facts were stored. A client that \
             stops reading, or falls more than 1024 events behind, is closed with 4408 (or, when \
             not even the close can be sent, dropped). Reconnect with `?after=` the last event id \
-            seen to get, from the database, what was missed in the last 5 minutes.",
+            seen to get, from the database, what was missed in the last 5 minutes. The key is \
+            checked again at each `subscribe` and every 20 s (revoked or expired: 4401); a server \
+            shutting down closes the socket with 1001.",
         "messages": messages,
         "bindings": {"ws": {"query": {
             "type": "object",

@@ -375,3 +375,30 @@ async fn a_graceful_shutdown_closes_the_open_sockets_with_1001() {
     assert_eq!(close_code(&mut chat).await, 1001);
     assert!(stopping.await.unwrap());
 }
+
+#[tokio::test]
+async fn a_revoked_key_loses_its_socket() {
+    let db = database::testing::fresh_sqlite();
+    let (app, bot, _fakes) = echo_app(&db).await;
+    let body = json!({"name": "leaving", "role": "viewer"});
+    let (_, issued) = app
+        .admin(Method::POST, "/api/v1/api-keys", Some(body))
+        .await;
+    let key = issued["key"].as_str().unwrap();
+    let mut socket = open(&app, "", Some(key)).await;
+    assert_eq!(next_frame(&mut socket).await["type"], "ready");
+    let path = format!("/api/v1/api-keys/{}", issued["id"].as_str().unwrap());
+    let (status, _) = app.admin(Method::DELETE, &path, None).await;
+    assert_eq!(status, 204);
+    send(
+        &mut socket,
+        json!({"type": "subscribe", "topics": [format!("bots/{bot}")]}),
+    )
+    .await;
+    let (error, code) = refused(socket).await;
+    assert_eq!(
+        (error["code"].as_str(), code),
+        (Some("unauthenticated"), 4401)
+    );
+    assert!(app.stop().await);
+}

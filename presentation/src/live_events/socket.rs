@@ -56,10 +56,10 @@ async fn connect(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let after = after(query.into_inner())?;
-    let principal = match auth::bearer_key(req.headers()) {
+    let signed_in = match auth::bearer_key(req.headers()) {
         None => None,
         Some(key) => match auth::principal(&state, key).await {
-            Ok(principal) => Some(principal),
+            Ok(principal) => Some((key.to_owned(), principal)),
             Err(ApiError::Unauthenticated) => return refuse(&req, body),
             Err(error) => return Err(error),
         },
@@ -73,13 +73,14 @@ async fn connect(
     let session = Session {
         state: state.clone(),
         socket,
+        key: String::new(),
         after,
         topics: Topics::default(),
         live: None,
         replayed: HashSet::new(),
         last_seen: Instant::now(),
     };
-    actix_web::rt::spawn(session.run(frames, principal));
+    actix_web::rt::spawn(session.run(frames, signed_in));
     Ok(response)
 }
 
@@ -121,6 +122,9 @@ enum Input {
 struct Session {
     state: web::Data<AppState>,
     socket: actix_ws::Session,
+    /// The key the client signed in with, checked again now and then: a revoked or expired
+    /// key ends the session.
+    key: String,
     after: Option<EventId>,
     topics: Topics,
     /// The live events, followed from the first subscription on, and since when.
@@ -131,20 +135,30 @@ struct Session {
 }
 
 impl Session {
-    async fn run(mut self, mut frames: AggregatedMessageStream, principal: Option<Principal>) {
-        let signed_in = match principal {
-            Some(principal) => Ok(principal),
+    async fn run(
+        mut self,
+        mut frames: AggregatedMessageStream,
+        signed_in: Option<(String, Principal)>,
+    ) {
+        let signed_in = match signed_in {
+            Some(signed_in) => Ok(signed_in),
             None => self.sign_in(&mut frames).await,
         };
         let end = match signed_in {
-            Ok(principal) => self.follow(frames, principal).await,
+            Ok((key, principal)) => {
+                self.key = key;
+                self.follow(frames, principal).await
+            }
             Err(end) => end,
         };
         let _ = timeout(SEND_WITHIN, self.socket.close(end)).await;
     }
 
     /// Waits [`AUTH_WITHIN`] for the `auth` frame and checks its key.
-    async fn sign_in(&mut self, frames: &mut AggregatedMessageStream) -> Result<Principal, End> {
+    async fn sign_in(
+        &mut self,
+        frames: &mut AggregatedMessageStream,
+    ) -> Result<(String, Principal), End> {
         let frame = match timeout(AUTH_WITHIN, frames.recv()).await {
             Err(_) => return Err(self.refuse("no `auth` frame within 5 s").await),
             Ok(None | Some(Ok(AggregatedMessage::Close(_)))) => return Err(None),
@@ -166,7 +180,7 @@ impl Session {
             }
         };
         match auth::principal(&self.state, &key).await {
-            Ok(principal) => Ok(principal),
+            Ok(principal) => Ok((key, principal)),
             Err(ApiError::Unauthenticated) => {
                 Err(self.refuse("the key is not an active API key").await)
             }
@@ -176,6 +190,17 @@ impl Session {
                     .await;
                 Err(Some(CloseReason::from(CloseCode::Error)))
             }
+        }
+    }
+
+    /// Checks the key again: a revoked or expired one ends the session (a store that cannot
+    /// answer now leaves it be).
+    async fn recheck(&mut self) -> Result<(), End> {
+        match auth::principal(&self.state, &self.key).await {
+            Err(ApiError::Unauthenticated) => {
+                Err(self.refuse("the key was revoked or has expired").await)
+            }
+            _ => Ok(()),
         }
     }
 
@@ -265,6 +290,7 @@ impl Session {
 
     /// Follows `topics` too, then replays what the client missed of them since `after`.
     async fn subscribe(&mut self, topics: &[String]) -> Result<(), End> {
+        self.recheck().await?;
         let before = self.topics.scope();
         let new = match self.topics.add(topics) {
             Ok(new) => new,
@@ -323,11 +349,12 @@ impl Session {
         }
     }
 
-    /// Pings, and closes a socket that has been silent too long.
+    /// Pings, closes a socket that has been silent too long, and checks the key again.
     async fn on_heartbeat(&mut self) -> Result<(), End> {
         if self.last_seen.elapsed() > IDLE_LIMIT {
             return Err(Some(CloseReason::from(CloseCode::Away)));
         }
+        self.recheck().await?;
         self.socket.ping(b"").await.map_err(|_| None)
     }
 
