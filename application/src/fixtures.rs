@@ -63,6 +63,7 @@ impl World {
             temperature: None,
             fallback_message: Some("fallback!".into()),
             handoff: domain::HandoffPolicy::default(),
+            provider_id: None,
         };
         let bot = Bot::create(draft, now());
         let credentials = Credentials::Telegram(

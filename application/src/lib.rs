@@ -13,13 +13,14 @@ pub mod shutdown;
 
 // Every module keeps its path at the crate's root (`application::generate_reply`, …).
 pub use admin::{
-    api_keys, bind_platform, bots, end_conversation, handoff, idempotency, operator_message, setup,
+    api_keys, bind_platform, bots, end_conversation, handoff, idempotency, operator_message,
+    providers, setup,
 };
 pub use channels::{gateway_supervisor, poll_supervisor, poll_updates, rate_limit, web_chat};
 pub use observability::{counted_leases, metrics, scrape};
 pub use pipeline::{
     backoff, binding_cache, commands, deliver_reply, dispatcher, generate_reply, history, intake,
-    job_runner, jobs, receive_webhook, settings, text,
+    job_runner, jobs, provider_models, receive_webhook, settings, text,
 };
 
 pub use api_keys::{ApiKeyError, ApiKeys, IssuedKey, Principal};
@@ -41,6 +42,8 @@ pub use jobs::{DeadEnd, Gone, Lookup, LookupError, Step};
 pub use operator_message::{OperatorMessageError, SendOperatorMessage};
 pub use poll_supervisor::{PollSupervisor, PollSupervisorPorts, PollSupervisorSettings};
 pub use poll_updates::{PollPorts, PollSettings, PollUpdates};
+pub use provider_models::ProviderModels;
+pub use providers::{ProviderAdmin, ProviderError};
 pub use rate_limit::LocalRateLimiter;
 pub use receive_webhook::{
     Admitted, Receipt, ReceiveError, ReceiveWebhook, Stores, SubscribeError,

@@ -9,7 +9,7 @@ use application::ports::{
 };
 use application::{
     CachedBindings, DeliverReply, Dispatcher, DispatcherPorts, DispatcherSettings, GenerateReply,
-    Intake, IntakeSettings, JobRunner, Journal, Lookup, PipelineSettings, Scrape,
+    Intake, IntakeSettings, JobRunner, Journal, Lookup, PipelineSettings, ProviderModels, Scrape,
 };
 use async_trait::async_trait;
 use database::SeaStore;
@@ -165,7 +165,7 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
     let generate = GenerateReply::new(
         lookup.clone(),
         store.clone(),
-        language_model(settings)?,
+        language_model(settings, &store)?,
         publisher.clone(),
         clock.clone(),
         Arc::new(TokioTimer),
@@ -334,26 +334,35 @@ fn channels(settings: &Settings) -> Result<Channels, StartupError> {
     ]))
 }
 
-fn language_model(settings: &Settings) -> Result<Arc<dyn LanguageModel>, StartupError> {
+fn language_model(
+    settings: &Settings,
+    store: &Arc<SeaStore>,
+) -> Result<Arc<dyn LanguageModel>, StartupError> {
     let ai = &settings.ai;
-    match ai.effective_provider() {
+    let base = openai::OpenAiSettings {
+        base_url: ai.base_url.clone(),
+        api_key: ai.api_key.as_ref().map(|k| Secret::new(k.expose_secret())),
+        default_model: ai.model.clone(),
+        timeout: Duration::from_secs(ai.timeout_seconds),
+        max_retries: ai.max_retries,
+        ..openai::OpenAiSettings::default()
+    };
+    let default: Arc<dyn LanguageModel> = match ai.effective_provider() {
         AiProvider::Echo => {
             tracing::warn!("no ai.api_key set: the `echo` provider answers by echoing");
-            Ok(Arc::new(openai::EchoModel))
+            Arc::new(openai::EchoModel)
         }
-        AiProvider::Openai => {
-            let model = openai::OpenAiModel::new(openai::OpenAiSettings {
-                base_url: ai.base_url.clone(),
-                api_key: ai.api_key.as_ref().map(|k| Secret::new(k.expose_secret())),
-                default_model: ai.model.clone(),
-                timeout: Duration::from_secs(ai.timeout_seconds),
-                max_retries: ai.max_retries,
-                ..openai::OpenAiSettings::default()
-            })
-            .map_err(|e| StartupError::Model(e.into()))?;
-            Ok(Arc::new(model))
-        }
-    }
+        AiProvider::Openai => Arc::new(
+            openai::OpenAiModel::new(base.clone()).map_err(|e| StartupError::Model(e.into()))?,
+        ),
+    };
+    // Bots that name a provider ask it (with the same timeouts and retries); the others, `ai.*`.
+    let clients = Arc::new(openai::ProviderClients::new(base));
+    Ok(Arc::new(ProviderModels::new(
+        default,
+        store.clone(),
+        clients,
+    )))
 }
 
 /// Readiness: the database answers.

@@ -15,7 +15,13 @@ use std::sync::Arc;
 pub async fn bots(settings: &Settings, action: BotsAction) -> Result<(), CommandError> {
     let store = Arc::new(connect_store(settings).await?);
     match action {
-        BotsAction::Create(new) => create(BotAdmin::new(store, Arc::new(SystemClock)), new).await,
+        BotsAction::Create(new) => {
+            create(
+                BotAdmin::new(store.clone(), store, Arc::new(SystemClock)),
+                new,
+            )
+            .await
+        }
         BotsAction::List { json } => list(store.as_ref(), json).await,
     }
 }
@@ -31,6 +37,7 @@ fn draft(new: NewBot) -> Result<BotDraft, CommandError> {
         handoff_keywords: None,
         handoff_message: None,
         handoff_idle_minutes: None,
+        provider_id: None,
     };
     request
         .into_draft()

@@ -1,6 +1,6 @@
 //! The Bot entity: an assistant's identity, prompt and model settings.
 
-use crate::{BotId, HandoffPolicy, TextRule, ValidationError};
+use crate::{BotId, HandoffPolicy, ProviderId, TextRule, ValidationError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -13,18 +13,7 @@ impl BotName {
     pub const MAX_CHARS: usize = 100;
 
     pub fn parse(value: &str) -> Result<Self, ValidationError> {
-        let trimmed = value.trim();
-        if trimmed.is_empty() {
-            return Err(ValidationError::new("name", "must not be empty"));
-        }
-        if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(ValidationError::new(
-                "name",
-                "must be at most 100 characters",
-            ));
-        }
-        TextRule::SingleLine.check("name", trimmed)?;
-        Ok(Self(trimmed.to_owned()))
+        crate::text::one_line_name("name", value, Self::MAX_CHARS).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -131,6 +120,8 @@ pub struct BotDraft {
     /// Sent when the model cannot answer; `None` uses a built-in apology.
     pub fallback_message: Option<String>,
     pub handoff: HandoffPolicy,
+    /// The provider asked; `None` uses the configured default (`ai.*`).
+    pub provider_id: Option<ProviderId>,
 }
 
 /// An AI assistant that can be bound to several platforms.
@@ -144,6 +135,8 @@ pub struct Bot {
     pub fallback_message: Option<String>,
     /// When and how the bot hands a chat to a person.
     pub handoff: HandoffPolicy,
+    /// The provider asked; `None` uses the configured default (`ai.*`).
+    pub provider_id: Option<ProviderId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Since when the bot has been paused: its messages are kept but not answered.
@@ -182,6 +175,7 @@ impl Bot {
             temperature: draft.temperature,
             fallback_message: draft.fallback_message,
             handoff: draft.handoff,
+            provider_id: draft.provider_id,
             created_at: now,
             updated_at: now,
             paused_at: None,
@@ -229,6 +223,7 @@ impl Bot {
         self.temperature = draft.temperature;
         self.fallback_message = draft.fallback_message;
         self.handoff = draft.handoff;
+        self.provider_id = draft.provider_id;
         self.updated_at = now;
     }
 
@@ -241,6 +236,7 @@ impl Bot {
             temperature: self.temperature,
             fallback_message: self.fallback_message.clone(),
             handoff: self.handoff.clone(),
+            provider_id: self.provider_id,
         }
     }
 
@@ -293,6 +289,7 @@ mod tests {
             temperature: None,
             fallback_message: None,
             handoff: HandoffPolicy::default(),
+            provider_id: None,
         }
     }
 

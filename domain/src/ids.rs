@@ -58,6 +58,10 @@ uuid_id!(
     ApiKeyId
 );
 uuid_id!(
+    /// Identifies a model provider.
+    ProviderId
+);
+uuid_id!(
     /// Identifies an announced event: time-ordered, so a client resumes after the last it saw.
     EventId
 );

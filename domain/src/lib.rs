@@ -11,6 +11,7 @@ pub mod message;
 pub mod origin;
 pub mod page;
 pub mod platform;
+pub mod provider;
 pub mod repositories;
 pub mod secret;
 pub mod shapes;
@@ -23,7 +24,7 @@ pub use conversation::{Conversation, ConversationMode, ConversationStatus, Exter
 pub use error::{RepoError, ValidationError};
 pub use events::{DomainEvent, PublishedEvent};
 pub use handoff::HandoffPolicy;
-pub use ids::{ApiKeyId, BotId, ConversationId, EventId, MessageId};
+pub use ids::{ApiKeyId, BotId, ConversationId, EventId, MessageId, ProviderId};
 pub use message::{
     DeliveryReport, Direction, ExternalMessageId, Message, MessageContent, MessageStatus,
     TokenUsage,
@@ -33,6 +34,9 @@ pub use page::{Cursor, Page, PageRequest};
 pub use platform::{
     Credentials, DiscordCredentials, MessengerCredentials, PlatformBinding, PlatformKind,
     TelegramCredentials, TelegramMode, WebChatCredentials, WhatsappCredentials,
+};
+pub use provider::{
+    BaseUrl, ModelPrice, Prices, Provider, ProviderDraft, ProviderKind, ProviderName,
 };
 pub use secret::Secret;
 pub use summary::{BotSummary, TimeRange};

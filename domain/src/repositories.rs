@@ -3,7 +3,8 @@
 use crate::{
     ApiKey, ApiKeyId, Bot, BotId, BotSummary, Conversation, ConversationId, ConversationMode,
     ConversationStatus, DeliveryReport, ExternalChatId, ExternalMessageId, Message, MessageId,
-    MessageStatus, Page, PageRequest, PlatformBinding, PlatformKind, RepoError, TimeRange,
+    MessageStatus, Page, PageRequest, PlatformBinding, PlatformKind, Provider, ProviderId,
+    RepoError, TimeRange,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -21,6 +22,28 @@ pub trait BotRepository: Send + Sync {
     async fn save_pause(&self, bot: &Bot) -> Result<bool, RepoError>;
     /// Deletes a bot with its bindings, conversations, messages and jobs; `false` when absent.
     async fn delete(&self, id: BotId) -> Result<bool, RepoError>;
+}
+
+/// What deleting a provider did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProviderRemoval {
+    Deleted,
+    Missing,
+    /// A bot names it: nothing was deleted.
+    InUse,
+}
+
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ProviderRepository: Send + Sync {
+    async fn insert(&self, provider: &Provider) -> Result<(), RepoError>;
+    async fn get(&self, id: ProviderId) -> Result<Option<Provider>, RepoError>;
+    /// Oldest first, paged by id.
+    async fn list(&self, page: &PageRequest) -> Result<Page<Provider>, RepoError>;
+    /// Saves a revised provider; `false` when it no longer exists.
+    async fn update(&self, provider: &Provider) -> Result<bool, RepoError>;
+    /// Deletes it unless a bot names it, checked in the same transaction.
+    async fn delete(&self, id: ProviderId) -> Result<ProviderRemoval, RepoError>;
 }
 
 #[cfg_attr(feature = "mocks", mockall::automock)]

@@ -8,6 +8,25 @@
 
 use crate::ValidationError;
 
+/// A one-line name: trimmed, 1 to `max_chars` characters, no control character; errors name
+/// `field`.
+pub fn one_line_name(
+    field: &'static str,
+    value: &str,
+    max_chars: usize,
+) -> Result<String, ValidationError> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    if trimmed.chars().count() > max_chars {
+        let reason = format!("must be at most {max_chars} characters");
+        return Err(ValidationError::new(field, reason));
+    }
+    TextRule::SingleLine.check(field, trimmed)?;
+    Ok(trimmed.to_owned())
+}
+
 /// Which characters a stored text may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TextRule {

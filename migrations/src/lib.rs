@@ -44,6 +44,7 @@ mod m20261203_000011_job_trace_parent;
 mod m20261203_000012_conversation_handoff;
 mod m20261203_000013_bot_handoff;
 mod m20261204_000014_events;
+mod m20261205_000015_providers;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_conversation_handoff::Migration),
             Box::new(m20261203_000013_bot_handoff::Migration),
             Box::new(m20261204_000014_events::Migration),
+            Box::new(m20261205_000015_providers::Migration),
         ]
     }
 }

@@ -6,12 +6,12 @@ use application::ports::{
 };
 use application::{
     ApiKeys, BindPlatform, BotAdmin, EndConversation, EventFeed, FirstAdmin, Handoff, Idempotency,
-    Intake, ReceiveWebhook, Scrape, SendOperatorMessage, Stores, VisitorTokens, WebChat,
-    WebChatPorts, WebChatSettings,
+    Intake, ProviderAdmin, ReceiveWebhook, Scrape, SendOperatorMessage, Stores, VisitorTokens,
+    WebChat, WebChatPorts, WebChatSettings,
 };
 use domain::repositories::{
     ApiKeyRepository, BindingRepository, BotRepository, ConversationRepository, MessageRepository,
-    SummaryRepository,
+    ProviderRepository, SummaryRepository,
 };
 use domain::Secret;
 use std::sync::Arc;
@@ -20,6 +20,7 @@ use std::sync::Arc;
 pub struct AppState {
     pub receive: Arc<ReceiveWebhook>,
     pub bot_admin: Arc<BotAdmin>,
+    pub providers: Arc<ProviderAdmin>,
     pub bind: Arc<BindPlatform>,
     pub api_keys: Arc<ApiKeys>,
     /// Trades the setup token a fresh server logs for its first admin key.
@@ -53,6 +54,7 @@ pub struct AppState {
 /// ([`StateStores::all`]), a decorated one may stand in for any.
 pub struct StateStores {
     pub bots: Arc<dyn BotRepository>,
+    pub providers: Arc<dyn ProviderRepository>,
     /// Shared with whatever else binds or reads bindings, so that one cache serves them all.
     pub bindings: Arc<dyn BindingRepository>,
     pub conversations: Arc<dyn ConversationRepository>,
@@ -73,6 +75,7 @@ impl StateStores {
     pub fn all<S>(store: Arc<S>, intake: Intake) -> Self
     where
         S: BotRepository
+            + ProviderRepository
             + BindingRepository
             + ConversationRepository
             + MessageRepository
@@ -85,6 +88,7 @@ impl StateStores {
     {
         Self {
             bots: store.clone(),
+            providers: store.clone(),
             bindings: store.clone(),
             conversations: store.clone(),
             messages: store.clone(),
@@ -146,7 +150,12 @@ impl AppState {
             bootstrap_api_key,
         ));
         Self {
-            bot_admin: Arc::new(BotAdmin::new(stores.bots.clone(), clock.clone())),
+            bot_admin: Arc::new(BotAdmin::new(
+                stores.bots.clone(),
+                stores.providers.clone(),
+                clock.clone(),
+            )),
+            providers: Arc::new(ProviderAdmin::new(stores.providers.clone(), clock.clone())),
             bind: Arc::new(BindPlatform::new(
                 stores.bots.clone(),
                 stores.bindings.clone(),

@@ -11,6 +11,7 @@ mod hostile_text;
 mod master_key;
 mod meta;
 mod operator;
+mod providers;
 mod reliability;
 mod telegram;
 mod telegram_polling;

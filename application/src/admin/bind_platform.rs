@@ -155,6 +155,7 @@ mod tests {
             temperature: None,
             fallback_message: None,
             handoff: domain::HandoffPolicy::default(),
+            provider_id: None,
         };
         Bot::create(draft, Utc::now())
     }

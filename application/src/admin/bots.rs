@@ -2,7 +2,7 @@
 
 use crate::ports::Clock;
 use chrono::{DateTime, Utc};
-use domain::repositories::BotRepository;
+use domain::repositories::{BotRepository, ProviderRepository};
 use domain::{Bot, BotDraft, BotId, RepoError, ValidationError};
 use std::sync::Arc;
 use thiserror::Error;
@@ -20,16 +20,27 @@ pub enum BotError {
 
 pub struct BotAdmin {
     bots: Arc<dyn BotRepository>,
+    /// Where a bot's `provider_id` must be found.
+    providers: Arc<dyn ProviderRepository>,
     clock: Arc<dyn Clock>,
 }
 
 impl BotAdmin {
-    pub fn new(bots: Arc<dyn BotRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { bots, clock }
+    pub fn new(
+        bots: Arc<dyn BotRepository>,
+        providers: Arc<dyn ProviderRepository>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            bots,
+            providers,
+            clock,
+        }
     }
 
     #[tracing::instrument(skip_all)]
     pub async fn create(&self, draft: BotDraft) -> Result<Bot, BotError> {
+        self.known_provider(&draft).await?;
         let bot = Bot::create(draft, self.clock.now());
         self.bots.insert(&bot).await?;
         tracing::info!(bot_id = %bot.id, "bot created");
@@ -45,7 +56,11 @@ impl BotAdmin {
         revise: impl FnOnce(BotDraft) -> Result<BotDraft, ValidationError> + Send,
     ) -> Result<Bot, BotError> {
         let mut bot = self.bots.get(id).await?.ok_or(BotError::NotFound(id))?;
-        bot.revise(revise(bot.draft())?, self.clock.now());
+        let draft = revise(bot.draft())?;
+        if draft.provider_id != bot.provider_id {
+            self.known_provider(&draft).await?;
+        }
+        bot.revise(draft, self.clock.now());
         if !self.bots.update(&bot).await? {
             return Err(BotError::NotFound(id));
         }
@@ -82,6 +97,19 @@ impl BotAdmin {
         Ok(bot)
     }
 
+    /// `Ok` when the draft names no provider or one that is stored; else a 422 on `provider_id`.
+    async fn known_provider(&self, draft: &BotDraft) -> Result<(), BotError> {
+        let Some(id) = draft.provider_id else {
+            return Ok(());
+        };
+        match self.providers.get(id).await? {
+            Some(_) => Ok(()),
+            None => {
+                Err(ValidationError::new("provider_id", format!("names no provider ({id})")).into())
+            }
+        }
+    }
+
     #[tracing::instrument(skip_all, fields(bot_id = %id))]
     pub async fn delete(&self, id: BotId) -> Result<(), BotError> {
         if !self.bots.delete(id).await? {
@@ -97,7 +125,7 @@ mod tests {
     use super::*;
     use crate::ports::MockClock;
     use chrono::{TimeZone, Utc};
-    use domain::repositories::MockBotRepository;
+    use domain::repositories::{MockBotRepository, MockProviderRepository};
     use domain::{BotName, SystemPrompt};
 
     fn draft(name: &str) -> BotDraft {
@@ -108,7 +136,28 @@ mod tests {
             temperature: None,
             fallback_message: None,
             handoff: domain::HandoffPolicy::default(),
+            provider_id: None,
         }
+    }
+
+    /// A provider store that knows none.
+    fn no_providers() -> Arc<MockProviderRepository> {
+        let mut providers = MockProviderRepository::new();
+        providers.expect_get().returning(|_| Ok(None));
+        Arc::new(providers)
+    }
+
+    #[tokio::test]
+    async fn a_bot_may_name_only_a_stored_provider() {
+        let mut bots = MockBotRepository::new();
+        bots.expect_insert().never();
+        let admin = BotAdmin::new(Arc::new(bots), no_providers(), clock_at(0));
+        let named = BotDraft {
+            provider_id: Some(domain::ProviderId::new()),
+            ..draft("a")
+        };
+        let refused = admin.create(named).await;
+        assert!(matches!(refused, Err(BotError::Invalid(e)) if e.field == "provider_id"));
     }
 
     fn clock_at(secs: i64) -> Arc<MockClock> {
@@ -129,7 +178,7 @@ mod tests {
         bots.expect_update()
             .withf(move |bot| bot.id == id && bot.name.as_str() == "new")
             .returning(|_| Ok(true));
-        let admin = BotAdmin::new(Arc::new(bots), clock_at(99));
+        let admin = BotAdmin::new(Arc::new(bots), no_providers(), clock_at(99));
         let bot = admin
             .update(id, |d| {
                 Ok(BotDraft {
@@ -150,7 +199,7 @@ mod tests {
         bots.expect_get().returning(|_| Ok(None));
         bots.expect_delete().returning(|_| Ok(false));
         bots.expect_save_pause().never();
-        let admin = BotAdmin::new(Arc::new(bots), clock_at(0));
+        let admin = BotAdmin::new(Arc::new(bots), no_providers(), clock_at(0));
         assert!(matches!(
             admin.update(BotId::new(), Ok).await,
             Err(BotError::NotFound(_))
@@ -180,7 +229,7 @@ mod tests {
             .times(saves)
             .returning(|_| Ok(true));
         bots.expect_update().never();
-        BotAdmin::new(Arc::new(bots), clock_at(now))
+        BotAdmin::new(Arc::new(bots), no_providers(), clock_at(now))
     }
 
     #[tokio::test]
@@ -221,7 +270,7 @@ mod tests {
         let id = bot.id;
         bots.expect_get().returning(move |_| Ok(Some(bot.clone())));
         bots.expect_save_pause().times(1).returning(|_| Ok(false));
-        let admin = BotAdmin::new(Arc::new(bots), clock_at(5));
+        let admin = BotAdmin::new(Arc::new(bots), no_providers(), clock_at(5));
         assert!(matches!(admin.pause(id).await, Err(BotError::NotFound(_))));
     }
 }

@@ -1,4 +1,4 @@
-//! The admin API's use cases: bots, bindings, API keys, operator messages, handoffs, first setup and `Idempotency-Key`s.
+//! The admin API's use cases: bots, providers, bindings, API keys, operator messages, handoffs, first setup and `Idempotency-Key`s.
 
 pub mod api_keys;
 pub mod bind_platform;
@@ -7,4 +7,5 @@ pub mod end_conversation;
 pub mod handoff;
 pub mod idempotency;
 pub mod operator_message;
+pub mod providers;
 pub mod setup;

@@ -193,6 +193,7 @@ impl GenerateReply {
         let bot = &target.bot;
         let budget = self.settings.history_token_budget;
         let request = ChatRequest {
+            provider_id: bot.provider_id,
             model: bot.model.clone(),
             temperature: bot.temperature.map(|t| t.value()),
             system_prompt: bot.system_prompt.as_str().to_owned(),

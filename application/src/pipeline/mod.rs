@@ -11,10 +11,11 @@ pub mod job_runner;
 pub mod jobs;
 pub mod settings;
 
-// Reply: commands and canned answers, the history, the model.
+// Reply: commands and canned answers, the history, the model (the bot's provider's).
 pub mod commands;
 pub mod generate_reply;
 pub mod history;
+pub mod provider_models;
 
 // Out: split into parts, send, back off and retry.
 pub mod backoff;

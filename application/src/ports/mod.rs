@@ -33,7 +33,8 @@ pub use idempotency::{
 pub use leases::Leases;
 pub use ledger::{InboundRecord, Ledger, Recorded, ReplyStored};
 pub use model::{
-    ChatRequest, ChatTurn, Completion, LanguageModel, ModelError, TokenUsage, TurnRole,
+    ChatRequest, ChatTurn, Completion, LanguageModel, ModelError, ModelFactory, TokenUsage,
+    TurnRole,
 };
 pub use polling::{PollError, PollOffsets, UpdateBatch, UpdateSource};
 pub use queue::{ClaimedJob, JobPayload, JobQueue, LeaseToken};
@@ -48,6 +49,7 @@ pub use {
     channel::MockChannel, clock::MockClock, events::MockEventLog, events::MockEventPublisher,
     gateway::MockGateway, gateway::MockGatewayConnection, gauges::MockExposition,
     gauges::MockStoreGauges, idempotency::MockIdempotencyStore, leases::MockLeases,
-    ledger::MockLedger, model::MockLanguageModel, polling::MockPollOffsets,
-    polling::MockUpdateSource, queue::MockJobQueue, timer::MockTimer, wakeups::MockWakeups,
+    ledger::MockLedger, model::MockLanguageModel, model::MockModelFactory,
+    polling::MockPollOffsets, polling::MockUpdateSource, queue::MockJobQueue, timer::MockTimer,
+    wakeups::MockWakeups,
 };

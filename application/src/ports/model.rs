@@ -2,6 +2,8 @@
 
 use async_trait::async_trait;
 pub use domain::TokenUsage;
+use domain::{Provider, ProviderId};
+use std::sync::Arc;
 use thiserror::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +22,8 @@ pub struct ChatTurn {
 /// What the model is asked; the last turn is the user's message to answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChatRequest {
+    /// The bot's provider; `None` asks the configured default (`ai.*`).
+    pub provider_id: Option<ProviderId>,
     /// `None` uses the adapter's configured default model.
     pub model: Option<String>,
     pub temperature: Option<f32>,
@@ -59,4 +63,10 @@ pub enum ModelError {
 #[async_trait]
 pub trait LanguageModel: Send + Sync {
     async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError>;
+}
+
+/// Builds the client of a stored provider (its kind, address and key).
+#[cfg_attr(test, mockall::automock)]
+pub trait ModelFactory: Send + Sync {
+    fn model_for(&self, provider: &Provider) -> Result<Arc<dyn LanguageModel>, ModelError>;
 }

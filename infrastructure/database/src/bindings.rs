@@ -1,9 +1,9 @@
 //! [`BindingRepository`] on the `platform_bindings` table, credentials sealed when a master key is set.
 
 use crate::entities::bindings::{Column, Entity, Model};
-use crate::errors::{corrupt, repo_err};
+use crate::errors::{corrupt, repo_err, unsealable};
 use crate::mapping::{binding, binding_row, from_json, to_json};
-use crate::sealing::{open_stored, SealError};
+use crate::sealing::open_stored;
 use crate::SeaStore;
 use async_trait::async_trait;
 use domain::repositories::BindingRepository;
@@ -17,15 +17,6 @@ const CREDENTIALS: &str = "platform_bindings.credentials";
 /// longer open.
 fn row_context(bot_id: &str, platform: &str) -> Vec<u8> {
     format!("switchboard/platform_bindings/{bot_id}/{platform}").into_bytes()
-}
-
-/// A value that does not open: corrupt when the key or the row does not match; a plain
-/// storage error when the key is missing or the format is newer than this build.
-fn unsealable(err: SealError) -> RepoError {
-    match err {
-        SealError::Unopenable => corrupt(CREDENTIALS, err),
-        other => RepoError::Other(format!("{CREDENTIALS}: {other}")),
-    }
 }
 
 impl SeaStore {
@@ -45,7 +36,8 @@ impl SeaStore {
     /// A row's credentials, opened in memory when sealed.
     fn credentials(&self, row: &Model) -> Result<Credentials, RepoError> {
         let context = row_context(&row.bot_id, &row.platform);
-        let json = open_stored(self.sealer(), &row.credentials, &context).map_err(unsealable)?;
+        let json = open_stored(self.sealer(), &row.credentials, &context)
+            .map_err(|e| unsealable(CREDENTIALS, e))?;
         let json = std::str::from_utf8(&json).map_err(|e| corrupt(CREDENTIALS, e))?;
         from_json(CREDENTIALS, json)
     }

@@ -1,5 +1,6 @@
 //! Maps driver errors to [`RepoError`]: unique violations, unreachable storage, everything else.
 
+use crate::sealing::SealError;
 use domain::RepoError;
 use sea_orm::{sqlx, DbErr, RuntimeErr, SqlErr};
 
@@ -65,6 +66,15 @@ fn postgres_unavailable(code: &str) -> bool {
 /// A stored value that does not parse back into the domain.
 pub(crate) fn corrupt(what: &str, err: impl std::fmt::Display) -> RepoError {
     RepoError::Corrupt(format!("{what}: {err}"))
+}
+
+/// A sealed column `what` that does not open: corrupt when the key or the row does not match;
+/// a plain storage error when the key is missing or the format is newer than this build.
+pub(crate) fn unsealable(what: &str, err: SealError) -> RepoError {
+    match err {
+        SealError::Unopenable => corrupt(what, err),
+        other => RepoError::Other(format!("{what}: {other}")),
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod mapping;
 mod messages;
 mod paging;
 mod poll_offsets;
+mod providers;
 mod queue;
 mod replies;
 mod sealing;

@@ -1,13 +1,13 @@
 //! Conversions between stored rows and domain values; unparseable rows become `RepoError::Corrupt`.
 
-use crate::entities::{api_keys, bindings, bots, conversations, jobs, messages};
+use crate::entities::{api_keys, bindings, bots, conversations, jobs, messages, providers};
 use crate::errors::corrupt;
 use application::ports::{ClaimedJob, LeaseToken};
 use chrono::{DateTime, Utc};
 use domain::{
-    ApiKey, Bot, BotName, Conversation, Credentials, ExternalChatId, ExternalMessageId,
-    HandoffPolicy, Message, PlatformBinding, RepoError, Secret, SystemPrompt, Temperature,
-    TextRule, TokenUsage,
+    ApiKey, BaseUrl, Bot, BotName, Conversation, Credentials, ExternalChatId, ExternalMessageId,
+    HandoffPolicy, Message, PlatformBinding, Prices, Provider, ProviderKind, ProviderName,
+    RepoError, Secret, SystemPrompt, Temperature, TextRule, TokenUsage,
 };
 use sea_orm::ActiveValue::Set;
 use serde::{de::DeserializeOwned, Serialize};
@@ -62,6 +62,7 @@ pub(crate) fn bot_row(bot: &Bot) -> Result<bots::ActiveModel, RepoError> {
         handoff_keywords: Set(to_json(&bot.handoff.keywords())?),
         handoff_message: Set(bot.handoff.custom_message().map(str::to_owned)),
         handoff_idle_minutes: Set(i64::from(bot.handoff.idle_minutes())),
+        provider_id: Set(bot.provider_id.map(|id| id.to_string())),
         created_at: Set(millis(bot.created_at)),
         updated_at: Set(millis(bot.updated_at)),
         paused_at: Set(bot.paused_at.map(millis)),
@@ -93,6 +94,7 @@ pub(crate) fn bot(row: bots::Model) -> Result<Bot, RepoError> {
             .map(|t| Temperature::parse(t as f32).map_err(|e| corrupt("bots.temperature", e)))
             .transpose()?,
         fallback_message: row.fallback_message,
+        provider_id: parse_opt("bots.provider_id", row.provider_id.as_deref())?,
         created_at: time("bots.created_at", row.created_at)?,
         updated_at: time("bots.updated_at", row.updated_at)?,
         paused_at: time_opt("bots.paused_at", row.paused_at)?,
@@ -120,6 +122,46 @@ pub(crate) fn binding(
         credentials,
         created_at: time("platform_bindings.created_at", row.created_at)?,
         updated_at: time("platform_bindings.updated_at", row.updated_at)?,
+    })
+}
+
+/// A provider's row; `api_key` is the column's text, sealed or not.
+pub(crate) fn provider_row(
+    provider: &Provider,
+    api_key: String,
+) -> Result<providers::ActiveModel, RepoError> {
+    Ok(providers::ActiveModel {
+        id: Set(provider.id.to_string()),
+        name: Set(provider.name.as_str().to_owned()),
+        kind: Set(provider.kind.as_str().to_owned()),
+        base_url: Set(provider.base_url.as_str().to_owned()),
+        api_key: Set(api_key),
+        models: Set(to_json(&provider.models)?),
+        prices: Set(provider.prices.as_ref().map(to_json).transpose()?),
+        created_at: Set(millis(provider.created_at)),
+        updated_at: Set(millis(provider.updated_at)),
+    })
+}
+
+/// Prices as stored, held to the rules they were written under.
+fn prices(json: &str) -> Result<Prices, RepoError> {
+    let stored: Prices = from_json("providers.prices", json)?;
+    Prices::parse(&stored.currency, stored.models).map_err(|e| corrupt("providers.prices", e))
+}
+
+/// A provider from its row, with the key already opened.
+pub(crate) fn provider(row: &providers::Model, api_key: Secret) -> Result<Provider, RepoError> {
+    Ok(Provider {
+        id: parse("providers.id", &row.id)?,
+        name: ProviderName::parse(&row.name).map_err(|e| corrupt("providers.name", e))?,
+        kind: ProviderKind::parse(&row.kind)
+            .ok_or_else(|| corrupt("providers.kind", format!("unknown kind `{}`", row.kind)))?,
+        base_url: BaseUrl::parse(&row.base_url).map_err(|e| corrupt("providers.base_url", e))?,
+        api_key,
+        models: from_json("providers.models", &row.models)?,
+        prices: row.prices.as_deref().map(prices).transpose()?,
+        created_at: time("providers.created_at", row.created_at)?,
+        updated_at: time("providers.updated_at", row.updated_at)?,
     })
 }
 

@@ -13,17 +13,18 @@ const POSTGRES_WRITERS: usize = 4;
 #[derive(Debug, Clone)]
 pub struct SeaStore {
     db: DatabaseConnection,
-    /// Seals platform credentials at rest, when a master key is configured.
+    /// Seals platform credentials and provider keys at rest, when a master key is configured.
     sealer: Option<Sealer>,
 }
 
 impl SeaStore {
-    /// A store that keeps platform credentials in plain text.
+    /// A store that keeps platform credentials and provider keys in plain text.
     pub fn new(db: DatabaseConnection) -> Self {
         Self { db, sealer: None }
     }
 
-    /// This store with `sealer` sealing platform credentials on write (none: plain text).
+    /// This store with `sealer` sealing platform credentials and provider keys on write (none:
+    /// plain text).
     /// Sealed values always need the sealer to be read; plain ones are read either way.
     pub fn sealed_with(self, sealer: Option<Sealer>) -> Self {
         Self { sealer, ..self }

@@ -56,6 +56,7 @@ mod tests {
     #[tokio::test]
     async fn echoes_the_last_user_turn() {
         let request = ChatRequest {
+            provider_id: None,
             model: None,
             temperature: None,
             system_prompt: "ignored".into(),
@@ -73,6 +74,7 @@ mod tests {
     #[tokio::test]
     async fn says_so_when_there_is_nothing_to_echo() {
         let request = ChatRequest {
+            provider_id: None,
             model: None,
             temperature: None,
             system_prompt: String::new(),

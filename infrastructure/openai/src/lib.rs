@@ -2,10 +2,12 @@
 
 mod echo;
 mod model;
+mod providers;
 mod settings;
 mod span;
 mod wire;
 
 pub use echo::{EchoModel, ECHO_MODEL};
 pub use model::{BuildError, OpenAiModel};
-pub use settings::OpenAiSettings;
+pub use providers::{ProviderClients, AZURE_API_VERSION};
+pub use settings::{KeyHeader, OpenAiSettings};

@@ -1,6 +1,6 @@
 //! `OpenAiModel`: the language-model port over HTTP, with retries that honour `Retry-After`.
 
-use crate::settings::OpenAiSettings;
+use crate::settings::{KeyHeader, OpenAiSettings};
 use crate::span;
 use crate::wire;
 use application::backoff::{backoff_delay, parse_retry_after};
@@ -48,7 +48,10 @@ enum Failure {
 
 impl OpenAiModel {
     pub fn new(settings: OpenAiSettings) -> Result<Self, BuildError> {
-        let endpoint = endpoint(&settings.base_url)?;
+        let mut endpoint = endpoint(&settings.base_url)?;
+        if !settings.query.is_empty() {
+            endpoint.query_pairs_mut().extend_pairs(&settings.query);
+        }
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
             .build()?;
@@ -80,7 +83,10 @@ impl OpenAiModel {
     async fn attempt(&self, body: &CreateChatCompletionRequest) -> Result<Completion, Failure> {
         let mut request = self.client.post(self.endpoint.clone()).json(body);
         if let Some(key) = &self.settings.api_key {
-            request = request.bearer_auth(key.expose());
+            request = match self.settings.key_header {
+                KeyHeader::Bearer => request.bearer_auth(key.expose()),
+                KeyHeader::AzureApiKey => request.header("api-key", key.expose()),
+            };
         }
         let response = request.send().await.map_err(transport_failure)?;
         let status = response.status();

@@ -8,8 +8,12 @@ use std::time::Duration;
 pub struct OpenAiSettings {
     /// The API root, e.g. `https://api.openai.com/v1`; `/chat/completions` is appended.
     pub base_url: String,
-    /// Sent as `Authorization: Bearer …` when set; redacted in `Debug`.
+    /// Sent as `Authorization: Bearer …` (or Azure's `api-key`) when set; redacted in `Debug`.
     pub api_key: Option<Secret>,
+    /// How the key is sent.
+    pub key_header: KeyHeader,
+    /// Query parameters every request carries (Azure's `api-version`).
+    pub query: Vec<(String, String)>,
     /// Used when a request names no model.
     pub default_model: String,
     /// The limit for one HTTP attempt, connection and body included.
@@ -27,6 +31,8 @@ impl Default for OpenAiSettings {
         Self {
             base_url: "https://api.openai.com/v1".to_owned(),
             api_key: None,
+            key_header: KeyHeader::Bearer,
+            query: Vec::new(),
             default_model: "gpt-4o-mini".to_owned(),
             timeout: Duration::from_secs(60),
             max_retries: 3,
@@ -34,4 +40,13 @@ impl Default for OpenAiSettings {
             backoff_cap: Duration::from_secs(8),
         }
     }
+}
+
+/// Where the key goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyHeader {
+    /// `Authorization: Bearer <key>`: OpenAI and the compatible endpoints.
+    Bearer,
+    /// `api-key: <key>`: Azure OpenAI.
+    AzureApiKey,
 }

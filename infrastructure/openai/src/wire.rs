@@ -94,6 +94,7 @@ mod tests {
 
     fn request(model: Option<&str>, prompt: &str) -> ChatRequest {
         ChatRequest {
+            provider_id: None,
             model: model.map(str::to_owned),
             temperature: Some(0.5),
             system_prompt: prompt.to_owned(),

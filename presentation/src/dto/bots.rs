@@ -4,7 +4,7 @@ use crate::dto::text::{multi_line, single_line};
 use crate::errors::ApiError;
 use chrono::{DateTime, Utc};
 use domain::{
-    Bot, BotDraft, BotId, BotName, BotStatus, HandoffPolicy, SystemPrompt, Temperature,
+    Bot, BotDraft, BotId, BotName, BotStatus, HandoffPolicy, ProviderId, SystemPrompt, Temperature,
     ValidationError,
 };
 use serde::{Deserialize, Deserializer, Serialize};
@@ -50,6 +50,10 @@ pub struct CreateBot {
     #[validate(range(min = 1, max = 10080))]
     #[schema(minimum = 1, maximum = 10080)]
     pub handoff_idle_minutes: Option<u32>,
+    /// The provider to ask (`/api/v1/providers`); absent, the server's `ai.*`. An id that
+    /// names no provider is a 422.
+    #[schema(value_type = Option<crate::openapi::schemas::Id>)]
+    pub provider_id: Option<ProviderId>,
 }
 
 impl CreateBot {
@@ -67,6 +71,7 @@ impl CreateBot {
                 self.handoff_idle_minutes
                     .unwrap_or(HandoffPolicy::DEFAULT_IDLE_MINUTES),
             )?,
+            provider_id: self.provider_id,
         })
     }
 }
@@ -104,6 +109,10 @@ pub struct UpdateBot {
     #[validate(range(min = 1, max = 10080))]
     #[schema(minimum = 1, maximum = 10080)]
     pub handoff_idle_minutes: Option<u32>,
+    /// `null` returns the bot to the server's `ai.*`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<crate::openapi::schemas::Id>)]
+    pub provider_id: Option<Option<ProviderId>>,
 }
 
 /// Double-option: a present field (even `null`) is `Some(..)`; `#[serde(default)]` makes an
@@ -127,6 +136,7 @@ pub struct BotPatch {
     handoff_keywords: Option<Vec<String>>,
     handoff_message: Option<Option<String>>,
     handoff_idle_minutes: Option<u32>,
+    provider_id: Option<Option<ProviderId>>,
 }
 
 impl UpdateBot {
@@ -148,6 +158,7 @@ impl UpdateBot {
             handoff_keywords: self.handoff_keywords,
             handoff_message: self.handoff_message,
             handoff_idle_minutes: self.handoff_idle_minutes,
+            provider_id: self.provider_id,
         })
     }
 }
@@ -170,6 +181,7 @@ impl BotPatch {
             temperature: self.temperature.unwrap_or(draft.temperature),
             fallback_message: self.fallback_message.unwrap_or(draft.fallback_message),
             handoff,
+            provider_id: self.provider_id.unwrap_or(draft.provider_id),
         })
     }
 }
@@ -191,6 +203,9 @@ pub struct BotBody {
     /// `null`: the built-in sentence.
     pub handoff_message: Option<String>,
     pub handoff_idle_minutes: u32,
+    /// `null`: the server's `ai.*`.
+    #[schema(value_type = Option<crate::openapi::schemas::Id>)]
+    pub provider_id: Option<ProviderId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -209,6 +224,7 @@ impl From<Bot> for BotBody {
             handoff_keywords: bot.handoff.keywords(),
             handoff_message: bot.handoff.custom_message().map(str::to_owned),
             handoff_idle_minutes: bot.handoff.idle_minutes(),
+            provider_id: bot.provider_id,
             created_at: bot.created_at,
             updated_at: bot.updated_at,
         }

@@ -6,6 +6,7 @@ pub mod chat;
 pub mod conversations;
 pub mod page;
 pub mod platforms;
+pub mod providers;
 pub mod summary;
 mod text;
 mod time;
@@ -17,4 +18,5 @@ pub use conversations::{
 };
 pub use page::{ListBody, PageBody, PageQuery};
 pub use platforms::{credentials_from, BindingBody};
+pub use providers::{CreateProvider, ProviderBody, UpdateProvider};
 pub use summary::{SummaryBody, SummaryQuery};

@@ -2,8 +2,8 @@
 
 use super::ApiError;
 use application::{
-    ApiKeyError, BindError, BotError, HandoffError, OperatorMessageError, ReceiveError,
-    SubscribeError, WebChatError,
+    ApiKeyError, BindError, BotError, HandoffError, OperatorMessageError, ProviderError,
+    ReceiveError, SubscribeError, WebChatError,
 };
 use domain::RepoError;
 
@@ -23,6 +23,17 @@ impl From<BotError> for ApiError {
             BotError::NotFound(_) => Self::not_found("bot"),
             BotError::Invalid(err) => err.into(),
             BotError::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<ProviderError> for ApiError {
+    fn from(err: ProviderError) -> Self {
+        match err {
+            ProviderError::NotFound(_) => Self::not_found("provider"),
+            ProviderError::InUse(_) => Self::ProviderInUse,
+            ProviderError::Invalid(err) => err.into(),
+            ProviderError::Storage(err) => err.into(),
         }
     }
 }

@@ -81,6 +81,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("the conversation has ended; a new message from the user starts another")]
     ConversationEnded,
+    #[error("a bot uses this provider: point it at another (or at none) first")]
+    ProviderInUse,
     #[error("the bot is no longer bound to {}", .0.as_str())]
     PlatformNotBound(PlatformKind),
     #[error("Idempotency-Key {0}")]

@@ -70,6 +70,7 @@ impl ApiError {
             Self::ConversationEnded => {
                 kind(S::CONFLICT, "conversation_ended", "Conversation ended")
             }
+            Self::ProviderInUse => kind(S::CONFLICT, "provider_in_use", "Provider in use"),
             Self::PlatformNotBound(_) => {
                 kind(S::CONFLICT, "platform_not_bound", "Platform not bound")
             }

@@ -3,13 +3,15 @@
 
 pub mod schemas;
 
+use crate::dto::providers::{PriceBody, PricesBody};
 use crate::dto::{
-    ApiKeyBody, BindingBody, BotBody, ConversationBody, CreateApiKey, CreateBot, HandOff,
-    IssuedKeyBody, MessageBody, Release, SendMessage, SummaryBody, UpdateBot,
+    ApiKeyBody, BindingBody, BotBody, ConversationBody, CreateApiKey, CreateBot, CreateProvider,
+    HandOff, IssuedKeyBody, MessageBody, ProviderBody, Release, SendMessage, SummaryBody,
+    UpdateBot, UpdateProvider,
 };
 use crate::errors::{FieldError, Problem};
 use crate::routes::{
-    api_keys, bots, chat, conversations, health, metrics, platforms, setup, webhooks,
+    api_keys, bots, chat, conversations, health, metrics, platforms, providers, setup, webhooks,
 };
 use serde_json::{json, Value};
 use std::sync::LazyLock;
@@ -38,6 +40,11 @@ use utoipa::OpenApi;
         bots::pause,
         bots::resume,
         bots::summary,
+        providers::create,
+        providers::list,
+        providers::get,
+        providers::update,
+        providers::delete,
         chat::chat,
         platforms::bind,
         platforms::list,
@@ -62,6 +69,11 @@ use utoipa::OpenApi;
         BotBody,
         CreateBot,
         UpdateBot,
+        ProviderBody,
+        CreateProvider,
+        UpdateProvider,
+        PricesBody,
+        PriceBody,
         SummaryBody,
         BindingBody,
         ConversationBody,
@@ -85,6 +97,7 @@ use utoipa::OpenApi;
     )),
     tags(
         (name = "bots", description = "Assistants: prompt, model, pause and resume, activity."),
+        (name = "providers", description = "Model APIs bots may ask instead of the server's `ai.*`; keys are taken, never shown."),
         (name = "platforms", description = "A bot's bindings to messaging platforms."),
         (name = "conversations", description = "Chats and their messages; operators may write and end them."),
         (name = "api-keys", description = "Keys of the admin API (admin only)."),

@@ -42,6 +42,11 @@ macro_rules! domain_enum {
 
 domain_enum!(Platform, domain::PlatformKind, "A messaging platform.");
 domain_enum!(
+    ProviderKind,
+    domain::ProviderKind,
+    "How a provider is spoken to: OpenAI, Azure OpenAI, or any OpenAI-compatible endpoint."
+);
+domain_enum!(
     Role,
     domain::Role,
     "What an API key may do: viewer < operator < admin."

@@ -9,6 +9,7 @@ pub mod docs;
 pub mod health;
 pub mod metrics;
 pub mod platforms;
+pub mod providers;
 pub mod setup;
 pub mod webhooks;
 
@@ -35,6 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(bots::configure)
                 .configure(chat::configure)
                 .configure(platforms::configure)
+                .configure(providers::configure)
                 .configure(conversations::configure)
                 .configure(api_keys::configure),
         );

@@ -87,11 +87,11 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
         .iter()
         .filter(|op| op.path.starts_with("/api/v1/"))
         .collect();
-    assert_eq!(admin_ops.len(), 24, "every admin route is documented");
+    assert_eq!(admin_ops.len(), 29, "every admin route is documented");
     assert_eq!(
         ops.len(),
-        30,
-        "24 admin operations, 2 probes, the metrics scrape, 2 webhook operations and the first setup"
+        35,
+        "29 admin operations, 2 probes, the metrics scrape, 2 webhook operations and the first setup"
     );
     assert!(
         doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
@@ -215,7 +215,7 @@ async fn every_admin_operation_enforces_the_role_it_documents() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 24 * 6);
+    assert_eq!(checked, 29 * 6);
 }
 
 #[actix_web::test]
@@ -250,6 +250,9 @@ async fn the_docs_page_and_its_assets_are_served_from_the_binary() {
 }
 
 /// Every platform's credentials, each secret easy to find in a body.
+/// A model provider's key, as an operator would paste it.
+const PROVIDER_KEY: &str = "sk-provider-SECRET-4f9a2c";
+
 fn credentials() -> Vec<(&'static str, Value)> {
     vec![
         (
@@ -281,9 +284,11 @@ fn credentials() -> Vec<(&'static str, Value)> {
 const PUBLIC_FIELDS: [&str; 4] = ["application_id", "public_key", "page_id", "phone_number_id"];
 
 /// `path` with the ids of the seeded bot, conversation and message.
-fn seeded(path: &str, conversation: &Conversation, message_id: &str) -> String {
+fn seeded(path: &str, conversation: &Conversation, message_id: &str, provider_id: &str) -> String {
     let id = if path.starts_with("/api/v1/bots") {
         conversation.bot_id.to_string()
+    } else if path.starts_with("/api/v1/providers") {
+        provider_id.to_owned()
     } else {
         conversation.id.to_string()
     };
@@ -311,6 +316,18 @@ async fn no_answer_carries_a_secret() {
         )
         .await;
     let new_key = issued.body["key"].as_str().unwrap().to_owned();
+    let provider = app
+        .admin(
+            TestRequest::post()
+                .uri("/api/v1/providers")
+                .set_json(json!({
+            "name": "local", "kind": "openai_compatible",
+            "base_url": "http://127.0.0.1:11434/v1", "api_key": PROVIDER_KEY})),
+        )
+        .await;
+    assert_eq!(provider.status, 201, "{}", provider.raw);
+    bodies.push(provider.raw);
+    let provider_id = provider.body["id"].as_str().unwrap().to_owned();
     let conversation = app.seed_conversation(&bot).await;
     let message_id = app.stored_messages(conversation.id).await[0].id.to_string();
     let doc = document(&app).await;
@@ -318,9 +335,9 @@ async fn no_answer_carries_a_secret() {
         .into_iter()
         .filter(|op| op.method == Method::GET && op.path.starts_with("/api/v1/"))
         .collect();
-    assert_eq!(reads.len(), 10, "every read of the admin API");
+    assert_eq!(reads.len(), 12, "every read of the admin API");
     for op in &reads {
-        let path = seeded(&op.path, &conversation, &message_id);
+        let path = seeded(&op.path, &conversation, &message_id, &provider_id);
         let reply = app.admin(TestRequest::get().uri(&path)).await;
         assert_eq!(reply.status, 200, "GET {path}: {}", reply.raw);
         bodies.push(reply.raw);
@@ -335,7 +352,7 @@ async fn no_answer_carries_a_secret() {
                 .filter_map(|(_, v)| v.as_str().map(str::to_owned))
                 .collect::<Vec<_>>()
         })
-        .chain([new_key, ADMIN_KEY.to_owned()]);
+        .chain([new_key, ADMIN_KEY.to_owned(), PROVIDER_KEY.to_owned()]);
     let everything = bodies.join("\n");
     assert!(everything.contains("webhook_url"), "the bindings were read");
     for secret in secrets {
@@ -350,6 +367,7 @@ async fn a_cursor_that_is_no_id_is_a_bad_query_on_every_list() {
     for list in [
         "/api/v1/bots".to_owned(),
         "/api/v1/api-keys".to_owned(),
+        "/api/v1/providers".to_owned(),
         "/api/v1/conversations".to_owned(),
         format!("/api/v1/conversations/{}/messages", conversation.id),
     ] {

@@ -16,6 +16,8 @@ pub struct Model {
     pub handoff_keywords: String,
     pub handoff_message: Option<String>,
     pub handoff_idle_minutes: i64,
+    /// The provider's id; `NULL`: the configured default.
+    pub provider_id: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
     pub paused_at: Option<i64>,

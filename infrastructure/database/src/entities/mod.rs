@@ -9,4 +9,5 @@ pub mod idempotency_keys;
 pub mod jobs;
 pub mod leases;
 pub mod messages;
+pub mod providers;
 pub mod telegram_poll_offsets;

@@ -1,5 +1,5 @@
-//! What a stolen backup shows: with a master key, a dump of the database holds neither an API
-//! key nor any platform secret; without one (the control), the platform secrets are there.
+//! What a stolen backup shows: with a master key, a dump of the database holds no API key, no
+//! platform secret and no provider key; without one (the control), those secrets are there.
 
 use crate::support::{every_binding, new_bot, sealer, MASTER_KEY, PLATFORM_SECRETS};
 use application::api_keys::SHOWN_PREFIX_LEN;
@@ -7,15 +7,31 @@ use application::ports::SystemClock;
 use application::ApiKeys;
 use database::testing::{fresh_databases, TestDatabase};
 use database::{SeaStore, Sealer};
-use domain::repositories::BindingRepository;
-use domain::Role;
+use domain::repositories::{BindingRepository, ProviderRepository};
+use domain::{BaseUrl, Provider, ProviderDraft, ProviderKind, ProviderName, Role, Secret};
 use sea_orm::{ConnectionTrait, Statement};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
-/// Creates an admin API key through the use case (a real `sb_…` key) and a binding of every
-/// platform; returns the key.
+/// A model provider's key, stored with the provider.
+const PROVIDER_KEY: &str = "sk-proj-dumped-provider-key-8d2f6b";
+
+async fn add_provider(store: &SeaStore) {
+    let draft = ProviderDraft {
+        name: ProviderName::parse("OpenAI").unwrap(),
+        kind: ProviderKind::Openai,
+        base_url: BaseUrl::parse("https://api.openai.com/v1").unwrap(),
+        api_key: Secret::new(PROVIDER_KEY),
+        models: Vec::new(),
+        prices: None,
+    };
+    let provider = Provider::create(draft, chrono::Utc::now());
+    ProviderRepository::insert(store, &provider).await.unwrap();
+}
+
+/// Creates an admin API key through the use case (a real `sb_…` key), a binding of every
+/// platform and a model provider; returns the key.
 async fn populate(store: &SeaStore) -> String {
     let keys = ApiKeys::new(Arc::new(store.clone()), Arc::new(SystemClock), None);
     let issued = keys.issue("ops", Role::Admin, None).await.unwrap();
@@ -23,6 +39,7 @@ async fn populate(store: &SeaStore) -> String {
     for binding in every_binding(bot.id) {
         store.upsert(&binding).await.unwrap();
     }
+    add_provider(store).await;
     issued.key.expose().to_owned()
 }
 
@@ -102,13 +119,13 @@ async fn dumped(db: &TestDatabase, sealer: Option<Sealer>) -> (Vec<Vec<u8>>, Str
 }
 
 #[tokio::test]
-async fn with_a_master_key_a_dump_holds_no_api_key_and_no_platform_secret() {
+async fn with_a_master_key_a_dump_holds_no_api_key_and_no_platform_or_provider_secret() {
     for db in fresh_databases().await {
         let (dumps, key) = dumped(&db, Some(sealer(MASTER_KEY))).await;
         for dump in &dumps {
             assert!(!holds(dump, &key), "{}: the API key", db.backend());
             assert!(!holds(dump, &key[SHOWN_PREFIX_LEN..]), "{}", db.backend());
-            for secret in PLATFORM_SECRETS {
+            for secret in PLATFORM_SECRETS.into_iter().chain([PROVIDER_KEY]) {
                 assert!(!holds(dump, secret), "{}: {secret}", db.backend());
             }
         }
@@ -116,7 +133,7 @@ async fn with_a_master_key_a_dump_holds_no_api_key_and_no_platform_secret() {
 }
 
 #[tokio::test]
-async fn without_a_master_key_a_dump_shows_the_platform_secrets() {
+async fn without_a_master_key_a_dump_shows_the_platform_and_provider_secrets() {
     for db in fresh_databases().await {
         let (dumps, key) = dumped(&db, None).await;
         let expected = if db.backend() == "postgres" && pg_dump_installed() {
@@ -126,7 +143,7 @@ async fn without_a_master_key_a_dump_shows_the_platform_secrets() {
         };
         assert_eq!(dumps.len(), expected, "{}", db.backend());
         for dump in &dumps {
-            for secret in PLATFORM_SECRETS {
+            for secret in PLATFORM_SECRETS.into_iter().chain([PROVIDER_KEY]) {
                 assert!(holds(dump, secret), "{}: {secret} not found", db.backend());
             }
             assert!(!holds(dump, &key), "API keys are only ever stored digested");

@@ -20,6 +20,7 @@ mod leases;
 mod ledger;
 mod messages;
 mod poll_offsets;
+mod providers;
 mod queue;
 mod schema;
 mod sealing;

@@ -35,6 +35,7 @@ pub fn draft(name: &str) -> BotDraft {
         temperature: Some(Temperature::parse(0.7).unwrap()),
         fallback_message: None,
         handoff: domain::HandoffPolicy::default(),
+        provider_id: None,
     }
 }
 

@@ -6,8 +6,8 @@ use application::ports::{
 };
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use switchboard_openai::{OpenAiModel, OpenAiSettings};
-use wiremock::matchers::{header, method, path};
+use switchboard_openai::{OpenAiModel, OpenAiSettings, ProviderClients, AZURE_API_VERSION};
+use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const MAX_RETRIES: u32 = 2;
@@ -21,6 +21,7 @@ fn settings(server: &MockServer, api_key: Option<&str>) -> OpenAiSettings {
         max_retries: MAX_RETRIES,
         backoff_base: Duration::from_millis(1),
         backoff_cap: Duration::from_millis(5),
+        ..OpenAiSettings::default()
     }
 }
 
@@ -34,6 +35,7 @@ fn chat() -> ChatRequest {
         content: content.to_owned(),
     };
     ChatRequest {
+        provider_id: None,
         model: None,
         temperature: None,
         system_prompt: "You are terse.".to_owned(),
@@ -120,6 +122,37 @@ async fn request_carries_model_prompt_history_and_key() {
     );
 }
 
+#[tokio::test]
+async fn an_azure_provider_sends_its_key_as_api_key_with_the_api_version() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/openai/deployments/chat/chat/completions"))
+        .and(query_param("api-version", AZURE_API_VERSION))
+        .and(header("api-key", "azure-secret"))
+        .respond_with(completion("from azure"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let draft = domain::ProviderDraft {
+        name: domain::ProviderName::parse("Azure").unwrap(),
+        kind: domain::ProviderKind::AzureOpenai,
+        base_url: domain::BaseUrl::parse(&format!("{}/openai/deployments/chat", server.uri()))
+            .unwrap(),
+        api_key: domain::Secret::new("azure-secret"),
+        models: Vec::new(),
+        prices: None,
+    };
+    let provider = domain::Provider::create(draft, chrono::Utc::now());
+    let clients = ProviderClients::new(settings(&server, None));
+    let model = application::ports::ModelFactory::model_for(&clients, &provider).unwrap();
+    assert_eq!(model.complete(&chat()).await.unwrap().text, "from azure");
+    let request = &server.received_requests().await.unwrap()[0];
+    assert!(
+        request.headers.get("authorization").is_none(),
+        "no bearer key"
+    );
+}
+
 /// What the model makes of a 200 answer with `body`.
 async fn completion_of(body: Value) -> Completion {
     let server = MockServer::start().await;
@@ -165,6 +198,7 @@ async fn no_key_means_no_authorization_header_and_the_requested_model_wins() {
     let server = MockServer::start().await;
     mount(&server, completion("ok"), None).await;
     let request = ChatRequest {
+        provider_id: None,
         model: Some("other-model".to_owned()),
         temperature: Some(0.2),
         ..chat()

@@ -56,6 +56,7 @@ impl TestApp {
                 temperature: None,
                 fallback_message: None,
                 handoff: domain::HandoffPolicy::default(),
+                provider_id: None,
             },
             Utc::now(),
         );
