@@ -16,7 +16,7 @@ pub mod wait;
 #[path = "support/world.rs"]
 pub mod world;
 
-pub use app::{TestApp, TestConfig};
+pub use app::{ShiftedClock, TestApp, TestConfig};
 pub use wait::{wait_until, PATIENCE};
 pub use world::TelegramWorld;
 

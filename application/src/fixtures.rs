@@ -64,6 +64,7 @@ impl World {
             fallback_message: Some("fallback!".into()),
             handoff: domain::HandoffPolicy::default(),
             provider_id: None,
+            guardrails: Default::default(),
         };
         let bot = Bot::create(draft, now());
         let credentials = Credentials::Telegram(
@@ -140,7 +141,22 @@ impl World {
             messages: Arc::new(messages),
             conversations: Arc::new(conversations),
             bindings: Arc::new(bindings),
+            // The world's bot has no budget: nothing is read.
+            spends: Arc::new(domain::repositories::MockSpendRepository::new()),
             channels: Channels::new([Arc::new(channel) as Arc<dyn crate::ports::Channel>]),
+        }
+    }
+
+    /// `message` as a job finds it: with this world's bot, chat and binding, and no history.
+    pub fn target(&self, message: Message) -> crate::pipeline::jobs::Target {
+        crate::pipeline::jobs::Target {
+            message,
+            bot: self.bot.clone(),
+            history: Vec::new(),
+            chat: self.conversation.external_chat_id.clone(),
+            person_last_heard: None,
+            binding: self.binding.clone(),
+            channel: Arc::new(telegram_channel()),
         }
     }
 }

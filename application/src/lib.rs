@@ -19,8 +19,8 @@ pub use admin::{
 pub use channels::{gateway_supervisor, poll_supervisor, poll_updates, rate_limit, web_chat};
 pub use observability::{counted_leases, metrics, scrape};
 pub use pipeline::{
-    backoff, binding_cache, commands, deliver_reply, dispatcher, generate_reply, history, intake,
-    job_runner, jobs, provider_models, receive_webhook, settings, text,
+    backoff, binding_cache, budgets, commands, deliver_reply, dispatcher, generate_reply, history,
+    intake, job_runner, jobs, provider_models, receive_webhook, settings, text,
 };
 
 pub use api_keys::{ApiKeyError, ApiKeys, IssuedKey, Principal};

@@ -4,8 +4,7 @@ use crate::events::EventBus;
 use crate::settings::{AiProvider, Settings};
 use crate::worker::{NotifyWakeups, TokioSpawner, TokioTimer};
 use application::ports::{
-    Channel, Channels, Clock, EventPublisher, EventRelay, HealthCheck, LanguageModel, SystemClock,
-    TraceContext,
+    Channel, Channels, Clock, EventPublisher, EventRelay, HealthCheck, LanguageModel, TraceContext,
 };
 use application::{
     CachedBindings, DeliverReply, Dispatcher, DispatcherPorts, DispatcherSettings, GenerateReply,
@@ -123,9 +122,12 @@ async fn listen(link: &redis::RedisEvents, bus: &Arc<EventBus>) -> tokio::task::
         .await
 }
 
-pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupError> {
+pub async fn build(
+    settings: &Settings,
+    store: SeaStore,
+    clock: Arc<dyn Clock>,
+) -> Result<App, StartupError> {
     let store = Arc::new(store);
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let wake = Arc::new(Notify::new());
     let redis = redis_link(settings)?;
     let relay = redis
@@ -160,6 +162,7 @@ pub async fn build(settings: &Settings, store: SeaStore) -> Result<App, StartupE
         messages: store.clone(),
         conversations: store.clone(),
         bindings: bindings.clone(),
+        spends: store.clone(),
         channels: channels.clone(),
     };
     let generate = GenerateReply::new(

@@ -38,6 +38,8 @@ fn draft(new: NewBot) -> Result<BotDraft, CommandError> {
         handoff_message: None,
         handoff_idle_minutes: None,
         provider_id: None,
+        budget: None,
+        budget_message: None,
     };
     request
         .into_draft()

@@ -16,5 +16,5 @@ pub mod traces;
 pub mod web_chat;
 pub mod worker;
 
-pub use run::{start, Mode, Running};
+pub use run::{start, start_with_clock, Mode, Running};
 pub use settings::Settings;

@@ -2,6 +2,7 @@
 
 use crate::app::{self, App, StartupError};
 use crate::settings::Settings;
+use application::ports::{Clock, SystemClock};
 use application::{FirstAdmin, Shutdown, StopHandle};
 use database::SeaStore;
 use migrations::{Migrator, MigratorTrait};
@@ -9,6 +10,7 @@ use presentation::{HttpSettings, TrustedProxies};
 use sea_orm::DatabaseConnection;
 use secrecy::ExposeSecret;
 use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -104,6 +106,15 @@ pub async fn connect_store(settings: &Settings) -> Result<SeaStore, StartupError
 
 /// Connects (and migrates, unless `database.migrate_on_start` is off) and starts `mode`.
 pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupError> {
+    start_with_clock(settings, mode, Arc::new(SystemClock)).await
+}
+
+/// [`start`], with the pipeline's and the admin's time read from `clock` (tests move it on).
+pub async fn start_with_clock(
+    settings: &Settings,
+    mode: Mode,
+    clock: Arc<dyn Clock>,
+) -> Result<Running, StartupError> {
     if mode == Mode::Worker && settings.worker.concurrency == 0 {
         return Err(StartupError::Config(
             "worker.concurrency must be at least 1 for `switchboard worker`".into(),
@@ -122,7 +133,7 @@ pub async fn start(settings: &Settings, mode: Mode) -> Result<Running, StartupEr
         poller,
         gateways,
         metrics,
-    } = app::build(settings, store).await?;
+    } = app::build(settings, store, clock).await?;
     let metrics = serve_metrics(settings, metrics, mode)?;
     let (addr, server) = match mode {
         Mode::Worker => (None, None),

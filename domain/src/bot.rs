@@ -1,6 +1,6 @@
 //! The Bot entity: an assistant's identity, prompt and model settings.
 
-use crate::{BotId, HandoffPolicy, ProviderId, TextRule, ValidationError};
+use crate::{BotId, Guardrails, HandoffPolicy, ProviderId, TextRule, ValidationError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -122,6 +122,8 @@ pub struct BotDraft {
     pub handoff: HandoffPolicy,
     /// The provider asked; `None` uses the configured default (`ai.*`).
     pub provider_id: Option<ProviderId>,
+    /// Budgets, and what users are told when one is spent.
+    pub guardrails: Guardrails,
 }
 
 /// An AI assistant that can be bound to several platforms.
@@ -137,6 +139,8 @@ pub struct Bot {
     pub handoff: HandoffPolicy,
     /// The provider asked; `None` uses the configured default (`ai.*`).
     pub provider_id: Option<ProviderId>,
+    /// Budgets, and what users are told when one is spent.
+    pub guardrails: Guardrails,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Since when the bot has been paused: its messages are kept but not answered.
@@ -176,6 +180,7 @@ impl Bot {
             fallback_message: draft.fallback_message,
             handoff: draft.handoff,
             provider_id: draft.provider_id,
+            guardrails: draft.guardrails,
             created_at: now,
             updated_at: now,
             paused_at: None,
@@ -224,6 +229,7 @@ impl Bot {
         self.fallback_message = draft.fallback_message;
         self.handoff = draft.handoff;
         self.provider_id = draft.provider_id;
+        self.guardrails = draft.guardrails;
         self.updated_at = now;
     }
 
@@ -237,6 +243,7 @@ impl Bot {
             fallback_message: self.fallback_message.clone(),
             handoff: self.handoff.clone(),
             provider_id: self.provider_id,
+            guardrails: self.guardrails.clone(),
         }
     }
 
@@ -290,6 +297,7 @@ mod tests {
             fallback_message: None,
             handoff: HandoffPolicy::default(),
             provider_id: None,
+            guardrails: Default::default(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Domain events: facts the pipeline announces after they are stored.
 
-use crate::{BotId, ConversationId, EventId, MessageId, PlatformKind};
+use crate::{BotId, ConversationId, EventId, MessageId, PlatformKind, Scope};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -61,11 +61,26 @@ pub enum DomainEvent {
         bot_id: BotId,
         conversation_id: ConversationId,
     },
+    /// A reply in the conversation took a limit of the bot's budget past `percent` (50, 80 or
+    /// 100) of its period.
+    BudgetThreshold {
+        bot_id: BotId,
+        conversation_id: ConversationId,
+        scope: Scope,
+        percent: u8,
+    },
+    /// A message of the conversation was answered with the budget message, not by the model:
+    /// a limit of `scope` is spent for the period.
+    BudgetRefused {
+        bot_id: BotId,
+        conversation_id: ConversationId,
+        scope: Scope,
+    },
 }
 
 impl DomainEvent {
     /// Every [`DomainEvent::public_name`].
-    pub const PUBLIC_NAMES: [&'static str; 8] = [
+    pub const PUBLIC_NAMES: [&'static str; 10] = [
         "conversation.started",
         "message.received",
         "reply.started",
@@ -74,6 +89,8 @@ impl DomainEvent {
         "conversation.ended",
         "conversation.handoff",
         "conversation.released",
+        "budget.threshold",
+        "budget.refused",
     ];
 
     pub fn conversation_id(&self) -> ConversationId {
@@ -107,6 +124,12 @@ impl DomainEvent {
             }
             | Self::ConversationReleased {
                 conversation_id, ..
+            }
+            | Self::BudgetThreshold {
+                conversation_id, ..
+            }
+            | Self::BudgetRefused {
+                conversation_id, ..
             } => *conversation_id,
         }
     }
@@ -122,7 +145,9 @@ impl DomainEvent {
             | Self::DeliveryFailed { bot_id, .. }
             | Self::ConversationEnded { bot_id, .. }
             | Self::ConversationHandedOff { bot_id, .. }
-            | Self::ConversationReleased { bot_id, .. } => *bot_id,
+            | Self::ConversationReleased { bot_id, .. }
+            | Self::BudgetThreshold { bot_id, .. }
+            | Self::BudgetRefused { bot_id, .. } => *bot_id,
         }
     }
 
@@ -138,6 +163,8 @@ impl DomainEvent {
             Self::ConversationEnded { .. } => "conversation.ended",
             Self::ConversationHandedOff { .. } => "conversation.handoff",
             Self::ConversationReleased { .. } => "conversation.released",
+            Self::BudgetThreshold { .. } => "budget.threshold",
+            Self::BudgetRefused { .. } => "budget.refused",
             Self::ReplyStored { .. } | Self::OperatorMessageStored { .. } => return None,
         })
     }
@@ -216,6 +243,17 @@ mod tests {
             DomainEvent::ConversationReleased {
                 bot_id,
                 conversation_id,
+            },
+            DomainEvent::BudgetThreshold {
+                bot_id,
+                conversation_id,
+                scope: Scope::Bot,
+                percent: 80,
+            },
+            DomainEvent::BudgetRefused {
+                bot_id,
+                conversation_id,
+                scope: Scope::User,
             },
         ];
         let names: Vec<&str> = all.iter().filter_map(DomainEvent::public_name).collect();

@@ -2,9 +2,11 @@
 
 pub mod api_key;
 pub mod bot;
+pub mod budget;
 pub mod conversation;
 pub mod error;
 pub mod events;
+pub mod guardrails;
 pub mod handoff;
 pub mod ids;
 pub mod message;
@@ -17,12 +19,15 @@ pub mod secret;
 pub mod shapes;
 pub mod summary;
 pub mod text;
+pub mod usage;
 
 pub use api_key::{ApiKey, Role};
 pub use bot::{Bot, BotDraft, BotName, BotStatus, SystemPrompt, Temperature};
+pub use budget::{Budget, Limit, Period, Scope, Spent};
 pub use conversation::{Conversation, ConversationMode, ConversationStatus, ExternalChatId};
 pub use error::{RepoError, ValidationError};
 pub use events::{DomainEvent, PublishedEvent};
+pub use guardrails::Guardrails;
 pub use handoff::HandoffPolicy;
 pub use ids::{ApiKeyId, BotId, ConversationId, EventId, MessageId, ProviderId};
 pub use message::{
@@ -41,3 +46,4 @@ pub use provider::{
 pub use secret::Secret;
 pub use summary::{BotSummary, TimeRange};
 pub use text::TextRule;
+pub use usage::{Cost, Grouping, Usage};

@@ -1,7 +1,8 @@
 //! The Message entity: what a user sent or what the bot answered, with its delivery status.
 
 use crate::{
-    BotId, Conversation, ConversationId, MessageId, PlatformKind, Secret, TextRule, ValidationError,
+    BotId, Conversation, ConversationId, Cost, MessageId, PlatformKind, Secret, TextRule,
+    ValidationError,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -195,6 +196,8 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     /// For a reply the model wrote, the tokens it took; `None` for anything else.
     pub usage: Option<TokenUsage>,
+    /// For a reply the model wrote, what it cost when its provider prices the model.
+    pub cost: Option<Cost>,
     /// Why delivery failed, for a `failed` outbound message.
     pub error: Option<String>,
     /// What the platform needs to answer an inbound message in place (a Discord interaction
@@ -224,6 +227,7 @@ impl Message {
             status: MessageStatus::Received,
             created_at: now,
             usage: None,
+            cost: None,
             error: None,
             reply_handle: None,
         }
@@ -280,6 +284,7 @@ impl Message {
             status: MessageStatus::Pending,
             created_at: now,
             usage: None,
+            cost: None,
             error: None,
             reply_handle: None,
         }
@@ -293,9 +298,13 @@ impl Message {
         }
     }
 
-    /// This message with the model's token usage recorded.
-    pub fn with_usage(self, usage: Option<TokenUsage>) -> Self {
-        Self { usage, ..self }
+    /// This message with the model's token usage and its cost recorded.
+    pub fn with_usage(self, usage: Option<TokenUsage>, cost: Option<Cost>) -> Self {
+        Self {
+            usage,
+            cost,
+            ..self
+        }
     }
 
     /// The message this one belongs with in a transcript: a reply sits right after what it answers.

@@ -2,7 +2,7 @@
 //! kind, address, key (never shown), the models it offers and their prices.
 
 use crate::text::one_line_name;
-use crate::{ProviderId, Secret, TextRule, ValidationError};
+use crate::{Cost, ProviderId, Secret, TextRule, TokenUsage, ValidationError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -139,6 +139,12 @@ impl Prices {
             currency: currency.to_owned(),
             models,
         })
+    }
+
+    /// What `usage` of `model` cost, when the model is priced.
+    pub fn cost_of(&self, model: &str, usage: &TokenUsage) -> Option<Cost> {
+        let price = self.models.get(model)?;
+        Some(Cost::of(usage, &self.currency, price.input, price.output))
     }
 }
 

@@ -4,10 +4,10 @@ use crate::{
     ApiKey, ApiKeyId, Bot, BotId, BotSummary, Conversation, ConversationId, ConversationMode,
     ConversationStatus, DeliveryReport, ExternalChatId, ExternalMessageId, Message, MessageId,
     MessageStatus, Page, PageRequest, PlatformBinding, PlatformKind, Provider, ProviderId,
-    RepoError, TimeRange,
+    RepoError, Scope, Spent, TimeRange, Usage,
 };
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
@@ -186,10 +186,41 @@ pub trait ApiKeyRepository: Send + Sync {
     async fn touch_last_used(&self, id: ApiKeyId, at: DateTime<Utc>) -> Result<(), RepoError>;
 }
 
+/// Whose spending a budget check reads: the bot, its end user (a chat), the conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpendKey {
+    pub bot_id: BotId,
+    pub platform: PlatformKind,
+    pub chat: ExternalChatId,
+    pub conversation_id: ConversationId,
+}
+
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait SpendRepository: Send + Sync {
+    /// For each `(scope, since)`, in order: the tokens of the model's replies in that scope of
+    /// `key` created at or after `since`, and the largest sum of their costs in one currency.
+    async fn spent(
+        &self,
+        key: &SpendKey,
+        periods: &[(Scope, DateTime<Utc>)],
+    ) -> Result<Vec<Spent>, RepoError>;
+}
+
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait SummaryRepository: Send + Sync {
-    /// The bot's conversations started, messages created (by direction), failed deliveries
-    /// and model tokens within `range`.
+    /// The bot's conversations started, messages created (by direction), failed deliveries,
+    /// model tokens and costs within `range`.
     async fn summarize(&self, bot_id: BotId, range: &TimeRange) -> Result<BotSummary, RepoError>;
+
+    /// The model's replies in one conversation: their count, tokens and costs.
+    async fn conversation_usage(&self, id: ConversationId) -> Result<Usage, RepoError>;
+
+    /// The bot's model replies created within `range`, per UTC day with any, oldest first.
+    async fn daily_usage(
+        &self,
+        bot_id: BotId,
+        range: &TimeRange,
+    ) -> Result<Vec<(NaiveDate, Usage)>, RepoError>;
 }

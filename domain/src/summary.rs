@@ -2,6 +2,7 @@
 
 use crate::ValidationError;
 use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
 
 /// Instants `from` (inclusive) to `to` (exclusive); an absent bound leaves that side open.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,7 +35,7 @@ impl TimeRange {
 }
 
 /// What a bot did within a [`TimeRange`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BotSummary {
     /// Conversations started in the range.
     pub conversations: u64,
@@ -47,6 +48,8 @@ pub struct BotSummary {
     /// Tokens of the model's replies created in the range.
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// What those replies cost, in nanos per currency (see [`crate::usage`]).
+    pub costs: BTreeMap<String, i64>,
 }
 
 impl BotSummary {

@@ -45,6 +45,8 @@ mod m20261203_000012_conversation_handoff;
 mod m20261203_000013_bot_handoff;
 mod m20261204_000014_events;
 mod m20261205_000015_providers;
+mod m20261206_000016_reply_costs;
+mod m20261206_000017_guardrails;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -67,6 +69,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_bot_handoff::Migration),
             Box::new(m20261204_000014_events::Migration),
             Box::new(m20261205_000015_providers::Migration),
+            Box::new(m20261206_000016_reply_costs::Migration),
+            Box::new(m20261206_000017_guardrails::Migration),
         ]
     }
 }

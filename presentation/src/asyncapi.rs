@@ -287,7 +287,9 @@ fn events_messages() -> serde_json::Map<String, Value> {
                                 "bot_id": {"type": "string", "format": "uuid"},
                                 "conversation_id": {"type": "string", "format": "uuid"},
                                 "message_id": {"type": "string", "format": "uuid", "description": "The message's events only; read it with GET /api/v1/conversations/{id}/messages."},
-                                "platform": {"type": "string", "description": "`conversation.started` and `message.received` only."}
+                                "platform": {"type": "string", "description": "`conversation.started` and `message.received` only."},
+                                "scope": {"type": "string", "enum": ["bot", "user", "conversation"], "description": "`budget.threshold` and `budget.refused` only: whose limit."},
+                                "percent": {"type": "integer", "enum": [50, 80, 100], "description": "`budget.threshold` only: the share of the limit reached."}
                             }
                         }
                     }
@@ -372,7 +374,8 @@ mod tests {
         let messages = &doc["components"]["messages"];
         let types =
             &messages["event"]["payload"]["properties"]["event"]["properties"]["type"]["enum"];
-        assert_eq!(types.as_array().unwrap().len(), 8);
+        assert_eq!(types.as_array().unwrap().len(), 10);
+        assert_eq!(types[9], "budget.refused");
         let codes = &messages["eventsError"]["payload"]["properties"]["code"]["enum"];
         for code in [
             "unauthenticated",

@@ -1,5 +1,6 @@
 //! Providers end to end: two bots on two providers each ask their own base URL with their own
-//! key, the default is not asked, keys are never shown or stored in the clear, and the refusals.
+//! key and are priced by it, the default is not asked, keys are never shown or stored in the
+//! clear, and the refusals.
 
 use crate::{on_each_database, PATIENCE};
 use reqwest::Method;
@@ -97,6 +98,21 @@ async fn two_bots_on_two_providers_each_ask_their_own_with_their_own_key() {
             world.openai.requests().await.is_empty(),
             "the default was asked"
         );
+
+        // Each reply is priced by its provider: 1 prompt and 1 completion token at 0.5 and
+        // 1.5 EUR per million.
+        let costs = json!({"EUR": 0.000002});
+        let path = format!("/api/v1/conversations?bot_id={}", world.bot);
+        let (_, conversations) = app.admin(Method::GET, &path, None).await;
+        let path = format!(
+            "/api/v1/conversations/{}",
+            conversations["items"][0]["id"].as_str().unwrap()
+        );
+        let (_, conversation) = app.admin(Method::GET, &path, None).await;
+        assert_eq!(conversation["usage"]["costs"], costs, "{conversation}");
+        let path = format!("/api/v1/bots/{}/usage", world.bot);
+        let (_, series) = app.admin(Method::GET, &path, None).await;
+        assert_eq!(series["periods"][0]["usage"]["costs"], costs, "{series}");
 
         // Keys are never shown, and stored sealed.
         for path in [

@@ -3,10 +3,14 @@
 use crate::fakes::{FakeOpenAi, FakeTelegram};
 use crate::process::ServerProcess;
 use crate::wait::poll_until;
+use application::ports::{Clock, SystemClock};
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use switchboard::{Mode, Running, Settings};
 
@@ -93,6 +97,25 @@ impl TestConfig {
     }
 }
 
+/// The system's time moved on by as many seconds as the test says: "the next day" without
+/// waiting for it.
+#[derive(Debug, Default)]
+pub struct ShiftedClock {
+    seconds: AtomicI64,
+}
+
+impl ShiftedClock {
+    pub fn advance(&self, by: chrono::Duration) {
+        self.seconds.fetch_add(by.num_seconds(), Ordering::SeqCst);
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + chrono::Duration::seconds(self.seconds.load(Ordering::SeqCst))
+    }
+}
+
 /// Where the app runs: inside the test process, or as a `switchboard` child process.
 enum Server {
     InProcess(Running),
@@ -107,9 +130,14 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(config: &TestConfig) -> Self {
+        Self::spawn_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`TestApp::spawn`] on `clock`'s time.
+    pub async fn spawn_with_clock(config: &TestConfig, clock: Arc<dyn Clock>) -> Self {
         let settings = config.settings();
         switchboard::telemetry::init(&settings.log);
-        let running = switchboard::start(&settings, Mode::Serve)
+        let running = switchboard::start_with_clock(&settings, Mode::Serve, clock)
             .await
             .expect("the app starts");
         let addr = running.addr.expect("serve listens");

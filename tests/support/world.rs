@@ -4,6 +4,7 @@
 use crate::fakes::{FakeOpenAi, FakeTelegram};
 use crate::{TestApp, TestConfig};
 use serde_json::Value;
+use std::sync::Arc;
 
 pub struct TelegramWorld {
     pub openai: FakeOpenAi,
@@ -29,9 +30,21 @@ impl TelegramWorld {
         configure: impl FnOnce(TestConfig) -> TestConfig,
         fallback: Option<&str>,
     ) -> Self {
+        let clock = Arc::new(application::ports::SystemClock);
+        Self::start_on(database_url, openai, configure, fallback, clock).await
+    }
+
+    /// [`TelegramWorld::start_with`] on `clock`'s time.
+    pub async fn start_on(
+        database_url: &str,
+        openai: FakeOpenAi,
+        configure: impl FnOnce(TestConfig) -> TestConfig,
+        fallback: Option<&str>,
+        clock: Arc<dyn application::ports::Clock>,
+    ) -> Self {
         let telegram = FakeTelegram::start().await;
         let config = configure(TestConfig::new(database_url, &openai, &telegram));
-        let app = TestApp::spawn(&config).await;
+        let app = TestApp::spawn_with_clock(&config, clock).await;
         let bot = app.telegram_bot(fallback).await;
         Self {
             openai,

@@ -156,6 +156,7 @@ mod tests {
             fallback_message: None,
             handoff: domain::HandoffPolicy::default(),
             provider_id: None,
+            guardrails: Default::default(),
         };
         Bot::create(draft, Utc::now())
     }

@@ -137,6 +137,7 @@ mod tests {
             fallback_message: None,
             handoff: domain::HandoffPolicy::default(),
             provider_id: None,
+            guardrails: Default::default(),
         }
     }
 

@@ -6,7 +6,7 @@
 //! never ids, user text or keys.
 
 use crate::ports::PoolFigures;
-use domain::{PlatformKind, TokenUsage};
+use domain::{PlatformKind, Scope, TokenUsage};
 use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ pub const MODEL_DURATION: &str = "switchboard_model_request_duration_seconds";
 pub const MODEL_TOKENS: &str = "switchboard_model_tokens_total";
 pub const SEND_DURATION: &str = "switchboard_platform_send_duration_seconds";
 pub const DELIVERY_REPORTS: &str = "switchboard_delivery_reports_total";
+pub const BUDGET_REFUSALS: &str = "switchboard_budget_refusals_total";
 pub const WEB_CHAT_SOCKETS: &str = "switchboard_web_chat_sockets";
 pub const EVENTS_PUBLISHED: &str = "switchboard_events_published_total";
 pub const EVENTS_DROPPED: &str = "switchboard_events_dropped_total";
@@ -166,6 +167,10 @@ pub fn describe() {
         DELIVERY_REPORTS,
         "Delivery reports received, by platform and status."
     );
+    describe_counter!(
+        BUDGET_REFUSALS,
+        "Messages answered with the budget message instead of the model, by the scope whose limit was spent."
+    );
     describe_gauge!(WEB_CHAT_SOCKETS, "Web chat sockets open on this replica.");
     describe_counter!(EVENTS_PUBLISHED, "Domain events published by this replica.");
     describe_counter!(
@@ -206,6 +211,9 @@ pub fn register(models: &[(&str, &str)]) {
             counter!(DELIVERY_REPORTS, "platform" => platform, "status" => status.as_str())
                 .increment(0);
         }
+    }
+    for scope in [Scope::Bot, Scope::User, Scope::Conversation] {
+        counter!(BUDGET_REFUSALS, "scope" => scope.as_str()).increment(0);
     }
     for kind in JOB_KINDS {
         for outcome in JobOutcome::ALL {
@@ -282,6 +290,10 @@ pub fn platform_send(platform: PlatformKind, outcome: SendOutcome, took: Duratio
 pub fn delivery_report(platform: PlatformKind, status: ReportStatus) {
     counter!(DELIVERY_REPORTS, "platform" => platform.as_str(), "status" => status.as_str())
         .increment(1);
+}
+
+pub fn budget_refused(scope: Scope) {
+    counter!(BUDGET_REFUSALS, "scope" => scope.as_str()).increment(1);
 }
 
 pub fn jobs(kind: &'static str, state: &'static str, count: u64) {

@@ -1,21 +1,31 @@
 //! Use case: answer an inbound message — a command, a canned reply, or the model — store it, and hand its delivery on; stay silent while a person has the chat.
 
+use crate::budgets::{self, Spending, Verdict};
 use crate::commands::{intent, Command, Intent, UNSUPPORTED_REPLY};
 use crate::end_conversation::EndConversation;
 use crate::handoff::{give_back, hand_over};
 use crate::history::turns_for;
 use crate::jobs::{Delivery, Lookup, Step, Target};
+use crate::observability::metrics;
 use crate::ports::{
     ChatRequest, ClaimedJob, Clock, Completion, EventPublisher, LanguageModel, Ledger, ModelError,
     ReplyStored, Timer,
 };
 use crate::settings::PipelineSettings;
-use domain::{DomainEvent, Message, MessageId, RepoError};
+use domain::{DomainEvent, Message, MessageId, RepoError, Scope};
 use futures::future::{self, Either};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
+
+/// A reply before it is stored: its text and usage, what follows it, and what the bot's budget
+/// had spent when the model was asked.
+struct Composed {
+    answer: Completion,
+    then: Then,
+    spending: Spending,
+}
 
 /// What follows a reply once it is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,15 +97,20 @@ impl GenerateReply {
             tracing::info!("the conversation is handed off; the message is not answered");
             return Ok(Step::Complete);
         }
-        let (answer, then) = self.compose(&target).await;
-        let reply =
-            Message::reply(&target.message, answer.text, self.clock.now()).with_usage(answer.usage);
+        let Composed {
+            answer,
+            then,
+            spending,
+        } = self.compose(&target).await?;
+        let reply = Message::reply(&target.message, answer.text, self.clock.now())
+            .with_usage(answer.usage, answer.cost);
         let delivery = match self.ledger.store_reply(job, &reply).await? {
             ReplyStored::Delivering(delivery) => delivery,
             ReplyStored::AlreadyAnswered => return Ok(Step::Complete),
             ReplyStored::LeaseLost => return Ok(Step::LeaseLost),
         };
         self.follow_up(then, &reply).await?;
+        self.announce_thresholds(&spending, &reply);
         self.events.publish(DomainEvent::ReplyStored {
             bot_id: reply.bot_id,
             conversation_id: reply.conversation_id,
@@ -130,15 +145,57 @@ impl GenerateReply {
         Ok(false)
     }
 
-    /// The reply (with the model's token usage, if it answered), and what follows it.
-    async fn compose(&self, target: &Target) -> (Completion, Then) {
+    /// The reply (with the model's token usage, if it answered), and what follows it. The
+    /// model is asked only while the bot's budget allows; else the user gets the budget message.
+    async fn compose(&self, target: &Target) -> Result<Composed, RepoError> {
         let bot = &target.bot;
-        match intent(&target.message.content, &bot.handoff) {
-            Intent::Command(command) => {
-                (Completion::text(command.reply(bot)), Then::after(command))
+        let canned = |text: &str, then| Composed {
+            answer: Completion::text(text),
+            then,
+            spending: Spending::default(),
+        };
+        Ok(match intent(&target.message.content, &bot.handoff) {
+            Intent::Command(command) => canned(&command.reply(bot), Then::after(command)),
+            Intent::Unsupported => canned(UNSUPPORTED_REPLY, Then::Nothing),
+            Intent::Ask(_) => {
+                match budgets::check(&*self.lookup.spends, target, self.clock.now()).await? {
+                    Verdict::Spent(scope) => {
+                        self.refuse_over_budget(target, scope);
+                        canned(bot.guardrails.budget_message(), Then::Nothing)
+                    }
+                    Verdict::Within(spending) => Composed {
+                        answer: self.ask_model(target).await,
+                        then: Then::Nothing,
+                        spending,
+                    },
+                }
             }
-            Intent::Unsupported => (Completion::text(UNSUPPORTED_REPLY), Then::Nothing),
-            Intent::Ask(_) => (self.ask_model(target).await, Then::Nothing),
+        })
+    }
+
+    fn refuse_over_budget(&self, target: &Target, scope: Scope) {
+        tracing::info!(
+            scope = scope.as_str(),
+            "a budget is spent: the model is not asked"
+        );
+        metrics::budget_refused(scope);
+        self.events.publish(DomainEvent::BudgetRefused {
+            bot_id: target.bot.id,
+            conversation_id: target.message.conversation_id,
+            scope,
+        });
+    }
+
+    /// Announces each share of the bot's budget `reply` took it past.
+    fn announce_thresholds(&self, spending: &Spending, reply: &Message) {
+        for percent in spending.crossed_by(reply) {
+            tracing::info!(percent, "the bot's budget passed a threshold");
+            self.events.publish(DomainEvent::BudgetThreshold {
+                bot_id: reply.bot_id,
+                conversation_id: reply.conversation_id,
+                scope: Scope::Bot,
+                percent,
+            });
         }
     }
 
@@ -238,7 +295,7 @@ mod tests {
         TokenUsage, TurnRole,
     };
     use async_trait::async_trait;
-    use domain::repositories::MockConversationRepository;
+    use domain::repositories::{MockConversationRepository, MockSpendRepository};
     use domain::{Direction, MessageContent};
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
     use std::sync::Mutex;
@@ -250,6 +307,13 @@ mod tests {
         completion_tokens: 3,
     };
 
+    fn cost() -> domain::Cost {
+        domain::Cost {
+            currency: "EUR".into(),
+            nanos: 42,
+        }
+    }
+
     struct Harness {
         world: World,
         model: MockLanguageModel,
@@ -259,6 +323,7 @@ mod tests {
         timer: Arc<YieldingTimer>,
         ledger: MockLedger,
         conversations: MockConversationRepository,
+        spends: MockSpendRepository,
         settings: PipelineSettings,
         stored: Arc<Mutex<Vec<Message>>>,
         /// How many events the run publishes besides `ReplyStarted`.
@@ -286,6 +351,7 @@ mod tests {
                 timer: Arc::default(),
                 ledger,
                 conversations: MockConversationRepository::new(),
+                spends: MockSpendRepository::new(),
                 settings: PipelineSettings::default(),
                 stored,
                 published: 1,
@@ -312,9 +378,12 @@ mod tests {
             let model = self
                 .answering
                 .unwrap_or_else(|| Arc::new(self.model) as Arc<dyn LanguageModel>);
+            let mut lookup = self
+                .world
+                .lookup_with(messages, self.channel, self.conversations);
+            lookup.spends = Arc::new(self.spends);
             let use_case = GenerateReply::new(
-                self.world
-                    .lookup_with(messages, self.channel, self.conversations),
+                lookup,
                 Arc::new(self.ledger),
                 model,
                 Arc::new(events),
@@ -515,13 +584,15 @@ mod tests {
                 Ok(Completion {
                     text: "fine, thanks".into(),
                     usage: Some(USAGE),
+                    cost: Some(cost()),
                 })
             });
         let (step, stored) = h.answer(second.clone(), vec![first, first_reply]).await;
         assert_delivers(&step, &stored[0]);
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].content.as_text(), Some("fine, thanks"));
-        assert_eq!(stored[0].usage, Some(USAGE), "the reply keeps its cost");
+        assert_eq!(stored[0].usage, Some(USAGE), "the reply keeps its tokens");
+        assert_eq!(stored[0].cost, Some(cost()), "and its cost");
         assert_eq!(stored[0].reply_to, Some(second.id));
         assert_eq!(stored[0].direction, Direction::Outbound);
     }
@@ -575,11 +646,60 @@ mod tests {
             Ok(Completion {
                 text: " ".into(),
                 usage: Some(USAGE),
+                cost: Some(cost()),
             })
         });
         let (_, stored) = h.answer(inbound, vec![]).await;
         assert_eq!(stored[0].content.as_text(), Some("fallback!"));
         assert_eq!(stored[0].usage, None);
+    }
+
+    /// A harness whose bot may spend 1000 tokens a day and has spent `spent` today.
+    fn budgeted(spent: u64) -> Harness {
+        let mut h = Harness::new();
+        let limit = domain::Limit::new("budget", domain::Period::Day, Some(1000), None);
+        h.world.bot.guardrails.budget.bot = Some(limit.unwrap());
+        h.spends.expect_spent().times(1).returning(move |_, _| {
+            Ok(vec![domain::Spent {
+                tokens: spent,
+                nanos: 0,
+            }])
+        });
+        h
+    }
+
+    #[tokio::test]
+    async fn a_spent_budget_answers_the_budget_message_without_the_model() {
+        let mut h = budgeted(1000);
+        h.model.expect_complete().never();
+        h.started = 0;
+        h.published = 2; // budget.refused, then the reply stored
+        let inbound = h.world.inbound(MessageContent::text("one more?"));
+        let (step, stored) = h.answer(inbound, vec![]).await;
+        assert_delivers(&step, &stored[0]);
+        assert_eq!(
+            stored[0].content.as_text(),
+            Some(domain::budget::DEFAULT_BUDGET_MESSAGE)
+        );
+        assert_eq!((stored[0].usage, &stored[0].cost), (None, &None));
+    }
+
+    #[tokio::test]
+    async fn a_reply_within_the_budget_announces_the_shares_it_crossed() {
+        let mut h = budgeted(400);
+        h.model.expect_complete().times(1).returning(|_| {
+            let mut answer = Completion::text("sure");
+            answer.usage = Some(TokenUsage {
+                prompt_tokens: 350,
+                completion_tokens: 100,
+            });
+            Ok(answer)
+        });
+        h.published = 3; // 50 % and 80 %, then the reply stored
+        let inbound = h.world.inbound(MessageContent::text("tell me more"));
+        let (step, stored) = h.answer(inbound, vec![]).await;
+        assert_delivers(&step, &stored[0]);
+        assert_eq!(stored[0].content.as_text(), Some("sure"));
     }
 
     #[tokio::test]

@@ -3,7 +3,7 @@
 use crate::ports::{Channel, Channels, ClaimedJob, JobPayload, SendError};
 use chrono::{DateTime, Utc};
 use domain::repositories::{
-    BindingRepository, ConversationRepository, MessageInContext, MessageRepository,
+    BindingRepository, ConversationRepository, MessageInContext, MessageRepository, SpendRepository,
 };
 use domain::{
     Bot, BotId, ConversationId, ExternalChatId, Message, MessageId, PlatformBinding, PlatformKind,
@@ -126,6 +126,8 @@ pub struct Lookup {
     pub messages: Arc<dyn MessageRepository>,
     pub conversations: Arc<dyn ConversationRepository>,
     pub bindings: Arc<dyn BindingRepository>,
+    /// What bots with a budget have spent.
+    pub spends: Arc<dyn SpendRepository>,
     pub channels: Channels,
 }
 

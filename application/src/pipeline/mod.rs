@@ -11,7 +11,8 @@ pub mod job_runner;
 pub mod jobs;
 pub mod settings;
 
-// Reply: commands and canned answers, the history, the model (the bot's provider's).
+// Reply: commands and canned answers, the budget, the history, the model (the bot's provider's).
+pub mod budgets;
 pub mod commands;
 pub mod generate_reply;
 pub mod history;

@@ -6,7 +6,7 @@ use crate::ports::{ChatRequest, Completion, LanguageModel, ModelError, ModelFact
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::repositories::ProviderRepository;
-use domain::ProviderId;
+use domain::{Prices, ProviderId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,8 +18,23 @@ pub const RECHECK_AFTER: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 struct Built {
     model: Arc<dyn LanguageModel>,
+    /// The prices, and the model asked when a bot names none, of that revision.
+    prices: Option<Prices>,
+    first_model: Option<String>,
     updated_at: DateTime<Utc>,
     checked: Instant,
+}
+
+impl Built {
+    /// `completion` with its cost, when the model it came from is priced.
+    fn priced(&self, request: &ChatRequest, mut completion: Completion) -> Completion {
+        let model = request.model.as_ref().or(self.first_model.as_ref());
+        completion.cost = match (&self.prices, model, &completion.usage) {
+            (Some(prices), Some(model), Some(usage)) => prices.cost_of(model, usage),
+            _ => None,
+        };
+        completion
+    }
 }
 
 pub struct ProviderModels {
@@ -45,13 +60,13 @@ impl ProviderModels {
 
     /// The provider's client: the one built, while recent; else its row read again, and the
     /// client rebuilt if the provider was revised.
-    async fn model(&self, id: ProviderId) -> Result<Arc<dyn LanguageModel>, ModelError> {
+    async fn built(&self, id: ProviderId) -> Result<Built, ModelError> {
         let cached = self.cached(id);
         if let Some(built) = cached
             .as_ref()
             .filter(|b| b.checked.elapsed() < RECHECK_AFTER)
         {
-            return Ok(built.model.clone());
+            return Ok(built.clone());
         }
         let provider = self
             .providers
@@ -63,21 +78,19 @@ impl ProviderModels {
             Some(built) => built.model,
             None => self.factory.model_for(&provider)?,
         };
-        self.keep(id, &model, provider.updated_at);
-        Ok(model)
+        let built = Built {
+            model,
+            first_model: provider.models.first().cloned(),
+            prices: provider.prices,
+            updated_at: provider.updated_at,
+            checked: Instant::now(),
+        };
+        self.lock().insert(id, built.clone());
+        Ok(built)
     }
 
     fn cached(&self, id: ProviderId) -> Option<Built> {
         self.lock().get(&id).cloned()
-    }
-
-    fn keep(&self, id: ProviderId, model: &Arc<dyn LanguageModel>, updated_at: DateTime<Utc>) {
-        let built = Built {
-            model: model.clone(),
-            updated_at,
-            checked: Instant::now(),
-        };
-        self.lock().insert(id, built);
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ProviderId, Built>> {
@@ -90,11 +103,14 @@ impl ProviderModels {
 #[async_trait]
 impl LanguageModel for ProviderModels {
     async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError> {
-        let model = match request.provider_id {
-            None => self.default.clone(),
-            Some(id) => self.model(id).await?,
-        };
-        model.complete(request).await
+        match request.provider_id {
+            None => self.default.complete(request).await,
+            Some(id) => {
+                let built = self.built(id).await?;
+                let completion = built.model.complete(request).await?;
+                Ok(built.priced(request, completion))
+            }
+        }
     }
 }
 
@@ -126,9 +142,13 @@ mod tests {
     }
 
     fn request(provider_id: Option<ProviderId>) -> ChatRequest {
+        asking(provider_id, None)
+    }
+
+    fn asking(provider_id: Option<ProviderId>, model: Option<&str>) -> ChatRequest {
         ChatRequest {
             provider_id,
-            model: None,
+            model: model.map(str::to_owned),
             temperature: None,
             system_prompt: String::new(),
             turns: Vec::new(),
@@ -160,6 +180,54 @@ mod tests {
         }
         let answer = models.complete(&request(None)).await.unwrap();
         assert_eq!(answer.text, "from the default");
+    }
+
+    /// A provider offering `small` first, priced 0.5 / 1.5 EUR per million tokens, whose client
+    /// answers with 1000 prompt and 200 completion tokens.
+    fn priced_provider() -> ProviderModels {
+        let mut stored = provider();
+        stored.models = vec!["small".into(), "large".into()];
+        let price = domain::ModelPrice {
+            input: 0.5,
+            output: 1.5,
+        };
+        let models = [("small".to_owned(), price)].into();
+        stored.prices = Some(domain::Prices::parse("EUR", models).unwrap());
+        let mut providers = MockProviderRepository::new();
+        providers
+            .expect_get()
+            .returning(move |_| Ok(Some(stored.clone())));
+        let mut factory = MockModelFactory::new();
+        factory.expect_model_for().returning(|_| {
+            let mut model = MockLanguageModel::new();
+            model.expect_complete().returning(|_| {
+                let mut answer = Completion::text("priced");
+                answer.usage = Some(domain::TokenUsage {
+                    prompt_tokens: 1_000,
+                    completion_tokens: 200,
+                });
+                Ok(answer)
+            });
+            Ok(Arc::new(model))
+        });
+        let default = answering("from the default");
+        ProviderModels::new(default, Arc::new(providers), Arc::new(factory))
+    }
+
+    #[tokio::test]
+    async fn a_priced_model_costs_its_tokens_and_an_unpriced_one_costs_nothing_known() {
+        let models = priced_provider();
+        let id = ProviderId::new();
+        // The bot names no model: the provider's first, `small`, is asked and priced.
+        let cost = models.complete(&asking(Some(id), None)).await.unwrap().cost;
+        assert_eq!(
+            cost.map(|c| (c.currency, c.nanos)),
+            Some(("EUR".into(), 800_000))
+        );
+        let named = models.complete(&asking(Some(id), Some("small"))).await;
+        assert_eq!(named.unwrap().cost.map(|c| c.nanos), Some(800_000));
+        let unpriced = models.complete(&asking(Some(id), Some("large"))).await;
+        assert_eq!(unpriced.unwrap().cost, None);
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 pub use domain::TokenUsage;
-use domain::{Provider, ProviderId};
+use domain::{Cost, Provider, ProviderId};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -36,6 +36,8 @@ pub struct ChatRequest {
 pub struct Completion {
     pub text: String,
     pub usage: Option<TokenUsage>,
+    /// What the answer cost, when the provider prices the model it asked.
+    pub cost: Option<Cost>,
 }
 
 impl Completion {
@@ -44,6 +46,7 @@ impl Completion {
         Self {
             text: text.into(),
             usage: None,
+            cost: None,
         }
     }
 }

@@ -22,6 +22,7 @@ mod providers;
 mod queue;
 mod replies;
 mod sealing;
+mod spend;
 mod store;
 mod summary;
 #[cfg(feature = "testing")]

@@ -5,9 +5,9 @@ use crate::errors::corrupt;
 use application::ports::{ClaimedJob, LeaseToken};
 use chrono::{DateTime, Utc};
 use domain::{
-    ApiKey, BaseUrl, Bot, BotName, Conversation, Credentials, ExternalChatId, ExternalMessageId,
-    HandoffPolicy, Message, PlatformBinding, Prices, Provider, ProviderKind, ProviderName,
-    RepoError, Secret, SystemPrompt, Temperature, TextRule, TokenUsage,
+    ApiKey, BaseUrl, Bot, BotName, Conversation, Cost, Credentials, ExternalChatId,
+    ExternalMessageId, HandoffPolicy, Message, PlatformBinding, Prices, Provider, ProviderKind,
+    ProviderName, RepoError, Secret, SystemPrompt, Temperature, TextRule, TokenUsage,
 };
 use sea_orm::ActiveValue::Set;
 use serde::{de::DeserializeOwned, Serialize};
@@ -63,6 +63,7 @@ pub(crate) fn bot_row(bot: &Bot) -> Result<bots::ActiveModel, RepoError> {
         handoff_message: Set(bot.handoff.custom_message().map(str::to_owned)),
         handoff_idle_minutes: Set(i64::from(bot.handoff.idle_minutes())),
         provider_id: Set(bot.provider_id.map(|id| id.to_string())),
+        guardrails: Set(to_json(&bot.guardrails)?),
         created_at: Set(millis(bot.created_at)),
         updated_at: Set(millis(bot.updated_at)),
         paused_at: Set(bot.paused_at.map(millis)),
@@ -95,6 +96,7 @@ pub(crate) fn bot(row: bots::Model) -> Result<Bot, RepoError> {
             .transpose()?,
         fallback_message: row.fallback_message,
         provider_id: parse_opt("bots.provider_id", row.provider_id.as_deref())?,
+        guardrails: from_json("bots.guardrails", &row.guardrails)?,
         created_at: time("bots.created_at", row.created_at)?,
         updated_at: time("bots.updated_at", row.updated_at)?,
         paused_at: time_opt("bots.paused_at", row.paused_at)?,
@@ -214,7 +216,21 @@ pub(crate) fn message_row(message: &Message) -> Result<messages::ActiveModel, Re
         completion_tokens: Set(tokens(message.usage.map(|u| u.completion_tokens))),
         error: Set(message.error.clone()),
         reply_handle: Set(message.reply_handle.as_ref().map(|h| h.expose().to_owned())),
+        cost_nanos: Set(message.cost.as_ref().map(|c| c.nanos)),
+        cost_currency: Set(message.cost.as_ref().map(|c| c.currency.clone())),
     })
+}
+
+/// Both cost columns, or neither.
+fn cost(nanos: Option<i64>, currency: Option<String>) -> Result<Option<Cost>, RepoError> {
+    match (nanos, currency) {
+        (None, None) => Ok(None),
+        (Some(nanos), Some(currency)) => Ok(Some(Cost { currency, nanos })),
+        _ => Err(corrupt(
+            "messages.cost_nanos",
+            "only one cost column is set",
+        )),
+    }
 }
 
 /// A token count as stored (a 32-bit integer; no answer comes near the limit).
@@ -255,6 +271,7 @@ pub(crate) fn message(row: messages::Model) -> Result<Message, RepoError> {
         status: parse("messages.status", &row.status)?,
         created_at: time("messages.created_at", row.created_at)?,
         usage: usage(row.prompt_tokens, row.completion_tokens)?,
+        cost: cost(row.cost_nanos, row.cost_currency)?,
         error: row.error,
         reply_handle: row.reply_handle.map(Secret::new),
     })

@@ -55,7 +55,11 @@ pub(crate) fn answer_from(body: &str) -> Result<Completion, ModelError> {
         .map(|choice| choice.message)
         .ok_or_else(|| ModelError::Rejected("the completion has no choices".to_owned()))?;
     match message.content {
-        Some(text) if !text.trim().is_empty() => Ok(Completion { text, usage }),
+        Some(text) if !text.trim().is_empty() => Ok(Completion {
+            text,
+            usage,
+            cost: None,
+        }),
         _ => Err(ModelError::Rejected(match message.refusal {
             Some(refusal) => format!("the model refused: {}", excerpt(&refusal)),
             None => "the completion has no content".to_owned(),

@@ -1,11 +1,12 @@
 //! Bot bodies: create and partial-update requests (validated, then parsed into domain values) and the bot answer.
 
+use crate::dto::guardrails::BudgetBody;
 use crate::dto::text::{multi_line, single_line};
 use crate::errors::ApiError;
 use chrono::{DateTime, Utc};
 use domain::{
-    Bot, BotDraft, BotId, BotName, BotStatus, HandoffPolicy, ProviderId, SystemPrompt, Temperature,
-    ValidationError,
+    Bot, BotDraft, BotId, BotName, BotStatus, Budget, Guardrails, HandoffPolicy, ProviderId,
+    SystemPrompt, Temperature, ValidationError,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -54,6 +55,13 @@ pub struct CreateBot {
     /// names no provider is a 422.
     #[schema(value_type = Option<crate::openapi::schemas::Id>)]
     pub provider_id: Option<ProviderId>,
+    /// Caps on the model's tokens and cost per UTC day or month; absent, none.
+    pub budget: Option<BudgetBody>,
+    /// Told to the user instead of an answer once a budget is spent; absent, a built-in
+    /// sentence. Line breaks and tabs allowed, no other control characters.
+    #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
+    #[schema(min_length = 1, max_length = 4096)]
+    pub budget_message: Option<String>,
 }
 
 impl CreateBot {
@@ -72,6 +80,10 @@ impl CreateBot {
                     .unwrap_or(HandoffPolicy::DEFAULT_IDLE_MINUTES),
             )?,
             provider_id: self.provider_id,
+            guardrails: Guardrails {
+                budget: self.budget.unwrap_or_default().into_budget()?,
+                budget_message: self.budget_message,
+            },
         })
     }
 }
@@ -113,6 +125,15 @@ pub struct UpdateBot {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<crate::openapi::schemas::Id>)]
     pub provider_id: Option<Option<ProviderId>>,
+    /// Replaces the whole budget; `null` removes it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<BudgetBody>)]
+    pub budget: Option<Option<BudgetBody>>,
+    /// `null` restores the built-in sentence.
+    #[serde(default, deserialize_with = "present")]
+    #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
+    pub budget_message: Option<Option<String>>,
 }
 
 /// Double-option: a present field (even `null`) is `Some(..)`; `#[serde(default)]` makes an
@@ -137,6 +158,8 @@ pub struct BotPatch {
     handoff_message: Option<Option<String>>,
     handoff_idle_minutes: Option<u32>,
     provider_id: Option<Option<ProviderId>>,
+    budget: Option<Budget>,
+    budget_message: Option<Option<String>>,
 }
 
 impl UpdateBot {
@@ -159,6 +182,10 @@ impl UpdateBot {
             handoff_message: self.handoff_message,
             handoff_idle_minutes: self.handoff_idle_minutes,
             provider_id: self.provider_id,
+            budget: (self.budget)
+                .map(|budget| budget.unwrap_or_default().into_budget())
+                .transpose()?,
+            budget_message: self.budget_message,
         })
     }
 }
@@ -182,6 +209,10 @@ impl BotPatch {
             fallback_message: self.fallback_message.unwrap_or(draft.fallback_message),
             handoff,
             provider_id: self.provider_id.unwrap_or(draft.provider_id),
+            guardrails: Guardrails {
+                budget: self.budget.unwrap_or(draft.guardrails.budget),
+                budget_message: (self.budget_message).unwrap_or(draft.guardrails.budget_message),
+            },
         })
     }
 }
@@ -206,6 +237,10 @@ pub struct BotBody {
     /// `null`: the server's `ai.*`.
     #[schema(value_type = Option<crate::openapi::schemas::Id>)]
     pub provider_id: Option<ProviderId>,
+    /// `null`: no budget.
+    pub budget: Option<BudgetBody>,
+    /// `null`: the built-in sentence.
+    pub budget_message: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -225,6 +260,8 @@ impl From<Bot> for BotBody {
             handoff_message: bot.handoff.custom_message().map(str::to_owned),
             handoff_idle_minutes: bot.handoff.idle_minutes(),
             provider_id: bot.provider_id,
+            budget: BudgetBody::shown(&bot.guardrails.budget),
+            budget_message: bot.guardrails.budget_message,
             created_at: bot.created_at,
             updated_at: bot.updated_at,
         }

@@ -2,13 +2,14 @@
 
 use crate::dto::page::PageQuery;
 use crate::dto::text::multi_line;
+use crate::dto::usage::{ReplyUsageBody, UsageBody};
 use crate::errors::ApiError;
 use application::operator_message::MAX_TEXT_CHARS;
 use chrono::{DateTime, Utc};
 use domain::repositories::ConversationFilter;
 use domain::{
     BotId, Conversation, ConversationId, ConversationMode, ConversationStatus, Direction, Message,
-    MessageContent, MessageId, MessageStatus, PageRequest, PlatformKind,
+    MessageContent, MessageId, MessageStatus, PageRequest, PlatformKind, Usage,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -152,6 +153,20 @@ pub struct ConversationBody {
     pub assigned_to: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The model's replies in this conversation, their tokens and costs; shown when the
+    /// conversation is read by its id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<UsageBody>,
+}
+
+impl ConversationBody {
+    /// The conversation with its model usage.
+    pub fn with_usage(conversation: Conversation, usage: Usage) -> Self {
+        Self {
+            usage: Some(usage.into()),
+            ..conversation.into()
+        }
+    }
 }
 
 impl From<Conversation> for ConversationBody {
@@ -167,6 +182,7 @@ impl From<Conversation> for ConversationBody {
             assigned_to: c.assigned_to,
             created_at: c.created_at,
             updated_at: c.updated_at,
+            usage: None,
         }
     }
 }
@@ -189,6 +205,8 @@ pub struct MessageBody {
     pub reply_to: Option<MessageId>,
     /// Why delivery failed, for a `failed` outbound message (`131047: Re-engagement message`).
     pub error: Option<String>,
+    /// For a model reply: its tokens, and its cost when the provider prices the model.
+    pub usage: Option<ReplyUsageBody>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -203,6 +221,7 @@ impl From<Message> for MessageBody {
             status: m.status,
             error: m.error,
             reply_to: m.reply_to,
+            usage: m.usage.map(|usage| ReplyUsageBody::new(usage, m.cost)),
             created_at: m.created_at,
         }
     }

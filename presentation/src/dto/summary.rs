@@ -49,6 +49,9 @@ pub struct SummaryBody {
     /// Outbound messages of the range whose delivery failed.
     pub failures: u64,
     pub tokens: TokenCounts,
+    /// What the range's model replies cost, per currency (`{"EUR": 0.0123}`).
+    #[schema(value_type = std::collections::BTreeMap<String, f64>)]
+    pub costs: super::usage::Costs,
 }
 
 impl SummaryBody {
@@ -63,11 +66,8 @@ impl SummaryBody {
                 outbound: summary.outbound,
             },
             failures: summary.failures,
-            tokens: TokenCounts {
-                prompt: summary.prompt_tokens,
-                completion: summary.completion_tokens,
-                total: summary.total_tokens(),
-            },
+            tokens: TokenCounts::new(summary.prompt_tokens, summary.completion_tokens),
+            costs: super::usage::costs(&summary.costs),
         }
     }
 }

@@ -3,7 +3,7 @@
 use application::Replay;
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::{
-    BotId, ConversationId, DomainEvent, EventId, MessageId, PlatformKind, PublishedEvent,
+    BotId, ConversationId, DomainEvent, EventId, MessageId, PlatformKind, PublishedEvent, Scope,
 };
 use serde::{Deserialize, Serialize};
 
@@ -110,6 +110,12 @@ pub struct EventData {
     pub message_id: Option<MessageId>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub platform: Option<PlatformKind>,
+    /// For budget events: whose limit (`bot`, `user`, `conversation`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<Scope>,
+    /// For `budget.threshold`: the share of the limit reached (50, 80, 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u8>,
 }
 
 impl EventBody {
@@ -125,6 +131,11 @@ impl EventBody {
                 conversation_id: event.conversation_id(),
                 message_id: message_of(event),
                 platform: platform_of(event),
+                scope: scope_of(event),
+                percent: match event {
+                    DomainEvent::BudgetThreshold { percent, .. } => Some(*percent),
+                    _ => None,
+                },
             },
         })
     }
@@ -142,6 +153,15 @@ fn message_of(event: &DomainEvent) -> Option<MessageId> {
         | DomainEvent::OperatorMessageStored { message_id, .. }
         | DomainEvent::MessageDelivered { message_id, .. }
         | DomainEvent::DeliveryFailed { message_id, .. } => Some(*message_id),
+        _ => None,
+    }
+}
+
+fn scope_of(event: &DomainEvent) -> Option<Scope> {
+    match event {
+        DomainEvent::BudgetThreshold { scope, .. } | DomainEvent::BudgetRefused { scope, .. } => {
+            Some(*scope)
+        }
         _ => None,
     }
 }

@@ -1,7 +1,10 @@
-//! `/api/v1/bots`: create, list, read, update, pause, resume, delete, and a bot's summary.
+//! `/api/v1/bots`: create, list, read, update, pause, resume, delete, a bot's summary and usage.
 
 use crate::auth::{Admin, Authenticated, Viewer};
-use crate::dto::{BotBody, CreateBot, PageBody, PageQuery, SummaryBody, SummaryQuery, UpdateBot};
+use crate::dto::{
+    BotBody, CreateBot, GroupByQuery, PageBody, PageQuery, SummaryBody, SummaryQuery, UpdateBot,
+    UsageSeriesBody,
+};
 use crate::errors::ApiError;
 use crate::openapi::schemas::Id;
 use crate::AppState;
@@ -23,7 +26,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(web::resource("/bots/{id}/pause").route(web::post().to(pause)))
     .service(web::resource("/bots/{id}/resume").route(web::post().to(resume)))
-    .service(web::resource("/bots/{id}/summary").route(web::get().to(summary)));
+    .service(web::resource("/bots/{id}/summary").route(web::get().to(summary)))
+    .service(web::resource("/bots/{id}/usage").route(web::get().to(usage)));
 }
 
 /// The bot, or 404.
@@ -172,6 +176,31 @@ async fn summary(
     let bot = find_bot(&state, *id).await?;
     let summary = state.summaries.summarize(bot.id, &range).await?;
     Ok(web::Json(SummaryBody::new(bot.id, &range, summary)))
+}
+
+/// What a bot's model replies took per UTC day or month: replies, tokens and costs.
+#[utoipa::path(
+    get,
+    path = "/api/v1/bots/{id}/usage",
+    tag = "bots",
+    params(("id" = Id, Path, description = "The bot's id."), SummaryQuery, GroupByQuery),
+    responses((status = 200, description = "The periods of the range with replies, oldest first.", body = UsageSeriesBody)),
+    security(("api_key" = ["viewer"]))
+)]
+async fn usage(
+    _: Authenticated<Viewer>,
+    state: web::Data<AppState>,
+    id: web::Path<BotId>,
+    query: web::Query<SummaryQuery>,
+    grouping: web::Query<GroupByQuery>,
+) -> Result<web::Json<UsageSeriesBody>, ApiError> {
+    let range = query.range()?;
+    let bot = find_bot(&state, *id).await?;
+    let days = state.summaries.daily_usage(bot.id, &range).await?;
+    let group_by = grouping.group_by;
+    Ok(web::Json(UsageSeriesBody::new(
+        bot.id, &range, group_by, &days,
+    )))
 }
 
 /// Delete a bot and everything it holds.

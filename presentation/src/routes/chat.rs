@@ -47,7 +47,7 @@ async fn chat(
             reply,
         } => HttpResponse::Ok().json(ChatReply {
             conversation_id,
-            message: reply.into(),
+            message: (*reply).into(),
         }),
         Answer::Pending {
             conversation_id,

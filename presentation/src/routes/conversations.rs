@@ -66,7 +66,7 @@ async fn list(
     path = "/api/v1/conversations/{id}",
     tag = "conversations",
     params(("id" = Id, Path, description = "The conversation's id.")),
-    responses((status = 200, description = "The conversation.", body = ConversationBody)),
+    responses((status = 200, description = "The conversation, with its model usage.", body = ConversationBody)),
     security(("api_key" = ["viewer"]))
 )]
 async fn get(
@@ -74,7 +74,9 @@ async fn get(
     state: web::Data<AppState>,
     id: web::Path<ConversationId>,
 ) -> Result<web::Json<ConversationBody>, ApiError> {
-    Ok(web::Json(find_conversation(&state, *id).await?.into()))
+    let conversation = find_conversation(&state, *id).await?;
+    let usage = state.summaries.conversation_usage(conversation.id).await?;
+    Ok(web::Json(ConversationBody::with_usage(conversation, usage)))
 }
 
 /// End a conversation: the chat's next message starts a new one.

@@ -6,7 +6,7 @@ use crate::support::{
 use actix_web::test::TestRequest;
 use chrono::{DateTime, Utc};
 use domain::repositories::{BindingRepository, MessageRepository};
-use domain::{BotId, MessageContent, MessageStatus, TokenUsage};
+use domain::{BotId, Cost, Message, MessageContent, MessageStatus, TokenUsage};
 use presentation::HttpSettings;
 use serde_json::{json, Value};
 
@@ -414,21 +414,46 @@ fn usage(prompt_tokens: u32, completion_tokens: u32) -> Option<TokenUsage> {
     })
 }
 
+fn cost(currency: &str, nanos: i64) -> Option<Cost> {
+    Some(Cost {
+        currency: currency.into(),
+        nanos,
+    })
+}
+
 /// January 2025 in two of the bot's chats: five messages in, four answers out (one failed)
-/// with 300 prompt and 45 completion tokens. Besides: a chat started just before the month, and
-/// a message at the month's exclusive end.
-async fn seed_january(app: &TestApp, bot: BotId) {
+/// with 300 prompt and 45 completion tokens, costing 0.0035 EUR and 0.5 USD. Besides: a chat
+/// started just before the month, and a message at the month's exclusive end.
+async fn seed_january(app: &TestApp, bot: BotId) -> Vec<Message> {
     let hi = || MessageContent::text("hi");
     let answered = [
-        ("1", "1", "2025-01-02T10:00:00Z", usage(100, 20)),
-        ("1", "2", "2025-01-03T10:00:00Z", usage(150, 20)),
-        ("2", "3", "2025-01-10T10:00:00Z", usage(50, 5)),
-        ("2", "4", "2025-01-11T10:00:00Z", None),
+        (
+            "1",
+            "1",
+            "2025-01-02T10:00:00Z",
+            usage(100, 20),
+            cost("EUR", 1_000_000),
+        ),
+        (
+            "1",
+            "2",
+            "2025-01-03T10:00:00Z",
+            usage(150, 20),
+            cost("EUR", 2_500_000),
+        ),
+        (
+            "2",
+            "3",
+            "2025-01-10T10:00:00Z",
+            usage(50, 5),
+            cost("USD", 500_000_000),
+        ),
+        ("2", "4", "2025-01-11T10:00:00Z", None, None),
     ];
     let mut answers = Vec::new();
-    for (chat, id, time, usage) in answered {
+    for (chat, id, time, usage, cost) in answered {
         let question = app.seed_inbound(bot, chat, id, hi(), at(time)).await;
-        answers.push(app.seed_answer(&question, at(time), usage).await);
+        answers.push(app.seed_answer(&question, at(time), usage, cost).await);
     }
     let failed =
         MessageRepository::advance(&*app.store, answers[2].id, MessageStatus::Failed, None);
@@ -439,6 +464,7 @@ async fn seed_january(app: &TestApp, bot: BotId) {
         .await;
     app.seed_inbound(bot, "1", "7", hi(), at("2025-02-01T00:00:00Z"))
         .await;
+    answers
 }
 
 #[actix_web::test]
@@ -463,7 +489,88 @@ async fn a_summary_reports_the_repositorys_counts_for_the_range() {
             "messages": {"inbound": 5, "outbound": 4},
             "failures": 1,
             "tokens": {"prompt": 300, "completion": 45, "total": 345},
+            "costs": {"EUR": 0.0035, "USD": 0.5},
         })
+    );
+}
+
+#[actix_web::test]
+async fn usage_is_told_per_day_or_month_and_per_conversation() {
+    let app = TestApp::new().await;
+    let id = app.seed_bot("Ada").await.id;
+    let answers = seed_january(&app, id).await;
+    let series = |group_by: &str| {
+        format!(
+            "/api/v1/bots/{id}/usage?from=2025-01-01T00:00:00Z&to=2025-02-01T00:00:00Z{group_by}"
+        )
+    };
+    let days = app
+        .as_key(VIEWER_KEY, TestRequest::get().uri(&series("")))
+        .await;
+    assert_eq!(days.status, 200, "{}", days.raw);
+    assert_eq!(days.body["group_by"], "day");
+    let periods = days.body["periods"].as_array().unwrap();
+    let starts: Vec<&str> = periods
+        .iter()
+        .map(|p| p["start"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            "2025-01-02T00:00:00Z",
+            "2025-01-03T00:00:00Z",
+            "2025-01-10T00:00:00Z"
+        ]
+    );
+    assert_eq!(
+        periods[2]["usage"],
+        json!({"replies": 1, "tokens": {"prompt": 50, "completion": 5, "total": 55},
+               "costs": {"USD": 0.5}})
+    );
+
+    let months = app
+        .as_key(
+            VIEWER_KEY,
+            TestRequest::get().uri(&series("&group_by=month")),
+        )
+        .await;
+    assert_eq!(
+        months.body["periods"],
+        json!([{"start": "2025-01-01T00:00:00Z", "usage": {"replies": 3,
+            "tokens": {"prompt": 300, "completion": 45, "total": 345},
+            "costs": {"EUR": 0.0035, "USD": 0.5}}}])
+    );
+    let weeks = app
+        .as_key(
+            VIEWER_KEY,
+            TestRequest::get().uri(&series("&group_by=week")),
+        )
+        .await;
+    assert_problem(&weeks, 400, "invalid_query");
+
+    // The first chat's conversation: two priced replies, each shown with its own cost.
+    let conversation = answers[0].conversation_id;
+    let uri = format!("/api/v1/conversations/{conversation}");
+    let read = app.as_key(VIEWER_KEY, TestRequest::get().uri(&uri)).await;
+    assert_eq!(
+        read.body["usage"],
+        json!({"replies": 2, "tokens": {"prompt": 250, "completion": 40, "total": 290},
+               "costs": {"EUR": 0.0035}})
+    );
+    let messages = app
+        .as_key(
+            VIEWER_KEY,
+            TestRequest::get().uri(&format!("{uri}/messages")),
+        )
+        .await;
+    let usages: Vec<&Value> = (messages.body["items"].as_array().unwrap().iter())
+        .map(|m| &m["usage"])
+        .filter(|u| !u.is_null())
+        .collect();
+    assert_eq!(
+        usages[0],
+        &json!({"tokens": {"prompt": 100, "completion": 20, "total": 120},
+                "cost": {"currency": "EUR", "amount": 0.001}})
     );
 }
 
@@ -576,4 +683,44 @@ async fn a_bot_says_how_it_hands_chats_to_a_person() {
         let refused = app.admin(patch(body.clone())).await;
         assert_invalid_field(&refused, field);
     }
+}
+
+#[actix_web::test]
+async fn a_budget_is_set_shown_kept_by_other_edits_and_removed_with_null() {
+    let app = TestApp::new().await;
+    let defaults = create(&app, "Ada").await;
+    assert_eq!(
+        (&defaults["budget"], &defaults["budget_message"]),
+        (&Value::Null, &Value::Null)
+    );
+    let budget = json!({"period": "month", "max_cost": 20.0,
+        "per_conversation": {"period": "day", "max_tokens": 5000}});
+    let reply = app
+        .admin(post_bot(json!({"name": "Bea", "system_prompt": "be brief",
+            "budget": budget, "budget_message": "Out of credit."})))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.raw);
+    assert_eq!(reply.body["budget"], budget);
+    let id = reply.body["id"].as_str().unwrap();
+    let patch = |body: Value| {
+        TestRequest::patch()
+            .uri(&format!("/api/v1/bots/{id}"))
+            .set_json(body)
+    };
+    let renamed = app.admin(patch(json!({"name": "Bee"}))).await;
+    assert_eq!(renamed.body["budget"], budget, "kept");
+    assert_eq!(renamed.body["budget_message"], "Out of credit.");
+    let cleared = app
+        .admin(patch(json!({"budget": null, "budget_message": null})))
+        .await;
+    assert_eq!(
+        (&cleared.body["budget"], &cleared.body["budget_message"]),
+        (&Value::Null, &Value::Null)
+    );
+    let bad = app
+        .admin(patch(
+            json!({"budget": {"per_user": {"period": "hour", "max_tokens": 1}}}),
+        ))
+        .await;
+    assert_invalid_field(&bad, "budget.per_user");
 }

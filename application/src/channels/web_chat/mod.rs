@@ -78,7 +78,7 @@ pub enum Answer {
     /// The bot's reply, stored within the wait.
     Replied {
         conversation_id: ConversationId,
-        reply: Message,
+        reply: Box<Message>,
     },
     /// No reply yet: poll the conversation's messages.
     Pending {
@@ -290,7 +290,7 @@ impl WebChat {
         Ok(match reply {
             Some(reply) => Answer::Replied {
                 conversation_id,
-                reply,
+                reply: Box::new(reply),
             },
             None => Answer::Pending {
                 conversation_id,

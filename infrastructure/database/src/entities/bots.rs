@@ -18,6 +18,8 @@ pub struct Model {
     pub handoff_idle_minutes: i64,
     /// The provider's id; `NULL`: the configured default.
     pub provider_id: Option<String>,
+    /// A JSON object: the budget and its message (`{}`: no limits).
+    pub guardrails: String,
     pub created_at: i64,
     pub updated_at: i64,
     pub paused_at: Option<i64>,

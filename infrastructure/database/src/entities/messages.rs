@@ -20,6 +20,9 @@ pub struct Model {
     pub completion_tokens: Option<i32>,
     pub error: Option<String>,
     pub reply_handle: Option<String>,
+    /// Billionths of `cost_currency`; both set or both `NULL`.
+    pub cost_nanos: Option<i64>,
+    pub cost_currency: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

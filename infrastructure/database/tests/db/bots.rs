@@ -138,3 +138,25 @@ async fn deleting_a_bot_removes_everything_it_owns() {
         assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, 1);
     }
 }
+
+#[tokio::test]
+async fn a_bots_budget_and_its_message_are_read_back_as_written() {
+    use domain::{Budget, Guardrails, Limit, Period};
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let mut bot = new_bot(&store, "Ada").await;
+        assert_eq!(bot.guardrails, Guardrails::default());
+        let limit = |period, tokens, cost| Limit::new("budget", period, tokens, cost).unwrap();
+        bot.guardrails = Guardrails {
+            budget: Budget {
+                bot: Some(limit(Period::Month, Some(1_000_000), Some(12.5))),
+                per_user: Some(limit(Period::Day, Some(2_000), None)),
+                per_conversation: None,
+            },
+            budget_message: Some("Back tomorrow.".into()),
+        };
+        store.update(&bot).await.unwrap();
+        let read = store.get(bot.id).await.unwrap().unwrap();
+        assert_eq!(read.guardrails, bot.guardrails, "{}", db.backend());
+    }
+}

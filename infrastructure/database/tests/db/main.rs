@@ -26,4 +26,5 @@ mod schema;
 mod sealing;
 mod summary;
 mod support;
+mod usage;
 mod wakeups;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use database::{SeaStore, Sealer};
 use domain::repositories::{BotRepository, MessageRepository};
 use domain::{
-    Bot, BotDraft, BotId, BotName, Credentials, DiscordCredentials, ExternalChatId,
+    Bot, BotDraft, BotId, BotName, Cost, Credentials, DiscordCredentials, ExternalChatId,
     ExternalMessageId, Message, MessageContent, MessengerCredentials, Page, PageRequest,
     PlatformBinding, PlatformKind, RepoError, SystemPrompt, TelegramCredentials, Temperature,
     TokenUsage, WhatsappCredentials,
@@ -36,6 +36,7 @@ pub fn draft(name: &str) -> BotDraft {
         fallback_message: None,
         handoff: domain::HandoffPolicy::default(),
         provider_id: None,
+        guardrails: Default::default(),
     }
 }
 
@@ -76,8 +77,21 @@ pub async fn answered_turn(
     bot_id: BotId,
     chat: &str,
     external_id: &str,
+    times: (i64, i64),
+    usage: Option<TokenUsage>,
+) -> Message {
+    priced_turn(store, bot_id, chat, external_id, times, usage, None).await
+}
+
+/// [`answered_turn`], the reply costing `cost`.
+pub async fn priced_turn(
+    store: &SeaStore,
+    bot_id: BotId,
+    chat: &str,
+    external_id: &str,
     (received, replied): (i64, i64),
     usage: Option<TokenUsage>,
+    cost: Option<Cost>,
 ) -> Message {
     let recorded = store
         .record_inbound(&record(bot_id, chat, external_id, received))
@@ -91,7 +105,7 @@ pub async fn answered_turn(
         .await
         .unwrap()
         .unwrap();
-    let reply = Message::reply(&inbound, "answer", at(replied)).with_usage(usage);
+    let reply = Message::reply(&inbound, "answer", at(replied)).with_usage(usage, cost);
     let ReplyStored::Delivering(delivery) = store.store_reply(&job, &reply).await.unwrap() else {
         panic!("{external_id}'s reply was not stored")
     };

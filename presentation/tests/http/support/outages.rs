@@ -3,12 +3,12 @@
 
 use application::ports::{ClaimedJob, InboundRecord, Ledger, Recorded, ReplyStored};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use database::SeaStore;
 use domain::repositories::{BindingRepository, SummaryRepository};
 use domain::{
     BotId, BotSummary, ConversationId, ExternalMessageId, Message, MessageId, PlatformBinding,
-    PlatformKind, RepoError, TimeRange,
+    PlatformKind, RepoError, TimeRange, Usage,
 };
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -83,6 +83,16 @@ impl BindingRepository for Outage {
 impl SummaryRepository for Outage {
     async fn summarize(&self, bot_id: BotId, range: &TimeRange) -> Result<BotSummary, RepoError> {
         self.store()?.summarize(bot_id, range).await
+    }
+    async fn conversation_usage(&self, id: ConversationId) -> Result<Usage, RepoError> {
+        self.store()?.conversation_usage(id).await
+    }
+    async fn daily_usage(
+        &self,
+        bot_id: BotId,
+        range: &TimeRange,
+    ) -> Result<Vec<(NaiveDate, Usage)>, RepoError> {
+        self.store()?.daily_usage(bot_id, range).await
     }
 }
 

@@ -8,10 +8,10 @@ use domain::repositories::{
     ApiKeyRepository, BindingRepository, BotRepository, ConversationRepository, MessageRepository,
 };
 use domain::{
-    ApiKey, ApiKeyId, Bot, BotDraft, BotId, BotName, Conversation, ConversationId, Credentials,
-    ExternalChatId, ExternalMessageId, Message, MessageContent, MessengerCredentials, PageRequest,
-    PlatformBinding, PlatformKind, Role, SystemPrompt, TelegramCredentials, TokenUsage,
-    WebChatCredentials, WhatsappCredentials,
+    ApiKey, ApiKeyId, Bot, BotDraft, BotId, BotName, Conversation, ConversationId, Cost,
+    Credentials, ExternalChatId, ExternalMessageId, Message, MessageContent, MessengerCredentials,
+    PageRequest, PlatformBinding, PlatformKind, Role, SystemPrompt, TelegramCredentials,
+    TokenUsage, WebChatCredentials, WhatsappCredentials,
 };
 
 /// A key for `secret`, created now, not yet stored.
@@ -57,6 +57,7 @@ impl TestApp {
                 fallback_message: None,
                 handoff: domain::HandoffPolicy::default(),
                 provider_id: None,
+                guardrails: Default::default(),
             },
             Utc::now(),
         );
@@ -137,14 +138,16 @@ impl TestApp {
         message.await.unwrap().unwrap()
     }
 
-    /// Queues the bot's answer to `question`, written at `at` with `usage`; it stays pending.
+    /// Queues the bot's answer to `question`, written at `at` with `usage` and `cost`; it stays
+    /// pending.
     pub async fn seed_answer(
         &self,
         question: &Message,
         at: DateTime<Utc>,
         usage: Option<TokenUsage>,
+        cost: Option<Cost>,
     ) -> Message {
-        let answer = Message::reply(question, "hi there", at).with_usage(usage);
+        let answer = Message::reply(question, "hi there", at).with_usage(usage, cost);
         assert!(self.store.queue_outbound(&answer).await.unwrap());
         answer
     }
@@ -158,7 +161,7 @@ impl TestApp {
     pub async fn seed_conversation_at(&self, bot: &Bot, at: DateTime<Utc>) -> Conversation {
         let hello = MessageContent::text("hello");
         let question = self.seed_inbound(bot.id, "777", "1", hello, at).await;
-        self.seed_answer(&question, at, None).await;
+        self.seed_answer(&question, at, None, None).await;
         let photo = MessageContent::Unsupported {
             kind: "photo".into(),
         };
