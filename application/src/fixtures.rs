@@ -100,6 +100,7 @@ impl World {
         messages
             .expect_get()
             .returning(move |id| Ok(held.iter().find(|m| m.id == id).cloned()));
+        messages.expect_flag().returning(|_, _| Ok(true));
         let (conversation, bot) = (self.conversation.clone(), self.bot.clone());
         messages
             .expect_get_in_context()

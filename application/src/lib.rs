@@ -20,7 +20,7 @@ pub use channels::{gateway_supervisor, poll_supervisor, poll_updates, rate_limit
 pub use observability::{counted_leases, metrics, scrape};
 pub use pipeline::{
     backoff, binding_cache, budgets, commands, deliver_reply, dispatcher, generate_reply, history,
-    intake, job_runner, jobs, provider_models, receive_webhook, settings, text,
+    intake, job_runner, jobs, moderation, provider_models, receive_webhook, settings, text,
 };
 
 pub use api_keys::{ApiKeyError, ApiKeys, IssuedKey, Principal};

@@ -40,6 +40,9 @@ fn draft(new: NewBot) -> Result<BotDraft, CommandError> {
         provider_id: None,
         budget: None,
         budget_message: None,
+        moderation: None,
+        blocked_terms: None,
+        moderation_message: None,
     };
     request
         .into_draft()

@@ -1,7 +1,7 @@
 //! A bot's spending limits: tokens and cost per UTC day or month, for the whole bot, each end user and each conversation, and what the user is told once one is spent.
 
 use crate::usage::NANOS_PER_UNIT;
-use crate::{TextRule, ValidationError};
+use crate::ValidationError;
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -167,22 +167,6 @@ pub fn crossed(limit: &Limit, before: &Spent, after: &Spent) -> Vec<u8> {
 pub const DEFAULT_BUDGET_MESSAGE: &str =
     "This assistant has reached its usage limit for now. Please try again later.";
 
-/// The most characters a budget message may hold.
-pub const MAX_BUDGET_MESSAGE_CHARS: usize = 4096;
-
-/// A budget message: 1-4096 characters, line breaks and tabs allowed.
-pub fn budget_message(value: &str) -> Result<String, ValidationError> {
-    let chars = value.chars().count();
-    if chars == 0 || chars > MAX_BUDGET_MESSAGE_CHARS {
-        return Err(ValidationError::new(
-            "budget_message",
-            "must be 1 to 4096 characters",
-        ));
-    }
-    TextRule::MultiLine.check("budget_message", value)?;
-    Ok(value.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,7 +212,5 @@ mod tests {
         ] {
             assert_eq!(refused(tokens, cost).unwrap_err().field, "budget.per_user");
         }
-        assert!(budget_message("").is_err());
-        assert_eq!(budget_message("Later!").unwrap(), "Later!");
     }
 }

@@ -1,6 +1,7 @@
-//! A bot's guardrails: the limits that keep an open bot from running up costs, and what users are told when one holds.
+//! A bot's guardrails: the budgets that keep an open bot from running up costs, the moderation of what goes in and out, and what users are told when one holds.
 
 use crate::budget::{Budget, DEFAULT_BUDGET_MESSAGE};
+use crate::moderation::{BlockedTerms, ModerationPolicy, DEFAULT_MODERATION_MESSAGE};
 use serde::{Deserialize, Serialize};
 
 /// The per-bot limits; the default limits nothing.
@@ -12,6 +13,14 @@ pub struct Guardrails {
     /// [`DEFAULT_BUDGET_MESSAGE`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_message: Option<String>,
+    #[serde(default)]
+    pub moderation: ModerationPolicy,
+    #[serde(default)]
+    pub blocked_terms: BlockedTerms,
+    /// Sent instead of an answer to a flagged message, and instead of a flagged answer;
+    /// `None` uses [`DEFAULT_MODERATION_MESSAGE`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moderation_message: Option<String>,
 }
 
 impl Guardrails {
@@ -20,5 +29,12 @@ impl Guardrails {
         self.budget_message
             .as_deref()
             .unwrap_or(DEFAULT_BUDGET_MESSAGE)
+    }
+
+    /// What a user is told when their message or the model's answer is flagged.
+    pub fn moderation_message(&self) -> &str {
+        self.moderation_message
+            .as_deref()
+            .unwrap_or(DEFAULT_MODERATION_MESSAGE)
     }
 }

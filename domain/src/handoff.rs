@@ -1,13 +1,14 @@
 //! How a bot hands a chat to a person: the words that ask for one, what the user is told, and when a quiet chat returns to the bot.
 
+use crate::phrases::Phrases;
 use crate::{TextRule, ValidationError};
 
 /// A bot's handoff rules; the default asks for no keyword (only `/human`), tells the user
 /// [`HandoffPolicy::DEFAULT_MESSAGE`] and gives a chat back after an hour without an operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandoffPolicy {
-    /// Lowercase word sequences, each matched on whole words.
-    keywords: Vec<Vec<String>>,
+    /// Matched on whole words.
+    keywords: Phrases,
     message: Option<String>,
     idle_minutes: u32,
 }
@@ -29,13 +30,8 @@ impl HandoffPolicy {
         message: Option<String>,
         idle_minutes: u32,
     ) -> Result<Self, ValidationError> {
-        if keywords.len() > Self::MAX_KEYWORDS {
-            return Err(invalid("handoff_keywords", "must hold at most 20 keywords"));
-        }
-        let keywords = keywords
-            .iter()
-            .map(|keyword| keyword_words(keyword))
-            .collect::<Result<_, _>>()?;
+        let keywords =
+            Phrases::parse("handoff_keywords", "keywords", keywords, Self::MAX_KEYWORDS)?;
         if let Some(message) = &message {
             check_message(message)?;
         }
@@ -54,16 +50,12 @@ impl HandoffPolicy {
 
     /// Whether `text` holds one of the keywords as whole words, whatever their case.
     pub fn asks_for_a_person(&self, text: &str) -> bool {
-        let said = words(text);
-        self.keywords.iter().any(|keyword| {
-            said.windows(keyword.len())
-                .any(|run| run == keyword.as_slice())
-        })
+        self.keywords.found_in(text)
     }
 
     /// The keywords as the operator gave them (lowercase, single-spaced).
     pub fn keywords(&self) -> Vec<String> {
-        self.keywords.iter().map(|words| words.join(" ")).collect()
+        self.keywords.to_strings()
     }
 
     /// The operator's message, if they set one.
@@ -85,7 +77,7 @@ impl HandoffPolicy {
 impl Default for HandoffPolicy {
     fn default() -> Self {
         Self {
-            keywords: Vec::new(),
+            keywords: Phrases::default(),
             message: None,
             idle_minutes: Self::DEFAULT_IDLE_MINUTES,
         }
@@ -96,34 +88,12 @@ fn invalid(field: &'static str, reason: &str) -> ValidationError {
     ValidationError::new(field, reason)
 }
 
-/// A keyword's words, once it is valid.
-fn keyword_words(keyword: &str) -> Result<Vec<String>, ValidationError> {
-    let chars = keyword.chars().count();
-    if chars == 0 || chars > HandoffPolicy::MAX_KEYWORD_CHARS {
-        return Err(invalid("handoff_keywords", "each must be 1-100 characters"));
-    }
-    TextRule::SingleLine.check("handoff_keywords", keyword)?;
-    let words = words(keyword);
-    if words.is_empty() {
-        return Err(invalid("handoff_keywords", "each must hold a word"));
-    }
-    Ok(words)
-}
-
 fn check_message(message: &str) -> Result<(), ValidationError> {
     let chars = message.chars().count();
     if chars == 0 || chars > HandoffPolicy::MAX_MESSAGE_CHARS {
         return Err(invalid("handoff_message", "must be 1-4096 characters"));
     }
     TextRule::MultiLine.check("handoff_message", message)
-}
-
-/// `text`'s words, lowercase: runs of letters and digits.
-fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|word| !word.is_empty())
-        .map(str::to_lowercase)
-        .collect()
 }
 
 #[cfg(test)]

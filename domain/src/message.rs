@@ -198,6 +198,9 @@ pub struct Message {
     pub usage: Option<TokenUsage>,
     /// For a reply the model wrote, what it cost when its provider prices the model.
     pub cost: Option<Cost>,
+    /// The moderation categories that flagged it (`blocked_term`, `violence`, …): an inbound
+    /// message not sent to the model, or a reply whose answer was replaced.
+    pub flagged: Option<Vec<String>>,
     /// Why delivery failed, for a `failed` outbound message.
     pub error: Option<String>,
     /// What the platform needs to answer an inbound message in place (a Discord interaction
@@ -228,6 +231,7 @@ impl Message {
             created_at: now,
             usage: None,
             cost: None,
+            flagged: None,
             error: None,
             reply_handle: None,
         }
@@ -285,6 +289,7 @@ impl Message {
             created_at: now,
             usage: None,
             cost: None,
+            flagged: None,
             error: None,
             reply_handle: None,
         }
@@ -294,6 +299,14 @@ impl Message {
     pub fn with_reply_handle(self, reply_handle: Option<Secret>) -> Self {
         Self {
             reply_handle,
+            ..self
+        }
+    }
+
+    /// This message flagged by moderation with `categories`.
+    pub fn flagged(self, categories: Option<Vec<String>>) -> Self {
+        Self {
+            flagged: categories,
             ..self
         }
     }

@@ -72,26 +72,28 @@ async fn bad_budgets_are_refused_naming_the_field() {
     let db = database::testing::fresh_sqlite();
     let world = TelegramWorld::start(db.url(), FakeOpenAi::answering("unused").await).await;
     let path = format!("/api/v1/bots/{}", world.bot);
-    for (budget, field) in [
-        (json!({"period": "week", "max_tokens": 10}), "budget"),
-        (json!({"period": "day"}), "budget"),
-        (json!({"period": "day", "max_cost": -1}), "budget"),
+    let cases = [
         (
-            json!({"per_user": {"period": "day", "max_tokens": 0}}),
+            json!({"budget": {"period": "week", "max_tokens": 10}}),
+            "budget",
+        ),
+        (json!({"budget": {"period": "day"}}), "budget"),
+        (
+            json!({"budget": {"period": "day", "max_cost": -1}}),
+            "budget",
+        ),
+        (
+            json!({"budget": {"per_user": {"period": "day", "max_tokens": 0}}}),
             "budget.per_user",
         ),
         (
-            json!({"per_conversation": {"max_cost": 1}}),
+            json!({"budget": {"per_conversation": {"max_cost": 1}}}),
             "budget.per_conversation",
         ),
-    ] {
-        let body = json!({ "budget": budget });
-        let (status, problem) = world.app.admin(Method::PATCH, &path, Some(body)).await;
-        assert_eq!(
-            (status, problem["field"].as_str()),
-            (422, Some(field)),
-            "{problem}"
-        );
-    }
+    ];
+    world
+        .app
+        .assert_refusals(Method::PATCH, &path, &cases)
+        .await;
     world.app.stop().await;
 }

@@ -11,6 +11,7 @@ mod handoff;
 mod hostile_text;
 mod master_key;
 mod meta;
+mod moderation;
 mod operator;
 mod providers;
 mod reliability;

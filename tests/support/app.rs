@@ -286,6 +286,23 @@ impl TestApp {
     }
 
     /// Every stored message of the bot's conversations, oldest conversation first.
+    /// Asserts that each body sent to `path` with `method` is a 422 naming its field.
+    pub async fn assert_refusals(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        cases: &[(Value, &str)],
+    ) {
+        for (body, field) in cases {
+            let (status, problem) = self.admin(method.clone(), path, Some(body.clone())).await;
+            assert_eq!(
+                (status, problem["field"].as_str()),
+                (422, Some(*field)),
+                "{body}: {problem}"
+            );
+        }
+    }
+
     pub async fn messages_of(&self, bot_id: &str) -> Vec<Value> {
         let (status, conversations) = self
             .admin(

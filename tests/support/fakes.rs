@@ -119,6 +119,29 @@ impl FakeOpenAi {
     pub async fn requests(&self) -> Vec<Value> {
         bodies(&self.server, "/chat/completions").await
     }
+
+    /// Moderates as OpenAI's `/moderations` does: an input holding `word` is flagged in
+    /// `category`, any other passes.
+    pub async fn moderating(&self, word: &'static str, category: &'static str) {
+        Mock::given(method("POST"))
+            .and(path("/moderations"))
+            .respond_with(move |request: &Request| {
+                let body: Value = request.body_json().unwrap_or(Value::Null);
+                let flagged = body["input"].as_str().unwrap_or_default().contains(word);
+                ResponseTemplate::new(200).set_body_json(json!({
+                    "id": "modr-test",
+                    "model": "omni-moderation-latest",
+                    "results": [{"flagged": flagged, "categories": {category: flagged, "hate": false}}]
+                }))
+            })
+            .mount(&self.server)
+            .await;
+    }
+
+    /// The JSON bodies of the moderation requests received so far.
+    pub async fn moderations(&self) -> Vec<Value> {
+        bodies(&self.server, "/moderations").await
+    }
 }
 
 /// One `sendMessage` call the fake received.

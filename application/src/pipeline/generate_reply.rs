@@ -6,6 +6,7 @@ use crate::end_conversation::EndConversation;
 use crate::handoff::{give_back, hand_over};
 use crate::history::turns_for;
 use crate::jobs::{Delivery, Lookup, Step, Target};
+use crate::moderation;
 use crate::observability::metrics;
 use crate::ports::{
     ChatRequest, ClaimedJob, Clock, Completion, EventPublisher, LanguageModel, Ledger, ModelError,
@@ -25,6 +26,8 @@ struct Composed {
     answer: Completion,
     then: Then,
     spending: Spending,
+    /// The categories that flagged the model's answer, replaced by the moderation message.
+    flagged: Option<Vec<String>>,
 }
 
 /// What follows a reply once it is stored.
@@ -101,9 +104,11 @@ impl GenerateReply {
             answer,
             then,
             spending,
+            flagged,
         } = self.compose(&target).await?;
         let reply = Message::reply(&target.message, answer.text, self.clock.now())
-            .with_usage(answer.usage, answer.cost);
+            .with_usage(answer.usage, answer.cost)
+            .flagged(flagged);
         let delivery = match self.ledger.store_reply(job, &reply).await? {
             ReplyStored::Delivering(delivery) => delivery,
             ReplyStored::AlreadyAnswered => return Ok(Step::Complete),
@@ -145,31 +150,58 @@ impl GenerateReply {
         Ok(false)
     }
 
-    /// The reply (with the model's token usage, if it answered), and what follows it. The
-    /// model is asked only while the bot's budget allows; else the user gets the budget message.
+    /// The reply (with the model's token usage, if it answered), and what follows it. A
+    /// message its moderation flags is answered with the moderation message; the model is asked
+    /// only while the bot's budget allows, else the user gets the budget message.
     async fn compose(&self, target: &Target) -> Result<Composed, RepoError> {
         let bot = &target.bot;
+        let guardrails = &bot.guardrails;
         let canned = |text: &str, then| Composed {
             answer: Completion::text(text),
             then,
             spending: Spending::default(),
+            flagged: None,
         };
-        Ok(match intent(&target.message.content, &bot.handoff) {
-            Intent::Command(command) => canned(&command.reply(bot), Then::after(command)),
-            Intent::Unsupported => canned(UNSUPPORTED_REPLY, Then::Nothing),
-            Intent::Ask(_) => {
-                match budgets::check(&*self.lookup.spends, target, self.clock.now()).await? {
-                    Verdict::Spent(scope) => {
-                        self.refuse_over_budget(target, scope);
-                        canned(bot.guardrails.budget_message(), Then::Nothing)
-                    }
-                    Verdict::Within(spending) => Composed {
-                        answer: self.ask_model(target).await,
-                        then: Then::Nothing,
-                        spending,
-                    },
-                }
+        let text = match intent(&target.message.content, &bot.handoff) {
+            Intent::Command(command) => {
+                return Ok(canned(&command.reply(bot), Then::after(command)))
             }
+            Intent::Unsupported => return Ok(canned(UNSUPPORTED_REPLY, Then::Nothing)),
+            Intent::Ask(text) => text,
+        };
+        let input = guardrails.moderation.input;
+        if let Some(flags) = moderation::flags(&*self.model, bot, text, input).await {
+            tracing::info!(?flags, "the message is flagged: the model is not asked");
+            self.lookup.messages.flag(target.message.id, &flags).await?;
+            return Ok(canned(guardrails.moderation_message(), Then::Nothing));
+        }
+        let spending = match budgets::check(&*self.lookup.spends, target, self.clock.now()).await? {
+            Verdict::Spent(scope) => {
+                self.refuse_over_budget(target, scope);
+                return Ok(canned(guardrails.budget_message(), Then::Nothing));
+            }
+            Verdict::Within(spending) => spending,
+        };
+        let Some(mut answer) = self.ask_model(target).await else {
+            return Ok(Composed {
+                spending,
+                ..canned(bot.fallback(), Then::Nothing)
+            });
+        };
+        let output = guardrails.moderation.output;
+        let flagged = moderation::flags(&*self.model, bot, &answer.text, output).await;
+        if let Some(flags) = &flagged {
+            tracing::info!(
+                ?flags,
+                "the answer is flagged: the moderation message goes instead"
+            );
+            answer.text = guardrails.moderation_message().to_owned();
+        }
+        Ok(Composed {
+            answer,
+            then: Then::Nothing,
+            spending,
+            flagged,
         })
     }
 
@@ -224,8 +256,8 @@ impl GenerateReply {
         Ok(())
     }
 
-    /// The model's answer, or the bot's fallback message (no usage) when it cannot answer.
-    async fn ask_model(&self, target: &Target) -> Completion {
+    /// The model's answer; `None` when it cannot answer (the bot's fallback goes instead).
+    async fn ask_model(&self, target: &Target) -> Option<Completion> {
         let bot = &target.bot;
         self.events.publish(DomainEvent::ReplyStarted {
             bot_id: bot.id,
@@ -233,14 +265,14 @@ impl GenerateReply {
             message_id: target.message.id,
         });
         match self.while_typing(target, self.consult(target)).await {
-            Ok(answer) if !answer.text.trim().is_empty() => answer,
+            Ok(answer) if !answer.text.trim().is_empty() => Some(answer),
             Ok(_) => {
                 tracing::warn!("the model answered with nothing; sending the fallback");
-                Completion::text(bot.fallback())
+                None
             }
             Err(error) => {
                 tracing::warn!(%error, "the model failed; sending the fallback");
-                Completion::text(bot.fallback())
+                None
             }
         }
     }
@@ -291,8 +323,8 @@ mod tests {
     use super::*;
     use crate::fixtures::{clock, job, telegram_channel, texts, World};
     use crate::ports::{
-        JobPayload, MockChannel, MockEventPublisher, MockLanguageModel, MockLedger, SendError,
-        TokenUsage, TurnRole,
+        Flags, JobPayload, MockChannel, MockEventPublisher, MockLanguageModel, MockLedger,
+        ModerationRequest, SendError, TokenUsage, TurnRole,
     };
     use async_trait::async_trait;
     use domain::repositories::{MockConversationRepository, MockSpendRepository};
@@ -478,6 +510,10 @@ mod tests {
             self.go.notified().await;
             self.answered.store(true, SeqCst);
             Ok(Completion::text("done thinking"))
+        }
+
+        async fn moderate(&self, _: &ModerationRequest) -> Result<Flags, ModelError> {
+            unreachable!("the harness's bot does not moderate")
         }
     }
 
@@ -666,6 +702,53 @@ mod tests {
             }])
         });
         h
+    }
+
+    #[tokio::test]
+    async fn a_blocked_input_is_answered_with_the_moderation_message_without_the_model() {
+        let mut h = Harness::new();
+        let terms = domain::moderation::BlockedTerms::parse(&["casino".into()]).unwrap();
+        h.world.bot.guardrails.blocked_terms = terms;
+        h.model.expect_complete().never();
+        h.started = 0;
+        let inbound = h
+            .world
+            .inbound(MessageContent::text("which Casino is best?"));
+        let (step, stored) = h.answer(inbound, vec![]).await;
+        assert_delivers(&step, &stored[0]);
+        assert_eq!(
+            stored[0].content.as_text(),
+            Some(domain::moderation::DEFAULT_MODERATION_MESSAGE)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_flagged_answer_is_replaced_and_keeps_its_tokens_and_flags() {
+        let mut h = Harness::new();
+        h.world.bot.guardrails.moderation.output = true;
+        h.model.expect_complete().times(1).returning(|_| {
+            let mut answer = Completion::text("something harmful");
+            answer.usage = Some(USAGE);
+            Ok(answer)
+        });
+        h.model
+            .expect_moderate()
+            .withf(|request| request.text == "something harmful")
+            .times(1)
+            .returning(|_| Ok(Flags(vec!["violence".into()])));
+        let inbound = h.world.inbound(MessageContent::text("tell me"));
+        let (step, stored) = h.answer(inbound, vec![]).await;
+        assert_delivers(&step, &stored[0]);
+        assert_eq!(
+            stored[0].content.as_text(),
+            Some(domain::moderation::DEFAULT_MODERATION_MESSAGE)
+        );
+        assert_eq!(stored[0].flagged, Some(vec!["violence".to_owned()]));
+        assert_eq!(
+            stored[0].usage,
+            Some(USAGE),
+            "the tokens were spent all the same"
+        );
     }
 
     #[tokio::test]

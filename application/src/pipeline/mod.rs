@@ -16,6 +16,7 @@ pub mod budgets;
 pub mod commands;
 pub mod generate_reply;
 pub mod history;
+pub mod moderation;
 pub mod provider_models;
 
 // Out: split into parts, send, back off and retry.

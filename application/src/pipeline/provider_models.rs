@@ -2,7 +2,9 @@
 //! built once per revision of the provider and re-read at most every few seconds, so that an
 //! edit made on any replica applies soon without a read per reply.
 
-use crate::ports::{ChatRequest, Completion, LanguageModel, ModelError, ModelFactory};
+use crate::ports::{
+    ChatRequest, Completion, Flags, LanguageModel, ModelError, ModelFactory, ModerationRequest,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::repositories::ProviderRepository;
@@ -110,6 +112,13 @@ impl LanguageModel for ProviderModels {
                 let completion = built.model.complete(request).await?;
                 Ok(built.priced(request, completion))
             }
+        }
+    }
+
+    async fn moderate(&self, request: &ModerationRequest) -> Result<Flags, ModelError> {
+        match request.provider_id {
+            None => self.default.moderate(request).await,
+            Some(id) => self.built(id).await?.model.moderate(request).await,
         }
     }
 }

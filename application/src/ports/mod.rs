@@ -33,8 +33,8 @@ pub use idempotency::{
 pub use leases::Leases;
 pub use ledger::{InboundRecord, Ledger, Recorded, ReplyStored};
 pub use model::{
-    ChatRequest, ChatTurn, Completion, LanguageModel, ModelError, ModelFactory, TokenUsage,
-    TurnRole,
+    ChatRequest, ChatTurn, Completion, Flags, LanguageModel, ModelError, ModelFactory,
+    ModerationRequest, TokenUsage, TurnRole,
 };
 pub use polling::{PollError, PollOffsets, UpdateBatch, UpdateSource};
 pub use queue::{ClaimedJob, JobPayload, JobQueue, LeaseToken};

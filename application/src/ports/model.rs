@@ -62,10 +62,25 @@ pub enum ModelError {
     Rejected(String),
 }
 
+/// A text to check with the provider's moderation (`/moderations`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModerationRequest {
+    /// The provider whose moderation is asked; `None`, the configured default's.
+    pub provider_id: Option<ProviderId>,
+    pub text: String,
+}
+
+/// The categories that flagged the text; empty when it passed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Flags(pub Vec<String>);
+
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait LanguageModel: Send + Sync {
     async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError>;
+
+    /// Checks `request.text` with the provider's moderation.
+    async fn moderate(&self, request: &ModerationRequest) -> Result<Flags, ModelError>;
 }
 
 /// Builds the client of a stored provider (its kind, address and key).

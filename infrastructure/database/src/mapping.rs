@@ -218,6 +218,7 @@ pub(crate) fn message_row(message: &Message) -> Result<messages::ActiveModel, Re
         reply_handle: Set(message.reply_handle.as_ref().map(|h| h.expose().to_owned())),
         cost_nanos: Set(message.cost.as_ref().map(|c| c.nanos)),
         cost_currency: Set(message.cost.as_ref().map(|c| c.currency.clone())),
+        flagged: Set(message.flagged.as_ref().map(to_json).transpose()?),
     })
 }
 
@@ -272,6 +273,9 @@ pub(crate) fn message(row: messages::Model) -> Result<Message, RepoError> {
         created_at: time("messages.created_at", row.created_at)?,
         usage: usage(row.prompt_tokens, row.completion_tokens)?,
         cost: cost(row.cost_nanos, row.cost_currency)?,
+        flagged: (row.flagged.as_deref())
+            .map(|text| from_json("messages.flagged", text))
+            .transpose()?,
         error: row.error,
         reply_handle: row.reply_handle.map(Secret::new),
     })

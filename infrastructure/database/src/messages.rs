@@ -3,7 +3,7 @@
 use crate::entities::messages::{self, Column, Entity};
 use crate::entities::{bots, conversations};
 use crate::errors::repo_err;
-use crate::mapping::{bot as bot_of, conversation as conversation_of, message};
+use crate::mapping::{bot as bot_of, conversation as conversation_of, message, to_json};
 use crate::{paging, SeaStore};
 use async_trait::async_trait;
 use domain::repositories::{MessageInContext, MessageRepository};
@@ -164,6 +164,16 @@ impl MessageRepository for SeaStore {
             .await
             .map_err(repo_err)?;
         rows.into_iter().map(message).collect()
+    }
+
+    async fn flag(&self, id: MessageId, categories: &[String]) -> Result<bool, RepoError> {
+        let result = Entity::update_many()
+            .col_expr(Column::Flagged, Expr::value(to_json(&categories)?))
+            .filter(Column::Id.eq(id.to_string()))
+            .exec(self.db())
+            .await
+            .map_err(repo_err)?;
+        Ok(result.rows_affected > 0)
     }
 
     async fn advance(

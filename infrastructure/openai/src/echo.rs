@@ -1,7 +1,9 @@
 //! `EchoModel`: the provider used when no API key is configured; it echoes and says so.
 
 use application::metrics::{self, ModelOutcome};
-use application::ports::{ChatRequest, Completion, LanguageModel, ModelError, TurnRole};
+use application::ports::{
+    ChatRequest, Completion, Flags, LanguageModel, ModelError, ModerationRequest, TurnRole,
+};
 use async_trait::async_trait;
 use std::time::Instant;
 
@@ -38,6 +40,11 @@ impl LanguageModel for EchoModel {
         let answer = Completion::text(Self::answer(request));
         metrics::model_call("echo", ECHO_MODEL, ModelOutcome::Ok, started.elapsed());
         Ok(answer)
+    }
+
+    /// Without a provider nothing is flagged (a bot's blocked terms still are).
+    async fn moderate(&self, _: &ModerationRequest) -> Result<Flags, ModelError> {
+        Ok(Flags::default())
     }
 }
 

@@ -1,15 +1,18 @@
-//! `OpenAiModel`: the language-model port over HTTP, with retries that honour `Retry-After`.
+//! `OpenAiModel`: the language-model port over HTTP (chat completions and moderations), with retries that honour `Retry-After`.
 
 use crate::settings::{KeyHeader, OpenAiSettings};
 use crate::span;
 use crate::wire;
 use application::backoff::{backoff_delay, parse_retry_after};
 use application::metrics::{self, ModelOutcome};
-use application::ports::{ChatRequest, Completion, LanguageModel, ModelError};
+use application::ports::{
+    ChatRequest, Completion, Flags, LanguageModel, ModelError, ModerationRequest,
+};
 use async_openai::types::CreateChatCompletionRequest;
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
+use std::future::Future;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 
@@ -25,12 +28,14 @@ pub enum BuildError {
 /// The provider label of this adapter's metrics.
 const PROVIDER: &str = "openai";
 
-/// Calls `{base_url}/chat/completions` with async-openai's request and response types over
-/// our own reqwest client, so that status codes and `Retry-After` stay visible.
+/// Calls `{base_url}/chat/completions` with async-openai's request and response types (and
+/// `{base_url}/moderations`) over our own reqwest client, so that status codes and
+/// `Retry-After` stay visible.
 #[derive(Debug, Clone)]
 pub struct OpenAiModel {
     client: reqwest::Client,
     endpoint: Url,
+    moderations: Url,
     settings: OpenAiSettings,
 }
 
@@ -48,16 +53,13 @@ enum Failure {
 
 impl OpenAiModel {
     pub fn new(settings: OpenAiSettings) -> Result<Self, BuildError> {
-        let mut endpoint = endpoint(&settings.base_url)?;
-        if !settings.query.is_empty() {
-            endpoint.query_pairs_mut().extend_pairs(&settings.query);
-        }
         let client = reqwest::Client::builder()
             .timeout(settings.timeout)
             .build()?;
         Ok(Self {
             client,
-            endpoint,
+            endpoint: endpoint(&settings, "chat/completions")?,
+            moderations: endpoint(&settings, "moderations")?,
             settings,
         })
     }
@@ -81,7 +83,19 @@ impl OpenAiModel {
     }
 
     async fn attempt(&self, body: &CreateChatCompletionRequest) -> Result<Completion, Failure> {
-        let mut request = self.client.post(self.endpoint.clone()).json(body);
+        let text = self.post(&self.endpoint, body).await?;
+        wire::answer_from(&text).map_err(Failure::Fatal)
+    }
+
+    /// One moderation attempt.
+    async fn moderation(&self, body: &serde_json::Value) -> Result<Flags, Failure> {
+        let text = self.post(&self.moderations, body).await?;
+        wire::flags_from(&text).map_err(Failure::Fatal)
+    }
+
+    /// Posts `body` to `url` with the key; the body of a successful answer.
+    async fn post(&self, url: &Url, body: &impl serde::Serialize) -> Result<String, Failure> {
+        let mut request = self.client.post(url.clone()).json(body);
         if let Some(key) = &self.settings.api_key {
             request = match self.settings.key_header {
                 KeyHeader::Bearer => request.bearer_auth(key.expose()),
@@ -93,7 +107,7 @@ impl OpenAiModel {
         let wait = retry_after(response.headers());
         let text = response.text().await.map_err(transport_failure)?;
         if status.is_success() {
-            return wire::answer_from(&text).map_err(Failure::Fatal);
+            return Ok(text);
         }
         let reason = wire::error_summary(status.as_u16(), &text);
         if is_retryable(status) {
@@ -122,21 +136,29 @@ impl LanguageModel for OpenAiModel {
     async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError> {
         let body = wire::completion_request(request, &self.settings.default_model)?;
         let span = span::chat_span(&body.model);
-        let answer = self.with_retries(&body).instrument(span.clone()).await;
+        let answer = (self.with_retries(|| self.measured(&body)))
+            .instrument(span.clone())
+            .await;
         span::record(&span, &answer);
         answer
+    }
+
+    async fn moderate(&self, request: &ModerationRequest) -> Result<Flags, ModelError> {
+        let body = serde_json::json!({ "input": request.text });
+        self.with_retries(|| self.moderation(&body)).await
     }
 }
 
 impl OpenAiModel {
-    /// Attempts `body` until it is answered, refused, or the retries are spent.
-    async fn with_retries(
-        &self,
-        body: &CreateChatCompletionRequest,
-    ) -> Result<Completion, ModelError> {
+    /// Runs `attempt` until it is answered, refused, or the retries are spent.
+    async fn with_retries<T, F, Fut>(&self, attempt: F) -> Result<T, ModelError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, Failure>>,
+    {
         let mut retry = 0;
         loop {
-            let (reason, wait) = match self.measured(body).await {
+            let (reason, wait) = match attempt().await {
                 Ok(answer) => return Ok(answer),
                 Err(Failure::Fatal(error)) => return Err(error),
                 Err(Failure::Retry { reason, wait, .. }) => (reason, wait),
@@ -152,12 +174,18 @@ impl OpenAiModel {
     }
 }
 
-fn endpoint(base_url: &str) -> Result<Url, BuildError> {
-    let url = format!("{}/chat/completions", base_url.trim_end_matches('/'));
-    Url::parse(&url).map_err(|e| BuildError::BaseUrl {
+/// `{base_url}/{path}`, with the settings' query (Azure's `api-version`).
+fn endpoint(settings: &OpenAiSettings, path: &str) -> Result<Url, BuildError> {
+    let base_url = &settings.base_url;
+    let url = format!("{}/{path}", base_url.trim_end_matches('/'));
+    let mut url = Url::parse(&url).map_err(|e| BuildError::BaseUrl {
         url: base_url.to_owned(),
         reason: e.to_string(),
-    })
+    })?;
+    if !settings.query.is_empty() {
+        url.query_pairs_mut().extend_pairs(&settings.query);
+    }
+    Ok(url)
 }
 
 /// 408, 429 and 5xx are worth retrying; any other status is the request's fault.
@@ -209,13 +237,14 @@ mod tests {
 
     #[test]
     fn endpoint_appends_the_path_once() {
-        let with_slash = endpoint("http://localhost:1/v1/").unwrap();
-        assert_eq!(
-            with_slash.as_str(),
-            "http://localhost:1/v1/chat/completions"
-        );
+        let at = |base_url: &str| OpenAiSettings {
+            base_url: base_url.to_owned(),
+            ..OpenAiSettings::default()
+        };
+        let with_slash = endpoint(&at("http://localhost:1/v1/"), "moderations").unwrap();
+        assert_eq!(with_slash.as_str(), "http://localhost:1/v1/moderations");
         assert!(matches!(
-            endpoint("not a url"),
+            endpoint(&at("not a url"), "chat/completions"),
             Err(BuildError::BaseUrl { .. })
         ));
     }

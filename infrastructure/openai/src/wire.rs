@@ -1,11 +1,14 @@
 //! Translation between the port's chat request/answer and async-openai's wire types.
 
-use application::ports::{ChatRequest, ChatTurn, Completion, ModelError, TokenUsage, TurnRole};
+use application::ports::{
+    ChatRequest, ChatTurn, Completion, Flags, ModelError, TokenUsage, TurnRole,
+};
 use async_openai::types::{
     ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
     ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage, CompletionUsage,
     CreateChatCompletionRequest, CreateChatCompletionRequestArgs, CreateChatCompletionResponse,
 };
+use serde_json::Value;
 
 /// The longest excerpt of an error body carried into a `ModelError`.
 const EXCERPT_LEN: usize = 300;
@@ -40,6 +43,30 @@ fn turn_message(turn: &ChatTurn) -> ChatCompletionRequestMessage {
         TurnRole::User => ChatCompletionRequestUserMessage::from(content).into(),
         TurnRole::Assistant => ChatCompletionRequestAssistantMessage::from(content).into(),
     }
+}
+
+/// The categories a moderation response flags (`{"results": [{"flagged", "categories":
+/// {"violence": true, …}}]}`): those set in a flagged result, or `flagged` itself when a
+/// provider names none.
+pub(crate) fn flags_from(body: &str) -> Result<Flags, ModelError> {
+    let response: Value = serde_json::from_str(body)
+        .map_err(|e| ModelError::Rejected(format!("unreadable moderation: {e}")))?;
+    let results = response["results"]
+        .as_array()
+        .ok_or_else(|| ModelError::Rejected("the moderation has no results".to_owned()))?;
+    let mut flags: Vec<String> = Vec::new();
+    for result in results.iter().filter(|r| r["flagged"] == Value::Bool(true)) {
+        let named = result["categories"].as_object().into_iter().flatten();
+        let set = named.filter(|(_, on)| **on == Value::Bool(true));
+        let categories: Vec<String> = set.map(|(name, _)| name.clone()).collect();
+        if categories.is_empty() {
+            flags.push("flagged".to_owned());
+        }
+        flags.extend(categories);
+    }
+    flags.sort();
+    flags.dedup();
+    Ok(Flags(flags))
 }
 
 /// The first choice's text from a successful response body, with the response's `usage` when

@@ -1,9 +1,10 @@
 //! Bot bodies: create and partial-update requests (validated, then parsed into domain values) and the bot answer.
 
-use crate::dto::guardrails::BudgetBody;
+use crate::dto::guardrails::{BudgetBody, ModerationBody};
 use crate::dto::text::{multi_line, single_line};
 use crate::errors::ApiError;
 use chrono::{DateTime, Utc};
+use domain::moderation::{BlockedTerms, ModerationPolicy};
 use domain::{
     Bot, BotDraft, BotId, BotName, BotStatus, Budget, Guardrails, HandoffPolicy, ProviderId,
     SystemPrompt, Temperature, ValidationError,
@@ -62,6 +63,19 @@ pub struct CreateBot {
     #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
     #[schema(min_length = 1, max_length = 4096)]
     pub budget_message: Option<String>,
+    /// Whether the provider's moderation checks users' messages and the model's answers;
+    /// absent, neither.
+    pub moderation: Option<ModerationBody>,
+    /// Terms refused as whole words in any case, in users' messages and the model's answers,
+    /// without any provider: at most 100, each 1-100 characters on one line. Absent, none.
+    #[validate(length(max = 100))]
+    #[schema(max_items = 100)]
+    pub blocked_terms: Option<Vec<String>>,
+    /// Told to the user instead of an answer to a flagged message, and instead of a flagged
+    /// answer; absent, a built-in sentence.
+    #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
+    #[schema(min_length = 1, max_length = 4096)]
+    pub moderation_message: Option<String>,
 }
 
 impl CreateBot {
@@ -83,6 +97,9 @@ impl CreateBot {
             guardrails: Guardrails {
                 budget: self.budget.unwrap_or_default().into_budget()?,
                 budget_message: self.budget_message,
+                moderation: self.moderation.unwrap_or_default().into_policy()?,
+                blocked_terms: BlockedTerms::parse(&self.blocked_terms.unwrap_or_default())?,
+                moderation_message: self.moderation_message,
             },
         })
     }
@@ -134,6 +151,16 @@ pub struct UpdateBot {
     #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
     pub budget_message: Option<Option<String>>,
+    /// Replaces the whole moderation setting.
+    pub moderation: Option<ModerationBody>,
+    #[validate(length(max = 100))]
+    #[schema(max_items = 100)]
+    pub blocked_terms: Option<Vec<String>>,
+    /// `null` restores the built-in sentence.
+    #[serde(default, deserialize_with = "present")]
+    #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
+    pub moderation_message: Option<Option<String>>,
 }
 
 /// Double-option: a present field (even `null`) is `Some(..)`; `#[serde(default)]` makes an
@@ -160,6 +187,9 @@ pub struct BotPatch {
     provider_id: Option<Option<ProviderId>>,
     budget: Option<Budget>,
     budget_message: Option<Option<String>>,
+    moderation: Option<ModerationPolicy>,
+    blocked_terms: Option<BlockedTerms>,
+    moderation_message: Option<Option<String>>,
 }
 
 impl UpdateBot {
@@ -186,6 +216,14 @@ impl UpdateBot {
                 .map(|budget| budget.unwrap_or_default().into_budget())
                 .transpose()?,
             budget_message: self.budget_message,
+            moderation: self
+                .moderation
+                .map(ModerationBody::into_policy)
+                .transpose()?,
+            blocked_terms: (self.blocked_terms.as_deref())
+                .map(BlockedTerms::parse)
+                .transpose()?,
+            moderation_message: self.moderation_message,
         })
     }
 }
@@ -212,6 +250,10 @@ impl BotPatch {
             guardrails: Guardrails {
                 budget: self.budget.unwrap_or(draft.guardrails.budget),
                 budget_message: (self.budget_message).unwrap_or(draft.guardrails.budget_message),
+                moderation: self.moderation.unwrap_or(draft.guardrails.moderation),
+                blocked_terms: (self.blocked_terms).unwrap_or(draft.guardrails.blocked_terms),
+                moderation_message: (self.moderation_message)
+                    .unwrap_or(draft.guardrails.moderation_message),
             },
         })
     }
@@ -241,6 +283,10 @@ pub struct BotBody {
     pub budget: Option<BudgetBody>,
     /// `null`: the built-in sentence.
     pub budget_message: Option<String>,
+    pub moderation: ModerationBody,
+    pub blocked_terms: Vec<String>,
+    /// `null`: the built-in sentence.
+    pub moderation_message: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -261,7 +307,10 @@ impl From<Bot> for BotBody {
             handoff_idle_minutes: bot.handoff.idle_minutes(),
             provider_id: bot.provider_id,
             budget: BudgetBody::shown(&bot.guardrails.budget),
+            moderation: ModerationBody::shown(&bot.guardrails.moderation),
+            blocked_terms: bot.guardrails.blocked_terms.to_strings(),
             budget_message: bot.guardrails.budget_message,
+            moderation_message: bot.guardrails.moderation_message,
             created_at: bot.created_at,
             updated_at: bot.updated_at,
         }

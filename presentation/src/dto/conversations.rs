@@ -207,6 +207,9 @@ pub struct MessageBody {
     pub error: Option<String>,
     /// For a model reply: its tokens, and its cost when the provider prices the model.
     pub usage: Option<ReplyUsageBody>,
+    /// The moderation categories that flagged it (`blocked_term`, `violence`, …): a message
+    /// the model was not asked about, or a reply whose answer was replaced.
+    pub flagged: Option<Vec<String>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -222,6 +225,7 @@ impl From<Message> for MessageBody {
             error: m.error,
             reply_to: m.reply_to,
             usage: m.usage.map(|usage| ReplyUsageBody::new(usage, m.cost)),
+            flagged: m.flagged,
             created_at: m.created_at,
         }
     }

@@ -1,5 +1,6 @@
-//! A bot's budget as the API takes and shows it: `{period, max_tokens?, max_cost?, per_user?, per_conversation?}`, each part checked and refused naming its field.
+//! A bot's budget (`{period, max_tokens?, max_cost?, per_user?, per_conversation?}`) and moderation (`{input, output, on_error}`) as the API takes and shows them, each part checked and refused naming its field.
 
+use domain::moderation::{ModerationPolicy, OnError};
 use domain::{Budget, Limit, Period, ValidationError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -125,6 +126,53 @@ impl BudgetBody {
     }
 }
 
+/// Which texts the provider's moderation checks, and what its outage means.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationBody {
+    /// Check users' messages before the model sees them; absent, `false`.
+    #[serde(default)]
+    pub input: bool,
+    /// Check the model's answers before they are sent; absent, `false`.
+    #[serde(default)]
+    pub output: bool,
+    /// `allow` (the default: go on) or `refuse` (answer with the moderation message) when
+    /// moderation does not answer.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, pattern = "^(allow|refuse)$")]
+    pub on_error: Option<String>,
+}
+
+impl ModerationBody {
+    pub fn into_policy(self) -> Result<ModerationPolicy, ValidationError> {
+        let on_error = match self.on_error.as_deref() {
+            None | Some("allow") => OnError::Allow,
+            Some("refuse") => OnError::Refuse,
+            Some(_) => {
+                let reason = "must be `allow` or `refuse`";
+                return Err(ValidationError::new("moderation.on_error", reason));
+            }
+        };
+        Ok(ModerationPolicy {
+            input: self.input,
+            output: self.output,
+            on_error,
+        })
+    }
+
+    pub fn shown(policy: &ModerationPolicy) -> Self {
+        let on_error = match policy.on_error {
+            OnError::Allow => "allow",
+            OnError::Refuse => "refuse",
+        };
+        Self {
+            input: policy.input,
+            output: policy.output,
+            on_error: Some(on_error.to_owned()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +193,18 @@ mod tests {
         let shown = serde_json::to_value(BudgetBody::shown(&parsed)).unwrap();
         assert_eq!(shown, body);
         assert!(BudgetBody::shown(&budget(json!({})).unwrap()).is_none());
+    }
+
+    #[test]
+    fn moderation_defaults_to_off_and_allow_and_refuses_other_outage_answers() {
+        let parse = |value| serde_json::from_value::<ModerationBody>(value).unwrap();
+        let default = parse(json!({})).into_policy().unwrap();
+        assert_eq!(default, ModerationPolicy::default());
+        let refusing = parse(json!({"input": true, "on_error": "refuse"}));
+        let policy = refusing.into_policy().unwrap();
+        assert_eq!((policy.input, policy.on_error), (true, OnError::Refuse));
+        let bad = parse(json!({"on_error": "panic"})).into_policy();
+        assert_eq!(bad.unwrap_err().field, "moderation.on_error");
     }
 
     #[test]

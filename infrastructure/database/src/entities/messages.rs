@@ -23,6 +23,8 @@ pub struct Model {
     /// Billionths of `cost_currency`; both set or both `NULL`.
     pub cost_nanos: Option<i64>,
     pub cost_currency: Option<String>,
+    /// A JSON array of the moderation categories that flagged the message.
+    pub flagged: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

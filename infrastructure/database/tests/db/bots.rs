@@ -140,7 +140,8 @@ async fn deleting_a_bot_removes_everything_it_owns() {
 }
 
 #[tokio::test]
-async fn a_bots_budget_and_its_message_are_read_back_as_written() {
+async fn a_bots_guardrails_are_read_back_as_written() {
+    use domain::moderation::{BlockedTerms, ModerationPolicy, OnError};
     use domain::{Budget, Guardrails, Limit, Period};
     for db in fresh_databases().await {
         let store = db.store().await;
@@ -154,6 +155,13 @@ async fn a_bots_budget_and_its_message_are_read_back_as_written() {
                 per_conversation: None,
             },
             budget_message: Some("Back tomorrow.".into()),
+            moderation: ModerationPolicy {
+                input: true,
+                output: false,
+                on_error: OnError::Refuse,
+            },
+            blocked_terms: BlockedTerms::parse(&["crypto tips".into()]).unwrap(),
+            moderation_message: Some("Let's keep it friendly.".into()),
         };
         store.update(&bot).await.unwrap();
         let read = store.get(bot.id).await.unwrap().unwrap();

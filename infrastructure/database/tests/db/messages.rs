@@ -1,5 +1,6 @@
 //! Messages: transcripts oldest-first with cursors, the most recent newest-first, statuses
-//! that only move forward, platform reports, token usage, and rows that no longer parse.
+//! that only move forward, platform reports, token usage, moderation flags, and rows that no longer
+//! parse.
 
 use crate::support::RecordOne;
 use crate::support::{answered_turn, exec, new_bot, receive, record};
@@ -307,5 +308,21 @@ async fn a_message_is_read_with_its_conversation_bot_and_history_at_once() {
         );
         let unknown = MessageId::new();
         assert_eq!(store.get_in_context(unknown, 5).await.unwrap(), None);
+    }
+}
+
+#[tokio::test]
+async fn a_flagged_message_keeps_its_categories() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let Recorded::New { message_id, .. } = receive(&store, bot, "7", "1").await else {
+            unreachable!("receive asserts a new message")
+        };
+        let categories = vec!["blocked_term".to_owned(), "violence".to_owned()];
+        assert!(store.flag(message_id, &categories).await.unwrap());
+        let read = MessageRepository::get(&store, message_id).await.unwrap();
+        assert_eq!(read.unwrap().flagged, Some(categories), "{}", db.backend());
+        assert!(!store.flag(MessageId::new(), &[]).await.unwrap(), "gone");
     }
 }

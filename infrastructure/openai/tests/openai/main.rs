@@ -2,7 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use application::ports::{
-    ChatRequest, ChatTurn, Completion, LanguageModel, ModelError, TokenUsage, TurnRole,
+    ChatRequest, ChatTurn, Completion, Flags, LanguageModel, ModelError, ModerationRequest,
+    TokenUsage, TurnRole,
 };
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -328,5 +329,82 @@ async fn an_unreachable_server_is_unavailable() {
     assert!(
         matches!(answer, Err(ModelError::Unavailable(_))),
         "{answer:?}"
+    );
+}
+
+/// A moderation response with one result.
+fn moderation(flagged: bool, categories: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "id": "modr-1",
+        "model": "omni-moderation-latest",
+        "results": [{"flagged": flagged, "categories": categories}]
+    }))
+}
+
+fn checking(text: &str) -> ModerationRequest {
+    ModerationRequest {
+        provider_id: None,
+        text: text.to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn moderation_names_the_categories_a_flagged_text_is_in() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/moderations"))
+        .and(header("authorization", "Bearer sk-mod"))
+        .respond_with(moderation(
+            true,
+            json!({"violence": true, "hate": false, "harassment/threatening": true}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let flags = model(settings(&server, Some("sk-mod")))
+        .moderate(&checking("a bad text"))
+        .await
+        .unwrap();
+    assert_eq!(
+        flags,
+        Flags(vec!["harassment/threatening".into(), "violence".into()])
+    );
+    let sent: Value = server.received_requests().await.unwrap()[0]
+        .body_json()
+        .unwrap();
+    assert_eq!(sent, json!({"input": "a bad text"}));
+}
+
+#[tokio::test]
+async fn moderation_passes_a_clean_text_and_retries_an_outage_like_a_completion() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/moderations"))
+        .respond_with(error(503))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/moderations"))
+        .respond_with(moderation(false, json!({"violence": false})))
+        .mount(&server)
+        .await;
+    let flags = model(settings(&server, None))
+        .moderate(&checking("hello"))
+        .await;
+    assert_eq!(flags.unwrap(), Flags::default());
+
+    let down = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(error(503))
+        .mount(&down)
+        .await;
+    let failed = model(settings(&down, None))
+        .moderate(&checking("hello"))
+        .await;
+    assert!(
+        matches!(failed, Err(ModelError::Unavailable(_))),
+        "{failed:?}"
     );
 }
