@@ -109,7 +109,7 @@ impl OpenAiModel {
         if status.is_success() {
             return Ok(text);
         }
-        let reason = wire::error_summary(status.as_u16(), &text);
+        let reason = self.redacted(wire::error_summary(status.as_u16(), &text));
         if is_retryable(status) {
             let outcome = status_outcome(status);
             Err(Failure::Retry {
@@ -119,6 +119,15 @@ impl OpenAiModel {
             })
         } else {
             Err(Failure::Fatal(ModelError::Rejected(reason)))
+        }
+    }
+
+    /// `reason` without the key, should a server quote it back (some answer a refused key
+    /// with "Incorrect API key provided: …"): the reason is logged.
+    fn redacted(&self, reason: String) -> String {
+        match &self.settings.api_key {
+            Some(key) if !key.expose().is_empty() => reason.replace(key.expose(), "[redacted]"),
+            _ => reason,
         }
     }
 

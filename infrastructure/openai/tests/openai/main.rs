@@ -408,3 +408,20 @@ async fn moderation_passes_a_clean_text_and_retries_an_outage_like_a_completion(
         "{failed:?}"
     );
 }
+
+#[tokio::test]
+async fn a_key_quoted_back_in_an_error_is_not_repeated_in_the_reason() {
+    let server = MockServer::start().await;
+    let key = "sk-live-quoted-3f9c1a";
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+            "error": {"message": format!("Incorrect API key provided: {key}."), "type": "auth"}
+        })))
+        .mount(&server)
+        .await;
+    let refused = model(settings(&server, Some(key))).complete(&chat()).await;
+    let Err(ModelError::Rejected(reason)) = refused else {
+        panic!("a refused key is a rejection: {refused:?}")
+    };
+    assert_eq!(reason, "HTTP 401: Incorrect API key provided: [redacted].");
+}
