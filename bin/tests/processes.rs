@@ -20,6 +20,8 @@ use switchboard_e2e::{on_each_database, updates, wait_until, TestApp, TestConfig
 mod first_setup;
 #[path = "processes/metrics.rs"]
 mod metrics;
+#[path = "processes/provider_keys.rs"]
+mod provider_keys;
 #[path = "processes/slow_bodies.rs"]
 mod slow_bodies;
 #[path = "processes/traces.rs"]

@@ -199,6 +199,14 @@ impl TestApp {
         }
     }
 
+    /// What the child process logged so far (empty for an app in this process).
+    pub fn log(&self) -> Vec<String> {
+        match &self.server {
+            Some(Server::Process(process)) => process.log(),
+            _ => Vec::new(),
+        }
+    }
+
     /// The child process's id, if the app runs as one.
     pub fn pid(&self) -> Option<u32> {
         match &self.server {

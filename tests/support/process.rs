@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 /// How long a process may take to start listening.
@@ -18,13 +18,17 @@ pub struct ServerProcess {
     pub addr: SocketAddr,
     /// The console URL with a setup token, when the process logged one before listening.
     pub console_url: Option<String>,
+    log: Log,
 }
+
+/// Every line a process logged so far.
+type Log = Arc<Mutex<Vec<String>>>;
 
 impl ServerProcess {
     /// Starts `binary serve` with `env` as its only `SWITCHBOARD__…` settings and waits until it
     /// listens. Its log is read as JSON for the address and passed on to this test's stderr.
     pub fn spawn(binary: &Path, env: &HashMap<String, String>) -> Self {
-        let (child, found) = start(binary, "serve", env);
+        let (child, found, log) = start(binary, "serve", env);
         let mut console_url = None;
         let addr = loop {
             match found.recv_timeout(STARTUP) {
@@ -37,7 +41,13 @@ impl ServerProcess {
             child,
             addr,
             console_url,
+            log,
         }
+    }
+
+    /// The lines the process logged so far.
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The process id, for reading its memory use from `/proc`.
@@ -94,36 +104,44 @@ enum Found {
     Listening(SocketAddr),
 }
 
-/// Starts `binary <command>` with JSON logs relayed to stderr; the receiver hears the console
-/// URL the process offers and the address it listens on, if it does.
+/// Starts `binary <command>` with JSON logs relayed to stderr (and kept); the receiver hears the
+/// console URL the process offers and the address it listens on, if it does. The log level is
+/// `env`'s `SWITCHBOARD__LOG__LEVEL` when it sets one.
 fn start(
     binary: &Path,
     command: &str,
     env: &HashMap<String, String>,
-) -> (OwnedChild, mpsc::Receiver<Found>) {
+) -> (OwnedChild, mpsc::Receiver<Found>, Log) {
+    let level = env
+        .get("SWITCHBOARD__LOG__LEVEL")
+        .filter(|level| level.as_str() != "warn")
+        .map_or("warn,switchboard::run=info", String::as_str);
     let mut child = Command::new(binary)
         .arg(command)
         .env_remove("RUST_LOG")
         .envs(env)
         .env("SWITCHBOARD__LOG__FORMAT", "json")
-        .env("SWITCHBOARD__LOG__LEVEL", "warn,switchboard::run=info")
+        .env("SWITCHBOARD__LOG__LEVEL", level)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("the switchboard binary starts");
     let stderr = child.stderr.take().expect("piped stderr");
     let (found, address) = mpsc::channel();
-    std::thread::spawn(move || relay_log(BufReader::new(stderr), &found));
-    (OwnedChild(child), address)
+    let log = Log::default();
+    let kept = log.clone();
+    std::thread::spawn(move || relay_log(BufReader::new(stderr), &found, &kept));
+    (OwnedChild(child), address, log)
 }
 
-/// Passes each log line on to stderr and sends what a test waits for.
-fn relay_log(log: impl BufRead, found: &mpsc::Sender<Found>) {
-    for line in log.lines().map_while(Result::ok) {
+/// Passes each log line on to stderr, keeps it, and sends what a test waits for.
+fn relay_log(lines: impl BufRead, found: &mpsc::Sender<Found>, log: &Log) {
+    for line in lines.lines().map_while(Result::ok) {
         if let Some(news) = news(&line) {
             let _ = found.send(news);
         }
         eprintln!("[switchboard] {line}");
+        log.lock().unwrap_or_else(|e| e.into_inner()).push(line);
     }
 }
 
