@@ -90,6 +90,7 @@ impl BaseUrl {
 
 /// What a model costs, per million tokens, in the provider's currency.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ModelPrice {
     pub input: f64,
     pub output: f64,

@@ -2,6 +2,7 @@
 
 use crate::message::TokenUsage;
 use chrono::{DateTime, Datelike, NaiveDate, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Billionths of a currency unit in one unit: costs are kept as whole nanos so that sums are
@@ -62,8 +63,10 @@ impl Usage {
 }
 
 /// The periods a usage series is cut into, in UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Grouping {
+    #[default]
     Day,
     Month,
 }

@@ -106,7 +106,8 @@ enum Found {
 
 /// Starts `binary <command>` with JSON logs relayed to stderr (and kept); the receiver hears the
 /// console URL the process offers and the address it listens on, if it does. The log level is
-/// `env`'s `SWITCHBOARD__LOG__LEVEL` when it sets one.
+/// `env`'s `SWITCHBOARD__LOG__LEVEL` (else `warn`), with `switchboard::run` at `info` for the
+/// lines a test waits for.
 fn start(
     binary: &Path,
     command: &str,
@@ -114,14 +115,14 @@ fn start(
 ) -> (OwnedChild, mpsc::Receiver<Found>, Log) {
     let level = env
         .get("SWITCHBOARD__LOG__LEVEL")
-        .filter(|level| level.as_str() != "warn")
-        .map_or("warn,switchboard::run=info", String::as_str);
+        .map_or("warn", String::as_str);
+    let level = format!("{level},switchboard::run=info");
     let mut child = Command::new(binary)
         .arg(command)
         .env_remove("RUST_LOG")
         .envs(env)
         .env("SWITCHBOARD__LOG__FORMAT", "json")
-        .env("SWITCHBOARD__LOG__LEVEL", level)
+        .env("SWITCHBOARD__LOG__LEVEL", &level)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -30,6 +30,18 @@ struct Composed {
     flagged: Option<Vec<String>>,
 }
 
+impl Composed {
+    /// A reply that is not the model's: nothing spent, nothing flagged.
+    fn canned(text: &str, then: Then) -> Self {
+        Self {
+            answer: Completion::text(text),
+            then,
+            spending: Spending::default(),
+            flagged: None,
+        }
+    }
+}
+
 /// What follows a reply once it is stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Then {
@@ -150,59 +162,67 @@ impl GenerateReply {
         Ok(false)
     }
 
-    /// The reply (with the model's token usage, if it answered), and what follows it. A
-    /// message its moderation flags is answered with the moderation message; the model is asked
-    /// only while the bot's budget allows, else the user gets the budget message.
+    /// The reply (with the model's token usage, if it answered), and what follows it.
     async fn compose(&self, target: &Target) -> Result<Composed, RepoError> {
         let bot = &target.bot;
-        let guardrails = &bot.guardrails;
-        let canned = |text: &str, then| Composed {
-            answer: Completion::text(text),
-            then,
-            spending: Spending::default(),
-            flagged: None,
-        };
-        let text = match intent(&target.message.content, &bot.handoff) {
+        match intent(&target.message.content, &bot.handoff) {
             Intent::Command(command) => {
-                return Ok(canned(&command.reply(bot), Then::after(command)))
+                Ok(Composed::canned(&command.reply(bot), Then::after(command)))
             }
-            Intent::Unsupported => return Ok(canned(UNSUPPORTED_REPLY, Then::Nothing)),
-            Intent::Ask(text) => text,
-        };
+            Intent::Unsupported => Ok(Composed::canned(UNSUPPORTED_REPLY, Then::Nothing)),
+            Intent::Ask(text) => self.answer(target, text).await,
+        }
+    }
+
+    /// The answer to `text`: the moderation message when moderation flags it, the budget
+    /// message once the bot's budget is spent, else the model's answer (replaced by the
+    /// moderation message when that is flagged) or the bot's fallback.
+    async fn answer(&self, target: &Target, text: &str) -> Result<Composed, RepoError> {
+        let (bot, guardrails) = (&target.bot, &target.bot.guardrails);
         let input = guardrails.moderation.input;
         if let Some(flags) = moderation::flags(&*self.model, bot, text, input).await {
             tracing::info!(?flags, "the message is flagged: the model is not asked");
             self.lookup.messages.flag(target.message.id, &flags).await?;
-            return Ok(canned(guardrails.moderation_message(), Then::Nothing));
+            let refusal = guardrails.moderation_message();
+            return Ok(Composed::canned(refusal, Then::Nothing));
         }
         let spending = match budgets::check(&*self.lookup.spends, target, self.clock.now()).await? {
             Verdict::Spent(scope) => {
                 self.refuse_over_budget(target, scope);
-                return Ok(canned(guardrails.budget_message(), Then::Nothing));
+                let refusal = guardrails.budget_message();
+                return Ok(Composed::canned(refusal, Then::Nothing));
             }
             Verdict::Within(spending) => spending,
         };
-        let Some(mut answer) = self.ask_model(target).await else {
-            return Ok(Composed {
-                spending,
-                ..canned(bot.fallback(), Then::Nothing)
-            });
+        let (answer, flagged) = match self.ask_model(target).await {
+            Some(answer) => self.moderated(bot, answer).await,
+            None => (Completion::text(bot.fallback()), None),
         };
-        let output = guardrails.moderation.output;
-        let flagged = moderation::flags(&*self.model, bot, &answer.text, output).await;
-        if let Some(flags) = &flagged {
-            tracing::info!(
-                ?flags,
-                "the answer is flagged: the moderation message goes instead"
-            );
-            answer.text = guardrails.moderation_message().to_owned();
-        }
         Ok(Composed {
             answer,
             then: Then::Nothing,
             spending,
             flagged,
         })
+    }
+
+    /// The model's answer, or the moderation message in its place (keeping its tokens) when
+    /// moderation flags it, with the categories.
+    async fn moderated(
+        &self,
+        bot: &domain::Bot,
+        mut answer: Completion,
+    ) -> (Completion, Option<Vec<String>>) {
+        let output = bot.guardrails.moderation.output;
+        let flagged = moderation::flags(&*self.model, bot, &answer.text, output).await;
+        if let Some(flags) = &flagged {
+            tracing::info!(
+                ?flags,
+                "the answer is flagged: the moderation message goes instead"
+            );
+            answer.text = bot.guardrails.moderation_message().to_owned();
+        }
+        (answer, flagged)
     }
 
     fn refuse_over_budget(&self, target: &Target, scope: Scope) {

@@ -6,9 +6,8 @@ use crate::ports::{
     ChatRequest, Completion, Flags, LanguageModel, ModelError, ModelFactory, ModerationRequest,
 };
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use domain::repositories::ProviderRepository;
-use domain::{Prices, ProviderId};
+use domain::{Provider, ProviderId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -16,22 +15,19 @@ use std::time::{Duration, Instant};
 /// How long a provider's client is used before its row is read again.
 pub const RECHECK_AFTER: Duration = Duration::from_secs(10);
 
-/// One provider's client, and the revision it was built from.
-#[derive(Clone)]
+/// One provider's client, the revision it was built from (its prices, and the model asked when
+/// a bot names none), and when that was last checked; shared, not copied, by the replies.
 struct Built {
     model: Arc<dyn LanguageModel>,
-    /// The prices, and the model asked when a bot names none, of that revision.
-    prices: Option<Prices>,
-    first_model: Option<String>,
-    updated_at: DateTime<Utc>,
+    provider: Provider,
     checked: Instant,
 }
 
 impl Built {
     /// `completion` with its cost, when the model it came from is priced.
     fn priced(&self, request: &ChatRequest, mut completion: Completion) -> Completion {
-        let model = request.model.as_ref().or(self.first_model.as_ref());
-        completion.cost = match (&self.prices, model, &completion.usage) {
+        let model = request.model.as_ref().or(self.provider.models.first());
+        completion.cost = match (&self.provider.prices, model, &completion.usage) {
             (Some(prices), Some(model), Some(usage)) => prices.cost_of(model, usage),
             _ => None,
         };
@@ -43,7 +39,7 @@ pub struct ProviderModels {
     default: Arc<dyn LanguageModel>,
     providers: Arc<dyn ProviderRepository>,
     factory: Arc<dyn ModelFactory>,
-    built: Mutex<HashMap<ProviderId, Built>>,
+    built: Mutex<HashMap<ProviderId, Arc<Built>>>,
 }
 
 impl ProviderModels {
@@ -62,7 +58,7 @@ impl ProviderModels {
 
     /// The provider's client: the one built, while recent; else its row read again, and the
     /// client rebuilt if the provider was revised.
-    async fn built(&self, id: ProviderId) -> Result<Built, ModelError> {
+    async fn built(&self, id: ProviderId) -> Result<Arc<Built>, ModelError> {
         let cached = self.cached(id);
         if let Some(built) = cached
             .as_ref()
@@ -76,26 +72,24 @@ impl ProviderModels {
             .await
             .map_err(|e| ModelError::Unavailable(format!("cannot read provider {id}: {e}")))?
             .ok_or_else(|| ModelError::Rejected(format!("provider {id} no longer exists")))?;
-        let model = match cached.filter(|b| b.updated_at == provider.updated_at) {
-            Some(built) => built.model,
+        let model = match cached.filter(|b| b.provider.updated_at == provider.updated_at) {
+            Some(built) => built.model.clone(),
             None => self.factory.model_for(&provider)?,
         };
-        let built = Built {
+        let built = Arc::new(Built {
             model,
-            first_model: provider.models.first().cloned(),
-            prices: provider.prices,
-            updated_at: provider.updated_at,
+            provider,
             checked: Instant::now(),
-        };
+        });
         self.lock().insert(id, built.clone());
         Ok(built)
     }
 
-    fn cached(&self, id: ProviderId) -> Option<Built> {
+    fn cached(&self, id: ProviderId) -> Option<Arc<Built>> {
         self.lock().get(&id).cloned()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ProviderId, Built>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ProviderId, Arc<Built>>> {
         self.built
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())

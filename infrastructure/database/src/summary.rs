@@ -9,17 +9,16 @@ use domain::repositories::SummaryRepository;
 use domain::{BotId, BotSummary, ConversationId, RepoError, TimeRange, Usage};
 use sea_orm::{ConnectionTrait, QueryResult, Statement, Value};
 
-/// `$1` the bot, `[$2, $3)` the range in epoch milliseconds. Replies are the only messages that
-/// carry token counts; the index `messages_bot_created` keeps the scan to the range's messages.
+/// `$1` the bot, `[$2, $3)` the range in epoch milliseconds: the counts; the tokens and costs
+/// come from [`USAGE`] over the same range. The index `messages_bot_created` keeps the scan to
+/// the range's messages.
 const SUMMARY: &str = "SELECT
     (SELECT COUNT(*) FROM conversations
         WHERE bot_id = $1 AND created_at >= $2 AND created_at < $3) AS conversations,
     COALESCE(SUM(CASE WHEN direction = 'inbound' THEN 1 ELSE 0 END), 0) AS inbound,
     COALESCE(SUM(CASE WHEN direction = 'outbound' THEN 1 ELSE 0 END), 0) AS outbound,
     COALESCE(SUM(CASE WHEN direction = 'outbound' AND status = 'failed' THEN 1 ELSE 0 END), 0)
-        AS failures,
-    COALESCE(SUM(prompt_tokens), 0) AS prompt_tokens,
-    COALESCE(SUM(completion_tokens), 0) AS completion_tokens
+        AS failures
 FROM messages
 WHERE bot_id = $1 AND created_at >= $2 AND created_at < $3";
 
@@ -95,15 +94,16 @@ fn count(row: &QueryResult, name: &str) -> Result<u64, RepoError> {
     u64::try_from(value).map_err(|e| corrupt(name, e))
 }
 
-fn summary(row: &QueryResult) -> Result<BotSummary, RepoError> {
+/// The counts of a [`SUMMARY`] row, with the model's `usage` over the same range.
+fn summary(row: &QueryResult, usage: Usage) -> Result<BotSummary, RepoError> {
     Ok(BotSummary {
-        costs: Default::default(),
         conversations: count(row, "conversations")?,
         inbound: count(row, "inbound")?,
         outbound: count(row, "outbound")?,
         failures: count(row, "failures")?,
-        prompt_tokens: count(row, "prompt_tokens")?,
-        completion_tokens: count(row, "completion_tokens")?,
+        prompt_tokens: usage.prompt_tokens,
+        completion_tokens: usage.completion_tokens,
+        costs: usage.costs,
     })
 }
 
@@ -116,6 +116,16 @@ fn bot_range(bot_id: BotId, range: &TimeRange) -> [Value; 3] {
 }
 
 impl SeaStore {
+    /// The model's usage over the replies matching `scope`, all currencies' rows added up.
+    async fn usage(&self, scope: &str, values: Vec<Value>) -> Result<Usage, RepoError> {
+        let rows = self.usage_rows(usage_sql(scope, false), values).await?;
+        let mut usage = Usage::default();
+        for row in &rows {
+            add_row(&mut usage, row)?;
+        }
+        Ok(usage)
+    }
+
     async fn usage_rows(
         &self,
         sql: String,
@@ -137,26 +147,15 @@ impl SummaryRepository for SeaStore {
             .await
             .map_err(repo_err)?
             .ok_or_else(|| RepoError::Other("the summary query returned no row".into()))?;
-        let mut summary = summary(&row)?;
-        let rows = self
-            .usage_rows(usage_sql(BOT_RANGE, false), bot_range(bot_id, range).into())
+        let usage = self
+            .usage(BOT_RANGE, bot_range(bot_id, range).into())
             .await?;
-        let mut usage = Usage::default();
-        for row in &rows {
-            add_row(&mut usage, row)?;
-        }
-        summary.costs = usage.costs;
-        Ok(summary)
+        summary(&row, usage)
     }
 
     async fn conversation_usage(&self, id: ConversationId) -> Result<Usage, RepoError> {
-        let sql = usage_sql("conversation_id = $1", false);
-        let rows = self.usage_rows(sql, vec![id.to_string().into()]).await?;
-        let mut usage = Usage::default();
-        for row in &rows {
-            add_row(&mut usage, row)?;
-        }
-        Ok(usage)
+        self.usage("conversation_id = $1", vec![id.to_string().into()])
+            .await
     }
 
     async fn daily_usage(

@@ -9,7 +9,7 @@ use domain::{
     Bot, BotDraft, BotId, BotName, BotStatus, Budget, Guardrails, HandoffPolicy, ProviderId,
     SystemPrompt, Temperature, ValidationError,
 };
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use validator::Validate;
 
@@ -115,15 +115,15 @@ pub struct UpdateBot {
     #[validate(length(max = 20000), custom(function = multi_line))]
     #[schema(value_type = String, max_length = 20000)]
     pub system_prompt: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::patch::present")]
     #[validate(length(min = 1, max = 200), custom(function = single_line))]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
     pub model: Option<Option<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::patch::present")]
     #[validate(range(min = 0.0, max = 2.0))]
     #[schema(value_type = Option<f32>, minimum = 0.0, maximum = 2.0)]
     pub temperature: Option<Option<f32>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::patch::present")]
     #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
     pub fallback_message: Option<Option<String>>,
@@ -131,7 +131,7 @@ pub struct UpdateBot {
     #[schema(max_items = 20)]
     pub handoff_keywords: Option<Vec<String>>,
     /// `null` restores the built-in sentence.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::patch::present")]
     #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
     pub handoff_message: Option<Option<String>>,
@@ -139,15 +139,15 @@ pub struct UpdateBot {
     #[schema(minimum = 1, maximum = 10080)]
     pub handoff_idle_minutes: Option<u32>,
     /// `null` returns the bot to the server's `ai.*`.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::patch::present")]
     #[schema(value_type = Option<crate::openapi::schemas::Id>)]
     pub provider_id: Option<Option<ProviderId>>,
     /// Replaces the whole budget; `null` removes it.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::patch::present")]
     #[schema(value_type = Option<BudgetBody>)]
     pub budget: Option<Option<BudgetBody>>,
     /// `null` restores the built-in sentence.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::patch::present")]
     #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
     pub budget_message: Option<Option<String>>,
@@ -157,20 +157,10 @@ pub struct UpdateBot {
     #[schema(max_items = 100)]
     pub blocked_terms: Option<Vec<String>>,
     /// `null` restores the built-in sentence.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::patch::present")]
     #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
     pub moderation_message: Option<Option<String>>,
-}
-
-/// Double-option: a present field (even `null`) is `Some(..)`; `#[serde(default)]` makes an
-/// absent one `None`.
-fn present<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// A validated partial update, ready to apply to a bot's draft.

@@ -6,6 +6,7 @@ pub mod chat;
 pub mod conversations;
 pub mod guardrails;
 pub mod page;
+mod patch;
 pub mod platforms;
 pub mod providers;
 pub mod summary;

@@ -9,12 +9,13 @@ use domain::{
     BaseUrl, ModelPrice, Prices, Provider, ProviderDraft, ProviderId, ProviderKind, ProviderName,
     Secret, ValidationError,
 };
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
 use validator::Validate;
 
-/// What a model costs per million tokens, in the prices' currency.
+/// What a model costs per million tokens, in the prices' currency (the schema of
+/// [`ModelPrice`], which the bodies carry as it is).
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceBody {
@@ -32,46 +33,21 @@ pub struct PricesBody {
     #[schema(pattern = "^[A-Z]{3}$", example = "USD")]
     pub currency: String,
     /// By model name, at most 200.
-    pub models: BTreeMap<String, PriceBody>,
+    #[schema(value_type = BTreeMap<String, PriceBody>)]
+    pub models: BTreeMap<String, ModelPrice>,
 }
 
 impl PricesBody {
     fn parse(self) -> Result<Prices, ValidationError> {
-        let models = self
-            .models
-            .into_iter()
-            .map(|(model, p)| {
-                (
-                    model,
-                    ModelPrice {
-                        input: p.input,
-                        output: p.output,
-                    },
-                )
-            })
-            .collect();
-        Prices::parse(&self.currency, models)
+        Prices::parse(&self.currency, self.models)
     }
 }
 
 impl From<Prices> for PricesBody {
     fn from(prices: Prices) -> Self {
-        let models = prices
-            .models
-            .into_iter()
-            .map(|(model, p)| {
-                (
-                    model,
-                    PriceBody {
-                        input: p.input,
-                        output: p.output,
-                    },
-                )
-            })
-            .collect();
         Self {
             currency: prices.currency,
-            models,
+            models: prices.models,
         }
     }
 }
@@ -146,18 +122,9 @@ pub struct UpdateProvider {
     #[validate(length(max = 200))]
     #[schema(max_items = 200)]
     pub models: Option<Vec<String>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::patch::present")]
     #[schema(value_type = Option<PricesBody>)]
     pub prices: Option<Option<PricesBody>>,
-}
-
-/// Double-option: a present field (even `null`) is `Some(..)`.
-fn present<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: Deserializer<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 impl UpdateProvider {

@@ -36,6 +36,16 @@ pub struct TokenCounts {
     pub total: u64,
 }
 
+impl TokenCounts {
+    pub fn new(prompt: u64, completion: u64) -> Self {
+        Self {
+            prompt,
+            completion,
+            total: prompt.saturating_add(completion),
+        }
+    }
+}
+
 /// `GET /api/v1/bots/{id}/summary`: what the bot did within the range (`null` bounds are open).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SummaryBody {

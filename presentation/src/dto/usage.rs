@@ -20,16 +20,6 @@ pub fn costs(nanos: &BTreeMap<String, i64>) -> Costs {
         .collect()
 }
 
-impl TokenCounts {
-    pub fn new(prompt: u64, completion: u64) -> Self {
-        Self {
-            prompt,
-            completion,
-            total: prompt.saturating_add(completion),
-        }
-    }
-}
-
 /// A cost in a currency.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CostBody {
@@ -77,30 +67,13 @@ impl From<Usage> for UsageBody {
     }
 }
 
-/// The periods of a usage series.
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum GroupBy {
-    #[default]
-    Day,
-    Month,
-}
-
-impl From<GroupBy> for Grouping {
-    fn from(group_by: GroupBy) -> Self {
-        match group_by {
-            GroupBy::Day => Grouping::Day,
-            GroupBy::Month => Grouping::Month,
-        }
-    }
-}
-
 /// `?group_by=`, beside the summary's `?from=&to=`: UTC days (the default) or months.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct GroupByQuery {
     #[serde(default)]
-    pub group_by: GroupBy,
+    #[param(value_type = Option<String>, pattern = "^(day|month)$")]
+    pub group_by: Grouping,
 }
 
 /// One period of a usage series: its start (UTC midnight) and what was used in it.
@@ -118,7 +91,8 @@ pub struct UsageSeriesBody {
     pub bot_id: BotId,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
-    pub group_by: GroupBy,
+    #[schema(value_type = String, pattern = "^(day|month)$")]
+    pub group_by: Grouping,
     pub periods: Vec<PeriodBody>,
 }
 
@@ -126,10 +100,10 @@ impl UsageSeriesBody {
     pub fn new(
         bot_id: BotId,
         range: &TimeRange,
-        group_by: GroupBy,
+        group_by: Grouping,
         days: &[(NaiveDate, Usage)],
     ) -> Self {
-        let periods = Grouping::from(group_by).fold(days);
+        let periods = group_by.fold(days);
         Self {
             bot_id,
             from: range.from(),
