@@ -5,6 +5,8 @@
 pub mod app;
 #[path = "support/fakes.rs"]
 pub mod fakes;
+#[path = "support/limited.rs"]
+pub mod limited;
 #[path = "support/process.rs"]
 pub mod process;
 #[path = "support/proxy.rs"]
@@ -17,7 +19,7 @@ pub mod wait;
 pub mod world;
 
 pub use app::{ShiftedClock, TestApp, TestConfig};
-pub use wait::{wait_until, PATIENCE};
+pub use wait::{poll_until, wait_until, PATIENCE};
 pub use world::TelegramWorld;
 
 /// Runs `scenario` on a fresh SQLite database, and on a fresh PostgreSQL one when configured.

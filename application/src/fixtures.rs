@@ -101,6 +101,7 @@ impl World {
             .expect_get()
             .returning(move |id| Ok(held.iter().find(|m| m.id == id).cloned()));
         messages.expect_flag().returning(|_, _| Ok(true));
+        messages.expect_mark_rate_limited().returning(|_| Ok(true));
         let (conversation, bot) = (self.conversation.clone(), self.bot.clone());
         messages
             .expect_get_in_context()
@@ -144,6 +145,8 @@ impl World {
             bindings: Arc::new(bindings),
             // The world's bot has no budget: nothing is read.
             spends: Arc::new(domain::repositories::MockSpendRepository::new()),
+            limiter: Arc::new(crate::rate_limit::LocalRateLimiter::default()),
+            breakers: Arc::new(crate::breakers::Breakers::new(Default::default(), clock())),
             channels: Channels::new([Arc::new(channel) as Arc<dyn crate::ports::Channel>]),
         }
     }
@@ -160,6 +163,17 @@ impl World {
             channel: Arc::new(telegram_channel()),
         }
     }
+}
+
+/// A pacer that holds no send back.
+pub fn unpaced() -> Arc<crate::pacing::Pacer> {
+    let limiter = Arc::new(crate::rate_limit::LocalRateLimiter::default());
+    let none = crate::pacing::PacingSettings::NONE;
+    Arc::new(crate::pacing::Pacer::new(
+        limiter,
+        Arc::new(TokioTimer),
+        none,
+    ))
 }
 
 pub fn telegram_channel() -> MockChannel {

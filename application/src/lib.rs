@@ -14,13 +14,14 @@ pub mod shutdown;
 // Every module keeps its path at the crate's root (`application::generate_reply`, …).
 pub use admin::{
     api_keys, bind_platform, bots, end_conversation, handoff, idempotency, operator_message,
-    providers, setup,
+    providers, setup, status,
 };
 pub use channels::{gateway_supervisor, poll_supervisor, poll_updates, rate_limit, web_chat};
 pub use observability::{counted_leases, metrics, scrape};
 pub use pipeline::{
-    backoff, binding_cache, budgets, commands, deliver_reply, dispatcher, generate_reply, history,
-    intake, job_runner, jobs, moderation, provider_models, receive_webhook, settings, text,
+    backoff, binding_cache, breakers, budgets, commands, deliver_reply, dispatcher, generate_reply,
+    history, intake, job_runner, jobs, moderation, pacing, provider_models, rate_limits,
+    receive_webhook, settings, text,
 };
 
 pub use api_keys::{ApiKeyError, ApiKeys, IssuedKey, Principal};

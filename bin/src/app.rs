@@ -3,12 +3,16 @@
 use crate::events::EventBus;
 use crate::settings::{AiProvider, Settings};
 use crate::worker::{NotifyWakeups, TokioSpawner, TokioTimer};
+use application::breakers::{BreakerSettings, Breakers};
+use application::pacing::Pacer;
 use application::ports::{
-    Channel, Channels, Clock, EventPublisher, EventRelay, HealthCheck, LanguageModel, TraceContext,
+    Channel, Channels, Clock, EventPublisher, EventRelay, HealthCheck, LanguageModel, RateLimiter,
+    TraceContext,
 };
 use application::{
     CachedBindings, DeliverReply, Dispatcher, DispatcherPorts, DispatcherSettings, GenerateReply,
-    Intake, IntakeSettings, JobRunner, Journal, Lookup, PipelineSettings, ProviderModels, Scrape,
+    Intake, IntakeSettings, JobRunner, Journal, LocalRateLimiter, Lookup, PipelineSettings,
+    ProviderModels, Scrape,
 };
 use async_trait::async_trait;
 use database::SeaStore;
@@ -102,6 +106,17 @@ impl FanOut {
     }
 }
 
+/// The rate limiter of the bots' rate limits and the web chat's allowances: kept in Redis when
+/// `redis.url` is set (shared by the replicas on `redis.channel_prefix`), else in this process.
+fn rate_limiter(settings: &Settings) -> Result<Arc<dyn RateLimiter>, StartupError> {
+    let Some(url) = &settings.redis.url else {
+        return Ok(Arc::new(LocalRateLimiter::default()));
+    };
+    let limiter = redis::RedisRateLimiter::new(url.expose_secret(), &settings.redis.channel_prefix)
+        .map_err(|e| StartupError::Redis(e.into()))?;
+    Ok(Arc::new(limiter))
+}
+
 /// With `redis.url` set: the Redis link, its publisher, and its readiness check.
 fn redis_link(
     settings: &Settings,
@@ -158,11 +173,15 @@ pub async fn build(
         clock.clone(),
         pipeline.binding_cache_ttl,
     ));
+    let limiter = rate_limiter(settings)?;
+    let breakers = breakers(settings, &clock);
     let lookup = Lookup {
         messages: store.clone(),
         conversations: store.clone(),
         bindings: bindings.clone(),
         spends: store.clone(),
+        limiter: limiter.clone(),
+        breakers: breakers.clone(),
         channels: channels.clone(),
     };
     let generate = GenerateReply::new(
@@ -180,13 +199,17 @@ pub async fn build(
         store.clone(),
         publisher.clone(),
         Arc::new(TokioTimer),
+        Arc::new(Pacer::new(
+            limiter.clone(),
+            Arc::new(TokioTimer),
+            settings.pacing.rates(),
+        )),
     );
     let trace = trace_context(settings);
     let runner = JobRunner::new(store.clone(), generate, deliver, clock.clone(), pipeline);
     let runner = traced_runner(runner, &trace);
     let (dispatcher, job_listener) = dispatching(settings, &store, runner, &wake, &clock);
     let intake = traced_intake(intake_writer(&store), &trace);
-    let limiter = crate::web_chat::rate_limiter(settings)?;
     let metrics = metrics(settings, &store, &clock);
     let ports = StatePorts {
         channels,
@@ -195,6 +218,7 @@ pub async fn build(
         clock: clock.clone(),
         timer: Arc::new(TokioTimer),
         limiter,
+        breakers,
         health,
         metrics: served_here(settings, metrics.as_ref()),
         trace,
@@ -316,6 +340,18 @@ fn pipeline_settings(settings: &Settings) -> PipelineSettings {
         lease: Duration::from_secs(worker.lease_seconds),
         ..PipelineSettings::default()
     }
+}
+
+fn breakers(settings: &Settings, clock: &Arc<dyn Clock>) -> Arc<Breakers> {
+    let breaker = &settings.breaker;
+    let settings = BreakerSettings {
+        consecutive_failures: breaker.consecutive_failures,
+        failure_rate_percent: breaker.failure_rate_percent,
+        minimum_calls: breaker.minimum_calls,
+        window: Duration::from_secs(breaker.window_seconds),
+        open_for: Duration::from_secs(breaker.open_seconds),
+    };
+    Arc::new(Breakers::new(settings, clock.clone()))
 }
 
 fn channels(settings: &Settings) -> Result<Channels, StartupError> {

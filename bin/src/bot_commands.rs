@@ -43,6 +43,8 @@ fn draft(new: NewBot) -> Result<BotDraft, CommandError> {
         moderation: None,
         blocked_terms: None,
         moderation_message: None,
+        rate_limit: None,
+        rate_limit_message: None,
     };
     request
         .into_draft()

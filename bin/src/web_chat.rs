@@ -1,12 +1,9 @@
-//! The web chat's wiring: its settings, the key its visitor tokens are signed with, and the
-//! rate limiter (Redis when `redis.url` is set, so that replicas share the allowances).
+//! The web chat's wiring: its settings and the key its visitor tokens are signed with.
 
-use crate::app::StartupError;
 use crate::settings::Settings;
-use application::ports::{Rate, RateLimiter};
-use application::{LocalRateLimiter, VisitorTokens, WebChatLimits, WebChatSettings};
+use application::ports::Rate;
+use application::{VisitorTokens, WebChatLimits, WebChatSettings};
 use secrecy::ExposeSecret;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Said by `config check` and at start when visitor tokens are signed with a random key.
@@ -35,17 +32,6 @@ pub fn visitor_tokens(settings: &Settings) -> VisitorTokens {
             VisitorTokens::random()
         }
     }
-}
-
-/// Allowances kept in Redis when `redis.url` is set (shared by the replicas on
-/// `redis.channel_prefix`), else in this process.
-pub fn rate_limiter(settings: &Settings) -> Result<Arc<dyn RateLimiter>, StartupError> {
-    let Some(url) = &settings.redis.url else {
-        return Ok(Arc::new(LocalRateLimiter::default()));
-    };
-    let limiter = redis::RedisRateLimiter::new(url.expose_secret(), &settings.redis.channel_prefix)
-        .map_err(|e| StartupError::Redis(e.into()))?;
-    Ok(Arc::new(limiter))
 }
 
 pub fn web_chat_settings(settings: &Settings) -> WebChatSettings {

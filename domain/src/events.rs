@@ -69,6 +69,13 @@ pub enum DomainEvent {
         scope: Scope,
         percent: u8,
     },
+    /// A user's message came over the bot's rate limit: it is stored as `rate_limited` and
+    /// not answered by the model (the user is told at most once a window).
+    MessageRateLimited {
+        bot_id: BotId,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    },
     /// A message of the conversation was answered with the budget message, not by the model:
     /// a limit of `scope` is spent for the period.
     BudgetRefused {
@@ -80,7 +87,7 @@ pub enum DomainEvent {
 
 impl DomainEvent {
     /// Every [`DomainEvent::public_name`].
-    pub const PUBLIC_NAMES: [&'static str; 10] = [
+    pub const PUBLIC_NAMES: [&'static str; 11] = [
         "conversation.started",
         "message.received",
         "reply.started",
@@ -90,6 +97,7 @@ impl DomainEvent {
         "conversation.handoff",
         "conversation.released",
         "budget.threshold",
+        "message.rate_limited",
         "budget.refused",
     ];
 
@@ -128,6 +136,9 @@ impl DomainEvent {
             | Self::BudgetThreshold {
                 conversation_id, ..
             }
+            | Self::MessageRateLimited {
+                conversation_id, ..
+            }
             | Self::BudgetRefused {
                 conversation_id, ..
             } => *conversation_id,
@@ -147,6 +158,7 @@ impl DomainEvent {
             | Self::ConversationHandedOff { bot_id, .. }
             | Self::ConversationReleased { bot_id, .. }
             | Self::BudgetThreshold { bot_id, .. }
+            | Self::MessageRateLimited { bot_id, .. }
             | Self::BudgetRefused { bot_id, .. } => *bot_id,
         }
     }
@@ -164,6 +176,7 @@ impl DomainEvent {
             Self::ConversationHandedOff { .. } => "conversation.handoff",
             Self::ConversationReleased { .. } => "conversation.released",
             Self::BudgetThreshold { .. } => "budget.threshold",
+            Self::MessageRateLimited { .. } => "message.rate_limited",
             Self::BudgetRefused { .. } => "budget.refused",
             Self::ReplyStored { .. } | Self::OperatorMessageStored { .. } => return None,
         })
@@ -249,6 +262,11 @@ mod tests {
                 conversation_id,
                 scope: Scope::Bot,
                 percent: 80,
+            },
+            DomainEvent::MessageRateLimited {
+                bot_id,
+                conversation_id,
+                message_id,
             },
             DomainEvent::BudgetRefused {
                 bot_id,

@@ -16,6 +16,7 @@ pub mod page;
 pub mod phrases;
 pub mod platform;
 pub mod provider;
+pub mod rate_limit;
 pub mod repositories;
 pub mod secret;
 pub mod shapes;
@@ -45,6 +46,7 @@ pub use platform::{
 pub use provider::{
     BaseUrl, ModelPrice, Prices, Provider, ProviderDraft, ProviderKind, ProviderName,
 };
+pub use rate_limit::{Allowance, RateLimits};
 pub use secret::Secret;
 pub use summary::{BotSummary, TimeRange};
 pub use text::TextRule;

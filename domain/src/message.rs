@@ -105,12 +105,14 @@ impl MessageContent {
     }
 }
 
-/// Where a message stands: inbound ones are `received`; outbound ones go `pending` → `sent`
-/// → `delivered` → `read` where the platform reports it, or end `failed`.
+/// Where a message stands: inbound ones are `received`, or `rate_limited` when they came over
+/// the bot's rate limit (stored, not answered by the model); outbound ones go `pending` →
+/// `sent` → `delivered` → `read` where the platform reports it, or end `failed`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
     Received,
+    RateLimited,
     Pending,
     Sent,
     Delivered,
@@ -119,8 +121,9 @@ pub enum MessageStatus {
 }
 
 impl MessageStatus {
-    pub const ALL: [MessageStatus; 6] = [
+    pub const ALL: [MessageStatus; 7] = [
         Self::Received,
+        Self::RateLimited,
         Self::Pending,
         Self::Sent,
         Self::Delivered,
@@ -131,6 +134,7 @@ impl MessageStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Received => "received",
+            Self::RateLimited => "rate_limited",
             Self::Pending => "pending",
             Self::Sent => "sent",
             Self::Delivered => "delivered",
@@ -147,7 +151,7 @@ impl MessageStatus {
             Self::Delivered => &[Self::Pending, Self::Sent],
             Self::Read => &[Self::Pending, Self::Sent, Self::Delivered],
             Self::Failed => &[Self::Pending, Self::Sent, Self::Delivered],
-            Self::Received | Self::Pending => &[],
+            Self::Received | Self::RateLimited | Self::Pending => &[],
         }
     }
 }

@@ -149,6 +149,8 @@ pub trait MessageRepository: Send + Sync {
     ) -> Result<Vec<Message>, RepoError>;
     /// Records the moderation categories that flagged a message; `false` when it is gone.
     async fn flag(&self, id: MessageId, categories: &[String]) -> Result<bool, RepoError>;
+    /// Marks an inbound message [`MessageStatus::RateLimited`]; `false` when it is gone.
+    async fn mark_rate_limited(&self, id: MessageId) -> Result<bool, RepoError>;
     /// Moves an outbound message to `status` (with `error` for a failure) if it may get there
     /// from where it stands ([`MessageStatus::reachable_from`]); `false` when it did not move.
     async fn advance(

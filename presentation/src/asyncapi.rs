@@ -374,8 +374,9 @@ mod tests {
         let messages = &doc["components"]["messages"];
         let types =
             &messages["event"]["payload"]["properties"]["event"]["properties"]["type"]["enum"];
-        assert_eq!(types.as_array().unwrap().len(), 10);
-        assert_eq!(types[9], "budget.refused");
+        assert_eq!(types.as_array().unwrap().len(), 11);
+        assert_eq!(types[9], "message.rate_limited");
+        assert_eq!(types[10], "budget.refused");
         let codes = &messages["eventsError"]["payload"]["properties"]["code"]["enum"];
         for code in [
             "unauthenticated",

@@ -1,9 +1,11 @@
 //! The handlers' state, built once from the ports: the use cases, and the stores for plain reads.
 
+use application::breakers::Breakers;
 use application::ports::{
     Channels, Clock, EventLog, EventPublisher, EventSubscriber, HealthCheck, IdempotencyStore,
-    Ledger, RateLimiter, Timer, TraceContext,
+    Ledger, RateLimiter, StoreGauges, Timer, TraceContext,
 };
+use application::status::ReadStatus;
 use application::{
     ApiKeys, BindPlatform, BotAdmin, EndConversation, EventFeed, FirstAdmin, Handoff, Idempotency,
     Intake, ProviderAdmin, ReceiveWebhook, Scrape, SendOperatorMessage, Stores, VisitorTokens,
@@ -28,6 +30,8 @@ pub struct AppState {
     pub send_message: Arc<SendOperatorMessage>,
     pub end_conversation: Arc<EndConversation>,
     pub handoff: Arc<Handoff>,
+    /// `GET /api/v1/status`: the breakers and the queue.
+    pub status: Arc<ReadStatus>,
     /// The web chat's socket and the REST channel.
     pub web_chat: Arc<WebChat>,
     /// Operators' live events (`/api/v1/events`).
@@ -68,6 +72,8 @@ pub struct StateStores {
     pub events: Arc<dyn EventLog>,
     /// Writes the inbound messages of webhooks and the web chat, in batches.
     pub intake: Intake,
+    /// The job queue's figures, for the status.
+    pub gauges: Arc<dyn StoreGauges>,
 }
 
 impl StateStores {
@@ -84,6 +90,7 @@ impl StateStores {
             + Ledger
             + IdempotencyStore
             + EventLog
+            + StoreGauges
             + 'static,
     {
         Self {
@@ -96,6 +103,7 @@ impl StateStores {
             api_keys: store.clone(),
             ledger: store.clone(),
             idempotency: store.clone(),
+            gauges: store.clone(),
             events: store,
             intake,
         }
@@ -112,6 +120,8 @@ pub struct StatePorts {
     pub timer: Arc<dyn Timer>,
     /// The web chat's allowances per visitor and per address.
     pub limiter: Arc<dyn RateLimiter>,
+    /// The job handlers' circuit breakers, shown by the status.
+    pub breakers: Arc<Breakers>,
     /// Run by `GET /health/ready`.
     pub health: Vec<Arc<dyn HealthCheck>>,
     /// See [`AppState::metrics`].
@@ -181,6 +191,11 @@ impl AppState {
             events: Arc::new(EventFeed::new(
                 ports.subscriber.clone(),
                 stores.events,
+                clock.clone(),
+            )),
+            status: Arc::new(ReadStatus::new(
+                ports.breakers.clone(),
+                stores.gauges.clone(),
                 clock.clone(),
             )),
             closing: crate::Closing::default(),

@@ -131,11 +131,7 @@ async fn a_conversations_events_arrive_in_order_and_a_reconnect_replays_what_it_
 
 #[tokio::test]
 async fn events_cross_replicas_through_redis_and_either_replica_replays_them() {
-    let (Some(db), Some(redis)) = (
-        database::testing::fresh_postgres().await,
-        crate::webchat::redis_url(),
-    ) else {
-        eprintln!("PostgreSQL or Redis not configured: skipping");
+    let Some((db, redis)) = crate::webchat::postgres_and_redis().await else {
         return;
     };
     let (web, bot, fakes) = echo_app(&db).await;

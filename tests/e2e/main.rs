@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bots;
+mod breakers;
 mod budgets;
 mod discord;
 mod dispatch;
@@ -13,7 +14,9 @@ mod master_key;
 mod meta;
 mod moderation;
 mod operator;
+mod pacing;
 mod providers;
+mod rate_limits;
 mod reliability;
 mod telegram;
 mod telegram_polling;

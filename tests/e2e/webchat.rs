@@ -252,10 +252,20 @@ pub(crate) fn redis_url() -> Option<String> {
     }
 }
 
+/// A fresh PostgreSQL database and the Redis URL, for the tests of replicas sharing Redis;
+/// `None` (said on stderr) when either is not configured.
+pub(crate) async fn postgres_and_redis() -> Option<(database::testing::TestDatabase, String)> {
+    let both = (database::testing::fresh_postgres().await, redis_url());
+    if let (Some(db), Some(redis)) = both {
+        return Some((db, redis));
+    }
+    eprintln!("PostgreSQL or Redis not configured: skipping");
+    None
+}
+
 #[tokio::test]
 async fn a_reply_made_by_another_replica_reaches_the_socket_through_redis() {
-    let (Some(db), Some(redis)) = (database::testing::fresh_postgres().await, redis_url()) else {
-        eprintln!("PostgreSQL or Redis not configured: skipping");
+    let Some((db, redis)) = postgres_and_redis().await else {
         return;
     };
     let (openai, telegram) = (
@@ -587,8 +597,7 @@ async fn the_rest_channel_answers_429_with_retry_after_beyond_the_users_allowanc
 
 #[tokio::test]
 async fn replicas_share_a_visitors_allowance_and_its_token_through_redis() {
-    let (Some(db), Some(redis)) = (database::testing::fresh_postgres().await, redis_url()) else {
-        eprintln!("PostgreSQL or Redis not configured: skipping");
+    let Some((db, redis)) = postgres_and_redis().await else {
         return;
     };
     let (openai, telegram) = (

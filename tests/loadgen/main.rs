@@ -159,7 +159,20 @@ fn server_config(args: &Args, db_url: &str, openai_url: &str, telegram_url: &str
     if let Some(poll) = args.poll_interval_ms {
         config = config.with("SWITCHBOARD__WORKER__POLL_INTERVAL_MS", poll);
     }
+    // Pacing is off (this measures the pipeline, not Telegram's limits), except for binaries
+    // older than it, which refuse its settings.
+    if !knows_pacing(&args.server) {
+        config = config.paced();
+    }
     config
+}
+
+/// Whether `binary` has the outbound pacing settings.
+fn knows_pacing(binary: &Path) -> bool {
+    let shown = std::process::Command::new(binary)
+        .args(["config", "show"])
+        .output();
+    shown.is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("[pacing]"))
 }
 
 /// Spawns the server; returns it and how long it took from the spawn to a ready answer.

@@ -29,6 +29,18 @@ pub struct TestConfig {
     pub removed: Vec<&'static str>,
 }
 
+/// The pacing settings the tests turn off (0) unless [`TestConfig::paced`].
+const UNPACED: [&str; 8] = [
+    "SWITCHBOARD__PACING__TELEGRAM_CHAT_PER_MINUTE",
+    "SWITCHBOARD__PACING__TELEGRAM_GROUP_PER_MINUTE",
+    "SWITCHBOARD__PACING__TELEGRAM_BOT_PER_SECOND",
+    "SWITCHBOARD__PACING__DISCORD_CHANNEL_PER_MINUTE",
+    "SWITCHBOARD__PACING__DISCORD_BOT_PER_SECOND",
+    "SWITCHBOARD__PACING__WHATSAPP_USER_PER_MINUTE",
+    "SWITCHBOARD__PACING__WHATSAPP_NUMBER_PER_SECOND",
+    "SWITCHBOARD__PACING__MESSENGER_PAGE_PER_SECOND",
+];
+
 impl TestConfig {
     /// The app on `database_url`, talking to the given fakes.
     pub fn new(database_url: &str, openai: &FakeOpenAi, telegram: &FakeTelegram) -> Self {
@@ -44,6 +56,15 @@ impl TestConfig {
             extra: Vec::new(),
             removed: Vec::new(),
         }
+    }
+
+    /// Keeps the server's outbound pacing (the tests leave it off, so that one chat's replies
+    /// are not a second apart): for the pacing tests, and for binaries older than pacing.
+    pub fn paced(mut self) -> Self {
+        for key in UNPACED {
+            self = self.without(key);
+        }
+        self
     }
 
     pub fn with(mut self, key: &'static str, value: impl ToString) -> Self {
@@ -83,6 +104,7 @@ impl TestConfig {
             ("SWITCHBOARD__LOG__LEVEL", "warn".to_owned()),
         ]
         .into_iter()
+        .chain(UNPACED.map(|key| (key, "0".to_owned())))
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
         for key in &self.removed {
@@ -293,7 +315,6 @@ impl TestApp {
         );
     }
 
-    /// Every stored message of the bot's conversations, oldest conversation first.
     /// Asserts that each body sent to `path` with `method` is a 422 naming its field.
     pub async fn assert_refusals(
         &self,
@@ -311,6 +332,16 @@ impl TestApp {
         }
     }
 
+    /// Lifts the bot's default per-user rate limit, for tests that send a chat's messages
+    /// faster than a person would.
+    pub async fn lift_rate_limits(&self, bot_id: &str) {
+        let path = format!("/api/v1/bots/{bot_id}");
+        let body = serde_json::json!({"rate_limit": {"per_user": null}});
+        let (status, answer) = self.admin(reqwest::Method::PATCH, &path, Some(body)).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+
+    /// Every stored message of the bot's conversations, oldest conversation first.
     pub async fn messages_of(&self, bot_id: &str) -> Vec<Value> {
         let (status, conversations) = self
             .admin(

@@ -103,6 +103,13 @@ impl FakeOpenAi {
         Self { server }
     }
 
+    /// Forgets every answer and request so far, then answers every request with `text`.
+    pub async fn recover(&self, text: &str) {
+        self.server.reset().await;
+        let answer = ResponseTemplate::new(200).set_body_json(completion(text));
+        Self::mount_answer(&self.server, answer).await;
+    }
+
     async fn mount_answer(server: &MockServer, template: ResponseTemplate) {
         Mock::given(method("POST"))
             .and(path("/chat/completions"))
@@ -174,7 +181,7 @@ fn timed(
 }
 
 /// What `sendMessage` answers: the sent message, as the Bot API does.
-fn sent_message() -> Value {
+pub(crate) fn sent_message() -> Value {
     json!({"ok": true, "result": {
         "message_id": 1, "date": 1_700_000_000,
         "chat": {"id": 42, "type": "private", "first_name": "Test"},
@@ -323,7 +330,7 @@ fn updates_answer(updates: Value) -> ResponseTemplate {
 }
 
 /// Answers `sendChatAction`, `setWebhook` and `deleteWebhook` with success.
-async fn mount_other_methods(server: &MockServer) {
+pub(crate) async fn mount_other_methods(server: &MockServer) {
     let ok_true = ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": true}));
     for name in ["sendChatAction", "setWebhook", "deleteWebhook"] {
         Mock::given(method("POST"))
@@ -392,7 +399,7 @@ impl TimingTelegram {
 
 /// A fake's server for load runs: it keeps no requests, and its listener queues up to
 /// [`LOAD_BACKLOG`] connections not yet accepted (a burst opens hundreds at once).
-async fn load_server() -> MockServer {
+pub(crate) async fn load_server() -> MockServer {
     MockServer::builder()
         .listener(deep_listener())
         .disable_request_recording()

@@ -60,6 +60,18 @@ impl TelegramWorld {
         self.app.deliver(&self.bot, update).await;
     }
 
+    /// Lifts the bot's default per-user rate limit, for tests that send a chat's messages
+    /// faster than a person would.
+    pub async fn without_rate_limits(&self) {
+        let path = format!("/api/v1/bots/{}", self.bot);
+        let body = serde_json::json!({"rate_limit": {"per_user": null}});
+        let (status, answer) = self
+            .app
+            .admin(reqwest::Method::PATCH, &path, Some(body))
+            .await;
+        assert_eq!(status, 200, "{answer}");
+    }
+
     /// The bot's stored messages.
     pub async fn messages(&self) -> Vec<Value> {
         self.app.messages_of(&self.bot).await

@@ -1,4 +1,4 @@
-//! The admin API's use cases: bots, providers, bindings, API keys, operator messages, handoffs, first setup and `Idempotency-Key`s.
+//! The admin API's use cases: bots, providers, bindings, API keys, operator messages, handoffs, first setup, `Idempotency-Key`s and the operations status.
 
 pub mod api_keys;
 pub mod bind_platform;
@@ -9,3 +9,4 @@ pub mod idempotency;
 pub mod operator_message;
 pub mod providers;
 pub mod setup;
+pub mod status;

@@ -1,5 +1,4 @@
-//! The generic cell rate algorithm, and the rate limiter that keeps its allowances in the
-//! process: the one used without Redis, and Redis's fallback while Redis is away.
+//! The generic cell rate algorithm (taking a unit now, or reserving the next one free), and the rate limiter that keeps its allowances in the process: the one used without Redis, and Redis's fallback while Redis is away.
 
 use crate::ports::{Admission, Limit, Rate, RateLimiter};
 use async_trait::async_trait;
@@ -19,6 +18,21 @@ pub fn gcra(tat: Option<u64>, now: u64, rate: Rate) -> Result<u64, u64> {
     } else {
         Ok(next)
     }
+}
+
+/// The instant (ms) a unit free under every one of `limits` can be taken, at or after `at`,
+/// given each key's stored instant: the latest of the instants each allowance allows. The Redis
+/// adapter runs the same steps in Lua.
+pub fn reservation(tats: &[Option<u64>], limits: &[Limit], at: u64) -> u64 {
+    tats.iter()
+        .zip(limits)
+        .filter_map(|(tat, limit)| tat.map(|tat| tat.saturating_sub(limit.rate.tolerance_ms())))
+        .fold(at, u64::max)
+}
+
+/// `duration` in whole milliseconds, saturating.
+pub fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Fewest keys kept before the first sweep of spent ones.
@@ -77,6 +91,37 @@ impl LocalRateLimiter {
         Admission::Allowed
     }
 
+    /// Reserves a unit of every limit at the first instant from `now + not_before` all allow,
+    /// unless that is more than `within` away.
+    fn reserve_at(
+        &self,
+        limits: &[Limit],
+        now: u64,
+        not_before: u64,
+        within: u64,
+    ) -> Result<u64, u64> {
+        let mut cells = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tats: Vec<Option<u64>> = (limits.iter())
+            .map(|limit| cells.tats.get(&limit.key).copied())
+            .collect();
+        let at = reservation(&tats, limits, now.saturating_add(not_before));
+        if at - now > within {
+            return Err(at - now);
+        }
+        for (limit, tat) in limits.iter().zip(tats) {
+            let next = tat
+                .unwrap_or(at)
+                .max(at)
+                .saturating_add(limit.rate.interval_ms());
+            cells.tats.insert(limit.key.clone(), next);
+        }
+        cells.sweep(now);
+        Ok(at - now)
+    }
+
     fn now(&self) -> u64 {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
@@ -97,6 +142,19 @@ impl Cells {
 impl RateLimiter for LocalRateLimiter {
     async fn acquire(&self, limits: &[Limit]) -> Admission {
         self.acquire_at(limits, self.now())
+    }
+
+    async fn reserve(
+        &self,
+        limits: &[Limit],
+        not_before: Duration,
+        within: Duration,
+    ) -> Result<Duration, Duration> {
+        let (not_before, within) = (millis(not_before), millis(within));
+        let reserved = self.reserve_at(limits, self.now(), not_before, within);
+        reserved
+            .map(Duration::from_millis)
+            .map_err(Duration::from_millis)
     }
 }
 
@@ -153,6 +211,41 @@ mod tests {
             Admission::Limited { .. }
         ));
         assert_eq!(limiter.acquire_at(&[visitor], 1000), Admission::Allowed);
+    }
+
+    #[test]
+    fn reservations_queue_each_caller_at_its_own_instant_under_every_limit() {
+        let limiter = LocalRateLimiter::default();
+        let (token, chat) = (limit("token", 600, 1), limit("chat", 60, 2));
+        let both = [token.clone(), chat.clone()];
+        let any = u64::MAX;
+        let waits: Vec<u64> = (0..4)
+            .map(|_| limiter.reserve_at(&both, 0, 0, any).unwrap())
+            .collect();
+        // The token allows one every 100 ms; the chat two at once, then one a second.
+        assert_eq!(waits, [0, 100, 1_000, 2_000]);
+        assert_eq!(
+            limiter.reserve_at(&both, 0, 0, 2_999),
+            Err(3_000),
+            "too far: nothing taken"
+        );
+        assert_eq!(
+            limiter.reserve_at(std::slice::from_ref(&token), 0, 0, any),
+            Ok(2_100)
+        );
+        // A platform's "retry after" pushes the reservation, and the ones after it.
+        assert_eq!(
+            limiter.reserve_at(std::slice::from_ref(&token), 0, 5_000, any),
+            Ok(5_000)
+        );
+        assert_eq!(limiter.reserve_at(&[token], 5_000, 0, any), Ok(100));
+        assert_eq!(
+            limiter.acquire_at(&[chat], 2_500),
+            Admission::Limited {
+                retry_after: Duration::from_millis(500)
+            },
+            "acquire and reserve share the allowance"
+        );
     }
 
     #[test]

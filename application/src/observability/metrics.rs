@@ -23,6 +23,8 @@ pub const MODEL_TOKENS: &str = "switchboard_model_tokens_total";
 pub const SEND_DURATION: &str = "switchboard_platform_send_duration_seconds";
 pub const DELIVERY_REPORTS: &str = "switchboard_delivery_reports_total";
 pub const BUDGET_REFUSALS: &str = "switchboard_budget_refusals_total";
+pub const RATE_LIMITED: &str = "switchboard_messages_rate_limited_total";
+pub const BREAKER_STATE: &str = "switchboard_breaker_state";
 pub const WEB_CHAT_SOCKETS: &str = "switchboard_web_chat_sockets";
 pub const EVENTS_PUBLISHED: &str = "switchboard_events_published_total";
 pub const EVENTS_DROPPED: &str = "switchboard_events_dropped_total";
@@ -171,6 +173,14 @@ pub fn describe() {
         BUDGET_REFUSALS,
         "Messages answered with the budget message instead of the model, by the scope whose limit was spent."
     );
+    describe_counter!(
+        RATE_LIMITED,
+        "Users' messages stored unanswered because they came over the bot's rate limit."
+    );
+    describe_gauge!(
+        BREAKER_STATE,
+        "Each circuit breaker this replica has used: 0 closed, 1 half-open, 2 open."
+    );
     describe_gauge!(WEB_CHAT_SOCKETS, "Web chat sockets open on this replica.");
     describe_counter!(EVENTS_PUBLISHED, "Domain events published by this replica.");
     describe_counter!(
@@ -215,6 +225,7 @@ pub fn register(models: &[(&str, &str)]) {
     for scope in [Scope::Bot, Scope::User, Scope::Conversation] {
         counter!(BUDGET_REFUSALS, "scope" => scope.as_str()).increment(0);
     }
+    counter!(RATE_LIMITED).increment(0);
     for kind in JOB_KINDS {
         for outcome in JobOutcome::ALL {
             counter!(JOB_RUNS, "kind" => kind, "outcome" => outcome.as_str()).increment(0);
@@ -294,6 +305,14 @@ pub fn delivery_report(platform: PlatformKind, status: ReportStatus) {
 
 pub fn budget_refused(scope: Scope) {
     counter!(BUDGET_REFUSALS, "scope" => scope.as_str()).increment(1);
+}
+
+pub fn rate_limited() {
+    counter!(RATE_LIMITED).increment(1);
+}
+
+pub fn breaker_state(breaker: &str, level: u8) {
+    gauge!(BREAKER_STATE, "breaker" => breaker.to_owned()).set(f64::from(level));
 }
 
 pub fn jobs(kind: &'static str, state: &'static str, count: u64) {

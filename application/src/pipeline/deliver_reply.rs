@@ -1,8 +1,10 @@
-//! Use case: deliver a stored reply in platform-sized parts, resuming after the last part sent.
+//! Use case: deliver a stored reply in platform-sized parts, each in its turn under the platform's limits, resuming after the last part sent; wait while the bot's token is held back by its breaker.
 
 use crate::backoff::backoff_delay;
+use crate::breakers::Guarded;
 use crate::jobs::{DeadEnd, Lookup, Step, Target};
 use crate::metrics::{self, SendOutcome};
+use crate::pacing::Pacer;
 use crate::ports::{
     ClaimedJob, EventPublisher, JobPayload, JobQueue, Ledger, Recipient, SendError, Timer,
 };
@@ -24,6 +26,8 @@ pub struct DeliverReply {
     events: Arc<dyn EventPublisher>,
     /// Paces the retries of recording a sent message while the store is away.
     timer: Arc<dyn Timer>,
+    /// Gives each send its turn under the platform's limits.
+    pacer: Arc<Pacer>,
 }
 
 impl DeliverReply {
@@ -33,6 +37,7 @@ impl DeliverReply {
         ledger: Arc<dyn Ledger>,
         events: Arc<dyn EventPublisher>,
         timer: Arc<dyn Timer>,
+        pacer: Arc<Pacer>,
     ) -> Self {
         Self {
             lookup,
@@ -40,6 +45,7 @@ impl DeliverReply {
             ledger,
             events,
             timer,
+            pacer,
         }
     }
 
@@ -80,9 +86,9 @@ impl DeliverReply {
                 reply_handle: target.message.reply_handle.clone(),
                 part: index as u32,
             };
-            let external_id = match send_part(target, &to, part).await {
+            let external_id = match self.send_in_turn(target, &to, part).await {
                 Ok(external_id) => external_id,
-                Err(error) => return Ok(after_failure(message_id, index as u32, error)),
+                Err(step) => return Ok(step),
             };
             if index + 1 == parts.len() {
                 // The last part's id: a report on it can only come once every part is out, so
@@ -103,6 +109,51 @@ impl DeliverReply {
         // part came first and moved it further.
         self.announce(&target.message, MessageStatus::Sent);
         Ok(if held { Step::Settled } else { Step::LeaseLost })
+    }
+
+    /// Sends one part once the bot token's breaker lets it and its turn under the platform's
+    /// limits has come; else the step the job takes from this part on (a wait not counted as
+    /// an attempt, a retry, or dead-lettering).
+    async fn send_in_turn(
+        &self,
+        target: &Target,
+        to: &Recipient,
+        part: &str,
+    ) -> Result<Option<ExternalMessageId>, Step> {
+        let (message_id, bot_id) = (target.message.id, target.message.bot_id);
+        let kind = target.binding.kind();
+        let guarded = Guarded::Platform(kind, bot_id);
+        let wait = |after, reason: &str| Step::Defer {
+            payload: JobPayload::Deliver {
+                message_id,
+                parts_sent: to.part,
+            },
+            after,
+            reason: reason.to_owned(),
+        };
+        let breaker_open = "the platform's circuit breaker is open";
+        self.lookup
+            .breakers
+            .permit(guarded)
+            .map_err(|after| wait(after, breaker_open))?;
+        let turn = self.pacer.turn(kind, bot_id, &target.chat).await;
+        turn.map_err(|after| wait(after, "waiting for its turn under the platform's limits"))?;
+        let sent = send_part(target, to, part).await;
+        let down = matches!(sent, Err(SendError::Transient(_)));
+        let open_for = self.lookup.breakers.record(guarded, !down);
+        let error = match sent {
+            Ok(external_id) => return Ok(external_id),
+            Err(error) => error,
+        };
+        if let SendError::RateLimited { retry_after } = error {
+            (self.pacer)
+                .back_off(kind, bot_id, &target.chat, retry_after)
+                .await;
+        }
+        Err(match open_for {
+            Some(after) if down => wait(after, breaker_open),
+            _ => after_failure(message_id, to.part, error),
+        })
     }
 
     /// Marks the message sent and completes `job`. The message is out: sending it again would be
@@ -226,6 +277,7 @@ fn after_failure(message_id: MessageId, parts_sent: u32, error: SendError) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::breakers::{BreakerSettings, Breakers};
     use crate::fixtures::{job, telegram_channel, TokioTimer, World};
     use crate::ports::{MockEventPublisher, MockJobQueue, MockLedger};
     use domain::{ExternalMessageId, Message, MessageContent};
@@ -242,6 +294,8 @@ mod tests {
         held: bool,
         /// How many times recording the delivery fails with the store away first.
         unavailable: usize,
+        breakers: Arc<Breakers>,
+        pacer: Arc<Pacer>,
     }
 
     impl Harness {
@@ -262,6 +316,8 @@ mod tests {
                 stored_ids: Arc::default(),
                 held: true,
                 unavailable: 0,
+                breakers: Arc::new(Breakers::new(Default::default(), crate::fixtures::clock())),
+                pacer: crate::fixtures::unpaced(),
             }
         }
 
@@ -309,12 +365,15 @@ mod tests {
             });
             let mut events = MockEventPublisher::new();
             events.expect_publish().return_const(());
+            let mut lookup = self.world.lookup(messages, channel);
+            lookup.breakers = self.breakers.clone();
             let use_case = DeliverReply::new(
-                self.world.lookup(messages, channel),
+                lookup,
                 Arc::new(queue),
                 Arc::new(ledger),
                 Arc::new(events),
                 Arc::new(TokioTimer),
+                self.pacer.clone(),
             );
             let payload = JobPayload::Deliver {
                 message_id: self.reply.id,
@@ -385,6 +444,59 @@ mod tests {
         };
         assert_eq!(step, expected);
         assert_eq!(*h.sent.lock().unwrap(), vec!["aaaaaaaaaa"]);
+    }
+
+    #[tokio::test]
+    async fn a_failure_that_opens_the_tokens_breaker_defers_and_later_parts_wait_unsent() {
+        let mut h = Harness::new();
+        let trip_at_once = BreakerSettings {
+            consecutive_failures: 1,
+            ..BreakerSettings::default()
+        };
+        h.breakers = Arc::new(Breakers::new(trip_at_once, crate::fixtures::clock()));
+        let down = SendError::Transient("502".into());
+        let held = |parts_sent| Step::Defer {
+            payload: JobPayload::Deliver {
+                message_id: h.reply.id,
+                parts_sent,
+            },
+            after: Duration::from_secs(30),
+            reason: "the platform's circuit breaker is open".into(),
+        };
+        assert_eq!(h.deliver(0, Some((1, down))).await, held(1));
+        assert_eq!(h.deliver(1, None).await, held(1), "nothing sent while open");
+        assert_eq!(*h.sent.lock().unwrap(), vec!["aaaaaaaaaa"]);
+    }
+
+    /// Records the waits asked of it, and returns at once.
+    #[derive(Default)]
+    struct Waits(Mutex<Vec<Duration>>);
+
+    #[async_trait::async_trait]
+    impl crate::ports::Timer for Waits {
+        async fn sleep(&self, duration: Duration) {
+            self.0.lock().unwrap().push(duration);
+        }
+    }
+
+    #[tokio::test]
+    async fn each_part_waits_its_turn_in_the_chat() {
+        let mut h = Harness::new();
+        let waits = Arc::new(Waits::default());
+        let limiter = Arc::new(crate::rate_limit::LocalRateLimiter::default());
+        let telegram = crate::pacing::PacingSettings::default();
+        h.pacer = Arc::new(Pacer::new(limiter, waits.clone(), telegram));
+        assert_eq!(h.deliver(0, None).await, Step::Settled);
+        assert_eq!(h.sent.lock().unwrap().len(), 3);
+        let waited = waits.0.lock().unwrap().clone();
+        assert_eq!(waited.len(), 2, "the first part goes at once: {waited:?}");
+        for (n, wait) in (1..).zip(waited) {
+            let turn = Duration::from_secs(n);
+            assert!(
+                turn - wait < Duration::from_millis(100),
+                "a second apart: {wait:?}"
+            );
+        }
     }
 
     #[tokio::test]

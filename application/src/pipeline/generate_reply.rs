@@ -1,5 +1,6 @@
-//! Use case: answer an inbound message — a command, a canned reply, or the model — store it, and hand its delivery on; stay silent while a person has the chat.
+//! Use case: answer an inbound message — a command, a canned reply, or the model — store it, and hand its delivery on; stay silent while a person has the chat or the user is over the rate limit.
 
+use crate::breakers::Guarded;
 use crate::budgets::{self, Spending, Verdict};
 use crate::commands::{intent, Command, Intent, UNSUPPORTED_REPLY};
 use crate::end_conversation::EndConversation;
@@ -12,6 +13,7 @@ use crate::ports::{
     ChatRequest, ClaimedJob, Clock, Completion, EventPublisher, LanguageModel, Ledger, ModelError,
     ReplyStored, Timer,
 };
+use crate::rate_limits::{self, Admitted};
 use crate::settings::PipelineSettings;
 use domain::{DomainEvent, Message, MessageId, RepoError, Scope};
 use futures::future::{self, Either};
@@ -19,6 +21,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::pin::pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A reply before it is stored: its text and usage, what follows it, and what the bot's budget
 /// had spent when the model was asked.
@@ -40,6 +43,20 @@ impl Composed {
             flagged: None,
         }
     }
+}
+
+/// What a job does with its message.
+enum Next {
+    Reply(Composed),
+    /// Nothing is sent: the user is over the rate limit and was told already.
+    Nothing,
+    /// The model's provider is held back by its breaker: run the job again then.
+    Wait(Duration),
+}
+
+/// The breaker of the provider `bot` asks.
+fn provider_of(bot: &domain::Bot) -> Guarded {
+    Guarded::Provider(bot.provider_id)
 }
 
 /// What follows a reply once it is stored.
@@ -117,7 +134,19 @@ impl GenerateReply {
             then,
             spending,
             flagged,
-        } = self.compose(&target).await?;
+        } = match self.admitted(&target).await? {
+            Next::Reply(composed) => composed,
+            Next::Nothing => return Ok(Step::Complete),
+            Next::Wait(after) => {
+                let reason = "the model provider's circuit breaker is open".to_owned();
+                let payload = job.payload.clone();
+                return Ok(Step::Defer {
+                    payload,
+                    after,
+                    reason,
+                });
+            }
+        };
         let reply = Message::reply(&target.message, answer.text, self.clock.now())
             .with_usage(answer.usage, answer.cost)
             .flagged(flagged);
@@ -162,48 +191,92 @@ impl GenerateReply {
         Ok(false)
     }
 
-    /// The reply (with the model's token usage, if it answered), and what follows it.
-    async fn compose(&self, target: &Target) -> Result<Composed, RepoError> {
-        let bot = &target.bot;
-        match intent(&target.message.content, &bot.handoff) {
-            Intent::Command(command) => {
-                Ok(Composed::canned(&command.reply(bot), Then::after(command)))
-            }
-            Intent::Unsupported => Ok(Composed::canned(UNSUPPORTED_REPLY, Then::Nothing)),
-            Intent::Ask(text) => self.answer(target, text).await,
+    /// A message for the model waits while its provider's breaker is open. The reply to one
+    /// within the bot's rate limits; for one over them, the notice once a window, else nothing.
+    async fn admitted(&self, target: &Target) -> Result<Next, RepoError> {
+        if let Some(after) = self.provider_held_back(target) {
+            return Ok(Next::Wait(after));
         }
+        match rate_limits::admit(&*self.lookup.limiter, target).await {
+            Admitted::Within => self.compose(target).await,
+            Admitted::Over { notify } => self.over_the_limit(target, notify).await,
+        }
+    }
+
+    /// How long a message for the model waits for its provider's breaker; `None`: not at all.
+    fn provider_held_back(&self, target: &Target) -> Option<Duration> {
+        let intent = intent(&target.message.content, &target.bot.handoff);
+        let for_the_model = matches!(intent, Intent::Ask(_));
+        let breakers = &self.lookup.breakers;
+        for_the_model
+            .then(|| breakers.permit(provider_of(&target.bot)).err())
+            .flatten()
+    }
+
+    /// A message over the rate limit stays stored, marked and unanswered; the user gets the
+    /// notice when `notify`.
+    async fn over_the_limit(&self, target: &Target, notify: bool) -> Result<Next, RepoError> {
+        let message = &target.message;
+        tracing::info!(
+            notify,
+            "the user is over the rate limit: the message is not answered"
+        );
+        self.lookup.messages.mark_rate_limited(message.id).await?;
+        metrics::rate_limited();
+        self.events.publish(DomainEvent::MessageRateLimited {
+            bot_id: message.bot_id,
+            conversation_id: message.conversation_id,
+            message_id: message.id,
+        });
+        let notice = target.bot.guardrails.rate_limit_message();
+        Ok(match notify {
+            true => Next::Reply(Composed::canned(notice, Then::Nothing)),
+            false => Next::Nothing,
+        })
+    }
+
+    /// The reply (with the model's token usage, if it answered), and what follows it.
+    async fn compose(&self, target: &Target) -> Result<Next, RepoError> {
+        let bot = &target.bot;
+        let canned = match intent(&target.message.content, &bot.handoff) {
+            Intent::Command(command) => Composed::canned(&command.reply(bot), Then::after(command)),
+            Intent::Unsupported => Composed::canned(UNSUPPORTED_REPLY, Then::Nothing),
+            Intent::Ask(text) => return self.answer(target, text).await,
+        };
+        Ok(Next::Reply(canned))
     }
 
     /// The answer to `text`: the moderation message when moderation flags it, the budget
     /// message once the bot's budget is spent, else the model's answer (replaced by the
     /// moderation message when that is flagged) or the bot's fallback.
-    async fn answer(&self, target: &Target, text: &str) -> Result<Composed, RepoError> {
+    async fn answer(&self, target: &Target, text: &str) -> Result<Next, RepoError> {
         let (bot, guardrails) = (&target.bot, &target.bot.guardrails);
         let input = guardrails.moderation.input;
         if let Some(flags) = moderation::flags(&*self.model, bot, text, input).await {
             tracing::info!(?flags, "the message is flagged: the model is not asked");
             self.lookup.messages.flag(target.message.id, &flags).await?;
             let refusal = guardrails.moderation_message();
-            return Ok(Composed::canned(refusal, Then::Nothing));
+            return Ok(Next::Reply(Composed::canned(refusal, Then::Nothing)));
         }
         let spending = match budgets::check(&*self.lookup.spends, target, self.clock.now()).await? {
             Verdict::Spent(scope) => {
                 self.refuse_over_budget(target, scope);
                 let refusal = guardrails.budget_message();
-                return Ok(Composed::canned(refusal, Then::Nothing));
+                return Ok(Next::Reply(Composed::canned(refusal, Then::Nothing)));
             }
             Verdict::Within(spending) => spending,
         };
         let (answer, flagged) = match self.ask_model(target).await {
-            Some(answer) => self.moderated(bot, answer).await,
-            None => (Completion::text(bot.fallback()), None),
+            Ok(Some(answer)) => self.moderated(bot, answer).await,
+            Ok(None) => (Completion::text(bot.fallback()), None),
+            Err(after) => return Ok(Next::Wait(after)),
         };
-        Ok(Composed {
+        Ok(Next::Reply(Composed {
             answer,
             then: Then::Nothing,
             spending,
             flagged,
-        })
+        }))
     }
 
     /// The model's answer, or the moderation message in its place (keeping its tokens) when
@@ -276,24 +349,34 @@ impl GenerateReply {
         Ok(())
     }
 
-    /// The model's answer; `None` when it cannot answer (the bot's fallback goes instead).
-    async fn ask_model(&self, target: &Target) -> Option<Completion> {
+    /// The model's answer; `None` when it cannot answer (the bot's fallback goes instead), or
+    /// when to ask again once its failure opened the provider's breaker.
+    async fn ask_model(&self, target: &Target) -> Result<Option<Completion>, Duration> {
         let bot = &target.bot;
         self.events.publish(DomainEvent::ReplyStarted {
             bot_id: bot.id,
             conversation_id: target.message.conversation_id,
             message_id: target.message.id,
         });
-        match self.while_typing(target, self.consult(target)).await {
-            Ok(answer) if !answer.text.trim().is_empty() => Some(answer),
+        let asked = self.while_typing(target, self.consult(target)).await;
+        let reached = !matches!(asked, Err(ModelError::Unavailable(_)));
+        let breaker = self.lookup.breakers.record(provider_of(bot), reached);
+        match asked {
+            Ok(answer) if !answer.text.trim().is_empty() => Ok(Some(answer)),
             Ok(_) => {
                 tracing::warn!("the model answered with nothing; sending the fallback");
-                None
+                Ok(None)
             }
-            Err(error) => {
-                tracing::warn!(%error, "the model failed; sending the fallback");
-                None
-            }
+            Err(error) => match breaker {
+                Some(after) => {
+                    tracing::warn!(%error, "the model failed and its breaker opened: the reply waits");
+                    Err(after)
+                }
+                None => {
+                    tracing::warn!(%error, "the model failed; sending the fallback");
+                    Ok(None)
+                }
+            },
         }
     }
 
@@ -341,11 +424,13 @@ impl GenerateReply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::breakers::{BreakerSettings, Breakers};
     use crate::fixtures::{clock, job, telegram_channel, texts, World};
     use crate::ports::{
         Flags, JobPayload, MockChannel, MockEventPublisher, MockLanguageModel, MockLedger,
         ModerationRequest, SendError, TokenUsage, TurnRole,
     };
+    use crate::rate_limit::LocalRateLimiter;
     use async_trait::async_trait;
     use domain::repositories::{MockConversationRepository, MockSpendRepository};
     use domain::{Direction, MessageContent};
@@ -376,6 +461,8 @@ mod tests {
         ledger: MockLedger,
         conversations: MockConversationRepository,
         spends: MockSpendRepository,
+        limiter: Arc<LocalRateLimiter>,
+        breakers: Arc<Breakers>,
         settings: PipelineSettings,
         stored: Arc<Mutex<Vec<Message>>>,
         /// How many events the run publishes besides `ReplyStarted`.
@@ -404,6 +491,8 @@ mod tests {
                 ledger,
                 conversations: MockConversationRepository::new(),
                 spends: MockSpendRepository::new(),
+                limiter: Arc::default(),
+                breakers: Arc::new(Breakers::new(BreakerSettings::default(), clock())),
                 settings: PipelineSettings::default(),
                 stored,
                 published: 1,
@@ -434,6 +523,8 @@ mod tests {
                 .world
                 .lookup_with(messages, self.channel, self.conversations);
             lookup.spends = Arc::new(self.spends);
+            lookup.limiter = self.limiter;
+            lookup.breakers = self.breakers;
             let use_case = GenerateReply::new(
                 lookup,
                 Arc::new(self.ledger),
@@ -769,6 +860,87 @@ mod tests {
             Some(USAGE),
             "the tokens were spent all the same"
         );
+    }
+
+    #[tokio::test]
+    async fn a_failure_that_opens_the_providers_breaker_defers_the_reply_and_the_next_waits() {
+        let breakers = Arc::new(Breakers::new(
+            BreakerSettings {
+                consecutive_failures: 1,
+                ..BreakerSettings::default()
+            },
+            clock(),
+        ));
+        let mut h = Harness::new();
+        h.breakers = breakers.clone();
+        h.model
+            .expect_complete()
+            .times(1)
+            .returning(|_| Err(ModelError::Unavailable("503".into())));
+        h.published = 0;
+        let inbound = h.world.inbound(MessageContent::text("hello?"));
+        let (step, stored) = h.answer(inbound.clone(), vec![]).await;
+        let Step::Defer { payload, after, .. } = step else {
+            panic!("not deferred: {step:?}")
+        };
+        assert_eq!(
+            payload,
+            JobPayload::Reply {
+                message_id: inbound.id
+            }
+        );
+        assert_eq!(after, std::time::Duration::from_secs(30));
+        assert!(stored.is_empty(), "no fallback while the provider is down");
+
+        let mut h = Harness::new();
+        h.breakers = breakers;
+        h.model.expect_complete().never();
+        (h.started, h.published) = (0, 0);
+        let inbound = h.world.inbound(MessageContent::text("anyone?"));
+        let (step, _) = h.answer(inbound, vec![]).await;
+        assert!(matches!(step, Step::Defer { .. }), "{step:?}");
+    }
+
+    /// A harness whose bot allows each user one message an hour, sharing `limiter`.
+    fn rate_limited(limiter: &Arc<LocalRateLimiter>) -> Harness {
+        let mut h = Harness::new();
+        let once = domain::Allowance::new("rate_limit.per_user", 1, 3600, None).unwrap();
+        h.world.bot.guardrails.rate_limit.per_user = Some(once);
+        h.limiter = limiter.clone();
+        h
+    }
+
+    #[tokio::test]
+    async fn a_user_over_the_rate_limit_is_told_once_and_then_not_answered() {
+        let limiter = Arc::default();
+        let mut h = rate_limited(&limiter);
+        let first = h.world.inbound(MessageContent::text("hi"));
+        let target = h.world.target(first.clone());
+        assert_eq!(
+            rate_limits::admit(&*limiter, &target).await,
+            Admitted::Within
+        );
+        h.model.expect_complete().never();
+        h.started = 0;
+        h.published = 2; // message.rate_limited, then the notice stored
+        let second = h.world.inbound(MessageContent::text("hello?"));
+        let bot_id = h.world.bot.id;
+        let (step, stored) = h.answer(second, vec![first]).await;
+        assert_delivers(&step, &stored[0]);
+        assert_eq!(
+            stored[0].content.as_text(),
+            Some(domain::rate_limit::DEFAULT_RATE_LIMIT_MESSAGE)
+        );
+
+        let mut h = rate_limited(&limiter);
+        h.world.bot.id = bot_id;
+        h.model.expect_complete().never();
+        h.started = 0;
+        h.published = 1; // message.rate_limited only
+        let third = h.world.inbound(MessageContent::text("anyone?"));
+        let (step, stored) = h.answer(third, vec![]).await;
+        assert!(matches!(step, Step::Complete), "{step:?}");
+        assert!(stored.is_empty(), "no second notice in the window");
     }
 
     #[tokio::test]

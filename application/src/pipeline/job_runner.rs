@@ -113,6 +113,17 @@ impl JobRunner {
             Step::Deliver(delivery) => Err(RepoError::Other(format!("{delivery:?} was not run"))),
             Step::Complete => Ok(self.settled(self.queue.complete(job).await?, Outcome::Completed)),
             Step::Dead(dead_end) => self.bury(job, &dead_end.to_string()).await,
+            Step::Defer {
+                payload,
+                after,
+                reason,
+            } => {
+                tracing::debug!(%reason, ?after, "job deferred; this attempt is not counted");
+                let until = self.clock.now() + TimeDelta::from_std(after).unwrap_or(TimeDelta::MAX);
+                let reason = storable(reason);
+                let kept = self.queue.defer(job, &payload, until, &reason).await?;
+                Ok(self.settled(kept, Outcome::Retrying { after }))
+            }
             Step::Retry { error, .. } if job.attempts >= self.settings.max_attempts => {
                 self.bury(
                     job,
@@ -274,6 +285,7 @@ mod tests {
                 ledger,
                 events,
                 Arc::new(crate::ports::MockTimer::new()),
+                crate::fixtures::unpaced(),
             );
             let settings = PipelineSettings {
                 max_attempts: 3,

@@ -1,6 +1,7 @@
 //! What a job handler decides, and the lookups the reply and delivery handlers share.
 
-use crate::ports::{Channel, Channels, ClaimedJob, JobPayload, SendError};
+use crate::breakers::Breakers;
+use crate::ports::{Channel, Channels, ClaimedJob, JobPayload, RateLimiter, SendError};
 use chrono::{DateTime, Utc};
 use domain::repositories::{
     BindingRepository, ConversationRepository, MessageInContext, MessageRepository, SpendRepository,
@@ -25,6 +26,13 @@ pub enum Step {
         payload: JobPayload,
         after: Option<Duration>,
         error: String,
+    },
+    /// It waits for a service held back by its breaker, or for its turn to send: run it again
+    /// `after` this long with `payload`, without counting this attempt.
+    Defer {
+        payload: JobPayload,
+        after: Duration,
+        reason: String,
     },
     /// It cannot succeed; dead-letter it.
     Dead(DeadEnd),
@@ -128,6 +136,10 @@ pub struct Lookup {
     pub bindings: Arc<dyn BindingRepository>,
     /// What bots with a budget have spent.
     pub spends: Arc<dyn SpendRepository>,
+    /// Counts users' messages against the bots' rate limits.
+    pub limiter: Arc<dyn RateLimiter>,
+    /// Hold back the calls to a provider or a platform token that keeps failing.
+    pub breakers: Arc<Breakers>,
     pub channels: Channels,
 }
 

@@ -5,21 +5,25 @@ pub mod binding_cache;
 pub mod intake;
 pub mod receive_webhook;
 
-// Run: claim runnable jobs, run each under its lease, look up what it needs.
+// Run: claim runnable jobs, run each under its lease, look up what it needs, hold back what
+// needs a service whose breaker is open.
+pub mod breakers;
 pub mod dispatcher;
 pub mod job_runner;
 pub mod jobs;
 pub mod settings;
 
-// Reply: commands and canned answers, the budget, the history, the model (the bot's provider's).
+// Reply: commands and canned answers, the rate limits, the budget, the history, the model (the bot's provider's).
 pub mod budgets;
 pub mod commands;
 pub mod generate_reply;
 pub mod history;
 pub mod moderation;
 pub mod provider_models;
+pub mod rate_limits;
 
-// Out: split into parts, send, back off and retry.
+// Out: split into parts, each sent in its turn under the platform's limits, back off and retry.
 pub mod backoff;
 pub mod deliver_reply;
+pub mod pacing;
 pub mod text;

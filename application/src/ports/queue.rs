@@ -108,6 +108,16 @@ pub trait JobQueue: Send + Sync {
         error: &str,
     ) -> Result<bool, RepoError>;
 
+    /// [`JobQueue::retry`] without counting this attempt: the job waited on a service that is
+    /// known to be down (its circuit breaker is open), it did not fail.
+    async fn defer(
+        &self,
+        job: &ClaimedJob,
+        payload: &JobPayload,
+        run_at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<bool, RepoError>;
+
     /// Dead-letters a job that cannot succeed; it no longer blocks its lane.
     async fn bury(&self, job: &ClaimedJob, error: &str) -> Result<bool, RepoError>;
 

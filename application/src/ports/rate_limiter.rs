@@ -1,5 +1,4 @@
-//! The rate limiter port: allowances kept under a key (a visitor, a client address), shared by
-//! every replica when the adapter keeps them in a shared store.
+//! The rate limiter port: allowances kept under a key (a visitor, a client address, a chat, a bot token), shared by every replica when the adapter keeps them in a shared store.
 
 use async_trait::async_trait;
 use std::time::Duration;
@@ -27,11 +26,25 @@ impl Rate {
         u32::try_from(per_minute).unwrap_or(u32::MAX)
     }
 
-    /// The interval in whole milliseconds, at least 1: the unit the adapters count in.
+    /// `per_second` units a second, one at a time; `None` when 0.
+    pub fn per_second(per_second: u32) -> Option<Self> {
+        (per_second > 0).then(|| Self {
+            burst: 1,
+            interval: Duration::from_secs(1) / per_second,
+        })
+    }
+
+    /// The interval in whole milliseconds, rounded up (never faster than the rate), at least
+    /// 1: the unit the adapters count in.
     pub fn interval_ms(&self) -> u64 {
-        u64::try_from(self.interval.as_millis())
-            .unwrap_or(u64::MAX)
-            .max(1)
+        let ms = self.interval.as_nanos().div_ceil(1_000_000);
+        u64::try_from(ms).unwrap_or(u64::MAX).max(1)
+    }
+
+    /// How far ahead of its allowance a key may be spent: `burst - 1` intervals, in ms.
+    pub fn tolerance_ms(&self) -> u64 {
+        self.interval_ms()
+            .saturating_mul(u64::from(self.burst.saturating_sub(1)))
     }
 }
 
@@ -59,6 +72,17 @@ pub trait RateLimiter: Send + Sync {
     /// Infallible: an adapter whose store is away decides itself what to answer (the Redis
     /// adapter falls back to limits kept in the process).
     async fn acquire(&self, limits: &[Limit]) -> Admission;
+
+    /// Takes one unit from every limit's allowance ahead of time: `Ok(wait)` when the unit is
+    /// the caller's `wait` from now (zero: at once; at least `not_before`), or, when that is
+    /// further than `within`, `Err(wait)` and nothing is taken. Callers queueing for a shared
+    /// allowance are served in turn, each at its own instant.
+    async fn reserve(
+        &self,
+        limits: &[Limit],
+        not_before: Duration,
+        within: Duration,
+    ) -> Result<Duration, Duration>;
 }
 
 #[cfg(test)]
@@ -70,6 +94,14 @@ mod tests {
         assert_eq!(Rate::per_minute(0, 5), None);
         assert_eq!(Rate::per_minute(5, 0), None);
         assert_eq!(Rate::per_minute(120, 1).unwrap().interval_ms(), 500);
+    }
+
+    #[test]
+    fn a_rate_is_never_rounded_faster() {
+        let thirty = Rate::per_second(30).unwrap();
+        assert_eq!(thirty.interval_ms(), 34, "33.3 ms rounds up");
+        assert_eq!(Rate::per_minute(60, 5).unwrap().tolerance_ms(), 4_000);
+        assert_eq!(Rate::per_second(0), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use super::{
     ApiUrl, DatabaseSettings, GraphUrl, LogFormat, LogSettings, MetricsSettings, RedisSettings,
     SecuritySettings, ServerSettings, Settings, TelegramSettings, WebChatSettings, WorkerSettings,
 };
+use super::{BreakerSettings, PacingSettings};
 use application::ports::Rate;
 use application::{PipelineSettings, PollSettings};
 use presentation::HttpSettings;
@@ -28,6 +29,8 @@ impl Default for Settings {
             },
             security: SecuritySettings::default(),
             worker: WorkerSettings::default(),
+            breaker: BreakerSettings::default(),
+            pacing: PacingSettings::default(),
             log: LogSettings {
                 format: LogFormat::Pretty,
                 level: "info".into(),
@@ -123,6 +126,67 @@ impl Default for TelegramSettings {
             poll_rescan_ms: millis(poll.standby),
             poll_retry_seconds: poll.retry.as_secs(),
             poll_refused_retry_seconds: poll.refused_retry.as_secs(),
+        }
+    }
+}
+
+impl Default for PacingSettings {
+    /// The platforms' published limits, as `application::pacing::PacingSettings` holds them.
+    fn default() -> Self {
+        let rates = application::pacing::PacingSettings::default();
+        let per_minute = |rate: Option<Rate>| rate.map_or(0, Rate::units_per_minute);
+        let per_second = |rate| per_minute(rate) / 60;
+        Self {
+            telegram_chat_per_minute: per_minute(rates.telegram.per_chat),
+            telegram_group_per_minute: per_minute(rates.telegram.per_group),
+            telegram_bot_per_second: per_second(rates.telegram.per_token),
+            discord_channel_per_minute: per_minute(rates.discord.per_chat),
+            discord_bot_per_second: per_second(rates.discord.per_token),
+            whatsapp_user_per_minute: per_minute(rates.whatsapp.per_chat),
+            whatsapp_number_per_second: per_second(rates.whatsapp.per_token),
+            messenger_page_per_second: per_second(rates.messenger.per_token),
+        }
+    }
+}
+
+impl PacingSettings {
+    /// The rates the pacer keeps: one at a time, except Discord's channel bucket of 5.
+    pub fn rates(&self) -> application::pacing::PacingSettings {
+        use application::pacing::PlatformPacing;
+        let per_minute = |n| Rate::per_minute(n, 1);
+        application::pacing::PacingSettings {
+            telegram: PlatformPacing {
+                per_chat: per_minute(self.telegram_chat_per_minute),
+                per_group: per_minute(self.telegram_group_per_minute),
+                per_token: Rate::per_second(self.telegram_bot_per_second),
+            },
+            discord: PlatformPacing {
+                per_chat: Rate::per_minute(self.discord_channel_per_minute, 5),
+                per_token: Rate::per_second(self.discord_bot_per_second),
+                ..PlatformPacing::NONE
+            },
+            whatsapp: PlatformPacing {
+                per_chat: per_minute(self.whatsapp_user_per_minute),
+                per_token: Rate::per_second(self.whatsapp_number_per_second),
+                ..PlatformPacing::NONE
+            },
+            messenger: PlatformPacing {
+                per_token: Rate::per_second(self.messenger_page_per_second),
+                ..PlatformPacing::NONE
+            },
+        }
+    }
+}
+
+impl Default for BreakerSettings {
+    fn default() -> Self {
+        let breaker = application::breakers::BreakerSettings::default();
+        Self {
+            consecutive_failures: breaker.consecutive_failures,
+            failure_rate_percent: breaker.failure_rate_percent,
+            minimum_calls: breaker.minimum_calls,
+            window_seconds: breaker.window.as_secs(),
+            open_seconds: breaker.open_for.as_secs(),
         }
     }
 }

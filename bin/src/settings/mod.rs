@@ -34,6 +34,10 @@ pub struct Settings {
     #[serde(default)]
     pub security: SecuritySettings,
     pub worker: WorkerSettings,
+    #[serde(default)]
+    pub breaker: BreakerSettings,
+    #[serde(default)]
+    pub pacing: PacingSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     /// OpenTelemetry traces, from the standard `OTEL_*` variables rather than the file or
@@ -255,6 +259,31 @@ pub struct WorkerSettings {
     pub retry_cap_seconds: u64,
 }
 
+/// Outbound pacing under each platform's published limits; 0 turns one off.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PacingSettings {
+    pub telegram_chat_per_minute: u32,
+    pub telegram_group_per_minute: u32,
+    pub telegram_bot_per_second: u32,
+    pub discord_channel_per_minute: u32,
+    pub discord_bot_per_second: u32,
+    pub whatsapp_user_per_minute: u32,
+    pub whatsapp_number_per_second: u32,
+    pub messenger_page_per_second: u32,
+}
+
+/// The circuit breakers of the model providers and the platform tokens.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BreakerSettings {
+    pub consecutive_failures: u32,
+    pub failure_rate_percent: u32,
+    pub minimum_calls: u32,
+    pub window_seconds: u64,
+    pub open_seconds: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LogFormat {
@@ -306,6 +335,15 @@ impl Settings {
         let invalid = |key: &str, why: &str| Err(ConfigError::Message(format!("{key}: {why}")));
         if self.worker.lease_seconds == 0 {
             return invalid("worker.lease_seconds", "must be at least 1");
+        }
+        if self.breaker.failure_rate_percent > 100 {
+            return invalid("breaker.failure_rate_percent", "must be 0 to 100");
+        }
+        if self.breaker.window_seconds == 0 || self.breaker.open_seconds == 0 {
+            return invalid(
+                "breaker.window_seconds, breaker.open_seconds",
+                "must be at least 1",
+            );
         }
         if self.worker.concurrency > MAX_CONCURRENCY {
             return invalid(
@@ -446,6 +484,17 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn the_pacing_defaults_are_the_platforms_published_limits_and_each_can_be_turned_off() {
+        let settings = Settings::load(None, &env(&[])).unwrap();
+        let rates = settings.pacing.rates();
+        assert_eq!(rates, application::pacing::PacingSettings::default());
+        let off = env(&[("SWITCHBOARD__PACING__TELEGRAM_BOT_PER_SECOND", "0")]);
+        let settings = Settings::load(None, &off).unwrap();
+        assert_eq!(settings.pacing.rates().telegram.per_token, None);
+        assert_eq!(settings.pacing.telegram_chat_per_minute, 60);
     }
 
     #[test]

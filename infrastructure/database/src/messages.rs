@@ -176,6 +176,18 @@ impl MessageRepository for SeaStore {
         Ok(result.rows_affected > 0)
     }
 
+    async fn mark_rate_limited(&self, id: MessageId) -> Result<bool, RepoError> {
+        let status = MessageStatus::RateLimited.as_str();
+        let result = Entity::update_many()
+            .col_expr(Column::Status, Expr::value(status))
+            .filter(Column::Id.eq(id.to_string()))
+            .filter(Column::Direction.eq(Direction::Inbound.as_str()))
+            .exec(self.db())
+            .await
+            .map_err(repo_err)?;
+        Ok(result.rows_affected > 0)
+    }
+
     async fn advance(
         &self,
         id: MessageId,

@@ -224,6 +224,19 @@ fn unlease(id: i64, lease: &str, new_state: &str) -> UpdateMany<Entity> {
         .col_expr(Column::LeaseToken, Expr::value(Option::<String>::None))
 }
 
+/// Queues a held job again at `run_at` with `payload`, noting `error`.
+fn requeue(
+    job: &ClaimedJob,
+    payload: &JobPayload,
+    run_at: DateTime<Utc>,
+    error: &str,
+) -> Result<UpdateMany<Entity>, RepoError> {
+    let requeue = unlease(job.id, &job.lease.0, state::QUEUED)
+        .col_expr(Column::RunAt, Expr::value(millis(run_at)))
+        .col_expr(Column::LastError, Expr::value(error));
+    with_payload(requeue, payload)
+}
+
 fn with_payload(
     update: UpdateMany<Entity>,
     payload: &JobPayload,
@@ -444,10 +457,19 @@ impl JobQueue for SeaStore {
         run_at: DateTime<Utc>,
         error: &str,
     ) -> Result<bool, RepoError> {
-        let requeue = unlease(job.id, &job.lease.0, state::QUEUED)
-            .col_expr(Column::RunAt, Expr::value(millis(run_at)))
-            .col_expr(Column::LastError, Expr::value(error));
-        self.changed(with_payload(requeue, payload)?).await
+        self.changed(requeue(job, payload, run_at, error)?).await
+    }
+
+    async fn defer(
+        &self,
+        job: &ClaimedJob,
+        payload: &JobPayload,
+        run_at: DateTime<Utc>,
+        reason: &str,
+    ) -> Result<bool, RepoError> {
+        let uncounted = Expr::col(Column::Attempts).sub(1);
+        let defer = requeue(job, payload, run_at, reason)?.col_expr(Column::Attempts, uncounted);
+        self.changed(defer).await
     }
 
     async fn bury(&self, job: &ClaimedJob, error: &str) -> Result<bool, RepoError> {

@@ -1,5 +1,6 @@
 //! Discord: the interactions endpoint (Ed25519-signed PING and slash commands), the REST API that answers them, and gateway mode.
 
+mod buckets;
 mod channel;
 mod commands;
 mod gateway;

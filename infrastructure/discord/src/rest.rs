@@ -1,11 +1,13 @@
-//! Discord's REST API client: one request at a time, its failures classified for the retry policy.
+//! Discord's REST API client: one request at a time, waiting for the buckets Discord announced, its failures classified for the retry policy.
 
+use crate::buckets::{self, Buckets};
 use application::backoff::{parse_retry_after, retry_wait};
 use application::ports::SendError;
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -62,6 +64,7 @@ pub(crate) struct Call<'a> {
 pub(crate) struct Rest {
     client: reqwest::Client,
     base: String,
+    buckets: Arc<Buckets>,
 }
 
 impl Rest {
@@ -70,12 +73,17 @@ impl Rest {
         let client = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .build()?;
-        Ok(Self { client, base })
+        Ok(Self {
+            client,
+            base,
+            buckets: Arc::default(),
+        })
     }
 
     /// The answer's JSON (`null` when it has none, as for 204). Paths may hold interaction
     /// tokens, so no URL is ever put in an error or a log line.
     pub(crate) async fn call(&self, call: Call<'_>) -> Result<Value, CallError> {
+        self.wait_for_bucket(&call.path).await?;
         let mut request = self
             .client
             .request(call.method, format!("{}/{}", self.base, call.path));
@@ -93,11 +101,28 @@ impl Rest {
         })?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
+        self.buckets.note(&call.path, &headers);
         let text = response.text().await.unwrap_or_default();
         if (200..300).contains(&status) {
             return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
         }
         Err(classify(status, &headers, &text))
+    }
+}
+
+impl Rest {
+    /// Waits for `route`'s bucket when Discord said it is empty; a wait longer than
+    /// [`buckets::MOST_WAITED`] is handed to the retry policy as a 429 would be.
+    async fn wait_for_bucket(&self, route: &str) -> Result<(), CallError> {
+        let wait = self.buckets.wait(route);
+        if wait > buckets::MOST_WAITED {
+            let waiting = SendError::RateLimited { retry_after: wait };
+            return Err(CallError::Send(waiting));
+        }
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+        Ok(())
     }
 }
 

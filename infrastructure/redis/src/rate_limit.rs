@@ -5,6 +5,7 @@
 use crate::pool::pool;
 use crate::RedisSetupError;
 use application::ports::{Admission, Limit, RateLimiter};
+use application::rate_limit::millis;
 use application::LocalRateLimiter;
 use async_trait::async_trait;
 use deadpool_redis::redis;
@@ -44,6 +45,30 @@ end
 return 0
 ";
 
+/// Reserves a unit of every key (`ARGV[1]`: the ms it may not come before, `ARGV[2]` the most
+/// ms ahead it may be; then each key's interval and tolerance in ms): the first instant every
+/// key allows, each key's theoretical arrival time moved one interval past it. Answers the ms
+/// from now to that instant, negated (and nothing taken) when it is too far.
+const RESERVE: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local at = now + tonumber(ARGV[1])
+local tats = {}
+for i, key in ipairs(KEYS) do
+  tats[i] = tonumber(redis.call('GET', key) or 0)
+  local free = tats[i] - tonumber(ARGV[2 * i + 2])
+  if free > at then at = free end
+end
+if at - now > tonumber(ARGV[2]) then return now - at end
+for i, key in ipairs(KEYS) do
+  local tat = tats[i]
+  if tat < at then tat = at end
+  tat = tat + tonumber(ARGV[2 * i + 1])
+  redis.call('SET', key, tostring(tat), 'PX', tostring(tat - now))
+end
+return at - now
+";
+
 /// Allowances under `{prefix}:rate:{key}`: replicas sharing a prefix share them.
 pub struct RedisRateLimiter {
     pool: Pool,
@@ -71,30 +96,33 @@ impl RedisRateLimiter {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Runs the script; `Err` when Redis did not answer within [`CHECK_TIMEOUT`].
-    async fn run(&self, limits: &[Limit]) -> Result<Admission, String> {
+    /// `script` over the limits' keys; `Err` when Redis did not answer within [`CHECK_TIMEOUT`].
+    async fn eval(&self, script: &str, limits: &[Limit], args: &[u64]) -> Result<i64, String> {
         let mut eval = redis::cmd("EVAL");
-        eval.arg(GCRA).arg(limits.len());
+        eval.arg(script).arg(limits.len());
         for limit in limits {
             eval.arg(format!("{}{}", self.prefix, limit.key));
         }
-        for limit in limits {
-            eval.arg(limit.rate.interval_ms()).arg(limit.rate.burst);
-        }
-        let answer = tokio::time::timeout(CHECK_TIMEOUT, async {
+        eval.arg(args);
+        tokio::time::timeout(CHECK_TIMEOUT, async {
             let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-            eval.query_async::<u64>(&mut conn)
+            eval.query_async::<i64>(&mut conn)
                 .await
                 .map_err(|e| e.to_string())
         })
         .await
-        .map_err(|_| "Redis did not answer in time".to_owned())??;
-        Ok(match answer {
-            0 => Admission::Allowed,
-            wait => Admission::Limited {
-                retry_after: Duration::from_millis(wait),
-            },
-        })
+        .map_err(|_| "Redis did not answer in time".to_owned())?
+    }
+
+    /// Whether Redis counts as away: the process's own limits answer meanwhile.
+    fn is_away(&self) -> bool {
+        self.away().is_some_and(|until| Instant::now() < until)
+    }
+
+    /// Notes that Redis did not answer.
+    fn went_away(&self, error: &str) {
+        tracing::warn!(%error, "Redis is away: rate limits are kept in this process for a while");
+        *self.away() = Some(Instant::now() + AWAY_FOR);
     }
 }
 
@@ -104,15 +132,50 @@ impl RateLimiter for RedisRateLimiter {
         if limits.is_empty() {
             return Admission::Allowed;
         }
-        if self.away().is_some_and(|until| Instant::now() < until) {
+        if self.is_away() {
             return self.fallback.acquire(limits).await;
         }
-        match self.run(limits).await {
-            Ok(admission) => admission,
+        let rates = limits.iter().flat_map(|limit| {
+            let rate = limit.rate;
+            [rate.interval_ms(), u64::from(rate.burst)]
+        });
+        match self.eval(GCRA, limits, &rates.collect::<Vec<u64>>()).await {
+            Ok(0) => Admission::Allowed,
+            Ok(wait) => Admission::Limited {
+                retry_after: Duration::from_millis(wait.unsigned_abs()),
+            },
             Err(error) => {
-                tracing::warn!(%error, "Redis is away: rate limits are kept in this process for a while");
-                *self.away() = Some(Instant::now() + AWAY_FOR);
+                self.went_away(&error);
                 self.fallback.acquire(limits).await
+            }
+        }
+    }
+
+    async fn reserve(
+        &self,
+        limits: &[Limit],
+        not_before: Duration,
+        within: Duration,
+    ) -> Result<Duration, Duration> {
+        if self.is_away() {
+            return self.fallback.reserve(limits, not_before, within).await;
+        }
+        // Lua numbers hold integers exactly up to 2^53: "any time ahead" is capped there.
+        let within_ms = millis(within).min(1 << 53);
+        let rates = limits.iter().flat_map(|limit| {
+            let rate = limit.rate;
+            [rate.interval_ms(), rate.tolerance_ms()]
+        });
+        let args: Vec<u64> = [millis(not_before), within_ms]
+            .into_iter()
+            .chain(rates)
+            .collect();
+        match self.eval(RESERVE, limits, &args).await {
+            Ok(wait) if wait >= 0 => Ok(Duration::from_millis(wait.unsigned_abs())),
+            Ok(too_far) => Err(Duration::from_millis(too_far.unsigned_abs())),
+            Err(error) => {
+                self.went_away(&error);
+                self.fallback.reserve(limits, not_before, within).await
             }
         }
     }

@@ -1,13 +1,13 @@
 //! Bot bodies: create and partial-update requests (validated, then parsed into domain values) and the bot answer.
 
-use crate::dto::guardrails::{BudgetBody, ModerationBody};
+use crate::dto::guardrails::{BudgetBody, ModerationBody, RateLimitBody};
 use crate::dto::text::{multi_line, single_line};
 use crate::errors::ApiError;
 use chrono::{DateTime, Utc};
 use domain::moderation::{BlockedTerms, ModerationPolicy};
 use domain::{
     Bot, BotDraft, BotId, BotName, BotStatus, Budget, Guardrails, HandoffPolicy, ProviderId,
-    SystemPrompt, Temperature, ValidationError,
+    RateLimits, SystemPrompt, Temperature, ValidationError,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -76,6 +76,13 @@ pub struct CreateBot {
     #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
     #[schema(min_length = 1, max_length = 4096)]
     pub moderation_message: Option<String>,
+    /// Each end user's and the whole bot's allowance of messages; absent, 20 per 60 s (10 at
+    /// once) per user and none for the bot.
+    pub rate_limit: Option<RateLimitBody>,
+    /// Told, at most once a window, to a user over the rate limit; absent, a built-in sentence.
+    #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
+    #[schema(min_length = 1, max_length = 4096)]
+    pub rate_limit_message: Option<String>,
 }
 
 impl CreateBot {
@@ -100,6 +107,8 @@ impl CreateBot {
                 moderation: self.moderation.unwrap_or_default().into_policy()?,
                 blocked_terms: BlockedTerms::parse(&self.blocked_terms.unwrap_or_default())?,
                 moderation_message: self.moderation_message,
+                rate_limit: self.rate_limit.unwrap_or_default().into_limits()?,
+                rate_limit_message: self.rate_limit_message,
             },
         })
     }
@@ -161,6 +170,13 @@ pub struct UpdateBot {
     #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
     pub moderation_message: Option<Option<String>>,
+    /// Replaces the whole rate limit (an absent part takes its default).
+    pub rate_limit: Option<RateLimitBody>,
+    /// `null` restores the built-in sentence.
+    #[serde(default, deserialize_with = "super::patch::present")]
+    #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
+    pub rate_limit_message: Option<Option<String>>,
 }
 
 /// A validated partial update, ready to apply to a bot's draft.
@@ -180,6 +196,8 @@ pub struct BotPatch {
     moderation: Option<ModerationPolicy>,
     blocked_terms: Option<BlockedTerms>,
     moderation_message: Option<Option<String>>,
+    rate_limit: Option<RateLimits>,
+    rate_limit_message: Option<Option<String>>,
 }
 
 impl UpdateBot {
@@ -214,6 +232,10 @@ impl UpdateBot {
                 .map(BlockedTerms::parse)
                 .transpose()?,
             moderation_message: self.moderation_message,
+            rate_limit: (self.rate_limit)
+                .map(RateLimitBody::into_limits)
+                .transpose()?,
+            rate_limit_message: self.rate_limit_message,
         })
     }
 }
@@ -244,6 +266,9 @@ impl BotPatch {
                 blocked_terms: (self.blocked_terms).unwrap_or(draft.guardrails.blocked_terms),
                 moderation_message: (self.moderation_message)
                     .unwrap_or(draft.guardrails.moderation_message),
+                rate_limit: self.rate_limit.unwrap_or(draft.guardrails.rate_limit),
+                rate_limit_message: (self.rate_limit_message)
+                    .unwrap_or(draft.guardrails.rate_limit_message),
             },
         })
     }
@@ -277,6 +302,9 @@ pub struct BotBody {
     pub blocked_terms: Vec<String>,
     /// `null`: the built-in sentence.
     pub moderation_message: Option<String>,
+    pub rate_limit: RateLimitBody,
+    /// `null`: the built-in sentence.
+    pub rate_limit_message: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -301,6 +329,8 @@ impl From<Bot> for BotBody {
             blocked_terms: bot.guardrails.blocked_terms.to_strings(),
             budget_message: bot.guardrails.budget_message,
             moderation_message: bot.guardrails.moderation_message,
+            rate_limit: RateLimitBody::shown(&bot.guardrails.rate_limit),
+            rate_limit_message: bot.guardrails.rate_limit_message,
             created_at: bot.created_at,
             updated_at: bot.updated_at,
         }

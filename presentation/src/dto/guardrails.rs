@@ -1,7 +1,7 @@
-//! A bot's budget (`{period, max_tokens?, max_cost?, per_user?, per_conversation?}`) and moderation (`{input, output, on_error}`) as the API takes and shows them, each part checked and refused naming its field.
+//! A bot's budget (`{period, max_tokens?, max_cost?, per_user?, per_conversation?}`), moderation (`{input, output, on_error}`) and rate limit (`{per_user?, per_bot?}`) as the API takes and shows them, each part checked and refused naming its field.
 
 use domain::moderation::{ModerationPolicy, OnError};
-use domain::{Budget, Limit, Period, ValidationError};
+use domain::{Allowance, Budget, Limit, Period, RateLimits, ValidationError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -173,6 +173,75 @@ impl ModerationBody {
     }
 }
 
+/// `messages` per `per_seconds` on average, up to `burst` at once.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AllowanceBody {
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub messages: i64,
+    #[schema(minimum = 1, maximum = 86400)]
+    pub per_seconds: i64,
+    /// How many may come at once; absent, `messages`.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub burst: Option<i64>,
+}
+
+/// Each end user's (a platform chat) and the whole bot's allowance of messages; beyond one,
+/// a message is stored as `rate_limited`, not answered, and the user told once a window. An
+/// absent part takes its default (per user: 20 per 60 s, 10 at once; per bot: none), `null`
+/// turns it off.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitBody {
+    #[serde(default, deserialize_with = "super::patch::present")]
+    #[schema(value_type = Option<AllowanceBody>)]
+    pub per_user: Option<Option<AllowanceBody>>,
+    #[serde(default, deserialize_with = "super::patch::present")]
+    #[schema(value_type = Option<AllowanceBody>)]
+    pub per_bot: Option<Option<AllowanceBody>>,
+}
+
+impl AllowanceBody {
+    fn into_allowance(self, field: &'static str) -> Result<Allowance, ValidationError> {
+        let count = |value: i64| u32::try_from(value).unwrap_or(0);
+        let burst = self.burst.map(count);
+        Allowance::new(field, count(self.messages), count(self.per_seconds), burst)
+    }
+
+    fn from_allowance(allowance: Allowance) -> Self {
+        Self {
+            messages: allowance.messages.into(),
+            per_seconds: allowance.per_seconds.into(),
+            burst: Some(allowance.burst.into()),
+        }
+    }
+}
+
+impl RateLimitBody {
+    pub fn into_limits(self) -> Result<RateLimits, ValidationError> {
+        let default = RateLimits::default();
+        let part = |given: Option<Option<AllowanceBody>>, default, field| match given {
+            None => Ok(default),
+            Some(None) => Ok(None),
+            Some(Some(body)) => body.into_allowance(field).map(Some),
+        };
+        Ok(RateLimits {
+            per_user: part(self.per_user, default.per_user, "rate_limit.per_user")?,
+            per_bot: part(self.per_bot, default.per_bot, "rate_limit.per_bot")?,
+        })
+    }
+
+    pub fn shown(limits: &RateLimits) -> Self {
+        let part =
+            |allowance: Option<Allowance>| Some(allowance.map(AllowanceBody::from_allowance));
+        Self {
+            per_user: part(limits.per_user),
+            per_bot: part(limits.per_bot),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +262,41 @@ mod tests {
         let shown = serde_json::to_value(BudgetBody::shown(&parsed)).unwrap();
         assert_eq!(shown, body);
         assert!(BudgetBody::shown(&budget(json!({})).unwrap()).is_none());
+    }
+
+    #[test]
+    fn a_rate_limit_takes_defaults_for_absent_parts_and_null_turns_one_off() {
+        let parse = |value| serde_json::from_value::<RateLimitBody>(value).unwrap();
+        assert_eq!(
+            parse(json!({})).into_limits().unwrap(),
+            RateLimits::default()
+        );
+        let limits =
+            parse(json!({"per_user": null, "per_bot": {"messages": 100, "per_seconds": 60}}));
+        let limits = limits.into_limits().unwrap();
+        assert_eq!(limits.per_user, None);
+        assert_eq!(limits.per_bot.unwrap().burst, 100);
+        let shown = serde_json::to_value(RateLimitBody::shown(&limits)).unwrap();
+        let expected = json!({"per_user": null,
+            "per_bot": {"messages": 100, "per_seconds": 60, "burst": 100}});
+        assert_eq!(shown, expected);
+        for (body, field) in [
+            (
+                json!({"per_user": {"messages": 0, "per_seconds": 60}}),
+                "rate_limit.per_user",
+            ),
+            (
+                json!({"per_bot": {"messages": 5, "per_seconds": -1}}),
+                "rate_limit.per_bot",
+            ),
+            (
+                json!({"per_bot": {"messages": 5, "per_seconds": 9, "burst": 0}}),
+                "rate_limit.per_bot",
+            ),
+        ] {
+            let refused = parse(body.clone()).into_limits().unwrap_err();
+            assert_eq!(refused.field, field, "{body}");
+        }
     }
 
     #[test]

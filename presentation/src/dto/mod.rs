@@ -9,6 +9,7 @@ pub mod page;
 mod patch;
 pub mod platforms;
 pub mod providers;
+pub mod status;
 pub mod summary;
 mod text;
 mod time;

@@ -152,7 +152,8 @@ fn message_of(event: &DomainEvent) -> Option<MessageId> {
         | DomainEvent::ReplyStored { message_id, .. }
         | DomainEvent::OperatorMessageStored { message_id, .. }
         | DomainEvent::MessageDelivered { message_id, .. }
-        | DomainEvent::DeliveryFailed { message_id, .. } => Some(*message_id),
+        | DomainEvent::DeliveryFailed { message_id, .. }
+        | DomainEvent::MessageRateLimited { message_id, .. } => Some(*message_id),
         _ => None,
     }
 }

@@ -11,7 +11,8 @@ use crate::dto::{
 };
 use crate::errors::{FieldError, Problem};
 use crate::routes::{
-    api_keys, bots, chat, conversations, health, metrics, platforms, providers, setup, webhooks,
+    api_keys, bots, chat, conversations, health, metrics, platforms, providers, setup, status,
+    webhooks,
 };
 use serde_json::{json, Value};
 use std::sync::LazyLock;
@@ -46,6 +47,7 @@ use utoipa::OpenApi;
         providers::get,
         providers::update,
         providers::delete,
+        status::status,
         chat::chat,
         platforms::bind,
         platforms::list,
@@ -106,6 +108,7 @@ use utoipa::OpenApi;
         (name = "api-keys", description = "Keys of the admin API (admin only)."),
         (name = "webhooks", description = "Where platforms deliver updates."),
         (name = "health", description = "Probes for orchestrators."),
+        (name = "operations", description = "Circuit breakers and the job queue, for riding out outages (admin only)."),
     )
 )]
 struct ApiDoc;

@@ -144,7 +144,15 @@ mod tests {
         let json = serde_json::to_value(MessageStatus::schema()).unwrap();
         assert_eq!(
             json["enum"],
-            serde_json::json!(["received", "pending", "sent", "delivered", "read", "failed"])
+            serde_json::json!([
+                "received",
+                "rate_limited",
+                "pending",
+                "sent",
+                "delivered",
+                "read",
+                "failed"
+            ])
         );
         let json = serde_json::to_value(Platform::schema()).unwrap();
         assert_eq!(json["enum"].as_array().unwrap().len(), 5);

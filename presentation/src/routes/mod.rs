@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod platforms;
 pub mod providers;
 pub mod setup;
+pub mod status;
 pub mod webhooks;
 
 use crate::errors::ApiError;
@@ -38,7 +39,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(platforms::configure)
                 .configure(providers::configure)
                 .configure(conversations::configure)
-                .configure(api_keys::configure),
+                .configure(api_keys::configure)
+                .configure(status::configure),
         );
 }
 

@@ -142,7 +142,7 @@ async fn deleting_a_bot_removes_everything_it_owns() {
 #[tokio::test]
 async fn a_bots_guardrails_are_read_back_as_written() {
     use domain::moderation::{BlockedTerms, ModerationPolicy, OnError};
-    use domain::{Budget, Guardrails, Limit, Period};
+    use domain::{Allowance, Budget, Guardrails, Limit, Period, RateLimits};
     for db in fresh_databases().await {
         let store = db.store().await;
         let mut bot = new_bot(&store, "Ada").await;
@@ -162,6 +162,11 @@ async fn a_bots_guardrails_are_read_back_as_written() {
             },
             blocked_terms: BlockedTerms::parse(&["crypto tips".into()]).unwrap(),
             moderation_message: Some("Let's keep it friendly.".into()),
+            rate_limit: RateLimits {
+                per_user: None,
+                per_bot: Some(Allowance::new("rate_limit.per_bot", 600, 60, Some(50)).unwrap()),
+            },
+            rate_limit_message: Some("Easy there.".into()),
         };
         store.update(&bot).await.unwrap();
         let read = store.get(bot.id).await.unwrap().unwrap();

@@ -118,6 +118,29 @@ async fn later_parts_are_follow_up_messages() {
 }
 
 #[tokio::test]
+async fn a_channel_whose_announced_bucket_is_empty_waits_for_its_reset() {
+    let server = MockServer::start().await;
+    let emptied = message("1004")
+        .insert_header("x-ratelimit-remaining", "0")
+        .insert_header("x-ratelimit-reset-after", "0.6");
+    Mock::given(method("POST"))
+        .and(path(channel_messages()))
+        .respond_with(emptied)
+        .mount(&server)
+        .await;
+    let channel = DiscordChannel::new(format!("{}/api/v10", server.uri())).unwrap();
+    let to = recipient(None, 0);
+    channel.send_text(&binding(), &to, "one").await.unwrap();
+    let started = std::time::Instant::now();
+    channel.send_text(&binding(), &to, "two").await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "waited for the reset: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn without_a_handle_the_bot_posts_to_the_channel() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))

@@ -175,6 +175,46 @@ async fn units_are_taken_from_every_key_or_from_none_and_the_keys_expire() {
 }
 
 #[tokio::test]
+async fn replicas_reserve_turns_of_one_allowance_in_order() {
+    let Some(url) = redis_url() else { return };
+    let prefix = prefix();
+    let a = RedisRateLimiter::new(&url, &prefix).unwrap();
+    let b = RedisRateLimiter::new(&url, &prefix).unwrap();
+    // One a second: each reservation comes a second after the one before, whoever asks.
+    let token = [limit("token", 60, 1)];
+    let mut waits = Vec::new();
+    for limiter in [&a, &b, &a, &b] {
+        let reserved = limiter.reserve(&token, Duration::ZERO, Duration::MAX).await;
+        waits.push(reserved.unwrap());
+    }
+    for (turn, wait) in waits.iter().enumerate() {
+        let expected = Duration::from_secs(turn as u64);
+        assert!(
+            *wait <= expected && expected - *wait < Duration::from_millis(300),
+            "turn {turn}: {waits:?}"
+        );
+    }
+    let soon = Duration::from_secs(2);
+    let too_far = a.reserve(&token, Duration::ZERO, soon).await;
+    assert!(
+        too_far.is_err_and(|wait| wait > soon),
+        "{too_far:?}: nothing taken"
+    );
+    let chat = [limit("chat", 60, 1)];
+    let pushed = b
+        .reserve(&chat, Duration::from_secs(5), Duration::MAX)
+        .await;
+    assert!(
+        pushed.unwrap() >= Duration::from_secs(5),
+        "a platform's wait"
+    );
+    assert!(
+        matches!(a.acquire(&token).await, Admission::Limited { .. }),
+        "a reserved allowance is spent for acquire too"
+    );
+}
+
+#[tokio::test]
 async fn while_redis_is_away_the_process_keeps_the_limits() {
     let away = RedisRateLimiter::new("redis://127.0.0.1:1", &prefix()).unwrap();
     let started = std::time::Instant::now();

@@ -15,6 +15,7 @@ use actix_web::http::header::HeaderMap;
 use actix_web::http::StatusCode;
 use actix_web::test::{self, TestRequest};
 use actix_web::web;
+use application::breakers::Breakers;
 use application::ports::{Channel, Channels, HealthCheck, TraceContext};
 use application::{
     Intake, IntakeSettings, LocalRateLimiter, Scrape, VisitorTokens, WebChatSettings,
@@ -96,6 +97,7 @@ fn ports(options: Options) -> StatePorts {
         clock: Arc::new(StoredClock),
         timer: Arc::new(TokioTimer),
         limiter: Arc::new(LocalRateLimiter::default()),
+        breakers: Arc::new(Breakers::new(Default::default(), Arc::new(StoredClock))),
         health: checks
             .map(|c| Arc::new(c) as Arc<dyn HealthCheck>)
             .collect(),
