@@ -213,6 +213,7 @@ const ACTIVITY = {
   "reply.started": "bot typing…",
   "message.sent": null,
   "message.failed": "delivery failed",
+  "message.rate_limited": "rate limited",
   "conversation.handoff": "taken over",
   "conversation.released": "given back",
   "conversation.ended": "ended",

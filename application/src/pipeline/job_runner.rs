@@ -412,6 +412,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_deferred_job_is_put_back_uncounted_even_on_its_last_attempt() {
+        let world = World::new();
+        let reply = reply(&world);
+        let mut rig = Rig::new(&world, vec![reply.clone()]);
+        let expected_at = now() + TimeDelta::seconds(30);
+        rig.queue
+            .expect_defer()
+            .withf(move |_, _, at, reason| *at == expected_at && reason.contains("breaker"))
+            .times(1)
+            .returning(|_, _, _, _| Ok(true));
+        rig.queue.expect_bury().never();
+        let job = delivery(&reply, 3);
+        let wait = Step::Defer {
+            payload: job.payload.clone(),
+            after: Duration::from_secs(30),
+            reason: "the platform's circuit breaker is open".into(),
+        };
+        let outcome = rig.runner(&world).apply(&job, wait).await.unwrap();
+        let after = Duration::from_secs(30);
+        assert_eq!(outcome, Outcome::Retrying { after });
+    }
+
+    #[tokio::test]
     async fn a_rate_limited_delivery_is_retried_when_the_platform_said() {
         let world = World::new();
         let reply = reply(&world);
