@@ -65,6 +65,7 @@ impl World {
             handoff: domain::HandoffPolicy::default(),
             provider_id: None,
             guardrails: Default::default(),
+            replies: Default::default(),
         };
         let bot = Bot::create(draft, now());
         let credentials = Credentials::Telegram(

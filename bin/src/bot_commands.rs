@@ -45,6 +45,7 @@ fn draft(new: NewBot) -> Result<BotDraft, CommandError> {
         moderation_message: None,
         rate_limit: None,
         rate_limit_message: None,
+        debounce_ms: None,
     };
     request
         .into_draft()

@@ -1,6 +1,6 @@
 //! The Bot entity: an assistant's identity, prompt and model settings.
 
-use crate::{BotId, Guardrails, HandoffPolicy, ProviderId, TextRule, ValidationError};
+use crate::{BotId, Guardrails, HandoffPolicy, ProviderId, ReplyStyle, TextRule, ValidationError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -124,6 +124,8 @@ pub struct BotDraft {
     pub provider_id: Option<ProviderId>,
     /// Budgets, and what users are told when one is spent.
     pub guardrails: Guardrails,
+    /// How it answers: at once, or once a chat's burst of messages has ended.
+    pub replies: ReplyStyle,
 }
 
 /// An AI assistant that can be bound to several platforms.
@@ -141,6 +143,8 @@ pub struct Bot {
     pub provider_id: Option<ProviderId>,
     /// Budgets, and what users are told when one is spent.
     pub guardrails: Guardrails,
+    /// How it answers: at once, or once a chat's burst of messages has ended.
+    pub replies: ReplyStyle,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Since when the bot has been paused: its messages are kept but not answered.
@@ -181,6 +185,7 @@ impl Bot {
             handoff: draft.handoff,
             provider_id: draft.provider_id,
             guardrails: draft.guardrails,
+            replies: draft.replies,
             created_at: now,
             updated_at: now,
             paused_at: None,
@@ -230,6 +235,7 @@ impl Bot {
         self.handoff = draft.handoff;
         self.provider_id = draft.provider_id;
         self.guardrails = draft.guardrails;
+        self.replies = draft.replies;
         self.updated_at = now;
     }
 
@@ -244,6 +250,7 @@ impl Bot {
             handoff: self.handoff.clone(),
             provider_id: self.provider_id,
             guardrails: self.guardrails.clone(),
+            replies: self.replies,
         }
     }
 
@@ -298,6 +305,7 @@ mod tests {
             handoff: HandoffPolicy::default(),
             provider_id: None,
             guardrails: Default::default(),
+            replies: Default::default(),
         }
     }
 

@@ -17,6 +17,7 @@ pub mod phrases;
 pub mod platform;
 pub mod provider;
 pub mod rate_limit;
+pub mod replies;
 pub mod repositories;
 pub mod secret;
 pub mod shapes;
@@ -47,6 +48,7 @@ pub use provider::{
     BaseUrl, ModelPrice, Prices, Provider, ProviderDraft, ProviderKind, ProviderName,
 };
 pub use rate_limit::{Allowance, RateLimits};
+pub use replies::ReplyStyle;
 pub use secret::Secret;
 pub use summary::{BotSummary, TimeRange};
 pub use text::TextRule;

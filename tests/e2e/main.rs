@@ -4,6 +4,7 @@
 mod bots;
 mod breakers;
 mod budgets;
+mod debounce;
 mod discord;
 mod dispatch;
 mod events;

@@ -157,6 +157,7 @@ mod tests {
             handoff: domain::HandoffPolicy::default(),
             provider_id: None,
             guardrails: Default::default(),
+            replies: Default::default(),
         };
         Bot::create(draft, Utc::now())
     }

@@ -138,6 +138,7 @@ mod tests {
             handoff: domain::HandoffPolicy::default(),
             provider_id: None,
             guardrails: Default::default(),
+            replies: Default::default(),
         }
     }
 

@@ -15,7 +15,7 @@ use crate::ports::{
 };
 use crate::rate_limits::{self, Admitted};
 use crate::settings::PipelineSettings;
-use domain::{DomainEvent, Message, MessageId, RepoError, Scope};
+use domain::{Direction, DomainEvent, Message, MessageId, RepoError, Scope};
 use futures::future::{self, Either};
 use std::convert::Infallible;
 use std::future::Future;
@@ -129,6 +129,9 @@ impl GenerateReply {
             tracing::info!("the conversation is handed off; the message is not answered");
             return Ok(Step::Complete);
         }
+        if let Some(step) = self.debounced(job, &target) {
+            return Ok(step);
+        }
         let Composed {
             answer,
             then,
@@ -189,6 +192,38 @@ impl GenerateReply {
             tracing::info!("no operator for a while: the conversation is the bot's again");
         }
         Ok(false)
+    }
+
+    /// With the bot's `debounce_ms`: a message a later one of the chat follows is left to that
+    /// one's job, which answers both; one whose burst may still go on waits out the rest of the
+    /// debounce (not counted as an attempt).
+    fn debounced(&self, job: &ClaimedJob, target: &Target) -> Option<Step> {
+        let debounce = target.bot.replies.debounce();
+        if debounce.is_zero() {
+            return None;
+        }
+        let message = &target.message;
+        let inbound = |m: &&Message| m.direction == Direction::Inbound;
+        if target
+            .history
+            .iter()
+            .filter(inbound)
+            .any(|m| m.id > message.id)
+        {
+            tracing::info!("a later message of the chat is answered with this one");
+            return Some(Step::Complete);
+        }
+        let quiet_for = (self.clock.now() - message.created_at)
+            .to_std()
+            .unwrap_or_default();
+        let after = debounce
+            .checked_sub(quiet_for)
+            .filter(|rest| !rest.is_zero())?;
+        Some(Step::Defer {
+            payload: job.payload.clone(),
+            after,
+            reason: "waiting for the chat's burst of messages to end".to_owned(),
+        })
     }
 
     /// A message for the model waits while its provider's breaker is open. The reply to one
@@ -899,6 +934,51 @@ mod tests {
         let inbound = h.world.inbound(MessageContent::text("anyone?"));
         let (step, _) = h.answer(inbound, vec![]).await;
         assert!(matches!(step, Step::Defer { .. }), "{step:?}");
+    }
+
+    /// A harness whose bot waits 1.5 s after a chat's latest message.
+    fn debouncing() -> Harness {
+        let mut h = Harness::new();
+        h.world.bot.replies = domain::ReplyStyle::new(1_500).unwrap();
+        h
+    }
+
+    #[tokio::test]
+    async fn a_message_of_a_burst_waits_and_one_followed_by_another_is_left_to_it() {
+        let mut h = debouncing();
+        h.model.expect_complete().never();
+        (h.started, h.published) = (0, 0);
+        let first = h.world.inbound(MessageContent::text("so"));
+        let (step, stored) = h.answer(first.clone(), vec![]).await;
+        let Step::Defer { after, .. } = step else {
+            panic!("not waiting: {step:?}")
+        };
+        assert_eq!(after, Duration::from_millis(1_500), "the whole debounce");
+        assert!(stored.is_empty());
+
+        let mut h = debouncing();
+        h.model.expect_complete().never();
+        (h.started, h.published) = (0, 0);
+        let later = h.world.inbound(MessageContent::text("about that"));
+        let (step, stored) = h.answer(first, vec![later]).await;
+        assert!(matches!(step, Step::Complete), "{step:?}");
+        assert!(stored.is_empty(), "the later message's job answers both");
+    }
+
+    #[tokio::test]
+    async fn the_last_message_of_a_burst_is_answered_with_the_ones_before_it() {
+        let mut h = debouncing();
+        let before = h.world.inbound(MessageContent::text("so"));
+        let mut last = h.world.inbound(MessageContent::text("about that"));
+        last.created_at = crate::fixtures::now() - chrono::Duration::seconds(2);
+        h.model
+            .expect_complete()
+            .withf(|request| texts(&request.turns) == ["so", "about that"])
+            .times(1)
+            .returning(|_| Ok(Completion::text("both answered")));
+        let (step, stored) = h.answer(last, vec![before]).await;
+        assert_delivers(&step, &stored[0]);
+        assert_eq!(stored[0].content.as_text(), Some("both answered"));
     }
 
     /// A harness whose bot allows each user one message an hour, sharing `limiter`.

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use domain::moderation::{BlockedTerms, ModerationPolicy};
 use domain::{
     Bot, BotDraft, BotId, BotName, BotStatus, Budget, Guardrails, HandoffPolicy, ProviderId,
-    RateLimits, SystemPrompt, Temperature, ValidationError,
+    RateLimits, ReplyStyle, SystemPrompt, Temperature, ValidationError,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -83,6 +83,11 @@ pub struct CreateBot {
     #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
     #[schema(min_length = 1, max_length = 4096)]
     pub rate_limit_message: Option<String>,
+    /// Milliseconds after a chat's latest message before the bot answers, everything that came
+    /// in the meantime in one reply; absent, 0 (each message at once).
+    #[validate(range(max = 60000))]
+    #[schema(minimum = 0, maximum = 60000)]
+    pub debounce_ms: Option<u32>,
 }
 
 impl CreateBot {
@@ -110,6 +115,7 @@ impl CreateBot {
                 rate_limit: self.rate_limit.unwrap_or_default().into_limits()?,
                 rate_limit_message: self.rate_limit_message,
             },
+            replies: ReplyStyle::new(self.debounce_ms.unwrap_or_default())?,
         })
     }
 }
@@ -177,6 +183,9 @@ pub struct UpdateBot {
     #[validate(length(min = 1, max = 4096), custom(function = multi_line))]
     #[schema(value_type = Option<String>, min_length = 1, max_length = 4096)]
     pub rate_limit_message: Option<Option<String>>,
+    #[validate(range(max = 60000))]
+    #[schema(minimum = 0, maximum = 60000)]
+    pub debounce_ms: Option<u32>,
 }
 
 /// A validated partial update, ready to apply to a bot's draft.
@@ -198,6 +207,7 @@ pub struct BotPatch {
     moderation_message: Option<Option<String>>,
     rate_limit: Option<RateLimits>,
     rate_limit_message: Option<Option<String>>,
+    replies: Option<ReplyStyle>,
 }
 
 impl UpdateBot {
@@ -236,6 +246,7 @@ impl UpdateBot {
                 .map(RateLimitBody::into_limits)
                 .transpose()?,
             rate_limit_message: self.rate_limit_message,
+            replies: self.debounce_ms.map(ReplyStyle::new).transpose()?,
         })
     }
 }
@@ -270,6 +281,7 @@ impl BotPatch {
                 rate_limit_message: (self.rate_limit_message)
                     .unwrap_or(draft.guardrails.rate_limit_message),
             },
+            replies: self.replies.unwrap_or(draft.replies),
         })
     }
 }
@@ -305,6 +317,8 @@ pub struct BotBody {
     pub rate_limit: RateLimitBody,
     /// `null`: the built-in sentence.
     pub rate_limit_message: Option<String>,
+    /// 0: each message is answered at once.
+    pub debounce_ms: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -331,6 +345,7 @@ impl From<Bot> for BotBody {
             moderation_message: bot.guardrails.moderation_message,
             rate_limit: RateLimitBody::shown(&bot.guardrails.rate_limit),
             rate_limit_message: bot.guardrails.rate_limit_message,
+            debounce_ms: bot.replies.debounce_ms,
             created_at: bot.created_at,
             updated_at: bot.updated_at,
         }

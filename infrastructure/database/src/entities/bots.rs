@@ -20,6 +20,8 @@ pub struct Model {
     pub provider_id: Option<String>,
     /// A JSON object: the budget and its message (`{}`: no limits).
     pub guardrails: String,
+    /// A JSON object: how the bot answers (`{}`: each message at once).
+    pub replies: String,
     pub created_at: i64,
     pub updated_at: i64,
     pub paused_at: Option<i64>,

@@ -168,8 +168,10 @@ async fn a_bots_guardrails_are_read_back_as_written() {
             },
             rate_limit_message: Some("Easy there.".into()),
         };
+        bot.replies = domain::ReplyStyle::new(1_500).unwrap();
         store.update(&bot).await.unwrap();
         let read = store.get(bot.id).await.unwrap().unwrap();
         assert_eq!(read.guardrails, bot.guardrails, "{}", db.backend());
+        assert_eq!(read.replies, bot.replies, "{}", db.backend());
     }
 }

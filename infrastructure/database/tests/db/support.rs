@@ -37,6 +37,7 @@ pub fn draft(name: &str) -> BotDraft {
         handoff: domain::HandoffPolicy::default(),
         provider_id: None,
         guardrails: Default::default(),
+        replies: Default::default(),
     }
 }
 

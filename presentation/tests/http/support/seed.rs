@@ -58,6 +58,7 @@ impl TestApp {
                 handoff: domain::HandoffPolicy::default(),
                 provider_id: None,
                 guardrails: Default::default(),
+                replies: Default::default(),
             },
             Utc::now(),
         );

@@ -1,0 +1,46 @@
+//! How a bot answers beyond its prompt: how long it lets a chat's burst of short messages run on before answering them together.
+
+use crate::ValidationError;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// A bot's reply settings; by default it answers each message at once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyStyle {
+    /// How long after a chat's latest message the bot waits before asking the model, answering
+    /// everything that came in the meantime in one reply; 0: no wait.
+    #[serde(default)]
+    pub debounce_ms: u32,
+}
+
+impl ReplyStyle {
+    /// The longest wait a bot may name: a minute.
+    pub const MAX_DEBOUNCE_MS: u32 = 60_000;
+
+    pub fn new(debounce_ms: u32) -> Result<Self, ValidationError> {
+        if debounce_ms > Self::MAX_DEBOUNCE_MS {
+            return Err(ValidationError::new("debounce_ms", "must be 0 to 60000"));
+        }
+        Ok(Self { debounce_ms })
+    }
+
+    pub fn debounce(&self) -> Duration {
+        Duration::from_millis(u64::from(self.debounce_ms))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_debounce_is_at_most_a_minute_and_absent_is_none() {
+        assert_eq!(
+            ReplyStyle::new(1500).unwrap().debounce(),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(ReplyStyle::new(60_001).unwrap_err().field, "debounce_ms");
+        let stored: ReplyStyle = serde_json::from_str("{}").unwrap();
+        assert_eq!(stored, ReplyStyle::default());
+    }
+}
