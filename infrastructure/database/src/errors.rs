@@ -55,10 +55,13 @@ fn sqlite_busy(code: &str) -> bool {
         .is_ok_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
-/// PostgreSQL connection exceptions (08…), insufficient resources (53…) and operator
-/// intervention such as a shutdown (57P…).
+/// PostgreSQL connection exceptions (08…), a transaction rolled back to be tried again — a
+/// serialization failure (40001) or a deadlock (40P01) under contention —, insufficient
+/// resources (53…) and operator intervention such as a shutdown (57P…). Callers try these
+/// again in place: a delivery that sent its message then lost the write to a deadlock records
+/// it again rather than sending it twice.
 fn postgres_unavailable(code: &str) -> bool {
-    ["08", "53", "57P"]
+    ["08", "40001", "40P01", "53", "57P"]
         .iter()
         .any(|class| code.starts_with(class))
 }
@@ -97,6 +100,7 @@ mod tests {
             RepoError::Other(_)
         ));
         assert!(postgres_unavailable("08006") && postgres_unavailable("57P01"));
+        assert!(postgres_unavailable("40P01") && postgres_unavailable("40001"));
         assert!(!postgres_unavailable("23505") && !postgres_unavailable("42P01"));
         assert!(sqlite_busy("5") && sqlite_busy("517") && !sqlite_busy("2067"));
     }
