@@ -137,7 +137,7 @@ impl GenerateReply {
             then,
             spending,
             flagged,
-        } = match self.admitted(&target).await? {
+        } = match self.admitted(job, &target).await? {
             Next::Reply(composed) => composed,
             Next::Nothing => return Ok(Step::Complete),
             Next::Wait(after) => {
@@ -228,11 +228,12 @@ impl GenerateReply {
 
     /// A message for the model waits while its provider's breaker is open. The reply to one
     /// within the bot's rate limits; for one over them, the notice once a window, else nothing.
-    async fn admitted(&self, target: &Target) -> Result<Next, RepoError> {
+    async fn admitted(&self, job: &ClaimedJob, target: &Target) -> Result<Next, RepoError> {
         if let Some(after) = self.provider_held_back(target) {
             return Ok(Next::Wait(after));
         }
-        match rate_limits::admit(&*self.lookup.limiter, target).await {
+        let first_attempt = job.attempts <= 1;
+        match rate_limits::admit(&*self.lookup.limiter, target, first_attempt).await {
             Admitted::Within => self.compose(target).await,
             Admitted::Over { notify } => self.over_the_limit(target, notify).await,
         }
@@ -997,7 +998,7 @@ mod tests {
         let first = h.world.inbound(MessageContent::text("hi"));
         let target = h.world.target(first.clone());
         assert_eq!(
-            rate_limits::admit(&*limiter, &target).await,
+            rate_limits::admit(&*limiter, &target, true).await,
             Admitted::Within
         );
         h.model.expect_complete().never();

@@ -15,9 +15,10 @@ pub enum Admitted {
 }
 
 /// Takes one message from the target's allowances (all or none), through `limiter`: shared by
-/// the replicas when it keeps them in Redis. A message marked over the limit already (its job
-/// is run again) is over without taking anything.
-pub async fn admit(limiter: &dyn RateLimiter, target: &Target) -> Admitted {
+/// the replicas when it keeps them in Redis. A message is counted on its job's first attempt
+/// only: run again (a lost lease, a failed write), it is within, or over without taking
+/// anything when it was marked over already.
+pub async fn admit(limiter: &dyn RateLimiter, target: &Target, first_attempt: bool) -> Admitted {
     let rates = &target.bot.guardrails.rate_limit;
     let bot = target.bot.id;
     let allowances = [
@@ -30,8 +31,8 @@ pub async fn admit(limiter: &dyn RateLimiter, target: &Target) -> Admitted {
     if limits.is_empty() {
         return Admitted::Within;
     }
-    let again = target.message.status == MessageStatus::RateLimited;
-    if !again && limiter.acquire(&limits).await == Admission::Allowed {
+    let marked = target.message.status == MessageStatus::RateLimited;
+    if !marked && (!first_attempt || limiter.acquire(&limits).await == Admission::Allowed) {
         return Admitted::Within;
     }
     let notify = match rates.notice_window() {
@@ -89,7 +90,7 @@ mod tests {
         let alice = target(&world, per_user(2, 2), "alice");
         let mut seen = Vec::new();
         for _ in 0..5 {
-            seen.push(admit(&limiter, &alice).await);
+            seen.push(admit(&limiter, &alice, true).await);
         }
         let over = |notify| Admitted::Over { notify };
         assert_eq!(
@@ -104,7 +105,7 @@ mod tests {
         );
         // Another user of the bot has an allowance of their own.
         let bob = target(&world, per_user(2, 2), "bob");
-        assert_eq!(admit(&limiter, &bob).await, Admitted::Within);
+        assert_eq!(admit(&limiter, &bob, true).await, Admitted::Within);
     }
 
     #[tokio::test]
@@ -116,16 +117,36 @@ mod tests {
         };
         let alice = target(&world, rates, "alice");
         let bob = target(&world, rates, "bob");
-        assert_eq!(admit(&limiter, &alice).await, Admitted::Within);
-        assert_eq!(admit(&limiter, &bob).await, Admitted::Over { notify: true });
+        assert_eq!(admit(&limiter, &alice, true).await, Admitted::Within);
+        assert_eq!(
+            admit(&limiter, &bob, true).await,
+            Admitted::Over { notify: true }
+        );
         let free = RateLimits {
             per_user: None,
             per_bot: None,
         };
         let carol = target(&world, free, "carol");
         for _ in 0..50 {
-            assert_eq!(admit(&limiter, &carol).await, Admitted::Within);
+            assert_eq!(admit(&limiter, &carol, true).await, Admitted::Within);
         }
+    }
+
+    #[tokio::test]
+    async fn a_message_within_is_counted_once_however_often_its_job_runs() {
+        let (world, limiter) = (World::new(), LocalRateLimiter::default());
+        let alice = target(&world, per_user(1, 1), "alice");
+        assert_eq!(admit(&limiter, &alice, true).await, Admitted::Within);
+        assert_eq!(
+            admit(&limiter, &alice, false).await,
+            Admitted::Within,
+            "run again"
+        );
+        let next = target(&world, per_user(1, 1), "alice");
+        assert_eq!(
+            admit(&limiter, &next, true).await,
+            Admitted::Over { notify: true }
+        );
     }
 
     #[tokio::test]
@@ -137,10 +158,10 @@ mod tests {
             ..again.message
         };
         assert_eq!(
-            admit(&limiter, &again).await,
+            admit(&limiter, &again, false).await,
             Admitted::Over { notify: true }
         );
         let fresh = target(&world, per_user(1, 1), "alice");
-        assert_eq!(admit(&limiter, &fresh).await, Admitted::Within);
+        assert_eq!(admit(&limiter, &fresh, true).await, Admitted::Within);
     }
 }
