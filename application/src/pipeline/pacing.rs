@@ -93,16 +93,16 @@ impl PacingSettings {
         } else {
             pacing.per_chat
         };
+        // The keys are written only for the limits that hold: none at all with pacing off.
         let platform = kind.as_str();
-        let chat_key = format!("pace:{platform}:{bot}:chat:{}", chat.as_str());
-        let token_key = format!("pace:{platform}:{bot}");
+        let chat_key = || format!("pace:{platform}:{bot}:chat:{}", chat.as_str());
         Turns {
             chat: per_chat.map(|rate| Limit {
-                key: chat_key,
+                key: chat_key(),
                 rate,
             }),
             token: pacing.per_token.map(|rate| Limit {
-                key: token_key,
+                key: format!("pace:{platform}:{bot}"),
                 rate,
             }),
         }
