@@ -1,6 +1,7 @@
 //! Test fixtures: a bot bound to Telegram with one conversation, mocks that serve them, and
 //! runtime-backed doubles of the timer, spawner and update source ports.
 
+use crate::format::Markup;
 use crate::intake::{Intake, IntakeSettings};
 use crate::jobs::Lookup;
 use crate::poll_updates::{PollPorts, PollSettings, PollUpdates};
@@ -180,6 +181,7 @@ pub fn unpaced() -> Arc<crate::pacing::Pacer> {
 pub fn telegram_channel() -> MockChannel {
     let mut channel = MockChannel::new();
     channel.expect_kind().return_const(PlatformKind::Telegram);
+    channel.expect_markup().return_const(Markup::Entities);
     channel
 }
 

@@ -5,6 +5,7 @@ pub mod channels;
 pub mod events;
 #[cfg(test)]
 mod fixtures;
+pub mod format;
 pub mod observability;
 pub mod pipeline;
 pub mod ports;

@@ -9,6 +9,7 @@ mod discord;
 mod dispatch;
 mod events;
 mod fake_gateway;
+mod formatting;
 mod handoff;
 mod hostile_text;
 mod master_key;

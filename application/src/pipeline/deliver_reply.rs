@@ -2,13 +2,13 @@
 
 use crate::backoff::backoff_delay;
 use crate::breakers::Guarded;
+use crate::format::{self, RichText};
 use crate::jobs::{DeadEnd, Lookup, Step, Target};
 use crate::metrics::{self, SendOutcome};
 use crate::pacing::Pacer;
 use crate::ports::{
     ClaimedJob, EventPublisher, JobPayload, JobQueue, Ledger, Recipient, SendError, Timer,
 };
-use crate::text::split_for_platform;
 use domain::{DomainEvent, ExternalMessageId, Message, MessageId, MessageStatus, RepoError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -78,7 +78,8 @@ impl DeliverReply {
     ) -> Result<Step, RepoError> {
         let message_id = target.message.id;
         let text = target.message.content.summary();
-        let parts = split_for_platform(&text, target.channel.max_text_len());
+        let channel = &target.channel;
+        let parts = format::parts(&text, channel.markup(), channel.max_text_len());
         let mut last_id = None;
         for (index, part) in parts.iter().enumerate().skip(parts_sent as usize) {
             let to = Recipient {
@@ -118,7 +119,7 @@ impl DeliverReply {
         &self,
         target: &Target,
         to: &Recipient,
-        part: &str,
+        part: &RichText,
     ) -> Result<Option<ExternalMessageId>, Step> {
         let (message_id, bot_id) = (target.message.id, target.message.bot_id);
         let kind = target.binding.kind();
@@ -224,7 +225,7 @@ impl DeliverReply {
 async fn send_part(
     target: &Target,
     to: &Recipient,
-    part: &str,
+    part: &RichText,
 ) -> Result<Option<ExternalMessageId>, SendError> {
     let platform = target.channel.kind().as_str();
     let span = tracing::info_span!(
@@ -348,7 +349,7 @@ mod tests {
                 match &fail_at {
                     Some((at, error)) if *at == index => Err(error.clone()),
                     _ => {
-                        sent.push(text.to_owned());
+                        sent.push(text.text.clone());
                         Ok(Some(
                             ExternalMessageId::parse(format!("part-{index}")).unwrap(),
                         ))

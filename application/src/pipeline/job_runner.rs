@@ -353,7 +353,7 @@ mod tests {
         let mut rig = answering(&world, &inbound);
         rig.channel
             .expect_send_text()
-            .withf(|_, _, text| text == "hello")
+            .withf(|_, _, part| part.text == "hello")
             .times(1)
             .returning(|_, _, _| Ok(Some(ExternalMessageId::parse("tg-9").unwrap())));
         rig.ledger

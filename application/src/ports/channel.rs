@@ -1,5 +1,6 @@
 //! The channel port: one messaging platform's inbound side (verify, parse) and outbound side (send).
 
+use crate::format::{Markup, RichText};
 use async_trait::async_trait;
 use domain::{
     DeliveryReport, ExternalChatId, ExternalMessageId, MessageContent, PlatformBinding,
@@ -143,12 +144,18 @@ pub trait Channel: Send + Sync {
     /// The longest text one platform message may carry, in UTF-16 code units.
     fn max_text_len(&self) -> usize;
 
-    /// Sends one part; the platform's id of what it sent, where its reports will name it.
+    /// How the platform marks text up; what a reply's Markdown is written in for it.
+    fn markup(&self) -> Markup {
+        Markup::Plain
+    }
+
+    /// Sends one part, written in the channel's [`Channel::markup`]; the platform's id of what
+    /// it sent, where its reports will name it.
     async fn send_text(
         &self,
         binding: &PlatformBinding,
         to: &Recipient,
-        text: &str,
+        part: &RichText,
     ) -> Result<Option<ExternalMessageId>, SendError>;
 
     /// Shows "typing…" in the chat; best effort.

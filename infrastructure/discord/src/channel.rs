@@ -4,6 +4,7 @@ use crate::commands::global_commands;
 use crate::interaction::parse_interaction;
 use crate::rest::{BuildError, Call, CallError, Rest};
 use crate::signature::{signed_headers, verify_interaction};
+use application::format::{Markup, RichText};
 use application::ports::{
     Channel, Clock, Inbound, InboundRequest, ParseError, Recipient, SendError, SystemClock,
     VerifyError,
@@ -131,13 +132,19 @@ impl Channel for DiscordChannel {
 
     /// Through the interaction token when the message answers one; in the channel when there
     /// is none or Discord no longer knows it (tokens live 15 minutes).
+    /// Discord renders Markdown: the model's goes as it wrote it.
+    fn markup(&self) -> Markup {
+        Markup::Markdown
+    }
+
     async fn send_text(
         &self,
         binding: &PlatformBinding,
         to: &Recipient,
-        text: &str,
+        part: &RichText,
     ) -> Result<Option<ExternalMessageId>, SendError> {
         let credentials = discord_credentials(binding)?;
+        let text = &part.render(Markup::Markdown);
         if let Some(token) = &to.reply_handle {
             match self
                 .answer_interaction(credentials, token.expose(), to.part, text)

@@ -2,6 +2,7 @@
 
 use crate::graph::{BuildError, Graph};
 use crate::signature::{presented_signature, verify_signature};
+use application::format::{Markup, RichText};
 use application::ports::{
     Channel, Inbound, InboundRequest, ParseError, Recipient, SendError, VerifyError,
 };
@@ -22,6 +23,8 @@ pub trait MetaPlatform: Send + Sync + 'static {
     const KIND: PlatformKind;
     /// The longest text one message may carry.
     const MAX_TEXT_LEN: usize;
+    /// How its messages mark text up.
+    const MARKUP: Markup;
 
     /// The binding's credentials, if it is a binding of this platform.
     fn credentials(binding: &PlatformBinding) -> Option<&Self::Credentials>;
@@ -99,15 +102,20 @@ impl<P: MetaPlatform> Channel for MetaChannel<P> {
         P::MAX_TEXT_LEN
     }
 
+    fn markup(&self) -> Markup {
+        P::MARKUP
+    }
+
     async fn send_text(
         &self,
         binding: &PlatformBinding,
         to: &Recipient,
-        text: &str,
+        part: &RichText,
     ) -> Result<Option<ExternalMessageId>, SendError> {
         let credentials = Self::credentials(binding)?;
+        let text = part.render(P::MARKUP);
         let answer = self
-            .call(credentials, P::send_text(credentials, &to.chat, text))
+            .call(credentials, P::send_text(credentials, &to.chat, &text))
             .await?;
         Ok(P::sent_id(&answer).and_then(|id| ExternalMessageId::parse(id).ok()))
     }

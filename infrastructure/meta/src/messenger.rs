@@ -2,6 +2,7 @@
 
 use crate::channel::{GraphCall, MetaChannel, MetaPlatform};
 use crate::inbound::{inbound, notification};
+use application::format::Markup;
 use application::ports::{Inbound, InboundMessage, ParseError};
 use domain::{
     Credentials, ExternalChatId, MessageContent, MessengerCredentials, PlatformBinding,
@@ -23,6 +24,8 @@ impl MetaPlatform for Messenger {
     type Credentials = MessengerCredentials;
     const KIND: PlatformKind = PlatformKind::Messenger;
     const MAX_TEXT_LEN: usize = MESSENGER_MAX_TEXT_LEN;
+    /// Messenger shows text as it is: Markdown's markers are taken out.
+    const MARKUP: Markup = Markup::Plain;
 
     fn credentials(binding: &PlatformBinding) -> Option<&MessengerCredentials> {
         match &binding.credentials {

@@ -2,6 +2,7 @@
 
 use crate::channel::{GraphCall, MetaChannel, MetaPlatform};
 use crate::inbound::{inbound, notification};
+use application::format::Markup;
 use application::ports::{Inbound, InboundMessage, ParseError};
 use domain::{
     Credentials, DeliveryReport, ExternalChatId, ExternalMessageId, MessageContent, MessageStatus,
@@ -26,6 +27,8 @@ impl MetaPlatform for Whatsapp {
     type Credentials = WhatsappCredentials;
     const KIND: PlatformKind = PlatformKind::Whatsapp;
     const MAX_TEXT_LEN: usize = WHATSAPP_MAX_TEXT_LEN;
+    /// WhatsApp's own markers: `*bold*`, `_italic_`, `~strike~`, code.
+    const MARKUP: Markup = Markup::WhatsApp;
 
     fn credentials(binding: &PlatformBinding) -> Option<&WhatsappCredentials> {
         match &binding.credentials {

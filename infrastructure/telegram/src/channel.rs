@@ -1,8 +1,10 @@
 //! `TelegramChannel`: the channel port for Telegram over teloxide-core's Bot API client.
 
+use crate::entities::{entities, refused_markup};
 use crate::errors::outcome;
 use crate::update::parse_update;
 use crate::verify::{verify_secret, SECRET_HEADER};
+use application::format::{Markup, RichText};
 use application::ports::{
     Channel, Inbound, InboundRequest, ParseError, Recipient, SendError, VerifyError,
 };
@@ -11,10 +13,10 @@ use domain::{
     Credentials, ExternalChatId, ExternalMessageId, PlatformBinding, PlatformKind,
     TelegramCredentials,
 };
-use teloxide_core::payloads::SetWebhookSetters as _;
+use teloxide_core::payloads::{SendMessageSetters as _, SetWebhookSetters as _};
 use teloxide_core::prelude::Requester;
 use teloxide_core::types::{AllowedUpdate, ChatAction, ChatId};
-use teloxide_core::Bot;
+use teloxide_core::{Bot, RequestError};
 use url::Url;
 
 /// Telegram's limit for one message's text, in UTF-16 code units.
@@ -124,18 +126,35 @@ impl Channel for TelegramChannel {
         MAX_TEXT_LEN
     }
 
-    /// Plain text: no `parse_mode`, so nothing the model writes is read as markup.
+    /// Styles travel as entities beside the text.
+    fn markup(&self) -> Markup {
+        Markup::Entities
+    }
+
+    /// The text with its styles as entities, never a `parse_mode`: nothing the model writes is
+    /// read as markup. Should Telegram refuse the entities, the text goes once more without them.
     async fn send_text(
         &self,
         binding: &PlatformBinding,
         to: &Recipient,
-        text: &str,
+        part: &RichText,
     ) -> Result<Option<ExternalMessageId>, SendError> {
         let credentials = credentials(binding)?;
-        let result = self
-            .bot(credentials)
-            .send_message(chat_id(&to.chat)?, text)
-            .await;
+        let (bot, chat) = (self.bot(credentials), chat_id(&to.chat)?);
+        let entities = entities(part);
+        let styled = !entities.is_empty();
+        let plain = || bot.send_message(chat, &part.text);
+        let result = match styled {
+            true => plain().entities(entities).await,
+            false => plain().await,
+        };
+        let result = match result {
+            Err(RequestError::Api(error)) if styled && refused_markup(&error) => {
+                tracing::warn!(%error, "Telegram refused the reply's formatting: sending it plain");
+                plain().await
+            }
+            result => result,
+        };
         // Telegram sends no delivery reports, so its message ids are not kept.
         outcome(result, credentials.token.expose()).map(|()| None)
     }

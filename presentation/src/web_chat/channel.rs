@@ -1,6 +1,7 @@
 //! The web chat's channel: replies are stored before delivery and pushed to the visitor's socket
 //! from the events, so there is nothing to send and a delivery simply succeeds.
 
+use application::format::RichText;
 use application::ports::{
     Channel, Inbound, InboundRequest, ParseError, Recipient, SendError, VerifyError,
 };
@@ -37,7 +38,7 @@ impl Channel for WebChatChannel {
         &self,
         _: &PlatformBinding,
         _: &Recipient,
-        _: &str,
+        _: &RichText,
     ) -> Result<Option<ExternalMessageId>, SendError> {
         Ok(None)
     }
@@ -70,7 +71,12 @@ mod tests {
             reply_handle: None,
             part: 0,
         };
-        assert_eq!(channel.send_text(&binding, &to, "hi").await, Ok(None));
+        assert_eq!(
+            channel
+                .send_text(&binding, &to, &RichText::plain("hi"))
+                .await,
+            Ok(None)
+        );
         assert!(channel.max_text_len() >= 100_000);
         assert_eq!(
             channel.verify(&binding, &InboundRequest::default()),

@@ -1,6 +1,7 @@
 //! Integration tests of the Discord channel against a wiremock REST API.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use application::format::{self, RichText};
 use application::ports::{Channel, Recipient, SendError};
 use chrono::Utc;
 use domain::{
@@ -58,10 +59,10 @@ async fn send(
     to: &Recipient,
     text: &str,
 ) -> Result<Option<ExternalMessageId>, SendError> {
-    DiscordChannel::new(format!("{}/api/v10", server.uri()))
-        .unwrap()
-        .send_text(&binding(), to, text)
-        .await
+    let channel = DiscordChannel::new(format!("{}/api/v10", server.uri())).unwrap();
+    let mut parts = format::parts(text, channel.markup(), channel.max_text_len());
+    assert_eq!(parts.len(), 1);
+    channel.send_text(&binding(), to, &parts.remove(0)).await
 }
 
 /// A fake answering every request with `response`.
@@ -130,9 +131,15 @@ async fn a_channel_whose_announced_bucket_is_empty_waits_for_its_reset() {
         .await;
     let channel = DiscordChannel::new(format!("{}/api/v10", server.uri())).unwrap();
     let to = recipient(None, 0);
-    channel.send_text(&binding(), &to, "one").await.unwrap();
+    channel
+        .send_text(&binding(), &to, &RichText::plain("one"))
+        .await
+        .unwrap();
     let started = std::time::Instant::now();
-    channel.send_text(&binding(), &to, "two").await.unwrap();
+    channel
+        .send_text(&binding(), &to, &RichText::plain("two"))
+        .await
+        .unwrap();
     assert!(
         started.elapsed() >= Duration::from_millis(500),
         "waited for the reset: {:?}",
@@ -146,16 +153,58 @@ async fn without_a_handle_the_bot_posts_to_the_channel() {
     Mock::given(method("POST"))
         .and(path(channel_messages()))
         .and(header("authorization", format!("Bot {BOT_TOKEN}").as_str()))
-        .and(body_json(content("from the operator")))
+        .and(body_json(content("from **the** `operator`")))
         .respond_with(message("1003"))
         .expect(1)
         .mount(&server)
         .await;
 
-    let sent = send(&server, &recipient(None, 0), "from the operator")
+    let sent = send(&server, &recipient(None, 0), "from **the** `operator`")
         .await
         .unwrap();
     assert_eq!(sent.unwrap().as_str(), "1003");
+}
+
+#[tokio::test]
+async fn a_code_block_longer_than_a_message_is_closed_and_reopened_across_posts() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(channel_messages()))
+        .respond_with(message("1004"))
+        .mount(&server)
+        .await;
+    let channel = DiscordChannel::new(format!("{}/api/v10", server.uri())).unwrap();
+    let code: String = (0..150).map(|i| format!("print({i:>10})\n")).collect();
+    let markdown = format!("Here:\n```python\n{code}```");
+
+    for part in format::parts(&markdown, channel.markup(), channel.max_text_len()) {
+        let to = recipient(None, 0);
+        channel.send_text(&binding(), &to, &part).await.unwrap();
+    }
+
+    let posted: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|request| serde_json::from_slice::<Value>(&request.body).unwrap())
+        .map(|body| body["content"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(posted.len(), 2, "{posted:?}");
+    assert!(posted[0].starts_with("Here:\n```python\nprint("));
+    assert!(
+        posted[0].ends_with(")\n```"),
+        "closed: {:?}",
+        &posted[0][posted[0].len() - 20..]
+    );
+    assert!(posted[1].starts_with("```python\nprint("), "reopened");
+    assert!(posted[1].ends_with(")\n```"));
+    assert!(posted.iter().all(|text| text.chars().count() <= 2000));
+    let lines: usize = posted
+        .iter()
+        .map(|text| text.matches("print(").count())
+        .sum();
+    assert_eq!(lines, 150, "every line once");
 }
 
 #[tokio::test]
@@ -251,7 +300,11 @@ async fn server_errors_and_unreachable_apis_are_transient() {
     ));
     let gone = DiscordChannel::new("http://127.0.0.1:9/api/v10").unwrap();
     let error = gone
-        .send_text(&binding(), &recipient(Some(INTERACTION_TOKEN), 0), "hi")
+        .send_text(
+            &binding(),
+            &recipient(Some(INTERACTION_TOKEN), 0),
+            &RichText::plain("hi"),
+        )
         .await
         .unwrap_err();
     let SendError::Transient(text) = error else {

@@ -1,6 +1,7 @@
 //! Integration tests of the Messenger and WhatsApp channels against a wiremock Graph API.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use application::format::{self, RichText};
 use application::ports::{Channel, InboundRequest, Recipient, SendError, VerifyError};
 use chrono::Utc;
 use domain::{
@@ -65,9 +66,10 @@ async fn send_whatsapp(
     server: &MockServer,
     text: &str,
 ) -> Result<Option<ExternalMessageId>, SendError> {
-    WhatsappChannel::new(server.uri())
-        .unwrap()
-        .send_text(&whatsapp_binding(), &to("16315551234"), text)
+    let channel = WhatsappChannel::new(server.uri()).unwrap();
+    let part = formatted(&channel, text);
+    channel
+        .send_text(&whatsapp_binding(), &to("16315551234"), &part)
         .await
 }
 
@@ -75,10 +77,18 @@ async fn send_messenger(
     server: &MockServer,
     text: &str,
 ) -> Result<Option<ExternalMessageId>, SendError> {
-    MessengerChannel::new(server.uri())
-        .unwrap()
-        .send_text(&messenger_binding(), &to("1254459154682919"), text)
+    let channel = MessengerChannel::new(server.uri()).unwrap();
+    let part = formatted(&channel, text);
+    channel
+        .send_text(&messenger_binding(), &to("1254459154682919"), &part)
         .await
+}
+
+/// The one part `channel` is sent for `markdown`.
+fn formatted(channel: &dyn Channel, markdown: &str) -> RichText {
+    let mut parts = format::parts(markdown, channel.markup(), channel.max_text_len());
+    assert_eq!(parts.len(), 1);
+    parts.remove(0)
 }
 
 fn sent_ok() -> ResponseTemplate {
@@ -86,7 +96,7 @@ fn sent_ok() -> ResponseTemplate {
 }
 
 #[tokio::test]
-async fn whatsapp_sends_a_text_once_with_a_bearer_token() {
+async fn whatsapp_sends_markdown_in_its_own_markers_once_with_a_bearer_token() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(format!("/{PHONE_NUMBER_ID}/messages")))
@@ -99,19 +109,21 @@ async fn whatsapp_sends_a_text_once_with_a_bearer_token() {
             "recipient_type": "individual",
             "to": "16315551234",
             "type": "text",
-            "text": {"body": "hi *there*", "preview_url": false}
+            "text": {"body": "hi *there*, _you_ ~old~", "preview_url": false}
         })))
         .respond_with(sent_ok())
         .expect(1)
         .mount(&server)
         .await;
 
-    let sent = send_whatsapp(&server, "hi *there*").await.unwrap();
+    let sent = send_whatsapp(&server, "hi **there**, *you* ~~old~~")
+        .await
+        .unwrap();
     assert_eq!(sent.unwrap().as_str(), "wamid.X");
 }
 
 #[tokio::test]
-async fn messenger_sends_a_response_once_with_the_page_token() {
+async fn messenger_sends_plain_text_once_with_the_page_token() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/me/messages"))
@@ -122,7 +134,7 @@ async fn messenger_sends_a_response_once_with_the_page_token() {
         .and(body_json(json!({
             "recipient": {"id": "1254459154682919"},
             "messaging_type": "RESPONSE",
-            "message": {"text": "hello", "metadata": "switchboard"}
+            "message": {"text": "hello there (https://example.com)", "metadata": "switchboard"}
         })))
         .respond_with(
             ResponseTemplate::new(200)
@@ -132,7 +144,9 @@ async fn messenger_sends_a_response_once_with_the_page_token() {
         .mount(&server)
         .await;
 
-    let sent = send_messenger(&server, "hello").await.unwrap();
+    let sent = send_messenger(&server, "hello **[there](https://example.com)**")
+        .await
+        .unwrap();
     assert_eq!(sent.unwrap().as_str(), "m_1");
 }
 
@@ -148,7 +162,7 @@ async fn a_graph_url_with_a_version_path_is_kept() {
     let channel = WhatsappChannel::new(format!("{}/v21.0/", server.uri())).unwrap();
 
     channel
-        .send_text(&whatsapp_binding(), &to("1"), "hi")
+        .send_text(&whatsapp_binding(), &to("1"), &RichText::plain("hi"))
         .await
         .unwrap();
 }
@@ -212,7 +226,9 @@ async fn an_unreachable_graph_is_transient_and_hides_the_token() {
         .port();
     let channel = WhatsappChannel::new(format!("http://127.0.0.1:{closed_port}")).unwrap();
 
-    let result = channel.send_text(&whatsapp_binding(), &to("1"), "hi").await;
+    let result = channel
+        .send_text(&whatsapp_binding(), &to("1"), &RichText::plain("hi"))
+        .await;
 
     let Err(SendError::Transient(message)) = result else {
         panic!("expected a transient failure, got {result:?}");
@@ -270,7 +286,9 @@ async fn a_binding_of_another_platform_is_refused_without_a_call() {
     let server = graph(sent_ok()).await;
     let channel = MessengerChannel::new(server.uri()).unwrap();
 
-    let result = channel.send_text(&whatsapp_binding(), &to("1"), "hi").await;
+    let result = channel
+        .send_text(&whatsapp_binding(), &to("1"), &RichText::plain("hi"))
+        .await;
 
     assert!(matches!(result, Err(SendError::Permanent(_))), "{result:?}");
     assert!(server.received_requests().await.unwrap().is_empty());

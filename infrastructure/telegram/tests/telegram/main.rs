@@ -1,6 +1,7 @@
 //! Integration tests of the Telegram channel against a wiremock Bot API.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use application::format::{self, RichText};
 use application::ports::{
     Channel, InboundRequest, PollError, Recipient, SendError, UpdateBatch, UpdateSource,
     VerifyError,
@@ -10,7 +11,7 @@ use domain::{BotId, Credentials, ExternalChatId, PlatformBinding, TelegramCreden
 use serde_json::{json, Value};
 use std::time::Duration;
 use switchboard_telegram::{TelegramChannel, TelegramPoller};
-use wiremock::matchers::{body_partial_json, method};
+use wiremock::matchers::{body_partial_json, body_string_contains, method};
 use wiremock::{Match, Mock, MockServer, Request, ResponseTemplate};
 
 const TOKEN: &str = "123456:ABC-test_token-DEF1234ghIkl-zyx57W2";
@@ -74,9 +75,24 @@ fn channel(server: &MockServer) -> TelegramChannel {
 
 async fn send(server: &MockServer) -> Result<(), SendError> {
     channel(server)
-        .send_text(&binding(), &to(), "hi *there*")
+        .send_text(&binding(), &to(), &RichText::plain("hi *there*"))
         .await
         .map(|id| assert_eq!(id, None, "Telegram's message ids are not kept"))
+}
+
+fn plain(text: &str) -> RichText {
+    RichText::plain(text)
+}
+
+/// The one part Telegram is sent for `markdown`.
+fn formatted(markdown: &str) -> RichText {
+    let mut parts = format::parts(
+        markdown,
+        TelegramChannel::new("http://x").unwrap().markup(),
+        4096,
+    );
+    assert_eq!(parts.len(), 1);
+    parts.remove(0)
 }
 
 async fn only_body(server: &MockServer) -> Vec<u8> {
@@ -102,6 +118,77 @@ async fn send_text_posts_plain_text_to_the_chat() {
 
     let body: Value = serde_json::from_slice(&only_body(&server).await).unwrap();
     assert!(body.get("parse_mode").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn markdown_goes_as_text_and_entities_never_as_a_parse_mode() {
+    let server = bot_api(
+        "sendMessage",
+        ResponseTemplate::new(200).set_body_json(sent_message()),
+    )
+    .await;
+    let part =
+        formatted("**Note:** run `make` [here](https://example.com/a_b)\n\n```sh\nmake all\n```");
+
+    channel(&server)
+        .send_text(&binding(), &to(), &part)
+        .await
+        .unwrap();
+
+    let body: Value = serde_json::from_slice(&only_body(&server).await).unwrap();
+    assert_eq!(body["text"], "Note: run make here\n\nmake all");
+    assert_eq!(
+        body["entities"],
+        json!([
+            {"type": "bold", "offset": 0, "length": 5},
+            {"type": "code", "offset": 10, "length": 4},
+            {"type": "text_link", "offset": 15, "length": 4, "url": "https://example.com/a_b"},
+            {"type": "pre", "offset": 21, "length": 8, "language": "sh"},
+        ])
+    );
+    assert!(body.get("parse_mode").is_none(), "{body}");
+}
+
+#[tokio::test]
+async fn formatting_telegram_refuses_is_sent_again_once_as_plain_text() {
+    let server = MockServer::start().await;
+    let refusal = api_error(
+        400,
+        "Bad Request: can't parse entities: wrong entity offset",
+    );
+    Mock::given(method("POST"))
+        .and(body_string_contains("entities"))
+        .respond_with(refusal)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(sent_message()))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let sent = channel(&server)
+        .send_text(&binding(), &to(), &formatted("**hi** there"))
+        .await;
+
+    assert_eq!(sent, Ok(None));
+    let requests = server.received_requests().await.unwrap();
+    let last: Value = serde_json::from_slice(&requests[1].body).unwrap();
+    assert_eq!(last, json!({"chat_id": 42, "text": "hi there"}));
+}
+
+#[tokio::test]
+async fn a_refusal_of_a_text_without_entities_is_not_sent_again() {
+    let refusal = api_error(400, "Bad Request: can't parse entities: odd");
+    let server = bot_api("sendMessage", refusal).await;
+
+    let sent = channel(&server)
+        .send_text(&binding(), &to(), &plain("hi"))
+        .await;
+
+    assert!(matches!(sent, Err(SendError::Permanent(_))), "{sent:?}");
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -173,7 +260,7 @@ async fn an_unreachable_api_is_transient_and_hides_the_token() {
         .port();
     let channel = TelegramChannel::new(format!("http://127.0.0.1:{closed_port}")).unwrap();
 
-    let result = channel.send_text(&binding(), &to(), "hi").await;
+    let result = channel.send_text(&binding(), &to(), &plain("hi")).await;
 
     let Err(SendError::Transient(message)) = result else {
         panic!("expected a transient failure, got {result:?}");

@@ -1,6 +1,7 @@
 //! Test doubles of the ports that are not stores: a Telegram-like channel, no events, a clock
 //! and a timer, and fixed health checks.
 
+use application::format::RichText;
 use application::ports::{
     Channel, Clock, EventPublisher, EventSubscriber, Followed, HealthCheck, Inbound,
     InboundMessage, InboundRequest, ParseError, Recipient, SendError, Timer, VerifyError,
@@ -66,7 +67,7 @@ impl Channel for FakeTelegram {
         &self,
         _binding: &PlatformBinding,
         _to: &Recipient,
-        _text: &str,
+        _part: &RichText,
     ) -> Result<Option<ExternalMessageId>, SendError> {
         Ok(None)
     }
