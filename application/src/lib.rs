@@ -15,7 +15,7 @@ pub mod shutdown;
 // Every module keeps its path at the crate's root (`application::generate_reply`, …).
 pub use admin::{
     api_keys, bind_platform, bots, end_conversation, handoff, idempotency, operator_message,
-    providers, setup, status,
+    proactive, providers, setup, status,
 };
 pub use channels::{gateway_supervisor, poll_supervisor, poll_updates, rate_limit, web_chat};
 pub use observability::{counted_leases, metrics, scrape};
@@ -44,6 +44,7 @@ pub use jobs::{DeadEnd, Gone, Lookup, LookupError, Step};
 pub use operator_message::{OperatorMessageError, SendOperatorMessage};
 pub use poll_supervisor::{PollSupervisor, PollSupervisorPorts, PollSupervisorSettings};
 pub use poll_updates::{PollPorts, PollSettings, PollUpdates};
+pub use proactive::{Proactive, ProactiveError, ProactivePorts, SendProactive};
 pub use provider_models::ProviderModels;
 pub use providers::{ProviderAdmin, ProviderError};
 pub use rate_limit::LocalRateLimiter;

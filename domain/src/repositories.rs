@@ -147,6 +147,14 @@ pub trait MessageRepository: Send + Sync {
         conversation_id: ConversationId,
         limit: u32,
     ) -> Result<Vec<Message>, RepoError>;
+    /// When the chat last wrote to the bot on `platform`, in any of its conversations; `None`
+    /// when it never did.
+    async fn last_inbound_at(
+        &self,
+        bot_id: BotId,
+        platform: PlatformKind,
+        chat: &ExternalChatId,
+    ) -> Result<Option<DateTime<Utc>>, RepoError>;
     /// Records the moderation categories that flagged a message; `false` when it is gone.
     async fn flag(&self, id: MessageId, categories: &[String]) -> Result<bool, RepoError>;
     /// Marks an inbound message [`MessageStatus::RateLimited`]; `false` when it is gone.

@@ -8,8 +8,8 @@ use application::ports::{
 use application::status::ReadStatus;
 use application::{
     ApiKeys, BindPlatform, BotAdmin, EndConversation, EventFeed, FirstAdmin, Handoff, Idempotency,
-    Intake, ProviderAdmin, ReceiveWebhook, Scrape, SendOperatorMessage, Stores, VisitorTokens,
-    WebChat, WebChatPorts, WebChatSettings,
+    Intake, ProactivePorts, ProviderAdmin, ReceiveWebhook, Scrape, SendOperatorMessage,
+    SendProactive, Stores, VisitorTokens, WebChat, WebChatPorts, WebChatSettings,
 };
 use domain::repositories::{
     ApiKeyRepository, BindingRepository, BotRepository, ConversationRepository, MessageRepository,
@@ -28,6 +28,8 @@ pub struct AppState {
     /// Trades the setup token a fresh server logs for its first admin key.
     pub first_admin: Arc<FirstAdmin>,
     pub send_message: Arc<SendOperatorMessage>,
+    /// `POST /api/v1/bots/{id}/messages`: the bot writes first.
+    pub proactive: Arc<SendProactive>,
     pub end_conversation: Arc<EndConversation>,
     pub handoff: Arc<Handoff>,
     /// `GET /api/v1/status`: the breakers and the queue.
@@ -176,6 +178,7 @@ impl AppState {
             first_admin: Arc::new(FirstAdmin::new(api_keys.clone(), clock.clone())),
             api_keys,
             send_message: Arc::new(send_message(&stores, &ports)),
+            proactive: Arc::new(proactive(&stores, &ports)),
             end_conversation: Arc::new(EndConversation::new(
                 stores.conversations.clone(),
                 ports.publisher.clone(),
@@ -236,6 +239,17 @@ fn send_message(stores: &StateStores, ports: &StatePorts) -> SendOperatorMessage
         ports.publisher.clone(),
         ports.clock.clone(),
     )
+}
+
+fn proactive(stores: &StateStores, ports: &StatePorts) -> SendProactive {
+    SendProactive::new(ProactivePorts {
+        bots: stores.bots.clone(),
+        bindings: stores.bindings.clone(),
+        messages: stores.messages.clone(),
+        ledger: stores.ledger.clone(),
+        events: ports.publisher.clone(),
+        clock: ports.clock.clone(),
+    })
 }
 
 /// The web chat's socket and REST channel; their messages go in through `receive`.

@@ -17,6 +17,7 @@ mod meta;
 mod moderation;
 mod operator;
 mod pacing;
+mod proactive;
 mod providers;
 mod rate_limits;
 mod reliability;

@@ -1,4 +1,4 @@
-//! The admin API's use cases: bots, providers, bindings, API keys, operator messages, handoffs, first setup, `Idempotency-Key`s and the operations status.
+//! The admin API's use cases: bots, providers, bindings, API keys, operator messages, messages the bot starts, handoffs, first setup, `Idempotency-Key`s and the operations status.
 
 pub mod api_keys;
 pub mod bind_platform;
@@ -7,6 +7,7 @@ pub mod end_conversation;
 pub mod handoff;
 pub mod idempotency;
 pub mod operator_message;
+pub mod proactive;
 pub mod providers;
 pub mod setup;
 pub mod status;

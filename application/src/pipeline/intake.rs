@@ -456,6 +456,14 @@ mod tests {
             unreachable!("not an intake write")
         }
 
+        async fn start_outbound(
+            &self,
+            _: &domain::Conversation,
+            _: &domain::Message,
+        ) -> Result<domain::Message, RepoError> {
+            unreachable!("not an intake write")
+        }
+
         async fn hand_back(
             &self,
             _: domain::ConversationId,

@@ -4,8 +4,8 @@ use crate::ports::ClaimedJob;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
-    BotId, ConversationId, ExternalChatId, ExternalMessageId, Message, MessageContent, MessageId,
-    PlatformKind, RepoError, Secret,
+    BotId, Conversation, ConversationId, ExternalChatId, ExternalMessageId, Message,
+    MessageContent, MessageId, PlatformKind, RepoError, Secret,
 };
 
 /// What became of a reply job when its answer was stored.
@@ -88,6 +88,16 @@ pub trait Ledger: Send + Sync {
     /// job at the end of the conversation's lane, so it goes out in order with the bot's
     /// replies. `false` when the conversation has ended or is gone, and nothing was written.
     async fn queue_outbound(&self, message: &Message) -> Result<bool, RepoError>;
+
+    /// In one transaction: the chat's active conversation, or `conversation` started for it
+    /// when it has none (a rival's started meanwhile wins), then `message` stored in it and
+    /// its `deliver` job enqueued at the end of its lane. The message as stored, in the
+    /// conversation it went to.
+    async fn start_outbound(
+        &self,
+        conversation: &Conversation,
+        message: &Message,
+    ) -> Result<Message, RepoError>;
 
     /// In one transaction, while the conversation is active and handed off: give it back to
     /// the bot (`assigned_to` cleared; `handed_off_at` keeps when it last was handed off), and

@@ -222,7 +222,7 @@ fn chat_and_id(row: &QueryResult) -> Result<(Chat, String), RepoError> {
 /// The upserts of step 1. The rival of a conflict stays as it is (`updated_at` is set to
 /// itself), but the update locks its row and makes `RETURNING` return it. On PostgreSQL the
 /// statement goes on to take the lanes' advisory locks once it has every row lock.
-fn upserts(
+pub(crate) fn upserts(
     backend: DbBackend,
     rows: Vec<conversations::ActiveModel>,
 ) -> Result<Vec<Statement>, RepoError> {

@@ -5,21 +5,21 @@
 use crate::conversations::heard_at;
 use crate::entities::{conversations, messages};
 use crate::errors::repo_err;
-use crate::intake::record_batch;
-use crate::mapping::{message_row, millis, parse};
+use crate::intake::{record_batch, upserts};
+use crate::mapping::{conversation_row, message_row, millis, parse};
 use crate::queue::enqueue;
 use crate::{replies, SeaStore};
 use application::ports::{ClaimedJob, InboundRecord, JobPayload, Ledger, Recorded, ReplyStored};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{
-    ConversationId, ConversationMode, ConversationStatus, Direction, ExternalMessageId, Message,
-    MessageId, RepoError,
+    Conversation, ConversationId, ConversationMode, ConversationStatus, Direction,
+    ExternalMessageId, Message, MessageId, RepoError,
 };
 use sea_orm::sea_query::{CaseStatement, Expr, Func, OnConflict};
 use sea_orm::{
-    ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
-    UpdateMany,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait, UpdateMany,
 };
 use std::collections::BTreeMap;
 
@@ -33,6 +33,37 @@ pub(crate) fn one_active_per_chat() -> OnConflict {
         .target_and_where(Expr::cust("status = 'active'"))
         .do_nothing()
         .to_owned()
+}
+
+/// Inserts an outbound message and enqueues its `deliver` job at the end of its conversation's
+/// lane.
+async fn store_and_deliver(tx: &DatabaseTransaction, message: &Message) -> Result<(), RepoError> {
+    messages::Entity::insert(message_row(message)?)
+        .exec_without_returning(tx)
+        .await
+        .map_err(repo_err)?;
+    let lane = lane_of(message.conversation_id);
+    let deliver = delivery_of(message);
+    enqueue(tx, &lane, &deliver, message.bot_id, message.created_at).await
+}
+
+/// The id of the chat's active conversation: `conversation`, inserted now, or the rival that
+/// holds the chat already (as intake upserts it, lane lock included on PostgreSQL).
+async fn active_or_started(
+    tx: &DatabaseTransaction,
+    conversation: &Conversation,
+) -> Result<ConversationId, RepoError> {
+    let backend = tx.get_database_backend();
+    let rows = vec![conversation_row(conversation)];
+    for statement in upserts(backend, rows)? {
+        if let Some(row) = tx.query_one(statement).await.map_err(repo_err)? {
+            let id: String = row.try_get("", "id").map_err(repo_err)?;
+            return parse("conversations.id", &id);
+        }
+    }
+    Err(RepoError::Unavailable(
+        "the chat's conversation was neither started nor found".to_owned(),
+    ))
 }
 
 /// Moves the conversation's `updated_at` forward to `at`. On PostgreSQL this also locks its
@@ -196,15 +227,29 @@ impl Ledger for SeaStore {
             rollback(tx).await?;
             return Ok(false);
         }
-        messages::Entity::insert(message_row(message)?)
-            .exec_without_returning(&tx)
-            .await
-            .map_err(repo_err)?;
-        let lane = lane_of(message.conversation_id);
-        let deliver = delivery_of(message);
-        enqueue(&tx, &lane, &deliver, message.bot_id, message.created_at).await?;
+        store_and_deliver(&tx, message).await?;
         commit(tx).await?;
         Ok(true)
+    }
+
+    async fn start_outbound(
+        &self,
+        conversation: &Conversation,
+        message: &Message,
+    ) -> Result<Message, RepoError> {
+        let tx = begin(self).await?;
+        let conversation_id = active_or_started(&tx, conversation).await?;
+        let message = Message {
+            conversation_id,
+            ..message.clone()
+        };
+        let touched = touching(conversation_id, message.created_at)
+            .exec(&tx)
+            .await;
+        touched.map_err(repo_err)?;
+        store_and_deliver(&tx, &message).await?;
+        commit(tx).await?;
+        Ok(message)
     }
 
     async fn hand_back(

@@ -23,7 +23,10 @@ fn time(what: &str, millis: i64) -> Result<DateTime<Utc>, RepoError> {
     DateTime::from_timestamp_millis(millis).ok_or_else(|| corrupt(what, "time out of range"))
 }
 
-fn time_opt(what: &str, millis: Option<i64>) -> Result<Option<DateTime<Utc>>, RepoError> {
+pub(crate) fn time_opt(
+    what: &str,
+    millis: Option<i64>,
+) -> Result<Option<DateTime<Utc>>, RepoError> {
     millis.map(|at| time(what, at)).transpose()
 }
 

@@ -3,15 +3,16 @@
 use crate::entities::messages::{self, Column, Entity};
 use crate::entities::{bots, conversations};
 use crate::errors::repo_err;
-use crate::mapping::{bot as bot_of, conversation as conversation_of, message, to_json};
+use crate::mapping::{bot as bot_of, conversation as conversation_of, message, time_opt, to_json};
 use crate::{paging, SeaStore};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use domain::repositories::{MessageInContext, MessageRepository};
 use domain::{
-    BotId, ConversationId, DeliveryReport, Direction, ExternalMessageId, Message, MessageId,
-    MessageStatus, Page, PageRequest, PlatformKind, RepoError,
+    BotId, ConversationId, DeliveryReport, Direction, ExternalChatId, ExternalMessageId, Message,
+    MessageId, MessageStatus, Page, PageRequest, PlatformKind, RepoError,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
     QueryFilter, QueryOrder, QuerySelect, Select, Statement, TransactionTrait, Value,
@@ -164,6 +165,32 @@ impl MessageRepository for SeaStore {
             .await
             .map_err(repo_err)?;
         rows.into_iter().map(message).collect()
+    }
+
+    async fn last_inbound_at(
+        &self,
+        bot_id: BotId,
+        platform: PlatformKind,
+        chat: &ExternalChatId,
+    ) -> Result<Option<DateTime<Utc>>, RepoError> {
+        use conversations::Column as Conversation;
+        let chat_conversations = Query::select()
+            .column(Conversation::Id)
+            .from(conversations::Entity)
+            .and_where(Conversation::BotId.eq(bot_id.to_string()))
+            .and_where(Conversation::Platform.eq(platform.as_str()))
+            .and_where(Conversation::ExternalChatId.eq(chat.as_str()))
+            .to_owned();
+        let latest: Option<Option<i64>> = Entity::find()
+            .select_only()
+            .column_as(Column::CreatedAt.max(), "latest")
+            .filter(Column::ConversationId.in_subquery(chat_conversations))
+            .filter(Column::Direction.eq(Direction::Inbound.as_str()))
+            .into_tuple()
+            .one(self.db())
+            .await
+            .map_err(repo_err)?;
+        time_opt("messages.created_at", latest.flatten())
     }
 
     async fn flag(&self, id: MessageId, categories: &[String]) -> Result<bool, RepoError> {

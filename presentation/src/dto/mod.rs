@@ -8,6 +8,7 @@ pub mod guardrails;
 pub mod page;
 mod patch;
 pub mod platforms;
+pub mod proactive;
 pub mod providers;
 pub mod status;
 pub mod summary;
@@ -22,6 +23,7 @@ pub use conversations::{
 };
 pub use page::{ListBody, PageBody, PageQuery};
 pub use platforms::{credentials_from, BindingBody};
+pub use proactive::StartMessage;
 pub use providers::{CreateProvider, ProviderBody, UpdateProvider};
 pub use summary::{SummaryBody, SummaryQuery};
 pub use usage::{GroupByQuery, UsageBody, UsageSeriesBody};

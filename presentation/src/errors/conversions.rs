@@ -2,8 +2,8 @@
 
 use super::ApiError;
 use application::{
-    ApiKeyError, BindError, BotError, HandoffError, OperatorMessageError, ProviderError,
-    ReceiveError, SubscribeError, WebChatError,
+    ApiKeyError, BindError, BotError, HandoffError, OperatorMessageError, ProactiveError,
+    ProviderError, ReceiveError, SubscribeError, WebChatError,
 };
 use domain::RepoError;
 
@@ -79,6 +79,18 @@ impl From<SubscribeError> for ApiError {
             }
             SubscribeError::Refused => Self::SubscriptionRefused,
             SubscribeError::Unavailable(cause) => Self::Unavailable(cause.to_string()),
+        }
+    }
+}
+
+impl From<ProactiveError> for ApiError {
+    fn from(err: ProactiveError) -> Self {
+        match err {
+            ProactiveError::Invalid(err) => err.into(),
+            ProactiveError::BotNotFound(_) => Self::not_found("bot"),
+            ProactiveError::NotBound { platform, .. } => Self::PlatformNotBound(platform),
+            ProactiveError::WindowClosed { .. } => Self::WindowClosed(err.to_string()),
+            ProactiveError::Storage(err) => err.into(),
         }
     }
 }

@@ -83,8 +83,10 @@ pub enum ApiError {
     ConversationEnded,
     #[error("a bot uses this provider: point it at another (or at none) first")]
     ProviderInUse,
-    #[error("the bot is no longer bound to {}", .0.as_str())]
+    #[error("the bot is not bound to {}", .0.as_str())]
     PlatformNotBound(PlatformKind),
+    #[error("{0}")]
+    WindowClosed(String),
     #[error("Idempotency-Key {0}")]
     InvalidIdempotencyKey(String),
     #[error("this Idempotency-Key was first used for a different request")]

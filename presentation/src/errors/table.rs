@@ -74,6 +74,11 @@ impl ApiError {
             Self::PlatformNotBound(_) => {
                 kind(S::CONFLICT, "platform_not_bound", "Platform not bound")
             }
+            Self::WindowClosed(_) => kind(
+                S::UNPROCESSABLE_ENTITY,
+                "window_closed",
+                "Messaging window closed",
+            ),
             Self::IdempotencyKeyInUse => kind(
                 S::CONFLICT,
                 "idempotency_key_in_use",

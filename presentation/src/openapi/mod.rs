@@ -11,8 +11,8 @@ use crate::dto::{
 };
 use crate::errors::{FieldError, Problem};
 use crate::routes::{
-    api_keys, bots, chat, conversations, health, metrics, platforms, providers, setup, status,
-    webhooks,
+    api_keys, bots, chat, conversations, health, metrics, platforms, proactive, providers, setup,
+    status, webhooks,
 };
 use serde_json::{json, Value};
 use std::sync::LazyLock;
@@ -60,6 +60,7 @@ use utoipa::OpenApi;
         conversations::messages,
         conversations::send,
         conversations::message,
+        proactive::start,
         api_keys::create,
         api_keys::list,
         api_keys::revoke,
@@ -84,6 +85,7 @@ use utoipa::OpenApi;
         ConversationBody,
         MessageBody,
         SendMessage,
+        crate::dto::StartMessage,
         HandOff,
         Release,
         crate::routes::setup::SetupRequest,

@@ -12,7 +12,7 @@ use crate::openapi::schemas::Id;
 use crate::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::{web, HttpResponse};
-use domain::{Conversation, ConversationId, MessageId};
+use domain::{Conversation, ConversationId, Message, MessageId};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/conversations").route(web::get().to(list)))
@@ -185,13 +185,18 @@ async fn send(
 ) -> Result<HttpResponse, ApiError> {
     let text = body.into_inner().into_text()?;
     let message = state.send_message.send(*id, &text).await?;
+    Ok(accepted(message))
+}
+
+/// 202 with a stored outbound message, its `Location` where its delivery can be followed.
+pub(crate) fn accepted(message: Message) -> HttpResponse {
     let location = format!(
         "/api/v1/conversations/{}/messages/{}",
         message.conversation_id, message.id
     );
-    Ok(HttpResponse::Accepted()
+    HttpResponse::Accepted()
         .insert_header((LOCATION, location))
-        .json(MessageBody::from(message)))
+        .json(MessageBody::from(message))
 }
 
 /// Read one message, with its delivery status.

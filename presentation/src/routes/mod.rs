@@ -9,6 +9,7 @@ pub mod docs;
 pub mod health;
 pub mod metrics;
 pub mod platforms;
+pub mod proactive;
 pub mod providers;
 pub mod setup;
 pub mod status;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(platforms::configure)
                 .configure(providers::configure)
                 .configure(conversations::configure)
+                .configure(proactive::configure)
                 .configure(api_keys::configure)
                 .configure(status::configure),
         );

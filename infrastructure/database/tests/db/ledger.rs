@@ -408,6 +408,91 @@ async fn an_operator_message_to_an_ended_or_unknown_conversation_writes_nothing(
     }
 }
 
+#[tokio::test]
+async fn a_message_the_bot_starts_goes_into_the_active_conversation_or_a_new_one() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let active = conversation_of(&store, receive(&store, bot, "chat", "m1").await).await;
+        let chat = active.external_chat_id.clone();
+        let proposed = Conversation::start(bot, active.platform, chat.clone(), at(5));
+
+        let first = Message::operator(&proposed, "news", at(5));
+        let stored = store.start_outbound(&proposed, &first).await.unwrap();
+        assert_eq!(stored.conversation_id, active.id, "{}", db.backend());
+        let read = MessageRepository::get(&store, first.id).await.unwrap();
+        assert_eq!(read, Some(stored));
+        let conversations = "SELECT COUNT(*) FROM conversations";
+        assert_eq!(count(&store, conversations).await, 1, "none started");
+
+        store.end(active.id, at(6)).await.unwrap();
+        let fresh = Conversation::start(bot, active.platform, chat, at(7));
+        let second = Message::operator(&fresh, "more news", at(7));
+        let stored = store.start_outbound(&fresh, &second).await.unwrap();
+        assert_eq!(stored.conversation_id, fresh.id);
+        let started = ConversationRepository::get(&store, fresh.id).await.unwrap();
+        assert!(started.unwrap().is_active());
+        let reply = claim_at(&store, 8).await.unwrap();
+        assert_eq!(
+            reply.payload,
+            JobPayload::Reply {
+                message_id: message_id_of(&store, "m1").await
+            }
+        );
+        assert!(store.complete(&reply).await.unwrap());
+        let mut lanes = Vec::new();
+        while let Some(job) = claim_at(&store, 8).await {
+            lanes.push((job.payload.clone(), job.lane.clone()));
+            assert!(store.complete(&job).await.unwrap());
+        }
+        assert_eq!(
+            lanes,
+            vec![
+                (delivery(first.id), active.id.to_string()),
+                (delivery(second.id), fresh.id.to_string()),
+            ],
+            "each delivered in its conversation's lane"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_last_inbound_message_of_a_chat_is_found_across_its_conversations() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let chat = domain::ExternalChatId::parse("chat").unwrap();
+        let telegram = domain::PlatformKind::Telegram;
+        let never = store.last_inbound_at(bot, telegram, &chat).await.unwrap();
+        assert_eq!(never, None, "{}", db.backend());
+
+        store
+            .record_inbound(&record(bot, "chat", "m1", 10))
+            .await
+            .unwrap();
+        let later = store.record_inbound(&record(bot, "chat", "m2", 20)).await;
+        let ended = conversation_of(&store, later.unwrap()).await;
+        store.end(ended.id, at(21)).await.unwrap();
+        let proposed = Conversation::start(bot, telegram, chat.clone(), at(30));
+        let note = Message::operator(&proposed, "the bot writing is not the chat", at(30));
+        store.start_outbound(&proposed, &note).await.unwrap();
+        let other_chat = record(bot, "other", "m3", 40);
+        store.record_inbound(&other_chat).await.unwrap();
+
+        let last = store.last_inbound_at(bot, telegram, &chat).await.unwrap();
+        assert_eq!(last, Some(at(20)), "{}", db.backend());
+        let elsewhere = store
+            .last_inbound_at(bot, domain::PlatformKind::Whatsapp, &chat)
+            .await;
+        assert_eq!(elsewhere.unwrap(), None);
+    }
+}
+
+async fn message_id_of(store: &database::SeaStore, external_id: &str) -> domain::MessageId {
+    let sql = format!("SELECT id FROM messages WHERE external_id = '{external_id}'");
+    text(store, &sql).await.unwrap().parse().unwrap()
+}
+
 fn delivery(message_id: domain::MessageId) -> JobPayload {
     JobPayload::Deliver {
         message_id,

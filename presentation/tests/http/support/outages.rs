@@ -172,6 +172,14 @@ impl Ledger for WatchedLedger {
         self.write(1)?;
         self.store.queue_outbound(message).await
     }
+    async fn start_outbound(
+        &self,
+        conversation: &domain::Conversation,
+        message: &Message,
+    ) -> Result<Message, RepoError> {
+        self.write(1)?;
+        self.store.start_outbound(conversation, message).await
+    }
     async fn hand_back(
         &self,
         id: ConversationId,

@@ -1,0 +1,283 @@
+//! Use case: the bot writes first — a message to a chat, in its active conversation or a new one, through the durable delivery path.
+
+use crate::operator_message::valid_text;
+use crate::ports::{Clock, EventPublisher, Ledger};
+use chrono::{DateTime, Duration, Utc};
+use domain::repositories::{BindingRepository, BotRepository, MessageRepository};
+use domain::{
+    BotId, Conversation, DomainEvent, ExternalChatId, Message, PlatformKind, RepoError,
+    ValidationError,
+};
+use std::sync::Arc;
+use thiserror::Error;
+
+/// How long after a user's last message Meta's platforms let a business send free text.
+pub const META_WINDOW: Duration = Duration::hours(24);
+
+/// A message the bot starts: to whom, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proactive {
+    pub platform: PlatformKind,
+    pub chat: ExternalChatId,
+    pub text: String,
+}
+
+#[derive(Debug, Error)]
+pub enum ProactiveError {
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    #[error("bot {0} not found")]
+    BotNotFound(BotId),
+    #[error("bot {bot_id} is not bound to {platform}")]
+    NotBound {
+        bot_id: BotId,
+        platform: PlatformKind,
+    },
+    /// Meta's 24-hour window has closed: the platform would refuse free text.
+    #[error("{platform} takes free text only within 24 hours of the chat's last message, and it last wrote at {last_inbound}")]
+    WindowClosed {
+        platform: PlatformKind,
+        last_inbound: DateTime<Utc>,
+    },
+    #[error(transparent)]
+    Storage(#[from] RepoError),
+}
+
+pub struct SendProactive {
+    ports: ProactivePorts,
+}
+
+/// The repositories and ports [`SendProactive`] reads and writes through.
+pub struct ProactivePorts {
+    pub bots: Arc<dyn BotRepository>,
+    pub bindings: Arc<dyn BindingRepository>,
+    pub messages: Arc<dyn MessageRepository>,
+    pub ledger: Arc<dyn Ledger>,
+    pub events: Arc<dyn EventPublisher>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl SendProactive {
+    pub fn new(ports: ProactivePorts) -> Self {
+        Self { ports }
+    }
+
+    /// Stores the text as the bot's outbound message in the chat's active conversation (one is
+    /// started when it has none) and queues its delivery behind what is queued there; returns
+    /// the stored (pending) message. Refused, with nothing written, for a platform the bot is
+    /// not bound to, a chat that never wrote to the bot where the platform lets a bot write
+    /// only to those, and a WhatsApp or Messenger chat whose 24-hour window has closed.
+    #[tracing::instrument(skip_all, fields(bot_id = %bot_id, platform = %request.platform))]
+    pub async fn send(
+        &self,
+        bot_id: BotId,
+        request: &Proactive,
+    ) -> Result<Message, ProactiveError> {
+        let text = valid_text(&request.text)?;
+        let platform = request.platform;
+        if platform == PlatformKind::WebChat {
+            let reason = "the web chat's visitors cannot be written to first";
+            return Err(ValidationError::new("platform", reason).into());
+        }
+        self.ports
+            .bots
+            .get(bot_id)
+            .await?
+            .ok_or(ProactiveError::BotNotFound(bot_id))?;
+        if self.ports.bindings.get(bot_id, platform).await?.is_none() {
+            return Err(ProactiveError::NotBound { bot_id, platform });
+        }
+        let now = self.ports.clock.now();
+        self.check_window(bot_id, request, now).await?;
+        let conversation = Conversation::start(bot_id, platform, request.chat.clone(), now);
+        let message = Message::operator(&conversation, text, now);
+        let message = self
+            .ports
+            .ledger
+            .start_outbound(&conversation, &message)
+            .await?;
+        self.ports
+            .events
+            .publish(DomainEvent::OperatorMessageStored {
+                bot_id,
+                conversation_id: message.conversation_id,
+                message_id: message.id,
+            });
+        tracing::info!(message_id = %message.id, "proactive message queued");
+        Ok(message)
+    }
+
+    /// Whether the platform lets the bot write to the chat now: Telegram, Messenger and
+    /// WhatsApp only to a chat that wrote to it first (Discord's channels take a bot's post
+    /// any time), and Meta's two free text only within 24 hours of the chat's last message.
+    async fn check_window(
+        &self,
+        bot_id: BotId,
+        request: &Proactive,
+        now: DateTime<Utc>,
+    ) -> Result<(), ProactiveError> {
+        let platform = request.platform;
+        if platform == PlatformKind::Discord {
+            return Ok(());
+        }
+        let last_inbound = self
+            .ports
+            .messages
+            .last_inbound_at(bot_id, platform, &request.chat)
+            .await?;
+        let Some(last_inbound) = last_inbound else {
+            let reason = format!(
+                "has never written to this bot, and {platform} lets a bot write only to chats that wrote to it"
+            );
+            return Err(ValidationError::new("chat_id", reason).into());
+        };
+        let meta = matches!(platform, PlatformKind::Whatsapp | PlatformKind::Messenger);
+        if meta && now - last_inbound >= META_WINDOW {
+            return Err(ProactiveError::WindowClosed {
+                platform,
+                last_inbound,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::{clock, now, World};
+    use crate::ports::{MockEventPublisher, MockLedger};
+    use domain::repositories::{MockBindingRepository, MockBotRepository, MockMessageRepository};
+    use domain::MessageStatus;
+
+    /// A world whose bot exists and is bound to every platform, and whose chat last wrote
+    /// `last_inbound` before now (never, with `None`).
+    struct Rig {
+        world: World,
+        ledger: MockLedger,
+        last_inbound: Option<Duration>,
+    }
+
+    impl Rig {
+        fn new(last_inbound: Option<Duration>) -> Self {
+            Self {
+                world: World::new(),
+                ledger: MockLedger::new(),
+                last_inbound,
+            }
+        }
+
+        /// Expects the message to be stored once, as it is given.
+        fn storing(mut self) -> Self {
+            self.ledger
+                .expect_start_outbound()
+                .times(1)
+                .returning(|_, message| Ok(message.clone()));
+            self
+        }
+
+        fn use_case(self) -> SendProactive {
+            let (bot, binding) = (self.world.bot.clone(), self.world.binding.clone());
+            let mut bots = MockBotRepository::new();
+            bots.expect_get().returning(move |_| Ok(Some(bot.clone())));
+            let mut bindings = MockBindingRepository::new();
+            bindings
+                .expect_get()
+                .returning(move |_, _| Ok(Some(binding.clone())));
+            let mut messages = MockMessageRepository::new();
+            let last = self.last_inbound.map(|ago| now() - ago);
+            messages
+                .expect_last_inbound_at()
+                .returning(move |_, _, _| Ok(last));
+            let mut events = MockEventPublisher::new();
+            events.expect_publish().return_const(());
+            SendProactive::new(ProactivePorts {
+                bots: Arc::new(bots),
+                bindings: Arc::new(bindings),
+                messages: Arc::new(messages),
+                ledger: Arc::new(self.ledger),
+                events: Arc::new(events),
+                clock: clock(),
+            })
+        }
+    }
+
+    fn to(platform: PlatformKind, text: &str) -> Proactive {
+        Proactive {
+            platform,
+            chat: ExternalChatId::parse("4242").unwrap(),
+            text: text.to_owned(),
+        }
+    }
+
+    /// The field a refusal names, or a panic showing what came instead.
+    fn refused_field(result: Result<Message, ProactiveError>) -> &'static str {
+        match result {
+            Err(ProactiveError::Invalid(error)) => error.field,
+            other => panic!("expected a refusal naming a field, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_chat_that_wrote_before_gets_the_trimmed_text_pending() {
+        let use_case = Rig::new(Some(Duration::days(30))).storing().use_case();
+        let request = to(PlatformKind::Telegram, "  Your order shipped.  ");
+
+        let message = use_case.send(World::new().bot.id, &request).await.unwrap();
+
+        assert_eq!(message.content.summary(), "Your order shipped.");
+        assert_eq!(message.status, MessageStatus::Pending);
+        assert_eq!(message.reply_to, None);
+    }
+
+    #[tokio::test]
+    async fn meta_free_text_goes_only_within_24_hours_of_the_chats_last_message() {
+        let bot_id = World::new().bot.id;
+        for platform in [PlatformKind::Whatsapp, PlatformKind::Messenger] {
+            let request = to(platform, "still open");
+            let inside = Rig::new(Some(Duration::hours(23))).storing().use_case();
+            assert!(inside.send(bot_id, &request).await.is_ok());
+
+            let closed = Rig::new(Some(Duration::hours(24))).use_case();
+            let refused = closed.send(bot_id, &request).await;
+            assert!(
+                matches!(refused, Err(ProactiveError::WindowClosed { .. })),
+                "{platform}: {refused:?}"
+            );
+        }
+        let telegram = Rig::new(Some(Duration::days(300))).storing().use_case();
+        let late = to(PlatformKind::Telegram, "no window");
+        assert!(telegram.send(bot_id, &late).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_chat_that_never_wrote_is_refused_naming_chat_id_except_on_discord() {
+        let bot_id = World::new().bot.id;
+        for platform in [
+            PlatformKind::Telegram,
+            PlatformKind::Whatsapp,
+            PlatformKind::Messenger,
+        ] {
+            let use_case = Rig::new(None).use_case();
+            let refused = use_case.send(bot_id, &to(platform, "hello")).await;
+            assert_eq!(refused_field(refused), "chat_id", "{platform}");
+        }
+        let discord = Rig::new(None).storing().use_case();
+        let request = to(PlatformKind::Discord, "hello");
+        assert!(discord.send(bot_id, &request).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn web_chat_and_blank_text_are_refused_naming_the_field() {
+        let use_case = Rig::new(Some(Duration::hours(1))).use_case();
+        let bot_id = World::new().bot.id;
+        let cases = [
+            (PlatformKind::WebChat, "hello", "platform"),
+            (PlatformKind::Telegram, "   ", "text"),
+        ];
+        for (platform, text, field) in cases {
+            let refused = use_case.send(bot_id, &to(platform, text)).await;
+            assert_eq!(refused_field(refused), field);
+        }
+    }
+}
