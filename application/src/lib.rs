@@ -44,7 +44,7 @@ pub use jobs::{DeadEnd, Gone, Lookup, LookupError, Step};
 pub use operator_message::{OperatorMessageError, SendOperatorMessage};
 pub use poll_supervisor::{PollSupervisor, PollSupervisorPorts, PollSupervisorSettings};
 pub use poll_updates::{PollPorts, PollSettings, PollUpdates};
-pub use proactive::{Proactive, ProactiveError, ProactivePorts, SendProactive};
+pub use proactive::{Proactive, ProactiveError, ProactivePorts, Say, SendProactive};
 pub use provider_models::ProviderModels;
 pub use providers::{ProviderAdmin, ProviderError};
 pub use rate_limit::LocalRateLimiter;

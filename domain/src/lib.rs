@@ -22,6 +22,7 @@ pub mod repositories;
 pub mod secret;
 pub mod shapes;
 pub mod summary;
+pub mod template;
 pub mod text;
 pub mod usage;
 
@@ -51,5 +52,6 @@ pub use rate_limit::{Allowance, RateLimits};
 pub use replies::ReplyStyle;
 pub use secret::Secret;
 pub use summary::{BotSummary, TimeRange};
+pub use template::{Template, TemplateComponent, TemplateParameter, TemplatePart};
 pub use text::TextRule;
 pub use usage::{Cost, Grouping, Usage};

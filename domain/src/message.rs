@@ -1,7 +1,7 @@
 //! The Message entity: what a user sent or what the bot answered, with its delivery status.
 
 use crate::{
-    BotId, Conversation, ConversationId, Cost, MessageId, PlatformKind, Secret, TextRule,
+    BotId, Conversation, ConversationId, Cost, MessageId, PlatformKind, Secret, Template, TextRule,
     ValidationError,
 };
 use chrono::{DateTime, Utc};
@@ -68,6 +68,8 @@ pub enum MessageContent {
     Unsupported {
         kind: String,
     },
+    /// A WhatsApp template the bot sends (outside the 24-hour window).
+    Template(Template),
 }
 
 impl MessageContent {
@@ -88,19 +90,20 @@ impl MessageContent {
         }
     }
 
-    /// The text, or `None` for a kind Switchboard does not read.
+    /// The text, or `None` for a kind Switchboard does not read, or a template.
     pub fn as_text(&self) -> Option<&str> {
         match self {
             Self::Text { text } => Some(text),
-            Self::Unsupported { .. } => None,
+            Self::Unsupported { .. } | Self::Template(_) => None,
         }
     }
 
-    /// A one-line rendering for lists and logs: the text, or `[photo]`.
+    /// A one-line rendering for lists and logs: the text, `[photo]`, or `[template name]`.
     pub fn summary(&self) -> String {
         match self {
             Self::Text { text } => text.clone(),
             Self::Unsupported { kind } => format!("[{kind}]"),
+            Self::Template(template) => template.summary(),
         }
     }
 }
@@ -270,6 +273,14 @@ impl Message {
             text,
             now,
         )
+    }
+
+    /// A template the bot sends into `conversation`, not yet delivered.
+    pub fn template(conversation: &Conversation, template: Template, now: DateTime<Utc>) -> Self {
+        Self {
+            content: MessageContent::Template(template),
+            ..Self::operator(conversation, String::new(), now)
+        }
     }
 
     /// A pending outbound text that answers nothing (yet).

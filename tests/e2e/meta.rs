@@ -5,8 +5,9 @@ use hmac::{Hmac, Mac};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram, SETTLE};
-use switchboard_e2e::{wait_until, TestApp, TestConfig};
+use switchboard_e2e::{wait_until, ShiftedClock, TestApp, TestConfig};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -131,6 +132,8 @@ struct MetaWorld {
     openai: FakeOpenAi,
     graph: MockServer,
     _telegram: FakeTelegram,
+    /// The server's clock, which a test may move on.
+    clock: Arc<ShiftedClock>,
 }
 
 impl MetaWorld {
@@ -148,7 +151,8 @@ impl MetaWorld {
             "SWITCHBOARD__META__GRAPH_URL",
             format!("{}/v21.0", graph.uri()),
         );
-        let app = TestApp::spawn(&config).await;
+        let clock = Arc::new(ShiftedClock::default());
+        let app = TestApp::spawn_with_clock(&config, clock.clone()).await;
         let bot = app.create_bot(&format!("{platform} bot"), None).await;
         let path = format!("/api/v1/bots/{bot}/platforms/{platform}");
         let (status, binding) = app.admin(Method::PUT, &path, Some(credentials)).await;
@@ -159,6 +163,7 @@ impl MetaWorld {
             openai,
             graph,
             _telegram: telegram,
+            clock,
         }
     }
 
@@ -236,6 +241,7 @@ async fn a_signed_whatsapp_message_is_answered_once_through_the_graph_api() {
             openai,
             graph,
             _telegram,
+            ..
         } = MetaWorld::whatsapp(db.url(), "Hello from the model").await;
 
         let handshake = app
@@ -308,6 +314,7 @@ async fn whatsapp_statuses_move_the_reply_forward_and_a_closed_window_fails_it()
             openai,
             graph: _graph,
             _telegram,
+            ..
         } = MetaWorld::whatsapp(db.url(), "Hello from the model").await;
         assert_eq!(post(&app, &bot, &notification("hi"), APP_SECRET).await, 200);
         reply_with_status(&app, &bot, "sent").await;
@@ -379,6 +386,7 @@ async fn a_messenger_batch_is_answered_once_each_in_parts_and_echoes_are_ignored
             openai,
             graph,
             _telegram,
+            ..
         } = MetaWorld::messenger(db.url(), &long_answer, response).await;
         let body = messenger_notification(&[
             ("m_echo", "our own words", By::Switchboard),
@@ -445,6 +453,7 @@ async fn a_closed_messenger_window_dead_letters_the_reply_with_its_reason() {
             openai: _openai,
             graph,
             _telegram,
+            ..
         } = MetaWorld::messenger(db.url(), "too late", refusal).await;
         let body = messenger_notification(&[("m_1", "hello", By::User)]);
         assert_eq!(
@@ -548,4 +557,96 @@ async fn a_person_answering_from_the_page_inbox_hands_the_chat_off() {
         world.app.stop().await;
     })
     .await;
+}
+
+#[tokio::test]
+async fn past_the_24_hour_window_a_whatsapp_chat_takes_a_template_and_no_free_text() {
+    on_each_database(|db| async move {
+        let world = MetaWorld::whatsapp(db.url(), "Hello from the model").await;
+        let (app, bot) = (&world.app, &world.bot);
+        assert_eq!(post(app, bot, &notification("hi"), APP_SECRET).await, 200);
+        wait_until(|| async { sends(&world.graph).await.len() == 1 }).await;
+        world.clock.advance(chrono::Duration::hours(25));
+        let path = format!("/api/v1/bots/{bot}/messages");
+
+        let text = json!({"platform": "whatsapp", "user_id": "16315551234", "text": "Back in stock!"});
+        let (status, problem) = app.admin(Method::POST, &path, Some(text)).await;
+        assert_eq!((status, &problem["code"]), (422, &json!("window_closed")), "{problem}");
+        let template = json!({"platform": "whatsapp", "user_id": "16315551234", "template": {
+            "name": "back_in_stock", "language": {"code": "en_US"},
+            "components": [
+                {"type": "body", "parameters": [{"type": "text", "text": "Ada"}]},
+                {"type": "button", "sub_type": "quick_reply", "index": "0",
+                 "parameters": [{"type": "payload", "payload": "notify-me"}]}
+            ]}});
+        let (status, message) = app.admin(Method::POST, &path, Some(template)).await;
+        assert_eq!(status, 202, "{message}");
+        assert_eq!(message["text"], "[template back_in_stock]");
+
+        wait_until(|| async { sends(&world.graph).await.len() == 2 }).await;
+        let sent = sends(&world.graph).await;
+        assert_eq!(
+            sent[1],
+            json!({"messaging_product": "whatsapp", "recipient_type": "individual",
+                   "to": "16315551234", "type": "template",
+                   "template": {"name": "back_in_stock", "language": {"code": "en_US"},
+                                "components": [
+                                    {"type": "body", "parameters": [{"type": "text", "text": "Ada"}]},
+                                    {"type": "button", "sub_type": "quick_reply", "index": "0",
+                                     "parameters": [{"type": "payload", "payload": "notify-me"}]}]}})
+        );
+        app.wait_for_status(bot, "sent", 2, PATIENCE).await;
+        tokio::time::sleep(SETTLE).await;
+        assert_eq!(sends(&world.graph).await.len(), 2, "the template went once, the text never");
+        world.app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_template_that_is_malformed_or_not_for_whatsapp_is_refused_naming_the_field() {
+    let db = database::testing::fresh_sqlite();
+    let world = MetaWorld::whatsapp(db.url(), "Hello").await;
+    let path = format!("/api/v1/bots/{}/messages", world.bot);
+    let to = |template: Value| json!({"platform": "whatsapp", "chat_id": "16315551234", "template": template});
+    let cases = [
+        (
+            to(json!({"name": "Bad Name", "language": "en"})),
+            "template.name",
+        ),
+        (
+            to(json!({"name": "ok", "language": "english"})),
+            "template.language",
+        ),
+        (
+            to(
+                json!({"name": "ok", "language": "en", "components": [{"type": "button", "parameters": []}]}),
+            ),
+            "template.components",
+        ),
+        (
+            json!({"platform": "whatsapp", "chat_id": "1", "text": "hi", "template": {"name": "ok", "language": "en"}}),
+            "template",
+        ),
+        (
+            json!({"platform": "messenger", "chat_id": "1", "template": {"name": "ok", "language": "en"}}),
+            "template",
+        ),
+    ];
+    world.app.assert_refusals(Method::POST, &path, &cases).await;
+    let unknown = to(json!({"name": "ok", "language": "en", "namespace": "x"}));
+    let (status, problem) = world.app.admin(Method::POST, &path, Some(unknown)).await;
+    assert_eq!(status, 400, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("namespace"),
+        "names the field: {problem}"
+    );
+    assert!(
+        world.app.messages_of(&world.bot).await.is_empty(),
+        "nothing stored"
+    );
+    world.app.stop().await;
 }

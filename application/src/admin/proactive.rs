@@ -5,7 +5,7 @@ use crate::ports::{Clock, EventPublisher, Ledger};
 use chrono::{DateTime, Duration, Utc};
 use domain::repositories::{BindingRepository, BotRepository, MessageRepository};
 use domain::{
-    BotId, Conversation, DomainEvent, ExternalChatId, Message, PlatformKind, RepoError,
+    BotId, Conversation, DomainEvent, ExternalChatId, Message, PlatformKind, RepoError, Template,
     ValidationError,
 };
 use std::sync::Arc;
@@ -19,7 +19,16 @@ pub const META_WINDOW: Duration = Duration::hours(24);
 pub struct Proactive {
     pub platform: PlatformKind,
     pub chat: ExternalChatId,
-    pub text: String,
+    pub say: Say,
+}
+
+/// What a message the bot starts says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Say {
+    Text(String),
+    /// A WhatsApp template: what may go outside the 24-hour window, and to a number that has
+    /// not written yet (its opt-in is the business's to collect).
+    Template(Template),
 }
 
 #[derive(Debug, Error)]
@@ -62,19 +71,20 @@ impl SendProactive {
         Self { ports }
     }
 
-    /// Stores the text as the bot's outbound message in the chat's active conversation (one is
-    /// started when it has none) and queues its delivery behind what is queued there; returns
-    /// the stored (pending) message. Refused, with nothing written, for a platform the bot is
-    /// not bound to, a chat that never wrote to the bot where the platform lets a bot write
-    /// only to those, and a WhatsApp or Messenger chat whose 24-hour window has closed.
+    /// Stores the text or template as the bot's outbound message in the chat's active
+    /// conversation (one is started when it has none) and queues its delivery behind what is
+    /// queued there; returns the stored (pending) message. Refused, with nothing written, for
+    /// a platform the bot is not bound to, a template anywhere but WhatsApp, and a text to a
+    /// chat that never wrote to the bot where the platform lets a bot write only to those, or
+    /// to a WhatsApp or Messenger chat whose 24-hour window has closed.
     #[tracing::instrument(skip_all, fields(bot_id = %bot_id, platform = %request.platform))]
     pub async fn send(
         &self,
         bot_id: BotId,
         request: &Proactive,
     ) -> Result<Message, ProactiveError> {
-        let text = valid_text(&request.text)?;
         let platform = request.platform;
+        let content = content(request)?;
         if platform == PlatformKind::WebChat {
             let reason = "the web chat's visitors cannot be written to first";
             return Err(ValidationError::new("platform", reason).into());
@@ -88,9 +98,14 @@ impl SendProactive {
             return Err(ProactiveError::NotBound { bot_id, platform });
         }
         let now = self.ports.clock.now();
-        self.check_window(bot_id, request, now).await?;
         let conversation = Conversation::start(bot_id, platform, request.chat.clone(), now);
-        let message = Message::operator(&conversation, text, now);
+        let message = match content {
+            Say::Text(text) => {
+                self.check_window(bot_id, request, now).await?;
+                Message::operator(&conversation, text, now)
+            }
+            Say::Template(template) => Message::template(&conversation, template, now),
+        };
         let message = self
             .ports
             .ledger
@@ -107,7 +122,7 @@ impl SendProactive {
         Ok(message)
     }
 
-    /// Whether the platform lets the bot write to the chat now: Telegram, Messenger and
+    /// Whether the platform lets the bot write text to the chat now: Telegram, Messenger and
     /// WhatsApp only to a chat that wrote to it first (Discord's channels take a bot's post
     /// any time), and Meta's two free text only within 24 hours of the chat's last message.
     async fn check_window(
@@ -139,6 +154,18 @@ impl SendProactive {
             });
         }
         Ok(())
+    }
+}
+
+/// What the request says, checked: a text trimmed, then 1-4096 characters; a template only
+/// on WhatsApp.
+fn content(request: &Proactive) -> Result<Say, ValidationError> {
+    match &request.say {
+        Say::Text(text) => Ok(Say::Text(valid_text(text)?.to_owned())),
+        Say::Template(_) if request.platform != PlatformKind::Whatsapp => Err(
+            ValidationError::new("template", "only WhatsApp has message templates"),
+        ),
+        Say::Template(template) => Ok(Say::Template(template.clone())),
     }
 }
 
@@ -206,7 +233,15 @@ mod tests {
         Proactive {
             platform,
             chat: ExternalChatId::parse("4242").unwrap(),
-            text: text.to_owned(),
+            say: Say::Text(text.to_owned()),
+        }
+    }
+
+    fn template_to(platform: PlatformKind) -> Proactive {
+        let template = Template::new("order_shipped", "en_US", vec![]).unwrap();
+        Proactive {
+            say: Say::Template(template),
+            ..to(platform, "")
         }
     }
 
@@ -265,6 +300,24 @@ mod tests {
         let discord = Rig::new(None).storing().use_case();
         let request = to(PlatformKind::Discord, "hello");
         assert!(discord.send(bot_id, &request).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_whatsapp_template_goes_outside_the_window_and_to_a_new_number() {
+        let bot_id = World::new().bot.id;
+        for last_inbound in [Some(Duration::days(3)), None] {
+            let use_case = Rig::new(last_inbound).storing().use_case();
+            let message = use_case
+                .send(bot_id, &template_to(PlatformKind::Whatsapp))
+                .await;
+            let content = message.unwrap().content;
+            assert_eq!(content.summary(), "[template order_shipped]");
+        }
+        let telegram = Rig::new(Some(Duration::hours(1))).use_case();
+        let refused = telegram
+            .send(bot_id, &template_to(PlatformKind::Telegram))
+            .await;
+        assert_eq!(refused_field(refused), "template");
     }
 
     #[tokio::test]

@@ -7,9 +7,12 @@ use crate::jobs::{DeadEnd, Lookup, Step, Target};
 use crate::metrics::{self, SendOutcome};
 use crate::pacing::Pacer;
 use crate::ports::{
-    ClaimedJob, EventPublisher, JobPayload, JobQueue, Ledger, Recipient, SendError, Timer,
+    Channel, ClaimedJob, EventPublisher, JobPayload, JobQueue, Ledger, Recipient, SendError, Timer,
 };
-use domain::{DomainEvent, ExternalMessageId, Message, MessageId, MessageStatus, RepoError};
+use domain::{
+    DomainEvent, ExternalMessageId, Message, MessageContent, MessageId, MessageStatus, RepoError,
+    Template,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
@@ -77,9 +80,7 @@ impl DeliverReply {
         parts_sent: u32,
     ) -> Result<Step, RepoError> {
         let message_id = target.message.id;
-        let text = target.message.content.summary();
-        let channel = &target.channel;
-        let parts = format::parts(&text, channel.markup(), channel.max_text_len());
+        let parts = outgoing(&target.message.content, target.channel.as_ref());
         let mut last_id = None;
         for (index, part) in parts.iter().enumerate().skip(parts_sent as usize) {
             let to = Recipient {
@@ -119,7 +120,7 @@ impl DeliverReply {
         &self,
         target: &Target,
         to: &Recipient,
-        part: &RichText,
+        part: &Outgoing,
     ) -> Result<Option<ExternalMessageId>, Step> {
         let (message_id, bot_id) = (target.message.id, target.message.bot_id);
         let kind = target.binding.kind();
@@ -220,12 +221,28 @@ impl DeliverReply {
     }
 }
 
+/// One platform message of a delivery: a part of a text, formatted, or a template.
+enum Outgoing {
+    Part(RichText),
+    Template(Template),
+}
+
+/// What a message goes out as on `channel`: its text formatted and cut into parts that fit,
+/// or its template whole.
+fn outgoing(content: &MessageContent, channel: &dyn Channel) -> Vec<Outgoing> {
+    if let MessageContent::Template(template) = content {
+        return vec![Outgoing::Template(template.clone())];
+    }
+    let parts = format::parts(&content.summary(), channel.markup(), channel.max_text_len());
+    parts.into_iter().map(Outgoing::Part).collect()
+}
+
 /// Sends one part to the platform in a `send` span (the platform, the part, the outcome),
 /// recorded in the platform send metrics.
 async fn send_part(
     target: &Target,
     to: &Recipient,
-    part: &RichText,
+    part: &Outgoing,
 ) -> Result<Option<ExternalMessageId>, SendError> {
     let platform = target.channel.kind().as_str();
     let span = tracing::info_span!(
@@ -237,7 +254,11 @@ async fn send_part(
         outcome = tracing::field::Empty,
     );
     let started = Instant::now();
-    let sent = target.channel.send_text(&target.binding, to, part);
+    let (channel, binding) = (&target.channel, &target.binding);
+    let sent = match part {
+        Outgoing::Part(text) => channel.send_text(binding, to, text),
+        Outgoing::Template(template) => channel.send_template(binding, to, template),
+    };
     let sent = sent.instrument(span.clone()).await;
     let outcome = send_outcome(&sent);
     span.record("outcome", outcome.as_str());

@@ -4,7 +4,7 @@ use crate::format::{Markup, RichText};
 use async_trait::async_trait;
 use domain::{
     DeliveryReport, ExternalChatId, ExternalMessageId, MessageContent, PlatformBinding,
-    PlatformKind, Secret,
+    PlatformKind, Secret, Template,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -157,6 +157,19 @@ pub trait Channel: Send + Sync {
         to: &Recipient,
         part: &RichText,
     ) -> Result<Option<ExternalMessageId>, SendError>;
+
+    /// Sends a message template (WhatsApp's); a platform without templates refuses it for good.
+    async fn send_template(
+        &self,
+        _binding: &PlatformBinding,
+        _to: &Recipient,
+        _template: &Template,
+    ) -> Result<Option<ExternalMessageId>, SendError> {
+        let platform = self.kind();
+        Err(SendError::Permanent(format!(
+            "{platform} has no message templates"
+        )))
+    }
 
     /// Shows "typing…" in the chat; best effort.
     async fn typing(

@@ -7,7 +7,7 @@ use application::ports::{
     Channel, Inbound, InboundRequest, ParseError, Recipient, SendError, VerifyError,
 };
 use async_trait::async_trait;
-use domain::{ExternalChatId, ExternalMessageId, PlatformBinding, PlatformKind};
+use domain::{ExternalChatId, ExternalMessageId, PlatformBinding, PlatformKind, Template};
 use serde_json::Value;
 use std::marker::PhantomData;
 
@@ -33,6 +33,14 @@ pub trait MetaPlatform: Send + Sync + 'static {
     /// Every user message and delivery report of a (possibly batched) notification.
     fn parse(body: &[u8]) -> Result<Inbound, ParseError>;
     fn send_text(credentials: &Self::Credentials, chat: &ExternalChatId, text: &str) -> GraphCall;
+    /// The call sending a message template, where the platform has them.
+    fn send_template(
+        _credentials: &Self::Credentials,
+        _chat: &ExternalChatId,
+        _template: &Template,
+    ) -> Option<GraphCall> {
+        None
+    }
     /// The id of the sent message in the Send API's answer.
     fn sent_id(answer: &Value) -> Option<&str>;
     /// The "typing…" call, where the platform has one.
@@ -117,6 +125,23 @@ impl<P: MetaPlatform> Channel for MetaChannel<P> {
         let answer = self
             .call(credentials, P::send_text(credentials, &to.chat, &text))
             .await?;
+        Ok(P::sent_id(&answer).and_then(|id| ExternalMessageId::parse(id).ok()))
+    }
+
+    async fn send_template(
+        &self,
+        binding: &PlatformBinding,
+        to: &Recipient,
+        template: &Template,
+    ) -> Result<Option<ExternalMessageId>, SendError> {
+        let credentials = Self::credentials(binding)?;
+        let Some(call) = P::send_template(credentials, &to.chat, template) else {
+            let platform = P::KIND;
+            return Err(SendError::Permanent(format!(
+                "{platform} has no message templates"
+            )));
+        };
+        let answer = self.call(credentials, call).await?;
         Ok(P::sent_id(&answer).and_then(|id| ExternalMessageId::parse(id).ok()))
     }
 

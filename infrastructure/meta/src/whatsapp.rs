@@ -6,7 +6,8 @@ use application::format::Markup;
 use application::ports::{Inbound, InboundMessage, ParseError};
 use domain::{
     Credentials, DeliveryReport, ExternalChatId, ExternalMessageId, MessageContent, MessageStatus,
-    PlatformBinding, PlatformKind, TextRule, WhatsappCredentials,
+    PlatformBinding, PlatformKind, Template, TemplateComponent, TemplateParameter, TemplatePart,
+    TextRule, WhatsappCredentials,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -92,6 +93,29 @@ impl MetaPlatform for Whatsapp {
                 "text": {"body": text, "preview_url": false},
             }),
         }
+    }
+
+    /// `type: template`: the template by name and language, each component's parameters.
+    fn send_template(
+        credentials: &WhatsappCredentials,
+        chat: &ExternalChatId,
+        template: &Template,
+    ) -> Option<GraphCall> {
+        let components: Vec<_> = template.components.iter().map(component).collect();
+        Some(GraphCall {
+            path: format!("{}/messages", credentials.phone_number_id),
+            body: json!({
+                "messaging_product": "whatsapp",
+                "recipient_type": "individual",
+                "to": chat.as_str(),
+                "type": "template",
+                "template": {
+                    "name": template.name,
+                    "language": {"code": template.language},
+                    "components": components,
+                },
+            }),
+        })
     }
 
     /// `{"messaging_product": "whatsapp", "contacts": […], "messages": [{"id": "wamid.…"}]}`.
@@ -206,6 +230,32 @@ impl Message {
         };
         inbound(self.id.as_deref()?, self.from.as_deref()?, content)
     }
+}
+
+/// A template component as the Cloud API takes it: buttons as `button` with their sub-type
+/// and index (a string), parameters by type.
+fn component(component: &TemplateComponent) -> serde_json::Value {
+    let parameters: Vec<_> = component
+        .parameters
+        .iter()
+        .map(|parameter| match parameter {
+            TemplateParameter::Text { text } => json!({"type": "text", "text": text}),
+            TemplateParameter::Payload { payload } => {
+                json!({"type": "payload", "payload": payload})
+            }
+        })
+        .collect();
+    let mut body = match component.part {
+        TemplatePart::Header => json!({"type": "header"}),
+        TemplatePart::Body => json!({"type": "body"}),
+        TemplatePart::QuickReply => json!({"type": "button", "sub_type": "quick_reply"}),
+        TemplatePart::Url => json!({"type": "button", "sub_type": "url"}),
+    };
+    if let Some(index) = component.index {
+        body["index"] = json!(index.to_string());
+    }
+    body["parameters"] = json!(parameters);
+    body
 }
 
 #[cfg(test)]

@@ -1,17 +1,21 @@
 //! `POST /api/v1/bots/{id}/messages`: a message the bot starts, as the API takes it.
 
 use crate::errors::ApiError;
-use application::Proactive;
-use domain::{ExternalChatId, PlatformKind, ValidationError};
-use serde::Deserialize;
+use application::{Proactive, Say};
+use domain::{
+    ExternalChatId, PlatformKind, Template, TemplateComponent, TemplateParameter, TemplatePart,
+    ValidationError,
+};
+use serde::{Deserialize, Deserializer};
 use utoipa::ToSchema;
 
-/// `{platform, chat_id | user_id, text}`: the platform the bot is bound to (`telegram`,
+/// `{platform, chat_id | user_id, text | template}`: the platform the bot is bound to (`telegram`,
 /// `discord`, `messenger` or `whatsapp`); the chat to write to — on Telegram, Messenger and
 /// WhatsApp a user's private chat has the user's id, so `user_id` may stand for `chat_id`, on
 /// Discord it is the channel's id —; and the text, trimmed, then 1-4096 characters, line
-/// breaks and tabs allowed. The chat must have written to the bot before (except on Discord),
-/// and on WhatsApp and Messenger within the last 24 hours.
+/// breaks and tabs allowed, or, on WhatsApp, an approved `template`. A text goes only to a chat
+/// that has written to the bot (except on Discord), and on WhatsApp and Messenger within the
+/// last 24 hours; a template goes any time.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartMessage {
@@ -22,8 +26,138 @@ pub struct StartMessage {
     /// Stands for `chat_id` on Telegram, Messenger and WhatsApp.
     #[schema(value_type = String)]
     pub user_id: Option<String>,
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 4096)]
+    #[schema(value_type = String, min_length = 1, max_length = 4096)]
     pub text: Option<String>,
+    /// WhatsApp only, instead of `text`.
+    pub template: Option<TemplateBody>,
+}
+
+/// A WhatsApp message template approved in Meta's dashboard, in the Cloud API's own shape:
+/// `{name, language, components?}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateBody {
+    /// 1-512 lowercase letters, digits and underscores.
+    pub name: String,
+    /// The language it was approved in: a code (`en_US`), or `{"code": "en_US"}` as Meta writes it.
+    #[schema(value_type = String, example = "en_US")]
+    #[serde(deserialize_with = "language_code")]
+    pub language: String,
+    #[serde(default)]
+    pub components: Vec<ComponentBody>,
+}
+
+/// The parameters of one part: `{type: header | body | button, sub_type?: quick_reply | url,
+/// index?: 0-9 (buttons), parameters: [{type: text, text} | {type: payload, payload}]}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentBody {
+    #[serde(rename = "type")]
+    pub kind: ComponentKind,
+    pub sub_type: Option<ButtonKind>,
+    /// A button's index: a number or a string of one, as Meta writes it.
+    #[schema(value_type = Option<u8>)]
+    #[serde(default, deserialize_with = "button_index")]
+    pub index: Option<u8>,
+    #[serde(default)]
+    pub parameters: Vec<ParameterBody>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ComponentKind {
+    Header,
+    Body,
+    Button,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ButtonKind {
+    QuickReply,
+    Url,
+}
+
+/// A value for the template: a text, or a quick-reply button's payload.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ParameterBody {
+    Text { text: String },
+    Payload { payload: String },
+}
+
+impl TemplateBody {
+    fn into_template(self) -> Result<Template, ValidationError> {
+        let components = self
+            .components
+            .into_iter()
+            .map(ComponentBody::into_component)
+            .collect::<Result<Vec<_>, _>>()?;
+        Template::new(&self.name, &self.language, components)
+    }
+}
+
+impl ComponentBody {
+    fn into_component(self) -> Result<TemplateComponent, ValidationError> {
+        let part = match (self.kind, self.sub_type) {
+            (ComponentKind::Header, None) => TemplatePart::Header,
+            (ComponentKind::Body, None) => TemplatePart::Body,
+            (ComponentKind::Button, Some(ButtonKind::QuickReply)) => TemplatePart::QuickReply,
+            (ComponentKind::Button, Some(ButtonKind::Url)) => TemplatePart::Url,
+            (ComponentKind::Button, None) => {
+                let reason = "a button names its sub_type (quick_reply or url)";
+                return Err(ValidationError::new("template.components", reason));
+            }
+            (_, Some(_)) => {
+                let reason = "only a button has a sub_type";
+                return Err(ValidationError::new("template.components", reason));
+            }
+        };
+        let parameters = self
+            .parameters
+            .into_iter()
+            .map(|parameter| match parameter {
+                ParameterBody::Text { text } => TemplateParameter::Text { text },
+                ParameterBody::Payload { payload } => TemplateParameter::Payload { payload },
+            })
+            .collect();
+        Ok(TemplateComponent {
+            part,
+            index: self.index,
+            parameters,
+        })
+    }
+}
+
+/// `"en_US"` or `{"code": "en_US"}`.
+fn language_code<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Language {
+        Code(String),
+        Object { code: String },
+    }
+    Ok(match Language::deserialize(deserializer)? {
+        Language::Code(code) | Language::Object { code } => code,
+    })
+}
+
+/// `0` or `"0"`.
+fn button_index<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u8>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Index {
+        Number(u8),
+        Text(String),
+    }
+    match Option::<Index>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(Index::Number(index)) => Ok(Some(index)),
+        Some(Index::Text(text)) => text
+            .parse()
+            .map(Some)
+            .map_err(|_| serde::de::Error::custom("a button's index is a number from 0 to 9")),
+    }
 }
 
 impl StartMessage {
@@ -54,11 +188,19 @@ impl StartMessage {
             (None, Some(user)) => ExternalChatId::parse(user)
                 .map_err(|error| ValidationError::new("user_id", error.reason))?,
         };
-        let text = self.text.ok_or_else(|| missing("text"))?;
+        let say = match (self.text, self.template) {
+            (Some(_), Some(_)) => {
+                let reason = "give text or template, not both";
+                return Err(ValidationError::new("template", reason).into());
+            }
+            (None, None) => return Err(missing("text")),
+            (Some(text), None) => Say::Text(text),
+            (None, Some(template)) => Say::Template(template.into_template()?),
+        };
         Ok(Proactive {
             platform,
             chat,
-            text,
+            say,
         })
     }
 }

@@ -6,7 +6,7 @@ use application::ports::{Channel, InboundRequest, Recipient, SendError, VerifyEr
 use chrono::Utc;
 use domain::{
     BotId, Credentials, ExternalChatId, ExternalMessageId, MessengerCredentials, PlatformBinding,
-    WhatsappCredentials,
+    Template, TemplateComponent, TemplateParameter, TemplatePart, WhatsappCredentials,
 };
 use serde_json::{json, Value};
 use switchboard_meta::{MessengerChannel, WhatsappChannel};
@@ -148,6 +148,68 @@ async fn messenger_sends_plain_text_once_with_the_page_token() {
         .await
         .unwrap();
     assert_eq!(sent.unwrap().as_str(), "m_1");
+}
+
+fn template() -> Template {
+    let body = TemplateComponent {
+        part: TemplatePart::Body,
+        index: None,
+        parameters: vec![TemplateParameter::Text { text: "Ada".into() }],
+    };
+    let button = TemplateComponent {
+        part: TemplatePart::Url,
+        index: Some(1),
+        parameters: vec![TemplateParameter::Text {
+            text: "orders/42".into(),
+        }],
+    };
+    Template::new("order_shipped", "en_US", vec![body, button]).unwrap()
+}
+
+#[tokio::test]
+async fn whatsapp_sends_a_template_in_the_cloud_apis_shape() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/{PHONE_NUMBER_ID}/messages")))
+        .and(body_json(json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": "16315551234",
+            "type": "template",
+            "template": {
+                "name": "order_shipped",
+                "language": {"code": "en_US"},
+                "components": [
+                    {"type": "body", "parameters": [{"type": "text", "text": "Ada"}]},
+                    {"type": "button", "sub_type": "url", "index": "1",
+                     "parameters": [{"type": "text", "text": "orders/42"}]}
+                ]
+            }
+        })))
+        .respond_with(sent_ok())
+        .expect(1)
+        .mount(&server)
+        .await;
+    let channel = WhatsappChannel::new(server.uri()).unwrap();
+
+    let sent = channel
+        .send_template(&whatsapp_binding(), &to("16315551234"), &template())
+        .await;
+
+    assert_eq!(sent.unwrap().unwrap().as_str(), "wamid.X");
+}
+
+#[tokio::test]
+async fn messenger_refuses_a_template_for_good_without_a_call() {
+    let server = graph(sent_ok()).await;
+    let channel = MessengerChannel::new(server.uri()).unwrap();
+
+    let sent = channel
+        .send_template(&messenger_binding(), &to("1254459154682919"), &template())
+        .await;
+
+    assert!(matches!(sent, Err(SendError::Permanent(_))), "{sent:?}");
+    assert!(server.received_requests().await.unwrap().is_empty());
 }
 
 #[tokio::test]
