@@ -204,6 +204,7 @@ pub async fn build(
             Arc::new(TokioTimer),
             settings.pacing.rates(),
         )),
+        clock.clone(),
     );
     let trace = trace_context(settings);
     let runner = JobRunner::new(store.clone(), generate, deliver, clock.clone(), pipeline);

@@ -250,7 +250,7 @@ impl Bot {
             handoff: self.handoff.clone(),
             provider_id: self.provider_id,
             guardrails: self.guardrails.clone(),
-            replies: self.replies,
+            replies: self.replies.clone(),
         }
     }
 

@@ -1,27 +1,37 @@
-//! How a bot answers beyond its prompt: how long it lets a chat's burst of short messages run on before answering them together.
+//! How a bot answers beyond its prompt: how long it lets a chat's burst of short messages run on before answering them together, and what it sends where WhatsApp's 24-hour window has closed.
 
-use crate::ValidationError;
+use crate::{Template, ValidationError};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// A bot's reply settings; by default it answers each message at once.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyStyle {
     /// How long after a chat's latest message the bot waits before asking the model, answering
     /// everything that came in the meantime in one reply; 0: no wait.
     #[serde(default)]
     pub debounce_ms: u32,
+    /// Sent on WhatsApp in place of a text (a late reply, an operator's message) when the
+    /// chat's 24-hour window has closed; without one, such a text is not sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_template: Option<Template>,
 }
 
 impl ReplyStyle {
     /// The longest wait a bot may name: a minute.
     pub const MAX_DEBOUNCE_MS: u32 = 60_000;
 
-    pub fn new(debounce_ms: u32) -> Result<Self, ValidationError> {
+    pub fn new(
+        debounce_ms: u32,
+        window_template: Option<Template>,
+    ) -> Result<Self, ValidationError> {
         if debounce_ms > Self::MAX_DEBOUNCE_MS {
             return Err(ValidationError::new("debounce_ms", "must be 0 to 60000"));
         }
-        Ok(Self { debounce_ms })
+        Ok(Self {
+            debounce_ms,
+            window_template,
+        })
     }
 
     pub fn debounce(&self) -> Duration {
@@ -36,10 +46,13 @@ mod tests {
     #[test]
     fn a_debounce_is_at_most_a_minute_and_absent_is_none() {
         assert_eq!(
-            ReplyStyle::new(1500).unwrap().debounce(),
+            ReplyStyle::new(1500, None).unwrap().debounce(),
             Duration::from_millis(1500)
         );
-        assert_eq!(ReplyStyle::new(60_001).unwrap_err().field, "debounce_ms");
+        assert_eq!(
+            ReplyStyle::new(60_001, None).unwrap_err().field,
+            "debounce_ms"
+        );
         let stored: ReplyStyle = serde_json::from_str("{}").unwrap();
         assert_eq!(stored, ReplyStyle::default());
     }

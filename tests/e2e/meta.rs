@@ -650,3 +650,59 @@ async fn a_template_that_is_malformed_or_not_for_whatsapp_is_refused_naming_the_
     );
     world.app.stop().await;
 }
+
+#[tokio::test]
+async fn past_the_window_a_text_goes_as_the_bots_window_template_or_not_at_all() {
+    on_each_database(|db| async move {
+        let world = MetaWorld::whatsapp(db.url(), "Hello from the model").await;
+        let (app, bot) = (&world.app, &world.bot);
+        assert_eq!(post(app, bot, &notification("hi"), APP_SECRET).await, 200);
+        wait_until(|| async { sends(&world.graph).await.len() == 1 }).await;
+        let conversation = app.messages_of(bot).await[0]["conversation_id"].clone();
+        let path = format!(
+            "/api/v1/conversations/{}/messages",
+            conversation.as_str().unwrap()
+        );
+        world.clock.advance(chrono::Duration::hours(25));
+
+        let (status, late) = app
+            .admin(Method::POST, &path, Some(json!({"text": "Sorry, late!"})))
+            .await;
+        assert_eq!(status, 202, "{late}");
+        let failed = app.wait_for_status(bot, "failed", 1, PATIENCE).await;
+        let failed = failed.iter().find(|m| m["status"] == "failed").unwrap();
+        assert!(
+            failed["error"]
+                .as_str()
+                .unwrap()
+                .contains("window_template"),
+            "{failed}"
+        );
+        assert_eq!(sends(&world.graph).await.len(), 1, "Meta was not asked");
+
+        let template = json!({"window_template": {"name": "follow_up", "language": "en"}});
+        let (status, patched) = app
+            .admin(
+                Method::PATCH,
+                &format!("/api/v1/bots/{bot}"),
+                Some(template),
+            )
+            .await;
+        assert_eq!(status, 200, "{patched}");
+        assert_eq!(
+            patched["window_template"],
+            json!({"name": "follow_up", "language": "en", "components": []})
+        );
+        let (status, _) = app
+            .admin(Method::POST, &path, Some(json!({"text": "Still there?"})))
+            .await;
+        assert_eq!(status, 202);
+        wait_until(|| async { sends(&world.graph).await.len() == 2 }).await;
+        let sent = sends(&world.graph).await;
+        assert_eq!(sent[1]["type"], "template", "{:?}", sent[1]);
+        assert_eq!(sent[1]["template"]["name"], "follow_up");
+        app.wait_for_status(bot, "sent", 2, PATIENCE).await;
+        world.app.stop().await;
+    })
+    .await;
+}

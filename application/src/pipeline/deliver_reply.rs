@@ -7,11 +7,14 @@ use crate::jobs::{DeadEnd, Lookup, Step, Target};
 use crate::metrics::{self, SendOutcome};
 use crate::pacing::Pacer;
 use crate::ports::{
-    Channel, ClaimedJob, EventPublisher, JobPayload, JobQueue, Ledger, Recipient, SendError, Timer,
+    Channel, ClaimedJob, Clock, EventPublisher, JobPayload, JobQueue, Ledger, Recipient, SendError,
+    Timer,
 };
+use crate::proactive::META_WINDOW;
+use chrono::{DateTime, Utc};
 use domain::{
-    DomainEvent, ExternalMessageId, Message, MessageContent, MessageId, MessageStatus, RepoError,
-    Template,
+    DomainEvent, ExternalMessageId, Message, MessageContent, MessageId, MessageStatus,
+    PlatformKind, RepoError, Template,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,6 +34,8 @@ pub struct DeliverReply {
     timer: Arc<dyn Timer>,
     /// Gives each send its turn under the platform's limits.
     pacer: Arc<Pacer>,
+    /// Tells whether a WhatsApp chat's 24-hour window is still open.
+    clock: Arc<dyn Clock>,
 }
 
 impl DeliverReply {
@@ -41,6 +46,7 @@ impl DeliverReply {
         events: Arc<dyn EventPublisher>,
         timer: Arc<dyn Timer>,
         pacer: Arc<Pacer>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             lookup,
@@ -49,6 +55,7 @@ impl DeliverReply {
             events,
             timer,
             pacer,
+            clock,
         }
     }
 
@@ -80,7 +87,16 @@ impl DeliverReply {
         parts_sent: u32,
     ) -> Result<Step, RepoError> {
         let message_id = target.message.id;
-        let parts = outgoing(&target.message.content, target.channel.as_ref());
+        let parts = match self.window(target, parts_sent).await? {
+            Window::Open => outgoing(&target.message.content, target.channel.as_ref()),
+            Window::Closed(last_inbound) => match &target.bot.replies.window_template {
+                Some(template) => {
+                    tracing::info!(%message_id, "past the 24-hour window: the bot's window template goes instead");
+                    vec![Outgoing::Template(template.clone())]
+                }
+                None => return Ok(unsent_past_window(last_inbound)),
+            },
+        };
         let mut last_id = None;
         for (index, part) in parts.iter().enumerate().skip(parts_sent as usize) {
             let to = Recipient {
@@ -111,6 +127,26 @@ impl DeliverReply {
         // part came first and moved it further.
         self.announce(&target.message, MessageStatus::Sent);
         Ok(if held { Step::Settled } else { Step::LeaseLost })
+    }
+
+    /// Whether a WhatsApp text may still go: Meta takes free text only within 24 hours of the
+    /// chat's last message. Read for WhatsApp texts not yet begun, from the chat's last inbound
+    /// message; anything else goes as it is.
+    async fn window(&self, target: &Target, parts_sent: u32) -> Result<Window, RepoError> {
+        let message = &target.message;
+        let template = matches!(message.content, MessageContent::Template(_));
+        if message.platform != PlatformKind::Whatsapp || template || parts_sent > 0 {
+            return Ok(Window::Open);
+        }
+        let last_inbound = self
+            .lookup
+            .messages
+            .last_inbound_at(message.bot_id, message.platform, &target.chat)
+            .await?;
+        Ok(match last_inbound {
+            Some(at) if self.clock.now() - at < META_WINDOW => Window::Open,
+            last_inbound => Window::Closed(last_inbound),
+        })
     }
 
     /// Sends one part once the bot token's breaker lets it and its turn under the platform's
@@ -219,6 +255,26 @@ impl DeliverReply {
             },
         });
     }
+}
+
+/// Whether a WhatsApp chat's 24-hour window is open; when closed, its last message's time, if
+/// it ever wrote.
+enum Window {
+    Open,
+    Closed(Option<DateTime<Utc>>),
+}
+
+/// A text past the 24-hour window, and no window template: dead-lettered unsent, the reason on
+/// the message (Meta would refuse it: 131047).
+fn unsent_past_window(last_inbound: Option<DateTime<Utc>>) -> Step {
+    let since = match last_inbound {
+        Some(at) => format!("the chat last wrote at {at}"),
+        None => "the chat never wrote".to_owned(),
+    };
+    let reason = format!(
+        "not sent: WhatsApp takes free text only within 24 hours of the chat's last message ({since}), and the bot has no window_template"
+    );
+    Step::Dead(DeadEnd::Refused(SendError::Permanent(reason)))
 }
 
 /// One platform message of a delivery: a part of a text, formatted, or a template.
@@ -396,6 +452,7 @@ mod tests {
                 Arc::new(events),
                 Arc::new(TokioTimer),
                 self.pacer.clone(),
+                crate::fixtures::clock(),
             );
             let payload = JobPayload::Deliver {
                 message_id: self.reply.id,

@@ -940,7 +940,7 @@ mod tests {
     /// A harness whose bot waits 1.5 s after a chat's latest message.
     fn debouncing() -> Harness {
         let mut h = Harness::new();
-        h.world.bot.replies = domain::ReplyStyle::new(1_500).unwrap();
+        h.world.bot.replies = domain::ReplyStyle::new(1_500, None).unwrap();
         h
     }
 

@@ -286,6 +286,7 @@ mod tests {
                 events,
                 Arc::new(crate::ports::MockTimer::new()),
                 crate::fixtures::unpaced(),
+                clock(),
             );
             let settings = PipelineSettings {
                 max_attempts: 3,

@@ -1,13 +1,14 @@
 //! Bot bodies: create and partial-update requests (validated, then parsed into domain values) and the bot answer.
 
 use crate::dto::guardrails::{BudgetBody, ModerationBody, RateLimitBody};
+use crate::dto::proactive::TemplateBody;
 use crate::dto::text::{multi_line, single_line};
 use crate::errors::ApiError;
 use chrono::{DateTime, Utc};
 use domain::moderation::{BlockedTerms, ModerationPolicy};
 use domain::{
     Bot, BotDraft, BotId, BotName, BotStatus, Budget, Guardrails, HandoffPolicy, ProviderId,
-    RateLimits, ReplyStyle, SystemPrompt, Temperature, ValidationError,
+    RateLimits, ReplyStyle, SystemPrompt, Temperature, Template, ValidationError,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -88,6 +89,9 @@ pub struct CreateBot {
     #[validate(range(max = 60000))]
     #[schema(minimum = 0, maximum = 60000)]
     pub debounce_ms: Option<u32>,
+    /// WhatsApp: the template sent in place of a text when the chat's 24-hour window has
+    /// closed (a late reply, an operator's message); absent, such a text is not sent.
+    pub window_template: Option<TemplateBody>,
 }
 
 impl CreateBot {
@@ -115,7 +119,12 @@ impl CreateBot {
                 rate_limit: self.rate_limit.unwrap_or_default().into_limits()?,
                 rate_limit_message: self.rate_limit_message,
             },
-            replies: ReplyStyle::new(self.debounce_ms.unwrap_or_default())?,
+            replies: ReplyStyle::new(
+                self.debounce_ms.unwrap_or_default(),
+                self.window_template
+                    .map(TemplateBody::into_window_template)
+                    .transpose()?,
+            )?,
         })
     }
 }
@@ -186,6 +195,10 @@ pub struct UpdateBot {
     #[validate(range(max = 60000))]
     #[schema(minimum = 0, maximum = 60000)]
     pub debounce_ms: Option<u32>,
+    /// `null` removes it.
+    #[serde(default, deserialize_with = "super::patch::present")]
+    #[schema(value_type = Option<TemplateBody>)]
+    pub window_template: Option<Option<TemplateBody>>,
 }
 
 /// A validated partial update, ready to apply to a bot's draft.
@@ -207,7 +220,8 @@ pub struct BotPatch {
     moderation_message: Option<Option<String>>,
     rate_limit: Option<RateLimits>,
     rate_limit_message: Option<Option<String>>,
-    replies: Option<ReplyStyle>,
+    debounce_ms: Option<u32>,
+    window_template: Option<Option<Template>>,
 }
 
 impl UpdateBot {
@@ -246,7 +260,10 @@ impl UpdateBot {
                 .map(RateLimitBody::into_limits)
                 .transpose()?,
             rate_limit_message: self.rate_limit_message,
-            replies: self.debounce_ms.map(ReplyStyle::new).transpose()?,
+            debounce_ms: self.debounce_ms,
+            window_template: (self.window_template)
+                .map(|template| template.map(TemplateBody::into_window_template).transpose())
+                .transpose()?,
         })
     }
 }
@@ -281,7 +298,10 @@ impl BotPatch {
                 rate_limit_message: (self.rate_limit_message)
                     .unwrap_or(draft.guardrails.rate_limit_message),
             },
-            replies: self.replies.unwrap_or(draft.replies),
+            replies: ReplyStyle::new(
+                self.debounce_ms.unwrap_or(draft.replies.debounce_ms),
+                (self.window_template).unwrap_or(draft.replies.window_template),
+            )?,
         })
     }
 }
@@ -319,6 +339,8 @@ pub struct BotBody {
     pub rate_limit_message: Option<String>,
     /// 0: each message is answered at once.
     pub debounce_ms: u32,
+    /// `null`: none, and a text past WhatsApp's 24-hour window is not sent.
+    pub window_template: Option<TemplateBody>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -346,6 +368,7 @@ impl From<Bot> for BotBody {
             rate_limit: RateLimitBody::shown(&bot.guardrails.rate_limit),
             rate_limit_message: bot.guardrails.rate_limit_message,
             debounce_ms: bot.replies.debounce_ms,
+            window_template: bot.replies.window_template.as_ref().map(TemplateBody::from),
             created_at: bot.created_at,
             updated_at: bot.updated_at,
         }

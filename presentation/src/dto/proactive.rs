@@ -6,7 +6,7 @@ use domain::{
     ExternalChatId, PlatformKind, Template, TemplateComponent, TemplateParameter, TemplatePart,
     ValidationError,
 };
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 /// `{platform, chat_id | user_id, text | template}`: the platform the bot is bound to (`telegram`,
@@ -34,7 +34,7 @@ pub struct StartMessage {
 
 /// A WhatsApp message template approved in Meta's dashboard, in the Cloud API's own shape:
 /// `{name, language, components?}`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateBody {
     /// 1-512 lowercase letters, digits and underscores.
@@ -49,21 +49,26 @@ pub struct TemplateBody {
 
 /// The parameters of one part: `{type: header | body | button, sub_type?: quick_reply | url,
 /// index?: 0-9 (buttons), parameters: [{type: text, text} | {type: payload, payload}]}`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ComponentBody {
     #[serde(rename = "type")]
     pub kind: ComponentKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_type: Option<ButtonKind>,
     /// A button's index: a number or a string of one, as Meta writes it.
     #[schema(value_type = Option<u8>)]
-    #[serde(default, deserialize_with = "button_index")]
+    #[serde(
+        default,
+        deserialize_with = "button_index",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub index: Option<u8>,
     #[serde(default)]
     pub parameters: Vec<ParameterBody>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ComponentKind {
     Header,
@@ -71,7 +76,7 @@ pub enum ComponentKind {
     Button,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ButtonKind {
     QuickReply,
@@ -79,7 +84,7 @@ pub enum ButtonKind {
 }
 
 /// A value for the template: a text, or a quick-reply button's payload.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ParameterBody {
     Text { text: String },
@@ -94,6 +99,58 @@ impl TemplateBody {
             .map(ComponentBody::into_component)
             .collect::<Result<Vec<_>, _>>()?;
         Template::new(&self.name, &self.language, components)
+    }
+
+    /// The template as a bot's `window_template`: the same rules, refusals naming that field.
+    pub fn into_window_template(self) -> Result<Template, ValidationError> {
+        self.into_template().map_err(|error| {
+            let field = match error.field {
+                "template.name" => "window_template.name",
+                "template.language" => "window_template.language",
+                _ => "window_template.components",
+            };
+            ValidationError::new(field, error.reason)
+        })
+    }
+}
+
+/// A stored template in the shape it is taken in.
+impl From<&Template> for TemplateBody {
+    fn from(template: &Template) -> Self {
+        Self {
+            name: template.name.clone(),
+            language: template.language.clone(),
+            components: template
+                .components
+                .iter()
+                .map(ComponentBody::from)
+                .collect(),
+        }
+    }
+}
+
+impl From<&TemplateComponent> for ComponentBody {
+    fn from(component: &TemplateComponent) -> Self {
+        let (kind, sub_type) = match component.part {
+            TemplatePart::Header => (ComponentKind::Header, None),
+            TemplatePart::Body => (ComponentKind::Body, None),
+            TemplatePart::QuickReply => (ComponentKind::Button, Some(ButtonKind::QuickReply)),
+            TemplatePart::Url => (ComponentKind::Button, Some(ButtonKind::Url)),
+        };
+        let parameters = component
+            .parameters
+            .iter()
+            .map(|parameter| match parameter.clone() {
+                TemplateParameter::Text { text } => ParameterBody::Text { text },
+                TemplateParameter::Payload { payload } => ParameterBody::Payload { payload },
+            })
+            .collect();
+        Self {
+            kind,
+            sub_type,
+            index: component.index,
+            parameters,
+        }
     }
 }
 

@@ -168,7 +168,7 @@ async fn a_bots_guardrails_are_read_back_as_written() {
             },
             rate_limit_message: Some("Easy there.".into()),
         };
-        bot.replies = domain::ReplyStyle::new(1_500).unwrap();
+        bot.replies = domain::ReplyStyle::new(1_500, None).unwrap();
         store.update(&bot).await.unwrap();
         let read = store.get(bot.id).await.unwrap().unwrap();
         assert_eq!(read.guardrails, bot.guardrails, "{}", db.backend());
