@@ -12,7 +12,7 @@ use domain::{
     BotId, ConversationId, DeliveryReport, Direction, ExternalChatId, ExternalMessageId, Message,
     MessageId, MessageStatus, Page, PageRequest, PlatformKind, RepoError,
 };
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, IdenStatic, Iterable,
     QueryFilter, QueryOrder, QuerySelect, Select, Statement, TransactionTrait, Value,
@@ -167,6 +167,10 @@ impl MessageRepository for SeaStore {
         rows.into_iter().map(message).collect()
     }
 
+    /// A chat's conversations follow one another (one active at a time, inbound messages only
+    /// into it), so the newest conversation with an inbound message holds the latest: each is
+    /// read newest first along `(conversation_id, id)`, stopping at the first inbound message,
+    /// however long the chat's history.
     async fn last_inbound_at(
         &self,
         bot_id: BotId,
@@ -174,23 +178,33 @@ impl MessageRepository for SeaStore {
         chat: &ExternalChatId,
     ) -> Result<Option<DateTime<Utc>>, RepoError> {
         use conversations::Column as Conversation;
-        let chat_conversations = Query::select()
-            .column(Conversation::Id)
-            .from(conversations::Entity)
-            .and_where(Conversation::BotId.eq(bot_id.to_string()))
-            .and_where(Conversation::Platform.eq(platform.as_str()))
-            .and_where(Conversation::ExternalChatId.eq(chat.as_str()))
-            .to_owned();
-        let latest: Option<Option<i64>> = Entity::find()
+        let newest_first: Vec<String> = conversations::Entity::find()
             .select_only()
-            .column_as(Column::CreatedAt.max(), "latest")
-            .filter(Column::ConversationId.in_subquery(chat_conversations))
-            .filter(Column::Direction.eq(Direction::Inbound.as_str()))
+            .column(Conversation::Id)
+            .filter(Conversation::BotId.eq(bot_id.to_string()))
+            .filter(Conversation::Platform.eq(platform.as_str()))
+            .filter(Conversation::ExternalChatId.eq(chat.as_str()))
+            .order_by_desc(Conversation::CreatedAt)
             .into_tuple()
-            .one(self.db())
+            .all(self.db())
             .await
             .map_err(repo_err)?;
-        time_opt("messages.created_at", latest.flatten())
+        for conversation_id in newest_first {
+            let latest: Option<i64> = Entity::find()
+                .select_only()
+                .column(Column::CreatedAt)
+                .filter(Column::ConversationId.eq(conversation_id))
+                .filter(Column::Direction.eq(Direction::Inbound.as_str()))
+                .order_by_desc(Column::Id)
+                .into_tuple()
+                .one(self.db())
+                .await
+                .map_err(repo_err)?;
+            if latest.is_some() {
+                return time_opt("messages.created_at", latest);
+            }
+        }
+        Ok(None)
     }
 
     async fn flag(&self, id: MessageId, categories: &[String]) -> Result<bool, RepoError> {
