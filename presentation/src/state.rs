@@ -2,8 +2,8 @@
 
 use application::breakers::Breakers;
 use application::ports::{
-    Channels, Clock, EventLog, EventPublisher, EventSubscriber, HealthCheck, IdempotencyStore,
-    Ledger, RateLimiter, StoreGauges, Timer, TraceContext,
+    Channels, Clock, DeadLetters, EventLog, EventPublisher, EventSubscriber, HealthCheck,
+    IdempotencyStore, Ledger, RateLimiter, StoreGauges, Timer, TraceContext,
 };
 use application::status::ReadStatus;
 use application::{
@@ -47,6 +47,10 @@ pub struct AppState {
     pub conversations: Arc<dyn ConversationRepository>,
     pub messages: Arc<dyn MessageRepository>,
     pub summaries: Arc<dyn SummaryRepository>,
+    /// `/api/v1/jobs`.
+    pub dead_letters: Arc<dyn DeadLetters>,
+    /// The time admin actions are stamped with.
+    pub clock: Arc<dyn Clock>,
     /// Run by `GET /health/ready`.
     pub health: Vec<Arc<dyn HealthCheck>>,
     /// Rendered by `GET /metrics` on this app; `None` when metrics are off or served on
@@ -76,6 +80,8 @@ pub struct StateStores {
     pub intake: Intake,
     /// The job queue's figures, for the status.
     pub gauges: Arc<dyn StoreGauges>,
+    /// The queue's jobs for operators; dead ones put back or discarded.
+    pub dead_letters: Arc<dyn DeadLetters>,
 }
 
 impl StateStores {
@@ -93,6 +99,7 @@ impl StateStores {
             + IdempotencyStore
             + EventLog
             + StoreGauges
+            + DeadLetters
             + 'static,
     {
         Self {
@@ -106,6 +113,7 @@ impl StateStores {
             ledger: store.clone(),
             idempotency: store.clone(),
             gauges: store.clone(),
+            dead_letters: store.clone(),
             events: store,
             intake,
         }
@@ -209,6 +217,8 @@ impl AppState {
             conversations: stores.conversations,
             messages: stores.messages,
             summaries: stores.summaries,
+            dead_letters: stores.dead_letters,
+            clock: ports.clock.clone(),
             health: ports.health,
             metrics: ports.metrics,
             trace: ports.trace,

@@ -4,6 +4,7 @@
 mod bots;
 mod breakers;
 mod budgets;
+mod dead_letters;
 mod debounce;
 mod discord;
 mod dispatch;

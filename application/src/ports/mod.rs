@@ -2,6 +2,7 @@
 
 pub mod channel;
 pub mod clock;
+pub mod dead_letters;
 pub mod events;
 pub mod gateway;
 pub mod gauges;
@@ -23,6 +24,7 @@ pub use channel::{
     VerifyError,
 };
 pub use clock::{Clock, SystemClock};
+pub use dead_letters::{DeadJob, DeadLetters, JobFilter, JobRecord, JobState};
 pub use events::{EventLog, EventPublisher, EventRelay, EventScope, EventSubscriber, Followed};
 pub use gateway::{Gateway, GatewayConnection};
 pub use gauges::{Exposition, JobCount, PoolFigures, StoreGauges, StoreReading};

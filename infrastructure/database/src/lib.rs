@@ -6,6 +6,7 @@ mod bindings;
 mod bots;
 mod connect;
 mod conversations;
+mod dead_letters;
 mod entities;
 mod errors;
 mod events;

@@ -95,7 +95,10 @@ pub(crate) async fn promote_next<C: ConnectionTrait>(tx: &C, lane: &str) -> Resu
 }
 
 /// The state a new job of `lane` starts in: the head if the lane has none, else waiting.
-async fn arrival_state<C: ConnectionTrait>(tx: &C, lane: &str) -> Result<&'static str, RepoError> {
+pub(crate) async fn arrival_state<C: ConnectionTrait>(
+    tx: &C,
+    lane: &str,
+) -> Result<&'static str, RepoError> {
     lock_lane(tx, lane).await?;
     let values: [Value; 1] = [lane.into()];
     let head = Statement::from_sql_and_values(tx.get_database_backend(), HAS_HEAD, values);

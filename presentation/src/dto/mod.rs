@@ -5,6 +5,7 @@ pub mod bots;
 pub mod chat;
 pub mod conversations;
 pub mod guardrails;
+pub mod jobs;
 pub mod page;
 mod patch;
 pub mod platforms;

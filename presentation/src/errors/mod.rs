@@ -87,6 +87,8 @@ pub enum ApiError {
     PlatformNotBound(PlatformKind),
     #[error("{0}")]
     WindowClosed(String),
+    #[error("the job is {0}, not dead: only a dead job may be retried or discarded")]
+    JobNotDead(&'static str),
     #[error("Idempotency-Key {0}")]
     InvalidIdempotencyKey(String),
     #[error("this Idempotency-Key was first used for a different request")]

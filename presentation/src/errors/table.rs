@@ -74,6 +74,7 @@ impl ApiError {
             Self::PlatformNotBound(_) => {
                 kind(S::CONFLICT, "platform_not_bound", "Platform not bound")
             }
+            Self::JobNotDead(_) => kind(S::CONFLICT, "job_not_dead", "Job not dead"),
             Self::WindowClosed(_) => kind(
                 S::UNPROCESSABLE_ENTITY,
                 "window_closed",

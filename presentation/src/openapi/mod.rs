@@ -11,8 +11,8 @@ use crate::dto::{
 };
 use crate::errors::{FieldError, Problem};
 use crate::routes::{
-    api_keys, bots, chat, conversations, health, metrics, platforms, proactive, providers, setup,
-    status, webhooks,
+    api_keys, bots, chat, conversations, health, jobs, metrics, platforms, proactive, providers,
+    setup, status, webhooks,
 };
 use serde_json::{json, Value};
 use std::sync::LazyLock;
@@ -48,6 +48,9 @@ use utoipa::OpenApi;
         providers::update,
         providers::delete,
         status::status,
+        jobs::list,
+        jobs::retry,
+        jobs::discard,
         chat::chat,
         platforms::bind,
         platforms::list,
@@ -86,6 +89,7 @@ use utoipa::OpenApi;
         MessageBody,
         SendMessage,
         crate::dto::StartMessage,
+        crate::dto::jobs::JobBody,
         crate::dto::proactive::TemplateBody,
         crate::dto::proactive::ComponentBody,
         crate::dto::proactive::ComponentKind,
@@ -115,7 +119,7 @@ use utoipa::OpenApi;
         (name = "api-keys", description = "Keys of the admin API (admin only)."),
         (name = "webhooks", description = "Where platforms deliver updates."),
         (name = "health", description = "Probes for orchestrators."),
-        (name = "operations", description = "Circuit breakers and the job queue, for riding out outages (admin only)."),
+        (name = "operations", description = "Circuit breakers and the job queue, for riding out outages: the status (admin), the jobs and their dead letters (operator)."),
     )
 )]
 struct ApiDoc;

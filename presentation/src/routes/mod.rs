@@ -7,6 +7,7 @@ pub mod console;
 pub mod conversations;
 pub mod docs;
 pub mod health;
+pub mod jobs;
 pub mod metrics;
 pub mod platforms;
 pub mod proactive;
@@ -42,7 +43,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(conversations::configure)
                 .configure(proactive::configure)
                 .configure(api_keys::configure)
-                .configure(status::configure),
+                .configure(status::configure)
+                .configure(jobs::configure),
         );
 }
 

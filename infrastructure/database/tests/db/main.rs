@@ -9,6 +9,7 @@ mod bindings;
 mod bots;
 mod concurrency;
 mod conversations;
+mod dead_letters;
 mod dump;
 mod events;
 mod gateway_leases;
