@@ -43,6 +43,16 @@ pub enum Command {
         #[command(subcommand)]
         action: BotsAction,
     },
+    /// Copy the SQLite database into the new FILE while the server runs (PostgreSQL: refused,
+    /// with the `pg_dump` command to use).
+    Backup { file: PathBuf },
+    /// Put the SQLite backup FILE in place as `database.url`'s database; stop the instance first.
+    Restore {
+        file: PathBuf,
+        /// Replace the database that is there (the instance must be stopped).
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, Subcommand)]

@@ -1,10 +1,12 @@
-//! The one-shot commands: migrations and configuration (API keys are in `key_commands`).
+//! The one-shot commands: migrations, configuration, backup and restore (API keys are in `key_commands`).
 
 use crate::app::StartupError;
 use crate::cli::{ConfigAction, MigrateAction};
 use crate::run::{connect, migrate_up, PLAIN_TEXT_WARNING};
 use crate::settings::Settings;
 use migrations::{Migrator, MigratorTrait};
+use secrecy::ExposeSecret;
+use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
@@ -52,5 +54,25 @@ pub fn config(settings: &Settings, action: ConfigAction) -> Result<(), CommandEr
             print!("{shown}");
         }
     }
+    Ok(())
+}
+
+/// `switchboard backup FILE`: an online, consistent copy of the SQLite database.
+pub async fn backup(settings: &Settings, file: &Path) -> Result<(), CommandError> {
+    let url = settings.database.url.expose_secret();
+    let bytes = database::backup::backup(url, file)
+        .await
+        .map_err(|e| CommandError::Failed(e.to_string()))?;
+    eprintln!("backed up to {} ({bytes} bytes)", file.display());
+    Ok(())
+}
+
+/// `switchboard restore FILE [--replace]`: the backup in place as the configured database.
+pub async fn restore(settings: &Settings, file: &Path, replace: bool) -> Result<(), CommandError> {
+    let url = settings.database.url.expose_secret();
+    database::backup::restore(file, url, replace)
+        .await
+        .map_err(|e| CommandError::Failed(e.to_string()))?;
+    eprintln!("restored {}; start the instance", file.display());
     Ok(())
 }

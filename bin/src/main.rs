@@ -48,6 +48,8 @@ async fn execute(command: Command, settings: &Settings) -> Result<(), commands::
         Command::Config { action } => commands::config(settings, action),
         Command::ApiKeys { action } => key_commands::api_keys(settings, action).await,
         Command::Bots { action } => bot_commands::bots(settings, action).await,
+        Command::Backup { file } => commands::backup(settings, &file).await,
+        Command::Restore { file, replace } => commands::restore(settings, &file, replace).await,
     }
 }
 

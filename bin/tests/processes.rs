@@ -16,6 +16,8 @@ use std::time::Duration;
 use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram, Sent};
 use switchboard_e2e::{on_each_database, updates, wait_until, TestApp, TestConfig};
 
+#[path = "processes/backup.rs"]
+mod backup;
 #[path = "processes/first_setup.rs"]
 mod first_setup;
 #[path = "processes/metrics.rs"]

@@ -144,8 +144,13 @@ async fn a_reply_costs_at_most_six_round_trips_to_the_database() {
         "the count sees the work: {statements:.2}"
     );
     // sqlx pings a connection when it goes back to the pool, after the caller has its answer:
-    // one per statement at most.
-    assert!(pinged <= statements, "{pinged:.2} pings per reply");
+    // one per statement at most. That ping comes late, so the last warm-up statement's may
+    // fall inside the measured window: one ping more than statements is the boundary.
+    let boundary = 1.0 / REPLIES as f64;
+    assert!(
+        pinged <= statements + boundary,
+        "{pinged:.2} pings per reply"
+    );
     assert_eq!(
         telegram
             .wait_for_sent(WARM_UP + REPLIES, Duration::from_secs(5))
