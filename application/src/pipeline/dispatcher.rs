@@ -25,6 +25,9 @@ use tokio::sync::mpsc;
 /// After a failed claim (the database is away), the next one is tried this soon at the latest,
 /// and no sooner however often the loop is woken.
 const CLAIM_RETRY: Duration = Duration::from_secs(1);
+/// A lease is claimable only once strictly past its end (`locked_until < now`), in whole
+/// milliseconds: a claim meant for a lease that has run out comes this much after its end.
+const PAST_EXPIRY: Duration = Duration::from_millis(10);
 
 /// Runs one claimed job to its outcome (the [`crate::JobRunner`]).
 #[cfg_attr(test, mockall::automock)]
@@ -227,8 +230,10 @@ impl Dispatcher {
                 flight.claim_failed = true;
                 flight.next_poll = after(now, self.settings.idle_poll.min(CLAIM_RETRY));
                 // The claim may have been written before the answer was lost: those jobs are
-                // claimable again once their lease has run out.
-                flight.retries.push(after(now, self.settings.lease));
+                // claimable again once their lease (from `now`) has run out.
+                flight
+                    .retries
+                    .push(after(now, self.settings.lease + PAST_EXPIRY));
                 return;
             }
         };
@@ -309,7 +314,9 @@ impl Dispatcher {
             Ok(outcome) => tracing::debug!(job_id = job.id, ?outcome, "job ran"),
             Err(error) => {
                 // Claimed again once its lease has run out (no other process may be polling).
-                flight.retries.push(after(self.now(), self.settings.lease));
+                flight
+                    .retries
+                    .push(after(self.now(), self.settings.lease + PAST_EXPIRY));
                 tracing::warn!(job_id = job.id, %error, "job outcome not recorded; its lease will expire")
             }
         }
@@ -664,6 +671,41 @@ mod tests {
         let dispatcher = Dispatcher::new(ports, long_poll);
         run_for(&dispatcher, Duration::from_millis(2500)).await;
         assert_eq!(*calls.lock().unwrap(), 3, "at 0, 1 and 2 s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_claim_whose_answer_was_lost_it_claims_again_once_that_lease_is_past() {
+        let mut queue = MockJobQueue::new();
+        let claims: Arc<Mutex<Vec<DateTime<Utc>>>> = Arc::default();
+        let seen = claims.clone();
+        queue.expect_claim().returning(move |now, _, _| {
+            let mut seen = seen.lock().unwrap();
+            seen.push(now);
+            // The first claim reached the database, but its answer did not come back.
+            match seen.len() {
+                1 => Err(RepoError::Unavailable("connection reset".into())),
+                _ => Ok(vec![]),
+            }
+        });
+        let ports = DispatcherPorts {
+            queue: Arc::new(queue),
+            jobs: Slow::new(Duration::ZERO, Outcome::Completed),
+            wakeups: Arc::new(SlowWakeups(Duration::from_secs(3600))),
+            timer: Arc::new(TokioTimer),
+            clock: Arc::new(TokioClock(Instant::now())),
+            spawner: Arc::new(TokioSpawner),
+        };
+        let mut long_poll = settings(4);
+        long_poll.idle_poll = Duration::from_secs(600);
+        let dispatcher = Dispatcher::new(ports, long_poll);
+        run_for(&dispatcher, LEASE + Duration::from_secs(1)).await;
+        let claims = claims.lock().unwrap();
+        let lease_end = after(claims[0], LEASE);
+        // The lost claim's jobs are claimable only strictly after their lease's end.
+        assert!(
+            claims.iter().any(|&at| at > lease_end),
+            "a claim after {lease_end}: {claims:?}"
+        );
     }
 
     /// Rings every `0`.
