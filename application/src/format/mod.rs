@@ -115,6 +115,15 @@ impl RichText {
         render::render(self, markup)
     }
 
+    /// How long the part is as the platform is sent it, in UTF-16 units: entities travel
+    /// beside the text and add nothing.
+    pub fn rendered_len(&self, markup: Markup) -> usize {
+        match markup {
+            Markup::Entities => utf16_len(&self.text),
+            _ => utf16_len(&self.render(markup)),
+        }
+    }
+
     /// The runs as Telegram-style entities, with offsets and lengths in UTF-16 code units.
     pub fn entities(&self) -> Vec<Entity> {
         render::entities(self)
@@ -128,5 +137,5 @@ pub fn parts(markdown: &str, markup: Markup, max: usize) -> Vec<RichText> {
         Markup::Markdown => markdown::source(markdown),
         Markup::Plain | Markup::Entities | Markup::WhatsApp => markdown::read(markdown),
     };
-    split::split(&rich, max, |part| utf16_len(&part.render(markup)))
+    split::split(&rich, max, |part| part.rendered_len(markup))
 }

@@ -229,19 +229,19 @@ impl GenerateReply {
     /// A message for the model waits while its provider's breaker is open. The reply to one
     /// within the bot's rate limits; for one over them, the notice once a window, else nothing.
     async fn admitted(&self, job: &ClaimedJob, target: &Target) -> Result<Next, RepoError> {
-        if let Some(after) = self.provider_held_back(target) {
+        let intent = intent(&target.message.content, &target.bot.handoff);
+        if let Some(after) = self.provider_held_back(target, &intent) {
             return Ok(Next::Wait(after));
         }
         let first_attempt = job.attempts <= 1;
         match rate_limits::admit(&*self.lookup.limiter, target, first_attempt).await {
-            Admitted::Within => self.compose(target).await,
+            Admitted::Within => self.compose(target, intent).await,
             Admitted::Over { notify } => self.over_the_limit(target, notify).await,
         }
     }
 
     /// How long a message for the model waits for its provider's breaker; `None`: not at all.
-    fn provider_held_back(&self, target: &Target) -> Option<Duration> {
-        let intent = intent(&target.message.content, &target.bot.handoff);
+    fn provider_held_back(&self, target: &Target, intent: &Intent<'_>) -> Option<Duration> {
         let for_the_model = matches!(intent, Intent::Ask(_));
         let breakers = &self.lookup.breakers;
         for_the_model
@@ -272,9 +272,9 @@ impl GenerateReply {
     }
 
     /// The reply (with the model's token usage, if it answered), and what follows it.
-    async fn compose(&self, target: &Target) -> Result<Next, RepoError> {
+    async fn compose(&self, target: &Target, intent: Intent<'_>) -> Result<Next, RepoError> {
         let bot = &target.bot;
-        let canned = match intent(&target.message.content, &bot.handoff) {
+        let canned = match intent {
             Intent::Command(command) => Composed::canned(&command.reply(bot), Then::after(command)),
             Intent::Unsupported => Composed::canned(UNSUPPORTED_REPLY, Then::Nothing),
             Intent::Ask(text) => return self.answer(target, text).await,

@@ -114,6 +114,11 @@ pub enum SendError {
     Permanent(String),
 }
 
+/// A template sent where the platform has none: refused for good.
+pub fn no_templates(platform: PlatformKind) -> SendError {
+    SendError::Permanent(format!("{platform} has no message templates"))
+}
+
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait Channel: Send + Sync {

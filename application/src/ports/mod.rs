@@ -20,8 +20,8 @@ pub mod trace;
 pub mod wakeups;
 
 pub use channel::{
-    Channel, Channels, Inbound, InboundMessage, InboundRequest, ParseError, Recipient, SendError,
-    VerifyError,
+    no_templates, Channel, Channels, Inbound, InboundMessage, InboundRequest, ParseError,
+    Recipient, SendError, VerifyError,
 };
 pub use clock::{Clock, SystemClock};
 pub use dead_letters::{DeadJob, DeadLetters, JobFilter, JobRecord, JobState};

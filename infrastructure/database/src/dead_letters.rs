@@ -4,7 +4,7 @@ use crate::entities::jobs::{self, state, Column, Entity};
 use crate::entities::messages;
 use crate::errors::repo_err;
 use crate::ledger::{begin, commit, rollback};
-use crate::mapping::{millis, parse, time_opt};
+use crate::mapping::{millis, parse, time};
 use crate::queue::{announce, arrival_state};
 use crate::SeaStore;
 use application::ports::{DeadJob, DeadLetters, JobFilter, JobPayload, JobRecord, JobState};
@@ -64,8 +64,9 @@ impl DeadLetters for SeaStore {
             .await
             .map_err(repo_err)?;
         if revived.rows_affected == 0 {
+            let now_is = dead_row(&tx, id).await?.err().unwrap_or(DeadJob::Missing);
             rollback(tx).await?;
-            return Ok(DeadJob::NotDead(JobState::Queued));
+            return Ok(now_is);
         }
         if let Some(message_id) = delivered_message(&row) {
             let failed = MessageStatus::Failed.as_str();
@@ -94,8 +95,9 @@ impl DeadLetters for SeaStore {
             .await
             .map_err(repo_err)?;
         if deleted.rows_affected == 0 {
+            let now_is = dead_row(&tx, id).await?.err().unwrap_or(DeadJob::Missing);
             rollback(tx).await?;
-            return Ok(DeadJob::Missing);
+            return Ok(now_is);
         }
         if let Some(message_id) = delivered_message(&row) {
             let pending = MessageStatus::Pending.as_str();
@@ -176,9 +178,6 @@ fn matching(filter: &JobFilter) -> Condition {
 }
 
 fn record(row: jobs::Model) -> Result<JobRecord, RepoError> {
-    let at = |what: &str, millis: i64| {
-        time_opt(what, Some(millis))?.ok_or_else(|| RepoError::Corrupt(what.to_owned()))
-    };
     Ok(JobRecord {
         id: row.id,
         payload: serde_json::from_str(&row.payload).ok(),
@@ -191,9 +190,9 @@ fn record(row: jobs::Model) -> Result<JobRecord, RepoError> {
             .ok_or_else(|| RepoError::Corrupt(format!("jobs.state {}", row.state)))?,
         attempts: u32::try_from(row.attempts).unwrap_or_default(),
         last_error: row.last_error,
-        run_at: at("jobs.run_at", row.run_at)?,
-        created_at: at("jobs.created_at", row.created_at)?,
-        updated_at: at("jobs.updated_at", row.updated_at)?,
+        run_at: time("jobs.run_at", row.run_at)?,
+        created_at: time("jobs.created_at", row.created_at)?,
+        updated_at: time("jobs.updated_at", row.updated_at)?,
         lane: row.lane,
         kind: row.kind,
     })

@@ -19,7 +19,7 @@ pub(crate) fn millis(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
 
-fn time(what: &str, millis: i64) -> Result<DateTime<Utc>, RepoError> {
+pub(crate) fn time(what: &str, millis: i64) -> Result<DateTime<Utc>, RepoError> {
     DateTime::from_timestamp_millis(millis).ok_or_else(|| corrupt(what, "time out of range"))
 }
 

@@ -4,7 +4,7 @@ use crate::graph::{BuildError, Graph};
 use crate::signature::{presented_signature, verify_signature};
 use application::format::{Markup, RichText};
 use application::ports::{
-    Channel, Inbound, InboundRequest, ParseError, Recipient, SendError, VerifyError,
+    no_templates, Channel, Inbound, InboundRequest, ParseError, Recipient, SendError, VerifyError,
 };
 use async_trait::async_trait;
 use domain::{ExternalChatId, ExternalMessageId, PlatformBinding, PlatformKind, Template};
@@ -68,6 +68,16 @@ impl<P: MetaPlatform> MetaChannel<P> {
             .ok_or_else(|| SendError::Permanent(format!("not a {} binding", P::KIND)))
     }
 
+    /// Makes a Send API call; the id of the message it sent, where its reports will name it.
+    async fn send(
+        &self,
+        credentials: &P::Credentials,
+        call: GraphCall,
+    ) -> Result<Option<ExternalMessageId>, SendError> {
+        let answer = self.call(credentials, call).await?;
+        Ok(P::sent_id(&answer).and_then(|id| ExternalMessageId::parse(id).ok()))
+    }
+
     async fn call(
         &self,
         credentials: &P::Credentials,
@@ -122,10 +132,8 @@ impl<P: MetaPlatform> Channel for MetaChannel<P> {
     ) -> Result<Option<ExternalMessageId>, SendError> {
         let credentials = Self::credentials(binding)?;
         let text = part.render(P::MARKUP);
-        let answer = self
-            .call(credentials, P::send_text(credentials, &to.chat, &text))
-            .await?;
-        Ok(P::sent_id(&answer).and_then(|id| ExternalMessageId::parse(id).ok()))
+        self.send(credentials, P::send_text(credentials, &to.chat, &text))
+            .await
     }
 
     async fn send_template(
@@ -135,14 +143,9 @@ impl<P: MetaPlatform> Channel for MetaChannel<P> {
         template: &Template,
     ) -> Result<Option<ExternalMessageId>, SendError> {
         let credentials = Self::credentials(binding)?;
-        let Some(call) = P::send_template(credentials, &to.chat, template) else {
-            let platform = P::KIND;
-            return Err(SendError::Permanent(format!(
-                "{platform} has no message templates"
-            )));
-        };
-        let answer = self.call(credentials, call).await?;
-        Ok(P::sent_id(&answer).and_then(|id| ExternalMessageId::parse(id).ok()))
+        let call = P::send_template(credentials, &to.chat, template);
+        let call = call.ok_or_else(|| no_templates(P::KIND))?;
+        self.send(credentials, call).await
     }
 
     async fn typing(
