@@ -284,3 +284,33 @@ pub fn poll_updates(
     };
     PollUpdates::new(ports, settings)
 }
+
+/// The ports of a message the bot starts: [`World`]'s bot, bound to every platform, whose chats
+/// last wrote `last_inbound(chat)` before [`now`] (`None`: never), writing through `ledger`.
+pub fn proactive_ports(
+    ledger: MockLedger,
+    last_inbound: impl Fn(&str) -> Option<chrono::Duration> + Send + 'static,
+) -> crate::proactive::ProactivePorts {
+    let world = World::new();
+    let (bot, binding) = (world.bot, world.binding);
+    let mut bots = domain::repositories::MockBotRepository::new();
+    bots.expect_get().returning(move |_| Ok(Some(bot.clone())));
+    let mut bindings = MockBindingRepository::new();
+    bindings
+        .expect_get()
+        .returning(move |_, _| Ok(Some(binding.clone())));
+    let mut messages = MockMessageRepository::new();
+    messages
+        .expect_last_inbound_at()
+        .returning(move |_, _, chat| Ok(last_inbound(chat.as_str()).map(|ago| now() - ago)));
+    let mut events = MockEventPublisher::new();
+    events.expect_publish().return_const(());
+    crate::proactive::ProactivePorts {
+        bots: Arc::new(bots),
+        bindings: Arc::new(bindings),
+        messages: Arc::new(messages),
+        ledger: Arc::new(ledger),
+        events: Arc::new(events),
+        clock: clock(),
+    }
+}

@@ -14,8 +14,8 @@ pub mod shutdown;
 
 // Every module keeps its path at the crate's root (`application::generate_reply`, …).
 pub use admin::{
-    api_keys, bind_platform, bots, end_conversation, handoff, idempotency, operator_message,
-    proactive, providers, setup, status,
+    api_keys, bind_platform, bots, broadcast, end_conversation, handoff, idempotency,
+    operator_message, proactive, providers, setup, status,
 };
 pub use channels::{gateway_supervisor, poll_supervisor, poll_updates, rate_limit, web_chat};
 pub use observability::{counted_leases, metrics, scrape};
@@ -29,6 +29,7 @@ pub use api_keys::{ApiKeyError, ApiKeys, IssuedKey, Principal};
 pub use bind_platform::{BindError, BindPlatform, Bound};
 pub use binding_cache::CachedBindings;
 pub use bots::{BotAdmin, BotError};
+pub use broadcast::{BroadcastRequest, BroadcastView, SendBroadcast};
 pub use counted_leases::CountedLeases;
 pub use deliver_reply::DeliverReply;
 pub use dispatcher::{Dispatcher, DispatcherPorts, DispatcherSettings, RunJob};

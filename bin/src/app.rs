@@ -260,6 +260,7 @@ fn state_settings(settings: &Settings) -> StateSettings {
         bootstrap_api_key: bootstrap.map(|k| Secret::new(k.expose_secret())),
         visitor_tokens: crate::web_chat::visitor_tokens(settings),
         web_chat: crate::web_chat::web_chat_settings(settings),
+        max_recipients: settings.broadcasts.max_recipients,
     }
 }
 

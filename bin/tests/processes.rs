@@ -18,6 +18,8 @@ use switchboard_e2e::{on_each_database, updates, wait_until, TestApp, TestConfig
 
 #[path = "processes/backup.rs"]
 mod backup;
+#[path = "processes/broadcasts.rs"]
+mod broadcasts;
 #[path = "processes/first_setup.rs"]
 mod first_setup;
 #[path = "processes/metrics.rs"]

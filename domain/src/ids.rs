@@ -62,6 +62,10 @@ uuid_id!(
     ProviderId
 );
 uuid_id!(
+    /// Identifies a broadcast: one message sent to many chats.
+    BroadcastId
+);
+uuid_id!(
     /// Identifies an announced event: time-ordered, so a client resumes after the last it saw.
     EventId
 );

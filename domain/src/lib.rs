@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod bot;
+pub mod broadcast;
 pub mod budget;
 pub mod conversation;
 pub mod error;
@@ -28,13 +29,14 @@ pub mod usage;
 
 pub use api_key::{ApiKey, Role};
 pub use bot::{Bot, BotDraft, BotName, BotStatus, SystemPrompt, Temperature};
+pub use broadcast::{Broadcast, BroadcastProgress, BroadcastState};
 pub use budget::{Budget, Limit, Period, Scope, Spent};
 pub use conversation::{Conversation, ConversationMode, ConversationStatus, ExternalChatId};
 pub use error::{RepoError, ValidationError};
 pub use events::{DomainEvent, PublishedEvent};
 pub use guardrails::Guardrails;
 pub use handoff::HandoffPolicy;
-pub use ids::{ApiKeyId, BotId, ConversationId, EventId, MessageId, ProviderId};
+pub use ids::{ApiKeyId, BotId, BroadcastId, ConversationId, EventId, MessageId, ProviderId};
 pub use message::{
     DeliveryReport, Direction, ExternalMessageId, Message, MessageContent, MessageStatus,
     TokenUsage,

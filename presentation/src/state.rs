@@ -2,14 +2,15 @@
 
 use application::breakers::Breakers;
 use application::ports::{
-    Channels, Clock, DeadLetters, EventLog, EventPublisher, EventSubscriber, HealthCheck,
-    IdempotencyStore, Ledger, RateLimiter, StoreGauges, Timer, TraceContext,
+    Broadcasts, Channels, Clock, DeadLetters, EventLog, EventPublisher, EventSubscriber,
+    HealthCheck, IdempotencyStore, Ledger, RateLimiter, StoreGauges, Timer, TraceContext,
 };
 use application::status::ReadStatus;
 use application::{
     ApiKeys, BindPlatform, BotAdmin, EndConversation, EventFeed, FirstAdmin, Handoff, Idempotency,
-    Intake, ProactivePorts, ProviderAdmin, ReceiveWebhook, Scrape, SendOperatorMessage,
-    SendProactive, Stores, VisitorTokens, WebChat, WebChatPorts, WebChatSettings,
+    Intake, ProactivePorts, ProviderAdmin, ReceiveWebhook, Scrape, SendBroadcast,
+    SendOperatorMessage, SendProactive, Stores, VisitorTokens, WebChat, WebChatPorts,
+    WebChatSettings,
 };
 use domain::repositories::{
     ApiKeyRepository, BindingRepository, BotRepository, ConversationRepository, MessageRepository,
@@ -30,6 +31,8 @@ pub struct AppState {
     pub send_message: Arc<SendOperatorMessage>,
     /// `POST /api/v1/bots/{id}/messages`: the bot writes first.
     pub proactive: Arc<SendProactive>,
+    /// `/api/v1/bots/{id}/broadcasts`: one message to many chats.
+    pub broadcasts: Arc<SendBroadcast>,
     pub end_conversation: Arc<EndConversation>,
     pub handoff: Arc<Handoff>,
     /// `GET /api/v1/status`: the breakers and the queue.
@@ -82,6 +85,8 @@ pub struct StateStores {
     pub gauges: Arc<dyn StoreGauges>,
     /// The queue's jobs for operators; dead ones put back or discarded.
     pub dead_letters: Arc<dyn DeadLetters>,
+    /// Where broadcasts are queued and counted.
+    pub broadcasts: Arc<dyn Broadcasts>,
 }
 
 impl StateStores {
@@ -100,6 +105,7 @@ impl StateStores {
             + EventLog
             + StoreGauges
             + DeadLetters
+            + Broadcasts
             + 'static,
     {
         Self {
@@ -114,6 +120,7 @@ impl StateStores {
             idempotency: store.clone(),
             gauges: store.clone(),
             dead_letters: store.clone(),
+            broadcasts: store.clone(),
             events: store,
             intake,
         }
@@ -149,6 +156,8 @@ pub struct StateSettings {
     /// Signs the web chat's visitor tokens.
     pub visitor_tokens: VisitorTokens,
     pub web_chat: WebChatSettings,
+    /// `broadcasts.max_recipients`: the most chats one broadcast goes to.
+    pub max_recipients: usize,
 }
 
 impl AppState {
@@ -159,6 +168,7 @@ impl AppState {
             bootstrap_api_key,
             visitor_tokens,
             web_chat,
+            max_recipients,
         } = settings;
         let receive = Arc::new(receive(&stores, &ports));
         let web_chat =
@@ -186,7 +196,12 @@ impl AppState {
             first_admin: Arc::new(FirstAdmin::new(api_keys.clone(), clock.clone())),
             api_keys,
             send_message: Arc::new(send_message(&stores, &ports)),
-            proactive: Arc::new(proactive(&stores, &ports)),
+            proactive: Arc::new(SendProactive::new(proactive_ports(&stores, &ports))),
+            broadcasts: Arc::new(SendBroadcast::new(
+                proactive_ports(&stores, &ports),
+                stores.broadcasts.clone(),
+                max_recipients,
+            )),
             end_conversation: Arc::new(EndConversation::new(
                 stores.conversations.clone(),
                 ports.publisher.clone(),
@@ -251,15 +266,15 @@ fn send_message(stores: &StateStores, ports: &StatePorts) -> SendOperatorMessage
     )
 }
 
-fn proactive(stores: &StateStores, ports: &StatePorts) -> SendProactive {
-    SendProactive::new(ProactivePorts {
+fn proactive_ports(stores: &StateStores, ports: &StatePorts) -> ProactivePorts {
+    ProactivePorts {
         bots: stores.bots.clone(),
         bindings: stores.bindings.clone(),
         messages: stores.messages.clone(),
         ledger: stores.ledger.clone(),
         events: ports.publisher.clone(),
         clock: ports.clock.clone(),
-    })
+    }
 }
 
 /// The web chat's socket and REST channel; their messages go in through `receive`.

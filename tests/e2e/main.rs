@@ -3,6 +3,7 @@
 
 mod bots;
 mod breakers;
+mod broadcasts;
 mod budgets;
 mod dead_letters;
 mod debounce;

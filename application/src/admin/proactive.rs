@@ -5,8 +5,8 @@ use crate::ports::{Clock, EventPublisher, Ledger};
 use chrono::{DateTime, Duration, Utc};
 use domain::repositories::{BindingRepository, BotRepository, MessageRepository};
 use domain::{
-    BotId, Conversation, DomainEvent, ExternalChatId, Message, PlatformKind, RepoError, Template,
-    ValidationError,
+    BotId, Conversation, DomainEvent, ExternalChatId, Message, MessageContent, PlatformKind,
+    RepoError, Template, ValidationError,
 };
 use std::sync::Arc;
 use thiserror::Error;
@@ -43,9 +43,10 @@ pub enum ProactiveError {
         platform: PlatformKind,
     },
     /// Meta's 24-hour window has closed: the platform would refuse free text.
-    #[error("{platform} takes free text only within 24 hours of the chat's last message, and it last wrote at {last_inbound}")]
+    #[error("{platform} takes free text only within 24 hours of a chat's last message, and chat {} last wrote at {last_inbound}", .chat.as_str())]
     WindowClosed {
         platform: PlatformKind,
+        chat: ExternalChatId,
         last_inbound: DateTime<Utc>,
     },
     #[error(transparent)]
@@ -84,87 +85,125 @@ impl SendProactive {
         request: &Proactive,
     ) -> Result<Message, ProactiveError> {
         let platform = request.platform;
-        let content = content(request)?;
-        if platform == PlatformKind::WebChat {
-            let reason = "the web chat's visitors cannot be written to first";
-            return Err(ValidationError::new("platform", reason).into());
-        }
-        self.ports
-            .bots
-            .get(bot_id)
-            .await?
-            .ok_or(ProactiveError::BotNotFound(bot_id))?;
-        if self.ports.bindings.get(bot_id, platform).await?.is_none() {
-            return Err(ProactiveError::NotBound { bot_id, platform });
-        }
+        let say = self.ports.admit(bot_id, platform, &request.say).await?;
         let now = self.ports.clock.now();
+        if matches!(say, Say::Text(_)) {
+            let chat = &request.chat;
+            self.ports
+                .check_window(bot_id, platform, chat, "chat_id", now)
+                .await?;
+        }
         let conversation = Conversation::start(bot_id, platform, request.chat.clone(), now);
-        let message = match content {
-            Say::Text(text) => {
-                self.check_window(bot_id, request, now).await?;
-                Message::operator(&conversation, text, now)
-            }
-            Say::Template(template) => Message::template(&conversation, template, now),
-        };
+        let message = say.message_in(&conversation, now);
         let message = self
             .ports
             .ledger
             .start_outbound(&conversation, &message)
             .await?;
-        self.ports
-            .events
-            .publish(DomainEvent::OperatorMessageStored {
-                bot_id,
-                conversation_id: message.conversation_id,
-                message_id: message.id,
-            });
+        self.ports.announce(&message);
         tracing::info!(message_id = %message.id, "proactive message queued");
         Ok(message)
     }
+}
 
-    /// Whether the platform lets the bot write text to the chat now: Telegram, Messenger and
-    /// WhatsApp only to a chat that wrote to it first (Discord's channels take a bot's post
-    /// any time), and Meta's two free text only within 24 hours of the chat's last message.
-    async fn check_window(
+impl ProactivePorts {
+    /// What `say` says, checked for `platform`, once the bot is found bound to it; the web
+    /// chat refused (its visitors cannot be written to first).
+    pub(crate) async fn admit(
         &self,
         bot_id: BotId,
-        request: &Proactive,
+        platform: PlatformKind,
+        say: &Say,
+    ) -> Result<Say, ProactiveError> {
+        let say = content(platform, say)?;
+        if platform == PlatformKind::WebChat {
+            let reason = "the web chat's visitors cannot be written to first";
+            return Err(ValidationError::new("platform", reason).into());
+        }
+        self.bots
+            .get(bot_id)
+            .await?
+            .ok_or(ProactiveError::BotNotFound(bot_id))?;
+        if self.bindings.get(bot_id, platform).await?.is_none() {
+            return Err(ProactiveError::NotBound { bot_id, platform });
+        }
+        Ok(say)
+    }
+
+    /// Whether the platform lets the bot write text to `chat` now: Telegram, Messenger and
+    /// WhatsApp only to a chat that wrote to it first (a refusal naming `field`; Discord's
+    /// channels take a bot's post any time), and Meta's two free text only within 24 hours of
+    /// the chat's last message.
+    pub(crate) async fn check_window(
+        &self,
+        bot_id: BotId,
+        platform: PlatformKind,
+        chat: &ExternalChatId,
+        field: &'static str,
         now: DateTime<Utc>,
     ) -> Result<(), ProactiveError> {
-        let platform = request.platform;
         if platform == PlatformKind::Discord {
             return Ok(());
         }
         let last_inbound = self
-            .ports
             .messages
-            .last_inbound_at(bot_id, platform, &request.chat)
+            .last_inbound_at(bot_id, platform, chat)
             .await?;
         let Some(last_inbound) = last_inbound else {
             let reason = format!(
-                "has never written to this bot, and {platform} lets a bot write only to chats that wrote to it"
+                "chat {} has never written to this bot, and {platform} lets a bot write only to chats that wrote to it",
+                chat.as_str()
             );
-            return Err(ValidationError::new("chat_id", reason).into());
+            return Err(ValidationError::new(field, reason).into());
         };
         let meta = matches!(platform, PlatformKind::Whatsapp | PlatformKind::Messenger);
         if meta && now - last_inbound >= META_WINDOW {
             return Err(ProactiveError::WindowClosed {
                 platform,
+                chat: chat.clone(),
                 last_inbound,
             });
         }
         Ok(())
     }
+
+    /// Tells operators' clients that `message` was queued.
+    pub(crate) fn announce(&self, message: &Message) {
+        self.events.publish(DomainEvent::OperatorMessageStored {
+            bot_id: message.bot_id,
+            conversation_id: message.conversation_id,
+            message_id: message.id,
+        });
+    }
+}
+
+impl Say {
+    /// The bot's pending outbound message saying this in `conversation`.
+    pub(crate) fn message_in(&self, conversation: &Conversation, now: DateTime<Utc>) -> Message {
+        Message {
+            content: self.content(),
+            ..Message::operator(conversation, String::new(), now)
+        }
+    }
+
+    /// What it says, as a message holds it.
+    pub(crate) fn content(&self) -> MessageContent {
+        match self {
+            Say::Text(text) => MessageContent::Text { text: text.clone() },
+            Say::Template(template) => MessageContent::Template(template.clone()),
+        }
+    }
 }
 
 /// What the request says, checked: a text trimmed, then 1-4096 characters; a template only
 /// on WhatsApp.
-fn content(request: &Proactive) -> Result<Say, ValidationError> {
-    match &request.say {
+fn content(platform: PlatformKind, say: &Say) -> Result<Say, ValidationError> {
+    match say {
         Say::Text(text) => Ok(Say::Text(valid_text(text)?.to_owned())),
-        Say::Template(_) if request.platform != PlatformKind::Whatsapp => Err(
-            ValidationError::new("template", "only WhatsApp has message templates"),
-        ),
+        Say::Template(_) if platform != PlatformKind::Whatsapp => Err(ValidationError::new(
+            "template",
+            "only WhatsApp has message templates",
+        )),
         Say::Template(template) => Ok(Say::Template(template.clone())),
     }
 }
@@ -172,15 +211,13 @@ fn content(request: &Proactive) -> Result<Say, ValidationError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fixtures::{clock, now, World};
-    use crate::ports::{MockEventPublisher, MockLedger};
-    use domain::repositories::{MockBindingRepository, MockBotRepository, MockMessageRepository};
+    use crate::fixtures::{proactive_ports, World};
+    use crate::ports::MockLedger;
     use domain::MessageStatus;
 
     /// A world whose bot exists and is bound to every platform, and whose chat last wrote
     /// `last_inbound` before now (never, with `None`).
     struct Rig {
-        world: World,
         ledger: MockLedger,
         last_inbound: Option<Duration>,
     }
@@ -188,7 +225,6 @@ mod tests {
     impl Rig {
         fn new(last_inbound: Option<Duration>) -> Self {
             Self {
-                world: World::new(),
                 ledger: MockLedger::new(),
                 last_inbound,
             }
@@ -204,28 +240,8 @@ mod tests {
         }
 
         fn use_case(self) -> SendProactive {
-            let (bot, binding) = (self.world.bot.clone(), self.world.binding.clone());
-            let mut bots = MockBotRepository::new();
-            bots.expect_get().returning(move |_| Ok(Some(bot.clone())));
-            let mut bindings = MockBindingRepository::new();
-            bindings
-                .expect_get()
-                .returning(move |_, _| Ok(Some(binding.clone())));
-            let mut messages = MockMessageRepository::new();
-            let last = self.last_inbound.map(|ago| now() - ago);
-            messages
-                .expect_last_inbound_at()
-                .returning(move |_, _, _| Ok(last));
-            let mut events = MockEventPublisher::new();
-            events.expect_publish().return_const(());
-            SendProactive::new(ProactivePorts {
-                bots: Arc::new(bots),
-                bindings: Arc::new(bindings),
-                messages: Arc::new(messages),
-                ledger: Arc::new(self.ledger),
-                events: Arc::new(events),
-                clock: clock(),
-            })
+            let last = self.last_inbound;
+            SendProactive::new(proactive_ports(self.ledger, move |_| last))
         }
     }
 

@@ -1,5 +1,6 @@
 //! The ports the use cases need; adapters in `infrastructure/*` implement them.
 
+pub mod broadcasts;
 pub mod channel;
 pub mod clock;
 pub mod dead_letters;
@@ -19,6 +20,7 @@ pub mod timer;
 pub mod trace;
 pub mod wakeups;
 
+pub use broadcasts::{Broadcasts, Delivery};
 pub use channel::{
     no_templates, Channel, Channels, Inbound, InboundMessage, InboundRequest, ParseError,
     Recipient, SendError, VerifyError,
@@ -48,10 +50,10 @@ pub use wakeups::Wakeups;
 
 #[cfg(test)]
 pub use {
-    channel::MockChannel, clock::MockClock, events::MockEventLog, events::MockEventPublisher,
-    gateway::MockGateway, gateway::MockGatewayConnection, gauges::MockExposition,
-    gauges::MockStoreGauges, idempotency::MockIdempotencyStore, leases::MockLeases,
-    ledger::MockLedger, model::MockLanguageModel, model::MockModelFactory,
+    broadcasts::MockBroadcasts, channel::MockChannel, clock::MockClock, events::MockEventLog,
+    events::MockEventPublisher, gateway::MockGateway, gateway::MockGatewayConnection,
+    gauges::MockExposition, gauges::MockStoreGauges, idempotency::MockIdempotencyStore,
+    leases::MockLeases, ledger::MockLedger, model::MockLanguageModel, model::MockModelFactory,
     polling::MockPollOffsets, polling::MockUpdateSource, queue::MockJobQueue, timer::MockTimer,
     wakeups::MockWakeups,
 };

@@ -5,7 +5,7 @@ use super::{
     ApiUrl, DatabaseSettings, GraphUrl, LogFormat, LogSettings, MetricsSettings, RedisSettings,
     SecuritySettings, ServerSettings, Settings, TelegramSettings, WebChatSettings, WorkerSettings,
 };
-use super::{BreakerSettings, PacingSettings};
+use super::{BreakerSettings, BroadcastSettings, PacingSettings};
 use application::ports::Rate;
 use application::{PipelineSettings, PollSettings};
 use presentation::HttpSettings;
@@ -31,6 +31,7 @@ impl Default for Settings {
             worker: WorkerSettings::default(),
             breaker: BreakerSettings::default(),
             pacing: PacingSettings::default(),
+            broadcasts: BroadcastSettings::default(),
             log: LogSettings {
                 format: LogFormat::Pretty,
                 level: "info".into(),
@@ -174,6 +175,14 @@ impl PacingSettings {
                 per_token: Rate::per_second(self.messenger_page_per_second),
                 ..PlatformPacing::NONE
             },
+        }
+    }
+}
+
+impl Default for BroadcastSettings {
+    fn default() -> Self {
+        Self {
+            max_recipients: application::broadcast::DEFAULT_MAX_RECIPIENTS,
         }
     }
 }

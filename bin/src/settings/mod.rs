@@ -38,6 +38,8 @@ pub struct Settings {
     pub breaker: BreakerSettings,
     #[serde(default)]
     pub pacing: PacingSettings,
+    #[serde(default)]
+    pub broadcasts: BroadcastSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     /// OpenTelemetry traces, from the standard `OTEL_*` variables rather than the file or
@@ -273,6 +275,14 @@ pub struct PacingSettings {
     pub messenger_page_per_second: u32,
 }
 
+/// Messages sent to many chats at once.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastSettings {
+    /// The most chats one broadcast goes to.
+    pub max_recipients: usize,
+}
+
 /// The circuit breakers of the model providers and the platform tokens.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -359,6 +369,9 @@ impl Settings {
         }
         if self.worker.poll_interval_ms == 0 {
             return invalid("worker.poll_interval_ms", "must be at least 1");
+        }
+        if self.broadcasts.max_recipients == 0 {
+            return invalid("broadcasts.max_recipients", "must be at least 1");
         }
         let telegram = &self.telegram;
         if telegram.poll_rescan_ms == 0 {

@@ -47,6 +47,24 @@ async fn store_and_deliver(tx: &DatabaseTransaction, message: &Message) -> Resul
     enqueue(tx, &lane, &deliver, message.bot_id, message.created_at).await
 }
 
+/// Within `tx`: the chat's active conversation, or `conversation` started for it, then
+/// `message` stored in it and its `deliver` job enqueued at the end of its lane; the message
+/// as stored.
+pub(crate) async fn start_outbound_in(
+    tx: &DatabaseTransaction,
+    conversation: &Conversation,
+    message: &Message,
+) -> Result<Message, RepoError> {
+    let conversation_id = active_or_started(tx, conversation).await?;
+    let message = Message {
+        conversation_id,
+        ..message.clone()
+    };
+    touch(tx, conversation_id, message.created_at).await?;
+    store_and_deliver(tx, &message).await?;
+    Ok(message)
+}
+
 /// The id of the chat's active conversation: `conversation`, inserted now, or the rival that
 /// holds the chat already (as intake upserts it, lane lock included on PostgreSQL).
 async fn active_or_started(
@@ -238,16 +256,7 @@ impl Ledger for SeaStore {
         message: &Message,
     ) -> Result<Message, RepoError> {
         let tx = begin(self).await?;
-        let conversation_id = active_or_started(&tx, conversation).await?;
-        let message = Message {
-            conversation_id,
-            ..message.clone()
-        };
-        let touched = touching(conversation_id, message.created_at)
-            .exec(&tx)
-            .await;
-        touched.map_err(repo_err)?;
-        store_and_deliver(&tx, &message).await?;
+        let message = start_outbound_in(&tx, conversation, message).await?;
         commit(tx).await?;
         Ok(message)
     }

@@ -5,6 +5,7 @@ mod api_keys;
 pub mod backup;
 mod bindings;
 mod bots;
+mod broadcasts;
 mod connect;
 mod conversations;
 mod dead_letters;

@@ -12,7 +12,7 @@ use crate::queue::{answer, commit_leaving, delete_held, is_held, leaving, turned
 use crate::SeaStore;
 use application::ports::{ClaimedJob, ReplyStored};
 use chrono::Utc;
-use domain::{ExternalMessageId, Message, MessageId, MessageStatus, RepoError};
+use domain::{Broadcast, ExternalMessageId, Message, MessageId, MessageStatus, RepoError};
 use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DbBackend, IdenStatic, Iterable, Statement, Value,
 };
@@ -43,7 +43,8 @@ SELECT EXISTS (SELECT 1 FROM held), EXISTS (SELECT 1 FROM delivery)";
 const STORE_REPLY_PARAMETERS: usize = 7;
 
 /// Marks message `$1` sent (`$3`) with the platform id `$2` (if given, and unless another of
-/// the bot's messages has it), if it may get there from where it stands (`{from}`).
+/// the bot's messages has it), if it may get there from where it stands (`{from}`), or if a
+/// broadcast's cancellation (`{cancelled}`) came while it was going out: it went all the same.
 const MARK_SENT: &str = "UPDATE messages
 SET status = $3, error = NULL, external_id = CASE
     WHEN EXISTS (
@@ -53,7 +54,7 @@ SET status = $3, error = NULL, external_id = CASE
     ) THEN external_id
     ELSE COALESCE($2, external_id)
 END
-WHERE id = $1 AND status IN ({from})";
+WHERE id = $1 AND (status IN ({from}) OR (status = 'failed' AND error = '{cancelled}'))";
 
 /// [`MARK_SENT`] and the job (`$4`, lease `$5`, at `$6`) leaving its lane, in one statement.
 const FINISH_DELIVERY: &str =
@@ -81,7 +82,9 @@ fn texts() -> &'static Texts {
             .iter()
             .map(|status| format!("'{}'", status.as_str()))
             .collect();
-        let mark_sent = MARK_SENT.replace("{from}", &from.join(", "));
+        let mark_sent = MARK_SENT
+            .replace("{from}", &from.join(", "))
+            .replace("{cancelled}", Broadcast::CANCELLED);
         Texts {
             store_reply: STORE_REPLY
                 .replace("{columns}", &columns.join(", "))

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod bots;
+pub mod broadcasts;
 pub mod chat;
 pub mod conversations;
 pub mod guardrails;
@@ -19,6 +20,7 @@ pub mod usage;
 
 pub use api_keys::{ApiKeyBody, CallerBody, CreateApiKey, IssuedKeyBody, NewApiKey};
 pub use bots::{BotBody, CreateBot, UpdateBot};
+pub use broadcasts::{BroadcastBody, StartBroadcast};
 pub use conversations::{
     ConversationBody, ConversationQuery, HandOff, MessageBody, Release, SendMessage,
 };

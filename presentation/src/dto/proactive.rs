@@ -220,16 +220,7 @@ fn button_index<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u8>
 impl StartMessage {
     /// The request, or a 422 naming the first field that is missing or malformed.
     pub fn into_proactive(self) -> Result<Proactive, ApiError> {
-        let platform = self
-            .platform
-            .ok_or_else(|| missing("platform"))?
-            .parse::<PlatformKind>()
-            .map_err(|_| {
-                ValidationError::new(
-                    "platform",
-                    "must be telegram, discord, messenger or whatsapp",
-                )
-            })?;
+        let platform = platform(self.platform)?;
         let chat = match (self.chat_id, self.user_id) {
             (Some(_), Some(_)) => {
                 return Err(
@@ -239,29 +230,51 @@ impl StartMessage {
             (None, None) => return Err(missing("chat_id")),
             (Some(chat), None) => ExternalChatId::parse(chat)?,
             (None, Some(_)) if platform == PlatformKind::Discord => {
-                let reason = "Discord takes the channel's chat_id";
-                return Err(ValidationError::new("user_id", reason).into());
+                return Err(discord_users("user_id"))
             }
             (None, Some(user)) => ExternalChatId::parse(user)
                 .map_err(|error| ValidationError::new("user_id", error.reason))?,
         };
-        let say = match (self.text, self.template) {
-            (Some(_), Some(_)) => {
-                let reason = "give text or template, not both";
-                return Err(ValidationError::new("template", reason).into());
-            }
-            (None, None) => return Err(missing("text")),
-            (Some(text), None) => Say::Text(text),
-            (None, Some(template)) => Say::Template(template.into_template()?),
-        };
         Ok(Proactive {
             platform,
             chat,
-            say,
+            say: say(self.text, self.template)?,
         })
     }
 }
 
-fn missing(field: &'static str) -> ApiError {
+/// The platform named, one a bot can write to first.
+pub(crate) fn platform(platform: Option<String>) -> Result<PlatformKind, ApiError> {
+    platform
+        .ok_or_else(|| missing("platform"))?
+        .parse::<PlatformKind>()
+        .map_err(|_| {
+            ValidationError::new(
+                "platform",
+                "must be telegram, discord, messenger or whatsapp",
+            )
+            .into()
+        })
+}
+
+/// The text or the template, exactly one of them.
+pub(crate) fn say(text: Option<String>, template: Option<TemplateBody>) -> Result<Say, ApiError> {
+    match (text, template) {
+        (Some(_), Some(_)) => {
+            let reason = "give text or template, not both";
+            Err(ValidationError::new("template", reason).into())
+        }
+        (None, None) => Err(missing("text")),
+        (Some(text), None) => Ok(Say::Text(text)),
+        (None, Some(template)) => Ok(Say::Template(template.into_template()?)),
+    }
+}
+
+/// Discord's chats are channels, never users.
+pub(crate) fn discord_users(field: &'static str) -> ApiError {
+    ValidationError::new(field, "Discord takes the channel's chat_id").into()
+}
+
+pub(crate) fn missing(field: &'static str) -> ApiError {
     ValidationError::new(field, "is required").into()
 }

@@ -11,8 +11,8 @@ use crate::dto::{
 };
 use crate::errors::{FieldError, Problem};
 use crate::routes::{
-    api_keys, bots, chat, conversations, health, jobs, metrics, platforms, proactive, providers,
-    setup, status, webhooks,
+    api_keys, bots, broadcasts, chat, conversations, health, jobs, metrics, platforms, proactive,
+    providers, setup, status, webhooks,
 };
 use serde_json::{json, Value};
 use std::sync::LazyLock;
@@ -64,6 +64,9 @@ use utoipa::OpenApi;
         conversations::send,
         conversations::message,
         proactive::start,
+        broadcasts::start_broadcast,
+        broadcasts::read_broadcast,
+        broadcasts::cancel_broadcast,
         api_keys::create,
         api_keys::list,
         api_keys::revoke,
@@ -89,6 +92,8 @@ use utoipa::OpenApi;
         MessageBody,
         SendMessage,
         crate::dto::StartMessage,
+        crate::dto::StartBroadcast,
+        crate::dto::BroadcastBody,
         crate::dto::jobs::JobBody,
         crate::dto::proactive::TemplateBody,
         crate::dto::proactive::ComponentBody,

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod bots;
+pub mod broadcasts;
 pub mod chat;
 pub mod console;
 pub mod conversations;
@@ -42,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(providers::configure)
                 .configure(conversations::configure)
                 .configure(proactive::configure)
+                .configure(broadcasts::configure)
                 .configure(api_keys::configure)
                 .configure(status::configure)
                 .configure(jobs::configure),

@@ -87,11 +87,11 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
         .iter()
         .filter(|op| op.path.starts_with("/api/v1/"))
         .collect();
-    assert_eq!(admin_ops.len(), 35, "every admin route is documented");
+    assert_eq!(admin_ops.len(), 38, "every admin route is documented");
     assert_eq!(
         ops.len(),
-        41,
-        "35 admin operations, 2 probes, the metrics scrape, 2 webhook operations and the first setup"
+        44,
+        "38 admin operations, 2 probes, the metrics scrape, 2 webhook operations and the first setup"
     );
     assert!(
         doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
@@ -215,7 +215,7 @@ async fn every_admin_operation_enforces_the_role_it_documents() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 35 * 6);
+    assert_eq!(checked, 38 * 6);
 }
 
 #[actix_web::test]
@@ -284,16 +284,24 @@ fn credentials() -> Vec<(&'static str, Value)> {
 const PUBLIC_FIELDS: [&str; 4] = ["application_id", "public_key", "page_id", "phone_number_id"];
 
 /// `path` with the ids of the seeded bot, conversation and message.
-fn seeded(path: &str, conversation: &Conversation, message_id: &str, provider_id: &str) -> String {
+/// The ids a read's path names, of things the test made.
+struct Seeds {
+    message_id: String,
+    provider_id: String,
+    broadcast_id: String,
+}
+
+fn seeded(path: &str, conversation: &Conversation, seeds: &Seeds) -> String {
     let id = if path.starts_with("/api/v1/bots") {
         conversation.bot_id.to_string()
     } else if path.starts_with("/api/v1/providers") {
-        provider_id.to_owned()
+        seeds.provider_id.clone()
     } else {
         conversation.id.to_string()
     };
     path.replace("{id}", &id)
-        .replace("{message_id}", message_id)
+        .replace("{message_id}", &seeds.message_id)
+        .replace("{broadcast_id}", &seeds.broadcast_id)
         .replace("{platform}", "telegram")
 }
 
@@ -330,14 +338,27 @@ async fn no_answer_carries_a_secret() {
     let provider_id = provider.body["id"].as_str().unwrap().to_owned();
     let conversation = app.seed_conversation(&bot).await;
     let message_id = app.stored_messages(conversation.id).await[0].id.to_string();
+    let broadcast = app
+        .admin(
+            TestRequest::post()
+                .uri(&format!("/api/v1/bots/{}/broadcasts", bot.id))
+                .set_json(json!({"platform": "discord", "chat_ids": ["123"], "text": "news"})),
+        )
+        .await;
+    assert_eq!(broadcast.status, 202, "{}", broadcast.raw);
+    let seeds = Seeds {
+        message_id,
+        provider_id,
+        broadcast_id: broadcast.body["id"].as_str().unwrap().to_owned(),
+    };
     let doc = document(&app).await;
     let reads: Vec<Operation> = operations(&doc)
         .into_iter()
         .filter(|op| op.method == Method::GET && op.path.starts_with("/api/v1/"))
         .collect();
-    assert_eq!(reads.len(), 15, "every read of the admin API");
+    assert_eq!(reads.len(), 16, "every read of the admin API");
     for op in &reads {
-        let path = seeded(&op.path, &conversation, &message_id, &provider_id);
+        let path = seeded(&op.path, &conversation, &seeds);
         let reply = app.admin(TestRequest::get().uri(&path)).await;
         assert_eq!(reply.status, 200, "GET {path}: {}", reply.raw);
         bodies.push(reply.raw);

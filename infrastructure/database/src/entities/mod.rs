@@ -3,6 +3,8 @@
 pub mod api_keys;
 pub mod bindings;
 pub mod bots;
+pub mod broadcast_messages;
+pub mod broadcasts;
 pub mod conversations;
 pub mod events;
 pub mod idempotency_keys;

@@ -7,6 +7,7 @@ extern crate switchboard_database as database;
 mod api_keys;
 mod bindings;
 mod bots;
+mod broadcasts;
 mod concurrency;
 mod conversations;
 mod dead_letters;

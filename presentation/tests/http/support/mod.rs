@@ -115,6 +115,7 @@ fn state_settings(public_url: Option<String>) -> StateSettings {
             reply_wait: REPLY_WAIT,
             ..WebChatSettings::default()
         },
+        max_recipients: application::broadcast::DEFAULT_MAX_RECIPIENTS,
     }
 }
 
