@@ -11,6 +11,8 @@ pub mod limited;
 pub mod process;
 #[path = "support/proxy.rs"]
 pub mod proxy;
+#[path = "support/streaming.rs"]
+pub mod streaming;
 #[path = "support/updates.rs"]
 pub mod updates;
 #[path = "support/wait.rs"]

@@ -22,7 +22,7 @@ pub use observability::{counted_leases, metrics, scrape};
 pub use pipeline::{
     backoff, binding_cache, breakers, budgets, commands, deliver_reply, dispatcher, generate_reply,
     history, intake, job_runner, jobs, moderation, pacing, provider_models, rate_limits,
-    receive_webhook, settings, text,
+    receive_webhook, settings, streaming, text,
 };
 
 pub use api_keys::{ApiKeyError, ApiKeys, IssuedKey, Principal};

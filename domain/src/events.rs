@@ -31,6 +31,21 @@ pub enum DomainEvent {
         conversation_id: ConversationId,
         message_id: MessageId,
     },
+    /// A piece of the answer to `message_id` as the model writes it (the web chat shows it
+    /// growing); an announcement only, never kept: the stored reply is what counts.
+    ReplyDelta {
+        bot_id: BotId,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        delta: String,
+    },
+    /// The answer to `message_id` starts again from nothing: the pieces shown so far are void
+    /// (the model's stream broke and is asked for again whole).
+    ReplyRestarted {
+        bot_id: BotId,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    },
     /// An operator's message was stored and its delivery queued.
     OperatorMessageStored {
         bot_id: BotId,
@@ -115,6 +130,12 @@ impl DomainEvent {
             | Self::ReplyStarted {
                 conversation_id, ..
             }
+            | Self::ReplyDelta {
+                conversation_id, ..
+            }
+            | Self::ReplyRestarted {
+                conversation_id, ..
+            }
             | Self::OperatorMessageStored {
                 conversation_id, ..
             }
@@ -151,6 +172,8 @@ impl DomainEvent {
             | Self::MessageReceived { bot_id, .. }
             | Self::ReplyStored { bot_id, .. }
             | Self::ReplyStarted { bot_id, .. }
+            | Self::ReplyDelta { bot_id, .. }
+            | Self::ReplyRestarted { bot_id, .. }
             | Self::OperatorMessageStored { bot_id, .. }
             | Self::MessageDelivered { bot_id, .. }
             | Self::DeliveryFailed { bot_id, .. }
@@ -178,7 +201,10 @@ impl DomainEvent {
             Self::BudgetThreshold { .. } => "budget.threshold",
             Self::MessageRateLimited { .. } => "message.rate_limited",
             Self::BudgetRefused { .. } => "budget.refused",
-            Self::ReplyStored { .. } | Self::OperatorMessageStored { .. } => return None,
+            Self::ReplyStored { .. }
+            | Self::OperatorMessageStored { .. }
+            | Self::ReplyDelta { .. }
+            | Self::ReplyRestarted { .. } => return None,
         })
     }
 

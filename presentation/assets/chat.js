@@ -1,5 +1,6 @@
 // The built-in web chat page: keeps the visitor token, shows the history and pushed messages,
-// sends messages, shows typing, and reconnects with backoff. Frames are those of DESIGN.md.
+// a reply growing as the model writes it, sends messages, shows typing, and reconnects with
+// backoff. Frames are those of DESIGN.md and /asyncapi.json.
 "use strict";
 (function () {
   const botId = document.body.dataset.botId;
@@ -19,6 +20,8 @@
   const typing = document.getElementById("typing");
   const error = document.getElementById("error");
   const shown = new Set();
+  // The replies being written, by the message they answer: their list items.
+  const drafts = new Map();
   let socket = null;
   let attempt = 0;
   let typingTimer = null;
@@ -62,20 +65,52 @@
     if (on) typingTimer = window.setTimeout(function () { typing.hidden = true; }, 30000);
   }
 
+  function bubble(direction, text) {
+    const item = document.createElement("li");
+    item.className = "message message--" + direction;
+    const who = document.createElement("span");
+    who.className = "visually-hidden";
+    who.textContent = direction === "inbound" ? "You: " : "Assistant: ";
+    item.appendChild(who);
+    item.appendChild(document.createTextNode(text));
+    return item;
+  }
+
   function show(message) {
     if (!message || shown.has(message.id)) return;
     shown.add(message.id);
-    const item = document.createElement("li");
-    item.className = "message message--" + message.direction;
+    const item = bubble(message.direction, message.text);
     item.dataset.messageId = message.id;
-    const who = document.createElement("span");
-    who.className = "visually-hidden";
-    who.textContent = message.direction === "inbound" ? "You: " : "Assistant: ";
-    item.appendChild(who);
-    item.appendChild(document.createTextNode(message.text));
-    log.appendChild(item);
+    const draft = message.reply_to && drafts.get(message.reply_to);
+    if (draft) {
+      // The reply as stored replaces the pieces shown while it was written.
+      draft.replaceWith(item);
+      drafts.delete(message.reply_to);
+    } else {
+      log.appendChild(item);
+    }
     log.scrollTop = log.scrollHeight;
     if (message.direction === "outbound") setTyping(false);
+  }
+
+  // A piece of the reply to `replyTo`, appended to its draft (started on the first piece).
+  function grow(replyTo, delta) {
+    let draft = drafts.get(replyTo);
+    if (!draft) {
+      draft = bubble("outbound", "");
+      draft.classList.add("message--draft");
+      draft.dataset.replyTo = replyTo;
+      drafts.set(replyTo, draft);
+      log.appendChild(draft);
+    }
+    draft.lastChild.textContent += delta;
+    log.scrollTop = log.scrollHeight;
+  }
+
+  // The reply to `replyTo` is being written again: its draft starts empty.
+  function restart(replyTo) {
+    const draft = drafts.get(replyTo);
+    if (draft) draft.lastChild.textContent = "";
   }
 
   function showError(text) {
@@ -96,6 +131,12 @@
         break;
       case "typing":
         setTyping(true);
+        break;
+      case "reply_delta":
+        grow(frame.reply_to, frame.delta || "");
+        break;
+      case "reply_restart":
+        restart(frame.reply_to);
         break;
       case "error":
         showError(frame.detail || frame.code);

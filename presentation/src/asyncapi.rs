@@ -68,6 +68,8 @@ fn web_chat_and_operations() -> Value {
                     "hello": {"$ref": "#/components/messages/hello"},
                     "message": {"$ref": "#/components/messages/message"},
                     "typing": {"$ref": "#/components/messages/typing"},
+                    "replyDelta": {"$ref": "#/components/messages/replyDelta"},
+                    "replyRestart": {"$ref": "#/components/messages/replyRestart"},
                     "error": {"$ref": "#/components/messages/error"}
                 },
                 "bindings": {"ws": {"query": {
@@ -88,6 +90,10 @@ fn web_chat_and_operations() -> Value {
             "deliver": operation("send", "message",
                 "A message of the conversation: the bot's reply, an operator's, or the visitor's own from another tab."),
             "showTyping": operation("send", "typing", "The bot is composing a reply."),
+            "streamReply": operation("send", "replyDelta",
+                "The next piece of a reply as the model writes it."),
+            "restartReply": operation("send", "replyRestart",
+                "A reply being written starts again: forget its pieces so far."),
             "refuse": operation("send", "error", "A message was not stored, or the socket is refused."),
             "signIn": events_operation("receive", "auth",
                 "A browser's key, as the first frame (a client that can set headers sends `Authorization: Bearer` instead)."),
@@ -137,6 +143,23 @@ fn web_chat_and_operations() -> Value {
                     "required": ["type"],
                     "properties": {"type": {"const": "typing"}}
                 }), "Shown until the next message."),
+                "replyDelta": message("reply_delta", json!({
+                    "type": "object",
+                    "required": ["type", "reply_to", "delta"],
+                    "properties": {
+                        "type": {"const": "reply_delta"},
+                        "reply_to": {"type": "string", "description": "The visitor's message being answered."},
+                        "delta": {"type": "string", "minLength": 1}
+                    }
+                }), "Join the pieces of one `reply_to` in order and show them until the reply's `message` frame (whose `reply_to` is the same) replaces them. Not sent when the bot's output moderation is on."),
+                "replyRestart": message("reply_restart", json!({
+                    "type": "object",
+                    "required": ["type", "reply_to"],
+                    "properties": {
+                        "type": {"const": "reply_restart"},
+                        "reply_to": {"type": "string"}
+                    }
+                }), "The model's stream broke and is asked for again whole: drop the pieces of this `reply_to` shown so far."),
                 "error": message("error", json!({
                     "type": "object",
                     "required": ["type", "code", "detail"],
@@ -355,6 +378,28 @@ mod tests {
             messages["typing"]["payload"]["properties"]["type"]["const"],
             typing["type"]
         );
+        let reply_to = domain::MessageId::new();
+        let frames = [
+            (
+                "replyDelta",
+                ServerFrame::ReplyDelta {
+                    reply_to,
+                    delta: "Hel".into(),
+                },
+            ),
+            ("replyRestart", ServerFrame::ReplyRestart { reply_to }),
+        ];
+        for (name, frame) in frames {
+            let frame: Value = serde_json::from_str(&frame.to_json()).unwrap();
+            let described = &messages[name]["payload"];
+            assert_eq!(described["properties"]["type"]["const"], frame["type"]);
+            for field in described["required"].as_array().unwrap() {
+                assert!(
+                    frame.get(field.as_str().unwrap()).is_some(),
+                    "{name}: {field}"
+                );
+            }
+        }
         let limited = ServerFrame::rate_limited(Duration::from_secs(2)).to_json();
         let limited: Value = serde_json::from_str(&limited).unwrap();
         let codes = &messages["error"]["payload"]["properties"]["code"]["enum"];

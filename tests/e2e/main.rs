@@ -23,6 +23,7 @@ mod proactive;
 mod providers;
 mod rate_limits;
 mod reliability;
+mod streaming;
 mod telegram;
 mod telegram_polling;
 mod webchat;

@@ -16,7 +16,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A bot bound to the web chat.
-async fn web_chat_bot(app: &TestApp) -> String {
+pub(crate) async fn web_chat_bot(app: &TestApp) -> String {
     let bot = app.create_bot("Web", None).await;
     let path = format!("/api/v1/bots/{bot}/platforms/web_chat");
     let (status, binding) = app.admin(Method::PUT, &path, Some(json!({}))).await;

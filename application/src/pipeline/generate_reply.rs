@@ -15,7 +15,8 @@ use crate::ports::{
 };
 use crate::rate_limits::{self, Admitted};
 use crate::settings::PipelineSettings;
-use domain::{Direction, DomainEvent, Message, MessageId, RepoError, Scope};
+use crate::streaming::{AnnouncedAnswer, GATHER};
+use domain::{Direction, DomainEvent, Message, MessageId, PlatformKind, RepoError, Scope};
 use futures::future::{self, Either};
 use std::convert::Infallible;
 use std::future::Future;
@@ -52,6 +53,12 @@ enum Next {
     Nothing,
     /// The model's provider is held back by its breaker: run the job again then.
     Wait(Duration),
+}
+
+/// Whether the chat sees the answer as the model writes it: the web chat does, unless the
+/// answer must pass the bot's output moderation first.
+fn shows_growing(target: &Target) -> bool {
+    target.message.platform == PlatformKind::WebChat && !target.bot.guardrails.moderation.output
 }
 
 /// The breaker of the provider `bot` asks.
@@ -427,7 +434,15 @@ impl GenerateReply {
             system_prompt: bot.system_prompt.as_str().to_owned(),
             turns: turns_for(&target.history, &target.message, budget),
         };
-        self.model.complete(&request).await
+        if !shows_growing(target) {
+            return self.model.complete(&request).await;
+        }
+        let message = &target.message;
+        let ids = (bot.id, message.conversation_id, message.id);
+        let answer = Arc::new(AnnouncedAnswer::new(self.events.clone(), ids, GATHER));
+        let streamed = self.model.stream(&request, answer.clone()).await;
+        answer.flush();
+        streamed
     }
 
     /// Runs `work` while the chat shows "typing…"; the indicator stops with the work. A message

@@ -3,7 +3,8 @@
 //! edit made on any replica applies soon without a read per reply.
 
 use crate::ports::{
-    ChatRequest, Completion, Flags, LanguageModel, ModelError, ModelFactory, ModerationRequest,
+    AnswerSink, ChatRequest, Completion, Flags, LanguageModel, ModelError, ModelFactory,
+    ModerationRequest,
 };
 use async_trait::async_trait;
 use domain::repositories::ProviderRepository;
@@ -104,6 +105,21 @@ impl LanguageModel for ProviderModels {
             Some(id) => {
                 let built = self.built(id).await?;
                 let completion = built.model.complete(request).await?;
+                Ok(built.priced(request, completion))
+            }
+        }
+    }
+
+    async fn stream(
+        &self,
+        request: &ChatRequest,
+        sink: Arc<dyn AnswerSink>,
+    ) -> Result<Completion, ModelError> {
+        match request.provider_id {
+            None => self.default.stream(request, sink).await,
+            Some(id) => {
+                let built = self.built(id).await?;
+                let completion = built.model.stream(request, sink).await?;
                 Ok(built.priced(request, completion))
             }
         }

@@ -37,7 +37,7 @@ pub use idempotency::{
 pub use leases::Leases;
 pub use ledger::{InboundRecord, Ledger, Recorded, ReplyStored};
 pub use model::{
-    ChatRequest, ChatTurn, Completion, Flags, LanguageModel, ModelError, ModelFactory,
+    AnswerSink, ChatRequest, ChatTurn, Completion, Flags, LanguageModel, ModelError, ModelFactory,
     ModerationRequest, TokenUsage, TurnRole,
 };
 pub use polling::{PollError, PollOffsets, UpdateBatch, UpdateSource};
@@ -53,7 +53,7 @@ pub use {
     broadcasts::MockBroadcasts, channel::MockChannel, clock::MockClock, events::MockEventLog,
     events::MockEventPublisher, gateway::MockGateway, gateway::MockGatewayConnection,
     gauges::MockExposition, gauges::MockStoreGauges, idempotency::MockIdempotencyStore,
-    leases::MockLeases, ledger::MockLedger, model::MockLanguageModel, model::MockModelFactory,
-    polling::MockPollOffsets, polling::MockUpdateSource, queue::MockJobQueue, timer::MockTimer,
-    wakeups::MockWakeups,
+    leases::MockLeases, ledger::MockLedger, model::MockAnswerSink, model::MockLanguageModel,
+    model::MockModelFactory, polling::MockPollOffsets, polling::MockUpdateSource,
+    queue::MockJobQueue, timer::MockTimer, wakeups::MockWakeups,
 };

@@ -74,10 +74,31 @@ pub struct ModerationRequest {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Flags(pub Vec<String>);
 
+/// Where a streamed answer's text goes as the model writes it.
+#[cfg_attr(test, mockall::automock)]
+pub trait AnswerSink: Send + Sync {
+    /// The answer's next piece.
+    fn piece(&self, text: &str);
+    /// The answer starts again from nothing: what came so far is void (a stream cut off
+    /// mid-way is asked for again whole).
+    fn restart(&self);
+}
+
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait LanguageModel: Send + Sync {
     async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError>;
+
+    /// [`LanguageModel::complete`], handing the answer's pieces to `sink` as they come; the
+    /// whole answer is still what it returns. A model that cannot stream gives no pieces.
+    async fn stream(
+        &self,
+        request: &ChatRequest,
+        sink: Arc<dyn AnswerSink>,
+    ) -> Result<Completion, ModelError> {
+        drop(sink);
+        self.complete(request).await
+    }
 
     /// Checks `request.text` with the provider's moderation.
     async fn moderate(&self, request: &ModerationRequest) -> Result<Flags, ModelError>;

@@ -5,6 +5,7 @@ mod model;
 mod providers;
 mod settings;
 mod span;
+mod stream;
 mod wire;
 
 pub use echo::{EchoModel, ECHO_MODEL};

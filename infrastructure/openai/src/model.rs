@@ -2,17 +2,20 @@
 
 use crate::settings::{KeyHeader, OpenAiSettings};
 use crate::span;
+use crate::stream::{StreamError, StreamReader};
 use crate::wire;
 use application::backoff::{backoff_delay, parse_retry_after};
 use application::metrics::{self, ModelOutcome};
 use application::ports::{
-    ChatRequest, Completion, Flags, LanguageModel, ModelError, ModerationRequest,
+    AnswerSink, ChatRequest, Completion, Flags, LanguageModel, ModelError, ModerationRequest,
 };
-use async_openai::types::CreateChatCompletionRequest;
+use async_openai::types::{ChatCompletionStreamOptions, CreateChatCompletionRequest};
 use async_trait::async_trait;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 
@@ -65,26 +68,45 @@ impl OpenAiModel {
     }
 
     /// One attempt, recorded in the model metrics under the request's model name.
-    async fn measured(&self, body: &CreateChatCompletionRequest) -> Result<Completion, Failure> {
+    async fn measured(
+        &self,
+        model: &str,
+        attempt: impl Future<Output = Result<Completion, Failure>>,
+    ) -> Result<Completion, Failure> {
         let started = Instant::now();
-        let result = self.attempt(body).await;
+        let result = attempt.await;
         let outcome = match &result {
             Ok(answer) => {
                 if let Some(usage) = &answer.usage {
-                    metrics::model_tokens(PROVIDER, &body.model, usage);
+                    metrics::model_tokens(PROVIDER, model, usage);
                 }
                 ModelOutcome::Ok
             }
             Err(Failure::Retry { outcome, .. }) => *outcome,
             Err(Failure::Fatal(_)) => ModelOutcome::Error,
         };
-        metrics::model_call(PROVIDER, &body.model, outcome, started.elapsed());
+        metrics::model_call(PROVIDER, model, outcome, started.elapsed());
         result
     }
 
     async fn attempt(&self, body: &CreateChatCompletionRequest) -> Result<Completion, Failure> {
         let text = self.post(&self.endpoint, body).await?;
         wire::answer_from(&text).map_err(Failure::Fatal)
+    }
+
+    /// One streamed attempt: the events read as they arrive, their pieces handed to `sink`.
+    async fn streamed(
+        &self,
+        body: &CreateChatCompletionRequest,
+        sink: &ShownPieces,
+    ) -> Result<Completion, Failure> {
+        sink.begin_attempt();
+        let mut response = self.send(&self.endpoint, body).await?;
+        let mut reader = StreamReader::default();
+        while let Some(bytes) = response.chunk().await.map_err(transport_failure)? {
+            reader.feed(&bytes, sink).map_err(stream_failure)?;
+        }
+        reader.answer().map_err(stream_failure)
     }
 
     /// One moderation attempt.
@@ -95,6 +117,16 @@ impl OpenAiModel {
 
     /// Posts `body` to `url` with the key; the body of a successful answer.
     async fn post(&self, url: &Url, body: &impl serde::Serialize) -> Result<String, Failure> {
+        let response = self.send(url, body).await?;
+        response.text().await.map_err(transport_failure)
+    }
+
+    /// Posts `body` to `url` with the key; the response, when its status is a success.
+    async fn send(
+        &self,
+        url: &Url,
+        body: &impl serde::Serialize,
+    ) -> Result<reqwest::Response, Failure> {
         let mut request = self.client.post(url.clone()).json(body);
         if let Some(key) = &self.settings.api_key {
             request = match self.settings.key_header {
@@ -104,11 +136,11 @@ impl OpenAiModel {
         }
         let response = request.send().await.map_err(transport_failure)?;
         let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
         let wait = retry_after(response.headers());
         let text = response.text().await.map_err(transport_failure)?;
-        if status.is_success() {
-            return Ok(text);
-        }
         let reason = self.redacted(wire::error_summary(status.as_u16(), &text));
         if is_retryable(status) {
             let outcome = status_outcome(status);
@@ -145,9 +177,29 @@ impl LanguageModel for OpenAiModel {
     async fn complete(&self, request: &ChatRequest) -> Result<Completion, ModelError> {
         let body = wire::completion_request(request, &self.settings.default_model)?;
         let span = span::chat_span(&body.model);
-        let answer = (self.with_retries(|| self.measured(&body)))
-            .instrument(span.clone())
-            .await;
+        let attempt = || self.measured(&body.model, self.attempt(&body));
+        let answer = self.with_retries(attempt).instrument(span.clone()).await;
+        span::record(&span, &answer);
+        answer
+    }
+
+    /// Streams with `stream: true` (usage asked for in the last chunk). A stream cut off or
+    /// failing mid-way is asked for again whole, as a failed call is, after `sink` is told to
+    /// forget what it was shown.
+    async fn stream(
+        &self,
+        request: &ChatRequest,
+        sink: Arc<dyn AnswerSink>,
+    ) -> Result<Completion, ModelError> {
+        let mut body = wire::completion_request(request, &self.settings.default_model)?;
+        body.stream = Some(true);
+        body.stream_options = Some(ChatCompletionStreamOptions {
+            include_usage: true,
+        });
+        let span = span::chat_span(&body.model);
+        let sink = ShownPieces::new(sink);
+        let attempt = || self.measured(&body.model, self.streamed(&body, &sink));
+        let answer = self.with_retries(attempt).instrument(span.clone()).await;
         span::record(&span, &answer);
         answer
     }
@@ -219,6 +271,53 @@ const RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
     parse_retry_after(value, RETRY_AFTER_CAP)
+}
+
+/// A stream that broke is retried; one that finished with nothing is the answer's fault.
+fn stream_failure(error: StreamError) -> Failure {
+    match error {
+        StreamError::Broken(reason) => Failure::Retry {
+            reason,
+            wait: None,
+            outcome: ModelOutcome::Error,
+        },
+        StreamError::Empty => Failure::Fatal(ModelError::Rejected(
+            "the completion has no content".to_owned(),
+        )),
+    }
+}
+
+/// The caller's sink, remembering whether an attempt showed it anything: the next attempt
+/// first tells it to forget that.
+struct ShownPieces {
+    sink: Arc<dyn AnswerSink>,
+    shown: AtomicBool,
+}
+
+impl ShownPieces {
+    fn new(sink: Arc<dyn AnswerSink>) -> Self {
+        Self {
+            sink,
+            shown: AtomicBool::new(false),
+        }
+    }
+
+    fn begin_attempt(&self) {
+        if self.shown.swap(false, Ordering::Relaxed) {
+            self.sink.restart();
+        }
+    }
+}
+
+impl AnswerSink for ShownPieces {
+    fn piece(&self, text: &str) {
+        self.shown.store(true, Ordering::Relaxed);
+        self.sink.piece(text);
+    }
+
+    fn restart(&self) {
+        self.sink.restart();
+    }
 }
 
 /// Timeouts, refused connections and cut-off bodies are retried; a request we could not

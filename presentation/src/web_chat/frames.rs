@@ -3,7 +3,7 @@
 use crate::dto::MessageBody;
 use crate::errors::ApiError;
 use application::web_chat::retry_after_secs;
-use domain::{ConversationId, ExternalMessageId, ValidationError};
+use domain::{ConversationId, ExternalMessageId, MessageId, ValidationError};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -40,6 +40,16 @@ pub enum ServerFrame {
         message: MessageBody,
     },
     Typing,
+    /// The next piece of the reply to `reply_to` as the model writes it; the page shows the
+    /// pieces joined until the reply's own `message` frame replaces them.
+    ReplyDelta {
+        reply_to: MessageId,
+        delta: String,
+    },
+    /// The reply to `reply_to` starts again: the pieces shown so far are void.
+    ReplyRestart {
+        reply_to: MessageId,
+    },
     Error {
         code: &'static str,
         detail: String,

@@ -250,7 +250,8 @@ impl Session {
     }
 
     /// Pushes the conversation's stored messages (the visitor's, echoed, and every reply or
-    /// operator message once delivered, so in delivery order) and the typing signal.
+    /// operator message once delivered, so in delivery order), the typing signal, and the
+    /// pieces of a reply as the model writes it.
     async fn on_event(&mut self, event: DomainEvent) -> Result<(), Option<CloseReason>> {
         if !self.conversations.contains(&event.conversation_id()) {
             return Ok(());
@@ -261,6 +262,17 @@ impl Session {
                 self.push_message(message_id).await
             }
             DomainEvent::ReplyStarted { .. } => self.push(&ServerFrame::Typing).await,
+            DomainEvent::ReplyDelta {
+                message_id, delta, ..
+            } => {
+                let reply_to = message_id;
+                self.push(&ServerFrame::ReplyDelta { reply_to, delta })
+                    .await
+            }
+            DomainEvent::ReplyRestarted { message_id, .. } => {
+                let reply_to = message_id;
+                self.push(&ServerFrame::ReplyRestart { reply_to }).await
+            }
             _ => Ok(()),
         };
         pushed.map_err(|_| None)

@@ -425,3 +425,117 @@ async fn a_key_quoted_back_in_an_error_is_not_repeated_in_the_reason() {
     };
     assert_eq!(reason, "HTTP 401: Incorrect API key provided: [redacted].");
 }
+
+/// What a streamed answer showed: its pieces, and `None` where it was told to start again.
+#[derive(Default)]
+struct Shown(std::sync::Mutex<Vec<Option<String>>>);
+
+impl application::ports::AnswerSink for Shown {
+    fn piece(&self, text: &str) {
+        self.0.lock().unwrap().push(Some(text.to_owned()));
+    }
+    fn restart(&self) {
+        self.0.lock().unwrap().push(None);
+    }
+}
+
+/// An event stream of `pieces`, finished (`stop`, usage, `[DONE]`) unless `cut`.
+fn event_stream(pieces: &[&str], cut: bool) -> ResponseTemplate {
+    let mut events: Vec<String> = pieces
+        .iter()
+        .map(|piece| {
+            let chunk = json!({"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "test-model",
+                "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": null}]});
+            format!("data: {chunk}\n\n")
+        })
+        .collect();
+    if !cut {
+        let stop = json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]});
+        let usage = json!({"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 3, "total_tokens": 12}});
+        events.push(format!("data: {stop}\n\ndata: {usage}\n\ndata: [DONE]\n\n"));
+    }
+    ResponseTemplate::new(200).set_body_raw(events.concat(), "text/event-stream")
+}
+
+#[tokio::test]
+async fn a_streamed_answer_hands_on_its_pieces_and_returns_the_whole_with_its_usage() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(event_stream(&["Hel", "lo ", "there"], false))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let shown = std::sync::Arc::new(Shown::default());
+
+    let answer = model(settings(&server, Some("sk-test")))
+        .stream(&chat(), shown.clone())
+        .await
+        .unwrap();
+
+    assert_eq!(answer.text, "Hello there");
+    assert_eq!(
+        answer.usage,
+        Some(TokenUsage {
+            prompt_tokens: 9,
+            completion_tokens: 3
+        })
+    );
+    let pieces: Vec<Option<String>> = ["Hel", "lo ", "there"]
+        .iter()
+        .map(|p| Some((*p).to_owned()))
+        .collect();
+    assert_eq!(*shown.0.lock().unwrap(), pieces);
+    let sent: Value = server.received_requests().await.unwrap()[0]
+        .body_json()
+        .unwrap();
+    assert_eq!(sent["stream"], true);
+    assert_eq!(sent["stream_options"]["include_usage"], true);
+}
+
+#[tokio::test]
+async fn a_stream_cut_off_midway_is_asked_for_again_whole_after_a_restart() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(event_stream(&["Half an", " ans"], true))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(event_stream(&["Whole answer"], false))
+        .mount(&server)
+        .await;
+    let shown = std::sync::Arc::new(Shown::default());
+
+    let answer = model(settings(&server, None))
+        .stream(&chat(), shown.clone())
+        .await
+        .unwrap();
+
+    assert_eq!(answer.text, "Whole answer");
+    let expected = vec![
+        Some("Half an".to_owned()),
+        Some(" ans".to_owned()),
+        None,
+        Some("Whole answer".to_owned()),
+    ];
+    assert_eq!(*shown.0.lock().unwrap(), expected);
+
+    let failing = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(event_stream(&["never", " ends"], true))
+        .mount(&failing)
+        .await;
+    let refused = model(settings(&failing, None))
+        .stream(&chat(), std::sync::Arc::new(Shown::default()))
+        .await;
+    assert!(
+        matches!(refused, Err(ModelError::Unavailable(ref reason)) if reason.contains("cut off")),
+        "{refused:?}"
+    );
+    let asked = failing.received_requests().await.unwrap().len();
+    assert_eq!(asked as u32, MAX_RETRIES + 1, "asked again whole each time");
+}
