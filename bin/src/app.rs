@@ -184,6 +184,11 @@ pub async fn build(
         breakers: breakers.clone(),
         channels: channels.clone(),
     };
+    let pacer = Arc::new(Pacer::new(
+        limiter.clone(),
+        Arc::new(TokioTimer),
+        settings.pacing.rates(),
+    ));
     let generate = GenerateReply::new(
         lookup.clone(),
         store.clone(),
@@ -192,18 +197,15 @@ pub async fn build(
         clock.clone(),
         Arc::new(TokioTimer),
         pipeline.clone(),
-    );
+    )
+    .with_drafts(pacer.clone());
     let deliver = DeliverReply::new(
         lookup,
         store.clone(),
         store.clone(),
         publisher.clone(),
         Arc::new(TokioTimer),
-        Arc::new(Pacer::new(
-            limiter.clone(),
-            Arc::new(TokioTimer),
-            settings.pacing.rates(),
-        )),
+        pacer,
         clock.clone(),
     );
     let trace = trace_context(settings);

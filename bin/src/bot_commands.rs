@@ -46,6 +46,7 @@ fn draft(new: NewBot) -> Result<BotDraft, CommandError> {
         rate_limit: None,
         rate_limit_message: None,
         debounce_ms: None,
+        streaming: None,
         window_template: None,
     };
     request

@@ -1,4 +1,4 @@
-//! How a bot answers beyond its prompt: how long it lets a chat's burst of short messages run on before answering them together, and what it sends where WhatsApp's 24-hour window has closed.
+//! How a bot answers beyond its prompt: how long it lets a chat's burst of short messages run on before answering them together, what it sends where WhatsApp's 24-hour window has closed, and whether chats see a reply as it is written.
 
 use crate::{Template, ValidationError};
 use serde::{Deserialize, Serialize};
@@ -15,6 +15,10 @@ pub struct ReplyStyle {
     /// chat's 24-hour window has closed; without one, such a text is not sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_template: Option<Template>,
+    /// On platforms that can show a message being written (Telegram's drafts), the reply is
+    /// shown as the model writes it; the web chat always shows it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub streaming: bool,
 }
 
 impl ReplyStyle {
@@ -31,7 +35,13 @@ impl ReplyStyle {
         Ok(Self {
             debounce_ms,
             window_template,
+            streaming: false,
         })
+    }
+
+    /// The same, streamed or not.
+    pub fn streamed(self, streaming: bool) -> Self {
+        Self { streaming, ..self }
     }
 
     pub fn debounce(&self) -> Duration {

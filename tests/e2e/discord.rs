@@ -6,8 +6,9 @@ use ed25519_dalek::{Signer, SigningKey};
 use rand::RngCore;
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram, SETTLE};
+use switchboard_e2e::streaming::StreamingOpenAi;
 use switchboard_e2e::{wait_until, TestApp, TestConfig};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -77,6 +78,15 @@ impl World {
     /// With `gateway`, the REST fake names it and the binding turns gateway mode on; leases
     /// last 3 s, so the supervisor looks every second.
     async fn start_with(db_url: &str, gateway: Option<&FakeGateway>) -> Self {
+        Self::start_on(db_url, gateway, None).await
+    }
+
+    /// [`World::start_with`], the model at `model_url` instead of the echoing fake.
+    async fn start_on(
+        db_url: &str,
+        gateway: Option<&FakeGateway>,
+        model_url: Option<String>,
+    ) -> Self {
         let openai = FakeOpenAi::echoing().await;
         let telegram = FakeTelegram::start().await;
         let discord = fake_discord().await;
@@ -87,7 +97,8 @@ impl World {
                 .mount(&discord)
                 .await;
         }
-        let config = TestConfig::new(db_url, &openai, &telegram)
+        let model_url = model_url.unwrap_or_else(|| openai.url());
+        let config = TestConfig::with_urls(db_url, &model_url, &telegram.url())
             .with(
                 "SWITCHBOARD__DISCORD__API_URL",
                 format!("{}/api/v10", discord.uri()),
@@ -381,4 +392,56 @@ async fn gateway_mode_answers_direct_messages_and_mentions_once_in_their_channel
         world.app.stop().await;
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_streaming_bot_grows_the_deferred_response_then_rolls_over_at_2000_characters() {
+    let pieces: Vec<String> = (0..60)
+        .map(|n| format!("sentence {n:02} of a long streamed answer. "))
+        .collect();
+    let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+    let whole = pieces.concat();
+    assert!(whole.len() > 2000);
+    let model = StreamingOpenAi::start(&pieces, Duration::from_millis(50), 0).await;
+    let db = database::testing::fresh_sqlite();
+    let world = World::start_on(db.url(), None, Some(model.url())).await;
+    let path = format!("/api/v1/bots/{}", world.bot);
+    let (status, _) = world
+        .app
+        .admin(Method::PATCH, &path, Some(json!({"streaming": true})))
+        .await;
+    assert_eq!(status, 200);
+
+    let (status, _) = world
+        .post(&ask("786008729715212400", "go on"), &world.key)
+        .await;
+    assert_eq!(status, 200);
+    wait_until(|| async { !world.calls("POST", &follow_up_path()).await.is_empty() }).await;
+
+    let edits = world.calls("PATCH", &original_path()).await;
+    assert!(
+        edits.len() >= 3,
+        "drafts, then the reply: {} edits",
+        edits.len()
+    );
+    let texts: Vec<&str> = edits
+        .iter()
+        .map(|e| e["content"].as_str().unwrap())
+        .collect();
+    let (reply, drafts) = texts.split_last().unwrap();
+    for pair in drafts.windows(2) {
+        assert!(pair[1].len() >= pair[0].len(), "the draft grows");
+    }
+    for draft in drafts {
+        assert!(
+            draft.chars().count() <= 2000 && whole.starts_with(draft),
+            "{draft:?}"
+        );
+    }
+    let follow_ups = world.calls("POST", &follow_up_path()).await;
+    assert_eq!(follow_ups.len(), 1, "the rest in one follow-up");
+    let rest = follow_ups[0]["content"].as_str().unwrap();
+    assert!(reply.chars().count() <= 2000 && whole.starts_with(reply.trim_end()));
+    assert!(whole.trim_end().ends_with(rest.trim()), "{rest:?}");
+    assert!(world.app.stop().await);
 }

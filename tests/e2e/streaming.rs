@@ -1,12 +1,12 @@
 //! Streamed replies end to end: a model fake that streams its answer piece by piece, the web chat socket showing it grow, the final reply stored and delivered once, and a stream cut off mid-way asked for again whole.
 
-use crate::on_each_database;
 use crate::webchat::{connect, next_frame, say, web_chat_bot, Socket};
+use crate::{on_each_database, PATIENCE};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use switchboard_e2e::fakes::FakeTelegram;
 use switchboard_e2e::streaming::StreamingOpenAi;
-use switchboard_e2e::{TestApp, TestConfig};
+use switchboard_e2e::{updates, TestApp, TestConfig};
 
 const PIECES: [&str; 6] = ["The ", "answer ", "grows ", "word ", "by ", "word."];
 const WHOLE: &str = "The answer grows word by word.";
@@ -45,14 +45,15 @@ fn joined(deltas: &[&Seen]) -> String {
         .collect()
 }
 
-async fn app_streaming(db_url: &str, model: &StreamingOpenAi) -> (TestApp, String) {
+/// The app answered by `model`, with Telegram's fake.
+async fn app_on(db_url: &str, model: &StreamingOpenAi) -> (TestApp, FakeTelegram) {
     let telegram = FakeTelegram::start().await;
-    let app = TestApp::spawn(&TestConfig::with_urls(
-        db_url,
-        &model.url(),
-        &telegram.url(),
-    ))
-    .await;
+    let config = TestConfig::with_urls(db_url, &model.url(), &telegram.url());
+    (TestApp::spawn(&config).await, telegram)
+}
+
+async fn app_streaming(db_url: &str, model: &StreamingOpenAi) -> (TestApp, String) {
+    let (app, _) = app_on(db_url, model).await;
     let bot = web_chat_bot(&app).await;
     (app, bot)
 }
@@ -124,4 +125,86 @@ async fn a_stream_cut_off_midway_is_shown_again_from_the_start_and_answered_once
         "nothing more"
     );
     assert!(app.stop().await);
+}
+
+/// A Telegram bot with `streaming` on, answered by `model`.
+async fn streaming_telegram_bot(
+    db_url: &str,
+    model: &StreamingOpenAi,
+) -> (TestApp, FakeTelegram, String) {
+    let (app, telegram) = app_on(db_url, model).await;
+    let bot = app.telegram_bot(None).await;
+    let path = format!("/api/v1/bots/{bot}");
+    let body = json!({"streaming": true});
+    let (status, updated) = app.admin(reqwest::Method::PATCH, &path, Some(body)).await;
+    assert_eq!(
+        (status, &updated["streaming"]),
+        (200, &json!(true)),
+        "{updated}"
+    );
+    (app, telegram, bot)
+}
+
+#[tokio::test]
+async fn a_streaming_telegram_bot_drafts_at_most_once_a_second_then_sends_the_whole_reply() {
+    on_each_database(|db| async move {
+        let pieces = [
+            "One ", "piece ", "a ", "quarter ", "second, ", "for ", "three ", "seconds ", "or ",
+            "so, ", "then ", "done.",
+        ];
+        let whole: String = pieces.concat();
+        let model = StreamingOpenAi::start(&pieces, Duration::from_millis(250), 0).await;
+        let (app, telegram, bot) = streaming_telegram_bot(db.url(), &model).await;
+
+        app.deliver(&bot, &updates::text(1, 4242, 1, "tell me"))
+            .await;
+        let sent = telegram.wait_for_sent(1, PATIENCE).await;
+        assert_eq!(sent[0].text, whole, "the whole reply, sent once");
+
+        let drafts = telegram.calls("sendMessageDraft").await;
+        assert!(
+            drafts.len() >= 2,
+            "the draft grew: {} updates",
+            drafts.len()
+        );
+        let bodies: Vec<Value> = drafts.iter().map(|r| r.body_json().unwrap()).collect();
+        let mut last = String::new();
+        for body in &bodies {
+            let text = body["text"].as_str().unwrap();
+            assert!(
+                whole.starts_with(text) && text.len() > last.len(),
+                "{text:?} after {last:?}"
+            );
+            assert_eq!(
+                (&body["chat_id"], &body["draft_id"]),
+                (&json!(4242), &bodies[0]["draft_id"])
+            );
+            last = text.to_owned();
+        }
+        let times = telegram.draft_times();
+        for pair in times.windows(2) {
+            let gap = pair[1] - pair[0];
+            assert!(
+                gap >= Duration::from_millis(950),
+                "a draft update {gap:?} after the last"
+            );
+        }
+        assert_eq!(telegram.sent_after_settling().await.len(), 1, "sent once");
+        let replies: Vec<Value> = app
+            .messages_of(&bot)
+            .await
+            .into_iter()
+            .filter(|m| m["direction"] == "outbound")
+            .collect();
+        assert_eq!(replies.len(), 1);
+        assert_eq!(replies[0]["text"], whole.as_str());
+
+        // A group has no drafts: its reply is only sent whole.
+        app.deliver(&bot, &updates::text(2, -100_777, 1, "and you?"))
+            .await;
+        telegram.wait_for_sent(2, PATIENCE).await;
+        assert_eq!(telegram.calls("sendMessageDraft").await.len(), drafts.len());
+        assert!(app.stop().await);
+    })
+    .await;
 }

@@ -166,6 +166,8 @@ pub struct FakeTelegram {
     arrivals: Arc<Mutex<Vec<Instant>>>,
     /// When each `getUpdates` arrived.
     polls: Arc<Mutex<Vec<Instant>>>,
+    /// When each `sendMessageDraft` arrived.
+    drafts: Arc<Mutex<Vec<Instant>>>,
 }
 
 /// Answers with `template`, noting the arrival time in `arrivals`.
@@ -201,12 +203,25 @@ impl FakeTelegram {
             .mount(&server)
             .await;
         mount_other_methods(&server).await;
+        let drafts: Arc<Mutex<Vec<Instant>>> = Arc::default();
+        let shown = ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": true}));
+        Mock::given(method("POST"))
+            .and(path_regex(api_method("sendMessageDraft")))
+            .respond_with(timed(shown, &drafts))
+            .mount(&server)
+            .await;
         Self {
             server,
             refusals: 0,
             arrivals,
             polls: Arc::default(),
+            drafts,
         }
+    }
+
+    /// When each `sendMessageDraft` arrived, in order.
+    pub fn draft_times(&self) -> Vec<Instant> {
+        self.drafts.lock().expect("drafts").clone()
     }
 
     /// Makes the first `times` `sendMessage` calls answer 429 with `retry_after` seconds.

@@ -9,13 +9,14 @@ use crate::history::turns_for;
 use crate::jobs::{Delivery, Lookup, Step, Target};
 use crate::moderation;
 use crate::observability::metrics;
+use crate::pacing::Pacer;
 use crate::ports::{
     ChatRequest, ClaimedJob, Clock, Completion, EventPublisher, LanguageModel, Ledger, ModelError,
     ReplyStored, Timer,
 };
 use crate::rate_limits::{self, Admitted};
 use crate::settings::PipelineSettings;
-use crate::streaming::{AnnouncedAnswer, GATHER};
+use crate::streaming::{keep_draft, AnnouncedAnswer, DraftText, GATHER};
 use domain::{Direction, DomainEvent, Message, MessageId, PlatformKind, RepoError, Scope};
 use futures::future::{self, Either};
 use std::convert::Infallible;
@@ -61,6 +62,16 @@ fn shows_growing(target: &Target) -> bool {
     target.message.platform == PlatformKind::WebChat && !target.bot.guardrails.moderation.output
 }
 
+/// Whether the chat sees the answer in a draft: a bot with `streaming` on a platform other
+/// than the web chat (whose channel says whether it has drafts), unless the answer must pass
+/// the bot's output moderation first.
+fn drafted(target: &Target) -> bool {
+    let bot = &target.bot;
+    bot.replies.streaming
+        && target.message.platform != PlatformKind::WebChat
+        && !bot.guardrails.moderation.output
+}
+
 /// The breaker of the provider `bot` asks.
 fn provider_of(bot: &domain::Bot) -> Guarded {
     Guarded::Provider(bot.provider_id)
@@ -95,6 +106,8 @@ pub struct GenerateReply {
     /// Paces the renewal of the typing indicator.
     timer: Arc<dyn Timer>,
     settings: PipelineSettings,
+    /// Paces the drafts of bots that stream on platforms with drafts; `None`: no drafts.
+    drafts: Option<Arc<Pacer>>,
 }
 
 impl GenerateReply {
@@ -115,6 +128,16 @@ impl GenerateReply {
             clock,
             timer,
             settings,
+            drafts: None,
+        }
+    }
+
+    /// Shows the replies of bots with `streaming` as drafts where the platform has them, each
+    /// update in the chat's turn under `pacer`.
+    pub fn with_drafts(self, pacer: Arc<Pacer>) -> Self {
+        Self {
+            drafts: Some(pacer),
+            ..self
         }
     }
 
@@ -434,6 +457,9 @@ impl GenerateReply {
             system_prompt: bot.system_prompt.as_str().to_owned(),
             turns: turns_for(&target.history, &target.message, budget),
         };
+        if let (Some(pacer), true) = (&self.drafts, drafted(target)) {
+            return self.drafting(target, &request, pacer).await;
+        }
         if !shows_growing(target) {
             return self.model.complete(&request).await;
         }
@@ -443,6 +469,23 @@ impl GenerateReply {
         let streamed = self.model.stream(&request, answer.clone()).await;
         answer.flush();
         streamed
+    }
+
+    /// Streams the answer into the chat's draft while the model writes it.
+    async fn drafting(
+        &self,
+        target: &Target,
+        request: &ChatRequest,
+        pacer: &Pacer,
+    ) -> Result<Completion, ModelError> {
+        let (text, shown) = DraftText::new();
+        let answer = pin!(self.model.stream(request, Arc::new(text)));
+        let draft = pin!(keep_draft(target, shown, pacer, &*self.timer));
+        match future::select(answer, draft).await {
+            Either::Left((answer, _)) => answer,
+            // The chat shows no drafts: the answer is simply awaited.
+            Either::Right(((), answer)) => answer.await,
+        }
     }
 
     /// Runs `work` while the chat shows "typing…"; the indicator stops with the work. A message

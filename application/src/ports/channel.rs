@@ -176,6 +176,20 @@ pub trait Channel: Send + Sync {
         )))
     }
 
+    /// Shows `draft` as the chat's draft of a reply being written (`draft_id` names the reply,
+    /// the same for each of its updates, so the platform animates them; `to` is where its first
+    /// part will go); `Ok(false)` where the platform or the chat shows no drafts, and the reply
+    /// simply goes out whole when done.
+    async fn show_draft(
+        &self,
+        _binding: &PlatformBinding,
+        _to: &Recipient,
+        _draft_id: i64,
+        _draft: &RichText,
+    ) -> Result<bool, SendError> {
+        Ok(false)
+    }
+
     /// Shows "typing…" in the chat; best effort.
     async fn typing(
         &self,

@@ -162,6 +162,30 @@ impl Channel for DiscordChannel {
         self.post_to_channel(credentials, &to.chat, text).await
     }
 
+    /// A message answered through its interaction shows its draft in the deferred response
+    /// (`@original`, which the reply's first part edits again when done); elsewhere Discord
+    /// has no drafts.
+    async fn show_draft(
+        &self,
+        binding: &PlatformBinding,
+        to: &Recipient,
+        _draft_id: i64,
+        draft: &RichText,
+    ) -> Result<bool, SendError> {
+        let (credentials, Some(token)) = (discord_credentials(binding)?, &to.reply_handle) else {
+            return Ok(false);
+        };
+        let text = &draft.render(Markup::Markdown);
+        match self
+            .answer_interaction(credentials, token.expose(), 0, text)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(CallError::ExpiredInteraction) => Ok(false),
+            Err(error) => Err(SendError::from(error)),
+        }
+    }
+
     /// In the channel; a message answered through its interaction shows Discord's "thinking…"
     /// instead, and the pipeline does not ask for typing there.
     async fn typing(

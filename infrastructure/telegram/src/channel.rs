@@ -1,5 +1,6 @@
 //! `TelegramChannel`: the channel port for Telegram over teloxide-core's Bot API client.
 
+use crate::drafts::DraftCall;
 use crate::entities::{entities, refused_markup};
 use crate::errors::outcome;
 use crate::update::parse_update;
@@ -157,6 +158,27 @@ impl Channel for TelegramChannel {
         };
         // Telegram sends no delivery reports, so its message ids are not kept.
         outcome(result, credentials.token.expose()).map(|()| None)
+    }
+
+    /// `sendMessageDraft`, in private chats (a group's negative id has no drafts).
+    async fn show_draft(
+        &self,
+        binding: &PlatformBinding,
+        to: &Recipient,
+        draft_id: i64,
+        draft: &RichText,
+    ) -> Result<bool, SendError> {
+        let credentials = credentials(binding)?;
+        let ChatId(chat) = chat_id(&to.chat)?;
+        if chat < 0 {
+            return Ok(false);
+        }
+        let call = DraftCall {
+            client: &self.client,
+            api_url: &self.api_url,
+            token: credentials.token.expose(),
+        };
+        call.show(chat, draft_id, draft).await
     }
 
     async fn typing(

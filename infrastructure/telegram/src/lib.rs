@@ -1,6 +1,7 @@
 //! Telegram: webhook secret verification, lenient update parsing, the Bot API client and the `getUpdates` poller.
 
 mod channel;
+mod drafts;
 mod entities;
 mod errors;
 mod poll;

@@ -92,6 +92,9 @@ pub struct CreateBot {
     /// WhatsApp: the template sent in place of a text when the chat's 24-hour window has
     /// closed (a late reply, an operator's message); absent, such a text is not sent.
     pub window_template: Option<TemplateBody>,
+    /// Telegram: private chats see the reply as the model writes it (a draft updated at most
+    /// once a second), then the whole reply; absent, false. The web chat always streams.
+    pub streaming: Option<bool>,
 }
 
 impl CreateBot {
@@ -124,7 +127,8 @@ impl CreateBot {
                 self.window_template
                     .map(TemplateBody::into_window_template)
                     .transpose()?,
-            )?,
+            )?
+            .streamed(self.streaming.unwrap_or_default()),
         })
     }
 }
@@ -199,6 +203,7 @@ pub struct UpdateBot {
     #[serde(default, deserialize_with = "super::patch::present")]
     #[schema(value_type = Option<TemplateBody>)]
     pub window_template: Option<Option<TemplateBody>>,
+    pub streaming: Option<bool>,
 }
 
 /// A validated partial update, ready to apply to a bot's draft.
@@ -222,6 +227,7 @@ pub struct BotPatch {
     rate_limit_message: Option<Option<String>>,
     debounce_ms: Option<u32>,
     window_template: Option<Option<Template>>,
+    streaming: Option<bool>,
 }
 
 impl UpdateBot {
@@ -264,6 +270,7 @@ impl UpdateBot {
             window_template: (self.window_template)
                 .map(|template| template.map(TemplateBody::into_window_template).transpose())
                 .transpose()?,
+            streaming: self.streaming,
         })
     }
 }
@@ -301,7 +308,8 @@ impl BotPatch {
             replies: ReplyStyle::new(
                 self.debounce_ms.unwrap_or(draft.replies.debounce_ms),
                 (self.window_template).unwrap_or(draft.replies.window_template),
-            )?,
+            )?
+            .streamed(self.streaming.unwrap_or(draft.replies.streaming)),
         })
     }
 }
@@ -341,6 +349,8 @@ pub struct BotBody {
     pub debounce_ms: u32,
     /// `null`: none, and a text past WhatsApp's 24-hour window is not sent.
     pub window_template: Option<TemplateBody>,
+    /// Whether Telegram chats see the reply as it is written.
+    pub streaming: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -369,6 +379,7 @@ impl From<Bot> for BotBody {
             rate_limit_message: bot.guardrails.rate_limit_message,
             debounce_ms: bot.replies.debounce_ms,
             window_template: bot.replies.window_template.as_ref().map(TemplateBody::from),
+            streaming: bot.replies.streaming,
             created_at: bot.created_at,
             updated_at: bot.updated_at,
         }

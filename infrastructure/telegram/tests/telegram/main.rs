@@ -494,3 +494,72 @@ async fn a_long_poll_outlasting_the_timeout_and_its_margin_is_transient() {
     assert!(matches!(result, Err(PollError::Transient(_))), "{result:?}");
     assert!(started.elapsed() < Duration::from_secs(20));
 }
+
+async fn show_draft(server: &MockServer, chat: &str) -> Result<bool, SendError> {
+    let to = Recipient {
+        chat: ExternalChatId::parse(chat).unwrap(),
+        ..to()
+    };
+    channel(server)
+        .show_draft(&binding(), &to, 7, &formatted("Half **way**"))
+        .await
+}
+
+#[tokio::test]
+async fn a_draft_goes_to_send_message_draft_with_its_entities() {
+    let ok = ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": true}));
+    let server = bot_api("sendMessageDraft", ok).await;
+
+    assert_eq!(show_draft(&server, "42").await, Ok(true));
+
+    let body: Value = serde_json::from_slice(&only_body(&server).await).unwrap();
+    assert_eq!(
+        (&body["chat_id"], &body["draft_id"], &body["text"]),
+        (&json!(42), &json!(7), &json!("Half way"))
+    );
+    assert_eq!(body["entities"][0]["type"], "bold");
+    assert_eq!(body.get("parse_mode"), None);
+}
+
+#[tokio::test]
+async fn a_chat_without_drafts_says_so_and_flood_control_asks_to_wait() {
+    let refused = bot_api(
+        "sendMessageDraft",
+        api_error(400, "Bad Request: TEXTDRAFT_PEER_INVALID"),
+    )
+    .await;
+    assert_eq!(show_draft(&refused, "42").await, Ok(false));
+    let old_server = bot_api(
+        "sendMessage",
+        ResponseTemplate::new(200).set_body_json(sent_message()),
+    )
+    .await;
+    assert_eq!(
+        show_draft(&old_server, "42").await,
+        Ok(false),
+        "no such method"
+    );
+    assert_eq!(show_draft(&refused, "-100123").await, Ok(false));
+    assert_eq!(
+        refused.received_requests().await.unwrap().len(),
+        1,
+        "a group is not asked"
+    );
+
+    let flood = ResponseTemplate::new(429).set_body_json(json!({
+        "ok": false, "error_code": 429, "description": "Too Many Requests: retry after 3",
+        "parameters": {"retry_after": 3}
+    }));
+    let limited = bot_api("sendMessageDraft", flood).await;
+    assert_eq!(
+        show_draft(&limited, "42").await,
+        Err(SendError::RateLimited {
+            retry_after: Duration::from_secs(3)
+        })
+    );
+    let down = bot_api("sendMessageDraft", api_error(502, "Bad Gateway")).await;
+    assert!(matches!(
+        show_draft(&down, "42").await,
+        Err(SendError::Transient(_))
+    ));
+}
