@@ -11,7 +11,7 @@ use application::ports::{
 };
 use async_openai::types::{ChatCompletionStreamOptions, CreateChatCompletionRequest};
 use async_trait::async_trait;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::header::{HeaderMap, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -102,6 +102,13 @@ impl OpenAiModel {
     ) -> Result<Completion, Failure> {
         sink.begin_attempt();
         let mut response = self.send(&self.endpoint, body).await?;
+        if !is_event_stream(response.headers()) {
+            // A server that ignores `stream: true` answers the whole completion at once.
+            let text = response.text().await.map_err(transport_failure)?;
+            let answer = wire::answer_from(&text).map_err(Failure::Fatal)?;
+            sink.piece(&answer.text);
+            return Ok(answer);
+        }
         let mut reader = StreamReader::default();
         while let Some(bytes) = response.chunk().await.map_err(transport_failure)? {
             reader.feed(&bytes, sink).map_err(stream_failure)?;
@@ -271,6 +278,14 @@ const RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?;
     parse_retry_after(value, RETRY_AFTER_CAP)
+}
+
+/// Whether an answer is server-sent events rather than one JSON completion.
+fn is_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/event-stream"))
 }
 
 /// A stream that broke is retried; one that finished with nothing is the answer's fault.

@@ -539,3 +539,24 @@ async fn a_stream_cut_off_midway_is_asked_for_again_whole_after_a_restart() {
     let asked = failing.received_requests().await.unwrap().len();
     assert_eq!(asked as u32, MAX_RETRIES + 1, "asked again whole each time");
 }
+
+#[tokio::test]
+async fn a_server_that_ignores_stream_answers_whole_and_is_shown_whole() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(completion_body("All at once", None)),
+        )
+        .mount(&server)
+        .await;
+    let shown = std::sync::Arc::new(Shown::default());
+
+    let answer = model(settings(&server, None))
+        .stream(&chat(), shown.clone())
+        .await
+        .unwrap();
+
+    assert_eq!(answer.text, "All at once");
+    assert_eq!(*shown.0.lock().unwrap(), [Some("All at once".to_owned())]);
+}
