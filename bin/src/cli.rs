@@ -43,6 +43,11 @@ pub enum Command {
         #[command(subcommand)]
         action: BotsAction,
     },
+    /// Master-key rotation.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Copy the SQLite database into the new FILE while the server runs (PostgreSQL: refused,
     /// with the `pg_dump` command to use).
     Backup { file: PathBuf },
@@ -52,6 +57,19 @@ pub enum Command {
         /// Replace the database that is there (the instance must be stopped).
         #[arg(long)]
         replace: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Seal every secret (platform credentials, provider keys) again under one key, in one
+    /// transaction: `--new-key`, or else `security.master_key` (opening what
+    /// `security.previous_master_key` sealed). See docs/operations.md for the drill.
+    Rotate {
+        /// The key to seal under (standard base64 of 32 random bytes); the configured keys
+        /// open what is there now. Also read from SWITCHBOARD_NEW_MASTER_KEY.
+        #[arg(long, env = "SWITCHBOARD_NEW_MASTER_KEY", hide_env_values = true)]
+        new_key: Option<String>,
     },
 }
 

@@ -1,11 +1,11 @@
-//! The one-shot commands: migrations, configuration, backup and restore (API keys are in `key_commands`).
+//! The one-shot commands: migrations, configuration, master-key rotation, backup and restore (API keys are in `key_commands`).
 
 use crate::app::StartupError;
 use crate::cli::{ConfigAction, MigrateAction};
 use crate::run::{connect, migrate_up, PLAIN_TEXT_WARNING};
 use crate::settings::Settings;
 use migrations::{Migrator, MigratorTrait};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +54,39 @@ pub fn config(settings: &Settings, action: ConfigAction) -> Result<(), CommandEr
             print!("{shown}");
         }
     }
+    Ok(())
+}
+
+/// `switchboard keys rotate [--new-key KEY]`: every secret sealed again under `new_key` (the
+/// configured keys opening them), or under `security.master_key`.
+pub async fn rotate_keys(settings: &Settings, new_key: Option<String>) -> Result<(), CommandError> {
+    let configured = settings
+        .security
+        .sealer()
+        .map_err(|e| CommandError::Failed(e.to_string()))?;
+    let target = match new_key.map(SecretString::from) {
+        Some(new_key) => {
+            let new = crate::settings::key("--new-key", Some(&new_key))
+                .map_err(|e| CommandError::Failed(e.to_string()))?
+                .ok_or_else(|| CommandError::Failed("--new-key is empty".to_owned()))?;
+            configured.map_or(new.clone(), |old| new.opening_also(&old))
+        }
+        None => configured.ok_or_else(|| {
+            CommandError::Failed(
+                "give --new-key, or set security.master_key to the key to seal under".to_owned(),
+            )
+        })?,
+    };
+    let db = connect(settings).await?;
+    let store = database::SeaStore::new(db).sealed_with(Some(target));
+    let resealed = store
+        .reseal_all()
+        .await
+        .map_err(|e| CommandError::Failed(format!("nothing was changed: {e}")))?;
+    eprintln!(
+        "resealed {} platform credentials and {} provider keys ({} were sealed under the key already); set security.master_key to the key they are sealed under",
+        resealed.credentials, resealed.provider_keys, resealed.unchanged
+    );
     Ok(())
 }
 

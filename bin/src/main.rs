@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use switchboard::cli::{Cli, Command, MigrateAction};
+use switchboard::cli::{Cli, Command, KeysAction, MigrateAction};
 use switchboard::{bot_commands, commands, key_commands, run, telemetry, Mode, Settings};
 
 #[tokio::main]
@@ -48,6 +48,9 @@ async fn execute(command: Command, settings: &Settings) -> Result<(), commands::
         Command::Config { action } => commands::config(settings, action),
         Command::ApiKeys { action } => key_commands::api_keys(settings, action).await,
         Command::Bots { action } => bot_commands::bots(settings, action).await,
+        Command::Keys {
+            action: KeysAction::Rotate { new_key },
+        } => commands::rotate_keys(settings, new_key).await,
         Command::Backup { file } => commands::backup(settings, &file).await,
         Command::Restore { file, replace } => commands::restore(settings, &file, replace).await,
     }

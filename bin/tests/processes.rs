@@ -22,6 +22,8 @@ mod backup;
 mod broadcasts;
 #[path = "processes/first_setup.rs"]
 mod first_setup;
+#[path = "processes/key_rotation.rs"]
+mod key_rotation;
 #[path = "processes/metrics.rs"]
 mod metrics;
 #[path = "processes/provider_keys.rs"]

@@ -232,17 +232,40 @@ pub struct SecuritySettings {
     /// credentials at rest.
     #[serde(serialize_with = "redact")]
     pub master_key: Option<SecretString>,
+    /// While `master_key` is rotated: the key it replaces, which still opens what it sealed
+    /// (never seals). Removed once `switchboard keys rotate` has resealed everything.
+    #[serde(serialize_with = "redact")]
+    pub previous_master_key: Option<SecretString>,
 }
 
 impl SecuritySettings {
-    /// The sealer for `master_key`; `None` when it is unset (credentials stay plain text).
+    /// The sealer for `master_key`, also opening what `previous_master_key` sealed; `None`
+    /// when it is unset (credentials stay plain text).
     pub fn sealer(&self) -> Result<Option<Sealer>, ConfigError> {
-        self.master_key
-            .as_ref()
-            .map(|key| Sealer::from_base64(key.expose_secret()))
-            .transpose()
-            .map_err(|e| ConfigError::Message(format!("security.master_key: {e}")))
+        let Some(current) = key("security.master_key", self.master_key.as_ref())? else {
+            if self.previous_master_key.is_some() {
+                let reason = "security.previous_master_key is set without security.master_key";
+                return Err(ConfigError::Message(reason.to_owned()));
+            }
+            return Ok(None);
+        };
+        let previous = key(
+            "security.previous_master_key",
+            self.previous_master_key.as_ref(),
+        )?;
+        Ok(Some(match previous {
+            Some(previous) => current.opening_also(&previous),
+            None => current,
+        }))
     }
+}
+
+/// The sealer of one configured key, its refusal naming `name`.
+pub fn key(name: &str, value: Option<&SecretString>) -> Result<Option<Sealer>, ConfigError> {
+    value
+        .map(|key| Sealer::from_base64(key.expose_secret()))
+        .transpose()
+        .map_err(|e| ConfigError::Message(format!("{name}: {e}")))
 }
 
 /// The most jobs one process may hold at once: their leases are renewed in one statement.

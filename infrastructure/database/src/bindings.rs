@@ -15,7 +15,7 @@ const CREDENTIALS: &str = "platform_bindings.credentials";
 
 /// What a row's sealed credentials are bound to: moved to another bot or platform, they no
 /// longer open.
-fn row_context(bot_id: &str, platform: &str) -> Vec<u8> {
+pub(crate) fn row_context(bot_id: &str, platform: &str) -> Vec<u8> {
     format!("switchboard/platform_bindings/{bot_id}/{platform}").into_bytes()
 }
 

@@ -24,6 +24,7 @@ mod poll_offsets;
 mod providers;
 mod queue;
 mod replies;
+mod rotation;
 mod sealing;
 mod spend;
 mod store;
@@ -33,6 +34,7 @@ pub mod testing;
 mod wakeups;
 
 pub use connect::{connect, connect_with_pool};
+pub use rotation::Resealed;
 pub use sealing::{InvalidMasterKey, SealError, Sealer, MASTER_KEY_LEN};
 pub use store::SeaStore;
 pub use wakeups::Wake;

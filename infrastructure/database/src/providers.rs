@@ -17,7 +17,7 @@ use sea_orm::{
 const API_KEY: &str = "providers.api_key";
 
 /// What a row's sealed key is bound to: moved to another provider, it no longer opens.
-fn row_context(id: &str) -> Vec<u8> {
+pub(crate) fn row_context(id: &str) -> Vec<u8> {
     format!("switchboard/providers/{id}/api_key").into_bytes()
 }
 

@@ -1,4 +1,4 @@
-//! Secrets sealed at rest: XChaCha20-Poly1305 under `security.master_key`, bound to their row.
+//! Secrets sealed at rest: XChaCha20-Poly1305 under `security.master_key`, bound to their row; while a key is rotated, what the previous key sealed still opens.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -35,10 +35,13 @@ pub enum SealError {
     Random(String),
 }
 
-/// Seals and opens values with the master key. Cheap to clone; `Debug` never shows the key.
+/// Seals and opens values with the master key, and opens what the previous one sealed while
+/// it is rotated out. Cheap to clone; `Debug` never shows a key.
 #[derive(Clone)]
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
+    /// `security.previous_master_key`: opens, never seals.
+    previous: Option<XChaCha20Poly1305>,
 }
 
 impl fmt::Debug for Sealer {
@@ -64,7 +67,23 @@ impl Sealer {
         }
         let cipher = XChaCha20Poly1305::new_from_slice(&key)
             .map_err(|_| InvalidMasterKey("wrong length"))?;
-        Ok(Self { cipher })
+        Ok(Self {
+            cipher,
+            previous: None,
+        })
+    }
+
+    /// This key sealing, and `previous`'s key also opening what it sealed (a rotation).
+    pub fn opening_also(self, previous: &Sealer) -> Self {
+        Self {
+            previous: Some(previous.cipher.clone()),
+            ..self
+        }
+    }
+
+    /// Whether `sealed` opens with this key itself, not only with the previous one.
+    pub fn opens_with_current(&self, sealed: &str, context: &[u8]) -> bool {
+        Self::open_with(&self.cipher, sealed, context).is_ok()
     }
 
     /// Seals `plaintext` under a fresh random nonce; `context` (authenticated, not stored) must
@@ -84,8 +103,24 @@ impl Sealer {
         Ok(format!("{SEALED_V1}{}", STANDARD.encode(sealed)))
     }
 
-    /// Opens what [`Sealer::seal`] made with the same `context`.
+    /// Opens what [`Sealer::seal`] made with the same `context`, under this key or the previous.
     pub fn open(&self, sealed: &str, context: &[u8]) -> Result<Zeroizing<Vec<u8>>, SealError> {
+        match (
+            Self::open_with(&self.cipher, sealed, context),
+            &self.previous,
+        ) {
+            (Err(SealError::Unopenable), Some(previous)) => {
+                Self::open_with(previous, sealed, context)
+            }
+            (opened, _) => opened,
+        }
+    }
+
+    fn open_with(
+        cipher: &XChaCha20Poly1305,
+        sealed: &str,
+        context: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, SealError> {
         let encoded = sealed
             .strip_prefix(SEALED_V1)
             .ok_or(SealError::UnknownFormat)?;
@@ -101,7 +136,7 @@ impl Sealer {
             msg: ciphertext,
             aad: context,
         };
-        self.cipher
+        cipher
             .decrypt(&nonce, payload)
             .map(Zeroizing::new)
             .map_err(|_| SealError::Unopenable)
@@ -150,6 +185,26 @@ mod tests {
         assert_eq!(
             sealer(OTHER_KEY).open(&sealed, b"row-1"),
             Err(SealError::Unopenable)
+        );
+    }
+
+    #[test]
+    fn during_a_rotation_the_previous_key_still_opens_and_only_the_new_one_seals() {
+        let old = sealer(OTHER_KEY).seal(b"hunter2", b"row-1").unwrap();
+        let rotating = sealer(KEY).opening_also(&sealer(OTHER_KEY));
+        assert_eq!(&**rotating.open(&old, b"row-1").unwrap(), b"hunter2");
+        assert!(!rotating.opens_with_current(&old, b"row-1"));
+        let new = rotating.seal(b"hunter2", b"row-1").unwrap();
+        assert!(rotating.opens_with_current(&new, b"row-1"));
+        assert_eq!(&**sealer(KEY).open(&new, b"row-1").unwrap(), b"hunter2");
+        assert_eq!(
+            sealer(OTHER_KEY).open(&new, b"row-1"),
+            Err(SealError::Unopenable)
+        );
+        assert_eq!(
+            rotating.open(&old, b"row-2"),
+            Err(SealError::Unopenable),
+            "still bound to its row"
         );
     }
 

@@ -16,7 +16,7 @@ use migrations::{Migrator, MigratorTrait};
 use sea_orm::ConnectionTrait;
 use std::collections::BTreeMap;
 
-const API_KEY: &str = "sk-proj-provider-secret-4f9c2e7a1b";
+pub(crate) const API_KEY: &str = "sk-proj-provider-secret-4f9c2e7a1b";
 
 fn prices() -> Prices {
     let models = BTreeMap::from([
@@ -38,7 +38,7 @@ fn prices() -> Prices {
     Prices::parse("USD", models).unwrap()
 }
 
-fn provider_draft(name: &str) -> ProviderDraft {
+pub(crate) fn provider_draft(name: &str) -> ProviderDraft {
     ProviderDraft {
         name: ProviderName::parse(name).unwrap(),
         kind: ProviderKind::AzureOpenai,
@@ -49,7 +49,7 @@ fn provider_draft(name: &str) -> ProviderDraft {
     }
 }
 
-async fn new_provider(store: &SeaStore, name: &str) -> Provider {
+pub(crate) async fn new_provider(store: &SeaStore, name: &str) -> Provider {
     let provider = Provider::create(provider_draft(name), at(0));
     ProviderRepository::insert(store, &provider).await.unwrap();
     provider

@@ -145,3 +145,65 @@ async fn plain_rows_from_before_the_key_are_read_and_sealed_on_the_next_write() 
         assert!(plain.get(bot_id, PlatformKind::Telegram).await.is_ok());
     }
 }
+
+/// A third key (`openssl rand -base64 32`, once), which sealed nothing.
+const THIRD_MASTER_KEY: &str = "mQ3vX8pL2sN6tR1wY5zB9cD3fG7hJ0kM4nP8qS2uV6w=";
+
+#[tokio::test]
+async fn a_rotation_seals_every_secret_under_the_new_key_in_one_go() {
+    use crate::providers::{new_provider, API_KEY};
+    use domain::repositories::ProviderRepository;
+    for db in fresh_databases().await {
+        let plain = db.store().await;
+        let (before_key, _) = bind_all(&plain, "Plain").await;
+        let old = db.store().await.sealed_with(Some(sealer(OTHER_MASTER_KEY)));
+        let (ada, bindings) = bind_all(&old, "Ada").await;
+        let provider = new_provider(&old, "Azure").await;
+
+        let wrong = db.store().await.sealed_with(Some(sealer(THIRD_MASTER_KEY)));
+        let stored = stored_credentials(&old, ada, "telegram").await;
+        assert!(wrong.reseal_all().await.is_err(), "{}", db.backend());
+        let untouched = stored_credentials(&old, ada, "telegram").await;
+        assert_eq!(untouched, stored, "a failed rotation changes nothing");
+
+        let rotating = sealer(MASTER_KEY).opening_also(&sealer(OTHER_MASTER_KEY));
+        let rotating = db.store().await.sealed_with(Some(rotating));
+        let resealed = rotating.reseal_all().await.unwrap();
+        assert_eq!(
+            (
+                resealed.credentials,
+                resealed.provider_keys,
+                resealed.unchanged
+            ),
+            (8, 1, 0),
+            "{}",
+            db.backend()
+        );
+
+        let new = db.store().await.sealed_with(Some(sealer(MASTER_KEY)));
+        for binding in &bindings {
+            let kind = binding.kind();
+            let read = BindingRepository::get(&new, ada, kind).await.unwrap();
+            assert_eq!(read.as_ref(), Some(binding));
+            let refused = BindingRepository::get(&old, ada, kind).await;
+            assert!(refused.is_err(), "the old key no longer opens it");
+            for bot in [ada, before_key] {
+                let stored = stored_credentials(&new, bot, kind.as_str()).await;
+                assert!(stored.starts_with("sealed:v1:"), "{stored}");
+                assert_no_secret(&stored);
+            }
+        }
+        let read = ProviderRepository::get(&new, provider.id).await.unwrap();
+        assert_eq!(read.unwrap().api_key.expose(), API_KEY);
+        let again = new.reseal_all().await.unwrap();
+        assert_eq!(
+            (again.credentials, again.unchanged),
+            (0, 9),
+            "nothing left to do"
+        );
+        assert!(
+            plain.reseal_all().await.is_err(),
+            "no key, nothing to seal with"
+        );
+    }
+}
