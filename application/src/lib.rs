@@ -14,7 +14,7 @@ pub mod shutdown;
 
 // Every module keeps its path at the crate's root (`application::generate_reply`, …).
 pub use admin::{
-    api_keys, bind_platform, bots, broadcast, end_conversation, handoff, idempotency,
+    api_keys, bind_platform, bots, broadcast, end_conversation, erasure, handoff, idempotency,
     operator_message, proactive, providers, setup, status,
 };
 pub use channels::{gateway_supervisor, poll_supervisor, poll_updates, rate_limit, web_chat};
@@ -34,6 +34,7 @@ pub use counted_leases::CountedLeases;
 pub use deliver_reply::DeliverReply;
 pub use dispatcher::{Dispatcher, DispatcherPorts, DispatcherSettings, RunJob};
 pub use end_conversation::EndConversation;
+pub use erasure::EraseUser;
 pub use events::{EventFeed, Journal, JournalWriter, Replay, Topic, TopicError, Topics};
 pub use gateway_supervisor::{gateway_lease, GatewayPorts, GatewaySupervisor};
 pub use generate_reply::GenerateReply;

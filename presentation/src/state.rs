@@ -2,13 +2,13 @@
 
 use application::breakers::Breakers;
 use application::ports::{
-    Broadcasts, Channels, Clock, DeadLetters, EventLog, EventPublisher, EventSubscriber,
+    Broadcasts, Channels, Clock, DeadLetters, Erasure, EventLog, EventPublisher, EventSubscriber,
     HealthCheck, IdempotencyStore, Ledger, RateLimiter, StoreGauges, Timer, TraceContext,
 };
 use application::status::ReadStatus;
 use application::{
-    ApiKeys, BindPlatform, BotAdmin, EndConversation, EventFeed, FirstAdmin, Handoff, Idempotency,
-    Intake, ProactivePorts, ProviderAdmin, ReceiveWebhook, Scrape, SendBroadcast,
+    ApiKeys, BindPlatform, BotAdmin, EndConversation, EraseUser, EventFeed, FirstAdmin, Handoff,
+    Idempotency, Intake, ProactivePorts, ProviderAdmin, ReceiveWebhook, Scrape, SendBroadcast,
     SendOperatorMessage, SendProactive, Stores, VisitorTokens, WebChat, WebChatPorts,
     WebChatSettings,
 };
@@ -34,6 +34,8 @@ pub struct AppState {
     /// `/api/v1/bots/{id}/broadcasts`: one message to many chats.
     pub broadcasts: Arc<SendBroadcast>,
     pub end_conversation: Arc<EndConversation>,
+    /// `DELETE /api/v1/bots/{id}/users/{platform}/{user_id}`.
+    pub erase_user: Arc<EraseUser>,
     pub handoff: Arc<Handoff>,
     /// `GET /api/v1/status`: the breakers and the queue.
     pub status: Arc<ReadStatus>,
@@ -87,6 +89,8 @@ pub struct StateStores {
     pub dead_letters: Arc<dyn DeadLetters>,
     /// Where broadcasts are queued and counted.
     pub broadcasts: Arc<dyn Broadcasts>,
+    /// Removes an end user's chats.
+    pub erasure: Arc<dyn Erasure>,
 }
 
 impl StateStores {
@@ -106,6 +110,7 @@ impl StateStores {
             + StoreGauges
             + DeadLetters
             + Broadcasts
+            + Erasure
             + 'static,
     {
         Self {
@@ -121,6 +126,7 @@ impl StateStores {
             gauges: store.clone(),
             dead_letters: store.clone(),
             broadcasts: store.clone(),
+            erasure: store.clone(),
             events: store,
             intake,
         }
@@ -207,6 +213,7 @@ impl AppState {
                 ports.publisher.clone(),
                 clock.clone(),
             )),
+            erase_user: Arc::new(EraseUser::new(stores.bots.clone(), stores.erasure.clone())),
             handoff: Arc::new(Handoff::new(
                 stores.conversations.clone(),
                 stores.ledger.clone(),

@@ -9,6 +9,7 @@ mod dead_letters;
 mod debounce;
 mod discord;
 mod dispatch;
+mod erasure;
 mod events;
 mod fake_gateway;
 mod formatting;

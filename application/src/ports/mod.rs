@@ -4,6 +4,7 @@ pub mod broadcasts;
 pub mod channel;
 pub mod clock;
 pub mod dead_letters;
+pub mod erasure;
 pub mod events;
 pub mod gateway;
 pub mod gauges;
@@ -27,6 +28,7 @@ pub use channel::{
 };
 pub use clock::{Clock, SystemClock};
 pub use dead_letters::{DeadJob, DeadLetters, JobFilter, JobRecord, JobState};
+pub use erasure::{Erased, Erasure};
 pub use events::{EventLog, EventPublisher, EventRelay, EventScope, EventSubscriber, Followed};
 pub use gateway::{Gateway, GatewayConnection};
 pub use gauges::{Exposition, JobCount, PoolFigures, StoreGauges, StoreReading};
@@ -50,10 +52,11 @@ pub use wakeups::Wakeups;
 
 #[cfg(test)]
 pub use {
-    broadcasts::MockBroadcasts, channel::MockChannel, clock::MockClock, events::MockEventLog,
-    events::MockEventPublisher, gateway::MockGateway, gateway::MockGatewayConnection,
-    gauges::MockExposition, gauges::MockStoreGauges, idempotency::MockIdempotencyStore,
-    leases::MockLeases, ledger::MockLedger, model::MockAnswerSink, model::MockLanguageModel,
-    model::MockModelFactory, polling::MockPollOffsets, polling::MockUpdateSource,
-    queue::MockJobQueue, timer::MockTimer, wakeups::MockWakeups,
+    broadcasts::MockBroadcasts, channel::MockChannel, clock::MockClock, erasure::MockErasure,
+    events::MockEventLog, events::MockEventPublisher, gateway::MockGateway,
+    gateway::MockGatewayConnection, gauges::MockExposition, gauges::MockStoreGauges,
+    idempotency::MockIdempotencyStore, leases::MockLeases, ledger::MockLedger,
+    model::MockAnswerSink, model::MockLanguageModel, model::MockModelFactory,
+    polling::MockPollOffsets, polling::MockUpdateSource, queue::MockJobQueue, timer::MockTimer,
+    wakeups::MockWakeups,
 };

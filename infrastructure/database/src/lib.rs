@@ -10,6 +10,7 @@ mod connect;
 mod conversations;
 mod dead_letters;
 mod entities;
+mod erasure;
 mod errors;
 mod events;
 mod gauges;

@@ -11,8 +11,8 @@ use crate::dto::{
 };
 use crate::errors::{FieldError, Problem};
 use crate::routes::{
-    api_keys, bots, broadcasts, chat, conversations, health, jobs, metrics, platforms, proactive,
-    providers, setup, status, webhooks,
+    api_keys, bots, broadcasts, chat, conversations, erasure, health, jobs, metrics, platforms,
+    proactive, providers, setup, status, webhooks,
 };
 use serde_json::{json, Value};
 use std::sync::LazyLock;
@@ -67,6 +67,7 @@ use utoipa::OpenApi;
         broadcasts::start_broadcast,
         broadcasts::read_broadcast,
         broadcasts::cancel_broadcast,
+        erasure::erase_user,
         api_keys::create,
         api_keys::list,
         api_keys::revoke,
@@ -94,6 +95,7 @@ use utoipa::OpenApi;
         crate::dto::StartMessage,
         crate::dto::StartBroadcast,
         crate::dto::BroadcastBody,
+        crate::routes::erasure::ErasedBody,
         crate::dto::jobs::JobBody,
         crate::dto::proactive::TemplateBody,
         crate::dto::proactive::ComponentBody,

@@ -7,6 +7,7 @@ pub mod chat;
 pub mod console;
 pub mod conversations;
 pub mod docs;
+pub mod erasure;
 pub mod health;
 pub mod jobs;
 pub mod metrics;
@@ -44,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(conversations::configure)
                 .configure(proactive::configure)
                 .configure(broadcasts::configure)
+                .configure(erasure::configure)
                 .configure(api_keys::configure)
                 .configure(status::configure)
                 .configure(jobs::configure),

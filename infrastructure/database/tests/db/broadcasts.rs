@@ -10,7 +10,7 @@ use domain::{
     Message, MessageContent, MessageStatus, PlatformKind,
 };
 
-fn broadcast(bot_id: BotId, total: u32, secs: i64) -> Broadcast {
+pub(crate) fn broadcast(bot_id: BotId, total: u32, secs: i64) -> Broadcast {
     Broadcast {
         id: BroadcastId::new(),
         bot_id,
@@ -24,7 +24,7 @@ fn broadcast(bot_id: BotId, total: u32, secs: i64) -> Broadcast {
     }
 }
 
-fn deliveries(bot_id: BotId, chats: &[&str], secs: i64) -> Vec<Delivery> {
+pub(crate) fn deliveries(bot_id: BotId, chats: &[&str], secs: i64) -> Vec<Delivery> {
     chats
         .iter()
         .map(|chat| {

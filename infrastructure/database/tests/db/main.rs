@@ -12,6 +12,7 @@ mod concurrency;
 mod conversations;
 mod dead_letters;
 mod dump;
+mod erasure;
 mod events;
 mod gateway_leases;
 mod gauges;

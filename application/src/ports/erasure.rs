@@ -1,0 +1,24 @@
+//! The erasure port: everything stored of one end user's chat with a bot removed in one transaction (GDPR Art. 17).
+
+use async_trait::async_trait;
+use domain::{BotId, ExternalChatId, PlatformKind, RepoError};
+
+/// What an erasure removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Erased {
+    pub conversations: u64,
+    pub messages: u64,
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait Erasure: Send + Sync {
+    /// In one transaction: every conversation of `bot_id` with `chat` on `platform`, their
+    /// messages, their queued jobs, their journaled events and their places in broadcasts.
+    async fn erase_chat(
+        &self,
+        bot_id: BotId,
+        platform: PlatformKind,
+        chat: &ExternalChatId,
+    ) -> Result<Erased, RepoError>;
+}
