@@ -49,6 +49,7 @@ mod m20261206_000016_reply_costs;
 mod m20261206_000017_guardrails;
 mod m20261207_000018_reply_style;
 mod m20261208_000019_broadcasts;
+mod m20261209_000020_audit_log;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -75,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000017_guardrails::Migration),
             Box::new(m20261207_000018_reply_style::Migration),
             Box::new(m20261208_000019_broadcasts::Migration),
+            Box::new(m20261209_000020_audit_log::Migration),
         ]
     }
 }

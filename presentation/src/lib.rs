@@ -1,6 +1,7 @@
 //! Switchboard's HTTP edge (actix-web): platform webhooks, the admin API, probes and problem+json errors.
 
 pub mod asyncapi;
+pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod closing;

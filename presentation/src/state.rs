@@ -2,8 +2,9 @@
 
 use application::breakers::Breakers;
 use application::ports::{
-    Broadcasts, Channels, Clock, DeadLetters, Erasure, EventLog, EventPublisher, EventSubscriber,
-    HealthCheck, IdempotencyStore, Ledger, RateLimiter, StoreGauges, Timer, TraceContext,
+    AuditLog, Broadcasts, Channels, Clock, DeadLetters, Erasure, EventLog, EventPublisher,
+    EventSubscriber, HealthCheck, IdempotencyStore, Ledger, RateLimiter, StoreGauges, Timer,
+    TraceContext,
 };
 use application::status::ReadStatus;
 use application::{
@@ -54,6 +55,8 @@ pub struct AppState {
     pub summaries: Arc<dyn SummaryRepository>,
     /// `/api/v1/jobs`.
     pub dead_letters: Arc<dyn DeadLetters>,
+    /// Where admin writes are recorded, and `GET /api/v1/audit` reads them.
+    pub audit: Arc<dyn AuditLog>,
     /// The time admin actions are stamped with.
     pub clock: Arc<dyn Clock>,
     /// Run by `GET /health/ready`.
@@ -91,6 +94,8 @@ pub struct StateStores {
     pub broadcasts: Arc<dyn Broadcasts>,
     /// Removes an end user's chats.
     pub erasure: Arc<dyn Erasure>,
+    /// Records admin writes.
+    pub audit: Arc<dyn AuditLog>,
 }
 
 impl StateStores {
@@ -111,6 +116,7 @@ impl StateStores {
             + DeadLetters
             + Broadcasts
             + Erasure
+            + AuditLog
             + 'static,
     {
         Self {
@@ -127,6 +133,7 @@ impl StateStores {
             dead_letters: store.clone(),
             broadcasts: store.clone(),
             erasure: store.clone(),
+            audit: store.clone(),
             events: store,
             intake,
         }
@@ -240,6 +247,7 @@ impl AppState {
             messages: stores.messages,
             summaries: stores.summaries,
             dead_letters: stores.dead_letters,
+            audit: stores.audit,
             clock: ports.clock.clone(),
             health: ports.health,
             metrics: ports.metrics,

@@ -1,5 +1,6 @@
 //! The ports the use cases need; adapters in `infrastructure/*` implement them.
 
+pub mod audit;
 pub mod broadcasts;
 pub mod channel;
 pub mod clock;
@@ -21,6 +22,7 @@ pub mod timer;
 pub mod trace;
 pub mod wakeups;
 
+pub use audit::{AuditEntry, AuditFilter, AuditLog};
 pub use broadcasts::{Broadcasts, Delivery};
 pub use channel::{
     no_templates, Channel, Channels, Inbound, InboundMessage, InboundRequest, ParseError,

@@ -2,6 +2,7 @@
 //! SQLite (one file, one writer) and PostgreSQL (many replicas, `SKIP LOCKED`).
 
 mod api_keys;
+mod audit;
 pub mod backup;
 mod bindings;
 mod bots;

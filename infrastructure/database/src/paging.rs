@@ -3,7 +3,7 @@
 use crate::errors::repo_err;
 use domain::{Page, PageRequest, RepoError};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 /// Reads the page of `query` after the request's cursor, oldest first, mapping each row.
@@ -18,9 +18,42 @@ pub(crate) async fn ascending<E, T>(
 where
     E: EntityTrait,
 {
-    let mut query = query.order_by_asc(id);
+    in_order(db, query, (id, Order::Asc), page, map, key).await
+}
+
+/// [`ascending`], newest first.
+pub(crate) async fn descending<E, T>(
+    db: &impl ConnectionTrait,
+    query: Select<E>,
+    id: E::Column,
+    page: &PageRequest,
+    map: impl Fn(E::Model) -> Result<T, RepoError>,
+    key: impl Fn(&T) -> String,
+) -> Result<Page<T>, RepoError>
+where
+    E: EntityTrait,
+{
+    in_order(db, query, (id, Order::Desc), page, map, key).await
+}
+
+async fn in_order<E, T>(
+    db: &impl ConnectionTrait,
+    query: Select<E>,
+    (id, order): (E::Column, Order),
+    page: &PageRequest,
+    map: impl Fn(E::Model) -> Result<T, RepoError>,
+    key: impl Fn(&T) -> String,
+) -> Result<Page<T>, RepoError>
+where
+    E: EntityTrait,
+{
+    let mut query = query.order_by(id, order.clone());
     if let Some(after) = &page.after {
-        query = query.filter(id.gt(after.0.as_str()));
+        let after = after.0.as_str();
+        query = query.filter(match order {
+            Order::Desc => id.lt(after),
+            _ => id.gt(after),
+        });
     }
     let rows = query
         .limit(page.fetch_limit())

@@ -11,8 +11,8 @@ use crate::dto::{
 };
 use crate::errors::{FieldError, Problem};
 use crate::routes::{
-    api_keys, bots, broadcasts, chat, conversations, erasure, health, jobs, metrics, platforms,
-    proactive, providers, setup, status, webhooks,
+    api_keys, audit_log, bots, broadcasts, chat, conversations, erasure, health, jobs, metrics,
+    platforms, proactive, providers, setup, status, webhooks,
 };
 use serde_json::{json, Value};
 use std::sync::LazyLock;
@@ -51,6 +51,7 @@ use utoipa::OpenApi;
         jobs::list,
         jobs::retry,
         jobs::discard,
+        audit_log::list_audit,
         chat::chat,
         platforms::bind,
         platforms::list,
@@ -95,6 +96,7 @@ use utoipa::OpenApi;
         crate::dto::StartMessage,
         crate::dto::StartBroadcast,
         crate::dto::BroadcastBody,
+        crate::dto::audit::AuditBody,
         crate::routes::erasure::ErasedBody,
         crate::dto::jobs::JobBody,
         crate::dto::proactive::TemplateBody,

@@ -1,6 +1,7 @@
 //! The route table: probes, documents, webhooks, first setup, and the authenticated admin API under `/api/v1`.
 
 pub mod api_keys;
+pub mod audit_log;
 pub mod bots;
 pub mod broadcasts;
 pub mod chat;
@@ -19,7 +20,7 @@ pub mod status;
 pub mod webhooks;
 
 use crate::errors::ApiError;
-use crate::{auth, idempotency};
+use crate::{audit, auth, idempotency};
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpResponse};
 
@@ -35,8 +36,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(crate::live_events::configure)
         .service(
             web::scope("/api/v1")
-                // The last wrap runs first: authentication, then idempotency.
+                // The last wrap runs first: authentication, the audit log, then idempotency.
                 .wrap(from_fn(idempotency::middleware))
+                .wrap(from_fn(audit::middleware))
                 .wrap(from_fn(auth::authenticate))
                 .configure(bots::configure)
                 .configure(chat::configure)
@@ -46,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(proactive::configure)
                 .configure(broadcasts::configure)
                 .configure(erasure::configure)
+                .configure(audit_log::configure)
                 .configure(api_keys::configure)
                 .configure(status::configure)
                 .configure(jobs::configure),

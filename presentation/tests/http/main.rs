@@ -4,6 +4,7 @@
 extern crate switchboard_presentation as presentation;
 
 mod api_keys;
+mod audit;
 mod auth;
 mod bots;
 mod conversations;

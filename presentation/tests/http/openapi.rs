@@ -87,11 +87,11 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
         .iter()
         .filter(|op| op.path.starts_with("/api/v1/"))
         .collect();
-    assert_eq!(admin_ops.len(), 39, "every admin route is documented");
+    assert_eq!(admin_ops.len(), 40, "every admin route is documented");
     assert_eq!(
         ops.len(),
-        45,
-        "39 admin operations, 2 probes, the metrics scrape, 2 webhook operations and the first setup"
+        46,
+        "40 admin operations, 2 probes, the metrics scrape, 2 webhook operations and the first setup"
     );
     assert!(
         doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
@@ -215,7 +215,7 @@ async fn every_admin_operation_enforces_the_role_it_documents() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 39 * 6);
+    assert_eq!(checked, 40 * 6);
 }
 
 #[actix_web::test]
@@ -356,7 +356,7 @@ async fn no_answer_carries_a_secret() {
         .into_iter()
         .filter(|op| op.method == Method::GET && op.path.starts_with("/api/v1/"))
         .collect();
-    assert_eq!(reads.len(), 16, "every read of the admin API");
+    assert_eq!(reads.len(), 17, "every read of the admin API");
     for op in &reads {
         let path = seeded(&op.path, &conversation, &seeds);
         let reply = app.admin(TestRequest::get().uri(&path)).await;

@@ -1,6 +1,7 @@
 //! sea-orm entities: one per table, rows exactly as stored (text ids, epoch-millisecond times).
 
 pub mod api_keys;
+pub mod audit_log;
 pub mod bindings;
 pub mod bots;
 pub mod broadcast_messages;

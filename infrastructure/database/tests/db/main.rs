@@ -5,6 +5,7 @@
 extern crate switchboard_database as database;
 
 mod api_keys;
+mod audit;
 mod bindings;
 mod bots;
 mod broadcasts;
