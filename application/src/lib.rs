@@ -58,6 +58,7 @@ pub use settings::PipelineSettings;
 pub use setup::FirstAdmin;
 pub use shutdown::{Shutdown, StopHandle};
 pub use web_chat::{
-    Answer, Opened, SocketCounts, SocketSlot, Speaker, Visitor, VisitorClaim, VisitorRefused,
-    VisitorTokens, WebChat, WebChatError, WebChatLimits, WebChatPorts, WebChatSettings,
+    Answer, Heard, Opened, SocketCounts, SocketSlot, Speaker, Visitor, VisitorClaim,
+    VisitorRefused, VisitorTokens, WebChat, WebChatError, WebChatLimits, WebChatPorts,
+    WebChatSettings,
 };

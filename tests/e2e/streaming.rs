@@ -208,3 +208,76 @@ async fn a_streaming_telegram_bot_drafts_at_most_once_a_second_then_sends_the_wh
     })
     .await;
 }
+
+/// The server-sent events of `response` as (event, data, when), read as they arrive.
+async fn events_of(mut response: reqwest::Response) -> Vec<(String, Value, Instant)> {
+    let (mut events, mut buffer) = (Vec::new(), String::new());
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|line| line.strip_prefix(name))
+                    .map(str::to_owned)
+            };
+            let (name, data) = (field("event: ").unwrap(), field("data: ").unwrap());
+            events.push((name, serde_json::from_str(&data).unwrap(), Instant::now()));
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn the_rest_channel_streams_the_reply_as_server_sent_events_when_asked() {
+    let db = database::testing::fresh_sqlite();
+    let model = StreamingOpenAi::start(&PIECES, GAP, 0).await;
+    let (app, bot) = app_streaming(db.url(), &model).await;
+    let response = app
+        .admin_request(reqwest::Method::POST, &format!("/api/v1/bots/{bot}/chat"))
+        .header("accept", "text/event-stream")
+        .json(&json!({"user_id": "api-user", "text": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+
+    let events = events_of(response).await;
+    let names: Vec<&str> = events.iter().map(|(name, _, _)| name.as_str()).collect();
+    assert_eq!(names.first(), Some(&"accepted"), "{names:?}");
+    assert_eq!(names.last(), Some(&"message"), "{names:?}");
+    let deltas: Vec<&(String, Value, Instant)> = events
+        .iter()
+        .filter(|(name, _, _)| name == "reply_delta")
+        .collect();
+    assert!(deltas.len() >= 3, "{names:?}");
+    let joined: String = deltas
+        .iter()
+        .map(|(_, data, _)| data["delta"].as_str().unwrap())
+        .collect();
+    assert_eq!(joined, WHOLE);
+    let (_, reply, done) = events.last().unwrap();
+    assert_eq!(reply["message"]["text"], WHOLE);
+    assert_eq!(reply["message"]["reply_to"], events[0].1["message_id"]);
+    assert!(
+        *done - deltas[0].2 >= GAP * 3,
+        "the pieces came as they were written"
+    );
+    assert_eq!(stored_replies(&app, &bot).await.len(), 1);
+
+    let plain = app
+        .admin_request(reqwest::Method::POST, &format!("/api/v1/bots/{bot}/chat"))
+        .json(&json!({"user_id": "api-user", "text": "again"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 200, "without the header, one JSON answer");
+    let answer: Value = plain.json().await.unwrap();
+    assert_eq!(answer["message"]["text"], WHOLE);
+    assert!(app.stop().await);
+}

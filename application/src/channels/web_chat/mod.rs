@@ -2,9 +2,12 @@
 //! through the webhook pipeline, follow the conversation, or wait (bounded) for the reply.
 
 mod admission;
+mod following;
 mod visitor;
 
 pub use admission::{SocketCounts, SocketSlot, WebChatLimits};
+pub use following::Heard;
+use following::{following, Followed, Replies};
 pub use visitor::{Visitor, VisitorClaim, VisitorRefused, VisitorTokens};
 
 use crate::operator_message::valid_text;
@@ -247,27 +250,7 @@ impl WebChat {
         chat: ExternalChatId,
         text: &str,
     ) -> Result<Answer, WebChatError> {
-        // Subscribed before the message is stored, so that the reply cannot slip by.
-        let events = self.events.subscribe();
-        let external_id = ExternalMessageId::parse(uuid::Uuid::now_v7().to_string())?;
-        let Recorded::New {
-            conversation_id,
-            message_id,
-            ..
-        } = self
-            .say(
-                bot_id,
-                &Speaker {
-                    chat,
-                    address: None,
-                },
-                external_id,
-                text,
-            )
-            .await?
-        else {
-            return Err(RepoError::Other("a fresh message id was a duplicate".into()).into());
-        };
+        let (events, conversation_id, message_id) = self.asked(bot_id, chat, text).await?;
         let stored = events.filter_map(|event| async move {
             match event {
                 DomainEvent::ReplyStored {
@@ -297,6 +280,56 @@ impl WebChat {
                 message_id,
             },
         })
+    }
+
+    /// Says `text` as [`WebChat::ask`] does, and follows the reply as the model writes it: its
+    /// pieces, then the stored reply — or, once `settings.reply_wait` is over, `Pending`.
+    pub async fn ask_streaming(
+        &self,
+        bot_id: BotId,
+        chat: ExternalChatId,
+        text: &str,
+    ) -> Result<(ConversationId, MessageId, BoxStream<'static, Heard>), WebChatError> {
+        let (events, conversation_id, message_id) = self.asked(bot_id, chat, text).await?;
+        let timer = self.timer.clone();
+        let wait = self.settings.reply_wait;
+        let followed = Followed {
+            events,
+            deadline: Box::pin(async move { timer.sleep(wait).await }),
+            replies: Replies {
+                messages: self.messages.clone(),
+                history: self.settings.history_messages,
+            },
+            conversation_id,
+            question: message_id,
+        };
+        Ok((conversation_id, message_id, following(followed)))
+    }
+
+    /// Says `text` from `chat`, subscribed to the events first so that the reply cannot slip
+    /// by; the events, and the stored message's conversation and id.
+    async fn asked(
+        &self,
+        bot_id: BotId,
+        chat: ExternalChatId,
+        text: &str,
+    ) -> Result<(BoxStream<'static, DomainEvent>, ConversationId, MessageId), WebChatError> {
+        let events = self.events.subscribe();
+        let external_id = ExternalMessageId::parse(uuid::Uuid::now_v7().to_string())?;
+        let speaker = Speaker {
+            chat,
+            address: None,
+        };
+        let recorded = self.say(bot_id, &speaker, external_id, text).await?;
+        let Recorded::New {
+            conversation_id,
+            message_id,
+            ..
+        } = recorded
+        else {
+            return Err(RepoError::Other("a fresh message id was a duplicate".into()).into());
+        };
+        Ok((events, conversation_id, message_id))
     }
 
     /// The origins whose pages may open (and embed) the bot's chat; empty: any page may open it.
@@ -348,12 +381,10 @@ impl WebChat {
         conversation_id: ConversationId,
         question: MessageId,
     ) -> Result<Option<Message>, WebChatError> {
-        let recent = self
-            .messages
-            .recent(conversation_id, self.settings.history_messages)
-            .await?;
-        Ok(recent
-            .into_iter()
-            .find(|message| message.reply_to == Some(question)))
+        let replies = Replies {
+            messages: self.messages.clone(),
+            history: self.settings.history_messages,
+        };
+        replies.to(conversation_id, question).await
     }
 }
