@@ -3,13 +3,13 @@
 use crate::entities::audit_log::{ActiveModel, Column, Entity, Model};
 use crate::errors::repo_err;
 use crate::mapping::{from_json, millis, parse, time, to_json};
-use crate::paging::descending;
+use crate::paging::in_order;
 use crate::SeaStore;
 use application::ports::{AuditEntry, AuditFilter, AuditLog};
 use async_trait::async_trait;
 use domain::{Page, PageRequest, RepoError};
 use sea_orm::ActiveValue::Set;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter};
 
 #[async_trait]
 impl AuditLog for SeaStore {
@@ -28,7 +28,15 @@ impl AuditLog for SeaStore {
     ) -> Result<Page<AuditEntry>, RepoError> {
         let query = Entity::find().filter(matching(filter));
         let key = |entry: &AuditEntry| entry.id.to_string();
-        descending(self.db(), query, Column::Id, page, entry, key).await
+        in_order(
+            self.db(),
+            query,
+            (Column::Id, Order::Desc),
+            page,
+            entry,
+            key,
+        )
+        .await
     }
 }
 

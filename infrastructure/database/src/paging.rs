@@ -21,22 +21,9 @@ where
     in_order(db, query, (id, Order::Asc), page, map, key).await
 }
 
-/// [`ascending`], newest first.
-pub(crate) async fn descending<E, T>(
-    db: &impl ConnectionTrait,
-    query: Select<E>,
-    id: E::Column,
-    page: &PageRequest,
-    map: impl Fn(E::Model) -> Result<T, RepoError>,
-    key: impl Fn(&T) -> String,
-) -> Result<Page<T>, RepoError>
-where
-    E: EntityTrait,
-{
-    in_order(db, query, (id, Order::Desc), page, map, key).await
-}
-
-async fn in_order<E, T>(
+/// Reads the page of `query` after the request's cursor in `id`'s `order` (newest first with
+/// [`Order::Desc`]), mapping each row.
+pub(crate) async fn in_order<E, T>(
     db: &impl ConnectionTrait,
     query: Select<E>,
     (id, order): (E::Column, Order),
