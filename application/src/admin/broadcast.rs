@@ -6,11 +6,14 @@ use domain::{
     BotId, Broadcast, BroadcastId, BroadcastProgress, Conversation, ExternalChatId, PlatformKind,
     RepoError, ValidationError,
 };
+use futures::{stream, StreamExt, TryStreamExt};
 use std::collections::HashSet;
 use std::sync::Arc;
 
 /// The most chats one broadcast goes to unless `broadcasts.max_recipients` says otherwise.
 pub const DEFAULT_MAX_RECIPIENTS: usize = 1000;
+/// How many chats' windows are read at once before a broadcast is stored.
+const WINDOW_CHECKS_AT_ONCE: usize = 8;
 
 /// A broadcast as asked for: the platform, its chats, and what to say to each.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,11 +57,16 @@ impl SendBroadcast {
         let say = self.ports.admit(bot_id, platform, &request.say).await?;
         let now = self.ports.clock.now();
         if matches!(say, Say::Text(_)) {
-            for chat in &chats {
+            // A few at a time, each chat's reads being independent; the first refusal in the
+            // list's order is the one named.
+            let checks = chats.iter().map(|chat| {
                 self.ports
                     .check_window(bot_id, platform, chat, "chat_ids", now)
-                    .await?;
-            }
+            });
+            stream::iter(checks)
+                .buffered(WINDOW_CHECKS_AT_ONCE)
+                .try_collect::<Vec<()>>()
+                .await?;
         }
         let deliveries: Vec<Delivery> = chats
             .into_iter()
