@@ -731,6 +731,32 @@ mod tests {
         (h, typing)
     }
 
+    #[test]
+    fn only_answers_not_moderated_first_stream_and_platform_drafts_need_the_bots_setting() {
+        let world = World::new();
+        let said = |platform| Message {
+            platform,
+            ..world.inbound(MessageContent::text("hi"))
+        };
+        let mut web = world.target(said(PlatformKind::WebChat));
+        assert!(shows_growing(&web) && !drafted(&web));
+        web.bot.guardrails.moderation.output = true;
+        assert!(
+            !shows_growing(&web),
+            "a moderated answer is checked before anyone sees it"
+        );
+
+        let mut telegram = world.target(said(PlatformKind::Telegram));
+        assert!(
+            !shows_growing(&telegram) && !drafted(&telegram),
+            "off by default"
+        );
+        telegram.bot.replies.streaming = true;
+        assert!(drafted(&telegram));
+        telegram.bot.guardrails.moderation.output = true;
+        assert!(!drafted(&telegram));
+    }
+
     #[tokio::test]
     async fn typing_is_renewed_until_the_model_answers_and_then_stops() {
         let (h, typing) = slow_model(3, Ok(()));
