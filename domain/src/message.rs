@@ -275,14 +275,6 @@ impl Message {
         )
     }
 
-    /// A template the bot sends into `conversation`, not yet delivered.
-    pub fn template(conversation: &Conversation, template: Template, now: DateTime<Utc>) -> Self {
-        Self {
-            content: MessageContent::Template(template),
-            ..Self::operator(conversation, String::new(), now)
-        }
-    }
-
     /// A pending outbound text that answers nothing (yet).
     fn outbound(
         conversation_id: ConversationId,

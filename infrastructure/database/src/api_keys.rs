@@ -32,9 +32,14 @@ impl ApiKeyRepository for SeaStore {
     }
 
     async fn list(&self, page: &PageRequest) -> Result<Page<ApiKey>, RepoError> {
-        paging::ascending(self.db(), Entity::find(), Column::Id, page, api_key, |k| {
-            k.id.to_string()
-        })
+        paging::in_order(
+            self.db(),
+            Entity::find(),
+            (Column::Id, sea_orm::Order::Asc),
+            page,
+            api_key,
+            |k| k.id.to_string(),
+        )
         .await
     }
 

@@ -42,9 +42,14 @@ impl BotRepository for SeaStore {
     }
 
     async fn list(&self, page: &PageRequest) -> Result<Page<Bot>, RepoError> {
-        paging::ascending(self.db(), Entity::find(), Column::Id, page, bot, |b| {
-            b.id.to_string()
-        })
+        paging::in_order(
+            self.db(),
+            Entity::find(),
+            (Column::Id, sea_orm::Order::Asc),
+            page,
+            bot,
+            |b| b.id.to_string(),
+        )
         .await
     }
 

@@ -147,9 +147,14 @@ impl MessageRepository for SeaStore {
         page: &PageRequest,
     ) -> Result<Page<Message>, RepoError> {
         let query = of_conversation(conversation_id);
-        paging::ascending(self.db(), query, Column::Id, page, message, |m| {
-            m.id.to_string()
-        })
+        paging::in_order(
+            self.db(),
+            query,
+            (Column::Id, sea_orm::Order::Asc),
+            page,
+            message,
+            |m| m.id.to_string(),
+        )
         .await
     }
 

@@ -6,21 +6,6 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
-/// Reads the page of `query` after the request's cursor, oldest first, mapping each row.
-pub(crate) async fn ascending<E, T>(
-    db: &impl ConnectionTrait,
-    query: Select<E>,
-    id: E::Column,
-    page: &PageRequest,
-    map: impl Fn(E::Model) -> Result<T, RepoError>,
-    key: impl Fn(&T) -> String,
-) -> Result<Page<T>, RepoError>
-where
-    E: EntityTrait,
-{
-    in_order(db, query, (id, Order::Asc), page, map, key).await
-}
-
 /// Reads the page of `query` after the request's cursor in `id`'s `order` (newest first with
 /// [`Order::Desc`]), mapping each row.
 pub(crate) async fn in_order<E, T>(

@@ -112,9 +112,14 @@ impl ProviderRepository for SeaStore {
 
     async fn list(&self, page: &PageRequest) -> Result<Page<Provider>, RepoError> {
         let map = |row| self.provider(row);
-        paging::ascending(self.db(), Entity::find(), Column::Id, page, map, |p| {
-            p.id.to_string()
-        })
+        paging::in_order(
+            self.db(),
+            Entity::find(),
+            (Column::Id, sea_orm::Order::Asc),
+            page,
+            map,
+            |p| p.id.to_string(),
+        )
         .await
     }
 
