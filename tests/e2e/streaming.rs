@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 use switchboard_e2e::fakes::FakeTelegram;
 use switchboard_e2e::streaming::StreamingOpenAi;
-use switchboard_e2e::{updates, TestApp, TestConfig};
+use switchboard_e2e::{poll_until, updates, TestApp, TestConfig};
 
 const PIECES: [&str; 6] = ["The ", "answer ", "grows ", "word ", "by ", "word."];
 const WHOLE: &str = "The answer grows word by word.";
@@ -45,10 +45,11 @@ fn joined(deltas: &[&Seen]) -> String {
         .collect()
 }
 
-/// The app answered by `model`, with Telegram's fake.
+/// The app answered by `model`, with Telegram's fake, paced as Telegram asks (the web chat has
+/// no pacing).
 async fn app_on(db_url: &str, model: &StreamingOpenAi) -> (TestApp, FakeTelegram) {
     let telegram = FakeTelegram::start().await;
-    let config = TestConfig::with_urls(db_url, &model.url(), &telegram.url());
+    let config = TestConfig::with_urls(db_url, &model.url(), &telegram.url()).paced();
     (TestApp::spawn(&config).await, telegram)
 }
 
@@ -181,14 +182,7 @@ async fn a_streaming_telegram_bot_drafts_at_most_once_a_second_then_sends_the_wh
             );
             last = text.to_owned();
         }
-        let times = telegram.draft_times();
-        for pair in times.windows(2) {
-            let gap = pair[1] - pair[0];
-            assert!(
-                gap >= Duration::from_millis(950),
-                "a draft update {gap:?} after the last"
-            );
-        }
+        assert_spaced(&telegram.growth_times("sendMessageDraft"));
         assert_eq!(telegram.sent_after_settling().await.len(), 1, "sent once");
         let replies: Vec<Value> = app
             .messages_of(&bot)
@@ -199,14 +193,55 @@ async fn a_streaming_telegram_bot_drafts_at_most_once_a_second_then_sends_the_wh
         assert_eq!(replies.len(), 1);
         assert_eq!(replies[0]["text"], whole.as_str());
 
-        // A group has no drafts: its reply is only sent whole.
+        // A group has no drafts: its reply grows in a message sent and then edited (in the
+        // group's pacing, one every 3 s), and the finished reply is written into that message.
         app.deliver(&bot, &updates::text(2, -100_777, 1, "and you?"))
             .await;
-        telegram.wait_for_sent(2, PATIENCE).await;
+        let edits = poll_until(PATIENCE, "the group's message finished", || async {
+            let edits = telegram.calls("editMessageText").await;
+            let last = edits.last()?.body_json::<Value>().ok()?;
+            (last["text"] == whole.as_str()).then_some(edits)
+        })
+        .await;
+        let sent = telegram.sent_after_settling().await;
+        assert_eq!(sent.len(), 2, "one message in the group: {sent:?}");
+        assert!(whole.starts_with(&sent[1].text) && sent[1].text.len() < whole.len());
+        let mut last = sent[1].text.clone();
+        for edit in &edits {
+            let body: Value = edit.body_json().unwrap();
+            let text = body["text"].as_str().unwrap();
+            assert!(
+                whole.starts_with(text) && text.len() > last.len(),
+                "{text:?} after {last:?}"
+            );
+            assert_eq!(
+                (&body["chat_id"], &body["message_id"]),
+                (&json!(-100_777), &json!(1))
+            );
+            last = text.to_owned();
+        }
+        let placed = telegram.send_times()[1];
+        assert_spaced(&[vec![placed], telegram.growth_times("editMessageText")].concat());
         assert_eq!(telegram.calls("sendMessageDraft").await.len(), drafts.len());
+        assert_eq!(
+            app.messages_of(&bot).await.len(),
+            4,
+            "two messages, two replies"
+        );
         assert!(app.stop().await);
     })
     .await;
+}
+
+/// Updates of a growing reply at least (about) a second apart.
+fn assert_spaced(times: &[Instant]) {
+    for pair in times.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(
+            gap >= Duration::from_millis(950),
+            "an update {gap:?} after the last"
+        );
+    }
 }
 
 /// The server-sent events of `response` as (event, data, when), read as they arrive.

@@ -166,8 +166,9 @@ pub struct FakeTelegram {
     arrivals: Arc<Mutex<Vec<Instant>>>,
     /// When each `getUpdates` arrived.
     polls: Arc<Mutex<Vec<Instant>>>,
-    /// When each `sendMessageDraft` arrived.
-    drafts: Arc<Mutex<Vec<Instant>>>,
+    /// When each call of the methods that grow a reply (`sendMessageDraft`, `editMessageText`)
+    /// arrived, by method.
+    growth: HashMap<&'static str, Arc<Mutex<Vec<Instant>>>>,
 }
 
 /// Answers with `template`, noting the arrival time in `arrivals`.
@@ -203,25 +204,35 @@ impl FakeTelegram {
             .mount(&server)
             .await;
         mount_other_methods(&server).await;
-        let drafts: Arc<Mutex<Vec<Instant>>> = Arc::default();
         let shown = ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": true}));
-        Mock::given(method("POST"))
-            .and(path_regex(api_method("sendMessageDraft")))
-            .respond_with(timed(shown, &drafts))
-            .mount(&server)
-            .await;
+        let edited = ResponseTemplate::new(200).set_body_json(sent_message());
+        let mut growth = HashMap::new();
+        for (name, answer) in [("sendMessageDraft", shown), ("editMessageText", edited)] {
+            let times: Arc<Mutex<Vec<Instant>>> = Arc::default();
+            Mock::given(method("POST"))
+                .and(path_regex(api_method(name)))
+                .respond_with(timed(answer, &times))
+                .mount(&server)
+                .await;
+            growth.insert(name, times);
+        }
         Self {
             server,
             refusals: 0,
             arrivals,
             polls: Arc::default(),
-            drafts,
+            growth,
         }
     }
 
-    /// When each `sendMessageDraft` arrived, in order.
-    pub fn draft_times(&self) -> Vec<Instant> {
-        self.drafts.lock().expect("drafts").clone()
+    /// When each call of `name` (`sendMessageDraft` or `editMessageText`) arrived, in order.
+    pub fn growth_times(&self, name: &str) -> Vec<Instant> {
+        self.growth[name].lock().expect("growth").clone()
+    }
+
+    /// When each `sendMessage` arrived, in order.
+    pub fn send_times(&self) -> Vec<Instant> {
+        self.arrivals.lock().expect("arrivals").clone()
     }
 
     /// Makes the first `times` `sendMessage` calls answer 429 with `retry_after` seconds.

@@ -11,6 +11,7 @@ use crate::ports::{
     Timer,
 };
 use crate::proactive::META_WINDOW;
+use crate::streaming::draft_id;
 use chrono::{DateTime, Utc};
 use domain::{
     DomainEvent, ExternalMessageId, Message, MessageContent, MessageId, MessageStatus,
@@ -103,6 +104,7 @@ impl DeliverReply {
                 chat: target.chat.clone(),
                 reply_handle: target.message.reply_handle.clone(),
                 part: index as u32,
+                draft: target.message.reply_to.map(draft_id),
             };
             let external_id = match self.send_in_turn(target, &to, part).await {
                 Ok(external_id) => external_id,

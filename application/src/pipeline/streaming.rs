@@ -146,6 +146,7 @@ pub async fn keep_draft(
         chat: target.chat.clone(),
         reply_handle: target.message.reply_handle.clone(),
         part: 0,
+        draft: Some(draft_id),
     };
     while text.changed().await.is_ok() {
         let so_far = text.borrow_and_update().clone();

@@ -86,6 +86,8 @@ pub struct Recipient {
     pub reply_handle: Option<Secret>,
     /// Which part of the message this is, from 0.
     pub part: u32,
+    /// For a reply, the id its draft had while it was written ([`Channel::show_draft`]).
+    pub draft: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

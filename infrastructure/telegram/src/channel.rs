@@ -3,6 +3,7 @@
 use crate::drafts::DraftCall;
 use crate::entities::{entities, refused_markup};
 use crate::errors::outcome;
+use crate::placeholders::Placeholders;
 use crate::update::parse_update;
 use crate::verify::{verify_secret, SECRET_HEADER};
 use application::format::{Markup, RichText};
@@ -14,10 +15,12 @@ use domain::{
     Credentials, ExternalChatId, ExternalMessageId, PlatformBinding, PlatformKind,
     TelegramCredentials,
 };
-use teloxide_core::payloads::{SendMessageSetters as _, SetWebhookSetters as _};
+use std::future::IntoFuture;
+use teloxide_core::payloads::SetWebhookSetters as _;
 use teloxide_core::prelude::Requester;
-use teloxide_core::types::{AllowedUpdate, ChatAction, ChatId};
-use teloxide_core::{Bot, RequestError};
+use teloxide_core::requests::HasPayload as _;
+use teloxide_core::types::{AllowedUpdate, ChatAction, ChatId, Message, MessageEntity, MessageId};
+use teloxide_core::{ApiError, Bot, RequestError};
 use url::Url;
 
 /// Telegram's limit for one message's text, in UTF-16 code units.
@@ -44,13 +47,19 @@ pub enum BuildError {
 pub struct TelegramChannel {
     client: reqwest::Client,
     api_url: Url,
+    /// The messages that streamed replies grow in where drafts are refused.
+    placeholders: Placeholders,
 }
 
 impl TelegramChannel {
     pub fn new(api_url: impl AsRef<str>) -> Result<Self, BuildError> {
         let api_url = parse_api_url(api_url.as_ref())?;
         let client = teloxide_core::net::default_reqwest_settings().build()?;
-        Ok(Self { client, api_url })
+        Ok(Self {
+            client,
+            api_url,
+            placeholders: Placeholders::default(),
+        })
     }
 
     /// A Bot API client for one bot: cheap, it clones the shared client and URL.
@@ -90,6 +99,54 @@ fn chat_id(chat: &ExternalChatId) -> Result<ChatId, SendError> {
         .parse()
         .map(ChatId)
         .map_err(|_| SendError::Permanent(format!("not a Telegram chat id: {}", chat.as_str())))
+}
+
+/// Sends `part` with its styles as entities; should Telegram refuse them, once more plain.
+async fn send(bot: &Bot, chat: ChatId, part: &RichText) -> Result<Message, RequestError> {
+    styled(part, |entities| {
+        let request = bot.send_message(chat, &part.text);
+        request.with_payload_mut(|body| body.entities = entities)
+    })
+    .await
+}
+
+/// Writes `part` into the message `id`: `Ok(false)` when that message is gone, `Ok(true)` when
+/// it shows `part` (already showing it counts).
+async fn edit(
+    bot: &Bot,
+    chat: ChatId,
+    id: MessageId,
+    part: &RichText,
+    token: &str,
+) -> Result<bool, SendError> {
+    let edited = styled(part, |entities| {
+        let request = bot.edit_message_text(chat, id, &part.text);
+        request.with_payload_mut(|body| body.entities = entities)
+    })
+    .await;
+    match edited {
+        Err(RequestError::Api(ApiError::MessageNotModified)) => Ok(true),
+        Err(RequestError::Api(ApiError::MessageToEditNotFound)) => Ok(false),
+        edited => outcome(edited, token).map(|()| true),
+    }
+}
+
+/// Makes `request` with `part`'s entities (none: no `entities` field) and, should Telegram
+/// refuse them, once more without.
+async fn styled<F, R>(part: &RichText, request: F) -> Result<Message, RequestError>
+where
+    F: Fn(Option<Vec<MessageEntity>>) -> R,
+    R: IntoFuture<Output = Result<Message, RequestError>>,
+{
+    let entities = Some(entities(part)).filter(|styles| !styles.is_empty());
+    let styled = entities.is_some();
+    match request(entities).await {
+        Err(RequestError::Api(error)) if styled && refused_markup(&error) => {
+            tracing::warn!(%error, "Telegram refused the reply's formatting: sending it plain");
+            request(None).await
+        }
+        result => result,
+    }
 }
 
 #[async_trait]
@@ -134,6 +191,7 @@ impl Channel for TelegramChannel {
 
     /// The text with its styles as entities, never a `parse_mode`: nothing the model writes is
     /// read as markup. Should Telegram refuse the entities, the text goes once more without them.
+    /// A reply's first part whose draft grew in a placeholder message is written into it.
     async fn send_text(
         &self,
         binding: &PlatformBinding,
@@ -142,25 +200,24 @@ impl Channel for TelegramChannel {
     ) -> Result<Option<ExternalMessageId>, SendError> {
         let credentials = credentials(binding)?;
         let (bot, chat) = (self.bot(credentials), chat_id(&to.chat)?);
-        let entities = entities(part);
-        let styled = !entities.is_empty();
-        let plain = || bot.send_message(chat, &part.text);
-        let result = match styled {
-            true => plain().entities(entities).await,
-            false => plain().await,
-        };
-        let result = match result {
-            Err(RequestError::Api(error)) if styled && refused_markup(&error) => {
-                tracing::warn!(%error, "Telegram refused the reply's formatting: sending it plain");
-                plain().await
+        let token = credentials.token.expose();
+        let placeholder = to.draft.filter(|_| to.part == 0).and_then(|draft| {
+            let id = self.placeholders.get(chat.0, draft)?;
+            Some((draft, id))
+        });
+        if let Some((draft, id)) = placeholder {
+            let edited = edit(&bot, chat, id, part, token).await?;
+            self.placeholders.forget(chat.0, draft);
+            if edited {
+                return Ok(None);
             }
-            result => result,
-        };
+        }
         // Telegram sends no delivery reports, so its message ids are not kept.
-        outcome(result, credentials.token.expose()).map(|()| None)
+        outcome(send(&bot, chat, part).await, token).map(|()| None)
     }
 
-    /// `sendMessageDraft`, in private chats (a group's negative id has no drafts).
+    /// `sendMessageDraft` in private chats (a group's negative id has no drafts); where drafts
+    /// are refused, the draft grows in a message sent once and then edited.
     async fn show_draft(
         &self,
         binding: &PlatformBinding,
@@ -169,16 +226,30 @@ impl Channel for TelegramChannel {
         draft: &RichText,
     ) -> Result<bool, SendError> {
         let credentials = credentials(binding)?;
-        let ChatId(chat) = chat_id(&to.chat)?;
-        if chat < 0 {
-            return Ok(false);
+        let chat = chat_id(&to.chat)?;
+        let token = credentials.token.expose();
+        let placeholder = self.placeholders.get(chat.0, draft_id);
+        if chat.0 > 0 && placeholder.is_none() {
+            let call = DraftCall {
+                client: &self.client,
+                api_url: &self.api_url,
+                token,
+            };
+            if call.show(chat.0, draft_id, draft).await? {
+                return Ok(true);
+            }
         }
-        let call = DraftCall {
-            client: &self.client,
-            api_url: &self.api_url,
-            token: credentials.token.expose(),
-        };
-        call.show(chat, draft_id, draft).await
+        let bot = self.bot(credentials);
+        match placeholder {
+            Some(id) => edit(&bot, chat, id, draft, token).await,
+            None => {
+                let sent = send(&bot, chat, draft).await;
+                let id = sent.as_ref().map(|message| message.id).ok();
+                outcome(sent, token)?;
+                id.inspect(|id| self.placeholders.keep(chat.0, draft_id, *id));
+                Ok(true)
+            }
+        }
     }
 
     async fn typing(

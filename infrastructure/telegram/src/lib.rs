@@ -4,6 +4,7 @@ mod channel;
 mod drafts;
 mod entities;
 mod errors;
+mod placeholders;
 mod poll;
 mod update;
 mod verify;

@@ -70,6 +70,7 @@ mod tests {
             chat: ExternalChatId::parse("v").unwrap(),
             reply_handle: None,
             part: 0,
+            draft: None,
         };
         assert_eq!(
             channel

@@ -30,6 +30,7 @@ fn recipient(handle: Option<&str>, part: u32) -> Recipient {
         chat: ExternalChatId::parse(CHANNEL).unwrap(),
         reply_handle: handle.map(Secret::new),
         part,
+        draft: None,
     }
 }
 

@@ -43,6 +43,7 @@ fn to(id: &str) -> Recipient {
         chat: chat(id),
         reply_handle: None,
         part: 0,
+        draft: None,
     }
 }
 

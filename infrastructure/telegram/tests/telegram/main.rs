@@ -50,6 +50,7 @@ fn to() -> Recipient {
         chat: chat(),
         reply_handle: None,
         part: 0,
+        draft: None,
     }
 }
 
@@ -521,31 +522,150 @@ async fn a_draft_goes_to_send_message_draft_with_its_entities() {
     assert_eq!(body.get("parse_mode"), None);
 }
 
+/// The Bot API methods `server` was asked, lower-cased, in order.
+async fn methods_asked(server: &MockServer) -> Vec<String> {
+    let requests = server.received_requests().await.unwrap();
+    let name = |r: &Request| r.url.path().rsplit('/').next().unwrap().to_lowercase();
+    requests.iter().map(name).collect()
+}
+
 #[tokio::test]
-async fn a_chat_without_drafts_says_so_and_flood_control_asks_to_wait() {
-    let refused = bot_api(
-        "sendMessageDraft",
-        api_error(400, "Bad Request: TEXTDRAFT_PEER_INVALID"),
-    )
-    .await;
-    assert_eq!(show_draft(&refused, "42").await, Ok(false));
-    let old_server = bot_api(
-        "sendMessage",
-        ResponseTemplate::new(200).set_body_json(sent_message()),
-    )
-    .await;
-    assert_eq!(
-        show_draft(&old_server, "42").await,
-        Ok(false),
-        "no such method"
+async fn where_drafts_are_refused_the_reply_grows_in_a_message_that_its_first_part_finishes() {
+    let server = MockServer::start().await;
+    let answers = [
+        (
+            "sendMessageDraft",
+            api_error(400, "Bad Request: TEXTDRAFT_PEER_INVALID"),
+        ),
+        (
+            "sendMessage",
+            ResponseTemplate::new(200).set_body_json(sent_message()),
+        ),
+        (
+            "editMessageText",
+            ResponseTemplate::new(200).set_body_json(sent_message()),
+        ),
+    ];
+    for (name, answer) in answers {
+        Mock::given(method("POST"))
+            .and(bot_method(name))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+    }
+    let channel = channel(&server);
+    let (private, group) = (
+        to(),
+        Recipient {
+            chat: ExternalChatId::parse("-100123").unwrap(),
+            ..to()
+        },
     );
-    assert_eq!(show_draft(&refused, "-100123").await, Ok(false));
+    let grow = |to: Recipient, text: &'static str| {
+        let channel = channel.clone();
+        async move {
+            channel
+                .show_draft(&binding(), &to, 7, &formatted(text))
+                .await
+        }
+    };
+    assert_eq!(grow(private.clone(), "Half").await, Ok(true));
+    assert_eq!(grow(private.clone(), "Half **way**").await, Ok(true));
+    assert_eq!(grow(group.clone(), "In a group").await, Ok(true));
+    let finished = Recipient {
+        draft: Some(7),
+        ..private.clone()
+    };
+    let whole = RichText::plain("The whole answer");
     assert_eq!(
-        refused.received_requests().await.unwrap().len(),
-        1,
-        "a group is not asked"
+        channel.send_text(&binding(), &finished, &whole).await,
+        Ok(None)
+    );
+    assert_eq!(
+        channel.send_text(&binding(), &finished, &whole).await,
+        Ok(None)
     );
 
+    assert_eq!(
+        methods_asked(&server).await,
+        [
+            "sendmessagedraft",
+            "sendmessage",
+            "editmessagetext",
+            "sendmessage",
+            "editmessagetext",
+            "sendmessage"
+        ],
+        "drafts refused once, then a placeholder edited; a group is not offered drafts; \
+         the reply finishes the placeholder once, and a second send is a message of its own"
+    );
+    let requests = server.received_requests().await.unwrap();
+    let body = |i: usize| serde_json::from_slice::<Value>(&requests[i].body).unwrap();
+    assert_eq!(
+        (
+            &body(2)["chat_id"],
+            &body(2)["message_id"],
+            &body(2)["text"]
+        ),
+        (&json!(42), &json!(1), &json!("Half way"))
+    );
+    assert_eq!(body(2)["entities"][0]["type"], "bold");
+    assert_eq!(
+        (&body(4)["message_id"], &body(4)["text"]),
+        (&json!(1), &json!("The whole answer"))
+    );
+    assert_eq!(body(4).get("entities"), None);
+}
+
+#[tokio::test]
+async fn a_placeholder_already_showing_the_text_is_finished_and_one_deleted_is_replaced() {
+    let server = MockServer::start().await;
+    let edits = [
+        "Bad Request: message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message",
+        "Bad Request: message to edit not found",
+    ];
+    for description in edits {
+        Mock::given(method("POST"))
+            .and(bot_method("editMessageText"))
+            .respond_with(api_error(400, description))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("POST"))
+        .and(bot_method("sendMessage"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(sent_message()))
+        .mount(&server)
+        .await;
+    let channel = channel(&server);
+    let group = Recipient {
+        chat: ExternalChatId::parse("-100123").unwrap(),
+        draft: Some(7),
+        ..to()
+    };
+    let text = RichText::plain("Done");
+    for _ in 0..2 {
+        assert_eq!(
+            channel.show_draft(&binding(), &group, 7, &text).await,
+            Ok(true)
+        );
+        assert_eq!(channel.send_text(&binding(), &group, &text).await, Ok(None));
+    }
+    assert_eq!(
+        methods_asked(&server).await,
+        [
+            "sendmessage",
+            "editmessagetext",
+            "sendmessage",
+            "editmessagetext",
+            "sendmessage"
+        ],
+        "unchanged: nothing more sent; gone: sent anew"
+    );
+}
+
+#[tokio::test]
+async fn a_chat_without_drafts_says_so_and_flood_control_asks_to_wait() {
     let flood = ResponseTemplate::new(429).set_body_json(json!({
         "ok": false, "error_code": 429, "description": "Too Many Requests: retry after 3",
         "parameters": {"retry_after": 3}
