@@ -169,18 +169,12 @@ async fn a_streaming_telegram_bot_drafts_at_most_once_a_second_then_sends_the_wh
             drafts.len()
         );
         let bodies: Vec<Value> = drafts.iter().map(|r| r.body_json().unwrap()).collect();
-        let mut last = String::new();
+        assert_growing(&whole, "", &bodies);
         for body in &bodies {
-            let text = body["text"].as_str().unwrap();
-            assert!(
-                whole.starts_with(text) && text.len() > last.len(),
-                "{text:?} after {last:?}"
-            );
             assert_eq!(
                 (&body["chat_id"], &body["draft_id"]),
                 (&json!(4242), &bodies[0]["draft_id"])
             );
-            last = text.to_owned();
         }
         assert_spaced(&telegram.growth_times("sendMessageDraft"));
         assert_eq!(telegram.sent_after_settling().await.len(), 1, "sent once");
@@ -206,19 +200,13 @@ async fn a_streaming_telegram_bot_drafts_at_most_once_a_second_then_sends_the_wh
         let sent = telegram.sent_after_settling().await;
         assert_eq!(sent.len(), 2, "one message in the group: {sent:?}");
         assert!(whole.starts_with(&sent[1].text) && sent[1].text.len() < whole.len());
-        let mut last = sent[1].text.clone();
-        for edit in &edits {
-            let body: Value = edit.body_json().unwrap();
-            let text = body["text"].as_str().unwrap();
-            assert!(
-                whole.starts_with(text) && text.len() > last.len(),
-                "{text:?} after {last:?}"
-            );
+        let edits: Vec<Value> = edits.iter().map(|r| r.body_json().unwrap()).collect();
+        assert_growing(&whole, &sent[1].text, &edits);
+        for body in &edits {
             assert_eq!(
                 (&body["chat_id"], &body["message_id"]),
                 (&json!(-100_777), &json!(1))
             );
-            last = text.to_owned();
         }
         let placed = telegram.send_times()[1];
         assert_spaced(&[vec![placed], telegram.growth_times("editMessageText")].concat());
@@ -231,6 +219,19 @@ async fn a_streaming_telegram_bot_drafts_at_most_once_a_second_then_sends_the_wh
         assert!(app.stop().await);
     })
     .await;
+}
+
+/// Each body's `text` a longer start of `whole` than the one before, the first than `from`.
+fn assert_growing(whole: &str, from: &str, bodies: &[Value]) {
+    let mut last = from;
+    for body in bodies {
+        let text = body["text"].as_str().unwrap();
+        assert!(
+            whole.starts_with(text) && text.len() > last.len(),
+            "{text:?} after {last:?}"
+        );
+        last = text;
+    }
 }
 
 /// Updates of a growing reply at least (about) a second apart.
