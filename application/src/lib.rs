@@ -22,7 +22,7 @@ pub use observability::{counted_leases, metrics, scrape};
 pub use pipeline::{
     backoff, binding_cache, breakers, budgets, commands, deliver_reply, dispatcher, generate_reply,
     history, intake, job_runner, jobs, moderation, pacing, provider_models, rate_limits,
-    receive_webhook, settings, streaming, text,
+    receive_webhook, settings, streaming, text, tool_use,
 };
 
 pub use api_keys::{ApiKeyError, ApiKeys, IssuedKey, Principal};

@@ -9,6 +9,7 @@ use application::ports::{
     Channel, Channels, Clock, EventPublisher, EventRelay, HealthCheck, LanguageModel, RateLimiter,
     TraceContext,
 };
+use application::tool_use::Toolbox;
 use application::{
     CachedBindings, DeliverReply, Dispatcher, DispatcherPorts, DispatcherSettings, GenerateReply,
     Intake, IntakeSettings, JobRunner, Journal, LocalRateLimiter, Lookup, PipelineSettings,
@@ -198,7 +199,12 @@ pub async fn build(
         Arc::new(TokioTimer),
         pipeline.clone(),
     )
-    .with_drafts(pacer.clone());
+    .with_drafts(pacer.clone())
+    .with_tools(Arc::new(Toolbox::new(
+        Arc::new(mcp::McpTools::new()),
+        Arc::new(TokioTimer),
+        settings.tools.toolbox(),
+    )));
     let deliver = DeliverReply::new(
         lookup,
         store.clone(),

@@ -48,6 +48,7 @@ fn draft(new: NewBot) -> Result<BotDraft, CommandError> {
         debounce_ms: None,
         streaming: None,
         window_template: None,
+        mcp_servers: None,
     };
     request
         .into_draft()

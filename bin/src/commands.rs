@@ -84,8 +84,8 @@ pub async fn rotate_keys(settings: &Settings, new_key: Option<String>) -> Result
         .await
         .map_err(|e| CommandError::Failed(format!("nothing was changed: {e}")))?;
     eprintln!(
-        "resealed {} platform credentials and {} provider keys ({} were sealed under the key already); set security.master_key to the key they are sealed under",
-        resealed.credentials, resealed.provider_keys, resealed.unchanged
+        "resealed {} platform credentials, {} provider keys and {} MCP header values ({} were sealed under the key already); set security.master_key to the key they are sealed under",
+        resealed.credentials, resealed.provider_keys, resealed.mcp_headers, resealed.unchanged
     );
     Ok(())
 }

@@ -25,6 +25,7 @@ pub mod shapes;
 pub mod summary;
 pub mod template;
 pub mod text;
+pub mod tools;
 pub mod usage;
 
 pub use api_key::{ApiKey, Role};
@@ -56,4 +57,5 @@ pub use secret::Secret;
 pub use summary::{BotSummary, TimeRange};
 pub use template::{Template, TemplateComponent, TemplateParameter, TemplatePart};
 pub use text::TextRule;
+pub use tools::{McpServer, ToolUse};
 pub use usage::{Cost, Grouping, Usage};

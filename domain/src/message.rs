@@ -2,7 +2,7 @@
 
 use crate::{
     BotId, Conversation, ConversationId, Cost, MessageId, PlatformKind, Secret, Template, TextRule,
-    ValidationError,
+    ToolUse, ValidationError,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -213,6 +213,8 @@ pub struct Message {
     /// What the platform needs to answer an inbound message in place (a Discord interaction
     /// token, valid for 15 minutes), kept on its reply too; secret, never shown.
     pub reply_handle: Option<Secret>,
+    /// For a reply the model wrote, the tools it called on the way, in order.
+    pub tool_uses: Vec<ToolUse>,
 }
 
 impl Message {
@@ -241,6 +243,7 @@ impl Message {
             flagged: None,
             error: None,
             reply_handle: None,
+            tool_uses: Vec::new(),
         }
     }
 
@@ -299,6 +302,7 @@ impl Message {
             flagged: None,
             error: None,
             reply_handle: None,
+            tool_uses: Vec::new(),
         }
     }
 
@@ -325,6 +329,11 @@ impl Message {
             cost,
             ..self
         }
+    }
+
+    /// The same, with the tool calls made while it was written.
+    pub fn with_tool_uses(self, tool_uses: Vec<ToolUse>) -> Self {
+        Self { tool_uses, ..self }
     }
 
     /// The message this one belongs with in a transcript: a reply sits right after what it answers.

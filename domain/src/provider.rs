@@ -60,7 +60,12 @@ impl BaseUrl {
     pub const MAX_CHARS: usize = 2048;
 
     pub fn parse(value: &str) -> Result<Self, ValidationError> {
-        let invalid = |reason: &str| ValidationError::new("base_url", reason);
+        Self::parse_field("base_url", value)
+    }
+
+    /// [`BaseUrl::parse`], a refusal naming `field`.
+    pub fn parse_field(field: &'static str, value: &str) -> Result<Self, ValidationError> {
+        let invalid = |reason: &str| ValidationError::new(field, reason);
         let url = value.trim().trim_end_matches('/');
         if url.chars().count() > Self::MAX_CHARS {
             return Err(invalid("must be at most 2048 characters"));
@@ -79,7 +84,7 @@ impl BaseUrl {
         if url.chars().any(char::is_whitespace) {
             return Err(invalid("must not contain spaces"));
         }
-        TextRule::SingleLine.check("base_url", url)?;
+        TextRule::SingleLine.check(field, url)?;
         Ok(Self(url.to_owned()))
     }
 

@@ -1,6 +1,6 @@
-//! How a bot answers beyond its prompt: how long it lets a chat's burst of short messages run on before answering them together, what it sends where WhatsApp's 24-hour window has closed, and whether chats see a reply as it is written.
+//! How a bot answers beyond its prompt: how long it lets a chat's burst of short messages run on before answering them together, what it sends where WhatsApp's 24-hour window has closed, whether chats see a reply as it is written, and the MCP servers whose tools it may call.
 
-use crate::{Template, ValidationError};
+use crate::{McpServer, Template, ValidationError};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -19,6 +19,9 @@ pub struct ReplyStyle {
     /// shown as the model writes it; the web chat always shows it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub streaming: bool,
+    /// The MCP servers whose tools the model may call while it writes a reply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mcp_servers: Vec<McpServer>,
 }
 
 impl ReplyStyle {
@@ -36,12 +39,22 @@ impl ReplyStyle {
             debounce_ms,
             window_template,
             streaming: false,
+            mcp_servers: Vec::new(),
         })
     }
 
     /// The same, streamed or not.
     pub fn streamed(self, streaming: bool) -> Self {
         Self { streaming, ..self }
+    }
+
+    /// The same, with tools from `servers` (checked).
+    pub fn with_tools(self, mcp_servers: Vec<McpServer>) -> Result<Self, ValidationError> {
+        McpServer::check_all(&mcp_servers)?;
+        Ok(Self {
+            mcp_servers,
+            ..self
+        })
     }
 
     pub fn debounce(&self) -> Duration {

@@ -27,6 +27,7 @@ mod reliability;
 mod streaming;
 mod telegram;
 mod telegram_polling;
+mod tools;
 mod webchat;
 
 pub use switchboard_e2e::{on_each_database, PATIENCE};

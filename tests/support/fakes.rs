@@ -24,6 +24,41 @@ pub fn completion(text: &str) -> Value {
     })
 }
 
+/// What [`FakeOpenAi::using_tools`] answers to `body`.
+fn tool_answer(body: &Value) -> Value {
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let asked = messages.iter().rev().find(|m| m["role"] == "user");
+    let asked = asked
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default();
+    let (tool, arguments) = asked
+        .strip_prefix("use ")
+        .map(|rest| rest.split_once(' ').unwrap_or((rest, "{}")))
+        .unwrap_or(("none", "{}"));
+    let last = messages.last().cloned().unwrap_or(Value::Null);
+    if body.get("tools").is_none() {
+        return completion(&format!("no tools: {asked}"));
+    }
+    if body["tool_choice"] == "none" {
+        return completion("I stop here.");
+    }
+    if last["role"] == "tool" && tool != "again" {
+        let result = last["content"].as_str().unwrap_or_default();
+        return completion(&format!("{tool} said: {result}"));
+    }
+    let id = format!(
+        "call_{}",
+        messages.iter().filter(|m| m["role"] == "tool").count()
+    );
+    let call = json!({"id": id, "type": "function",
+        "function": {"name": tool, "arguments": arguments}});
+    let mut answer = completion("");
+    answer["choices"][0]["message"] =
+        json!({"role": "assistant", "content": null, "tool_calls": [call]});
+    answer["choices"][0]["finish_reason"] = json!("tool_calls");
+    answer
+}
+
 pub struct FakeOpenAi {
     pub server: MockServer,
 }
@@ -91,6 +126,23 @@ impl FakeOpenAi {
                 } else {
                     answer.set_delay(latency)
                 }
+            })
+            .mount(&server)
+            .await;
+        Self { server }
+    }
+
+    /// A model that uses tools: a user message `use TOOL {json}` makes it call `TOOL` with
+    /// those arguments; given the result, it answers `TOOL said: RESULT` — except for `again`,
+    /// which it calls once more each time, until `tool_choice` is `none` (then: `I stop here.`).
+    /// Offered no tools, it answers `no tools: MESSAGE`.
+    pub async fn using_tools() -> Self {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/chat/completions"))
+            .respond_with(|request: &Request| {
+                let body: Value = request.body_json().unwrap_or(Value::Null);
+                ResponseTemplate::new(200).set_body_json(tool_answer(&body))
             })
             .mount(&server)
             .await;

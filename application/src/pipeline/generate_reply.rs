@@ -17,6 +17,7 @@ use crate::ports::{
 use crate::rate_limits::{self, Admitted};
 use crate::settings::PipelineSettings;
 use crate::streaming::{keep_draft, AnnouncedAnswer, DraftText, GATHER};
+use crate::tool_use::Toolbox;
 use domain::{Direction, DomainEvent, Message, MessageId, PlatformKind, RepoError, Scope};
 use futures::future::{self, Either};
 use std::convert::Infallible;
@@ -108,6 +109,8 @@ pub struct GenerateReply {
     settings: PipelineSettings,
     /// Paces the drafts of bots that stream on platforms with drafts; `None`: no drafts.
     drafts: Option<Arc<Pacer>>,
+    /// Offers the tools of bots' MCP servers to the model; `None`: no tools.
+    tools: Option<Arc<Toolbox>>,
 }
 
 impl GenerateReply {
@@ -129,6 +132,15 @@ impl GenerateReply {
             timer,
             settings,
             drafts: None,
+            tools: None,
+        }
+    }
+
+    /// Offers the tools of a bot's MCP servers to its model through `toolbox`.
+    pub fn with_tools(self, toolbox: Arc<Toolbox>) -> Self {
+        Self {
+            tools: Some(toolbox),
+            ..self
         }
     }
 
@@ -182,6 +194,7 @@ impl GenerateReply {
         };
         let reply = Message::reply(&target.message, answer.text, self.clock.now())
             .with_usage(answer.usage, answer.cost)
+            .with_tool_uses(answer.tool_uses)
             .flagged(flagged);
         let delivery = match self.ledger.store_reply(job, &reply).await? {
             ReplyStored::Delivering(delivery) => delivery,
@@ -456,7 +469,13 @@ impl GenerateReply {
             temperature: bot.temperature.map(|t| t.value()),
             system_prompt: bot.system_prompt.as_str().to_owned(),
             turns: turns_for(&target.history, &target.message, budget),
+            ..ChatRequest::default()
         };
+        let servers = &bot.replies.mcp_servers;
+        if let (Some(toolbox), false) = (&self.tools, servers.is_empty()) {
+            // Tool calls are not streamed: the answer goes out whole once written.
+            return toolbox.answer(&*self.model, servers, request).await;
+        }
         if let (Some(pacer), true) = (&self.drafts, drafted(target)) {
             return self.drafting(target, &request, pacer).await;
         }
@@ -852,6 +871,7 @@ mod tests {
                     text: "fine, thanks".into(),
                     usage: Some(USAGE),
                     cost: Some(cost()),
+                    ..Default::default()
                 })
             });
         let (step, stored) = h.answer(second.clone(), vec![first, first_reply]).await;
@@ -914,6 +934,7 @@ mod tests {
                 text: " ".into(),
                 usage: Some(USAGE),
                 cost: Some(cost()),
+                ..Default::default()
             })
         });
         let (_, stored) = h.answer(inbound, vec![]).await;

@@ -13,7 +13,7 @@ pub mod job_runner;
 pub mod jobs;
 pub mod settings;
 
-// Reply: commands and canned answers, the rate limits, the budget, the history, the model (the bot's provider's), streamed to chats that show it growing.
+// Reply: commands and canned answers, the rate limits, the budget, the history, the model (the bot's provider's) with the tools of the bot's MCP servers, streamed to chats that show it growing.
 pub mod budgets;
 pub mod commands;
 pub mod generate_reply;
@@ -22,6 +22,7 @@ pub mod moderation;
 pub mod provider_models;
 pub mod rate_limits;
 pub mod streaming;
+pub mod tool_use;
 
 // Out: split into parts, each sent in its turn under the platform's limits, back off and retry.
 pub mod backoff;

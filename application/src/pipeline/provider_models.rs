@@ -171,6 +171,7 @@ mod tests {
             temperature: None,
             system_prompt: String::new(),
             turns: Vec::new(),
+            ..Default::default()
         }
     }
 

@@ -19,6 +19,7 @@ pub mod queue;
 pub mod rate_limiter;
 pub mod spawner;
 pub mod timer;
+pub mod tools;
 pub mod trace;
 pub mod wakeups;
 
@@ -42,13 +43,14 @@ pub use leases::Leases;
 pub use ledger::{InboundRecord, Ledger, Recorded, ReplyStored};
 pub use model::{
     AnswerSink, ChatRequest, ChatTurn, Completion, Flags, LanguageModel, ModelError, ModelFactory,
-    ModerationRequest, TokenUsage, TurnRole,
+    ModerationRequest, TokenUsage, ToolCall, ToolSpec, ToolStep, TurnRole,
 };
 pub use polling::{PollError, PollOffsets, UpdateBatch, UpdateSource};
 pub use queue::{ClaimedJob, JobPayload, JobQueue, LeaseToken};
 pub use rate_limiter::{Admission, Limit, Rate, RateLimiter};
 pub use spawner::Spawner;
 pub use timer::Timer;
+pub use tools::{ToolError, ToolOutput, ToolServers, ToolSession};
 pub use trace::{NoTrace, TraceContext};
 pub use wakeups::Wakeups;
 
@@ -60,5 +62,5 @@ pub use {
     idempotency::MockIdempotencyStore, leases::MockLeases, ledger::MockLedger,
     model::MockAnswerSink, model::MockLanguageModel, model::MockModelFactory,
     polling::MockPollOffsets, polling::MockUpdateSource, queue::MockJobQueue, timer::MockTimer,
-    wakeups::MockWakeups,
+    tools::MockToolServers, tools::MockToolSession, wakeups::MockWakeups,
 };

@@ -1,8 +1,8 @@
-//! The language-model port: a chat completion with the bot's prompt and the conversation so far.
+//! The language-model port: a chat completion with the bot's prompt and the conversation so far, and the tools the model may call on the way.
 
 use async_trait::async_trait;
 pub use domain::TokenUsage;
-use domain::{Cost, Provider, ProviderId};
+use domain::{Cost, Provider, ProviderId, ToolUse};
 use std::sync::Arc;
 use thiserror::Error;
 
@@ -19,8 +19,34 @@ pub struct ChatTurn {
     pub content: String,
 }
 
+/// A tool offered to the model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    /// The JSON Schema of its arguments, as JSON text.
+    pub parameters: String,
+}
+
+/// A tool call the model asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolCall {
+    /// The model's id of the call, quoted back with its result.
+    pub id: String,
+    pub name: String,
+    /// The arguments, as the JSON text the model wrote.
+    pub arguments: String,
+}
+
+/// The calls of one of the model's answers, and what each gave back (in the same order).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolStep {
+    pub calls: Vec<ToolCall>,
+    pub results: Vec<String>,
+}
+
 /// What the model is asked; the last turn is the user's message to answer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChatRequest {
     /// The bot's provider; `None` asks the configured default (`ai.*`).
     pub provider_id: Option<ProviderId>,
@@ -29,15 +55,25 @@ pub struct ChatRequest {
     pub temperature: Option<f32>,
     pub system_prompt: String,
     pub turns: Vec<ChatTurn>,
+    /// The tools the model may call; empty, none.
+    pub tools: Vec<ToolSpec>,
+    /// The tool calls already made for this answer, with their results, after the turns.
+    pub tool_steps: Vec<ToolStep>,
+    /// The model must answer now, without another call (the reply's steps are spent).
+    pub tools_closed: bool,
 }
 
 /// The model's answer, with the tokens it took when the provider reports them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Completion {
     pub text: String,
     pub usage: Option<TokenUsage>,
     /// What the answer cost, when the provider prices the model it asked.
     pub cost: Option<Cost>,
+    /// The tools the model asks to call before it answers; empty, `text` is the answer.
+    pub tool_calls: Vec<ToolCall>,
+    /// The calls made on the way to this answer, as the reply keeps them.
+    pub tool_uses: Vec<ToolUse>,
 }
 
 impl Completion {
@@ -45,8 +81,7 @@ impl Completion {
     pub fn text(text: impl Into<String>) -> Self {
         Self {
             text: text.into(),
-            usage: None,
-            cost: None,
+            ..Self::default()
         }
     }
 }

@@ -5,7 +5,7 @@ use super::{
     ApiUrl, DatabaseSettings, GraphUrl, LogFormat, LogSettings, MetricsSettings, RedisSettings,
     SecuritySettings, ServerSettings, Settings, TelegramSettings, WebChatSettings, WorkerSettings,
 };
-use super::{BreakerSettings, BroadcastSettings, PacingSettings};
+use super::{BreakerSettings, BroadcastSettings, PacingSettings, ToolSettings};
 use application::ports::Rate;
 use application::{PipelineSettings, PollSettings};
 use presentation::HttpSettings;
@@ -32,6 +32,7 @@ impl Default for Settings {
             breaker: BreakerSettings::default(),
             pacing: PacingSettings::default(),
             broadcasts: BroadcastSettings::default(),
+            tools: ToolSettings::default(),
             log: LogSettings {
                 format: LogFormat::Pretty,
                 level: "info".into(),
@@ -187,6 +188,18 @@ impl Default for BroadcastSettings {
     }
 }
 
+impl Default for ToolSettings {
+    fn default() -> Self {
+        let toolbox = application::tool_use::ToolSettings::default();
+        Self {
+            call_timeout_ms: toolbox.call_timeout.as_millis() as u64,
+            connect_timeout_ms: toolbox.connect_timeout.as_millis() as u64,
+            max_steps: toolbox.max_steps,
+            max_result_chars: toolbox.max_result_chars,
+        }
+    }
+}
+
 impl Default for BreakerSettings {
     fn default() -> Self {
         let breaker = application::breakers::BreakerSettings::default();
@@ -276,5 +289,11 @@ mod tests {
             (1_000, 300)
         );
         assert_eq!(s.database.max_connections, 8);
+        let tools = &s.tools;
+        assert_eq!(
+            (tools.call_timeout_ms, tools.connect_timeout_ms),
+            (10_000, 5_000)
+        );
+        assert_eq!((tools.max_steps, tools.max_result_chars), (5, 8_000));
     }
 }

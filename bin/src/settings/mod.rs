@@ -40,6 +40,8 @@ pub struct Settings {
     pub pacing: PacingSettings,
     #[serde(default)]
     pub broadcasts: BroadcastSettings,
+    #[serde(default)]
+    pub tools: ToolSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     /// OpenTelemetry traces, from the standard `OTEL_*` variables rather than the file or
@@ -306,6 +308,45 @@ pub struct BroadcastSettings {
     pub max_recipients: usize,
 }
 
+/// The tools of bots' MCP servers.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolSettings {
+    /// How long one tool call may take before the model is told it timed out.
+    pub call_timeout_ms: u64,
+    /// How long opening a session with a server (and listing its tools) may take before the
+    /// server is skipped for that reply.
+    pub connect_timeout_ms: u64,
+    /// How many of the model's answers may call tools in one reply; then it must answer.
+    pub max_steps: u32,
+    /// The most characters of a tool's result given to the model and kept with the reply.
+    pub max_result_chars: usize,
+}
+
+impl ToolSettings {
+    pub fn toolbox(&self) -> application::tool_use::ToolSettings {
+        application::tool_use::ToolSettings {
+            call_timeout: std::time::Duration::from_millis(self.call_timeout_ms),
+            connect_timeout: std::time::Duration::from_millis(self.connect_timeout_ms),
+            max_steps: self.max_steps,
+            max_result_chars: self.max_result_chars,
+        }
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("tools.call_timeout_ms", self.call_timeout_ms),
+            ("tools.connect_timeout_ms", self.connect_timeout_ms),
+            ("tools.max_steps", u64::from(self.max_steps)),
+            ("tools.max_result_chars", self.max_result_chars as u64),
+        ];
+        match positive.into_iter().find(|(_, value)| *value == 0) {
+            Some((key, _)) => Err(ConfigError::Message(format!("{key}: must be at least 1"))),
+            None => Ok(()),
+        }
+    }
+}
+
 /// The circuit breakers of the model providers and the platform tokens.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -396,6 +437,7 @@ impl Settings {
         if self.broadcasts.max_recipients == 0 {
             return invalid("broadcasts.max_recipients", "must be at least 1");
         }
+        self.tools.check()?;
         let telegram = &self.telegram;
         if telegram.poll_rescan_ms == 0 {
             return invalid("telegram.poll_rescan_ms", "must be at least 1");
@@ -749,10 +791,14 @@ mod tests {
         let err =
             Settings::load(None, &env(&[("SWITCHBOARD__DATABASE__URL", "mysql://x")])).unwrap_err();
         assert!(err.to_string().contains("database.url"), "{err}");
-        for key in ["POLL_TIMEOUT_SECONDS", "POLL_RESCAN_MS"] {
-            let var = format!("SWITCHBOARD__TELEGRAM__{key}");
+        for key in [
+            "TELEGRAM__POLL_TIMEOUT_SECONDS",
+            "TELEGRAM__POLL_RESCAN_MS",
+            "TOOLS__MAX_STEPS",
+        ] {
+            let var = format!("SWITCHBOARD__{key}");
             let err = Settings::load(None, &env(&[(var.as_str(), "0")])).unwrap_err();
-            let named = format!("telegram.{}", key.to_ascii_lowercase());
+            let named = key.to_ascii_lowercase().replace("__", ".");
             assert!(err.to_string().contains(&named), "{err}");
         }
     }

@@ -126,7 +126,9 @@ async fn a_rotated_key_keeps_every_binding_working_and_no_secret_is_ever_plain()
         );
         assert!(ok, "{stderr}");
         assert!(
-            stderr.contains("resealed 1 platform credentials and 1 provider keys"),
+            stderr.contains(
+                "resealed 1 platform credentials, 1 provider keys and 0 MCP header values"
+            ),
             "{stderr}"
         );
         let after = stored_secrets(db.url()).await;

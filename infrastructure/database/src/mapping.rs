@@ -224,6 +224,9 @@ pub(crate) fn message_row(message: &Message) -> Result<messages::ActiveModel, Re
         cost_nanos: Set(message.cost.as_ref().map(|c| c.nanos)),
         cost_currency: Set(message.cost.as_ref().map(|c| c.currency.clone())),
         flagged: Set(message.flagged.as_ref().map(to_json).transpose()?),
+        tool_uses: Set((!message.tool_uses.is_empty())
+            .then(|| to_json(&message.tool_uses))
+            .transpose()?),
     })
 }
 
@@ -283,6 +286,10 @@ pub(crate) fn message(row: messages::Model) -> Result<Message, RepoError> {
             .transpose()?,
         error: row.error,
         reply_handle: row.reply_handle.map(Secret::new),
+        tool_uses: (row.tool_uses.as_deref())
+            .map(|text| from_json("messages.tool_uses", text))
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 

@@ -3,7 +3,7 @@
 use crate::entities::messages::{self, Column, Entity};
 use crate::entities::{bots, conversations};
 use crate::errors::repo_err;
-use crate::mapping::{bot as bot_of, conversation as conversation_of, message, time_opt, to_json};
+use crate::mapping::{conversation as conversation_of, message, time_opt, to_json};
 use crate::{paging, SeaStore};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -136,7 +136,9 @@ impl MessageRepository for SeaStore {
                 .map_err(repo_err)?
                 .map(conversation_of)
                 .transpose()?,
-            bot: bot.map_err(repo_err)?.map(bot_of).transpose()?,
+            bot: (bot.map_err(repo_err)?)
+                .map(|row| self.opened_bot(row))
+                .transpose()?,
             recent: history,
         }))
     }

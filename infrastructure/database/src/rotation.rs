@@ -1,9 +1,11 @@
-//! Master-key rotation: every sealed secret (platform credentials, provider keys) opened with the current or the previous key — or read as plain text, if it was stored before a key was set — and sealed again under the current key, all in one transaction.
+//! Master-key rotation: every sealed secret (platform credentials, provider keys, bots' MCP header values) opened with the current or the previous key — or read as plain text, if it was stored before a key was set — and sealed again under the current key, all in one transaction.
 
 use crate::bindings;
-use crate::entities::{bindings as binding_rows, providers as provider_rows};
+use crate::bots::{change_headers, HEADERS};
+use crate::entities::{bindings as binding_rows, bots as bot_rows, providers as provider_rows};
 use crate::errors::{repo_err, unsealable};
 use crate::ledger::{begin, commit};
+use crate::mapping::{from_json, to_json};
 use crate::providers;
 use crate::sealing::{is_sealed, open_stored, Sealer};
 use crate::SeaStore;
@@ -19,6 +21,8 @@ use sea_orm::{
 pub struct Resealed {
     pub credentials: usize,
     pub provider_keys: usize,
+    /// Header values of bots' MCP servers.
+    pub mcp_headers: usize,
     /// Secrets found already sealed under the current key.
     pub unchanged: usize,
 }
@@ -55,6 +59,7 @@ impl SeaStore {
             resealed.credentials += 1;
         }
         reseal_provider_keys(&tx, sealer, locking, &mut resealed).await?;
+        reseal_mcp_headers(&tx, sealer, locking, &mut resealed).await?;
         commit(tx).await?;
         Ok(resealed)
     }
@@ -83,6 +88,38 @@ async fn reseal_provider_keys(
             .await
             .map_err(repo_err)?;
         resealed.provider_keys += 1;
+    }
+    Ok(())
+}
+
+async fn reseal_mcp_headers(
+    tx: &DatabaseTransaction,
+    sealer: &Sealer,
+    locking: bool,
+    resealed: &mut Resealed,
+) -> Result<(), RepoError> {
+    let mut rows = bot_rows::Entity::find().filter(bot_rows::Column::Replies.contains("headers"));
+    if locking {
+        rows = rows.lock_exclusive();
+    }
+    for row in rows.all(tx).await.map_err(repo_err)? {
+        let mut replies = from_json("bots.replies", &row.replies)?;
+        let mut total = 0;
+        let changed = change_headers(&mut replies, &row.id, |context, stored| {
+            total += 1;
+            sealed_anew(sealer, stored, context, HEADERS)
+        })?;
+        resealed.unchanged += total - changed;
+        if changed == 0 {
+            continue;
+        }
+        bot_rows::Entity::update_many()
+            .col_expr(bot_rows::Column::Replies, Expr::value(to_json(&replies)?))
+            .filter(bot_rows::Column::Id.eq(row.id.as_str()))
+            .exec(tx)
+            .await
+            .map_err(repo_err)?;
+        resealed.mcp_headers += changed;
     }
     Ok(())
 }

@@ -72,6 +72,7 @@ mod tests {
                 turn(TurnRole::Assistant, "reply"),
                 turn(TurnRole::User, "second"),
             ],
+            ..Default::default()
         };
         let answer = EchoModel::new().complete(&request).await.unwrap();
         assert_eq!(answer.text, "(echo) you said: second");
@@ -86,6 +87,7 @@ mod tests {
             temperature: None,
             system_prompt: String::new(),
             turns: vec![turn(TurnRole::Assistant, "hi")],
+            ..Default::default()
         };
         let answer = EchoModel.complete(&request).await.unwrap();
         assert!(answer.text.starts_with("(echo)"));

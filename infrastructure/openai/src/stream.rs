@@ -84,6 +84,7 @@ impl StreamReader {
             text: self.text,
             usage: self.usage,
             cost: None,
+            ..Default::default()
         })
     }
 }

@@ -1,19 +1,24 @@
 //! Translation between the port's chat request/answer and async-openai's wire types.
 
 use application::ports::{
-    ChatRequest, ChatTurn, Completion, Flags, ModelError, TokenUsage, TurnRole,
+    ChatRequest, ChatTurn, Completion, Flags, ModelError, TokenUsage, ToolCall, ToolSpec, ToolStep,
+    TurnRole,
 };
 use async_openai::types::{
-    ChatCompletionRequestAssistantMessage, ChatCompletionRequestMessage,
-    ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage, CompletionUsage,
-    CreateChatCompletionRequest, CreateChatCompletionRequestArgs, CreateChatCompletionResponse,
+    ChatCompletionMessageToolCall, ChatCompletionRequestAssistantMessage,
+    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestToolMessage, ChatCompletionRequestToolMessageContent,
+    ChatCompletionRequestUserMessage, ChatCompletionTool, ChatCompletionToolChoiceOption,
+    ChatCompletionToolType, CompletionUsage, CreateChatCompletionRequest,
+    CreateChatCompletionRequestArgs, CreateChatCompletionResponse, FunctionCall, FunctionObject,
 };
 use serde_json::Value;
 
 /// The longest excerpt of an error body carried into a `ModelError`.
 const EXCERPT_LEN: usize = 300;
 
-/// The chat-completions request: the system prompt first (when not blank), then the turns.
+/// The chat-completions request: the system prompt first (when not blank), then the turns,
+/// then the tool calls made so far with their results; the tools offered, if any.
 pub(crate) fn completion_request(
     request: &ChatRequest,
     default_model: &str,
@@ -23,6 +28,12 @@ pub(crate) fn completion_request(
     args.model(model).messages(messages(request));
     if let Some(temperature) = request.temperature {
         args.temperature(temperature);
+    }
+    if !request.tools.is_empty() {
+        args.tools(request.tools.iter().map(tool).collect::<Vec<_>>());
+        if request.tools_closed {
+            args.tool_choice(ChatCompletionToolChoiceOption::None);
+        }
     }
     args.build()
         .map_err(|e| ModelError::Rejected(format!("cannot build the request: {e}")))
@@ -34,7 +45,44 @@ fn messages(request: &ChatRequest) -> Vec<ChatCompletionRequestMessage> {
     system
         .into_iter()
         .chain(request.turns.iter().map(turn_message))
+        .chain(request.tool_steps.iter().flat_map(step_messages))
         .collect()
+}
+
+fn tool(spec: &ToolSpec) -> ChatCompletionTool {
+    ChatCompletionTool {
+        r#type: ChatCompletionToolType::Function,
+        function: FunctionObject {
+            name: spec.name.clone(),
+            description: Some(spec.description.clone()).filter(|d| !d.is_empty()),
+            parameters: serde_json::from_str(&spec.parameters).ok(),
+            strict: None,
+        },
+    }
+}
+
+/// The model's answer that asked for the step's calls, then each call's result.
+fn step_messages(step: &ToolStep) -> Vec<ChatCompletionRequestMessage> {
+    let calls = step.calls.iter().map(|call| ChatCompletionMessageToolCall {
+        id: call.id.clone(),
+        r#type: ChatCompletionToolType::Function,
+        function: FunctionCall {
+            name: call.name.clone(),
+            arguments: call.arguments.clone(),
+        },
+    });
+    let asked = ChatCompletionRequestAssistantMessage {
+        tool_calls: Some(calls.collect()),
+        ..Default::default()
+    };
+    let results = step.calls.iter().zip(&step.results).map(|(call, result)| {
+        ChatCompletionRequestToolMessage {
+            content: ChatCompletionRequestToolMessageContent::Text(result.clone()),
+            tool_call_id: call.id.clone(),
+        }
+        .into()
+    });
+    std::iter::once(asked.into()).chain(results).collect()
 }
 
 fn turn_message(turn: &ChatTurn) -> ChatCompletionRequestMessage {
@@ -81,11 +129,25 @@ pub(crate) fn answer_from(body: &str) -> Result<Completion, ModelError> {
         .next()
         .map(|choice| choice.message)
         .ok_or_else(|| ModelError::Rejected("the completion has no choices".to_owned()))?;
+    let tool_calls: Vec<ToolCall> = (message.tool_calls.into_iter().flatten())
+        .map(|call| ToolCall {
+            id: call.id,
+            name: call.function.name,
+            arguments: call.function.arguments,
+        })
+        .collect();
     match message.content {
+        text if !tool_calls.is_empty() => Ok(Completion {
+            text: text.unwrap_or_default(),
+            usage,
+            tool_calls,
+            ..Default::default()
+        }),
         Some(text) if !text.trim().is_empty() => Ok(Completion {
             text,
             usage,
             cost: None,
+            ..Default::default()
         }),
         _ => Err(ModelError::Rejected(match message.refusal {
             Some(refusal) => format!("the model refused: {}", excerpt(&refusal)),
@@ -139,6 +201,7 @@ mod tests {
                     content: "hello".into(),
                 },
             ],
+            ..Default::default()
         }
     }
 
@@ -191,6 +254,75 @@ mod tests {
         ] {
             assert!(matches!(answer_from(&body), Err(ModelError::Rejected(_))));
         }
+    }
+
+    #[test]
+    fn tools_are_offered_and_the_calls_so_far_follow_the_turns_with_their_results() {
+        let mut asked = request(None, "");
+        asked.tools = vec![ToolSpec {
+            name: "lookup".into(),
+            description: "finds things".into(),
+            parameters: r#"{"type":"object","properties":{"q":{"type":"string"}}}"#.into(),
+        }];
+        asked.tool_steps = vec![ToolStep {
+            calls: vec![ToolCall {
+                id: "call_1".into(),
+                name: "lookup".into(),
+                arguments: r#"{"q":"x"}"#.into(),
+            }],
+            results: vec!["found".into()],
+        }];
+        let value = serde_json::to_value(completion_request(&asked, "m").unwrap()).unwrap();
+        assert_eq!(value["tools"][0]["type"], "function");
+        assert_eq!(value["tools"][0]["function"]["name"], "lookup");
+        assert_eq!(
+            value["tools"][0]["function"]["parameters"]["properties"]["q"]["type"],
+            "string"
+        );
+        assert_eq!(value.get("tool_choice"), None);
+        let messages = value["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 4);
+        assert_eq!(messages[2]["role"], "assistant");
+        assert_eq!(messages[2]["tool_calls"][0]["id"], "call_1");
+        assert_eq!(
+            messages[2]["tool_calls"][0]["function"]["arguments"],
+            r#"{"q":"x"}"#
+        );
+        assert_eq!(
+            (
+                &messages[3]["role"],
+                &messages[3]["tool_call_id"],
+                &messages[3]["content"]
+            ),
+            (&json!("tool"), &json!("call_1"), &json!("found"))
+        );
+
+        asked.tools_closed = true;
+        let value = serde_json::to_value(completion_request(&asked, "m").unwrap()).unwrap();
+        assert_eq!(
+            value["tool_choice"], "none",
+            "the steps are spent: answer now"
+        );
+        let plain = serde_json::to_value(completion_request(&request(None, ""), "m").unwrap());
+        assert_eq!(plain.unwrap().get("tools"), None);
+    }
+
+    #[test]
+    fn an_answer_asking_for_tools_carries_the_calls() {
+        let body = response(json!({"role": "assistant", "content": null, "tool_calls": [
+            {"id": "call_9", "type": "function",
+             "function": {"name": "lookup", "arguments": "{\"q\":\"y\"}"}}
+        ]}));
+        let answer = answer_from(&body).unwrap();
+        assert_eq!(answer.text, "");
+        assert_eq!(
+            answer.tool_calls,
+            [ToolCall {
+                id: "call_9".into(),
+                name: "lookup".into(),
+                arguments: r#"{"q":"y"}"#.into()
+            }]
+        );
     }
 
     #[test]

@@ -3,12 +3,13 @@
 use crate::dto::guardrails::{BudgetBody, ModerationBody, RateLimitBody};
 use crate::dto::proactive::TemplateBody;
 use crate::dto::text::{multi_line, single_line};
+use crate::dto::tools::{McpServerBody, McpServerShown};
 use crate::errors::ApiError;
 use chrono::{DateTime, Utc};
 use domain::moderation::{BlockedTerms, ModerationPolicy};
 use domain::{
-    Bot, BotDraft, BotId, BotName, BotStatus, Budget, Guardrails, HandoffPolicy, ProviderId,
-    RateLimits, ReplyStyle, SystemPrompt, Temperature, Template, ValidationError,
+    Bot, BotDraft, BotId, BotName, BotStatus, Budget, Guardrails, HandoffPolicy, McpServer,
+    ProviderId, RateLimits, ReplyStyle, SystemPrompt, Temperature, Template, ValidationError,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -95,6 +96,14 @@ pub struct CreateBot {
     /// Telegram: private chats see the reply as the model writes it (a draft updated at most
     /// once a second), then the whole reply; absent, false. The web chat always streams.
     pub streaming: Option<bool>,
+    /// MCP servers whose tools the model may call while it writes a reply (at most 8);
+    /// absent, none.
+    pub mcp_servers: Option<Vec<McpServerBody>>,
+}
+
+/// The servers of a body, as the domain keeps them.
+fn servers(bodies: Vec<McpServerBody>) -> Vec<McpServer> {
+    bodies.into_iter().map(McpServer::from).collect()
 }
 
 impl CreateBot {
@@ -128,7 +137,8 @@ impl CreateBot {
                     .map(TemplateBody::into_window_template)
                     .transpose()?,
             )?
-            .streamed(self.streaming.unwrap_or_default()),
+            .streamed(self.streaming.unwrap_or_default())
+            .with_tools(servers(self.mcp_servers.unwrap_or_default()))?,
         })
     }
 }
@@ -204,6 +214,8 @@ pub struct UpdateBot {
     #[schema(value_type = Option<TemplateBody>)]
     pub window_template: Option<Option<TemplateBody>>,
     pub streaming: Option<bool>,
+    /// Replaces the whole list, header values included (`[]` removes every server).
+    pub mcp_servers: Option<Vec<McpServerBody>>,
 }
 
 /// A validated partial update, ready to apply to a bot's draft.
@@ -228,6 +240,7 @@ pub struct BotPatch {
     debounce_ms: Option<u32>,
     window_template: Option<Option<Template>>,
     streaming: Option<bool>,
+    mcp_servers: Option<Vec<McpServer>>,
 }
 
 impl UpdateBot {
@@ -271,6 +284,7 @@ impl UpdateBot {
                 .map(|template| template.map(TemplateBody::into_window_template).transpose())
                 .transpose()?,
             streaming: self.streaming,
+            mcp_servers: self.mcp_servers.map(servers),
         })
     }
 }
@@ -309,7 +323,8 @@ impl BotPatch {
                 self.debounce_ms.unwrap_or(draft.replies.debounce_ms),
                 (self.window_template).unwrap_or(draft.replies.window_template),
             )?
-            .streamed(self.streaming.unwrap_or(draft.replies.streaming)),
+            .streamed(self.streaming.unwrap_or(draft.replies.streaming))
+            .with_tools(self.mcp_servers.unwrap_or(draft.replies.mcp_servers))?,
         })
     }
 }
@@ -351,6 +366,8 @@ pub struct BotBody {
     pub window_template: Option<TemplateBody>,
     /// Whether Telegram chats see the reply as it is written.
     pub streaming: bool,
+    /// The MCP servers whose tools the model may call, without their header values.
+    pub mcp_servers: Vec<McpServerShown>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -380,6 +397,12 @@ impl From<Bot> for BotBody {
             debounce_ms: bot.replies.debounce_ms,
             window_template: bot.replies.window_template.as_ref().map(TemplateBody::from),
             streaming: bot.replies.streaming,
+            mcp_servers: bot
+                .replies
+                .mcp_servers
+                .iter()
+                .map(McpServerShown::from)
+                .collect(),
             created_at: bot.created_at,
             updated_at: bot.updated_at,
         }

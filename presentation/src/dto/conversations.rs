@@ -2,6 +2,7 @@
 
 use crate::dto::page::PageQuery;
 use crate::dto::text::multi_line;
+use crate::dto::tools::ToolUseBody;
 use crate::dto::usage::{ReplyUsageBody, UsageBody};
 use crate::errors::ApiError;
 use application::operator_message::MAX_TEXT_CHARS;
@@ -210,7 +211,20 @@ pub struct MessageBody {
     /// The moderation categories that flagged it (`blocked_term`, `violence`, …): a message
     /// the model was not asked about, or a reply whose answer was replaced.
     pub flagged: Option<Vec<String>>,
+    /// For a model reply, the tool calls its model made on the way, in order; empty, none
+    /// (always empty in the web chat's frames: visitors are not shown what tools returned).
+    pub tool_uses: Vec<ToolUseBody>,
     pub created_at: DateTime<Utc>,
+}
+
+impl MessageBody {
+    /// `message` as a web chat visitor sees it: without the tool calls behind a reply.
+    pub fn for_visitor(message: Message) -> Self {
+        Self {
+            tool_uses: Vec::new(),
+            ..Self::from(message)
+        }
+    }
 }
 
 impl From<Message> for MessageBody {
@@ -226,7 +240,48 @@ impl From<Message> for MessageBody {
             reply_to: m.reply_to,
             usage: m.usage.map(|usage| ReplyUsageBody::new(usage, m.cost)),
             flagged: m.flagged,
+            tool_uses: m.tool_uses.into_iter().map(ToolUseBody::from).collect(),
             created_at: m.created_at,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::{ExternalChatId, ExternalMessageId, MessageContent, PlatformKind, ToolUse};
+
+    #[test]
+    fn the_api_lists_a_replys_tool_calls_and_a_visitor_never_sees_them() {
+        let chat = ExternalChatId::parse("v").unwrap();
+        let conversation = Conversation::start(
+            domain::BotId::new(),
+            PlatformKind::WebChat,
+            chat,
+            Utc::now(),
+        );
+        let external = ExternalMessageId::parse("1").unwrap();
+        let question = Message::inbound(
+            conversation.id,
+            conversation.bot_id,
+            PlatformKind::WebChat,
+            external,
+            MessageContent::text("2+40?"),
+            Utc::now(),
+        );
+        let used = ToolUse {
+            server: "calc".into(),
+            tool: "add".into(),
+            arguments: "{}".into(),
+            result: "internal: 42".into(),
+            is_error: false,
+        };
+        let reply = Message::reply(&question, "42", Utc::now()).with_tool_uses(vec![used]);
+
+        let shown = serde_json::to_value(MessageBody::from(reply.clone())).unwrap();
+        assert_eq!(shown["tool_uses"][0]["result"], "internal: 42");
+        let visitor = serde_json::to_value(MessageBody::for_visitor(reply)).unwrap();
+        assert_eq!(visitor["tool_uses"], serde_json::json!([]));
+        assert_eq!(visitor["text"], "42");
     }
 }

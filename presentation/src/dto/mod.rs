@@ -17,6 +17,7 @@ pub mod status;
 pub mod summary;
 mod text;
 mod time;
+pub mod tools;
 pub mod usage;
 
 pub use api_keys::{ApiKeyBody, CallerBody, CreateApiKey, IssuedKeyBody, NewApiKey};

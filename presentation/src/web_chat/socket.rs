@@ -4,6 +4,7 @@
 
 use super::frames::{external_id, ClientFrame, ServerFrame, MAX_FRAME_BYTES};
 use crate::client::client_address;
+use crate::dto::MessageBody;
 use crate::errors::ApiError;
 use crate::socket_refusal::refuse_on_socket;
 use crate::AppState;
@@ -104,7 +105,7 @@ async fn connect(
         visitor_id: visitor.chat.as_str().to_owned(),
         visitor_token: visitor.token,
         conversation_id,
-        history: history.into_iter().map(Into::into).collect(),
+        history: history.into_iter().map(MessageBody::for_visitor).collect(),
     };
     let mut session = Session {
         web_chat: state.web_chat.clone(),
@@ -282,7 +283,7 @@ impl Session {
         match self.web_chat.message(id).await {
             Ok(Some(message)) => {
                 let frame = ServerFrame::Message {
-                    message: message.into(),
+                    message: MessageBody::for_visitor(message),
                 };
                 self.push(&frame).await
             }

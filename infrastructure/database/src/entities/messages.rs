@@ -25,6 +25,8 @@ pub struct Model {
     pub cost_currency: Option<String>,
     /// A JSON array of the moderation categories that flagged the message.
     pub flagged: Option<String>,
+    /// A JSON array of the tool calls made while the reply was written; `NULL`: none.
+    pub tool_uses: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -326,3 +326,36 @@ async fn a_flagged_message_keeps_its_categories() {
         assert!(!store.flag(MessageId::new(), &[]).await.unwrap(), "gone");
     }
 }
+
+#[tokio::test]
+async fn a_replys_tool_calls_round_trip_in_order() {
+    use application::ports::{JobQueue, Ledger, ReplyStored};
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let Recorded::New { message_id, .. } = receive(&store, bot, "chat", "1").await else {
+            unreachable!()
+        };
+        let inbound = store.get(message_id).await.unwrap().unwrap();
+        let job = crate::support::claim_at(&store, 1).await.unwrap();
+        let used = |tool: &str, is_error| domain::ToolUse {
+            server: "calc".into(),
+            tool: tool.into(),
+            arguments: r#"{"a":1}"#.into(),
+            result: format!("{tool} → ✓"),
+            is_error,
+        };
+        let uses = vec![used("add", false), used("fail", true)];
+        let reply =
+            domain::Message::reply(&inbound, "2", inbound.created_at).with_tool_uses(uses.clone());
+        let ReplyStored::Delivering(delivery) = store.store_reply(&job, &reply).await.unwrap()
+        else {
+            panic!("not stored")
+        };
+        assert!(store.complete(&delivery).await.unwrap());
+
+        let read = store.get(reply.id).await.unwrap().unwrap();
+        assert_eq!(read.tool_uses, uses, "{}", db.backend());
+        assert_eq!(store.get(inbound.id).await.unwrap().unwrap().tool_uses, []);
+    }
+}

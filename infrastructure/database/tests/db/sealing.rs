@@ -2,7 +2,7 @@
 //! or missing keys refused cleanly, plain rows from before the key still read.
 
 use crate::support::{
-    every_binding, exec, new_bot, sealer, stored_credentials, MASTER_KEY, OTHER_MASTER_KEY,
+    every_binding, exec, new_bot, sealer, stored_credentials, text, MASTER_KEY, OTHER_MASTER_KEY,
     PLATFORM_SECRETS,
 };
 use database::testing::fresh_databases;
@@ -205,5 +205,47 @@ async fn a_rotation_seals_every_secret_under_the_new_key_in_one_go() {
             plain.reseal_all().await.is_err(),
             "no key, nothing to seal with"
         );
+    }
+}
+
+#[tokio::test]
+async fn the_header_values_of_a_bots_mcp_servers_are_sealed_read_back_and_resealed() {
+    use domain::repositories::BotRepository;
+    use domain::{McpServer, Secret};
+    const TOKEN: &str = "Bearer mcp-s3cret-token";
+    for db in fresh_databases().await {
+        let old = db.store().await.sealed_with(Some(sealer(OTHER_MASTER_KEY)));
+        let mut bot = new_bot(&old, "Ada").await;
+        let server = McpServer {
+            name: "calc".into(),
+            url: "https://tools.example/mcp".into(),
+            headers: [("Authorization".to_owned(), Secret::new(TOKEN))].into(),
+            allowed_tools: Some(vec!["add".into()]),
+        };
+        bot.replies.mcp_servers = vec![server];
+        assert!(BotRepository::update(&old, &bot).await.unwrap());
+        let column = format!("SELECT replies FROM bots WHERE id = '{}'", bot.id);
+        let stored = text(&old, &column).await.unwrap();
+        assert!(!stored.contains("mcp-s3cret"), "{}: {stored}", db.backend());
+        assert!(stored.contains("sealed:v1:") && stored.contains("tools.example"));
+        let read = BotRepository::get(&old, bot.id).await.unwrap().unwrap();
+        assert_eq!(read, bot, "opened in memory");
+
+        let rotating = sealer(MASTER_KEY).opening_also(&sealer(OTHER_MASTER_KEY));
+        let rotating = db.store().await.sealed_with(Some(rotating));
+        let resealed = rotating.reseal_all().await.unwrap();
+        assert_eq!((resealed.mcp_headers, resealed.unchanged), (1, 0));
+        let new = db.store().await.sealed_with(Some(sealer(MASTER_KEY)));
+        let read = BotRepository::get(&new, bot.id).await.unwrap().unwrap();
+        assert_eq!(
+            read.replies.mcp_servers[0].headers["Authorization"].expose(),
+            TOKEN
+        );
+        assert!(
+            BotRepository::get(&old, bot.id).await.is_err(),
+            "the old key no longer opens it"
+        );
+        let again = new.reseal_all().await.unwrap();
+        assert_eq!((again.mcp_headers, again.unchanged), (0, 1));
     }
 }

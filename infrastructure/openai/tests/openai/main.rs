@@ -45,6 +45,7 @@ fn chat() -> ChatRequest {
             turn(TurnRole::Assistant, "two"),
             turn(TurnRole::User, "three"),
         ],
+        ..Default::default()
     }
 }
 
