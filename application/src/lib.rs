@@ -21,7 +21,7 @@ pub use channels::{gateway_supervisor, poll_supervisor, poll_updates, rate_limit
 pub use observability::{counted_leases, metrics, scrape};
 pub use pipeline::{
     backoff, binding_cache, breakers, budgets, commands, deliver_reply, dispatcher, generate_reply,
-    history, intake, job_runner, jobs, moderation, pacing, provider_models, rate_limits,
+    history, images, intake, job_runner, jobs, moderation, pacing, provider_models, rate_limits,
     receive_webhook, settings, streaming, text, tool_use,
 };
 

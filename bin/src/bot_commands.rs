@@ -49,6 +49,7 @@ fn draft(new: NewBot) -> Result<BotDraft, CommandError> {
         streaming: None,
         window_template: None,
         mcp_servers: None,
+        vision: None,
     };
     request
         .into_draft()

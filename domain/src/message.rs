@@ -68,6 +68,13 @@ pub enum MessageContent {
     Unsupported {
         kind: String,
     },
+    /// A photo a user sent: `media` is the platform's reference to fetch it with (a Telegram
+    /// `file_id`), `caption` what they wrote with it.
+    Image {
+        media: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caption: Option<String>,
+    },
     /// A WhatsApp template the bot sends (outside the 24-hour window).
     Template(Template),
 }
@@ -90,19 +97,33 @@ impl MessageContent {
         }
     }
 
-    /// The text, or `None` for a kind Switchboard does not read, or a template.
-    pub fn as_text(&self) -> Option<&str> {
-        match self {
-            Self::Text { text } => Some(text),
-            Self::Unsupported { .. } | Self::Template(_) => None,
+    /// A photo with its caption (control characters replaced, as a text's are).
+    pub fn image(media: &str, caption: Option<String>) -> Self {
+        Self::Image {
+            media: TextRule::SingleLine.scrub(media.to_owned()),
+            caption: caption.map(|c| TextRule::MultiLine.scrub(c)),
         }
     }
 
-    /// A one-line rendering for lists and logs: the text, `[photo]`, or `[template name]`.
+    /// The text, or `None` for a photo, a kind Switchboard does not read, or a template.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text { text } => Some(text),
+            Self::Unsupported { .. } | Self::Image { .. } | Self::Template(_) => None,
+        }
+    }
+
+    /// A one-line rendering for lists and logs: the text, `[photo]` (with its caption), or
+    /// `[template name]`.
     pub fn summary(&self) -> String {
         match self {
             Self::Text { text } => text.clone(),
             Self::Unsupported { kind } => format!("[{kind}]"),
+            Self::Image { caption: None, .. } => "[photo]".to_owned(),
+            Self::Image {
+                caption: Some(caption),
+                ..
+            } => format!("[photo] {caption}"),
             Self::Template(template) => template.summary(),
         }
     }

@@ -1,4 +1,4 @@
-//! How a bot answers beyond its prompt: how long it lets a chat's burst of short messages run on before answering them together, what it sends where WhatsApp's 24-hour window has closed, whether chats see a reply as it is written, and the MCP servers whose tools it may call.
+//! How a bot answers beyond its prompt: how long it lets a chat's burst of short messages run on before answering them together, what it sends where WhatsApp's 24-hour window has closed, whether chats see a reply as it is written, whether its model sees photos, and the MCP servers whose tools it may call.
 
 use crate::{McpServer, Template, ValidationError};
 use serde::{Deserialize, Serialize};
@@ -19,6 +19,10 @@ pub struct ReplyStyle {
     /// shown as the model writes it; the web chat always shows it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub streaming: bool,
+    /// Photos users send are shown to the model (one that reads images); otherwise they are
+    /// answered with the canned text for what the bot cannot read.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub vision: bool,
     /// The MCP servers whose tools the model may call while it writes a reply.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mcp_servers: Vec<McpServer>,
@@ -39,6 +43,7 @@ impl ReplyStyle {
             debounce_ms,
             window_template,
             streaming: false,
+            vision: false,
             mcp_servers: Vec::new(),
         })
     }
@@ -46,6 +51,11 @@ impl ReplyStyle {
     /// The same, streamed or not.
     pub fn streamed(self, streaming: bool) -> Self {
         Self { streaming, ..self }
+    }
+
+    /// The same, seeing photos or not.
+    pub fn seeing(self, vision: bool) -> Self {
+        Self { vision, ..self }
     }
 
     /// The same, with tools from `servers` (checked).

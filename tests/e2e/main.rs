@@ -28,6 +28,7 @@ mod streaming;
 mod telegram;
 mod telegram_polling;
 mod tools;
+mod vision;
 mod webchat;
 
 pub use switchboard_e2e::{on_each_database, PATIENCE};

@@ -277,6 +277,22 @@ impl FakeTelegram {
         }
     }
 
+    /// Serves `bytes` as every file a `getFile` asks for (at `photos/f.jpg`).
+    pub async fn serve_file(&self, bytes: &[u8]) {
+        let file = json!({"ok": true, "result": {"file_id": "f", "file_unique_id": "u",
+            "file_size": bytes.len(), "file_path": "photos/f.jpg"}});
+        Mock::given(method("POST"))
+            .and(path_regex(api_method("getFile")))
+            .respond_with(ResponseTemplate::new(200).set_body_json(file))
+            .mount(&self.server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path_regex("^/file/bot[^/]+/photos/f.jpg$"))
+            .respond_with(ResponseTemplate::new(200).set_body_bytes(bytes.to_vec()))
+            .mount(&self.server)
+            .await;
+    }
+
     /// When each call of `name` (`sendMessageDraft` or `editMessageText`) arrived, in order.
     pub fn growth_times(&self, name: &str) -> Vec<Instant> {
         self.growth[name].lock().expect("growth").clone()

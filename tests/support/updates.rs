@@ -25,6 +25,13 @@ pub fn photo(update_id: i64, chat_id: i64, message_id: i64) -> Value {
     json!({"update_id": update_id, "message": message})
 }
 
+/// A photo (file `f`) with `caption`.
+pub fn captioned_photo(update_id: i64, chat_id: i64, message_id: i64, caption: &str) -> Value {
+    let mut update = photo(update_id, chat_id, message_id);
+    update["message"]["caption"] = json!(caption);
+    update
+}
+
 /// An edit of an earlier message.
 pub fn edited(update_id: i64, chat_id: i64, message_id: i64, text: &str) -> Value {
     let mut message = message(chat_id, message_id, false);

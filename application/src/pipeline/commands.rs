@@ -53,11 +53,20 @@ pub enum Intent<'a> {
     Command(Command),
     Unsupported,
     Ask(&'a str),
+    /// A photo (`media`, the platform's reference) with its caption, possibly empty.
+    Look {
+        media: &'a str,
+        caption: &'a str,
+    },
 }
 
 /// What `content` asks of a bot handing chats off by `handoff`: a message holding one of its
 /// keywords asks for a person, as `/human` does.
 pub fn intent<'a>(content: &'a MessageContent, handoff: &HandoffPolicy) -> Intent<'a> {
+    if let MessageContent::Image { media, caption } = content {
+        let caption = caption.as_deref().unwrap_or_default();
+        return Intent::Look { media, caption };
+    }
     let Some(text) = content.as_text() else {
         return Intent::Unsupported;
     };
@@ -71,6 +80,29 @@ pub fn intent<'a>(content: &'a MessageContent, handoff: &HandoffPolicy) -> Inten
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_photo_is_looked_at_with_its_caption_and_other_media_are_unsupported() {
+        let handoff = HandoffPolicy::default();
+        let photo = MessageContent::image("f", Some("what is it?".into()));
+        assert_eq!(
+            intent(&photo, &handoff),
+            Intent::Look {
+                media: "f",
+                caption: "what is it?"
+            }
+        );
+        let bare = MessageContent::image("f", None);
+        assert_eq!(
+            intent(&bare, &handoff),
+            Intent::Look {
+                media: "f",
+                caption: ""
+            }
+        );
+        let sticker = MessageContent::unsupported("sticker");
+        assert_eq!(intent(&sticker, &handoff), Intent::Unsupported);
+    }
 
     #[test]
     fn commands_are_recognised_with_or_without_bot_suffix() {

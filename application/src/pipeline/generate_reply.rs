@@ -6,13 +6,14 @@ use crate::commands::{intent, Command, Intent, UNSUPPORTED_REPLY};
 use crate::end_conversation::EndConversation;
 use crate::handoff::{give_back, hand_over};
 use crate::history::turns_for;
+use crate::images::{self, MAX_IMAGE_BYTES, UNREADABLE_IMAGE_REPLY};
 use crate::jobs::{Delivery, Lookup, Step, Target};
 use crate::moderation;
 use crate::observability::metrics;
 use crate::pacing::Pacer;
 use crate::ports::{
-    ChatRequest, ClaimedJob, Clock, Completion, EventPublisher, LanguageModel, Ledger, ModelError,
-    ReplyStored, Timer,
+    ChatRequest, ClaimedJob, Clock, Completion, EventPublisher, Image, LanguageModel, Ledger,
+    ModelError, ReplyStored, Timer,
 };
 use crate::rate_limits::{self, Admitted};
 use crate::settings::PipelineSettings;
@@ -285,7 +286,12 @@ impl GenerateReply {
 
     /// How long a message for the model waits for its provider's breaker; `None`: not at all.
     fn provider_held_back(&self, target: &Target, intent: &Intent<'_>) -> Option<Duration> {
-        let for_the_model = matches!(intent, Intent::Ask(_));
+        let vision = target.bot.replies.vision;
+        let for_the_model = match intent {
+            Intent::Ask(_) => true,
+            Intent::Look { .. } => vision,
+            Intent::Command(_) | Intent::Unsupported => false,
+        };
         let breakers = &self.lookup.breakers;
         for_the_model
             .then(|| breakers.permit(provider_of(&target.bot)).err())
@@ -319,16 +325,53 @@ impl GenerateReply {
         let bot = &target.bot;
         let canned = match intent {
             Intent::Command(command) => Composed::canned(&command.reply(bot), Then::after(command)),
-            Intent::Unsupported => Composed::canned(UNSUPPORTED_REPLY, Then::Nothing),
-            Intent::Ask(text) => return self.answer(target, text).await,
+            Intent::Look { media, caption } if bot.replies.vision => {
+                return self.look(target, media, caption).await
+            }
+            Intent::Look { .. } | Intent::Unsupported => {
+                Composed::canned(UNSUPPORTED_REPLY, Then::Nothing)
+            }
+            Intent::Ask(text) => return self.answer(target, text, None).await,
         };
         Ok(Next::Reply(canned))
     }
 
-    /// The answer to `text`: the moderation message when moderation flags it, the budget
-    /// message once the bot's budget is spent, else the model's answer (replaced by the
-    /// moderation message when that is flagged) or the bot's fallback.
-    async fn answer(&self, target: &Target, text: &str) -> Result<Next, RepoError> {
+    /// The answer to a photo, shown to the model with its caption once fetched; one that
+    /// cannot be fetched or is not an image gets a canned answer.
+    async fn look(&self, target: &Target, media: &str, caption: &str) -> Result<Next, RepoError> {
+        let fetched = (target.channel)
+            .fetch_media(&target.binding, media, MAX_IMAGE_BYTES)
+            .await;
+        let image = match fetched.map(images::checked) {
+            Ok(Some(image)) => image,
+            Ok(None) => {
+                tracing::warn!("the photo is not an image a model reads");
+                return Ok(Next::Reply(Composed::canned(
+                    UNREADABLE_IMAGE_REPLY,
+                    Then::Nothing,
+                )));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "the photo could not be fetched");
+                return Ok(Next::Reply(Composed::canned(
+                    UNREADABLE_IMAGE_REPLY,
+                    Then::Nothing,
+                )));
+            }
+        };
+        self.answer(target, caption, Some(image)).await
+    }
+
+    /// The answer to `text` (and `image`, a photo it came with): the moderation message when
+    /// moderation flags the text, the budget message once the bot's budget is spent, else the
+    /// model's answer (replaced by the moderation message when that is flagged) or the bot's
+    /// fallback.
+    async fn answer(
+        &self,
+        target: &Target,
+        text: &str,
+        image: Option<Image>,
+    ) -> Result<Next, RepoError> {
         let (bot, guardrails) = (&target.bot, &target.bot.guardrails);
         let input = guardrails.moderation.input;
         if let Some(flags) = moderation::flags(&*self.model, bot, text, input).await {
@@ -345,7 +388,7 @@ impl GenerateReply {
             }
             Verdict::Within(spending) => spending,
         };
-        let (answer, flagged) = match self.ask_model(target).await {
+        let (answer, flagged) = match self.ask_model(target, image).await {
             Ok(Some(answer)) => self.moderated(bot, answer).await,
             Ok(None) => (Completion::text(bot.fallback()), None),
             Err(after) => return Ok(Next::Wait(after)),
@@ -430,14 +473,18 @@ impl GenerateReply {
 
     /// The model's answer; `None` when it cannot answer (the bot's fallback goes instead), or
     /// when to ask again once its failure opened the provider's breaker.
-    async fn ask_model(&self, target: &Target) -> Result<Option<Completion>, Duration> {
+    async fn ask_model(
+        &self,
+        target: &Target,
+        image: Option<Image>,
+    ) -> Result<Option<Completion>, Duration> {
         let bot = &target.bot;
         self.events.publish(DomainEvent::ReplyStarted {
             bot_id: bot.id,
             conversation_id: target.message.conversation_id,
             message_id: target.message.id,
         });
-        let asked = self.while_typing(target, self.consult(target)).await;
+        let asked = self.while_typing(target, self.consult(target, image)).await;
         let reached = !matches!(asked, Err(ModelError::Unavailable(_)));
         let breaker = self.lookup.breakers.record(provider_of(bot), reached);
         match asked {
@@ -460,7 +507,11 @@ impl GenerateReply {
     }
 
     /// Asks the model to answer the target message, with the history read with it.
-    async fn consult(&self, target: &Target) -> Result<Completion, ModelError> {
+    async fn consult(
+        &self,
+        target: &Target,
+        image: Option<Image>,
+    ) -> Result<Completion, ModelError> {
         let bot = &target.bot;
         let budget = self.settings.history_token_budget;
         let request = ChatRequest {
@@ -469,6 +520,7 @@ impl GenerateReply {
             temperature: bot.temperature.map(|t| t.value()),
             system_prompt: bot.system_prompt.as_str().to_owned(),
             turns: turns_for(&target.history, &target.message, budget),
+            images: image.into_iter().collect(),
             ..ChatRequest::default()
         };
         let servers = &bot.replies.mcp_servers;

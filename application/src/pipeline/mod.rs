@@ -18,6 +18,7 @@ pub mod budgets;
 pub mod commands;
 pub mod generate_reply;
 pub mod history;
+pub mod images;
 pub mod moderation;
 pub mod provider_models;
 pub mod rate_limits;

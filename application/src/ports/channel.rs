@@ -192,6 +192,21 @@ pub trait Channel: Send + Sync {
         Ok(false)
     }
 
+    /// The bytes of a photo a user sent, by the reference its message carries (`media`), at
+    /// most `max_bytes` of them (more is a permanent failure); a platform whose photos are not
+    /// read refuses for good.
+    async fn fetch_media(
+        &self,
+        _binding: &PlatformBinding,
+        _media: &str,
+        _max_bytes: usize,
+    ) -> Result<Vec<u8>, SendError> {
+        let platform = self.kind();
+        Err(SendError::Permanent(format!(
+            "photos on {platform} are not read"
+        )))
+    }
+
     /// Shows "typing…" in the chat; best effort.
     async fn typing(
         &self,

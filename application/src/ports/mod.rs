@@ -42,8 +42,8 @@ pub use idempotency::{
 pub use leases::Leases;
 pub use ledger::{InboundRecord, Ledger, Recorded, ReplyStored};
 pub use model::{
-    AnswerSink, ChatRequest, ChatTurn, Completion, Flags, LanguageModel, ModelError, ModelFactory,
-    ModerationRequest, TokenUsage, ToolCall, ToolSpec, ToolStep, TurnRole,
+    AnswerSink, ChatRequest, ChatTurn, Completion, Flags, Image, LanguageModel, ModelError,
+    ModelFactory, ModerationRequest, TokenUsage, ToolCall, ToolSpec, ToolStep, TurnRole,
 };
 pub use polling::{PollError, PollOffsets, UpdateBatch, UpdateSource};
 pub use queue::{ClaimedJob, JobPayload, JobQueue, LeaseToken};

@@ -45,6 +45,14 @@ pub struct ToolStep {
     pub results: Vec<String>,
 }
 
+/// A picture shown to the model, checked to be an image of a known type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    /// `image/jpeg`, `image/png`, `image/gif` or `image/webp`.
+    pub media_type: &'static str,
+    pub bytes: Vec<u8>,
+}
+
 /// What the model is asked; the last turn is the user's message to answer.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChatRequest {
@@ -55,6 +63,8 @@ pub struct ChatRequest {
     pub temperature: Option<f32>,
     pub system_prompt: String,
     pub turns: Vec<ChatTurn>,
+    /// Pictures that come with the last turn (a photo the user sent).
+    pub images: Vec<Image>,
     /// The tools the model may call; empty, none.
     pub tools: Vec<ToolSpec>,
     /// The tool calls already made for this answer, with their results, after the turns.

@@ -1,17 +1,21 @@
 //! Translation between the port's chat request/answer and async-openai's wire types.
 
 use application::ports::{
-    ChatRequest, ChatTurn, Completion, Flags, ModelError, TokenUsage, ToolCall, ToolSpec, ToolStep,
-    TurnRole,
+    ChatRequest, ChatTurn, Completion, Flags, Image, ModelError, TokenUsage, ToolCall, ToolSpec,
+    ToolStep, TurnRole,
 };
 use async_openai::types::{
     ChatCompletionMessageToolCall, ChatCompletionRequestAssistantMessage,
-    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestMessage, ChatCompletionRequestMessageContentPartImage,
+    ChatCompletionRequestMessageContentPartText, ChatCompletionRequestSystemMessage,
     ChatCompletionRequestToolMessage, ChatCompletionRequestToolMessageContent,
-    ChatCompletionRequestUserMessage, ChatCompletionTool, ChatCompletionToolChoiceOption,
-    ChatCompletionToolType, CompletionUsage, CreateChatCompletionRequest,
-    CreateChatCompletionRequestArgs, CreateChatCompletionResponse, FunctionCall, FunctionObject,
+    ChatCompletionRequestUserMessage, ChatCompletionRequestUserMessageContent,
+    ChatCompletionRequestUserMessageContentPart, ChatCompletionTool,
+    ChatCompletionToolChoiceOption, ChatCompletionToolType, CompletionUsage,
+    CreateChatCompletionRequest, CreateChatCompletionRequestArgs, CreateChatCompletionResponse,
+    FunctionCall, FunctionObject, ImageDetail, ImageUrl,
 };
+use base64::Engine as _;
 use serde_json::Value;
 
 /// The longest excerpt of an error body carried into a `ModelError`.
@@ -42,11 +46,48 @@ pub(crate) fn completion_request(
 fn messages(request: &ChatRequest) -> Vec<ChatCompletionRequestMessage> {
     let system = (!request.system_prompt.trim().is_empty())
         .then(|| ChatCompletionRequestSystemMessage::from(request.system_prompt.as_str()).into());
-    system
+    let mut messages: Vec<ChatCompletionRequestMessage> = system
         .into_iter()
         .chain(request.turns.iter().map(turn_message))
-        .chain(request.tool_steps.iter().flat_map(step_messages))
-        .collect()
+        .collect();
+    if let (Some(last), false) = (request.turns.last(), request.images.is_empty()) {
+        let shown = with_images(&last.content, &request.images);
+        messages.pop();
+        messages.push(shown);
+    }
+    messages.extend(request.tool_steps.iter().flat_map(step_messages));
+    messages
+}
+
+/// The user's last turn as content parts: its text (when there is any), then each image as a
+/// `data:` URL.
+fn with_images(text: &str, images: &[Image]) -> ChatCompletionRequestMessage {
+    let text = (!text.trim().is_empty()).then(|| {
+        ChatCompletionRequestUserMessageContentPart::Text(
+            ChatCompletionRequestMessageContentPartText {
+                text: text.to_owned(),
+            },
+        )
+    });
+    let pictures = images.iter().map(|image| {
+        let data = base64::engine::general_purpose::STANDARD.encode(&image.bytes);
+        ChatCompletionRequestUserMessageContentPart::ImageUrl(
+            ChatCompletionRequestMessageContentPartImage {
+                image_url: ImageUrl {
+                    url: format!("data:{};base64,{data}", image.media_type),
+                    // async-openai writes an absent detail as `null`, which a strict server may
+                    // refuse; `auto` is OpenAI's own default.
+                    detail: Some(ImageDetail::Auto),
+                },
+            },
+        )
+    });
+    let parts = text.into_iter().chain(pictures).collect();
+    ChatCompletionRequestUserMessage {
+        content: ChatCompletionRequestUserMessageContent::Array(parts),
+        name: None,
+    }
+    .into()
 }
 
 fn tool(spec: &ToolSpec) -> ChatCompletionTool {
@@ -305,6 +346,30 @@ mod tests {
         );
         let plain = serde_json::to_value(completion_request(&request(None, ""), "m").unwrap());
         assert_eq!(plain.unwrap().get("tools"), None);
+    }
+
+    #[test]
+    fn a_photo_goes_with_the_last_turn_as_a_data_url_after_its_caption() {
+        let mut asked = request(None, "");
+        asked.turns.push(ChatTurn {
+            role: TurnRole::User,
+            content: "[photo] what is this?".into(),
+        });
+        asked.images = vec![Image {
+            media_type: "image/png",
+            bytes: b"\x89PNG".to_vec(),
+        }];
+        let value = serde_json::to_value(completion_request(&asked, "m").unwrap()).unwrap();
+        let messages = value["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 3, "{value}");
+        assert_eq!(messages[1]["content"], "hello", "earlier turns stay text");
+        assert_eq!(
+            messages[2]["content"],
+            json!([
+                {"type": "text", "text": "[photo] what is this?"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw==", "detail": "auto"}}
+            ])
+        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! `TelegramChannel`: the channel port for Telegram over teloxide-core's Bot API client.
 
-use crate::drafts::DraftCall;
 use crate::entities::{entities, refused_markup};
 use crate::errors::outcome;
 use crate::placeholders::Placeholders;
+use crate::raw::BotCall;
 use crate::update::parse_update;
 use crate::verify::{verify_secret, SECRET_HEADER};
 use application::format::{Markup, RichText};
@@ -60,6 +60,15 @@ impl TelegramChannel {
             api_url,
             placeholders: Placeholders::default(),
         })
+    }
+
+    /// A call made as JSON with the shared client, for what teloxide-core lacks.
+    fn call<'a>(&'a self, token: &'a str) -> BotCall<'a> {
+        BotCall {
+            client: &self.client,
+            api_url: &self.api_url,
+            token,
+        }
     }
 
     /// A Bot API client for one bot: cheap, it clones the shared client and URL.
@@ -229,15 +238,11 @@ impl Channel for TelegramChannel {
         let chat = chat_id(&to.chat)?;
         let token = credentials.token.expose();
         let placeholder = self.placeholders.get(chat.0, draft_id);
-        if chat.0 > 0 && placeholder.is_none() {
-            let call = DraftCall {
-                client: &self.client,
-                api_url: &self.api_url,
-                token,
-            };
-            if call.show(chat.0, draft_id, draft).await? {
-                return Ok(true);
-            }
+        if chat.0 > 0
+            && placeholder.is_none()
+            && self.call(token).show_draft(chat.0, draft_id, draft).await?
+        {
+            return Ok(true);
         }
         let bot = self.bot(credentials);
         match placeholder {
@@ -250,6 +255,18 @@ impl Channel for TelegramChannel {
                 Ok(true)
             }
         }
+    }
+
+    /// `getFile`, then the file's download, at most `max_bytes`.
+    async fn fetch_media(
+        &self,
+        binding: &PlatformBinding,
+        media: &str,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, SendError> {
+        let credentials = credentials(binding)?;
+        let call = self.call(credentials.token.expose());
+        call.download(media, max_bytes).await
     }
 
     async fn typing(

@@ -4,8 +4,10 @@ mod channel;
 mod drafts;
 mod entities;
 mod errors;
+mod files;
 mod placeholders;
 mod poll;
+mod raw;
 mod update;
 mod verify;
 

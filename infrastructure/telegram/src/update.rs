@@ -130,6 +130,9 @@ fn content(message: &Message) -> Option<MessageContent> {
     if let Some(text) = &message.text {
         return Some(MessageContent::text(text));
     }
+    if let Some(photo) = photo(message) {
+        return Some(photo);
+    }
     let has = |key: &str| message.rest.contains_key(key);
     if let Some(kind) = MEDIA_KINDS.iter().copied().find(|key| has(key)) {
         return Some(MessageContent::unsupported(kind));
@@ -138,6 +141,14 @@ fn content(message: &Message) -> Option<MessageContent> {
         return None;
     }
     Some(MessageContent::unsupported("unknown"))
+}
+
+/// A photo: its largest size (Telegram lists them smallest first) and its caption.
+fn photo(message: &Message) -> Option<MessageContent> {
+    let largest = message.rest.get("photo")?.as_array()?.last()?;
+    let file_id = largest["file_id"].as_str().filter(|id| !id.is_empty())?;
+    let caption = message.rest.get("caption").and_then(Value::as_str);
+    Some(MessageContent::image(file_id, caption.map(str::to_owned)))
 }
 
 /// Telegram's `message_id` is unique only within its chat, hence `"{chat_id}:{message_id}"`.
@@ -191,8 +202,15 @@ mod tests {
     }
 
     #[test]
-    fn media_messages_are_unsupported_by_kind() {
-        assert_eq!(kind_of(fixture!("photo")), "photo");
+    fn media_messages_are_unsupported_by_kind_but_photos() {
+        assert_eq!(
+            one(fixture!("photo")).content,
+            MessageContent::image("AgAD2", Some("look at this".into())),
+            "the largest size"
+        );
+        let no_sizes =
+            br#"{"update_id": 1, "message": {"message_id": 1, "chat": {"id": 7}, "photo": []}}"#;
+        assert_eq!(kind_of(no_sizes), "photo");
         assert_eq!(kind_of(fixture!("sticker")), "sticker");
         assert_eq!(kind_of(fixture!("animation")), "animation");
     }

@@ -99,6 +99,9 @@ pub struct CreateBot {
     /// MCP servers whose tools the model may call while it writes a reply (at most 8);
     /// absent, none.
     pub mcp_servers: Option<Vec<McpServerBody>>,
+    /// Telegram photos are shown to the model as images (the bot's model must read them);
+    /// absent, false: a photo gets the canned answer for what the bot cannot read.
+    pub vision: Option<bool>,
 }
 
 /// The servers of a body, as the domain keeps them.
@@ -138,6 +141,7 @@ impl CreateBot {
                     .transpose()?,
             )?
             .streamed(self.streaming.unwrap_or_default())
+            .seeing(self.vision.unwrap_or_default())
             .with_tools(servers(self.mcp_servers.unwrap_or_default()))?,
         })
     }
@@ -216,6 +220,7 @@ pub struct UpdateBot {
     pub streaming: Option<bool>,
     /// Replaces the whole list, header values included (`[]` removes every server).
     pub mcp_servers: Option<Vec<McpServerBody>>,
+    pub vision: Option<bool>,
 }
 
 /// A validated partial update, ready to apply to a bot's draft.
@@ -241,6 +246,7 @@ pub struct BotPatch {
     window_template: Option<Option<Template>>,
     streaming: Option<bool>,
     mcp_servers: Option<Vec<McpServer>>,
+    vision: Option<bool>,
 }
 
 impl UpdateBot {
@@ -285,6 +291,7 @@ impl UpdateBot {
                 .transpose()?,
             streaming: self.streaming,
             mcp_servers: self.mcp_servers.map(servers),
+            vision: self.vision,
         })
     }
 }
@@ -324,6 +331,7 @@ impl BotPatch {
                 (self.window_template).unwrap_or(draft.replies.window_template),
             )?
             .streamed(self.streaming.unwrap_or(draft.replies.streaming))
+            .seeing(self.vision.unwrap_or(draft.replies.vision))
             .with_tools(self.mcp_servers.unwrap_or(draft.replies.mcp_servers))?,
         })
     }
@@ -366,6 +374,8 @@ pub struct BotBody {
     pub window_template: Option<TemplateBody>,
     /// Whether Telegram chats see the reply as it is written.
     pub streaming: bool,
+    /// Whether photos users send are shown to the model.
+    pub vision: bool,
     /// The MCP servers whose tools the model may call, without their header values.
     pub mcp_servers: Vec<McpServerShown>,
     pub created_at: DateTime<Utc>,
@@ -403,6 +413,7 @@ impl From<Bot> for BotBody {
                 .iter()
                 .map(McpServerShown::from)
                 .collect(),
+            vision: bot.replies.vision,
             created_at: bot.created_at,
             updated_at: bot.updated_at,
         }

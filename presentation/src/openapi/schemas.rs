@@ -107,8 +107,21 @@ impl PartialSchema for MessageContent {
             .item(tagged(
                 "unsupported",
                 "kind",
-                "What was sent instead: photo, sticker, voice…",
+                "What was sent instead: sticker, voice…",
             ))
+            .item(
+                tagged(
+                    "image",
+                    "media",
+                    "The platform's reference to the photo (a Telegram file_id).",
+                )
+                .property(
+                    "caption",
+                    ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .description(Some("What the user wrote with it; absent, nothing.")),
+                ),
+            )
             .description(Some("Tagged by `type`."))
             .into()
     }

@@ -683,3 +683,64 @@ async fn a_chat_without_drafts_says_so_and_flood_control_asks_to_wait() {
         Err(SendError::Transient(_))
     ));
 }
+
+/// A Bot API that names `photos/1.jpg` for every `getFile` (of `size` bytes, when given) and
+/// serves `bytes` there.
+async fn file_api(size: Option<usize>, bytes: &[u8]) -> MockServer {
+    let file = json!({"file_id": "AgAD2", "file_unique_id": "u2", "file_path": "photos/1.jpg"});
+    let mut file = file;
+    if let Some(size) = size {
+        file["file_size"] = json!(size);
+    }
+    let server = bot_api(
+        "getFile",
+        ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": file})),
+    )
+    .await;
+    Mock::given(method("GET"))
+        .and(wiremock::matchers::path(format!(
+            "/file/bot{TOKEN}/photos/1.jpg"
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(bytes.to_vec()))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn a_photo_is_fetched_by_its_file_id_and_never_beyond_the_size_asked() {
+    let jpeg = b"\xFF\xD8\xFF\xE0 a small photo";
+    let server = file_api(Some(jpeg.len()), jpeg).await;
+    let fetched = channel(&server)
+        .fetch_media(&binding(), "AgAD2", 1024)
+        .await;
+    assert_eq!(fetched.as_deref(), Ok(jpeg.as_slice()));
+    let asked: Value =
+        serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+    assert_eq!(asked, json!({"file_id": "AgAD2"}));
+
+    let announced = channel(&server).fetch_media(&binding(), "AgAD2", 8).await;
+    assert!(
+        matches!(announced, Err(SendError::Permanent(ref why)) if why.contains("larger than 8"))
+    );
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        3,
+        "not downloaded"
+    );
+
+    let unannounced = file_api(None, &[0xFF; 64]).await;
+    let read = channel(&unannounced)
+        .fetch_media(&binding(), "AgAD2", 16)
+        .await;
+    assert!(matches!(read, Err(SendError::Permanent(ref why)) if why.contains("larger than 16")));
+
+    let gone = bot_api("getFile", api_error(400, "Bad Request: invalid file_id")).await;
+    let refused = channel(&gone).fetch_media(&binding(), "nope", 1024).await;
+    assert!(
+        matches!(refused, Err(SendError::Permanent(ref why)) if why.contains("invalid file_id"))
+    );
+    let down = bot_api("getFile", api_error(502, "Bad Gateway")).await;
+    let later = channel(&down).fetch_media(&binding(), "AgAD2", 1024).await;
+    assert!(matches!(later, Err(SendError::Transient(_))), "{later:?}");
+}
