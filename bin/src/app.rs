@@ -165,7 +165,7 @@ pub async fn build(
         None => None,
     };
     let publisher: Arc<dyn EventPublisher> = events.clone();
-    let channels = channels(settings)?;
+    let channels = channels(settings, &store)?;
     let pipeline = pipeline_settings(settings);
     // Webhooks, jobs, binding and unbinding share one cache, so this process's writes
     // invalidate it; other replicas' changes are seen within `binding_cache_ttl`.
@@ -364,7 +364,7 @@ fn breakers(settings: &Settings, clock: &Arc<dyn Clock>) -> Arc<Breakers> {
     Arc::new(Breakers::new(settings, clock.clone()))
 }
 
-fn channels(settings: &Settings) -> Result<Channels, StartupError> {
+fn channels(settings: &Settings, store: &Arc<SeaStore>) -> Result<Channels, StartupError> {
     let telegram = telegram::TelegramChannel::new(&settings.telegram.api_url)
         .map_err(|e| StartupError::Platform(e.into()))?;
     let graph_url = &settings.meta.graph_url;
@@ -379,7 +379,7 @@ fn channels(settings: &Settings) -> Result<Channels, StartupError> {
         Arc::new(messenger),
         Arc::new(whatsapp),
         Arc::new(discord),
-        Arc::new(presentation::WebChatChannel),
+        Arc::new(presentation::WebChatChannel::new(store.clone())),
     ]))
 }
 

@@ -52,6 +52,7 @@ pub fn web_chat_settings(settings: &Settings) -> WebChatSettings {
             sockets_per_visitor: web_chat.max_sockets_per_visitor,
             sockets_per_address: web_chat.max_sockets_per_address,
         },
+        max_upload_bytes: web_chat.max_upload_bytes,
     }
 }
 

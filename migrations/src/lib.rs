@@ -51,6 +51,7 @@ mod m20261207_000018_reply_style;
 mod m20261208_000019_broadcasts;
 mod m20261209_000020_audit_log;
 mod m20261210_000021_tool_uses;
+mod m20261211_000022_uploads;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -79,6 +80,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000019_broadcasts::Migration),
             Box::new(m20261209_000020_audit_log::Migration),
             Box::new(m20261210_000021_tool_uses::Migration),
+            Box::new(m20261211_000022_uploads::Migration),
         ]
     }
 }

@@ -65,6 +65,7 @@ fn web_chat_and_operations() -> Value {
                 "parameters": {"bot_id": {"description": "The bot's id (a UUID)."}},
                 "messages": {
                     "say": {"$ref": "#/components/messages/say"},
+                    "picture": {"$ref": "#/components/messages/picture"},
                     "hello": {"$ref": "#/components/messages/hello"},
                     "message": {"$ref": "#/components/messages/message"},
                     "typing": {"$ref": "#/components/messages/typing"},
@@ -85,6 +86,8 @@ fn web_chat_and_operations() -> Value {
         "operations": {
             "sendMessage": operation("receive", "say",
                 "The visitor says something; a resend with the same client_id is stored once."),
+            "sendPicture": operation("receive", "picture",
+                "The visitor sends a picture (a binary frame): stored with a message of content `image` when it is a JPEG, PNG, GIF or WebP within `web_chat.max_upload_bytes`, else refused with an error frame (`invalid_field`) and nothing stored."),
             "greet": operation("send", "hello",
                 "First frame: who the visitor is and their conversation so far."),
             "deliver": operation("send", "message",
@@ -119,6 +122,12 @@ fn web_chat_and_operations() -> Value {
                                       "pattern": "^[A-Za-z0-9_-]+$"}
                     }
                 }), &format!("At most {MAX_FRAME_BYTES} bytes.")),
+                "picture": {
+                    "name": "picture",
+                    "contentType": "application/octet-stream",
+                    "description": "The picture's bytes, in one binary frame; its type is told by its content.",
+                    "payload": {"type": "string", "format": "binary"}
+                },
                 "hello": message("hello", json!({
                     "type": "object",
                     "required": ["type", "visitor_id", "visitor_token", "conversation_id", "history"],

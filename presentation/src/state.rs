@@ -4,7 +4,7 @@ use application::breakers::Breakers;
 use application::ports::{
     AuditLog, Broadcasts, Channels, Clock, DeadLetters, Erasure, EventLog, EventPublisher,
     EventSubscriber, HealthCheck, IdempotencyStore, Ledger, RateLimiter, StoreGauges, Timer,
-    TraceContext,
+    TraceContext, Uploads,
 };
 use application::status::ReadStatus;
 use application::{
@@ -96,6 +96,8 @@ pub struct StateStores {
     pub erasure: Arc<dyn Erasure>,
     /// Records admin writes.
     pub audit: Arc<dyn AuditLog>,
+    /// Keeps the pictures web chat visitors send.
+    pub uploads: Arc<dyn Uploads>,
 }
 
 impl StateStores {
@@ -117,6 +119,7 @@ impl StateStores {
             + Broadcasts
             + Erasure
             + AuditLog
+            + Uploads
             + 'static,
     {
         Self {
@@ -134,6 +137,7 @@ impl StateStores {
             broadcasts: store.clone(),
             erasure: store.clone(),
             audit: store.clone(),
+            uploads: store.clone(),
             events: store,
             intake,
         }
@@ -307,6 +311,8 @@ fn web_chat_use_case(
         events: ports.subscriber.clone(),
         timer: ports.timer.clone(),
         limiter: ports.limiter.clone(),
+        uploads: stores.uploads.clone(),
+        clock: ports.clock.clone(),
     };
     WebChat::new(web_chat_ports, receive, tokens, settings)
 }

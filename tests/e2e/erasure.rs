@@ -29,7 +29,7 @@ async fn an_erased_users_chat_is_gone_and_everyone_elses_stays() {
         assert_eq!(status, 200, "{erased}");
         assert_eq!(
             erased,
-            json!({"platform": "telegram", "conversations": 1, "messages": 4})
+            json!({"platform": "telegram", "conversations": 1, "messages": 4, "attachments": 0})
         );
         let left = world.messages().await;
         assert_eq!(left.len(), 2, "5151's message and its reply: {left:?}");

@@ -40,12 +40,7 @@ async fn a_flagged_input_never_reaches_the_chat_model() {
             1,
             "only the clean message reached the chat model"
         );
-        let last = asked[0]["messages"]
-            .as_array()
-            .unwrap()
-            .last()
-            .unwrap()
-            .clone();
+        let last = world.openai.last_message(0).await;
         assert_eq!(last["content"], "hello");
         let moderated = world.openai.moderations().await;
         let inputs: Vec<&str> = moderated

@@ -1,10 +1,13 @@
-//! Photos in: a Telegram photo fetched with the bot's token and shown to a vision bot's model as an image part (the fake checks the bytes), and answered with the canned text by a bot without vision or when the file is not an image.
+//! Photos in: a Telegram photo fetched with the bot's token, and a picture sent over the web chat socket, shown to a vision bot's model as an image part (the fake checks the bytes); a bot without vision, or a file that is not an image, gets a canned answer, and an oversized or non-image upload is refused with an error frame and nothing stored.
 
+use crate::webchat::{connect, next_frame, say, web_chat_bot};
 use crate::{on_each_database, PATIENCE};
+use futures::SinkExt;
 use reqwest::Method;
 use serde_json::{json, Value};
-use switchboard_e2e::fakes::FakeOpenAi;
+use switchboard_e2e::fakes::{FakeOpenAi, FakeTelegram};
 use switchboard_e2e::{updates, TelegramWorld};
+use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 /// A tiny PNG's first bytes: enough to be told an image by its content.
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
@@ -14,13 +17,6 @@ async fn seeing(world: &TelegramWorld, vision: bool) {
     let patch = json!({"vision": vision});
     let (status, bot) = world.app.admin(Method::PATCH, &path, Some(patch)).await;
     assert_eq!((status, &bot["vision"]), (200, &json!(vision)), "{bot}");
-}
-
-/// The content of the last message of the model's `n`th request.
-async fn last_content(world: &TelegramWorld, n: usize) -> Value {
-    let asked = world.openai.requests().await;
-    let messages = asked[n]["messages"].as_array().unwrap();
-    messages.last().unwrap()["content"].clone()
 }
 
 #[tokio::test]
@@ -35,7 +31,7 @@ async fn a_telegram_photo_reaches_a_vision_model_as_an_image_and_a_bot_without_v
             .await;
         let sent = world.telegram.wait_for_sent(1, PATIENCE).await;
         assert_eq!(sent[0].text, "A cat.");
-        let content = last_content(&world, 0).await;
+        let content = world.openai.last_message(0).await["content"].clone();
         let data = format!("data:image/png;base64,{}", "iVBORw0KGgoAAAANSUhEUg==");
         assert_eq!(
             content,
@@ -76,4 +72,119 @@ async fn a_file_that_is_not_an_image_is_not_shown_to_the_model() {
     assert_eq!(sent[0].text, "Sorry, I could not open that photo.");
     assert!(world.openai.requests().await.is_empty());
     assert!(world.app.stop().await);
+}
+
+/// A web chat bot with vision on an app whose uploads may be `max_upload` bytes, answered by
+/// `openai`.
+async fn web_chat_world(
+    db: &str,
+    openai: &FakeOpenAi,
+    max_upload: usize,
+) -> (switchboard_e2e::TestApp, String, FakeTelegram) {
+    let telegram = FakeTelegram::start().await;
+    let config = switchboard_e2e::TestConfig::new(db, openai, &telegram)
+        .with("SWITCHBOARD__WEB_CHAT__MAX_UPLOAD_BYTES", max_upload);
+    let app = switchboard_e2e::TestApp::spawn(&config).await;
+    let bot = web_chat_bot(&app).await;
+    let path = format!("/api/v1/bots/{bot}");
+    let (status, _) = app
+        .admin(Method::PATCH, &path, Some(json!({"vision": true})))
+        .await;
+    assert_eq!(status, 200);
+    (app, bot, telegram)
+}
+
+/// Erases the visitor `hello` greeted: what was removed.
+async fn erase(app: &switchboard_e2e::TestApp, bot: &str, hello: &Value) -> Value {
+    let visitor = hello["visitor_id"].as_str().unwrap();
+    let path = format!("/api/v1/bots/{bot}/users/web_chat/{visitor}");
+    let (status, erased) = app.admin(Method::DELETE, &path, None).await;
+    assert_eq!(status, 200, "{erased}");
+    erased
+}
+
+#[tokio::test]
+async fn a_picture_sent_over_the_web_chat_socket_reaches_the_model() {
+    on_each_database(|db| async move {
+        let openai = FakeOpenAi::answering("A PNG.").await;
+        let (app, bot, _telegram) = web_chat_world(db.url(), &openai, 1024).await;
+        let (mut socket, hello) = connect(&app, &bot, "").await;
+
+        socket.send(WsMessage::Binary(PNG.to_vec())).await.unwrap();
+
+        let own = next_frame(&mut socket).await;
+        assert_eq!(own["message"]["content"]["type"], "image", "{own}");
+        assert_eq!(own["message"]["text"], "[photo]");
+        let reply = loop {
+            let frame = next_frame(&mut socket).await;
+            if frame["message"]["direction"] == "outbound" {
+                break frame;
+            }
+        };
+        assert_eq!(reply["message"]["text"], "A PNG.");
+        let last = openai.last_message(0).await;
+        let url = &last["content"][1]["image_url"]["url"];
+        assert_eq!(
+            url, "data:image/png;base64,iVBORw0KGgoAAAANSUhEUg==",
+            "the bytes sent"
+        );
+        let erased = erase(&app, &bot, &hello).await;
+        assert_eq!(
+            (&erased["messages"], &erased["attachments"]),
+            (&json!(2), &json!(1)),
+            "the visitor's picture is kept until they are erased"
+        );
+        assert!(app.stop().await);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_oversized_or_non_image_upload_is_refused_with_an_error_frame_and_nothing_stored() {
+    on_each_database(|db| async move {
+        let openai = FakeOpenAi::answering("unused").await;
+        let (app, bot, _telegram) = web_chat_world(db.url(), &openai, 64).await;
+        let (mut socket, hello) = connect(&app, &bot, "").await;
+
+        let mut large = PNG.to_vec();
+        large.resize(65, 0);
+        socket.send(WsMessage::Binary(large)).await.unwrap();
+        let refused = next_frame(&mut socket).await;
+        assert_eq!(
+            (&refused["type"], &refused["code"]),
+            (&json!("error"), &json!("invalid_field")),
+            "{refused}"
+        );
+        assert!(
+            refused["detail"]
+                .as_str()
+                .unwrap()
+                .contains("at most 64 bytes"),
+            "{refused}"
+        );
+
+        socket
+            .send(WsMessage::Binary(b"%PDF-1.7".to_vec()))
+            .await
+            .unwrap();
+        let refused = next_frame(&mut socket).await;
+        assert!(
+            refused["detail"].as_str().unwrap().contains("JPEG, PNG"),
+            "{refused}"
+        );
+
+        // The socket stays open, and nothing of either was stored.
+        say(&mut socket, json!({"type": "message", "text": "hello"})).await;
+        let own = next_frame(&mut socket).await;
+        assert_eq!(own["message"]["text"], "hello");
+        let stored = app.messages_of(&bot).await;
+        assert!(
+            stored.iter().all(|m| m["content"]["type"] != "image"),
+            "{stored:?}"
+        );
+        let erased = erase(&app, &bot, &hello).await;
+        assert_eq!(erased["attachments"], 0, "no picture was kept");
+        assert!(app.stop().await);
+    })
+    .await;
 }

@@ -179,6 +179,13 @@ impl FakeOpenAi {
         bodies(&self.server, "/chat/completions").await
     }
 
+    /// The last message of the `n`th chat-completion request (from 0).
+    pub async fn last_message(&self, n: usize) -> Value {
+        let asked = self.requests().await;
+        let messages = asked[n]["messages"].as_array().cloned().unwrap_or_default();
+        messages.last().cloned().unwrap_or(Value::Null)
+    }
+
     /// Moderates as OpenAI's `/moderations` does: an input holding `word` is flagged in
     /// `category`, any other passes.
     pub async fn moderating(&self, word: &'static str, category: &'static str) {

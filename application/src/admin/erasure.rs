@@ -70,6 +70,7 @@ mod tests {
                 Ok(Erased {
                     conversations: 2,
                     messages: 9,
+                    attachments: 0,
                 })
             });
         let use_case = EraseUser::new(Arc::new(bots), Arc::new(erasure));

@@ -8,13 +8,16 @@ use domain::{BotId, ExternalChatId, PlatformKind, RepoError};
 pub struct Erased {
     pub conversations: u64,
     pub messages: u64,
+    /// Pictures the user uploaded (web chat).
+    pub attachments: u64,
 }
 
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait Erasure: Send + Sync {
     /// In one transaction: every conversation of `bot_id` with `chat` on `platform`, their
-    /// messages, their queued jobs, their journaled events and their places in broadcasts.
+    /// messages, their queued jobs, their journaled events, their places in broadcasts and the
+    /// pictures the chat uploaded.
     async fn erase_chat(
         &self,
         bot_id: BotId,

@@ -21,6 +21,7 @@ pub mod spawner;
 pub mod timer;
 pub mod tools;
 pub mod trace;
+pub mod uploads;
 pub mod wakeups;
 
 pub use audit::{AuditEntry, AuditFilter, AuditLog};
@@ -52,6 +53,7 @@ pub use spawner::Spawner;
 pub use timer::Timer;
 pub use tools::{ToolError, ToolOutput, ToolServers, ToolSession};
 pub use trace::{NoTrace, TraceContext};
+pub use uploads::{Upload, Uploads};
 pub use wakeups::Wakeups;
 
 #[cfg(test)]
@@ -62,5 +64,5 @@ pub use {
     idempotency::MockIdempotencyStore, leases::MockLeases, ledger::MockLedger,
     model::MockAnswerSink, model::MockLanguageModel, model::MockModelFactory,
     polling::MockPollOffsets, polling::MockUpdateSource, queue::MockJobQueue, timer::MockTimer,
-    tools::MockToolServers, tools::MockToolSession, wakeups::MockWakeups,
+    tools::MockToolServers, tools::MockToolSession, uploads::MockUploads, wakeups::MockWakeups,
 };

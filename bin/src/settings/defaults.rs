@@ -98,6 +98,7 @@ impl Default for WebChatSettings {
             address_rate_burst: limits.per_address.map_or(0, |rate| rate.burst),
             max_sockets_per_visitor: limits.sockets_per_visitor,
             max_sockets_per_address: limits.sockets_per_address,
+            max_upload_bytes: chat.max_upload_bytes,
         }
     }
 }
@@ -263,6 +264,7 @@ mod tests {
             (chat.max_sockets_per_visitor, chat.max_sockets_per_address),
             (5, 50)
         );
+        assert_eq!(chat.max_upload_bytes, 5 * 1024 * 1024);
         assert_eq!(
             (s.ai.model.as_str(), s.ai.timeout_seconds),
             ("gpt-4o-mini", 60)

@@ -158,6 +158,8 @@ pub struct WebChatSettings {
     /// no cap.
     pub max_sockets_per_visitor: usize,
     pub max_sockets_per_address: usize,
+    /// The largest picture a visitor may send (a binary frame), in bytes.
+    pub max_upload_bytes: usize,
 }
 
 /// The shortest `web_chat.visitor_token_key`, in characters.

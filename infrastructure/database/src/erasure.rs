@@ -1,6 +1,6 @@
 //! [`Erasure`] on sea-orm: one end user's conversations with a bot, and all that hangs on them, deleted in one transaction.
 
-use crate::entities::{broadcast_messages, conversations, events, jobs, messages};
+use crate::entities::{broadcast_messages, conversations, events, jobs, messages, uploads};
 use crate::errors::repo_err;
 use crate::ledger::{begin, commit};
 use crate::SeaStore;
@@ -19,10 +19,17 @@ impl Erasure for SeaStore {
         chat: &ExternalChatId,
     ) -> Result<Erased, RepoError> {
         let tx = begin(self).await?;
+        let attachments = match platform {
+            PlatformKind::WebChat => erase_uploads(&tx, bot_id, chat).await?,
+            _ => 0,
+        };
         let ids = chat_conversations(&tx, bot_id, platform, chat).await?;
         if ids.is_empty() {
             commit(tx).await?;
-            return Ok(Erased::default());
+            return Ok(Erased {
+                attachments,
+                ..Erased::default()
+            });
         }
         let their_messages = Query::select()
             .column(messages::Column::Id)
@@ -43,8 +50,24 @@ impl Erasure for SeaStore {
         Ok(Erased {
             conversations: ids.len() as u64,
             messages: removed,
+            attachments,
         })
     }
+}
+
+/// Deletes the pictures `chat` uploaded to `bot_id`; how many.
+async fn erase_uploads(
+    tx: &DatabaseTransaction,
+    bot_id: BotId,
+    chat: &ExternalChatId,
+) -> Result<u64, RepoError> {
+    let deleted = uploads::Entity::delete_many()
+        .filter(uploads::Column::BotId.eq(bot_id.to_string()))
+        .filter(uploads::Column::Chat.eq(chat.as_str()))
+        .exec(tx)
+        .await
+        .map_err(repo_err)?;
+    Ok(deleted.rows_affected)
 }
 
 /// Deletes the rows of `E` whose `column` is one of `ids`; how many.

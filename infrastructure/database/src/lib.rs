@@ -33,6 +33,7 @@ mod store;
 mod summary;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod uploads;
 mod wakeups;
 
 pub use connect::{connect, connect_with_pool};

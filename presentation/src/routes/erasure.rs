@@ -25,6 +25,8 @@ pub struct ErasedBody {
     pub conversations: u64,
     /// Their messages, the bot's replies included.
     pub messages: u64,
+    /// The pictures the user uploaded (web chat).
+    pub attachments: u64,
 }
 
 /// Erase an end user.
@@ -59,10 +61,12 @@ async fn erase_user(
     let Erased {
         conversations,
         messages,
+        attachments,
     } = erased.ok_or_else(|| ApiError::not_found("bot"))?;
     Ok(web::Json(ErasedBody {
         platform,
         conversations,
         messages,
+        attachments,
     }))
 }

@@ -3,16 +3,26 @@
 
 use application::format::RichText;
 use application::ports::{
-    Channel, Inbound, InboundRequest, ParseError, Recipient, SendError, VerifyError,
+    Channel, Inbound, InboundRequest, ParseError, Recipient, SendError, Uploads, VerifyError,
 };
 use async_trait::async_trait;
 use domain::{ExternalChatId, ExternalMessageId, PlatformBinding, PlatformKind};
+use std::sync::Arc;
 
 /// Long enough that a reply is never split: the page shows it whole.
 const MAX_TEXT_LEN: usize = 1 << 20;
 
-#[derive(Debug, Clone, Copy, Default)]
-pub struct WebChatChannel;
+/// Sends nothing; reads the pictures visitors uploaded from `uploads`.
+#[derive(Clone)]
+pub struct WebChatChannel {
+    uploads: Arc<dyn Uploads>,
+}
+
+impl WebChatChannel {
+    pub fn new(uploads: Arc<dyn Uploads>) -> Self {
+        Self { uploads }
+    }
+}
 
 #[async_trait]
 impl Channel for WebChatChannel {
@@ -43,6 +53,24 @@ impl Channel for WebChatChannel {
         Ok(None)
     }
 
+    /// A visitor's picture, by the upload id its message names (checked when it was taken).
+    async fn fetch_media(
+        &self,
+        binding: &PlatformBinding,
+        media: &str,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, SendError> {
+        let image = self.uploads.image(binding.bot_id, media).await;
+        let image = image.map_err(|e| SendError::Transient(e.to_string()))?;
+        let image = image.ok_or_else(|| SendError::Permanent("no such upload".to_owned()))?;
+        match image.bytes.len() <= max_bytes {
+            true => Ok(image.bytes),
+            false => Err(SendError::Permanent(format!(
+                "the upload is larger than {max_bytes} bytes"
+            ))),
+        }
+    }
+
     /// The page learns of typing from `ReplyStarted` instead.
     async fn typing(&self, _: &PlatformBinding, _: &ExternalChatId) -> Result<(), SendError> {
         Ok(())
@@ -56,11 +84,30 @@ impl Channel for WebChatChannel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::{BotId, Credentials, WebChatCredentials};
+    use application::ports::{Image, Upload};
+    use domain::{BotId, Credentials, RepoError, WebChatCredentials};
+
+    /// One stored picture, `u1`, of any bot.
+    struct OneUpload;
+
+    #[async_trait]
+    impl Uploads for OneUpload {
+        async fn put(&self, _: &Upload) -> Result<(), RepoError> {
+            Ok(())
+        }
+
+        async fn image(&self, _: BotId, id: &str) -> Result<Option<Image>, RepoError> {
+            let bytes = b"GIF89a....".to_vec();
+            Ok((id == "u1").then_some(Image {
+                media_type: "image/gif",
+                bytes,
+            }))
+        }
+    }
 
     #[actix_web::test]
-    async fn deliveries_succeed_unsplit_and_webhooks_are_refused() {
-        let channel = WebChatChannel;
+    async fn deliveries_succeed_unsplit_webhooks_are_refused_and_uploads_are_read() {
+        let channel = WebChatChannel::new(Arc::new(OneUpload));
         let binding = PlatformBinding::new(
             BotId::new(),
             Credentials::WebChat(WebChatCredentials::default()),
@@ -84,5 +131,11 @@ mod tests {
             Err(VerifyError::Missing)
         );
         assert_eq!(channel.register_webhook(&binding, "u").await, Ok(false));
+        let read = channel.fetch_media(&binding, "u1", 100).await;
+        assert_eq!(read.as_deref(), Ok(b"GIF89a....".as_slice()));
+        let missing = channel.fetch_media(&binding, "u2", 100).await;
+        assert!(matches!(missing, Err(SendError::Permanent(_))));
+        let too_large = channel.fetch_media(&binding, "u1", 5).await;
+        assert!(matches!(too_large, Err(SendError::Permanent(_))));
     }
 }

@@ -91,10 +91,13 @@ async fn connect(
     };
     let (response, socket, frames) = actix_ws::handle(&req, body)
         .map_err(|err| ApiError::from_status(err.error_response().status()))?;
+    // Pictures come as binary frames; one up to twice the allowed size is read, so that it is
+    // refused with an error frame rather than by closing the socket.
+    let frame_limit = MAX_FRAME_BYTES.max(2 * state.web_chat.max_upload_bytes());
     let frames = frames
-        .max_frame_size(MAX_FRAME_BYTES)
+        .max_frame_size(frame_limit)
         .aggregate_continuations()
-        .max_continuation_size(MAX_FRAME_BYTES);
+        .max_continuation_size(frame_limit);
     let Opened {
         visitor,
         conversation_id,
@@ -196,26 +199,62 @@ impl Session {
         let closing = |code: CloseCode| Some(CloseReason::from(code));
         match frame {
             None | Some(Ok(AggregatedMessage::Close(_))) => Err(None),
+            Some(Ok(AggregatedMessage::Text(text))) if text.len() > MAX_FRAME_BYTES => {
+                self.too_large(MAX_FRAME_BYTES).await
+            }
             Some(Ok(AggregatedMessage::Text(text))) => self.on_text(&text).await.map_err(|_| None),
-            Some(Ok(AggregatedMessage::Binary(_))) => {
-                let frame = ServerFrame::error("unsupported_frame", "frames are JSON text");
-                self.push(&frame).await.map_err(|_| None)
+            Some(Ok(AggregatedMessage::Binary(bytes))) => {
+                self.on_picture(bytes.to_vec()).await.map_err(|_| None)
             }
             Some(Ok(AggregatedMessage::Ping(bytes))) => {
                 self.socket.pong(&bytes).await.map_err(|_| None)
             }
             Some(Ok(AggregatedMessage::Pong(_))) => Ok(()),
             Some(Err(ProtocolError::Overflow)) => {
-                let detail = format!("a frame may carry at most {MAX_FRAME_BYTES} bytes");
-                let _ = self
-                    .push(&ServerFrame::error("frame_too_large", detail))
-                    .await;
-                Err(closing(CloseCode::Size))
+                let limit = MAX_FRAME_BYTES.max(2 * self.web_chat.max_upload_bytes());
+                self.too_large(limit).await
             }
             Some(Err(error)) => {
                 tracing::debug!(%error, "web chat socket protocol error");
                 Err(closing(CloseCode::Protocol))
             }
+        }
+    }
+
+    /// Refuses a frame over `limit` bytes, then closes the socket.
+    async fn too_large(&mut self, limit: usize) -> Result<(), Option<CloseReason>> {
+        let detail = format!("a frame may carry at most {limit} bytes");
+        let _ = self
+            .push(&ServerFrame::error("frame_too_large", detail))
+            .await;
+        Err(Some(CloseReason::from(CloseCode::Size)))
+    }
+
+    /// A binary frame: a picture, stored with its message when it is an image within the size
+    /// allowed, else refused with an error frame and nothing stored.
+    async fn on_picture(&mut self, bytes: Vec<u8>) -> Result<(), Closed> {
+        let shown = match external_id(self.speaker.chat.as_str(), None) {
+            Ok(external_id) => {
+                (self.web_chat)
+                    .show(self.bot_id, &self.speaker, external_id, bytes)
+                    .await
+            }
+            Err(error) => Err(error.into()),
+        };
+        self.stored(shown).await
+    }
+
+    /// Follows the conversation a message of this socket went to, or answers its refusal.
+    async fn stored(&mut self, result: Result<Recorded, WebChatError>) -> Result<(), Closed> {
+        match result {
+            Ok(Recorded::New {
+                conversation_id, ..
+            }) => {
+                self.conversations.insert(conversation_id);
+                Ok(())
+            }
+            Ok(Recorded::Duplicate) => Ok(()),
+            Err(error) => self.push(&refusal(error)).await,
         }
     }
 
@@ -231,16 +270,8 @@ impl Session {
                     .await;
             }
         };
-        match self.say(&text, client_id.as_deref()).await {
-            Ok(Recorded::New {
-                conversation_id, ..
-            }) => {
-                self.conversations.insert(conversation_id);
-                Ok(())
-            }
-            Ok(Recorded::Duplicate) => Ok(()),
-            Err(error) => self.push(&refusal(error)).await,
-        }
+        let said = self.say(&text, client_id.as_deref()).await;
+        self.stored(said).await
     }
 
     async fn say(&self, text: &str, client_id: Option<&str>) -> Result<Recorded, WebChatError> {

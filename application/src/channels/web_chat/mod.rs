@@ -10,8 +10,12 @@ pub use following::Heard;
 use following::{following, Followed, Replies};
 pub use visitor::{Visitor, VisitorClaim, VisitorRefused, VisitorTokens};
 
+use crate::images;
 use crate::operator_message::valid_text;
-use crate::ports::{Admission, EventSubscriber, InboundMessage, RateLimiter, Recorded, Timer};
+use crate::ports::{
+    Admission, Clock, EventSubscriber, InboundMessage, RateLimiter, Recorded, Timer, Upload,
+    Uploads,
+};
 use crate::receive_webhook::ReceiveWebhook;
 use domain::repositories::{BindingRepository, ConversationRepository, MessageRepository};
 use domain::{
@@ -99,7 +103,12 @@ pub struct WebChatSettings {
     /// Whether a bare `visitor_id` (no token) still opens its visitor's chat.
     pub accept_plain_visitor_ids: bool,
     pub limits: WebChatLimits,
+    /// The largest picture a visitor may send.
+    pub max_upload_bytes: usize,
 }
+
+/// The largest picture a visitor may send unless `web_chat.max_upload_bytes` says otherwise.
+pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 
 impl Default for WebChatSettings {
     fn default() -> Self {
@@ -108,6 +117,7 @@ impl Default for WebChatSettings {
             reply_wait: Duration::from_secs(20),
             accept_plain_visitor_ids: true,
             limits: WebChatLimits::default(),
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
         }
     }
 }
@@ -121,6 +131,9 @@ pub struct WebChatPorts {
     pub timer: Arc<dyn Timer>,
     /// Messages per visitor and per address, shared by the replicas through Redis if set.
     pub limiter: Arc<dyn RateLimiter>,
+    /// Where visitors' pictures are kept.
+    pub uploads: Arc<dyn Uploads>,
+    pub clock: Arc<dyn Clock>,
 }
 
 pub struct WebChat {
@@ -131,6 +144,8 @@ pub struct WebChat {
     events: Arc<dyn EventSubscriber>,
     timer: Arc<dyn Timer>,
     limiter: Arc<dyn RateLimiter>,
+    uploads: Arc<dyn Uploads>,
+    clock: Arc<dyn Clock>,
     tokens: VisitorTokens,
     /// This process's open sockets.
     sockets: SocketCounts,
@@ -154,6 +169,8 @@ impl WebChat {
             events: ports.events,
             timer: ports.timer,
             limiter: ports.limiter,
+            uploads: ports.uploads,
+            clock: ports.clock,
             tokens,
             sockets: SocketCounts::default(),
             settings,
@@ -226,20 +243,60 @@ impl WebChat {
         text: &str,
     ) -> Result<Recorded, WebChatError> {
         let text = valid_text(text)?;
+        self.admit(bot_id, speaker).await?;
+        let content = MessageContent::text(text);
+        let message = InboundMessage::new(external_id, speaker.chat.clone(), content);
+        Ok(self.receive.record(bot_id, PLATFORM, message).await?)
+    }
+
+    /// Stores a picture the speaker sent (at most `settings.max_upload_bytes`, and only bytes
+    /// that are an image), then the message that shows it, within the speaker's allowances;
+    /// anything refused leaves nothing stored.
+    pub async fn show(
+        &self,
+        bot_id: BotId,
+        speaker: &Speaker,
+        external_id: ExternalMessageId,
+        bytes: Vec<u8>,
+    ) -> Result<Recorded, WebChatError> {
+        let max = self.settings.max_upload_bytes;
+        let refused = |reason: String| WebChatError::Invalid(ValidationError::new("image", reason));
+        if bytes.len() > max {
+            return Err(refused(format!("must be at most {max} bytes")));
+        }
+        let image = images::checked(bytes)
+            .ok_or_else(|| refused("must be a JPEG, PNG, GIF or WebP image".to_owned()))?;
+        self.admit(bot_id, speaker).await?;
+        let upload = Upload {
+            id: uuid::Uuid::now_v7().to_string(),
+            bot_id,
+            chat: speaker.chat.clone(),
+            image,
+            created_at: self.clock.now(),
+        };
+        self.uploads.put(&upload).await?;
+        let content = MessageContent::image(&upload.id, None);
+        let message = InboundMessage::new(external_id, speaker.chat.clone(), content);
+        Ok(self.receive.record(bot_id, PLATFORM, message).await?)
+    }
+
+    /// The largest picture a visitor may send.
+    pub fn max_upload_bytes(&self) -> usize {
+        self.settings.max_upload_bytes
+    }
+
+    /// Whether the speaker may send to `bot_id` now: the bot is bound, and neither the
+    /// speaker's nor their address's allowance is spent.
+    async fn admit(&self, bot_id: BotId, speaker: &Speaker) -> Result<(), WebChatError> {
         self.binding(bot_id).await?;
         let limits = self
             .settings
             .limits
             .message_limits(bot_id, &speaker.chat, speaker.address);
-        if let Admission::Limited { retry_after } = self.limiter.acquire(&limits).await {
-            return Err(WebChatError::RateLimited { retry_after });
+        match self.limiter.acquire(&limits).await {
+            Admission::Limited { retry_after } => Err(WebChatError::RateLimited { retry_after }),
+            Admission::Allowed => Ok(()),
         }
-        let message = InboundMessage::new(
-            external_id,
-            speaker.chat.clone(),
-            MessageContent::text(text),
-        );
-        Ok(self.receive.record(bot_id, PLATFORM, message).await?)
     }
 
     /// Says `text` (within the chat's allowance, as a visitor's) and waits up to

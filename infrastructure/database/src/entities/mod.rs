@@ -14,3 +14,4 @@ pub mod leases;
 pub mod messages;
 pub mod providers;
 pub mod telegram_poll_offsets;
+pub mod uploads;

@@ -45,6 +45,7 @@ async fn a_users_chat_goes_whole_and_only_theirs() {
         let expected = Erased {
             conversations: 2,
             messages: 3,
+            attachments: 0,
         };
         assert_eq!(erased, expected, "{}", db.backend());
         let left = |table: &str| format!("SELECT COUNT(*) FROM {table}");

@@ -30,5 +30,6 @@ mod schema;
 mod sealing;
 mod summary;
 mod support;
+mod uploads;
 mod usage;
 mod wakeups;

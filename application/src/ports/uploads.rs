@@ -1,0 +1,25 @@
+//! The uploads port: pictures web chat visitors send, kept under their own id (which the message's content names) until their chat is erased.
+
+use crate::ports::Image;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::{BotId, ExternalChatId, RepoError};
+
+/// A picture a visitor sent, checked to be an image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub id: String,
+    pub bot_id: BotId,
+    pub chat: ExternalChatId,
+    pub image: Image,
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait Uploads: Send + Sync {
+    async fn put(&self, upload: &Upload) -> Result<(), RepoError>;
+
+    /// The picture stored as `id` for `bot_id`, if any.
+    async fn image(&self, bot_id: BotId, id: &str) -> Result<Option<Image>, RepoError>;
+}
