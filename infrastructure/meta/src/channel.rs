@@ -45,6 +45,19 @@ pub trait MetaPlatform: Send + Sync + 'static {
     fn sent_id(answer: &Value) -> Option<&str>;
     /// The "typing…" call, where the platform has one.
     fn typing(credentials: &Self::Credentials, chat: &ExternalChatId) -> Option<GraphCall>;
+    /// What a photo's `media` reference is: a media id to look up (WhatsApp), or the file's
+    /// own address (Messenger).
+    const MEDIA: Media;
+}
+
+/// How a platform's photos are fetched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Media {
+    /// `media` is a media id: `GET /{id}` (with the token) names the file's `url`, which is
+    /// downloaded with the token too.
+    ById,
+    /// `media` is the file's (signed) address, downloaded as it is.
+    ByUrl,
 }
 
 /// Speaks the Graph API at `graph_url` (Meta's or a test fake) for every binding of `P`;
@@ -146,6 +159,25 @@ impl<P: MetaPlatform> Channel for MetaChannel<P> {
         let call = P::send_template(credentials, &to.chat, template);
         let call = call.ok_or_else(|| no_templates(P::KIND))?;
         self.send(credentials, call).await
+    }
+
+    async fn fetch_media(
+        &self,
+        binding: &PlatformBinding,
+        media: &str,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, SendError> {
+        let token = P::access_token(Self::credentials(binding)?);
+        match P::MEDIA {
+            Media::ByUrl => self.graph.download(media, None, max_bytes).await,
+            Media::ById => {
+                let found = self.graph.get(media, token).await?;
+                let url = found["url"].as_str().ok_or_else(|| {
+                    SendError::Permanent(format!("{} named no address for the media", P::KIND))
+                })?;
+                self.graph.download(url, Some(token), max_bytes).await
+            }
+        }
     }
 
     async fn typing(

@@ -58,9 +58,7 @@ impl Graph {
             .json(body)
             .send()
             .await
-            .map_err(|e| {
-                SendError::Transient(format!("Graph API unreachable: {}", e.without_url()))
-            })?;
+            .map_err(unreachable)?;
         let status = response.status().as_u16();
         let success = response.status().is_success();
         let asked_wait = retry_after(response.headers());
@@ -70,6 +68,56 @@ impl Graph {
         }
         Err(waiting(classify(status, &text), asked_wait))
     }
+}
+
+impl Graph {
+    /// `GET {base}/{path}` with the token; the answer's JSON.
+    pub(crate) async fn get(&self, path: &str, token: &str) -> Result<Value, SendError> {
+        let url = format!("{}/{path}", self.base);
+        let response = self.client.get(url).bearer_auth(token).send().await;
+        let response = response.map_err(unreachable)?;
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        match (200..300).contains(&status) {
+            true => Ok(serde_json::from_str(&text).unwrap_or(Value::Null)),
+            false => Err(classify(status, &text)),
+        }
+    }
+
+    /// The body at `url` (a media file), with the token when given, never more than
+    /// `max_bytes` of it: a larger one is a permanent failure.
+    pub(crate) async fn download(
+        &self,
+        url: &str,
+        token: Option<&str>,
+        max_bytes: usize,
+    ) -> Result<Vec<u8>, SendError> {
+        let request = self.client.get(url);
+        let request = match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        };
+        let mut response = request.send().await.map_err(unreachable)?;
+        let status = response.status().as_u16();
+        if !response.status().is_success() {
+            return Err(classify(status, ""));
+        }
+        let too_large =
+            || SendError::Permanent(format!("the file is larger than {max_bytes} bytes"));
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+            if bytes.len() + chunk.len() > max_bytes {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(bytes)
+    }
+}
+
+/// A call that got no answer: transient, without the URL (it may carry a signed address).
+fn unreachable(error: reqwest::Error) -> SendError {
+    SendError::Transient(format!("Graph API unreachable: {}", error.without_url()))
 }
 
 /// The longest wait a `Retry-After` may impose on one attempt.

@@ -1,6 +1,6 @@
 //! Facebook Messenger: the Send API calls and the parsing of `entry[].messaging[]` events.
 
-use crate::channel::{GraphCall, MetaChannel, MetaPlatform};
+use crate::channel::{GraphCall, Media, MetaChannel, MetaPlatform};
 use crate::inbound::{inbound, notification};
 use application::format::Markup;
 use application::ports::{Inbound, InboundMessage, ParseError};
@@ -26,6 +26,7 @@ impl MetaPlatform for Messenger {
     const MAX_TEXT_LEN: usize = MESSENGER_MAX_TEXT_LEN;
     /// Messenger shows text as it is: Markdown's markers are taken out.
     const MARKUP: Markup = Markup::Plain;
+    const MEDIA: Media = Media::ByUrl;
 
     fn credentials(binding: &PlatformBinding) -> Option<&MessengerCredentials> {
         match &binding.credentials {
@@ -120,6 +121,12 @@ struct Message {
 struct Attachment {
     #[serde(rename = "type")]
     kind: Option<String>,
+    payload: Option<Payload>,
+}
+
+#[derive(Deserialize)]
+struct Payload {
+    url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -168,14 +175,23 @@ impl Event {
     }
 }
 
+impl Attachment {
+    fn content(&self) -> MessageContent {
+        let kind = self.kind.as_deref().unwrap_or("attachment");
+        let url = self.payload.as_ref().and_then(|p| p.url.as_deref());
+        match (kind, url) {
+            ("image", Some(url)) => MessageContent::image(url, None),
+            _ => MessageContent::unsupported(kind),
+        }
+    }
+}
+
 impl Message {
-    /// Text wins; otherwise the first attachment's type (`image`, `audio`, …).
+    /// Text wins; otherwise a photo by its address, or the first attachment's type (`audio`, …).
     fn content(&self) -> MessageContent {
         match (&self.text, self.attachments.first()) {
             (Some(text), _) => MessageContent::text(text),
-            (None, Some(attachment)) => {
-                MessageContent::unsupported(attachment.kind.as_deref().unwrap_or("attachment"))
-            }
+            (None, Some(attachment)) => attachment.content(),
             (None, None) => MessageContent::unsupported("unknown"),
         }
     }
@@ -242,7 +258,7 @@ mod tests {
     }
 
     #[test]
-    fn attachments_are_unsupported_by_type() {
+    fn a_photo_is_kept_by_its_address_and_other_attachments_by_type() {
         let kinds: Vec<_> = parse(fixture!("attachments"))
             .into_iter()
             .map(|m| m.content)
@@ -250,7 +266,7 @@ mod tests {
         assert_eq!(
             kinds,
             [
-                MessageContent::unsupported("image"),
+                MessageContent::image("https://example.com/cat.jpg", None),
                 MessageContent::unsupported("audio")
             ]
         );

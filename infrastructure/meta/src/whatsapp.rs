@@ -1,6 +1,6 @@
 //! WhatsApp Cloud API: the messages endpoint and the parsing of `entry[].changes[].value.messages[]`.
 
-use crate::channel::{GraphCall, MetaChannel, MetaPlatform};
+use crate::channel::{GraphCall, Media, MetaChannel, MetaPlatform};
 use crate::inbound::{inbound, notification};
 use application::format::Markup;
 use application::ports::{Inbound, InboundMessage, ParseError};
@@ -30,6 +30,7 @@ impl MetaPlatform for Whatsapp {
     const MAX_TEXT_LEN: usize = WHATSAPP_MAX_TEXT_LEN;
     /// WhatsApp's own markers: `*bold*`, `_italic_`, `~strike~`, code.
     const MARKUP: Markup = Markup::WhatsApp;
+    const MEDIA: Media = Media::ById;
 
     fn credentials(binding: &PlatformBinding) -> Option<&WhatsappCredentials> {
         match &binding.credentials {
@@ -209,11 +210,19 @@ struct Message {
     #[serde(rename = "type")]
     kind: Option<String>,
     text: Option<Text>,
+    image: Option<Image>,
 }
 
 #[derive(Deserialize)]
 struct Text {
     body: Option<String>,
+}
+
+/// A photo: its media id, and what the user wrote with it.
+#[derive(Deserialize)]
+struct Image {
+    id: Option<String>,
+    caption: Option<String>,
 }
 
 impl Message {
@@ -224,8 +233,13 @@ impl Message {
             return None;
         }
         let body = self.text.as_ref().and_then(|t| t.body.as_ref());
-        let content = match (kind, body) {
-            ("text", Some(body)) => MessageContent::text(body),
+        let photo = self
+            .image
+            .as_ref()
+            .and_then(|i| Some((i.id.as_deref()?, &i.caption)));
+        let content = match (kind, body, photo) {
+            ("text", Some(body), _) => MessageContent::text(body),
+            ("image", _, Some((id, caption))) => MessageContent::image(id, caption.clone()),
             _ => MessageContent::unsupported(kind),
         };
         inbound(self.id.as_deref()?, self.from.as_deref()?, content)
@@ -374,7 +388,7 @@ mod tests {
     }
 
     #[test]
-    fn non_text_messages_are_unsupported_by_type_and_reactions_ignored() {
+    fn photos_are_kept_by_media_id_other_media_by_type_and_reactions_ignored() {
         let contents: Vec<_> = parse(fixture!("media"))
             .into_iter()
             .map(|m| m.content)
@@ -382,7 +396,7 @@ mod tests {
         assert_eq!(
             contents,
             [
-                MessageContent::unsupported("image"),
+                MessageContent::image("2754859441498128", Some("a cat".into())),
                 MessageContent::unsupported("location"),
                 MessageContent::unsupported("unsupported")
             ]

@@ -402,3 +402,64 @@ fn verify_checks_the_signature_with_the_bindings_app_secret() {
         Err(VerifyError::Missing)
     );
 }
+
+#[tokio::test]
+async fn a_whatsapp_photo_is_looked_up_by_media_id_and_downloaded_with_the_token() {
+    let server = MockServer::start().await;
+    let media_url = format!("{}/media/cat.jpg", server.uri());
+    Mock::given(method("GET"))
+        .and(path("/2754859441498128"))
+        .and(header(
+            "authorization",
+            format!("Bearer {WA_TOKEN}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "url": media_url, "mime_type": "image/jpeg", "file_size": 7, "id": "2754859441498128"
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/media/cat.jpg"))
+        .and(header(
+            "authorization",
+            format!("Bearer {WA_TOKEN}").as_str(),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b"\xFF\xD8\xFFjpeg".to_vec()))
+        .mount(&server)
+        .await;
+    let channel = WhatsappChannel::new(server.uri()).unwrap();
+
+    let fetched = channel
+        .fetch_media(&whatsapp_binding(), "2754859441498128", 1024)
+        .await;
+    assert_eq!(fetched.as_deref(), Ok(b"\xFF\xD8\xFFjpeg".as_slice()));
+    let cut = channel
+        .fetch_media(&whatsapp_binding(), "2754859441498128", 4)
+        .await;
+    assert!(matches!(cut, Err(SendError::Permanent(ref why)) if why.contains("larger than 4")));
+    let unknown = channel.fetch_media(&whatsapp_binding(), "404", 1024).await;
+    assert!(unknown.is_err(), "{unknown:?}");
+}
+
+#[tokio::test]
+async fn a_messenger_photo_is_downloaded_from_its_address_without_the_token() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/cdn/cat.png"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b"\x89PNG\r\n\x1a\n".to_vec()))
+        .mount(&server)
+        .await;
+    let channel = MessengerChannel::new(server.uri()).unwrap();
+    let address = format!("{}/cdn/cat.png", server.uri());
+
+    let fetched = channel
+        .fetch_media(&messenger_binding(), &address, 1024)
+        .await;
+
+    assert_eq!(fetched.as_deref(), Ok(b"\x89PNG\r\n\x1a\n".as_slice()));
+    let requests = server.received_requests().await.unwrap();
+    assert!(
+        requests[0].headers.get("authorization").is_none(),
+        "the Page token is not sent to the file's host"
+    );
+}
