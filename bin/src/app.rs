@@ -200,6 +200,7 @@ pub async fn build(
         pipeline.clone(),
     )
     .with_drafts(pacer.clone())
+    .with_uploads(store.clone())
     .with_tools(Arc::new(Toolbox::new(
         Arc::new(mcp::McpTools::new()),
         Arc::new(TokioTimer),

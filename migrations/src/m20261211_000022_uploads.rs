@@ -1,4 +1,4 @@
-//! Pictures web chat visitors upload: the bytes (checked to be an image), kept under their own id, which the message's content names; erased with the visitor's chat.
+//! Pictures users send: a web chat visitor's upload (under its own id, which the message's content names) or a platform's photo once fetched (under its message's id); the bytes, checked to be an image; erased with the user's chat.
 
 use crate::run;
 use sea_orm_migration::prelude::*;
@@ -11,6 +11,7 @@ pub struct Migration;
 const UPLOADS: &str = "CREATE TABLE uploads (
     id TEXT PRIMARY KEY,
     bot_id TEXT NOT NULL,
+    platform TEXT NOT NULL,
     chat TEXT NOT NULL,
     media_type TEXT NOT NULL,
     size BIGINT NOT NULL,
@@ -19,7 +20,7 @@ const UPLOADS: &str = "CREATE TABLE uploads (
 )";
 
 /// A chat's uploads are erased together.
-const BY_CHAT: &str = "CREATE INDEX uploads_chat ON uploads (bot_id, chat)";
+const BY_CHAT: &str = "CREATE INDEX uploads_chat ON uploads (bot_id, platform, chat)";
 
 fn table(backend: DbBackend) -> String {
     let bytes = match backend {

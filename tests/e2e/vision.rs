@@ -43,9 +43,16 @@ async fn a_telegram_photo_reaches_a_vision_model_as_an_image_and_a_bot_without_v
             fetched[0].body_json::<Value>().unwrap(),
             json!({"file_id": "f"})
         );
+        let path = format!("/api/v1/bots/{}/users/telegram/42", world.bot);
+        let (status, erased) = world.app.admin(Method::DELETE, &path, None).await;
+        assert_eq!(
+            (status, &erased["attachments"]),
+            (200, &json!(1)),
+            "the photo was kept once fetched: {erased}"
+        );
 
         seeing(&world, false).await;
-        world.deliver(&updates::photo(2, 42, 2)).await;
+        world.deliver(&updates::photo(2, 43, 2)).await;
         let sent = world.telegram.wait_for_sent(2, PATIENCE).await;
         assert_eq!(
             sent[1].text,

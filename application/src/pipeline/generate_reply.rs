@@ -6,14 +6,14 @@ use crate::commands::{intent, Command, Intent, UNSUPPORTED_REPLY};
 use crate::end_conversation::EndConversation;
 use crate::handoff::{give_back, hand_over};
 use crate::history::turns_for;
-use crate::images::{self, MAX_IMAGE_BYTES, UNREADABLE_IMAGE_REPLY};
+use crate::images::{self, UNREADABLE_IMAGE_REPLY};
 use crate::jobs::{Delivery, Lookup, Step, Target};
 use crate::moderation;
 use crate::observability::metrics;
 use crate::pacing::Pacer;
 use crate::ports::{
     ChatRequest, ClaimedJob, Clock, Completion, EventPublisher, Image, LanguageModel, Ledger,
-    ModelError, ReplyStored, Timer,
+    ModelError, ReplyStored, Timer, Uploads,
 };
 use crate::rate_limits::{self, Admitted};
 use crate::settings::PipelineSettings;
@@ -112,6 +112,8 @@ pub struct GenerateReply {
     drafts: Option<Arc<Pacer>>,
     /// Offers the tools of bots' MCP servers to the model; `None`: no tools.
     tools: Option<Arc<Toolbox>>,
+    /// Keeps the photos fetched for the model; `None`: fetched each time.
+    uploads: Option<Arc<dyn Uploads>>,
 }
 
 impl GenerateReply {
@@ -134,6 +136,15 @@ impl GenerateReply {
             settings,
             drafts: None,
             tools: None,
+            uploads: None,
+        }
+    }
+
+    /// Keeps the photos fetched for the model in `uploads`, so that they are fetched once.
+    pub fn with_uploads(self, uploads: Arc<dyn Uploads>) -> Self {
+        Self {
+            uploads: Some(uploads),
+            ..self
         }
     }
 
@@ -339,27 +350,15 @@ impl GenerateReply {
     /// The answer to a photo, shown to the model with its caption once fetched; one that
     /// cannot be fetched or is not an image gets a canned answer.
     async fn look(&self, target: &Target, media: &str, caption: &str) -> Result<Next, RepoError> {
-        let fetched = (target.channel)
-            .fetch_media(&target.binding, media, MAX_IMAGE_BYTES)
-            .await;
-        let image = match fetched.map(images::checked) {
-            Ok(Some(image)) => image,
-            Ok(None) => {
-                tracing::warn!("the photo is not an image a model reads");
-                return Ok(Next::Reply(Composed::canned(
-                    UNREADABLE_IMAGE_REPLY,
-                    Then::Nothing,
-                )));
+        let uploads = self.uploads.as_deref();
+        match images::photo(target, media, uploads, self.clock.now()).await {
+            Ok(image) => self.answer(target, caption, Some(image)).await,
+            Err(why) => {
+                tracing::warn!(why, "the photo is not shown to the model");
+                let canned = Composed::canned(UNREADABLE_IMAGE_REPLY, Then::Nothing);
+                Ok(Next::Reply(canned))
             }
-            Err(error) => {
-                tracing::warn!(%error, "the photo could not be fetched");
-                return Ok(Next::Reply(Composed::canned(
-                    UNREADABLE_IMAGE_REPLY,
-                    Then::Nothing,
-                )));
-            }
-        };
-        self.answer(target, caption, Some(image)).await
+        }
     }
 
     /// The answer to `text` (and `image`, a photo it came with): the moderation message when

@@ -1,6 +1,9 @@
-//! Photos users send, for a bot whose model sees them: fetched from the platform (at most [`MAX_IMAGE_BYTES`]) and shown to the model only when their bytes are an image of a type models read.
+//! Photos users send, for a bot whose model sees them: fetched from the platform (at most [`MAX_IMAGE_BYTES`]), shown to the model only when their bytes are an image of a type models read, and kept once fetched.
 
-use crate::ports::Image;
+use crate::jobs::Target;
+use crate::ports::{Image, Upload, Uploads};
+use chrono::{DateTime, Utc};
+use domain::PlatformKind;
 
 /// The largest photo fetched for a model.
 pub const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
@@ -23,6 +26,44 @@ pub fn image_type(bytes: &[u8]) -> Option<&'static str> {
 pub fn checked(bytes: Vec<u8>) -> Option<Image> {
     let media_type = image_type(&bytes)?;
     Some(Image { media_type, bytes })
+}
+
+/// The photo `media` of `target`'s message: the one kept already, or fetched through the
+/// message's channel and checked, then kept under the message's id (a web chat visitor's picture
+/// is kept from the moment it is sent). Why not, as a sentence for the log.
+pub async fn photo(
+    target: &Target,
+    media: &str,
+    uploads: Option<&dyn Uploads>,
+    now: DateTime<Utc>,
+) -> Result<Image, String> {
+    let message = &target.message;
+    let keeps = uploads.filter(|_| message.platform != PlatformKind::WebChat);
+    let id = message.id.to_string();
+    if let Some(uploads) = keeps {
+        if let Ok(Some(image)) = uploads.image(message.bot_id, &id).await {
+            return Ok(image);
+        }
+    }
+    let fetched = (target.channel)
+        .fetch_media(&target.binding, media, MAX_IMAGE_BYTES)
+        .await;
+    let bytes = fetched.map_err(|e| format!("the photo could not be fetched: {e}"))?;
+    let image = checked(bytes).ok_or("the photo is not an image a model reads")?;
+    if let Some(uploads) = keeps {
+        let upload = Upload {
+            id,
+            bot_id: message.bot_id,
+            platform: message.platform,
+            chat: target.chat.clone(),
+            image: image.clone(),
+            created_at: now,
+        };
+        if let Err(error) = uploads.put(&upload).await {
+            tracing::warn!(%error, "the photo was not kept; it is fetched again when needed");
+        }
+    }
+    Ok(image)
 }
 
 #[cfg(test)]
@@ -48,5 +89,69 @@ mod tests {
             Some("image/gif")
         );
         assert_eq!(checked(b"hello".to_vec()), None);
+    }
+
+    use crate::fixtures::{now, telegram_channel, World};
+    use crate::ports::{MockUploads, SendError};
+    use domain::MessageContent;
+    use std::sync::Arc;
+
+    const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0jpeg";
+
+    /// A Telegram photo's target, whose channel serves `served` for file `f`.
+    fn target(served: Result<&'static [u8], SendError>) -> Target {
+        let world = World::new();
+        let mut target = world.target(world.inbound(MessageContent::image("f", None)));
+        let mut channel = telegram_channel();
+        channel
+            .expect_fetch_media()
+            .withf(|_, media, max| media == "f" && *max == MAX_IMAGE_BYTES)
+            .returning(move |_, _, _| served.clone().map(<[u8]>::to_vec));
+        target.channel = Arc::new(channel);
+        target
+    }
+
+    #[tokio::test]
+    async fn a_platforms_photo_is_fetched_once_and_kept_under_its_message() {
+        let fetching = target(Ok(JPEG));
+        let message_id = fetching.message.id.to_string();
+        let mut uploads = MockUploads::new();
+        uploads.expect_image().returning(|_, _| Ok(None));
+        let id = message_id.clone();
+        uploads
+            .expect_put()
+            .withf(move |u| {
+                u.id == id && u.image.bytes == JPEG && u.platform == PlatformKind::Telegram
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let image = photo(&fetching, "f", Some(&uploads), now()).await.unwrap();
+        assert_eq!(image.media_type, "image/jpeg");
+
+        let mut kept = MockUploads::new();
+        let stored = image.clone();
+        kept.expect_image()
+            .withf(move |_, id| id == message_id)
+            .returning(move |_, _| Ok(Some(stored.clone())));
+        let world = World::new();
+        let mut again = world.target(world.inbound(MessageContent::image("f", None)));
+        again.message.id = fetching.message.id;
+        let mut no_fetch = telegram_channel();
+        no_fetch.expect_fetch_media().never();
+        again.channel = Arc::new(no_fetch);
+        assert_eq!(photo(&again, "f", Some(&kept), now()).await, Ok(image));
+    }
+
+    #[tokio::test]
+    async fn a_photo_that_cannot_be_fetched_or_is_no_image_is_not_kept() {
+        let mut uploads = MockUploads::new();
+        uploads.expect_image().returning(|_, _| Ok(None));
+        uploads.expect_put().never();
+        let down = target(Err(SendError::Transient("HTTP 502".into())));
+        let why = photo(&down, "f", Some(&uploads), now()).await.unwrap_err();
+        assert!(why.contains("could not be fetched"), "{why}");
+        let pdf = target(Ok(b"%PDF-1.7"));
+        let why = photo(&pdf, "f", Some(&uploads), now()).await.unwrap_err();
+        assert!(why.contains("not an image"), "{why}");
     }
 }

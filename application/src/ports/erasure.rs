@@ -8,7 +8,7 @@ use domain::{BotId, ExternalChatId, PlatformKind, RepoError};
 pub struct Erased {
     pub conversations: u64,
     pub messages: u64,
-    /// Pictures the user uploaded (web chat).
+    /// Pictures the user sent (uploaded, or fetched from the platform and kept).
     pub attachments: u64,
 }
 

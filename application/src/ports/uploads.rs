@@ -1,15 +1,16 @@
-//! The uploads port: pictures web chat visitors send, kept under their own id (which the message's content names) until their chat is erased.
+//! The uploads port: pictures users send — a web chat visitor's, under its own id (which the message's content names), a platform's photo once fetched, under its message's id — kept until their chat is erased.
 
 use crate::ports::Image;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::{BotId, ExternalChatId, RepoError};
+use domain::{BotId, ExternalChatId, PlatformKind, RepoError};
 
-/// A picture a visitor sent, checked to be an image.
+/// A picture a user sent, checked to be an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Upload {
     pub id: String,
     pub bot_id: BotId,
+    pub platform: PlatformKind,
     pub chat: ExternalChatId,
     pub image: Image,
     pub created_at: DateTime<Utc>,

@@ -19,10 +19,7 @@ impl Erasure for SeaStore {
         chat: &ExternalChatId,
     ) -> Result<Erased, RepoError> {
         let tx = begin(self).await?;
-        let attachments = match platform {
-            PlatformKind::WebChat => erase_uploads(&tx, bot_id, chat).await?,
-            _ => 0,
-        };
+        let attachments = erase_uploads(&tx, bot_id, platform, chat).await?;
         let ids = chat_conversations(&tx, bot_id, platform, chat).await?;
         if ids.is_empty() {
             commit(tx).await?;
@@ -55,14 +52,16 @@ impl Erasure for SeaStore {
     }
 }
 
-/// Deletes the pictures `chat` uploaded to `bot_id`; how many.
+/// Deletes the pictures `chat` sent to `bot_id` on `platform`; how many.
 async fn erase_uploads(
     tx: &DatabaseTransaction,
     bot_id: BotId,
+    platform: PlatformKind,
     chat: &ExternalChatId,
 ) -> Result<u64, RepoError> {
     let deleted = uploads::Entity::delete_many()
         .filter(uploads::Column::BotId.eq(bot_id.to_string()))
+        .filter(uploads::Column::Platform.eq(platform.as_str()))
         .filter(uploads::Column::Chat.eq(chat.as_str()))
         .exec(tx)
         .await

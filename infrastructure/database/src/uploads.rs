@@ -1,4 +1,4 @@
-//! [`Uploads`] on the `uploads` table: a visitor's picture written once, read by its id and bot.
+//! [`Uploads`] on the `uploads` table: a picture written once, read by its id and bot.
 
 use crate::entities::uploads::{ActiveModel, Column, Entity};
 use crate::errors::repo_err;
@@ -17,6 +17,7 @@ impl Uploads for SeaStore {
         let row = ActiveModel {
             id: Set(upload.id.clone()),
             bot_id: Set(upload.bot_id.to_string()),
+            platform: Set(upload.platform.as_str().to_owned()),
             chat: Set(upload.chat.as_str().to_owned()),
             media_type: Set(image.media_type.to_owned()),
             size: Set(i64::try_from(image.bytes.len()).unwrap_or(i64::MAX)),

@@ -25,7 +25,7 @@ pub struct ErasedBody {
     pub conversations: u64,
     /// Their messages, the bot's replies included.
     pub messages: u64,
-    /// The pictures the user uploaded (web chat).
+    /// The pictures the user sent that were kept (uploaded, or fetched from the platform).
     pub attachments: u64,
 }
 

@@ -270,6 +270,7 @@ impl WebChat {
         let upload = Upload {
             id: uuid::Uuid::now_v7().to_string(),
             bot_id,
+            platform: PLATFORM,
             chat: speaker.chat.clone(),
             image,
             created_at: self.clock.now(),

@@ -1,4 +1,4 @@
-//! The `uploads` table: pictures web chat visitors sent, by their own id.
+//! The `uploads` table: pictures users sent (a visitor's upload, a platform's photo once fetched), by id.
 
 use sea_orm::entity::prelude::*;
 
@@ -8,7 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub bot_id: String,
-    /// The visitor's chat id.
+    pub platform: String,
+    /// The user's chat id.
     pub chat: String,
     pub media_type: String,
     pub size: i64,

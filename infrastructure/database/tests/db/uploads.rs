@@ -10,6 +10,7 @@ fn upload(id: &str, bot_id: BotId, chat: &str) -> Upload {
     Upload {
         id: id.to_owned(),
         bot_id,
+        platform: PlatformKind::WebChat,
         chat: ExternalChatId::parse(chat).unwrap(),
         image: Image {
             media_type: "image/png",
