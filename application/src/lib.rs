@@ -14,8 +14,8 @@ pub mod shutdown;
 
 // Every module keeps its path at the crate's root (`application::generate_reply`, …).
 pub use admin::{
-    api_keys, bind_platform, bots, broadcast, end_conversation, erasure, handoff, idempotency,
-    operator_message, proactive, providers, setup, status,
+    api_keys, attachments, bind_platform, bots, broadcast, end_conversation, erasure, handoff,
+    idempotency, operator_message, proactive, providers, setup, status,
 };
 pub use channels::{gateway_supervisor, poll_supervisor, poll_updates, rate_limit, web_chat};
 pub use observability::{counted_leases, metrics, scrape};

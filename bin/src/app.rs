@@ -268,6 +268,8 @@ fn state_settings(settings: &Settings) -> StateSettings {
         public_url: settings.server.public_url.clone(),
         bootstrap_api_key: bootstrap.map(|k| Secret::new(k.expose_secret())),
         visitor_tokens: crate::web_chat::visitor_tokens(settings),
+        link_secret: crate::web_chat::signing_secret(settings)
+            .map(|secret| Secret::new(secret.expose_secret())),
         web_chat: crate::web_chat::web_chat_settings(settings),
         max_recipients: settings.broadcasts.max_recipients,
     }

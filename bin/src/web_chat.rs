@@ -20,18 +20,23 @@ pub fn random_visitor_key(settings: &Settings) -> bool {
 /// The visitor token key: `web_chat.visitor_token_key`, else derived from
 /// `security.master_key`, else random (and said so).
 pub fn visitor_tokens(settings: &Settings) -> VisitorTokens {
-    let configured = settings
-        .web_chat
-        .visitor_token_key
-        .as_ref()
-        .or(settings.security.master_key.as_ref());
-    match configured {
+    match signing_secret(settings) {
         Some(secret) => VisitorTokens::from_secret(secret.expose_secret().as_bytes()),
         None => {
             tracing::warn!("{RANDOM_VISITOR_KEY_WARNING}");
             VisitorTokens::random()
         }
     }
+}
+
+/// What the server's links and tokens are signed with: `web_chat.visitor_token_key`, else
+/// `security.master_key` (each use derives its own key from it); `None`: a random key.
+pub fn signing_secret(settings: &Settings) -> Option<&secrecy::SecretString> {
+    settings
+        .web_chat
+        .visitor_token_key
+        .as_ref()
+        .or(settings.security.master_key.as_ref())
 }
 
 pub fn web_chat_settings(settings: &Settings) -> WebChatSettings {

@@ -1,5 +1,6 @@
 //! The handlers' state, built once from the ports: the use cases, and the stores for plain reads.
 
+use application::attachments::Attachments;
 use application::breakers::Breakers;
 use application::ports::{
     AuditLog, Broadcasts, Channels, Clock, DeadLetters, Erasure, EventLog, EventPublisher,
@@ -37,6 +38,8 @@ pub struct AppState {
     pub end_conversation: Arc<EndConversation>,
     /// `DELETE /api/v1/bots/{id}/users/{platform}/{user_id}`.
     pub erase_user: Arc<EraseUser>,
+    /// Signed links to kept pictures, and `GET /api/v1/attachments/{id}`.
+    pub attachments: Arc<Attachments>,
     pub handoff: Arc<Handoff>,
     /// `GET /api/v1/status`: the breakers and the queue.
     pub status: Arc<ReadStatus>,
@@ -172,6 +175,9 @@ pub struct StateSettings {
     pub bootstrap_api_key: Option<Secret>,
     /// Signs the web chat's visitor tokens.
     pub visitor_tokens: VisitorTokens,
+    /// What the links to attachments are signed with (a key is derived from it); `None`: a
+    /// random key, so that links open only on this process.
+    pub link_secret: Option<Secret>,
     pub web_chat: WebChatSettings,
     /// `broadcasts.max_recipients`: the most chats one broadcast goes to.
     pub max_recipients: usize,
@@ -184,6 +190,7 @@ impl AppState {
             public_url,
             bootstrap_api_key,
             visitor_tokens,
+            link_secret,
             web_chat,
             max_recipients,
         } = settings;
@@ -225,6 +232,13 @@ impl AppState {
                 clock.clone(),
             )),
             erase_user: Arc::new(EraseUser::new(stores.bots.clone(), stores.erasure.clone())),
+            attachments: Arc::new(Attachments::new(
+                stores.uploads.clone(),
+                clock.clone(),
+                link_secret
+                    .as_ref()
+                    .map(|secret| secret.expose().as_bytes()),
+            )),
             handoff: Arc::new(Handoff::new(
                 stores.conversations.clone(),
                 stores.ledger.clone(),

@@ -19,6 +19,18 @@ async fn seeing(world: &TelegramWorld, vision: bool) {
     assert_eq!((status, &bot["vision"]), (200, &json!(vision)), "{bot}");
 }
 
+/// The signed link of the first photo the bot's messages list.
+async fn attachment_url(world: &TelegramWorld) -> String {
+    let messages = world.messages().await;
+    let photo = messages
+        .iter()
+        .find(|m| m["content"]["type"] == "image")
+        .unwrap();
+    let attachment = &photo["attachments"][0];
+    assert_eq!(attachment["media_type"], "image/png", "{photo}");
+    attachment["url"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn a_telegram_photo_reaches_a_vision_model_as_an_image_and_a_bot_without_vision_declines() {
     on_each_database(|db| async move {
@@ -43,6 +55,14 @@ async fn a_telegram_photo_reaches_a_vision_model_as_an_image_and_a_bot_without_v
             fetched[0].body_json::<Value>().unwrap(),
             json!({"file_id": "f"})
         );
+        let url = attachment_url(&world).await;
+        let picture = reqwest::get(world.app.url(&url)).await.unwrap();
+        assert_eq!(picture.status(), 200, "the signed link opens without a key");
+        assert_eq!(picture.headers()["content-type"], "image/png");
+        assert_eq!(picture.bytes().await.unwrap().as_ref(), PNG);
+        let forged = url.replace("expires=", "expires=1");
+        let refused = reqwest::get(world.app.url(&forged)).await.unwrap();
+        assert_eq!(refused.status(), 404, "a link changed does not open");
         let path = format!("/api/v1/bots/{}/users/telegram/42", world.bot);
         let (status, erased) = world.app.admin(Method::DELETE, &path, None).await;
         assert_eq!(
@@ -50,6 +70,8 @@ async fn a_telegram_photo_reaches_a_vision_model_as_an_image_and_a_bot_without_v
             (200, &json!(1)),
             "the photo was kept once fetched: {erased}"
         );
+        let gone = reqwest::get(world.app.url(&url)).await.unwrap();
+        assert_eq!(gone.status(), 404, "erased with the user");
 
         seeing(&world, false).await;
         world.deliver(&updates::photo(2, 43, 2)).await;

@@ -1,6 +1,7 @@
 //! The admin API's use cases: bots, providers, bindings, API keys, operator messages, messages the bot starts and broadcasts, handoffs, erasure, first setup, `Idempotency-Key`s and the operations status.
 
 pub mod api_keys;
+pub mod attachments;
 pub mod bind_platform;
 pub mod bots;
 pub mod broadcast;

@@ -23,4 +23,7 @@ pub trait Uploads: Send + Sync {
 
     /// The picture stored as `id` for `bot_id`, if any.
     async fn image(&self, bot_id: BotId, id: &str) -> Result<Option<Image>, RepoError>;
+
+    /// The type of the picture stored as `id` for `bot_id`, if it is kept (its bytes unread).
+    async fn kept(&self, bot_id: BotId, id: &str) -> Result<Option<String>, RepoError>;
 }

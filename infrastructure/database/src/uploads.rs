@@ -8,7 +8,7 @@ use application::images::image_type;
 use application::ports::{Image, Upload, Uploads};
 use async_trait::async_trait;
 use domain::{BotId, RepoError};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 #[async_trait]
 impl Uploads for SeaStore {
@@ -29,6 +29,17 @@ impl Uploads for SeaStore {
             .await
             .map_err(repo_err)?;
         Ok(())
+    }
+
+    async fn kept(&self, bot_id: BotId, id: &str) -> Result<Option<String>, RepoError> {
+        Entity::find_by_id(id)
+            .filter(Column::BotId.eq(bot_id.to_string()))
+            .select_only()
+            .column(Column::MediaType)
+            .into_tuple()
+            .one(self.db())
+            .await
+            .map_err(repo_err)
     }
 
     async fn image(&self, bot_id: BotId, id: &str) -> Result<Option<Image>, RepoError> {

@@ -1,5 +1,6 @@
 //! Conversation and message bodies, the conversation list's filter, and an operator's message.
 
+use crate::dto::attachments::AttachmentBody;
 use crate::dto::page::PageQuery;
 use crate::dto::text::multi_line;
 use crate::dto::tools::ToolUseBody;
@@ -214,6 +215,9 @@ pub struct MessageBody {
     /// For a model reply, the tool calls its model made on the way, in order; empty, none
     /// (always empty in the web chat's frames: visitors are not shown what tools returned).
     pub tool_uses: Vec<ToolUseBody>,
+    /// The kept picture of a photo message, with a signed link; empty for anything else (and
+    /// in the web chat's frames).
+    pub attachments: Vec<AttachmentBody>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -241,6 +245,7 @@ impl From<Message> for MessageBody {
             usage: m.usage.map(|usage| ReplyUsageBody::new(usage, m.cost)),
             flagged: m.flagged,
             tool_uses: m.tool_uses.into_iter().map(ToolUseBody::from).collect(),
+            attachments: Vec::new(),
             created_at: m.created_at,
         }
     }

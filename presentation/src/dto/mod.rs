@@ -1,6 +1,7 @@
 //! Request and response bodies of the admin API: validated on the way in, secret-free on the way out.
 
 pub mod api_keys;
+pub mod attachments;
 pub mod audit;
 pub mod bots;
 pub mod broadcasts;

@@ -11,8 +11,8 @@ use crate::dto::{
 };
 use crate::errors::{FieldError, Problem};
 use crate::routes::{
-    api_keys, audit_log, bots, broadcasts, chat, conversations, erasure, health, jobs, metrics,
-    platforms, proactive, providers, setup, status, webhooks,
+    api_keys, attachments, audit_log, bots, broadcasts, chat, conversations, erasure, health, jobs,
+    metrics, platforms, proactive, providers, setup, status, webhooks,
 };
 use serde_json::{json, Value};
 use std::sync::LazyLock;
@@ -74,6 +74,7 @@ use utoipa::OpenApi;
         api_keys::revoke,
         api_keys::me,
         setup::setup,
+        attachments::attachment,
     ),
     components(schemas(
         Problem,
@@ -107,6 +108,7 @@ use utoipa::OpenApi;
         crate::dto::tools::McpServerBody,
         crate::dto::tools::McpServerShown,
         crate::dto::tools::ToolUseBody,
+        crate::dto::attachments::AttachmentBody,
         HandOff,
         Release,
         crate::routes::setup::SetupRequest,

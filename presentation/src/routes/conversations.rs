@@ -1,6 +1,7 @@
 //! `/api/v1/conversations`: filter and page conversations, read, end, hand off or release one, page or send messages.
 
 use crate::auth::{Authenticated, Operator, Viewer};
+use crate::dto::attachments::AttachmentBody;
 use crate::dto::{
     ConversationBody, ConversationQuery, HandOff, MessageBody, PageBody, PageQuery, Release,
     SendMessage,
@@ -164,7 +165,25 @@ async fn messages(
 ) -> Result<web::Json<PageBody<MessageBody>>, ApiError> {
     let conversation = find_conversation(&state, *id).await?;
     let page = state.messages.list(conversation.id, &query.page()?).await?;
-    Ok(web::Json(PageBody::from_page(page)))
+    let next_cursor = page.next_cursor.map(|cursor| cursor.0);
+    let items = with_attachments(&state, page.items).await?;
+    Ok(web::Json(PageBody { items, next_cursor }))
+}
+
+/// The bodies of `messages`, each photo with its kept picture's signed link.
+async fn with_attachments(
+    state: &AppState,
+    messages: Vec<Message>,
+) -> Result<Vec<MessageBody>, ApiError> {
+    let mut links = state.attachments.of(&messages).await?;
+    let body = |message: Message| {
+        let attachment = links.remove(&message.id).map(AttachmentBody::from);
+        MessageBody {
+            attachments: attachment.into_iter().collect(),
+            ..MessageBody::from(message)
+        }
+    };
+    Ok(messages.into_iter().map(body).collect())
 }
 
 /// Send a message to the chat as an operator.
@@ -220,5 +239,6 @@ async fn message(
         .await?
         .filter(|m| m.conversation_id == conversation_id)
         .ok_or_else(|| ApiError::not_found("message"))?;
-    Ok(web::Json(message.into()))
+    let mut bodies = with_attachments(&state, vec![message]).await?;
+    Ok(web::Json(bodies.remove(0)))
 }

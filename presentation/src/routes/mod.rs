@@ -1,6 +1,7 @@
-//! The route table: probes, documents, webhooks, first setup, and the authenticated admin API under `/api/v1`.
+//! The route table: probes, documents, webhooks, first setup, signed attachment links, and the authenticated admin API under `/api/v1`.
 
 pub mod api_keys;
+pub mod attachments;
 pub mod audit_log;
 pub mod bots;
 pub mod broadcasts;
@@ -30,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(webhooks::configure)
         .configure(setup::configure)
         .configure(console::configure)
+        .configure(attachments::configure)
         .configure(crate::web_chat::configure)
         // Before the `/api/v1` scope: the socket authenticates itself (a browser cannot set
         // the header, so the key may come in the first frame).

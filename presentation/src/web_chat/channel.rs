@@ -96,6 +96,10 @@ mod tests {
             Ok(())
         }
 
+        async fn kept(&self, _: BotId, id: &str) -> Result<Option<String>, RepoError> {
+            Ok((id == "u1").then(|| "image/gif".to_owned()))
+        }
+
         async fn image(&self, _: BotId, id: &str) -> Result<Option<Image>, RepoError> {
             let bytes = b"GIF89a....".to_vec();
             Ok((id == "u1").then_some(Image {

@@ -37,7 +37,7 @@ pub enum ServerFrame {
         history: Vec<MessageBody>,
     },
     Message {
-        message: MessageBody,
+        message: Box<MessageBody>,
     },
     Typing,
     /// The next piece of the reply to `reply_to` as the model writes it; the page shows the

@@ -314,7 +314,7 @@ impl Session {
         match self.web_chat.message(id).await {
             Ok(Some(message)) => {
                 let frame = ServerFrame::Message {
-                    message: MessageBody::for_visitor(message),
+                    message: Box::new(MessageBody::for_visitor(message)),
                 };
                 self.push(&frame).await
             }

@@ -90,8 +90,8 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
     assert_eq!(admin_ops.len(), 40, "every admin route is documented");
     assert_eq!(
         ops.len(),
-        46,
-        "40 admin operations, 2 probes, the metrics scrape, 2 webhook operations and the first setup"
+        47,
+        "40 admin operations, 2 probes, the metrics scrape, 2 webhook operations, the first setup and the attachment link"
     );
     assert!(
         doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]

@@ -1,9 +1,9 @@
 //! Who a web chat visitor is: the visitor token, signed by the server (HMAC-SHA256), is the
 //! credential for a visitor's history; a bare visitor id is taken only while allowed.
 
+use crate::secrets::SigningKey;
 use domain::{BotId, ExternalChatId};
 use hmac::{Hmac, Mac};
-use rand::RngCore;
 use sha2::Sha256;
 use uuid::Uuid;
 
@@ -40,32 +40,24 @@ pub enum VisitorRefused {
 }
 
 /// Signs and checks visitor tokens with one key.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct VisitorTokens {
-    key: [u8; 32],
-}
-
-impl std::fmt::Debug for VisitorTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("VisitorTokens([redacted])")
-    }
+    key: SigningKey,
 }
 
 impl VisitorTokens {
     /// The key derived from `secret` (a configured key, or the master key).
     pub fn from_secret(secret: &[u8]) -> Self {
-        let mut mac = mac(secret);
-        mac.update(KEY_LABEL);
         Self {
-            key: mac.finalize().into_bytes().into(),
+            key: SigningKey::derived(secret, KEY_LABEL),
         }
     }
 
     /// A random key: tokens verify only in this process, and only until it stops.
     pub fn random() -> Self {
-        let mut key = [0; 32];
-        rand::thread_rng().fill_bytes(&mut key);
-        Self { key }
+        Self {
+            key: SigningKey::random(),
+        }
     }
 
     /// The visitor `claim` stands for on `bot`: a new one, the token's, or the bare id's when
@@ -117,15 +109,10 @@ impl VisitorTokens {
 
     /// The MAC over what a token binds: the bot and the visitor.
     fn signer(&self, bot: BotId, visitor: Uuid) -> Hmac<Sha256> {
-        let mut mac = mac(&self.key);
+        let mut mac = self.key.mac();
         mac.update(format!("{bot}:{}", visitor.hyphenated()).as_bytes());
         mac
     }
-}
-
-fn mac(key: &[u8]) -> Hmac<Sha256> {
-    // HMAC takes a key of any length; `new_from_slice` cannot fail for it.
-    <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
 }
 
 #[cfg(test)]

@@ -111,6 +111,7 @@ fn state_settings(public_url: Option<String>) -> StateSettings {
         public_url,
         bootstrap_api_key: None,
         visitor_tokens: VisitorTokens::random(),
+        link_secret: None,
         web_chat: WebChatSettings {
             reply_wait: REPLY_WAIT,
             ..WebChatSettings::default()
