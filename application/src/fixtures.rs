@@ -6,9 +6,9 @@ use crate::intake::{Intake, IntakeSettings};
 use crate::jobs::Lookup;
 use crate::poll_updates::{PollPorts, PollSettings, PollUpdates};
 use crate::ports::{
-    Channels, ChatTurn, ClaimedJob, InboundRecord, JobPayload, LeaseToken, MockChannel, MockClock,
-    MockEventPublisher, MockLeases, MockLedger, MockPollOffsets, PollError, Recorded, Spawner,
-    Timer, UpdateBatch, UpdateSource,
+    Channels, ChatTurn, ClaimedJob, EventPublisher, InboundRecord, JobPayload, LeaseToken,
+    MockChannel, MockClock, MockEventPublisher, MockLeases, MockLedger, MockPollOffsets, PollError,
+    Recorded, Spawner, Timer, UpdateBatch, UpdateSource,
 };
 use crate::receive_webhook::{ReceiveWebhook, Stores};
 use async_trait::async_trait;
@@ -29,10 +29,10 @@ pub fn now() -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000, 0).unwrap()
 }
 
-/// An intake on `ledger`, its writer running on the test's runtime.
-pub fn intake(ledger: MockLedger) -> Intake {
+/// An intake on `ledger`, its writer running on the test's runtime and announcing on `events`.
+pub fn intake(ledger: MockLedger, events: Arc<dyn EventPublisher>) -> Intake {
     let (intake, writer) = Intake::new(Arc::new(ledger), IntakeSettings::default());
-    tokio::spawn(writer.run());
+    tokio::spawn(writer.announcing(events).run());
     intake
 }
 
@@ -264,15 +264,16 @@ pub fn poll_updates(
 ) -> PollUpdates {
     let mut events = MockEventPublisher::new();
     events.expect_publish().return_const(());
+    let events: Arc<dyn EventPublisher> = Arc::new(events);
     let receive = ReceiveWebhook::new(
         Stores {
             bindings: Arc::new(MockBindingRepository::new()),
             messages: Arc::new(MockMessageRepository::new()),
             conversations: Arc::new(MockConversationRepository::new()),
-            intake: intake(ledger),
+            intake: intake(ledger, events.clone()),
         },
         Channels::default(),
-        Arc::new(events),
+        events,
         clock(),
     );
     let ports = PollPorts {

@@ -219,7 +219,7 @@ pub async fn build(
     let runner = JobRunner::new(store.clone(), generate, deliver, clock.clone(), pipeline);
     let runner = traced_runner(runner, &trace);
     let (dispatcher, job_listener) = dispatching(settings, &store, runner, &wake, &clock);
-    let intake = traced_intake(intake_writer(&store), &trace);
+    let intake = traced_intake(intake_writer(&store, publisher.clone()), &trace);
     let metrics = metrics(settings, &store, &clock);
     let ports = StatePorts {
         channels,
@@ -313,8 +313,9 @@ fn dispatching(
 /// The process's intake writers, group-committing inbound messages, as many as the store
 /// writes at once; they stop once every handle (the webhook routes, web chat, poller and
 /// gateway hold one) is dropped.
-fn intake_writer(store: &Arc<SeaStore>) -> Intake {
+fn intake_writer(store: &Arc<SeaStore>, events: Arc<dyn EventPublisher>) -> Intake {
     let (intake, writer) = Intake::new(store.clone(), IntakeSettings::default());
+    let writer = writer.announcing(events);
     for _ in 1..store.concurrent_writers() {
         tokio::spawn(writer.clone().run());
     }

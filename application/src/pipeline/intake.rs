@@ -1,5 +1,6 @@
 //! Use case: the intake writer — group-commits the inbound records that wait, one ledger
-//! transaction per batch, and answers each submitter with its own result.
+//! transaction per batch, announces each new message, and answers each submitter with its own
+//! result.
 //!
 //! Handlers submit through a cheap [`Intake`] handle and await their answer. An
 //! [`IntakeWriter`] takes whatever is waiting (it waits for the first record, then takes the
@@ -11,8 +12,8 @@
 //! platform waits for each acknowledgement before sending the next (messages sent at the same
 //! moment have no order to keep).
 
-use crate::ports::{InboundRecord, Ledger, Recorded, TraceContext};
-use domain::RepoError;
+use crate::ports::{EventPublisher, InboundRecord, Ledger, Recorded, TraceContext};
+use domain::{DomainEvent, RepoError};
 use futures::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -60,6 +61,8 @@ pub struct IntakeWriter {
     /// Shared by the writers: the one that holds it takes the next batch.
     inbox: Arc<Mutex<mpsc::Receiver<Submission>>>,
     max_batch: usize,
+    /// Where new messages are announced, right after their batch commits; `None`: not at all.
+    events: Option<Arc<dyn EventPublisher>>,
 }
 
 /// What a submitter hears when the writer is gone (stopped, or its task died).
@@ -75,6 +78,7 @@ impl Intake {
             ledger,
             inbox: Arc::new(Mutex::new(inbox)),
             max_batch: settings.max_batch.max(1),
+            events: None,
         };
         let intake = Self {
             inbox: sender,
@@ -135,6 +139,16 @@ impl Intake {
 }
 
 impl IntakeWriter {
+    /// Announces each new message (and conversation) on `events` as soon as its batch has
+    /// committed, before its submitter is answered: its reply job, which the commit makes
+    /// runnable, cannot announce anything of the chat before it.
+    pub fn announcing(self, events: Arc<dyn EventPublisher>) -> Self {
+        Self {
+            events: Some(events),
+            ..self
+        }
+    }
+
     /// Writes batches until every [`Intake`] handle is dropped and nothing waits. A batch
     /// whose write panics is lost to its submitters (they hear that the writer is gone) but
     /// not to the next batches: this one task serves every inbound message of the process.
@@ -190,6 +204,11 @@ impl IntakeWriter {
                 Err(err)
             }
         };
+        if let (Some(events), Ok(results)) = (&self.events, &results) {
+            for (record, recorded) in records.iter().zip(results) {
+                announce(events.as_ref(), record, recorded);
+            }
+        }
         let mut results = results.map(Vec::into_iter);
         for (answer, size) in answers.into_iter().zip(sizes) {
             let share = match &mut results {
@@ -200,6 +219,32 @@ impl IntakeWriter {
             let _ = answer.send(share);
         }
     }
+}
+
+/// Announces a newly stored message; a duplicate was announced when it was first stored.
+fn announce(events: &dyn EventPublisher, record: &InboundRecord, recorded: &Recorded) {
+    let Recorded::New {
+        conversation_id,
+        message_id,
+        started,
+    } = *recorded
+    else {
+        return;
+    };
+    let (bot_id, platform) = (record.bot_id, record.platform);
+    if started {
+        events.publish(DomainEvent::ConversationStarted {
+            bot_id,
+            conversation_id,
+            platform,
+        });
+    }
+    events.publish(DomainEvent::MessageReceived {
+        bot_id,
+        conversation_id,
+        message_id,
+        platform,
+    });
 }
 
 /// `records`, each without a trace of its own continuing `span`'s, so that its job joins it.

@@ -225,8 +225,8 @@ impl ReceiveWebhook {
     }
 
     /// Stores every message with its reply job in one intake submission, so that they go in
-    /// one batch, in order (two of one chat never race in concurrent batches), and announces
-    /// each new one; `Err` when the batch failed and none was stored.
+    /// one batch, in order (two of one chat never race in concurrent batches); the intake
+    /// writer announces each new one. `Err` when the batch failed and none was stored.
     pub async fn record_all(
         &self,
         bot_id: BotId,
@@ -247,11 +247,7 @@ impl ReceiveWebhook {
                 trace_parent: None,
             })
             .collect();
-        let recorded = self.intake.record_all(records).await?;
-        for outcome in &recorded {
-            self.announce(bot_id, platform, outcome);
-        }
-        Ok(recorded)
+        self.intake.record_all(records).await
     }
 
     /// [`ReceiveWebhook::record_all`] for one message.
@@ -265,30 +261,6 @@ impl ReceiveWebhook {
         recorded
             .pop()
             .ok_or_else(|| RepoError::Other("the intake answered nothing".into()))
-    }
-
-    /// Announces a newly stored message; a duplicate was announced when it was first stored.
-    fn announce(&self, bot_id: BotId, platform: PlatformKind, recorded: &Recorded) {
-        if let Recorded::New {
-            conversation_id,
-            message_id,
-            started,
-        } = *recorded
-        {
-            if started {
-                self.events.publish(DomainEvent::ConversationStarted {
-                    bot_id,
-                    conversation_id,
-                    platform,
-                });
-            }
-            self.events.publish(DomainEvent::MessageReceived {
-                bot_id,
-                conversation_id,
-                message_id,
-                platform,
-            });
-        }
     }
 
     /// Moves the reported message forward; a report on a message we do not know (sent before
@@ -422,15 +394,16 @@ mod tests {
         events: MockEventPublisher,
         messages: MockMessageRepository,
     ) -> ReceiveWebhook {
+        let events: Arc<dyn EventPublisher> = Arc::new(events);
         ReceiveWebhook::new(
             Stores {
                 bindings: Arc::new(bindings),
                 messages: Arc::new(messages),
                 conversations: Arc::new(MockConversationRepository::new()),
-                intake: intake(ledger),
+                intake: intake(ledger, events.clone()),
             },
             Channels::new([Arc::new(channel) as Arc<dyn crate::ports::Channel>]),
-            Arc::new(events),
+            events,
             clock(),
         )
     }
@@ -649,7 +622,7 @@ mod tests {
                 bindings: Arc::new(bindings),
                 messages: Arc::new(MockMessageRepository::new()),
                 conversations: Arc::new(MockConversationRepository::new()),
-                intake: intake(ledger),
+                intake: intake(ledger, Arc::new(MockEventPublisher::new())),
             },
             Channels::default(),
             Arc::new(MockEventPublisher::new()),
