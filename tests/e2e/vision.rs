@@ -213,6 +213,17 @@ async fn an_oversized_or_non_image_upload_is_refused_with_an_error_frame_and_not
         );
         let erased = erase(&app, &bot, &hello).await;
         assert_eq!(erased["attachments"], 0, "no picture was kept");
+
+        // Past the limit and a text frame's worth more, the socket reads no further.
+        let huge = vec![0xFF; 64 + 16 * 1024 + 1];
+        socket.send(WsMessage::Binary(huge)).await.unwrap();
+        let refused = loop {
+            let frame = next_frame(&mut socket).await;
+            if frame["type"] == "error" {
+                break frame;
+            }
+        };
+        assert_eq!(refused["code"], "frame_too_large", "{refused}");
         assert!(app.stop().await);
     })
     .await;

@@ -91,9 +91,7 @@ async fn connect(
     };
     let (response, socket, frames) = actix_ws::handle(&req, body)
         .map_err(|err| ApiError::from_status(err.error_response().status()))?;
-    // Pictures come as binary frames; one up to twice the allowed size is read, so that it is
-    // refused with an error frame rather than by closing the socket.
-    let frame_limit = MAX_FRAME_BYTES.max(2 * state.web_chat.max_upload_bytes());
+    let frame_limit = frame_limit(state.web_chat.max_upload_bytes());
     let frames = frames
         .max_frame_size(frame_limit)
         .aggregate_continuations()
@@ -211,7 +209,7 @@ impl Session {
             }
             Some(Ok(AggregatedMessage::Pong(_))) => Ok(()),
             Some(Err(ProtocolError::Overflow)) => {
-                let limit = MAX_FRAME_BYTES.max(2 * self.web_chat.max_upload_bytes());
+                let limit = frame_limit(self.web_chat.max_upload_bytes());
                 self.too_large(limit).await
             }
             Some(Err(error)) => {
@@ -340,6 +338,13 @@ impl Session {
 }
 
 /// The error frame for a message that was not stored, its code from the errors' one table.
+/// The largest frame read: a picture of `max_upload` bytes and a text frame's worth more, so that
+/// a picture a little too large is refused with an error frame and the socket stays open; a
+/// larger frame closes it.
+fn frame_limit(max_upload: usize) -> usize {
+    max_upload + MAX_FRAME_BYTES
+}
+
 fn refusal(error: WebChatError) -> ServerFrame {
     let told = match &error {
         WebChatError::RateLimited { retry_after } => {
