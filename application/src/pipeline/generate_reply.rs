@@ -337,7 +337,7 @@ impl GenerateReply {
         let canned = match intent {
             Intent::Command(command) => Composed::canned(&command.reply(bot), Then::after(command)),
             Intent::Look { media, caption } if bot.replies.vision => {
-                return self.look(target, media, caption).await
+                return self.answer(target, caption, Some(media)).await
             }
             Intent::Look { .. } | Intent::Unsupported => {
                 Composed::canned(UNSUPPORTED_REPLY, Then::Nothing)
@@ -347,29 +347,16 @@ impl GenerateReply {
         Ok(Next::Reply(canned))
     }
 
-    /// The answer to a photo, shown to the model with its caption once fetched; one that
-    /// cannot be fetched or is not an image gets a canned answer.
-    async fn look(&self, target: &Target, media: &str, caption: &str) -> Result<Next, RepoError> {
-        let uploads = self.uploads.as_deref();
-        match images::photo(target, media, uploads, self.clock.now()).await {
-            Ok(image) => self.answer(target, caption, Some(image)).await,
-            Err(why) => {
-                tracing::warn!(why, "the photo is not shown to the model");
-                let canned = Composed::canned(UNREADABLE_IMAGE_REPLY, Then::Nothing);
-                Ok(Next::Reply(canned))
-            }
-        }
-    }
-
-    /// The answer to `text` (and `image`, a photo it came with): the moderation message when
-    /// moderation flags the text, the budget message once the bot's budget is spent, else the
-    /// model's answer (replaced by the moderation message when that is flagged) or the bot's
-    /// fallback.
+    /// The answer to `text` (and the photo `media` it came with, fetched once the budget
+    /// allows an answer): the moderation message when moderation flags the text, the budget
+    /// message once the bot's budget is spent, a canned answer to a photo that cannot be
+    /// fetched or is no image, else the model's answer (replaced by the moderation message when
+    /// that is flagged) or the bot's fallback.
     async fn answer(
         &self,
         target: &Target,
         text: &str,
-        image: Option<Image>,
+        media: Option<&str>,
     ) -> Result<Next, RepoError> {
         let (bot, guardrails) = (&target.bot, &target.bot.guardrails);
         let input = guardrails.moderation.input;
@@ -386,6 +373,16 @@ impl GenerateReply {
                 return Ok(Next::Reply(Composed::canned(refusal, Then::Nothing)));
             }
             Verdict::Within(spending) => spending,
+        };
+        let image = match media {
+            None => None,
+            Some(media) => match self.photo(target, media).await {
+                Some(image) => Some(image),
+                None => {
+                    let canned = Composed::canned(UNREADABLE_IMAGE_REPLY, Then::Nothing);
+                    return Ok(Next::Reply(canned));
+                }
+            },
         };
         let (answer, flagged) = match self.ask_model(target, image).await {
             Ok(Some(answer)) => self.moderated(bot, answer).await,
@@ -468,6 +465,16 @@ impl GenerateReply {
             }
         }
         Ok(())
+    }
+
+    /// The photo `media` of the target message, kept or fetched (see [`images::photo`]);
+    /// `None`, said in the log, when it cannot be shown to the model.
+    async fn photo(&self, target: &Target, media: &str) -> Option<Image> {
+        let uploads = self.uploads.as_deref();
+        let fetched = images::photo(target, media, uploads, self.clock.now()).await;
+        fetched
+            .inspect_err(|why| tracing::warn!(why, "the photo is not shown to the model"))
+            .ok()
     }
 
     /// The model's answer; `None` when it cannot answer (the bot's fallback goes instead), or
@@ -1194,6 +1201,24 @@ mod tests {
             Some(domain::budget::DEFAULT_BUDGET_MESSAGE)
         );
         assert_eq!((stored[0].usage, &stored[0].cost), (None, &None));
+    }
+
+    #[tokio::test]
+    async fn a_photo_is_not_fetched_once_the_budget_is_spent() {
+        let mut h = budgeted(1000);
+        h.world.bot.replies.vision = true;
+        // The channel expects no `fetch_media`: fetching the photo would fail the test.
+        h.model.expect_complete().never();
+        h.started = 0;
+        h.published = 2;
+        let photo = MessageContent::image("f", Some("what is it?".into()));
+        let inbound = h.world.inbound(photo);
+        let (step, stored) = h.answer(inbound, vec![]).await;
+        assert_delivers(&step, &stored[0]);
+        assert_eq!(
+            stored[0].content.as_text(),
+            Some(domain::budget::DEFAULT_BUDGET_MESSAGE)
+        );
     }
 
     #[tokio::test]
