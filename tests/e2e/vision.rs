@@ -63,6 +63,12 @@ async fn a_telegram_photo_reaches_a_vision_model_as_an_image_and_a_bot_without_v
         let forged = url.replace("expires=", "expires=1");
         let refused = reqwest::get(world.app.url(&forged)).await.unwrap();
         assert_eq!(refused.status(), 404, "a link changed does not open");
+        assert_eq!(
+            refused.headers()["content-type"],
+            "application/problem+json"
+        );
+        let problem: Value = refused.json().await.unwrap();
+        assert!(problem["request_id"].is_string(), "{problem}");
         let path = format!("/api/v1/bots/{}/users/telegram/42", world.bot);
         let (status, erased) = world.app.admin(Method::DELETE, &path, None).await;
         assert_eq!(

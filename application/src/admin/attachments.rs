@@ -1,11 +1,12 @@
-//! Use case: links to the pictures users sent, for the messages API — signed (HMAC-SHA256 over the bot, the picture and the expiry) and expiring, so that `GET /api/v1/attachments/{id}` opens one without an API key while its link holds.
+//! Use case: links to the pictures users sent, for the messages API — signed (HMAC-SHA256 over the bot, the picture and the expiry) and expiring, so that `GET /attachments/{id}` opens one without an API key while its link holds.
 
+use crate::images::upload_id;
 use crate::ports::{Clock, Image, Uploads};
 use crate::secrets::SigningKey;
 use chrono::{DateTime, Duration, Utc};
-use domain::{BotId, Message, MessageContent, MessageId, PlatformKind, RepoError};
+use domain::{BotId, Message, MessageId, RepoError};
 use hmac::Mac;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// How long a link opens its picture.
@@ -52,21 +53,31 @@ impl Attachments {
         }
     }
 
-    /// The kept pictures of `messages` (their photos, once kept), by message, with fresh links.
+    /// The kept pictures of `messages` (their photos, once kept), by message, with fresh links:
+    /// one read per bot among them (a conversation's messages are one bot's).
     pub async fn of(
         &self,
         messages: &[Message],
     ) -> Result<HashMap<MessageId, Attachment>, RepoError> {
-        let mut found = HashMap::new();
-        let expires_at = self.clock.now() + LINK_TTL;
+        let mut photos: BTreeMap<BotId, Vec<(MessageId, String)>> = BTreeMap::new();
         for message in messages {
-            let Some(id) = upload_id(message) else {
-                continue;
-            };
-            let kept = self.uploads.kept(message.bot_id, &id).await?;
-            if let Some(media_type) = kept {
-                let signature = self.signature(message.bot_id, &id, expires_at.timestamp());
-                let bot_id = message.bot_id;
+            if let Some(id) = upload_id(message) {
+                photos
+                    .entry(message.bot_id)
+                    .or_default()
+                    .push((message.id, id));
+            }
+        }
+        let expires_at = self.clock.now() + LINK_TTL;
+        let mut found = HashMap::new();
+        for (bot_id, photos) in photos {
+            let ids: Vec<String> = photos.iter().map(|(_, id)| id.clone()).collect();
+            let mut kept = self.uploads.kept(bot_id, &ids).await?;
+            for (message_id, id) in photos {
+                let Some(media_type) = kept.remove(&id) else {
+                    continue;
+                };
+                let signature = self.signature(bot_id, &id, expires_at.timestamp());
                 let attachment = Attachment {
                     id,
                     bot_id,
@@ -74,7 +85,7 @@ impl Attachments {
                     expires_at,
                     signature,
                 };
-                found.insert(message.id, attachment);
+                found.insert(message_id, attachment);
             }
         }
         Ok(found)
@@ -111,31 +122,24 @@ impl Attachments {
     }
 }
 
-/// Where a message's photo is kept: a visitor's upload under its own id, a platform's photo
-/// under the message's.
-fn upload_id(message: &Message) -> Option<String> {
-    match &message.content {
-        MessageContent::Image { media, .. } if message.platform == PlatformKind::WebChat => {
-            Some(media.clone())
-        }
-        MessageContent::Image { .. } => Some(message.id.to_string()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fixtures::{clock, World};
     use crate::ports::MockUploads;
+    use domain::MessageContent;
 
     const GIF: &[u8] = b"GIF89a";
 
-    fn uploads() -> MockUploads {
+    /// Pictures kept for every id but `gone`'s, read for the listing `reads` times.
+    fn uploads(reads: usize) -> MockUploads {
         let mut uploads = MockUploads::new();
-        uploads
-            .expect_kept()
-            .returning(|_, id| Ok((id != "gone").then(|| "image/gif".to_owned())));
+        uploads.expect_kept().times(reads).returning(|_, ids| {
+            let kept = ids.iter().filter(|id| *id != "gone");
+            Ok(kept
+                .map(|id| (id.clone(), "image/gif".to_owned()))
+                .collect())
+        });
         uploads.expect_image().returning(|_, _| {
             Ok(Some(Image {
                 media_type: "image/gif",
@@ -149,11 +153,14 @@ mod tests {
     async fn a_photos_link_opens_its_picture_until_it_expires_and_only_as_signed() {
         let world = World::new();
         let photo = world.inbound(MessageContent::image("f", None));
+        let other = world.inbound(MessageContent::image("g", None));
         let text = world.inbound(MessageContent::text("hi"));
-        let links = Attachments::new(Arc::new(uploads()), clock(), Some(b"secret"));
+        let links = Attachments::new(Arc::new(uploads(1)), clock(), Some(b"secret"));
 
-        let found = links.of(&[photo.clone(), text.clone()]).await.unwrap();
-        assert_eq!(found.len(), 1, "only the photo has a picture");
+        let listed = [photo.clone(), text.clone(), other.clone()];
+        let found = links.of(&listed).await.unwrap();
+        assert_eq!(found.len(), 2, "the photos have pictures, read in one go");
+        assert!(found.contains_key(&other.id));
         let link = &found[&photo.id];
         assert_eq!(
             (link.id.as_str(), link.media_type.as_str()),
@@ -178,7 +185,7 @@ mod tests {
             refused.iter().all(|r| *r == Err(LinkRefused::Invalid)),
             "{refused:?}"
         );
-        let elsewhere = Attachments::new(Arc::new(uploads()), clock(), Some(b"other key"));
+        let elsewhere = Attachments::new(Arc::new(uploads(0)), clock(), Some(b"other key"));
         let foreign = elsewhere
             .open(bot, &link.id, expires, &link.signature)
             .await;

@@ -3,7 +3,7 @@
 use crate::jobs::Target;
 use crate::ports::{Image, Upload, Uploads};
 use chrono::{DateTime, Utc};
-use domain::PlatformKind;
+use domain::{Message, MessageContent, PlatformKind};
 
 /// The largest photo fetched for a model.
 pub const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
@@ -28,9 +28,21 @@ pub fn checked(bytes: Vec<u8>) -> Option<Image> {
     Some(Image { media_type, bytes })
 }
 
-/// The photo `media` of `target`'s message: the one kept already, or fetched through the
-/// message's channel and checked, then kept under the message's id (a web chat visitor's picture
-/// is kept from the moment it is sent). Why not, as a sentence for the log.
+/// Where the picture of a photo `message` is kept: a web chat visitor's upload under its own id
+/// (the message's `media`), a platform's photo, once fetched, under the message's id.
+pub fn upload_id(message: &Message) -> Option<String> {
+    match &message.content {
+        MessageContent::Image { media, .. } if message.platform == PlatformKind::WebChat => {
+            Some(media.clone())
+        }
+        MessageContent::Image { .. } => Some(message.id.to_string()),
+        _ => None,
+    }
+}
+
+/// The photo `media` of `target`'s message: the one kept already (a web chat visitor's picture
+/// is kept from the moment it is sent), or fetched through the message's channel and checked,
+/// then kept. Why not, as a sentence for the log.
 pub async fn photo(
     target: &Target,
     media: &str,
@@ -38,9 +50,8 @@ pub async fn photo(
     now: DateTime<Utc>,
 ) -> Result<Image, String> {
     let message = &target.message;
-    let keeps = uploads.filter(|_| message.platform != PlatformKind::WebChat);
-    let id = message.id.to_string();
-    if let Some(uploads) = keeps {
+    let id = upload_id(message).unwrap_or_else(|| message.id.to_string());
+    if let Some(uploads) = uploads {
         if let Ok(Some(image)) = uploads.image(message.bot_id, &id).await {
             return Ok(image);
         }
@@ -50,7 +61,7 @@ pub async fn photo(
         .await;
     let bytes = fetched.map_err(|e| format!("the photo could not be fetched: {e}"))?;
     let image = checked(bytes).ok_or("the photo is not an image a model reads")?;
-    if let Some(uploads) = keeps {
+    if let Some(uploads) = uploads {
         let upload = Upload {
             id,
             bot_id: message.bot_id,

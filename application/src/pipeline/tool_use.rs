@@ -74,8 +74,9 @@ impl Toolbox {
         request.tools = offered(&open);
         let mut spent = Completion::default();
         let mut uses = Vec::new();
-        for step in 0.. {
-            request.tools_closed = request.tools.is_empty() || step >= self.settings.max_steps;
+        let mut steps = 0;
+        loop {
+            request.tools_closed = request.tools.is_empty() || steps >= self.settings.max_steps;
             let answer = model.complete(&request).await?;
             add_spending(&mut spent, &answer);
             if answer.tool_calls.is_empty() || request.tools_closed {
@@ -94,8 +95,8 @@ impl Toolbox {
             }
             let calls = answer.tool_calls;
             request.tool_steps.push(ToolStep { calls, results });
+            steps += 1;
         }
-        unreachable!("the steps are bounded by max_steps")
     }
 
     /// A session with each server that answers in time; one that does not is skipped.

@@ -4,6 +4,7 @@ use crate::ports::Image;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{BotId, ExternalChatId, PlatformKind, RepoError};
+use std::collections::HashMap;
 
 /// A picture a user sent, checked to be an image.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +25,10 @@ pub trait Uploads: Send + Sync {
     /// The picture stored as `id` for `bot_id`, if any.
     async fn image(&self, bot_id: BotId, id: &str) -> Result<Option<Image>, RepoError>;
 
-    /// The type of the picture stored as `id` for `bot_id`, if it is kept (its bytes unread).
-    async fn kept(&self, bot_id: BotId, id: &str) -> Result<Option<String>, RepoError>;
+    /// The types of those of `ids` kept for `bot_id`, by id (their bytes unread).
+    async fn kept(
+        &self,
+        bot_id: BotId,
+        ids: &[String],
+    ) -> Result<HashMap<String, String>, RepoError>;
 }

@@ -9,6 +9,7 @@ use application::ports::{Image, Upload, Uploads};
 use async_trait::async_trait;
 use domain::{BotId, RepoError};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use std::collections::HashMap;
 
 #[async_trait]
 impl Uploads for SeaStore {
@@ -31,15 +32,25 @@ impl Uploads for SeaStore {
         Ok(())
     }
 
-    async fn kept(&self, bot_id: BotId, id: &str) -> Result<Option<String>, RepoError> {
-        Entity::find_by_id(id)
+    async fn kept(
+        &self,
+        bot_id: BotId,
+        ids: &[String],
+    ) -> Result<HashMap<String, String>, RepoError> {
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(String, String)> = Entity::find()
             .filter(Column::BotId.eq(bot_id.to_string()))
+            .filter(Column::Id.is_in(ids.iter().cloned()))
             .select_only()
+            .column(Column::Id)
             .column(Column::MediaType)
             .into_tuple()
-            .one(self.db())
+            .all(self.db())
             .await
-            .map_err(repo_err)
+            .map_err(repo_err)?;
+        Ok(rows.into_iter().collect())
     }
 
     async fn image(&self, bot_id: BotId, id: &str) -> Result<Option<Image>, RepoError> {

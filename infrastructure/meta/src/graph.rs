@@ -59,29 +59,14 @@ impl Graph {
             .send()
             .await
             .map_err(unreachable)?;
-        let status = response.status().as_u16();
-        let success = response.status().is_success();
-        let asked_wait = retry_after(response.headers());
-        let text = response.text().await.unwrap_or_default();
-        if success {
-            return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
-        }
-        Err(waiting(classify(status, &text), asked_wait))
+        answer(response).await
     }
-}
 
-impl Graph {
     /// `GET {base}/{path}` with the token; the answer's JSON.
     pub(crate) async fn get(&self, path: &str, token: &str) -> Result<Value, SendError> {
         let url = format!("{}/{path}", self.base);
         let response = self.client.get(url).bearer_auth(token).send().await;
-        let response = response.map_err(unreachable)?;
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap_or_default();
-        match (200..300).contains(&status) {
-            true => Ok(serde_json::from_str(&text).unwrap_or(Value::Null)),
-            false => Err(classify(status, &text)),
-        }
+        answer(response.map_err(unreachable)?).await
     }
 
     /// The body at `url` (a media file), with the token when given, never more than
@@ -113,6 +98,19 @@ impl Graph {
         }
         Ok(bytes)
     }
+}
+
+/// A Graph answer's JSON (`null` when it has none), or its failure classified, waiting as long
+/// as a `Retry-After` asks.
+async fn answer(response: reqwest::Response) -> Result<Value, SendError> {
+    let status = response.status().as_u16();
+    let success = response.status().is_success();
+    let asked_wait = retry_after(response.headers());
+    let text = response.text().await.unwrap_or_default();
+    if success {
+        return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
+    }
+    Err(waiting(classify(status, &text), asked_wait))
 }
 
 /// A call that got no answer: transient, without the URL (it may carry a signed address).

@@ -1,9 +1,10 @@
 //! The audit log as the API shows it: an entry's body, and the list's filter.
 
+use crate::dto::PageQuery;
 use crate::errors::ApiError;
 use application::ports::{AuditEntry, AuditFilter};
 use chrono::{DateTime, Utc};
-use domain::{ApiKeyId, Cursor, PageRequest};
+use domain::{ApiKeyId, PageRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -18,9 +19,11 @@ pub struct AuditQuery {
     #[param(value_type = Option<crate::openapi::schemas::Id>)]
     pub key_id: Option<ApiKeyId>,
     /// RFC 3339; entries at or after it.
-    pub since: Option<String>,
+    #[serde(default, deserialize_with = "super::time::rfc3339")]
+    pub since: Option<DateTime<Utc>>,
     /// RFC 3339; entries before it.
-    pub until: Option<String>,
+    #[serde(default, deserialize_with = "super::time::rfc3339")]
+    pub until: Option<DateTime<Utc>>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Items per page, 1-200 (default 50; larger values are clamped).
@@ -40,35 +43,19 @@ impl AuditQuery {
         Ok(AuditFilter {
             resource,
             key_id: self.key_id,
-            since: instant("since", self.since.as_deref())?,
-            until: instant("until", self.until.as_deref())?,
+            since: self.since,
+            until: self.until,
         })
     }
 
     /// An entry's cursor is its id.
     pub fn page(&self) -> Result<PageRequest, ApiError> {
-        let after = match self.cursor.as_deref() {
-            Some(cursor) if uuid::Uuid::parse_str(cursor).is_ok() => {
-                Some(Cursor(cursor.to_owned()))
-            }
-            Some(_) => {
-                let reason = "cursor: not a cursor this API gave out";
-                return Err(ApiError::InvalidQuery(reason.into()));
-            }
-            None => None,
-        };
-        Ok(PageRequest::new(after, self.limit))
+        PageQuery {
+            cursor: self.cursor.clone(),
+            limit: self.limit,
+        }
+        .page()
     }
-}
-
-fn instant(name: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
-    value
-        .map(|text| {
-            DateTime::parse_from_rfc3339(text)
-                .map(|at| at.with_timezone(&Utc))
-                .map_err(|_| ApiError::InvalidQuery(format!("{name}: not an RFC 3339 time")))
-        })
-        .transpose()
 }
 
 /// One admin API write.

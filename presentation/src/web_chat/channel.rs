@@ -96,8 +96,12 @@ mod tests {
             Ok(())
         }
 
-        async fn kept(&self, _: BotId, id: &str) -> Result<Option<String>, RepoError> {
-            Ok((id == "u1").then(|| "image/gif".to_owned()))
+        async fn kept(
+            &self,
+            _: BotId,
+            _: &[String],
+        ) -> Result<std::collections::HashMap<String, String>, RepoError> {
+            unreachable!("the channel only reads pictures")
         }
 
         async fn image(&self, _: BotId, id: &str) -> Result<Option<Image>, RepoError> {

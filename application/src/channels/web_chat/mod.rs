@@ -354,10 +354,7 @@ impl WebChat {
         let followed = Followed {
             events,
             deadline: Box::pin(async move { timer.sleep(wait).await }),
-            replies: Replies {
-                messages: self.messages.clone(),
-                history: self.settings.history_messages,
-            },
+            replies: self.replies(),
             conversation_id,
             question: message_id,
         };
@@ -439,10 +436,14 @@ impl WebChat {
         conversation_id: ConversationId,
         question: MessageId,
     ) -> Result<Option<Message>, WebChatError> {
-        let replies = Replies {
+        self.replies().to(conversation_id, question).await
+    }
+
+    /// Finds replies among a conversation's latest messages, as many as a visitor is shown.
+    fn replies(&self) -> Replies {
+        Replies {
             messages: self.messages.clone(),
             history: self.settings.history_messages,
-        };
-        replies.to(conversation_id, question).await
+        }
     }
 }

@@ -36,6 +36,16 @@ async fn a_picture_is_read_back_by_its_bot_only_and_erased_with_its_chat() {
         assert_eq!(read, Some(kept.image.clone()), "{}", db.backend());
         assert_eq!(store.image(bob, "u1").await.unwrap(), None, "another bot's");
         assert_eq!(store.image(ada, "nope").await.unwrap(), None);
+        let asked = ["u1".to_owned(), "u2".to_owned(), "nope".to_owned()];
+        let kept = store.kept(ada, &asked).await.unwrap();
+        let mut ids: Vec<&String> = kept.keys().collect();
+        ids.sort();
+        assert_eq!(ids, ["u1", "u2"], "{}", db.backend());
+        assert_eq!(kept["u1"], "image/png");
+        assert!(
+            store.kept(bob, &asked).await.unwrap().is_empty(),
+            "another bot's"
+        );
 
         let chat = ExternalChatId::parse("visitor-1").unwrap();
         let erased = store
