@@ -67,6 +67,7 @@ impl World {
             provider_id: None,
             guardrails: Default::default(),
             replies: Default::default(),
+            lifecycle: Default::default(),
         };
         let bot = Bot::create(draft, now());
         let credentials = Credentials::Telegram(

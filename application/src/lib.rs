@@ -9,10 +9,13 @@ pub mod format;
 pub mod observability;
 pub mod pipeline;
 pub mod ports;
+pub mod schedules;
 pub mod secrets;
 pub mod shutdown;
+pub mod webhooks;
 
 // Every module keeps its path at the crate's root (`application::generate_reply`, …).
+pub use admin::webhooks as webhook_admin;
 pub use admin::{
     api_keys, attachments, bind_platform, bots, broadcast, end_conversation, erasure, handoff,
     idempotency, operator_message, proactive, providers, setup, status,
@@ -53,6 +56,7 @@ pub use rate_limit::LocalRateLimiter;
 pub use receive_webhook::{
     Admitted, Receipt, ReceiveError, ReceiveWebhook, Stores, SubscribeError,
 };
+pub use schedules::{RunSchedule, Schedule, SchedulePorts, ScheduleSettings};
 pub use scrape::Scrape;
 pub use settings::PipelineSettings;
 pub use setup::FirstAdmin;
@@ -62,3 +66,5 @@ pub use web_chat::{
     VisitorRefused, VisitorTokens, WebChat, WebChatError, WebChatLimits, WebChatPorts,
     WebChatSettings,
 };
+pub use webhook_admin::{Subscribed, WebhookAdmin, WebhookError, WebhookRequest};
+pub use webhooks::{CachedWebhooks, DeliverWebhook, WebhookFanout, WebhookSettings};

@@ -37,7 +37,8 @@ impl SigningKey {
     }
 }
 
-fn mac(key: &[u8]) -> Hmac<Sha256> {
+/// An HMAC-SHA256 under `key`.
+pub fn mac(key: &[u8]) -> Hmac<Sha256> {
     // HMAC takes a key of any length; `new_from_slice` cannot fail for it.
     <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
 }

@@ -7,7 +7,7 @@ use application::breakers::{BreakerSettings, Breakers};
 use application::pacing::Pacer;
 use application::ports::{
     Channel, Channels, Clock, EventPublisher, EventRelay, HealthCheck, LanguageModel, RateLimiter,
-    TraceContext,
+    ScheduleStore, TraceContext, WebhookSender,
 };
 use application::tool_use::Toolbox;
 use application::{
@@ -15,9 +15,11 @@ use application::{
     Intake, IntakeSettings, JobRunner, Journal, LocalRateLimiter, Lookup, PipelineSettings,
     ProviderModels, Scrape,
 };
+use application::{CachedWebhooks, DeliverWebhook, WebhookFanout, WebhookSettings};
+use application::{EndConversation, RunSchedule, Schedule, SchedulePorts, ScheduleSettings};
 use async_trait::async_trait;
 use database::SeaStore;
-use domain::repositories::BindingRepository;
+use domain::repositories::{BindingRepository, WebhookRepository};
 use domain::Secret;
 use futures::future::BoxFuture;
 use presentation::{AppState, StatePorts, StateSettings, StateStores};
@@ -25,6 +27,7 @@ use secrecy::ExposeSecret;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+use webhooks::{HttpWebhookSender, SenderSettings};
 
 /// Why an adapter could not be set up: its own error, kept as the source.
 pub type Cause = Box<dyn std::error::Error + Send + Sync>;
@@ -151,7 +154,11 @@ pub async fn build(
         .map(|(_, publisher)| Arc::new(publisher.clone()) as Arc<dyn EventRelay>);
     let own_wake = (!store.announces_jobs()).then(|| wake.clone());
     let (journal, journal_writer) = Journal::new(store.clone(), clock.clone());
-    tokio::spawn(journal_writer.run());
+    // The fan-out and the admin API share one cache of the enabled webhooks.
+    let webhooks: Arc<dyn WebhookRepository> =
+        Arc::new(CachedWebhooks::new(store.clone(), clock.clone()));
+    let fanout = WebhookFanout::new(webhooks.clone(), store.clone(), store.clone());
+    tokio::spawn(journal_writer.fanning_out(Arc::new(fanout)).run());
     let events = Arc::new(EventBus::new(own_wake, relay, journal));
     let mut health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth(store.clone()))];
     let fan_out = match &redis {
@@ -216,9 +223,26 @@ pub async fn build(
         clock.clone(),
     );
     let trace = trace_context(settings);
-    let runner = JobRunner::new(store.clone(), generate, deliver, clock.clone(), pipeline);
+    let deliver_webhooks = DeliverWebhook::new(
+        store.clone(),
+        webhook_sender(settings)?,
+        clock.clone(),
+        WebhookSettings {
+            disable_after: settings.webhooks.disable_after_failures,
+            max_attempts: settings.worker.max_attempts,
+        },
+    );
+    let runner = JobRunner::new(store.clone(), generate, deliver, clock.clone(), pipeline)
+        .delivering_webhooks(deliver_webhooks)
+        .running_schedules(run_schedule(&store, publisher.clone(), clock.clone()));
     let runner = traced_runner(runner, &trace);
     let (dispatcher, job_listener) = dispatching(settings, &store, runner, &wake, &clock);
+    if dispatcher.is_some() {
+        // Each schedule's job, made once across the replicas.
+        let first_run = clock.now();
+        let ensured = store.ensure(&Schedule::names(), first_run).await;
+        ensured.map_err(|e| StartupError::Database(Box::new(e)))?;
+    }
     let intake = traced_intake(intake_writer(&store, publisher.clone()), &trace);
     let metrics = metrics(settings, &store, &clock);
     let ports = StatePorts {
@@ -235,6 +259,7 @@ pub async fn build(
     };
     let stores = StateStores {
         bindings,
+        webhooks,
         ..StateStores::all(store.clone(), intake)
     };
     let state = AppState::new(stores, ports, state_settings(settings));
@@ -272,7 +297,38 @@ fn state_settings(settings: &Settings) -> StateSettings {
             .map(|secret| Secret::new(secret.expose_secret())),
         web_chat: crate::web_chat::web_chat_settings(settings),
         max_recipients: settings.broadcasts.max_recipients,
+        allow_private_webhooks: settings.webhooks.allow_private_targets,
     }
+}
+
+/// The schedules' runs: idle conversations ended (and announced), retention, housekeeping.
+fn run_schedule(
+    store: &Arc<SeaStore>,
+    publisher: Arc<dyn EventPublisher>,
+    clock: Arc<dyn Clock>,
+) -> RunSchedule {
+    let end = EndConversation::new(store.clone(), publisher, clock.clone());
+    let ports = SchedulePorts {
+        store: store.clone(),
+        housekeeping: store.clone(),
+        bots: store.clone(),
+        end: Arc::new(end),
+        queue: store.clone(),
+        clock,
+        timer: Arc::new(TokioTimer),
+    };
+    RunSchedule::new(ports, ScheduleSettings::default())
+}
+
+/// Posts the outgoing webhooks' deliveries.
+fn webhook_sender(settings: &Settings) -> Result<Arc<dyn WebhookSender>, StartupError> {
+    let webhooks = &settings.webhooks;
+    let sender = HttpWebhookSender::new(SenderSettings {
+        timeout: Duration::from_millis(webhooks.timeout_ms),
+        allow_private: webhooks.allow_private_targets,
+    });
+    let sender = sender.map_err(|e| StartupError::Platform(Box::new(e)))?;
+    Ok(Arc::new(sender))
 }
 
 /// The dispatcher and its cross-replica wake-ups, unless `worker.concurrency` is 0.

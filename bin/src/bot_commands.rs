@@ -50,6 +50,8 @@ fn draft(new: NewBot) -> Result<BotDraft, CommandError> {
         window_template: None,
         mcp_servers: None,
         vision: None,
+        idle_timeout_minutes: None,
+        retention_days: None,
     };
     request
         .into_draft()

@@ -84,8 +84,12 @@ pub async fn rotate_keys(settings: &Settings, new_key: Option<String>) -> Result
         .await
         .map_err(|e| CommandError::Failed(format!("nothing was changed: {e}")))?;
     eprintln!(
-        "resealed {} platform credentials, {} provider keys and {} MCP header values ({} were sealed under the key already); set security.master_key to the key they are sealed under",
-        resealed.credentials, resealed.provider_keys, resealed.mcp_headers, resealed.unchanged
+        "resealed {} platform credentials, {} provider keys, {} MCP header values and {} webhook secrets ({} were sealed under the key already); set security.master_key to the key they are sealed under",
+        resealed.credentials,
+        resealed.provider_keys,
+        resealed.mcp_headers,
+        resealed.webhook_secrets,
+        resealed.unchanged
     );
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! The Bot entity: an assistant's identity, prompt and model settings.
 
-use crate::{BotId, Guardrails, HandoffPolicy, ProviderId, ReplyStyle, TextRule, ValidationError};
+use crate::{
+    BotId, Guardrails, HandoffPolicy, Lifecycle, ProviderId, ReplyStyle, TextRule, ValidationError,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -126,6 +128,8 @@ pub struct BotDraft {
     pub guardrails: Guardrails,
     /// How it answers: at once, or once a chat's burst of messages has ended.
     pub replies: ReplyStyle,
+    /// When its quiet conversations end, and how long its messages are kept.
+    pub lifecycle: Lifecycle,
 }
 
 /// An AI assistant that can be bound to several platforms.
@@ -145,6 +149,7 @@ pub struct Bot {
     pub guardrails: Guardrails,
     /// How it answers: at once, or once a chat's burst of messages has ended.
     pub replies: ReplyStyle,
+    pub lifecycle: Lifecycle,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Since when the bot has been paused: its messages are kept but not answered.
@@ -186,6 +191,7 @@ impl Bot {
             provider_id: draft.provider_id,
             guardrails: draft.guardrails,
             replies: draft.replies,
+            lifecycle: draft.lifecycle,
             created_at: now,
             updated_at: now,
             paused_at: None,
@@ -236,6 +242,7 @@ impl Bot {
         self.provider_id = draft.provider_id;
         self.guardrails = draft.guardrails;
         self.replies = draft.replies;
+        self.lifecycle = draft.lifecycle;
         self.updated_at = now;
     }
 
@@ -251,6 +258,7 @@ impl Bot {
             provider_id: self.provider_id,
             guardrails: self.guardrails.clone(),
             replies: self.replies.clone(),
+            lifecycle: self.lifecycle,
         }
     }
 
@@ -306,6 +314,7 @@ mod tests {
             provider_id: None,
             guardrails: Default::default(),
             replies: Default::default(),
+            lifecycle: Default::default(),
         }
     }
 

@@ -69,6 +69,14 @@ uuid_id!(
     /// Identifies an announced event: time-ordered, so a client resumes after the last it saw.
     EventId
 );
+uuid_id!(
+    /// Identifies an outgoing webhook subscription.
+    WebhookId
+);
+uuid_id!(
+    /// Identifies one event's delivery to one outgoing webhook, kept across its attempts.
+    DeliveryId
+);
 
 impl EventId {
     /// When the id was made, to the millisecond (a UUIDv7 carries it).

@@ -10,6 +10,7 @@ pub mod events;
 pub mod guardrails;
 pub mod handoff;
 pub mod ids;
+pub mod lifecycle;
 pub mod message;
 pub mod moderation;
 pub mod origin;
@@ -27,6 +28,7 @@ pub mod template;
 pub mod text;
 pub mod tools;
 pub mod usage;
+pub mod webhook;
 
 pub use api_key::{ApiKey, Role};
 pub use bot::{Bot, BotDraft, BotName, BotStatus, SystemPrompt, Temperature};
@@ -37,7 +39,11 @@ pub use error::{RepoError, ValidationError};
 pub use events::{DomainEvent, PublishedEvent};
 pub use guardrails::Guardrails;
 pub use handoff::HandoffPolicy;
-pub use ids::{ApiKeyId, BotId, BroadcastId, ConversationId, EventId, MessageId, ProviderId};
+pub use ids::{
+    ApiKeyId, BotId, BroadcastId, ConversationId, DeliveryId, EventId, MessageId, ProviderId,
+    WebhookId,
+};
+pub use lifecycle::Lifecycle;
 pub use message::{
     DeliveryReport, Direction, ExternalMessageId, Message, MessageContent, MessageStatus,
     TokenUsage,
@@ -59,3 +65,7 @@ pub use template::{Template, TemplateComponent, TemplateParameter, TemplatePart}
 pub use text::TextRule;
 pub use tools::{McpServer, ToolUse};
 pub use usage::{Cost, Grouping, Usage};
+pub use webhook::{
+    DeliveryAttempt, DeliveryState, Disabled, EventSelection, Webhook, WebhookDelivery,
+    WebhookDraft, WebhookUrl,
+};

@@ -4,7 +4,7 @@ use crate::{
     ApiKey, ApiKeyId, Bot, BotId, BotSummary, Conversation, ConversationId, ConversationMode,
     ConversationStatus, DeliveryReport, ExternalChatId, ExternalMessageId, Message, MessageId,
     MessageStatus, Page, PageRequest, PlatformBinding, PlatformKind, Provider, ProviderId,
-    RepoError, Scope, Spent, TimeRange, Usage,
+    RepoError, Scope, Spent, TimeRange, Usage, Webhook, WebhookId,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -44,6 +44,22 @@ pub trait ProviderRepository: Send + Sync {
     async fn update(&self, provider: &Provider) -> Result<bool, RepoError>;
     /// Deletes it unless a bot names it, checked in the same transaction.
     async fn delete(&self, id: ProviderId) -> Result<ProviderRemoval, RepoError>;
+}
+
+/// The outgoing webhooks operators subscribe; their secrets are stored sealed.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait WebhookRepository: Send + Sync {
+    async fn insert(&self, webhook: &Webhook) -> Result<(), RepoError>;
+    async fn get(&self, id: WebhookId) -> Result<Option<Webhook>, RepoError>;
+    /// Oldest first, paged by id.
+    async fn list(&self, page: &PageRequest) -> Result<Page<Webhook>, RepoError>;
+    /// Every enabled webhook: what the events are matched against.
+    async fn enabled(&self) -> Result<Vec<Webhook>, RepoError>;
+    /// Saves a revised webhook; `false` when it no longer exists.
+    async fn update(&self, webhook: &Webhook) -> Result<bool, RepoError>;
+    /// Deletes it with its deliveries; `false` when there was none.
+    async fn delete(&self, id: WebhookId) -> Result<bool, RepoError>;
 }
 
 #[cfg_attr(feature = "mocks", mockall::automock)]
@@ -128,6 +144,8 @@ pub struct MessageInContext {
 #[async_trait]
 pub trait MessageRepository: Send + Sync {
     async fn get(&self, id: MessageId) -> Result<Option<Message>, RepoError>;
+    /// The messages of `ids` that exist, in one read, in no particular order.
+    async fn get_many(&self, ids: &[MessageId]) -> Result<Vec<Message>, RepoError>;
     /// The message with its conversation, its bot and the conversation's latest `recent`
     /// messages, in one read: what a job needs to answer or deliver it.
     async fn get_in_context(

@@ -52,6 +52,8 @@ mod m20261208_000019_broadcasts;
 mod m20261209_000020_audit_log;
 mod m20261210_000021_tool_uses;
 mod m20261211_000022_uploads;
+mod m20261212_000023_webhooks;
+mod m20261213_000024_schedules;
 
 /// Every migration, in order; `Migrator::up(&db, None)` brings a database to the current schema.
 pub struct Migrator;
@@ -81,6 +83,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000020_audit_log::Migration),
             Box::new(m20261210_000021_tool_uses::Migration),
             Box::new(m20261211_000022_uploads::Migration),
+            Box::new(m20261212_000023_webhooks::Migration),
+            Box::new(m20261213_000024_schedules::Migration),
         ]
     }
 }

@@ -4,19 +4,19 @@ use application::attachments::Attachments;
 use application::breakers::Breakers;
 use application::ports::{
     AuditLog, Broadcasts, Channels, Clock, DeadLetters, Erasure, EventLog, EventPublisher,
-    EventSubscriber, HealthCheck, IdempotencyStore, Ledger, RateLimiter, StoreGauges, Timer,
-    TraceContext, Uploads,
+    EventSubscriber, HealthCheck, IdempotencyStore, Ledger, RateLimiter, ScheduleStore,
+    StoreGauges, Timer, TraceContext, Uploads, WebhookDeliveries,
 };
 use application::status::ReadStatus;
 use application::{
     ApiKeys, BindPlatform, BotAdmin, EndConversation, EraseUser, EventFeed, FirstAdmin, Handoff,
     Idempotency, Intake, ProactivePorts, ProviderAdmin, ReceiveWebhook, Scrape, SendBroadcast,
     SendOperatorMessage, SendProactive, Stores, VisitorTokens, WebChat, WebChatPorts,
-    WebChatSettings,
+    WebChatSettings, WebhookAdmin,
 };
 use domain::repositories::{
     ApiKeyRepository, BindingRepository, BotRepository, ConversationRepository, MessageRepository,
-    ProviderRepository, SummaryRepository,
+    ProviderRepository, SummaryRepository, WebhookRepository,
 };
 use domain::Secret;
 use std::sync::Arc;
@@ -26,6 +26,8 @@ pub struct AppState {
     pub receive: Arc<ReceiveWebhook>,
     pub bot_admin: Arc<BotAdmin>,
     pub providers: Arc<ProviderAdmin>,
+    /// `/api/v1/webhooks`: outgoing webhooks and their deliveries.
+    pub webhooks: Arc<WebhookAdmin>,
     pub bind: Arc<BindPlatform>,
     pub api_keys: Arc<ApiKeys>,
     /// Trades the setup token a fresh server logs for its first admin key.
@@ -60,6 +62,8 @@ pub struct AppState {
     pub dead_letters: Arc<dyn DeadLetters>,
     /// Where admin writes are recorded, and `GET /api/v1/audit` reads them.
     pub audit: Arc<dyn AuditLog>,
+    /// `GET /api/v1/schedules`.
+    pub schedules: Arc<dyn ScheduleStore>,
     /// The time admin actions are stamped with.
     pub clock: Arc<dyn Clock>,
     /// Run by `GET /health/ready`.
@@ -76,6 +80,11 @@ pub struct AppState {
 pub struct StateStores {
     pub bots: Arc<dyn BotRepository>,
     pub providers: Arc<dyn ProviderRepository>,
+    pub webhooks: Arc<dyn WebhookRepository>,
+    /// Each webhook's deliveries.
+    pub webhook_deliveries: Arc<dyn WebhookDeliveries>,
+    /// The schedules' records.
+    pub schedules: Arc<dyn ScheduleStore>,
     /// Shared with whatever else binds or reads bindings, so that one cache serves them all.
     pub bindings: Arc<dyn BindingRepository>,
     pub conversations: Arc<dyn ConversationRepository>,
@@ -123,11 +132,17 @@ impl StateStores {
             + Erasure
             + AuditLog
             + Uploads
+            + WebhookRepository
+            + WebhookDeliveries
+            + ScheduleStore
             + 'static,
     {
         Self {
             bots: store.clone(),
             providers: store.clone(),
+            webhooks: store.clone(),
+            webhook_deliveries: store.clone(),
+            schedules: store.clone(),
             bindings: store.clone(),
             conversations: store.clone(),
             messages: store.clone(),
@@ -181,6 +196,8 @@ pub struct StateSettings {
     pub web_chat: WebChatSettings,
     /// `broadcasts.max_recipients`: the most chats one broadcast goes to.
     pub max_recipients: usize,
+    /// `webhooks.allow_private_targets`: outgoing webhooks may name private addresses.
+    pub allow_private_webhooks: bool,
 }
 
 impl AppState {
@@ -193,6 +210,7 @@ impl AppState {
             link_secret,
             web_chat,
             max_recipients,
+            allow_private_webhooks,
         } = settings;
         let receive = Arc::new(receive(&stores, &ports));
         let web_chat =
@@ -210,6 +228,12 @@ impl AppState {
                 clock.clone(),
             )),
             providers: Arc::new(ProviderAdmin::new(stores.providers.clone(), clock.clone())),
+            webhooks: Arc::new(WebhookAdmin::new(
+                stores.webhooks.clone(),
+                stores.webhook_deliveries.clone(),
+                clock.clone(),
+                allow_private_webhooks,
+            )),
             bind: Arc::new(BindPlatform::new(
                 stores.bots.clone(),
                 stores.bindings.clone(),
@@ -266,6 +290,7 @@ impl AppState {
             summaries: stores.summaries,
             dead_letters: stores.dead_letters,
             audit: stores.audit,
+            schedules: stores.schedules,
             clock: ports.clock.clone(),
             health: ports.health,
             metrics: ports.metrics,

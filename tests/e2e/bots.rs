@@ -7,9 +7,10 @@ use serde_json::{json, Value};
 use switchboard_e2e::fakes::FakeOpenAi;
 use switchboard_e2e::{updates, wait_until, TelegramWorld, TestApp, PATIENCE};
 
-/// How many jobs are left in the queue, whatever their state.
+/// How many jobs are left in the queue, whatever their state, but the schedules' (which stay).
 async fn jobs_left(conn: &DatabaseConnection) -> i64 {
-    let count = Statement::from_string(conn.get_database_backend(), "SELECT COUNT(*) FROM jobs");
+    let sql = "SELECT COUNT(*) FROM jobs WHERE kind <> 'schedule'";
+    let count = Statement::from_string(conn.get_database_backend(), sql);
     let row = conn.query_one(count).await.unwrap().unwrap();
     row.try_get_by_index(0).unwrap()
 }

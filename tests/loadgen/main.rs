@@ -8,11 +8,14 @@
 //! target/release/loadgen --chats 200 --updates 200 --concurrency 200 --model-latency-ms 2000
 //! # the web tier alone: acknowledgements only, no jobs run
 //! target/release/loadgen --mode intake --updates 20000
+//! # acknowledgements while a bot's retention purges 100,000 old messages
+//! target/release/loadgen --updates 4000 --purge 100000
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a measuring tool: failing loudly is its job
 
 mod idle;
 mod post;
+mod purge;
 mod report;
 
 use clap::{Parser, ValueEnum};
@@ -89,6 +92,10 @@ pub struct Args {
     /// How long to wait for every reply after the last update was acknowledged.
     #[arg(long, default_value_t = 300)]
     timeout_seconds: u64,
+    /// Old messages of another bot that its retention purges while the updates are posted
+    /// (0: none), to compare the acknowledgements with a run without.
+    #[arg(long, default_value_t = 0)]
+    purge: u64,
 }
 
 #[tokio::main]
@@ -108,11 +115,18 @@ async fn main() {
     let bot = app.telegram_bot(None).await;
     let idle = measure_idle(&db, pid, startup, &args).await;
 
+    let purge = match args.purge {
+        0 => None,
+        count => Some(purge::arm(&app, &db, count).await),
+    };
     eprintln!(
         "posting {} updates, {} at a time…",
         args.updates, args.concurrency
     );
     let acks = post::post_all(&app, &bot, &args).await;
+    if let Some(purge) = purge {
+        purge.report(&db).await;
+    }
     let loaded = Memory::of(pid);
     let replies = match args.mode {
         RunMode::Full => Some(await_replies(&telegram, pid, &args).await),

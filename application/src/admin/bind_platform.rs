@@ -158,6 +158,7 @@ mod tests {
             provider_id: None,
             guardrails: Default::default(),
             replies: Default::default(),
+            lifecycle: Default::default(),
         };
         Bot::create(draft, Utc::now())
     }

@@ -139,6 +139,7 @@ mod tests {
             provider_id: None,
             guardrails: Default::default(),
             replies: Default::default(),
+            lifecycle: Default::default(),
         }
     }
 

@@ -1,4 +1,4 @@
-//! The admin API's use cases: bots, providers, bindings, API keys, operator messages, messages the bot starts and broadcasts, handoffs, erasure, first setup, `Idempotency-Key`s and the operations status.
+//! The admin API's use cases: bots, providers, bindings, API keys, operator messages, messages the bot starts and broadcasts, handoffs, erasure, outgoing webhooks, first setup, `Idempotency-Key`s and the operations status.
 
 pub mod api_keys;
 pub mod attachments;
@@ -14,3 +14,4 @@ pub mod proactive;
 pub mod providers;
 pub mod setup;
 pub mod status;
+pub mod webhooks;

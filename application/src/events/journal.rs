@@ -5,10 +5,12 @@
 //! first event waiting, lets more gather for [`GATHER`], and appends them all in one
 //! statement, so a busy replica writes a few batches a second, not a row per event. Events
 //! are announcements: a full inbox or a failed write drops events (counted and logged) rather
-//! than growing a backlog; the facts themselves are in the store.
+//! than growing a backlog; the facts themselves are in the store. Each batch then goes to
+//! the outgoing webhooks' fan-out, which queues their deliveries durably.
 
 use crate::metrics;
 use crate::ports::{Clock, EventLog};
+use crate::webhooks::WebhookFanout;
 use domain::PublishedEvent;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,6 +26,8 @@ pub const GATHER: Duration = Duration::from_millis(50);
 const MAX_BATCH: usize = 1024;
 /// Events that may wait for the writer; beyond that they are not journaled.
 const CAPACITY: usize = 16 * 1024;
+/// How long the writer waits before queuing a batch's webhook deliveries again.
+const FAN_OUT_RETRY: Duration = Duration::from_millis(500);
 /// How often the writer forgets the events older than the window.
 const FORGET_EVERY: Duration = Duration::from_secs(60);
 
@@ -43,6 +47,8 @@ pub struct JournalWriter {
     log: Arc<dyn EventLog>,
     clock: Arc<dyn Clock>,
     inbox: mpsc::Receiver<PublishedEvent>,
+    /// Queues each batch's deliveries to the outgoing webhooks.
+    fanout: Option<Arc<WebhookFanout>>,
 }
 
 impl Journal {
@@ -53,6 +59,7 @@ impl Journal {
             log,
             clock,
             inbox: pending,
+            fanout: None,
         };
         let dropped = Arc::default();
         (Self { inbox, dropped }, writer)
@@ -77,6 +84,14 @@ impl Journal {
 }
 
 impl JournalWriter {
+    /// Hands every batch to `fanout` once it is appended.
+    pub fn fanning_out(self, fanout: Arc<WebhookFanout>) -> Self {
+        Self {
+            fanout: Some(fanout),
+            ..self
+        }
+    }
+
     /// Appends batches until every [`Journal`] handle is gone and the inbox is drained.
     pub async fn run(mut self) {
         let mut forgotten_at: Option<Instant> = None;
@@ -84,6 +99,7 @@ impl JournalWriter {
             tokio::time::sleep(GATHER).await;
             let batch = self.gather(first);
             self.append(&batch).await;
+            self.fan_out(&batch).await;
             if forgotten_at.is_none_or(|at| at.elapsed() >= FORGET_EVERY) {
                 self.forget().await;
                 forgotten_at = Some(Instant::now());
@@ -107,6 +123,23 @@ impl JournalWriter {
         if let Err(error) = self.log.append(batch).await {
             metrics::events_dropped(batch.len() as u64);
             tracing::warn!(%error, events = batch.len(), "events were not journaled");
+        }
+    }
+
+    /// Queues the batch's webhook deliveries; a failed write is tried once more, then its
+    /// deliveries are lost (counted and logged).
+    async fn fan_out(&self, batch: &[PublishedEvent]) {
+        let Some(fanout) = &self.fanout else {
+            return;
+        };
+        let mut outcome = fanout.fan_out(batch).await;
+        if outcome.is_err() {
+            tokio::time::sleep(FAN_OUT_RETRY).await;
+            outcome = fanout.fan_out(batch).await;
+        }
+        if let Err(error) = outcome {
+            metrics::webhook_events_dropped(batch.len() as u64);
+            tracing::error!(%error, events = batch.len(), "events were not queued for the webhooks");
         }
     }
 

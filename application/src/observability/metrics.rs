@@ -28,6 +28,8 @@ pub const BREAKER_STATE: &str = "switchboard_breaker_state";
 pub const WEB_CHAT_SOCKETS: &str = "switchboard_web_chat_sockets";
 pub const EVENTS_PUBLISHED: &str = "switchboard_events_published_total";
 pub const EVENTS_DROPPED: &str = "switchboard_events_dropped_total";
+pub const WEBHOOK_ATTEMPTS: &str = "switchboard_webhook_attempts_total";
+pub const WEBHOOK_EVENTS_DROPPED: &str = "switchboard_webhook_events_dropped_total";
 pub const REDIS_UP: &str = "switchboard_redis_up";
 pub const DB_POOL: &str = "switchboard_db_pool_connections";
 pub const LEASES_HELD: &str = "switchboard_leases_held";
@@ -35,7 +37,7 @@ pub const BUILD_INFO: &str = "switchboard_build_info";
 pub const UP: &str = "switchboard_up";
 
 /// The job kinds the queue holds.
-pub const JOB_KINDS: [&str; 2] = ["reply", "deliver"];
+pub const JOB_KINDS: [&str; 4] = ["reply", "deliver", "webhook", "schedule"];
 /// The states a job can be in.
 pub const JOB_STATES: [&str; 4] = ["queued", "waiting", "running", "dead"];
 
@@ -187,6 +189,14 @@ pub fn describe() {
         EVENTS_DROPPED,
         "Events a slow subscriber of this replica missed."
     );
+    describe_counter!(
+        WEBHOOK_ATTEMPTS,
+        "Posts to outgoing webhooks by this replica, by outcome (delivered: a 2xx; failed)."
+    );
+    describe_counter!(
+        WEBHOOK_EVENTS_DROPPED,
+        "Events not queued for the outgoing webhooks: the store refused their deliveries twice."
+    );
     describe_gauge!(
         REDIS_UP,
         "1 when Redis answered the last check, 0 when it did not."
@@ -249,6 +259,10 @@ pub fn register(models: &[(&str, &str)]) {
     gauge!(HTTP_ACTIVE).increment(0.0);
     counter!(EVENTS_PUBLISHED).increment(0);
     counter!(EVENTS_DROPPED).increment(0);
+    counter!(WEBHOOK_EVENTS_DROPPED).increment(0);
+    for outcome in ["delivered", "failed"] {
+        counter!(WEBHOOK_ATTEMPTS, "outcome" => outcome).increment(0);
+    }
 }
 
 /// `switchboard_build_info{version, commit} 1` and `switchboard_up{role} 1`.
@@ -334,6 +348,16 @@ pub fn event_published() {
 
 pub fn events_dropped(count: u64) {
     counter!(EVENTS_DROPPED).increment(count);
+}
+
+pub fn webhook_events_dropped(count: u64) {
+    counter!(WEBHOOK_EVENTS_DROPPED).increment(count);
+}
+
+/// One post to an outgoing webhook, answered 2xx (`delivered`) or not.
+pub fn webhook_attempt(delivered: bool) {
+    let outcome = if delivered { "delivered" } else { "failed" };
+    counter!(WEBHOOK_ATTEMPTS, "outcome" => outcome).increment(1);
 }
 
 pub fn redis_up(up: bool) {

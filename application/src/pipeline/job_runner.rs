@@ -4,10 +4,12 @@ use crate::backoff::backoff_delay;
 use crate::deliver_reply::DeliverReply;
 use crate::dispatcher::RunJob;
 use crate::generate_reply::GenerateReply;
-use crate::jobs::{Delivery, Step};
+use crate::jobs::{DeadEnd, Delivery, Gone, Step};
 use crate::metrics::{self, JobOutcome};
 use crate::ports::{ClaimedJob, Clock, JobPayload, JobQueue, NoTrace, TraceContext};
+use crate::schedules::RunSchedule;
 use crate::settings::PipelineSettings;
+use crate::webhooks::DeliverWebhook;
 use async_trait::async_trait;
 use chrono::TimeDelta;
 use domain::{RepoError, TextRule};
@@ -43,6 +45,11 @@ pub struct JobRunner {
     settings: PipelineSettings,
     /// Makes each job's span a child of the trace stored with it.
     trace: Arc<dyn TraceContext>,
+    /// Posts outgoing webhooks' deliveries; `None` where none are run (a webhook job then
+    /// dies saying so).
+    webhooks: Option<Arc<DeliverWebhook>>,
+    /// Runs the schedules' jobs; `None` where none are run.
+    schedules: Option<Arc<RunSchedule>>,
 }
 
 impl JobRunner {
@@ -60,6 +67,24 @@ impl JobRunner {
             clock,
             settings,
             trace: Arc::new(NoTrace),
+            webhooks: None,
+            schedules: None,
+        }
+    }
+
+    /// Runs the schedules' jobs with `schedules`.
+    pub fn running_schedules(self, schedules: RunSchedule) -> Self {
+        Self {
+            schedules: Some(Arc::new(schedules)),
+            ..self
+        }
+    }
+
+    /// Runs the outgoing webhooks' delivery jobs with `webhooks`.
+    pub fn delivering_webhooks(self, webhooks: DeliverWebhook) -> Self {
+        Self {
+            webhooks: Some(Arc::new(webhooks)),
+            ..self
         }
     }
 
@@ -94,6 +119,14 @@ impl JobRunner {
                 message_id,
                 parts_sent,
             } => self.deliver.run(job, *message_id, *parts_sent).await,
+            JobPayload::Webhook { delivery_id } => match &self.webhooks {
+                Some(webhooks) => webhooks.run(job, *delivery_id).await,
+                None => Ok(Step::Dead(DeadEnd::Gone(Gone::Webhooks))),
+            },
+            JobPayload::Schedule { name } => match &self.schedules {
+                Some(schedules) => schedules.run(job, name).await,
+                None => Ok(Step::Dead(DeadEnd::Gone(Gone::Schedule(name.clone())))),
+            },
         };
         match retried_on_error(job, step) {
             Step::Deliver(delivery) => {
@@ -191,6 +224,8 @@ fn job_span(job: &ClaimedJob) -> tracing::Span {
     let name = match job.payload {
         JobPayload::Reply { .. } => "job reply",
         JobPayload::Deliver { .. } => "job deliver",
+        JobPayload::Webhook { .. } => "job webhook",
+        JobPayload::Schedule { .. } => "job schedule",
     };
     tracing::info_span!(
         "job",

@@ -65,6 +65,10 @@ pub enum Gone {
     Binding { bot: BotId, platform: PlatformKind },
     #[error("no channel for {0}")]
     Channel(PlatformKind),
+    #[error("this process does not deliver outgoing webhooks")]
+    Webhooks,
+    #[error("there is no schedule {0}")]
+    Schedule(String),
 }
 
 /// Why a job's target could not be read.

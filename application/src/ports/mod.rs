@@ -17,12 +17,14 @@ pub mod model;
 pub mod polling;
 pub mod queue;
 pub mod rate_limiter;
+pub mod schedules;
 pub mod spawner;
 pub mod timer;
 pub mod tools;
 pub mod trace;
 pub mod uploads;
 pub mod wakeups;
+pub mod webhooks;
 
 pub use audit::{AuditEntry, AuditFilter, AuditLog};
 pub use broadcasts::{Broadcasts, Delivery};
@@ -49,12 +51,16 @@ pub use model::{
 pub use polling::{PollError, PollOffsets, UpdateBatch, UpdateSource};
 pub use queue::{ClaimedJob, JobPayload, JobQueue, LeaseToken};
 pub use rate_limiter::{Admission, Limit, Rate, RateLimiter};
+pub use schedules::{schedule_lane, Housekeeping, ScheduleRecord, ScheduleStore};
 pub use spawner::Spawner;
 pub use timer::Timer;
 pub use tools::{ToolError, ToolOutput, ToolServers, ToolSession};
 pub use trace::{NoTrace, TraceContext};
 pub use uploads::{Upload, Uploads};
 pub use wakeups::Wakeups;
+pub use webhooks::{
+    delivery_lane, PostOutcome, Requeued, SignedPost, WebhookDeliveries, WebhookSender,
+};
 
 #[cfg(test)]
 pub use {
@@ -63,6 +69,8 @@ pub use {
     gateway::MockGatewayConnection, gauges::MockExposition, gauges::MockStoreGauges,
     idempotency::MockIdempotencyStore, leases::MockLeases, ledger::MockLedger,
     model::MockAnswerSink, model::MockLanguageModel, model::MockModelFactory,
-    polling::MockPollOffsets, polling::MockUpdateSource, queue::MockJobQueue, timer::MockTimer,
+    polling::MockPollOffsets, polling::MockUpdateSource, queue::MockJobQueue,
+    schedules::MockHousekeeping, schedules::MockScheduleStore, timer::MockTimer,
     tools::MockToolServers, tools::MockToolSession, uploads::MockUploads, wakeups::MockWakeups,
+    webhooks::MockWebhookDeliveries, webhooks::MockWebhookSender,
 };

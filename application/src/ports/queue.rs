@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::{MessageId, RepoError};
+use domain::{DeliveryId, MessageId, RepoError};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -18,6 +18,10 @@ pub enum JobPayload {
         #[serde(default)]
         parts_sent: u32,
     },
+    /// Post an event to an outgoing webhook.
+    Webhook { delivery_id: DeliveryId },
+    /// Run a schedule, then wait for its next period.
+    Schedule { name: String },
 }
 
 impl JobPayload {
@@ -25,6 +29,8 @@ impl JobPayload {
         match self {
             Self::Reply { .. } => "reply",
             Self::Deliver { .. } => "deliver",
+            Self::Webhook { .. } => "webhook",
+            Self::Schedule { .. } => "schedule",
         }
     }
 }

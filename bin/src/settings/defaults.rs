@@ -1,5 +1,6 @@
 //! The built-in defaults, the lowest configuration layer: a value the libraries also default is taken from them.
 
+use super::OutgoingWebhookSettings;
 use super::{AiSettings, DEFAULT_CONCURRENCY};
 use super::{
     ApiUrl, DatabaseSettings, GraphUrl, LogFormat, LogSettings, MetricsSettings, RedisSettings,
@@ -33,6 +34,7 @@ impl Default for Settings {
             pacing: PacingSettings::default(),
             broadcasts: BroadcastSettings::default(),
             tools: ToolSettings::default(),
+            webhooks: OutgoingWebhookSettings::default(),
             log: LogSettings {
                 format: LogFormat::Pretty,
                 level: "info".into(),
@@ -201,6 +203,16 @@ impl Default for ToolSettings {
     }
 }
 
+impl Default for OutgoingWebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private_targets: false,
+            timeout_ms: 10_000,
+            disable_after_failures: 50,
+        }
+    }
+}
+
 impl Default for BreakerSettings {
     fn default() -> Self {
         let breaker = application::breakers::BreakerSettings::default();
@@ -297,5 +309,11 @@ mod tests {
             (10_000, 5_000)
         );
         assert_eq!((tools.max_steps, tools.max_result_chars), (5, 8_000));
+        let webhooks = &s.webhooks;
+        assert!(!webhooks.allow_private_targets);
+        assert_eq!(
+            (webhooks.timeout_ms, webhooks.disable_after_failures),
+            (10_000, 50)
+        );
     }
 }

@@ -42,6 +42,8 @@ pub struct Settings {
     pub broadcasts: BroadcastSettings,
     #[serde(default)]
     pub tools: ToolSettings,
+    #[serde(default)]
+    pub webhooks: OutgoingWebhookSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
     /// OpenTelemetry traces, from the standard `OTEL_*` variables rather than the file or
@@ -310,6 +312,18 @@ pub struct BroadcastSettings {
     pub max_recipients: usize,
 }
 
+/// The outgoing webhooks' deliveries.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutgoingWebhookSettings {
+    /// Post to loopback, private and link-local addresses too (refused by default: SSRF).
+    pub allow_private_targets: bool,
+    /// How long one post may take, connecting included.
+    pub timeout_ms: u64,
+    /// Failed attempts in a row after which a webhook is disabled; 0 never disables.
+    pub disable_after_failures: u32,
+}
+
 /// The tools of bots' MCP servers.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -435,6 +449,9 @@ impl Settings {
         }
         if self.worker.poll_interval_ms == 0 {
             return invalid("worker.poll_interval_ms", "must be at least 1");
+        }
+        if self.webhooks.timeout_ms == 0 {
+            return invalid("webhooks.timeout_ms", "must be at least 1");
         }
         if self.broadcasts.max_recipients == 0 {
             return invalid("broadcasts.max_recipients", "must be at least 1");

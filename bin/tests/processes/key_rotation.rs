@@ -13,14 +13,18 @@ use switchboard_e2e::{on_each_database, updates, TestApp, TestConfig, PATIENCE};
 const OLD_KEY: &str = "q2v9vQ0m3T0yqkq9y4x6m1Yt9Gx2fS0n4bYHq4uV1lE=";
 const NEW_KEY: &str = "Zk9yKqS2mX0vT3pW8nB1cD4eF7gH0iJ2kL5mN8oP1qQ=";
 const PROVIDER_KEY: &str = "sk-rotation-provider-secret-77aa";
+/// An outgoing webhook's signing secret (its base64 part is what must never be stored plain).
+const WEBHOOK_KEY: &str = "RotationWebhookSecretRotationWebhookKey0";
 
-/// Every sealed column as stored: the bindings' credentials and the providers' keys.
+/// Every sealed column as stored: the bindings' credentials, the providers' keys and the
+/// webhooks' secrets.
 async fn stored_secrets(url: &str) -> Vec<String> {
     let db = database::connect(url).await.unwrap();
     let mut stored = Vec::new();
     for sql in [
         "SELECT credentials FROM platform_bindings",
         "SELECT api_key FROM providers",
+        "SELECT secret FROM webhooks",
     ] {
         let statement = Statement::from_string(db.get_database_backend(), sql);
         for row in db.query_all(statement).await.unwrap() {
@@ -31,10 +35,11 @@ async fn stored_secrets(url: &str) -> Vec<String> {
 }
 
 fn assert_sealed(stored: &[String]) {
-    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert_eq!(stored.len(), 3, "{stored:?}");
     for value in stored {
         assert!(value.starts_with("sealed:v1:"), "{value}");
         assert!(!value.contains(BOT_TOKEN) && !value.contains(PROVIDER_KEY));
+        assert!(!value.contains(WEBHOOK_KEY));
     }
 }
 
@@ -81,6 +86,9 @@ async fn answers(
         (200, Some(1)),
         "{providers}"
     );
+    let (status, webhooks) = app.admin(Method::GET, "/api/v1/webhooks", None).await;
+    let listed = webhooks["items"].as_array().map(Vec::len);
+    assert_eq!((status, listed), (200, Some(1)), "{webhooks}");
     assert!(app.stop().await);
 }
 
@@ -105,6 +113,12 @@ async fn a_rotated_key_keeps_every_binding_working_and_no_secret_is_ever_plain()
             .admin(Method::POST, "/api/v1/providers", Some(provider))
             .await;
         assert_eq!(status, 201, "{body}");
+        let webhook = json!({"url": "https://hooks.example.com/in", "events": ["*"],
+            "secret": format!("whsec_{WEBHOOK_KEY}")});
+        let (status, body) = old
+            .admin(Method::POST, "/api/v1/webhooks", Some(webhook))
+            .await;
+        assert_eq!(status, 201, "{body}");
         assert!(old.stop().await);
         let before = stored_secrets(db.url()).await;
         assert_sealed(&before);
@@ -127,7 +141,7 @@ async fn a_rotated_key_keeps_every_binding_working_and_no_secret_is_ever_plain()
         assert!(ok, "{stderr}");
         assert!(
             stderr.contains(
-                "resealed 1 platform credentials, 1 provider keys and 0 MCP header values"
+                "resealed 1 platform credentials, 1 provider keys, 0 MCP header values and 1 webhook secrets"
             ),
             "{stderr}"
         );

@@ -136,7 +136,7 @@ fn still_dead(id: i64) -> Condition {
 fn delivered_message(row: &jobs::Model) -> Option<String> {
     match serde_json::from_str::<JobPayload>(&row.payload).ok()? {
         JobPayload::Deliver { message_id, .. } => Some(message_id.to_string()),
-        JobPayload::Reply { .. } => None,
+        JobPayload::Reply { .. } | JobPayload::Webhook { .. } | JobPayload::Schedule { .. } => None,
     }
 }
 

@@ -1,5 +1,6 @@
-//! [`Erasure`] on sea-orm: one end user's conversations with a bot, and all that hangs on them, deleted in one transaction.
+//! [`Erasure`] on sea-orm: one end user's conversations with a bot, and all that hangs on them (webhook deliveries included), deleted in one transaction.
 
+use crate::entities::webhook_deliveries;
 use crate::entities::{broadcast_messages, conversations, events, jobs, messages, uploads};
 use crate::errors::repo_err;
 use crate::ledger::{begin, commit};
@@ -40,6 +41,9 @@ impl Erasure for SeaStore {
             .map_err(repo_err)?;
         delete_in::<jobs::Entity>(&tx, jobs::Column::Lane, &ids).await?;
         delete_in::<events::Entity>(&tx, events::Column::ConversationId, &ids).await?;
+        // The webhooks' copies of the events, texts included (their attempts go with them).
+        let deliveries = webhook_deliveries::Column::ConversationId;
+        delete_in::<webhook_deliveries::Entity>(&tx, deliveries, &ids).await?;
         let removed =
             delete_in::<messages::Entity>(&tx, messages::Column::ConversationId, &ids).await?;
         delete_in::<conversations::Entity>(&tx, conversations::Column::Id, &ids).await?;

@@ -27,6 +27,7 @@ mod providers;
 mod queue;
 mod replies;
 mod rotation;
+mod schedules;
 mod sealing;
 mod spend;
 mod store;
@@ -35,6 +36,8 @@ mod summary;
 pub mod testing;
 mod uploads;
 mod wakeups;
+mod webhook_deliveries;
+mod webhooks;
 
 pub use connect::{connect, connect_with_pool};
 pub use rotation::Resealed;

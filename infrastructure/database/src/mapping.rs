@@ -6,8 +6,8 @@ use application::ports::{ClaimedJob, LeaseToken};
 use chrono::{DateTime, Utc};
 use domain::{
     ApiKey, BaseUrl, Bot, BotName, Conversation, Cost, Credentials, ExternalChatId,
-    ExternalMessageId, HandoffPolicy, Message, PlatformBinding, Prices, Provider, ProviderKind,
-    ProviderName, RepoError, Secret, SystemPrompt, Temperature, TextRule, TokenUsage,
+    ExternalMessageId, HandoffPolicy, Lifecycle, Message, PlatformBinding, Prices, Provider,
+    ProviderKind, ProviderName, RepoError, Secret, SystemPrompt, Temperature, TextRule, TokenUsage,
 };
 use sea_orm::ActiveValue::Set;
 use serde::{de::DeserializeOwned, Serialize};
@@ -68,10 +68,23 @@ pub(crate) fn bot_row(bot: &Bot) -> Result<bots::ActiveModel, RepoError> {
         provider_id: Set(bot.provider_id.map(|id| id.to_string())),
         guardrails: Set(to_json(&bot.guardrails)?),
         replies: Set(to_json(&bot.replies)?),
+        idle_timeout_minutes: Set(bot.lifecycle.idle_timeout_minutes.map(minutes_or_days)),
+        retention_days: Set(bot.lifecycle.retention_days.map(minutes_or_days)),
         created_at: Set(millis(bot.created_at)),
         updated_at: Set(millis(bot.updated_at)),
         paused_at: Set(bot.paused_at.map(millis)),
     })
+}
+
+/// A lifecycle count as stored (they are bounded far below `i32::MAX`).
+fn minutes_or_days(count: u32) -> i32 {
+    i32::try_from(count).unwrap_or(i32::MAX)
+}
+
+fn lifecycle(row: &bots::Model) -> Result<Lifecycle, RepoError> {
+    let count = |value: Option<i32>| value.map(|v| u32::try_from(v).unwrap_or_default());
+    Lifecycle::new(count(row.idle_timeout_minutes), count(row.retention_days))
+        .map_err(|e| corrupt("bots.lifecycle", e))
 }
 
 fn handoff(row: &bots::Model) -> Result<HandoffPolicy, RepoError> {
@@ -83,9 +96,10 @@ fn handoff(row: &bots::Model) -> Result<HandoffPolicy, RepoError> {
 }
 
 pub(crate) fn bot(row: bots::Model) -> Result<Bot, RepoError> {
-    let handoff = handoff(&row)?;
+    let (handoff, lifecycle) = (handoff(&row)?, lifecycle(&row)?);
     Ok(Bot {
         handoff,
+        lifecycle,
         id: parse("bots.id", &row.id)?,
         // Rows written before control characters were refused read with them replaced.
         name: BotName::parse(&TextRule::SingleLine.scrub(row.name))

@@ -108,6 +108,18 @@ impl MessageRepository for SeaStore {
         row.map(message).transpose()
     }
 
+    async fn get_many(&self, ids: &[MessageId]) -> Result<Vec<Message>, RepoError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = Entity::find()
+            .filter(Column::Id.is_in(ids.iter().map(ToString::to_string)))
+            .all(self.db())
+            .await
+            .map_err(repo_err)?;
+        rows.into_iter().map(message).collect()
+    }
+
     async fn get_in_context(
         &self,
         id: MessageId,

@@ -1,14 +1,15 @@
-//! Master-key rotation: every sealed secret (platform credentials, provider keys, bots' MCP header values) opened with the current or the previous key — or read as plain text, if it was stored before a key was set — and sealed again under the current key, all in one transaction.
+//! Master-key rotation: every sealed secret (platform credentials, provider keys, bots' MCP header values, webhook secrets) opened with the current or the previous key — or read as plain text, if it was stored before a key was set — and sealed again under the current key, all in one transaction.
 
 use crate::bindings;
 use crate::bots::{change_headers, HEADERS};
-use crate::entities::{bindings as binding_rows, bots as bot_rows, providers as provider_rows};
+use crate::entities::{bindings as binding_rows, bots as bot_rows};
+use crate::entities::{providers as provider_rows, webhooks as webhook_rows};
 use crate::errors::{repo_err, unsealable};
 use crate::ledger::{begin, commit};
 use crate::mapping::{from_json, to_json};
-use crate::providers;
 use crate::sealing::{is_sealed, open_stored, Sealer};
 use crate::SeaStore;
+use crate::{providers, webhooks};
 use domain::RepoError;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -23,6 +24,8 @@ pub struct Resealed {
     pub provider_keys: usize,
     /// Header values of bots' MCP servers.
     pub mcp_headers: usize,
+    /// Outgoing webhooks' signing secrets.
+    pub webhook_secrets: usize,
     /// Secrets found already sealed under the current key.
     pub unchanged: usize,
 }
@@ -58,38 +61,66 @@ impl SeaStore {
                 .map_err(repo_err)?;
             resealed.credentials += 1;
         }
-        reseal_provider_keys(&tx, sealer, locking, &mut resealed).await?;
+        let provider_keys = (provider_rows::Column::Id, provider_rows::Column::ApiKey);
+        resealed.provider_keys = reseal_column::<provider_rows::Entity>(
+            &tx,
+            sealer,
+            locking,
+            provider_keys,
+            providers::row_context,
+            "providers.api_key",
+            &mut resealed,
+        )
+        .await?;
+        let secrets = (webhook_rows::Column::Id, webhook_rows::Column::Secret);
+        resealed.webhook_secrets = reseal_column::<webhook_rows::Entity>(
+            &tx,
+            sealer,
+            locking,
+            secrets,
+            webhooks::row_context,
+            "webhooks.secret",
+            &mut resealed,
+        )
+        .await?;
         reseal_mcp_headers(&tx, sealer, locking, &mut resealed).await?;
         commit(tx).await?;
         Ok(resealed)
     }
 }
 
-async fn reseal_provider_keys(
+/// Seals again the secrets in `column` of the rows of `E`, each bound to its `id` column's
+/// value by `context`; answers how many changed (the others count as unchanged).
+#[allow(clippy::too_many_arguments)]
+async fn reseal_column<E: EntityTrait>(
     tx: &DatabaseTransaction,
     sealer: &Sealer,
     locking: bool,
+    (id, column): (E::Column, E::Column),
+    context: fn(&str) -> Vec<u8>,
+    what: &str,
     resealed: &mut Resealed,
-) -> Result<(), RepoError> {
-    let mut rows = provider_rows::Entity::find();
+) -> Result<usize, RepoError> {
+    let mut rows = E::find().select_only().column(id).column(column);
     if locking {
         rows = rows.lock_exclusive();
     }
-    for row in rows.all(tx).await.map_err(repo_err)? {
-        let context = providers::row_context(&row.id);
-        let Some(sealed) = sealed_anew(sealer, &row.api_key, &context, "providers.api_key")? else {
+    let rows: Vec<(String, String)> = rows.into_tuple().all(tx).await.map_err(repo_err)?;
+    let mut changed = 0;
+    for (row_id, stored) in rows {
+        let Some(sealed) = sealed_anew(sealer, &stored, &context(&row_id), what)? else {
             resealed.unchanged += 1;
             continue;
         };
-        provider_rows::Entity::update_many()
-            .col_expr(provider_rows::Column::ApiKey, Expr::value(sealed))
-            .filter(provider_rows::Column::Id.eq(row.id.as_str()))
+        E::update_many()
+            .col_expr(column, Expr::value(sealed))
+            .filter(id.eq(row_id.as_str()))
             .exec(tx)
             .await
             .map_err(repo_err)?;
-        resealed.provider_keys += 1;
+        changed += 1;
     }
-    Ok(())
+    Ok(changed)
 }
 
 async fn reseal_mcp_headers(

@@ -8,8 +8,9 @@ use crate::errors::ApiError;
 use chrono::{DateTime, Utc};
 use domain::moderation::{BlockedTerms, ModerationPolicy};
 use domain::{
-    Bot, BotDraft, BotId, BotName, BotStatus, Budget, Guardrails, HandoffPolicy, McpServer,
-    ProviderId, RateLimits, ReplyStyle, SystemPrompt, Temperature, Template, ValidationError,
+    Bot, BotDraft, BotId, BotName, BotStatus, Budget, Guardrails, HandoffPolicy, Lifecycle,
+    McpServer, ProviderId, RateLimits, ReplyStyle, SystemPrompt, Temperature, Template,
+    ValidationError,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -102,6 +103,16 @@ pub struct CreateBot {
     /// Telegram photos are shown to the model as images (the bot's model must read them);
     /// absent, false: a photo gets the canned answer for what the bot cannot read.
     pub vision: Option<bool>,
+    /// A conversation with no message for this many minutes (1 to 43200) is ended, within a
+    /// minute; absent, never.
+    #[validate(range(min = 1, max = 43200))]
+    #[schema(minimum = 1, maximum = 43200)]
+    pub idle_timeout_minutes: Option<u32>,
+    /// Messages older than this many days (1 to 3650) are deleted, within an hour, and the
+    /// conversations they leave empty; absent, kept.
+    #[validate(range(min = 1, max = 3650))]
+    #[schema(minimum = 1, maximum = 3650)]
+    pub retention_days: Option<u32>,
 }
 
 /// The servers of a body, as the domain keeps them.
@@ -143,6 +154,7 @@ impl CreateBot {
             .streamed(self.streaming.unwrap_or_default())
             .seeing(self.vision.unwrap_or_default())
             .with_tools(servers(self.mcp_servers.unwrap_or_default()))?,
+            lifecycle: Lifecycle::new(self.idle_timeout_minutes, self.retention_days)?,
         })
     }
 }
@@ -221,6 +233,16 @@ pub struct UpdateBot {
     /// Replaces the whole list, header values included (`[]` removes every server).
     pub mcp_servers: Option<Vec<McpServerBody>>,
     pub vision: Option<bool>,
+    /// `null`: conversations never end on their own.
+    #[serde(default, deserialize_with = "super::patch::present")]
+    #[validate(range(min = 1, max = 43200))]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 43200)]
+    pub idle_timeout_minutes: Option<Option<u32>>,
+    /// `null`: messages are kept.
+    #[serde(default, deserialize_with = "super::patch::present")]
+    #[validate(range(min = 1, max = 3650))]
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 3650)]
+    pub retention_days: Option<Option<u32>>,
 }
 
 /// A validated partial update, ready to apply to a bot's draft.
@@ -247,6 +269,8 @@ pub struct BotPatch {
     streaming: Option<bool>,
     mcp_servers: Option<Vec<McpServer>>,
     vision: Option<bool>,
+    idle_timeout_minutes: Option<Option<u32>>,
+    retention_days: Option<Option<u32>>,
 }
 
 impl UpdateBot {
@@ -292,6 +316,8 @@ impl UpdateBot {
             streaming: self.streaming,
             mcp_servers: self.mcp_servers.map(servers),
             vision: self.vision,
+            idle_timeout_minutes: self.idle_timeout_minutes,
+            retention_days: self.retention_days,
         })
     }
 }
@@ -333,6 +359,10 @@ impl BotPatch {
             .streamed(self.streaming.unwrap_or(draft.replies.streaming))
             .seeing(self.vision.unwrap_or(draft.replies.vision))
             .with_tools(self.mcp_servers.unwrap_or(draft.replies.mcp_servers))?,
+            lifecycle: Lifecycle::new(
+                (self.idle_timeout_minutes).unwrap_or(draft.lifecycle.idle_timeout_minutes),
+                (self.retention_days).unwrap_or(draft.lifecycle.retention_days),
+            )?,
         })
     }
 }
@@ -378,6 +408,10 @@ pub struct BotBody {
     pub vision: bool,
     /// The MCP servers whose tools the model may call, without their header values.
     pub mcp_servers: Vec<McpServerShown>,
+    /// `null`: conversations never end on their own.
+    pub idle_timeout_minutes: Option<u32>,
+    /// `null`: messages are kept.
+    pub retention_days: Option<u32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -414,6 +448,8 @@ impl From<Bot> for BotBody {
                 .map(McpServerShown::from)
                 .collect(),
             vision: bot.replies.vision,
+            idle_timeout_minutes: bot.lifecycle.idle_timeout_minutes,
+            retention_days: bot.lifecycle.retention_days,
             created_at: bot.created_at,
             updated_at: bot.updated_at,
         }

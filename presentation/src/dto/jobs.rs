@@ -1,6 +1,7 @@
 //! The job queue as operators see it: a job's body, and the list's filter.
 
 use crate::errors::ApiError;
+use application::metrics::JOB_KINDS;
 use application::ports::{JobFilter, JobPayload, JobRecord, JobState};
 use chrono::{DateTime, Utc};
 use domain::{BotId, Cursor, MessageId, PageRequest};
@@ -15,7 +16,7 @@ pub struct JobQuery {
     /// `queued`, `waiting`, `running` or `dead`.
     #[param(value_type = Option<String>)]
     pub state: Option<String>,
-    /// `reply` or `deliver`.
+    /// `reply`, `deliver`, `webhook` or `schedule`.
     #[param(value_type = Option<String>)]
     pub kind: Option<String>,
     #[param(value_type = Option<crate::openapi::schemas::Id>)]
@@ -38,9 +39,9 @@ impl JobQuery {
             })
             .transpose()?;
         if let Some(kind) = self.kind.as_deref() {
-            if !matches!(kind, "reply" | "deliver") {
+            if !JOB_KINDS.contains(&kind) {
                 return Err(ApiError::InvalidQuery(
-                    "kind: must be reply or deliver".into(),
+                    "kind: must be reply, deliver, webhook or schedule".into(),
                 ));
             }
         }
@@ -92,8 +93,11 @@ pub struct JobBody {
 
 impl From<JobRecord> for JobBody {
     fn from(job: JobRecord) -> Self {
-        let message_id = job.payload.map(|payload| match payload {
-            JobPayload::Reply { message_id } | JobPayload::Deliver { message_id, .. } => message_id,
+        let message_id = job.payload.and_then(|payload| match payload {
+            JobPayload::Reply { message_id } | JobPayload::Deliver { message_id, .. } => {
+                Some(message_id)
+            }
+            JobPayload::Webhook { .. } | JobPayload::Schedule { .. } => None,
         });
         Self {
             id: job.id,

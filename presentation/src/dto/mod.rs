@@ -9,6 +9,7 @@ pub mod chat;
 pub mod conversations;
 pub mod guardrails;
 pub mod jobs;
+pub mod outgoing_webhooks;
 pub mod page;
 mod patch;
 pub mod platforms;
@@ -27,6 +28,7 @@ pub use broadcasts::{BroadcastBody, StartBroadcast};
 pub use conversations::{
     ConversationBody, ConversationQuery, HandOff, MessageBody, Release, SendMessage,
 };
+pub use outgoing_webhooks::{AttemptBody, CreateWebhook, DeliveryBody, UpdateWebhook, WebhookBody};
 pub use page::{ListBody, PageBody, PageQuery};
 pub use platforms::{credentials_from, BindingBody};
 pub use proactive::StartMessage;

@@ -3,7 +3,7 @@
 use super::ApiError;
 use application::{
     ApiKeyError, BindError, BotError, HandoffError, OperatorMessageError, ProactiveError,
-    ProviderError, ReceiveError, SubscribeError, WebChatError,
+    ProviderError, ReceiveError, SubscribeError, WebChatError, WebhookError,
 };
 use domain::RepoError;
 
@@ -34,6 +34,18 @@ impl From<ProviderError> for ApiError {
             ProviderError::InUse(_) => Self::ProviderInUse,
             ProviderError::Invalid(err) => err.into(),
             ProviderError::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<WebhookError> for ApiError {
+    fn from(err: WebhookError) -> Self {
+        match err {
+            WebhookError::NotFound(_) => Self::not_found("webhook"),
+            WebhookError::DeliveryNotFound(_) => Self::not_found("delivery"),
+            WebhookError::DeliveryPending(_) => Self::DeliveryPending,
+            WebhookError::Invalid(err) => err.into(),
+            WebhookError::Storage(err) => err.into(),
         }
     }
 }

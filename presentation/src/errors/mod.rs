@@ -89,6 +89,8 @@ pub enum ApiError {
     WindowClosed(String),
     #[error("the job is {0}, not dead: only a dead job may be retried or discarded")]
     JobNotDead(&'static str),
+    #[error("the delivery is pending: its job will send it")]
+    DeliveryPending,
     #[error("Idempotency-Key {0}")]
     InvalidIdempotencyKey(String),
     #[error("this Idempotency-Key was first used for a different request")]

@@ -75,6 +75,7 @@ impl ApiError {
                 kind(S::CONFLICT, "platform_not_bound", "Platform not bound")
             }
             Self::JobNotDead(_) => kind(S::CONFLICT, "job_not_dead", "Job not dead"),
+            Self::DeliveryPending => kind(S::CONFLICT, "delivery_pending", "Delivery pending"),
             Self::WindowClosed(_) => kind(
                 S::UNPROCESSABLE_ENTITY,
                 "window_closed",

@@ -12,7 +12,8 @@ use crate::dto::{
 use crate::errors::{FieldError, Problem};
 use crate::routes::{
     api_keys, attachments, audit_log, bots, broadcasts, chat, conversations, erasure, health, jobs,
-    metrics, platforms, proactive, providers, setup, status, webhooks,
+    metrics, outgoing_webhooks, platforms, proactive, providers, schedules, setup, status,
+    webhooks,
 };
 use serde_json::{json, Value};
 use std::sync::LazyLock;
@@ -47,10 +48,18 @@ use utoipa::OpenApi;
         providers::get,
         providers::update,
         providers::delete,
+        outgoing_webhooks::create,
+        outgoing_webhooks::list,
+        outgoing_webhooks::get,
+        outgoing_webhooks::update,
+        outgoing_webhooks::delete,
+        outgoing_webhooks::deliveries,
+        outgoing_webhooks::retry,
         status::status,
         jobs::list,
         jobs::retry,
         jobs::discard,
+        schedules::list_schedules,
         audit_log::list_audit,
         chat::chat,
         platforms::bind,
@@ -100,6 +109,12 @@ use utoipa::OpenApi;
         crate::dto::audit::AuditBody,
         crate::routes::erasure::ErasedBody,
         crate::dto::jobs::JobBody,
+        crate::dto::CreateWebhook,
+        crate::dto::UpdateWebhook,
+        crate::dto::WebhookBody,
+        crate::dto::DeliveryBody,
+        crate::dto::AttemptBody,
+        crate::routes::schedules::ScheduleBody,
         crate::dto::proactive::TemplateBody,
         crate::dto::proactive::ComponentBody,
         crate::dto::proactive::ComponentKind,
@@ -132,8 +147,9 @@ use utoipa::OpenApi;
         (name = "conversations", description = "Chats and their messages; operators may write and end them."),
         (name = "api-keys", description = "Keys of the admin API (admin only)."),
         (name = "webhooks", description = "Where platforms deliver updates."),
+        (name = "outgoing-webhooks", description = "Events posted to operators' URLs, signed as Standard Webhooks says: the subscriptions (admin) and their deliveries (operator)."),
         (name = "health", description = "Probes for orchestrators."),
-        (name = "operations", description = "Circuit breakers and the job queue, for riding out outages: the status (admin), the jobs and their dead letters (operator)."),
+        (name = "operations", description = "Circuit breakers and the job queue, for riding out outages: the status (admin), the jobs and their dead letters, the schedules (operator)."),
     )
 )]
 struct ApiDoc;

@@ -13,9 +13,11 @@ pub mod erasure;
 pub mod health;
 pub mod jobs;
 pub mod metrics;
+pub mod outgoing_webhooks;
 pub mod platforms;
 pub mod proactive;
 pub mod providers;
+pub mod schedules;
 pub mod setup;
 pub mod status;
 pub mod webhooks;
@@ -46,6 +48,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(chat::configure)
                 .configure(platforms::configure)
                 .configure(providers::configure)
+                .configure(outgoing_webhooks::configure)
                 .configure(conversations::configure)
                 .configure(proactive::configure)
                 .configure(broadcasts::configure)
@@ -53,7 +56,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(audit_log::configure)
                 .configure(api_keys::configure)
                 .configure(status::configure)
-                .configure(jobs::configure),
+                .configure(jobs::configure)
+                .configure(schedules::configure),
         );
 }
 

@@ -78,6 +78,12 @@ async fn every_admin_write_is_recorded_with_its_key_and_never_a_secret() {
         .admin(TestRequest::post().uri(&chat).set_json(said))
         .await;
     assert!(said.status.is_success(), "{}", said.raw);
+    let hook = json!({"url": "https://hooks.example.com/in", "events": ["*"],
+        "secret": "whsec_SECRETSECRETSECRETSECRETSECRETSE"});
+    let subscribed = app
+        .admin(TestRequest::post().uri("/api/v1/webhooks").set_json(hook))
+        .await;
+    assert_eq!(subscribed.status, 201, "{}", subscribed.raw);
     let deleted = app
         .admin(TestRequest::delete().uri(&format!("/api/v1/bots/{bot}")))
         .await;
@@ -87,6 +93,7 @@ async fn every_admin_write_is_recorded_with_its_key_and_never_a_secret() {
     assert_eq!(audit.status, 200, "{}", audit.raw);
     let expected = [
         ("DELETE /api/v1/bots/{id}", 204),
+        ("POST /api/v1/webhooks", 201),
         ("PUT /api/v1/bots/{id}/platforms/{platform}", 200),
         ("PATCH /api/v1/bots/{id}", 403),
         ("POST /api/v1/api-keys", 201),
@@ -104,22 +111,24 @@ async fn every_admin_write_is_recorded_with_its_key_and_never_a_secret() {
     );
     let entries = audit.body["items"].as_array().unwrap();
     assert_eq!(
-        (&entries[2]["key_id"], &entries[2]["key_name"]),
+        (&entries[3]["key_id"], &entries[3]["key_name"]),
         (&ci_id, &json!("ci"))
     );
-    assert_eq!(entries[2]["fields"], json!(["name"]));
+    assert_eq!(entries[3]["fields"], json!(["name"]));
     for entry in [
         &entries[0],
         &entries[1],
-        &entries[3],
+        &entries[2],
         &entries[4],
         &entries[5],
+        &entries[6],
     ] {
         assert_eq!(entry["key_id"], admin_id, "{entry}");
     }
-    assert_eq!(entries[4]["fields"], json!(["secret_token", "token"]));
+    assert_eq!(entries[1]["fields"], json!(["events", "secret", "url"]));
+    assert_eq!(entries[5]["fields"], json!(["secret_token", "token"]));
     assert_eq!(
-        entries[4]["params"],
+        entries[5]["params"],
         json!({"id": bot, "platform": "telegram"})
     );
     assert!(entries[0]["request_id"].is_string() && entries[0]["source_ip"].is_string());

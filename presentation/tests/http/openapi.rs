@@ -87,11 +87,11 @@ async fn the_document_is_openapi_3_1_and_every_reference_resolves() {
         .iter()
         .filter(|op| op.path.starts_with("/api/v1/"))
         .collect();
-    assert_eq!(admin_ops.len(), 40, "every admin route is documented");
+    assert_eq!(admin_ops.len(), 48, "every admin route is documented");
     assert_eq!(
         ops.len(),
-        47,
-        "40 admin operations, 2 probes, the metrics scrape, 2 webhook operations, the first setup and the attachment link"
+        55,
+        "48 admin operations, 2 probes, the metrics scrape, 2 webhook operations, the first setup and the attachment link"
     );
     assert!(
         doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"]
@@ -215,7 +215,7 @@ async fn every_admin_operation_enforces_the_role_it_documents() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 40 * 6);
+    assert_eq!(checked, 48 * 6);
 }
 
 #[actix_web::test]
@@ -280,6 +280,9 @@ fn credentials() -> Vec<(&'static str, Value)> {
     ]
 }
 
+/// The secret of the seeded outgoing webhook.
+const WEBHOOK_SECRET: &str = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlY3JldA==";
+
 /// The credential fields that are no secret.
 const PUBLIC_FIELDS: [&str; 4] = ["application_id", "public_key", "page_id", "phone_number_id"];
 
@@ -289,6 +292,7 @@ struct Seeds {
     message_id: String,
     provider_id: String,
     broadcast_id: String,
+    webhook_id: String,
 }
 
 fn seeded(path: &str, conversation: &Conversation, seeds: &Seeds) -> String {
@@ -296,6 +300,8 @@ fn seeded(path: &str, conversation: &Conversation, seeds: &Seeds) -> String {
         conversation.bot_id.to_string()
     } else if path.starts_with("/api/v1/providers") {
         seeds.provider_id.clone()
+    } else if path.starts_with("/api/v1/webhooks") {
+        seeds.webhook_id.clone()
     } else {
         conversation.id.to_string()
     };
@@ -346,17 +352,26 @@ async fn no_answer_carries_a_secret() {
         )
         .await;
     assert_eq!(broadcast.status, 202, "{}", broadcast.raw);
+    let webhook = app
+        .admin(
+            TestRequest::post()
+                .uri("/api/v1/webhooks")
+                .set_json(json!({"url": "https://hooks.example.com/in", "events": ["*"], "secret": WEBHOOK_SECRET})),
+        )
+        .await;
+    assert_eq!(webhook.status, 201, "{}", webhook.raw);
     let seeds = Seeds {
         message_id,
         provider_id,
         broadcast_id: broadcast.body["id"].as_str().unwrap().to_owned(),
+        webhook_id: webhook.body["id"].as_str().unwrap().to_owned(),
     };
     let doc = document(&app).await;
     let reads: Vec<Operation> = operations(&doc)
         .into_iter()
         .filter(|op| op.method == Method::GET && op.path.starts_with("/api/v1/"))
         .collect();
-    assert_eq!(reads.len(), 17, "every read of the admin API");
+    assert_eq!(reads.len(), 21, "every read of the admin API");
     for op in &reads {
         let path = seeded(&op.path, &conversation, &seeds);
         let reply = app.admin(TestRequest::get().uri(&path)).await;
@@ -373,7 +388,8 @@ async fn no_answer_carries_a_secret() {
                 .filter_map(|(_, v)| v.as_str().map(str::to_owned))
                 .collect::<Vec<_>>()
         })
-        .chain([new_key, ADMIN_KEY.to_owned(), PROVIDER_KEY.to_owned()]);
+        .chain([new_key, ADMIN_KEY.to_owned(), PROVIDER_KEY.to_owned()])
+        .chain([WEBHOOK_SECRET.to_owned()]);
     let everything = bodies.join("\n");
     assert!(everything.contains("webhook_url"), "the bindings were read");
     for secret in secrets {

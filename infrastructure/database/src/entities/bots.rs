@@ -22,6 +22,10 @@ pub struct Model {
     pub guardrails: String,
     /// A JSON object: how the bot answers (`{}`: each message at once).
     pub replies: String,
+    /// Minutes without a message after which a conversation ends; `NULL`: never.
+    pub idle_timeout_minutes: Option<i32>,
+    /// Days its messages are kept; `NULL`: kept.
+    pub retention_days: Option<i32>,
     pub created_at: i64,
     pub updated_at: i64,
     pub paused_at: Option<i64>,

@@ -38,6 +38,7 @@ pub fn draft(name: &str) -> BotDraft {
         provider_id: None,
         guardrails: Default::default(),
         replies: Default::default(),
+        lifecycle: Default::default(),
     }
 }
 

@@ -117,6 +117,7 @@ fn state_settings(public_url: Option<String>) -> StateSettings {
             ..WebChatSettings::default()
         },
         max_recipients: application::broadcast::DEFAULT_MAX_RECIPIENTS,
+        allow_private_webhooks: false,
     }
 }
 

@@ -59,6 +59,7 @@ impl TestApp {
                 provider_id: None,
                 guardrails: Default::default(),
                 replies: Default::default(),
+                lifecycle: Default::default(),
             },
             Utc::now(),
         );
