@@ -12,7 +12,7 @@ use std::time::Duration;
 /// The schedules there are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Schedule {
-    /// Ends the conversations idle for their bot's `idle_timeout_minutes`; every minute.
+    /// Ends the conversations idle for their bot's `idle_timeout` (minutes); every minute.
     IdleConversations,
     /// Deletes the messages (and then the emptied conversations) older than their bot's
     /// `retention_days`; every hour.

@@ -7,7 +7,7 @@ use application::breakers::{BreakerSettings, Breakers};
 use application::pacing::Pacer;
 use application::ports::{
     Channel, Channels, Clock, EventPublisher, EventRelay, HealthCheck, LanguageModel, RateLimiter,
-    ScheduleStore, TraceContext, WebhookSender,
+    ScheduleStore, TraceContext,
 };
 use application::tool_use::Toolbox;
 use application::{
@@ -223,25 +223,13 @@ pub async fn build(
         clock.clone(),
     );
     let trace = trace_context(settings);
-    let deliver_webhooks = DeliverWebhook::new(
-        store.clone(),
-        webhook_sender(settings)?,
-        clock.clone(),
-        WebhookSettings {
-            disable_after: settings.webhooks.disable_after_failures,
-            max_attempts: settings.worker.max_attempts,
-        },
-    );
     let runner = JobRunner::new(store.clone(), generate, deliver, clock.clone(), pipeline)
-        .delivering_webhooks(deliver_webhooks)
+        .delivering_webhooks(deliver_webhooks(settings, &store, &clock)?)
         .running_schedules(run_schedule(&store, publisher.clone(), clock.clone()));
     let runner = traced_runner(runner, &trace);
     let (dispatcher, job_listener) = dispatching(settings, &store, runner, &wake, &clock);
     if dispatcher.is_some() {
-        // Each schedule's job, made once across the replicas.
-        let first_run = clock.now();
-        let ensured = store.ensure(&Schedule::names(), first_run).await;
-        ensured.map_err(|e| StartupError::Database(Box::new(e)))?;
+        ensure_schedules(&store, &clock).await?;
     }
     let intake = traced_intake(intake_writer(&store, publisher.clone()), &trace);
     let metrics = metrics(settings, &store, &clock);
@@ -320,15 +308,35 @@ fn run_schedule(
     RunSchedule::new(ports, ScheduleSettings::default())
 }
 
-/// Posts the outgoing webhooks' deliveries.
-fn webhook_sender(settings: &Settings) -> Result<Arc<dyn WebhookSender>, StartupError> {
+/// Makes each schedule's job, once across the replicas: what a process that runs jobs does at
+/// its start.
+async fn ensure_schedules(store: &SeaStore, clock: &Arc<dyn Clock>) -> Result<(), StartupError> {
+    let ensured = store.ensure(&Schedule::names(), clock.now()).await;
+    ensured.map_err(|e| StartupError::Database(Box::new(e)))
+}
+
+/// Posts the outgoing webhooks' deliveries, signed, over HTTP.
+fn deliver_webhooks(
+    settings: &Settings,
+    store: &Arc<SeaStore>,
+    clock: &Arc<dyn Clock>,
+) -> Result<DeliverWebhook, StartupError> {
     let webhooks = &settings.webhooks;
     let sender = HttpWebhookSender::new(SenderSettings {
         timeout: Duration::from_millis(webhooks.timeout_ms),
         allow_private: webhooks.allow_private_targets,
     });
     let sender = sender.map_err(|e| StartupError::Platform(Box::new(e)))?;
-    Ok(Arc::new(sender))
+    let delivery = WebhookSettings {
+        disable_after: webhooks.disable_after_failures,
+        max_attempts: settings.worker.max_attempts,
+    };
+    Ok(DeliverWebhook::new(
+        store.clone(),
+        Arc::new(sender),
+        clock.clone(),
+        delivery,
+    ))
 }
 
 /// The dispatcher and its cross-replica wake-ups, unless `worker.concurrency` is 0.

@@ -50,7 +50,7 @@ fn draft(new: NewBot) -> Result<BotDraft, CommandError> {
         window_template: None,
         mcp_servers: None,
         vision: None,
-        idle_timeout_minutes: None,
+        idle_timeout: None,
         retention_days: None,
     };
     request

@@ -28,7 +28,7 @@ impl Lifecycle {
     ) -> Result<Self, ValidationError> {
         if idle_timeout_minutes.is_some_and(|m| m == 0 || m > Self::MAX_IDLE_MINUTES) {
             return Err(ValidationError::new(
-                "idle_timeout_minutes",
+                "idle_timeout",
                 "must be 1 to 43200 (30 days), or null for never",
             ));
         }
@@ -67,7 +67,7 @@ mod tests {
         assert_eq!(set.retention(), Some(TimeDelta::days(90)));
         assert_eq!(
             Lifecycle::new(Some(0), None).unwrap_err().field,
-            "idle_timeout_minutes"
+            "idle_timeout"
         );
         assert_eq!(
             Lifecycle::new(None, Some(3651)).unwrap_err().field,

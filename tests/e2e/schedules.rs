@@ -27,6 +27,14 @@ async fn ran_since(world: &TelegramWorld, name: &str, since: &Value) -> Value {
     .await
 }
 
+/// The bot's conversations, newest first.
+async fn conversations(world: &TelegramWorld) -> Value {
+    let path = format!("/api/v1/conversations?bot_id={}", world.bot);
+    let (status, page) = world.app.admin(Method::GET, &path, None).await;
+    assert_eq!(status, 200, "{page}");
+    page["items"].clone()
+}
+
 async fn set(world: &TelegramWorld, body: Value) {
     let path = format!("/api/v1/bots/{}", world.bot);
     let (status, bot) = world.app.admin(Method::PATCH, &path, Some(body)).await;
@@ -65,11 +73,7 @@ async fn an_idle_conversation_ends_once_and_old_messages_are_purged_with_it() {
                 json!("retention")
             ]
         );
-        set(
-            &world,
-            json!({"idle_timeout_minutes": 30, "retention_days": 2}),
-        )
-        .await;
+        set(&world, json!({"idle_timeout": 30, "retention_days": 2})).await;
         world.deliver(&updates::text(1, 90, 1, "hi")).await;
         world
             .app
@@ -97,14 +101,7 @@ async fn an_idle_conversation_ends_once_and_old_messages_are_purged_with_it() {
             ));
         }
         assert_eq!(ended, 1, "announced once");
-        let (_, conversations) = (world.app)
-            .admin(
-                Method::GET,
-                &format!("/api/v1/conversations?bot_id={}", world.bot),
-                None,
-            )
-            .await;
-        assert_eq!(conversations["items"][0]["status"], "ended");
+        assert_eq!(conversations(&world).await[0]["status"], "ended");
 
         // Past the retention: its messages go, and the conversation they leave empty.
         let retention = schedule(&world, "retention").await;
@@ -115,14 +112,7 @@ async fn an_idle_conversation_ends_once_and_old_messages_are_purged_with_it() {
             "{retention}"
         );
         assert!(world.messages().await.is_empty());
-        let (_, conversations) = (world.app)
-            .admin(
-                Method::GET,
-                &format!("/api/v1/conversations?bot_id={}", world.bot),
-                None,
-            )
-            .await;
-        assert_eq!(conversations["items"], json!([]));
+        assert_eq!(conversations(&world).await, json!([]));
     })
     .await;
 }

@@ -107,7 +107,7 @@ pub struct CreateBot {
     /// minute; absent, never.
     #[validate(range(min = 1, max = 43200))]
     #[schema(minimum = 1, maximum = 43200)]
-    pub idle_timeout_minutes: Option<u32>,
+    pub idle_timeout: Option<u32>,
     /// Messages older than this many days (1 to 3650) are deleted, within an hour, and the
     /// conversations they leave empty; absent, kept.
     #[validate(range(min = 1, max = 3650))]
@@ -154,7 +154,7 @@ impl CreateBot {
             .streamed(self.streaming.unwrap_or_default())
             .seeing(self.vision.unwrap_or_default())
             .with_tools(servers(self.mcp_servers.unwrap_or_default()))?,
-            lifecycle: Lifecycle::new(self.idle_timeout_minutes, self.retention_days)?,
+            lifecycle: Lifecycle::new(self.idle_timeout, self.retention_days)?,
         })
     }
 }
@@ -233,11 +233,11 @@ pub struct UpdateBot {
     /// Replaces the whole list, header values included (`[]` removes every server).
     pub mcp_servers: Option<Vec<McpServerBody>>,
     pub vision: Option<bool>,
-    /// `null`: conversations never end on their own.
+    /// Minutes; `null`: conversations never end on their own.
     #[serde(default, deserialize_with = "super::patch::present")]
     #[validate(range(min = 1, max = 43200))]
     #[schema(value_type = Option<u32>, minimum = 1, maximum = 43200)]
-    pub idle_timeout_minutes: Option<Option<u32>>,
+    pub idle_timeout: Option<Option<u32>>,
     /// `null`: messages are kept.
     #[serde(default, deserialize_with = "super::patch::present")]
     #[validate(range(min = 1, max = 3650))]
@@ -269,7 +269,7 @@ pub struct BotPatch {
     streaming: Option<bool>,
     mcp_servers: Option<Vec<McpServer>>,
     vision: Option<bool>,
-    idle_timeout_minutes: Option<Option<u32>>,
+    idle_timeout: Option<Option<u32>>,
     retention_days: Option<Option<u32>>,
 }
 
@@ -316,7 +316,7 @@ impl UpdateBot {
             streaming: self.streaming,
             mcp_servers: self.mcp_servers.map(servers),
             vision: self.vision,
-            idle_timeout_minutes: self.idle_timeout_minutes,
+            idle_timeout: self.idle_timeout,
             retention_days: self.retention_days,
         })
     }
@@ -360,7 +360,7 @@ impl BotPatch {
             .seeing(self.vision.unwrap_or(draft.replies.vision))
             .with_tools(self.mcp_servers.unwrap_or(draft.replies.mcp_servers))?,
             lifecycle: Lifecycle::new(
-                (self.idle_timeout_minutes).unwrap_or(draft.lifecycle.idle_timeout_minutes),
+                (self.idle_timeout).unwrap_or(draft.lifecycle.idle_timeout_minutes),
                 (self.retention_days).unwrap_or(draft.lifecycle.retention_days),
             )?,
         })
@@ -408,8 +408,8 @@ pub struct BotBody {
     pub vision: bool,
     /// The MCP servers whose tools the model may call, without their header values.
     pub mcp_servers: Vec<McpServerShown>,
-    /// `null`: conversations never end on their own.
-    pub idle_timeout_minutes: Option<u32>,
+    /// Minutes without a message after which a conversation ends; `null`: never.
+    pub idle_timeout: Option<u32>,
     /// `null`: messages are kept.
     pub retention_days: Option<u32>,
     pub created_at: DateTime<Utc>,
@@ -448,7 +448,7 @@ impl From<Bot> for BotBody {
                 .map(McpServerShown::from)
                 .collect(),
             vision: bot.replies.vision,
-            idle_timeout_minutes: bot.lifecycle.idle_timeout_minutes,
+            idle_timeout: bot.lifecycle.idle_timeout_minutes,
             retention_days: bot.lifecycle.retention_days,
             created_at: bot.created_at,
             updated_at: bot.updated_at,

@@ -116,5 +116,22 @@ async fn a_purge_takes_at_most_a_batch_of_the_oldest_and_keeps_what_is_younger()
             .await
             .unwrap()
             .is_empty());
+
+        // Housekeeping: expired keys go; dead jobs untouched since before the cut go, a batch
+        // at a time.
+        let keys = "INSERT INTO idempotency_keys \
+                    (scope, idempotency_key, fingerprint, state, created_at, expires_at) \
+                    VALUES ('k', 'one', 'f', 'running', 0, 5), ('k', 'two', 'f', 'running', 0, 6)";
+        exec(&store, keys).await;
+        assert_eq!(
+            store.purge_idempotency_keys(at(-1000), 10).await.unwrap(),
+            2
+        );
+        exec(&store, "UPDATE jobs SET state = 'dead', updated_at = 0").await;
+        let jobs = count(&store, "SELECT COUNT(*) FROM jobs").await;
+        assert!(jobs > 1, "the messages' reply jobs: {jobs}");
+        assert_eq!(store.purge_settled(at(-1000), 1).await.unwrap(), 1);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM jobs").await, jobs - 1);
+        assert_eq!(store.purge_settled(epoch, 10).await.unwrap(), 0);
     }
 }
