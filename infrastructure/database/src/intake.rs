@@ -489,7 +489,7 @@ async fn enqueue_replies(
         rows.push(job_row(
             &lane,
             &reply,
-            record.bot_id,
+            Some(record.bot_id),
             record.received_at,
             arrival,
             record.trace_parent.as_deref(),

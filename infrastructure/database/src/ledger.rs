@@ -44,7 +44,14 @@ async fn store_and_deliver(tx: &DatabaseTransaction, message: &Message) -> Resul
         .map_err(repo_err)?;
     let lane = lane_of(message.conversation_id);
     let deliver = delivery_of(message);
-    enqueue(tx, &lane, &deliver, message.bot_id, message.created_at).await
+    enqueue(
+        tx,
+        &lane,
+        &deliver,
+        Some(message.bot_id),
+        message.created_at,
+    )
+    .await
 }
 
 /// Within `tx`: the chat's active conversation, or `conversation` started for it, then
@@ -278,7 +285,7 @@ impl Ledger for SeaStore {
                 let bot_id = parse("messages.bot_id", &message.bot_id)?;
                 let message_id = parse("messages.id", &message.id)?;
                 let reply = JobPayload::Reply { message_id };
-                enqueue(&tx, &lane_of(id), &reply, bot_id, at).await?;
+                enqueue(&tx, &lane_of(id), &reply, Some(bot_id), at).await?;
             }
         }
         commit(tx).await?;

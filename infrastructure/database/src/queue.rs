@@ -126,11 +126,12 @@ pub(crate) async fn announce<C: ConnectionTrait>(tx: &C) -> Result<(), RepoError
 }
 
 /// A new job of `lane` in state `arrival`, due at `run_at`, continuing the trace
-/// `trace_parent` names, if any.
+/// `trace_parent` names, if any. `bot_id`, when given, is the bot whose deletion takes the job
+/// with it (a webhook's or a schedule's job belongs to no bot).
 pub(crate) fn job_row(
     lane: &str,
     payload: &JobPayload,
-    bot_id: BotId,
+    bot_id: Option<BotId>,
     run_at: DateTime<Utc>,
     arrival: &str,
     trace_parent: Option<&str>,
@@ -141,7 +142,7 @@ pub(crate) fn job_row(
         lane: Set(lane.to_owned()),
         kind: Set(payload.kind().to_owned()),
         payload: Set(to_json(payload)?),
-        bot_id: Set(Some(bot_id.to_string())),
+        bot_id: Set(bot_id.map(|id| id.to_string())),
         state: Set(arrival.to_owned()),
         attempts: Set(0),
         run_at: Set(millis(run_at)),
@@ -159,7 +160,7 @@ pub(crate) async fn enqueue<C: ConnectionTrait>(
     tx: &C,
     lane: &str,
     payload: &JobPayload,
-    bot_id: BotId,
+    bot_id: Option<BotId>,
     run_at: DateTime<Utc>,
 ) -> Result<(), RepoError> {
     let arrival = arrival_state(tx, lane).await?;

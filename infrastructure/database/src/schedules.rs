@@ -68,17 +68,7 @@ async fn ensure_one(
     let payload = JobPayload::Schedule {
         name: name.to_owned(),
     };
-    let row = jobs::ActiveModel {
-        bot_id: Set(None),
-        ..job_row(
-            &lane,
-            &payload,
-            BotId::new(),
-            first_run,
-            state::QUEUED,
-            None,
-        )?
-    };
+    let row = job_row(&lane, &payload, None, first_run, state::QUEUED, None)?;
     jobs::Entity::insert(row)
         .exec_without_returning(tx)
         .await

@@ -105,14 +105,8 @@ async fn enqueue_jobs(
             delivery_id: delivery.id,
         };
         let run_at = delivery.created_at;
-        rows.push(job_row(
-            &lane,
-            &payload,
-            delivery.bot_id,
-            run_at,
-            arrival,
-            None,
-        )?);
+        // No bot: a bot deleted meanwhile neither refuses the batch nor takes its events' jobs.
+        rows.push(job_row(&lane, &payload, None, run_at, arrival, None)?);
     }
     let backend = tx.get_database_backend();
     for insert in inserts(backend, rows)? {
@@ -328,7 +322,7 @@ impl WebhookDeliveries for SeaStore {
         let requeued = delivery(row, attempts.remove(&id.to_string()).unwrap_or_default())?;
         let payload = JobPayload::Webhook { delivery_id: id };
         let lane = delivery_lane(&requeued);
-        enqueue(&tx, &lane, &payload, requeued.bot_id, now).await?;
+        enqueue(&tx, &lane, &payload, None, now).await?;
         commit(tx).await?;
         Ok(Requeued::Queued(requeued))
     }

@@ -167,6 +167,10 @@ async fn deliveries_run_in_order_per_conversation_and_failures_disable_the_webho
             .unwrap();
         assert_eq!(other, Requeued::Missing);
 
+        // An event of a bot deleted meanwhile is queued all the same (its job names no bot).
+        let orphan = pending(&webhook, (BotId::new(), one.1), "conversation.ended");
+        store.enqueue(&[orphan]).await.unwrap();
+
         assert!(WebhookRepository::delete(&store, webhook.id).await.unwrap());
         let left = count(&store, "SELECT COUNT(*) FROM webhook_attempts").await;
         assert_eq!(left, 0, "attempts go with their webhook");
