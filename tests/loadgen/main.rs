@@ -125,7 +125,7 @@ async fn main() {
     );
     let acks = post::post_all(&app, &bot, &args).await;
     if let Some(purge) = purge {
-        purge.report(&db).await;
+        purge.report().await;
     }
     let loaded = Memory::of(pid);
     let replies = match args.mode {

@@ -1,7 +1,7 @@
 //! Use cases: the outgoing webhooks operators subscribe — their targets checked (no private address unless allowed), their secrets generated or taken and shown once — and their deliveries listed and sent again.
 
 use crate::ports::{Clock, Requeued, WebhookDeliveries};
-use crate::webhooks::signature::{generate_secret, secret_key};
+use crate::webhooks::signature::secret_key;
 use domain::repositories::WebhookRepository;
 use domain::{
     DeliveryId, Page, PageRequest, RepoError, Secret, ValidationError, Webhook, WebhookDelivery,
@@ -61,11 +61,6 @@ impl WebhookAdmin {
             clock,
             allow_private,
         }
-    }
-
-    /// A secret for a new webhook when the operator gave none.
-    pub fn new_secret() -> Secret {
-        generate_secret()
     }
 
     #[tracing::instrument(skip_all)]
@@ -166,6 +161,7 @@ mod tests {
     use super::*;
     use crate::ports::MockClock;
     use crate::ports::MockWebhookDeliveries;
+    use crate::webhooks::signature::generate_secret;
     use domain::repositories::MockWebhookRepository;
     use domain::{EventSelection, WebhookUrl};
 
@@ -196,14 +192,14 @@ mod tests {
     #[tokio::test]
     async fn a_loopback_target_is_refused_unless_private_targets_are_allowed() {
         let refused = admin(MockWebhookRepository::new(), false)
-            .create(request("http://127.0.0.1:9/in", WebhookAdmin::new_secret()))
+            .create(request("http://127.0.0.1:9/in", generate_secret()))
             .await;
         assert!(matches!(refused, Err(WebhookError::Invalid(e)) if e.field == "url"));
 
         let mut webhooks = MockWebhookRepository::new();
         webhooks.expect_insert().times(1).returning(|_| Ok(()));
         let created = admin(webhooks, true)
-            .create(request("http://127.0.0.1:9/in", WebhookAdmin::new_secret()))
+            .create(request("http://127.0.0.1:9/in", generate_secret()))
             .await
             .unwrap();
         assert_eq!(created.secret, Some(created.webhook.secret.clone()));

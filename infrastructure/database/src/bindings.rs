@@ -1,9 +1,8 @@
 //! [`BindingRepository`] on the `platform_bindings` table, credentials sealed when a master key is set.
 
 use crate::entities::bindings::{Column, Entity, Model};
-use crate::errors::{corrupt, repo_err, unsealable};
+use crate::errors::repo_err;
 use crate::mapping::{binding, binding_row, from_json, to_json};
-use crate::sealing::open_stored;
 use crate::SeaStore;
 use async_trait::async_trait;
 use domain::repositories::BindingRepository;
@@ -24,22 +23,15 @@ impl SeaStore {
     /// JSON in plain text.
     fn credentials_text(&self, binding: &PlatformBinding) -> Result<String, RepoError> {
         let json = to_json(&binding.credentials)?;
-        let Some(sealer) = self.sealer() else {
-            return Ok(json);
-        };
         let context = row_context(&binding.bot_id.to_string(), binding.kind().as_str());
-        sealer
-            .seal(json.as_bytes(), &context)
-            .map_err(|e| RepoError::Other(format!("cannot seal {CREDENTIALS}: {e}")))
+        self.stored_secret(&json, &context, CREDENTIALS)
     }
 
     /// A row's credentials, opened in memory when sealed.
     fn credentials(&self, row: &Model) -> Result<Credentials, RepoError> {
         let context = row_context(&row.bot_id, &row.platform);
-        let json = open_stored(self.sealer(), &row.credentials, &context)
-            .map_err(|e| unsealable(CREDENTIALS, e))?;
-        let json = std::str::from_utf8(&json).map_err(|e| corrupt(CREDENTIALS, e))?;
-        from_json(CREDENTIALS, json)
+        let json = self.opened_secret(&row.credentials, &context, CREDENTIALS)?;
+        from_json(CREDENTIALS, &json)
     }
 
     pub(crate) fn binding(&self, row: &Model) -> Result<PlatformBinding, RepoError> {

@@ -2,9 +2,8 @@
 
 use crate::entities::bots;
 use crate::entities::providers::{ActiveModel, Column, Entity, Model};
-use crate::errors::{corrupt, repo_err, unsealable};
+use crate::errors::repo_err;
 use crate::mapping::{provider, provider_row};
-use crate::sealing::open_stored;
 use crate::{paging, SeaStore};
 use async_trait::async_trait;
 use domain::repositories::{ProviderRemoval, ProviderRepository};
@@ -66,20 +65,13 @@ impl SeaStore {
     /// The `api_key` column for `provider`: sealed with the master key if there is one, else
     /// the key in plain text.
     fn api_key_text(&self, provider: &Provider) -> Result<String, RepoError> {
-        let key = provider.api_key.expose();
-        let Some(sealer) = self.sealer() else {
-            return Ok(key.to_owned());
-        };
-        sealer
-            .seal(key.as_bytes(), &row_context(&provider.id.to_string()))
-            .map_err(|e| RepoError::Other(format!("cannot seal {API_KEY}: {e}")))
+        let context = row_context(&provider.id.to_string());
+        self.stored_secret(provider.api_key.expose(), &context, API_KEY)
     }
 
     /// A row's key, opened in memory when sealed.
     fn api_key(&self, row: &Model) -> Result<Secret, RepoError> {
-        let key = open_stored(self.sealer(), &row.api_key, &row_context(&row.id))
-            .map_err(|e| unsealable(API_KEY, e))?;
-        let key = std::str::from_utf8(&key).map_err(|e| corrupt(API_KEY, e))?;
+        let key = self.opened_secret(&row.api_key, &row_context(&row.id), API_KEY)?;
         Ok(Secret::new(key))
     }
 

@@ -183,7 +183,7 @@ fn held_by(id: i64, lease: &str) -> Condition {
         .add(Column::State.eq(state::RUNNING))
 }
 
-fn held(job: &ClaimedJob) -> Condition {
+pub(crate) fn held(job: &ClaimedJob) -> Condition {
     held_by(job.id, &job.lease.0)
 }
 

@@ -5,7 +5,7 @@ use crate::entities::schedules::{ActiveModel, Column, Entity};
 use crate::errors::repo_err;
 use crate::ledger::{begin, commit};
 use crate::mapping::{millis, parse, time_opt};
-use crate::queue::{arrival_state, job_row};
+use crate::queue::{arrival_state, held, job_row};
 use crate::SeaStore;
 use application::ports::{
     schedule_lane, ClaimedJob, Housekeeping, JobPayload, ScheduleRecord, ScheduleStore,
@@ -110,9 +110,7 @@ impl ScheduleStore for SeaStore {
             )
             .col_expr(jobs::Column::LastError, Expr::value(Option::<String>::None))
             .col_expr(jobs::Column::UpdatedAt, Expr::value(millis(Utc::now())))
-            .filter(jobs::Column::Id.eq(job.id))
-            .filter(jobs::Column::LeaseToken.eq(job.lease.0.as_str()))
-            .filter(jobs::Column::State.eq(state::RUNNING))
+            .filter(held(job))
             .exec(&tx)
             .await
             .map_err(repo_err)?;

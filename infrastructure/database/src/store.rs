@@ -1,6 +1,7 @@
 //! [`SeaStore`]: the one adapter value that implements every repository, the ledger and the queue.
 
-use crate::errors::repo_err;
+use crate::errors::{corrupt, repo_err, unsealable};
+use crate::sealing::open_stored;
 use crate::Sealer;
 use domain::RepoError;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
@@ -32,6 +33,35 @@ impl SeaStore {
 
     pub(crate) fn sealer(&self) -> Option<&Sealer> {
         self.sealer.as_ref()
+    }
+
+    /// `plain` as a secret column stores it: sealed under the master key and bound to
+    /// `context` when there is one, else as it is. `what` names the column in errors.
+    pub(crate) fn stored_secret(
+        &self,
+        plain: &str,
+        context: &[u8],
+        what: &str,
+    ) -> Result<String, RepoError> {
+        let Some(sealer) = self.sealer() else {
+            return Ok(plain.to_owned());
+        };
+        sealer
+            .seal(plain.as_bytes(), context)
+            .map_err(|e| RepoError::Other(format!("cannot seal {what}: {e}")))
+    }
+
+    /// A secret column's text, opened in memory when sealed (a value written before a key was
+    /// set reads as it is).
+    pub(crate) fn opened_secret(
+        &self,
+        stored: &str,
+        context: &[u8],
+        what: &str,
+    ) -> Result<String, RepoError> {
+        let plain = open_stored(self.sealer(), stored, context).map_err(|e| unsealable(what, e))?;
+        let plain = std::str::from_utf8(&plain).map_err(|e| corrupt(what, e))?;
+        Ok(plain.to_owned())
     }
 
     /// The pool, for migrations and diagnostics.

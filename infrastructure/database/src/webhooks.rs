@@ -1,9 +1,8 @@
 //! [`WebhookRepository`] on the `webhooks` table, secrets sealed when a master key is set.
 
 use crate::entities::webhooks::{ActiveModel, Column, Entity, Model};
-use crate::errors::{corrupt, repo_err, unsealable};
+use crate::errors::{corrupt, repo_err};
 use crate::mapping::{from_json, millis, parse, time, time_opt, to_json};
-use crate::sealing::open_stored;
 use crate::{paging, SeaStore};
 use async_trait::async_trait;
 use domain::repositories::WebhookRepository;
@@ -24,13 +23,8 @@ pub(crate) fn row_context(id: &str) -> Vec<u8> {
 impl SeaStore {
     /// The `secret` column for `webhook`: sealed with the master key if there is one.
     fn secret_text(&self, webhook: &Webhook) -> Result<String, RepoError> {
-        let secret = webhook.secret.expose();
-        let Some(sealer) = self.sealer() else {
-            return Ok(secret.to_owned());
-        };
-        sealer
-            .seal(secret.as_bytes(), &row_context(&webhook.id.to_string()))
-            .map_err(|e| RepoError::Other(format!("cannot seal {SECRET}: {e}")))
+        let context = row_context(&webhook.id.to_string());
+        self.stored_secret(webhook.secret.expose(), &context, SECRET)
     }
 
     fn webhook_row(&self, webhook: &Webhook) -> Result<ActiveModel, RepoError> {
@@ -51,9 +45,7 @@ impl SeaStore {
     }
 
     pub(crate) fn webhook(&self, row: Model) -> Result<Webhook, RepoError> {
-        let secret = open_stored(self.sealer(), &row.secret, &row_context(&row.id))
-            .map_err(|e| unsealable(SECRET, e))?;
-        let secret = std::str::from_utf8(&secret).map_err(|e| corrupt(SECRET, e))?;
+        let secret = self.opened_secret(&row.secret, &row_context(&row.id), SECRET)?;
         let names: Vec<String> = from_json("webhooks.events", &row.events)?;
         let bot_ids: Option<Vec<BotId>> = (row.bot_ids.as_deref())
             .map(|ids| from_json("webhooks.bot_ids", ids))

@@ -3,7 +3,8 @@
 use crate::errors::ApiError;
 use actix_web::http::header::{CacheControl, CacheDirective, LOCATION};
 use actix_web::HttpResponse;
-use application::{Subscribed, WebhookAdmin, WebhookRequest};
+use application::webhooks::signature::generate_secret;
+use application::{Subscribed, WebhookRequest};
 use chrono::{DateTime, Utc};
 use domain::{
     BotId, DeliveryAttempt, DeliveryId, EventId, EventSelection, Secret, ValidationError,
@@ -50,7 +51,7 @@ impl CreateWebhook {
             url: WebhookUrl::parse(&self.url.unwrap_or_default())?,
             events: EventSelection::parse(&self.events.unwrap_or_default())?,
             bot_ids: self.bot_ids,
-            secret: secret.unwrap_or_else(WebhookAdmin::new_secret),
+            secret: secret.unwrap_or_else(generate_secret),
         };
         Ok(WebhookRequest {
             draft,
