@@ -21,7 +21,7 @@ pub mod wait;
 pub mod world;
 
 pub use app::{ShiftedClock, TestApp, TestConfig};
-pub use wait::{poll_until, wait_until, PATIENCE};
+pub use wait::{poll_until, wait_for_empty_queue, wait_until, PATIENCE};
 pub use world::TelegramWorld;
 
 /// Runs `scenario` on a fresh SQLite database, and on a fresh PostgreSQL one when configured.

@@ -98,11 +98,20 @@ impl World {
     /// Messages served by id from `stored`, alone or with this world's conversation, its bot
     /// and the latest of `stored` as the conversation's history.
     pub fn messages_holding(&self, stored: Vec<Message>) -> MockMessageRepository {
+        self.messages_reread_as(stored.clone(), stored)
+    }
+
+    /// [`Self::messages_holding`], whose `get` finds `reread` instead: messages changed since
+    /// their job read them in context.
+    pub fn messages_reread_as(
+        &self,
+        stored: Vec<Message>,
+        reread: Vec<Message>,
+    ) -> MockMessageRepository {
         let mut messages = MockMessageRepository::new();
-        let held = stored.clone();
         messages
             .expect_get()
-            .returning(move |id| Ok(held.iter().find(|m| m.id == id).cloned()));
+            .returning(move |id| Ok(reread.iter().find(|m| m.id == id).cloned()));
         messages.expect_flag().returning(|_, _| Ok(true));
         messages.expect_mark_rate_limited().returning(|_| Ok(true));
         let (conversation, bot) = (self.conversation.clone(), self.bot.clone());

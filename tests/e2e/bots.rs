@@ -2,18 +2,9 @@
 
 use crate::on_each_database;
 use reqwest::Method;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{json, Value};
 use switchboard_e2e::fakes::FakeOpenAi;
-use switchboard_e2e::{updates, wait_until, TelegramWorld, TestApp, PATIENCE};
-
-/// How many jobs are left in the queue, whatever their state, but the schedules' (which stay).
-async fn jobs_left(conn: &DatabaseConnection) -> i64 {
-    let sql = "SELECT COUNT(*) FROM jobs WHERE kind <> 'schedule'";
-    let count = Statement::from_string(conn.get_database_backend(), sql);
-    let row = conn.query_one(count).await.unwrap().unwrap();
-    row.try_get_by_index(0).unwrap()
-}
+use switchboard_e2e::{updates, wait_for_empty_queue, TelegramWorld, TestApp, PATIENCE};
 
 /// `POST /api/v1/bots/{bot}/{action}`, which must answer 200 with the bot.
 async fn act(app: &TestApp, bot: &str, action: &str) -> Value {
@@ -35,9 +26,7 @@ async fn a_paused_bot_stores_messages_unanswered_and_answers_new_ones_after_resu
         // Two messages of one chat: the second waits in the lane behind the first.
         world.deliver(&updates::text(1, 7, 1, "while paused")).await;
         world.deliver(&updates::text(2, 7, 2, "still paused")).await;
-        let conn = db.connect().await;
-        wait_until(|| async { jobs_left(&conn).await == 0 }).await;
-        conn.close().await.ok();
+        wait_for_empty_queue(&db).await;
         assert!(world.telegram.sent_after_settling().await.is_empty());
         assert!(
             world.openai.requests().await.is_empty(),

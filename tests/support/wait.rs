@@ -1,5 +1,7 @@
 //! Waiting for something the pipeline does in the background, failing loudly when it does not.
 
+use database::testing::TestDatabase;
+use sea_orm::{ConnectionTrait, Statement};
 use std::future::Future;
 use std::time::{Duration, Instant};
 
@@ -35,4 +37,18 @@ where
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Waits until `db`'s job queue holds nothing but the schedules' jobs (which stay): every job
+/// enqueued so far has run to its end, so nothing more goes out unless something new comes.
+pub async fn wait_for_empty_queue(db: &TestDatabase) {
+    let conn = db.connect().await;
+    let sql = "SELECT COUNT(*) FROM jobs WHERE kind <> 'schedule'";
+    wait_until(|| async {
+        let count = Statement::from_string(conn.get_database_backend(), sql);
+        let row = conn.query_one(count).await.unwrap().unwrap();
+        row.try_get_by_index::<i64>(0).unwrap() == 0
+    })
+    .await;
+    conn.close().await.ok();
 }

@@ -177,7 +177,11 @@ impl DeliverReply {
             .permit(guarded)
             .map_err(|after| wait(after, breaker_open))?;
         let turn = self.pacer.turn(kind, bot_id, &target.chat).await;
-        turn.map_err(|after| wait(after, "waiting for its turn under the platform's limits"))?;
+        let waited =
+            turn.map_err(|after| wait(after, "waiting for its turn under the platform's limits"))?;
+        if !waited.is_zero() {
+            self.still_to_send(message_id, to.part).await?;
+        }
         let sent = send_part(target, to, part).await;
         let down = matches!(sent, Err(SendError::Transient(_)));
         let open_for = self.lookup.breakers.record(guarded, !down);
@@ -194,6 +198,26 @@ impl DeliverReply {
             Some(after) if down => wait(after, breaker_open),
             _ => after_failure(message_id, to.part, error),
         })
+    }
+
+    /// After a wait for its turn: `Ok` while the message is still pending; the job completes
+    /// unsent when it no longer is (its broadcast was cancelled meanwhile, or it is gone).
+    async fn still_to_send(&self, message_id: MessageId, part: u32) -> Result<(), Step> {
+        match self.lookup.messages.get(message_id).await {
+            Ok(Some(message)) if message.status == MessageStatus::Pending => Ok(()),
+            Ok(_) => {
+                tracing::info!(%message_id, "no longer pending after its turn came: not sent");
+                Err(Step::Complete)
+            }
+            Err(error) => Err(Step::Retry {
+                payload: JobPayload::Deliver {
+                    message_id,
+                    parts_sent: part,
+                },
+                after: None,
+                error: error.to_string(),
+            }),
+        }
     }
 
     /// Marks the message sent and completes `job`. The message is out: sending it again would be
@@ -376,6 +400,8 @@ mod tests {
         unavailable: usize,
         breakers: Arc<Breakers>,
         pacer: Arc<Pacer>,
+        /// The reply as a read after its turn came finds it, when it changed meanwhile.
+        reread: Option<Message>,
     }
 
     impl Harness {
@@ -398,12 +424,14 @@ mod tests {
                 unavailable: 0,
                 breakers: Arc::new(Breakers::new(Default::default(), crate::fixtures::clock())),
                 pacer: crate::fixtures::unpaced(),
+                reread: None,
             }
         }
 
         /// Runs delivery from `parts_sent`; the channel fails with `failure` on the part at `fail_at`.
         async fn deliver(&self, parts_sent: u32, fail_at: Option<(usize, SendError)>) -> Step {
-            let messages = self.world.messages_holding(vec![self.reply.clone()]);
+            let reread = self.reread.clone().unwrap_or_else(|| self.reply.clone());
+            let messages = (self.world).messages_reread_as(vec![self.reply.clone()], vec![reread]);
             let mut ledger = MockLedger::new();
             let (stored_ids, reply_id, held) = (self.stored_ids.clone(), self.reply.id, self.held);
             ledger
@@ -578,6 +606,26 @@ mod tests {
                 "a second apart: {wait:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_message_cancelled_while_it_waited_for_its_turn_is_not_sent() {
+        let mut h = Harness::new();
+        let waits = Arc::new(Waits::default());
+        let limiter = Arc::new(crate::rate_limit::LocalRateLimiter::default());
+        let telegram = crate::pacing::PacingSettings::default();
+        h.pacer = Arc::new(Pacer::new(limiter, waits.clone(), telegram));
+        // The chat's turn was just taken: the reply's first part waits a second for its own…
+        let chat = &h.world.conversation.external_chat_id;
+        let taken = h.pacer.turn(PlatformKind::Telegram, h.reply.bot_id, chat);
+        assert_eq!(taken.await, Ok(Duration::ZERO));
+        // …during which its broadcast is cancelled.
+        let mut cancelled = h.reply.clone();
+        cancelled.status = MessageStatus::Failed;
+        h.reread = Some(cancelled);
+        assert_eq!(h.deliver(0, None).await, Step::Complete);
+        assert!(h.sent.lock().unwrap().is_empty(), "nothing sent");
+        assert_eq!(waits.0.lock().unwrap().len(), 1, "it did wait");
     }
 
     #[tokio::test]

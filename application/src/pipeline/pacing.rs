@@ -142,8 +142,9 @@ impl Pacer {
         }
     }
 
-    /// Waits until a send of `bot` to `chat` is due, taking its turn under both allowances;
-    /// `Err(wait)`, with no turn taken, when the chat's is further than [`MOST_WAITED`] away.
+    /// Waits until a send of `bot` to `chat` is due, taking its turn under both allowances, and
+    /// says how long it waited; `Err(wait)`, with no turn taken, when the chat's is further than
+    /// [`MOST_WAITED`] away.
     /// The two are reserved one after the other: a chat's turn is its own, while the token's
     /// is taken in the bot's queue from now — reserving it for the chat's later instant would
     /// hold every other chat of the bot back until then.
@@ -152,7 +153,7 @@ impl Pacer {
         kind: PlatformKind,
         bot: BotId,
         chat: &ExternalChatId,
-    ) -> Result<(), Duration> {
+    ) -> Result<Duration, Duration> {
         let Turns { chat, token } = self.settings.limits(kind, bot, chat);
         let chat_wait = match chat {
             Some(limit) => self.reserve(limit, MOST_WAITED).await?,
@@ -166,7 +167,7 @@ impl Pacer {
         if !wait.is_zero() {
             self.timer.sleep(wait).await;
         }
-        Ok(())
+        Ok(wait)
     }
 
     async fn reserve(&self, limit: Limit, within: Duration) -> Result<Duration, Duration> {
@@ -231,16 +232,16 @@ mod tests {
         let alice = chat("alice");
         // Telegram: a second per chat, waited in the job.
         for _ in 0..2 {
-            assert_eq!(
-                pacer.turn(PlatformKind::Telegram, bot, &alice).await,
-                Ok(())
-            );
+            assert!(pacer
+                .turn(PlatformKind::Telegram, bot, &alice)
+                .await
+                .is_ok());
         }
         // WhatsApp: six seconds per user, too long to wait in the job.
-        assert_eq!(
-            pacer.turn(PlatformKind::Whatsapp, bot, &alice).await,
-            Ok(())
-        );
+        assert!(pacer
+            .turn(PlatformKind::Whatsapp, bot, &alice)
+            .await
+            .is_ok());
         let later = pacer.turn(PlatformKind::Whatsapp, bot, &alice).await;
         assert!(later.is_err_and(|wait| wait > Duration::from_secs(5)));
     }
