@@ -1,6 +1,8 @@
 //! Schedules end to end on a clock the test moves: a conversation idle past its bot's timeout ends once (announced once), messages past the bot's retention are deleted with their emptied conversation, and `GET /api/v1/schedules` tells each schedule's last and next run.
 
 use crate::{on_each_database, PATIENCE};
+use application::ports::Clock;
+use chrono::DateTime;
 use domain::DomainEvent;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -18,11 +20,26 @@ async fn schedule(world: &TelegramWorld, name: &str) -> Value {
     items.iter().find(|s| s["name"] == name).unwrap().clone()
 }
 
-/// Waits until schedule `name` has run since `since` (its last run's time), and returns it.
-async fn ran_since(world: &TelegramWorld, name: &str, since: &Value) -> Value {
+/// Moves `clock` on by `by`, then waits until schedule `name` has finished a run that began
+/// at that time or later, and returns it: a run already under way when the clock moved (begun
+/// before it) does not count.
+async fn advance_and_run(
+    world: &TelegramWorld,
+    clock: &ShiftedClock,
+    by: chrono::Duration,
+    name: &str,
+) -> Value {
+    clock.advance(by);
+    // A second early, as the store keeps milliseconds; a run begun before the move began `by`
+    // earlier still.
+    let moved = clock.now() - chrono::Duration::seconds(1);
     poll_until(PATIENCE, "the schedule's next run", || async {
         let found = schedule(world, name).await;
-        (found["last_run_at"] != *since && !found["running"].as_bool().unwrap()).then_some(found)
+        let began = found["last_run_at"]
+            .as_str()
+            .map(|at| DateTime::parse_from_rfc3339(at).expect("last_run_at is RFC 3339"));
+        let done = !found["running"].as_bool().unwrap();
+        (done && began.is_some_and(|began| began >= moved)).then_some(found)
     })
     .await
 }
@@ -82,13 +99,11 @@ async fn an_idle_conversation_ends_once_and_old_messages_are_purged_with_it() {
         let mut events = world.app.events();
 
         // Past the idle timeout: the conversation ends, once.
-        let idle = schedule(&world, "idle_conversations").await;
-        clock.advance(chrono::Duration::minutes(31));
-        let idle = ran_since(&world, "idle_conversations", &idle["last_run_at"]).await;
+        let idle_timeout = chrono::Duration::minutes(31);
+        let idle = advance_and_run(&world, &clock, idle_timeout, "idle_conversations").await;
         assert_eq!(idle["last_outcome"], "ended 1 idle conversations", "{idle}");
         assert!(idle["next_run_at"].is_string());
-        clock.advance(chrono::Duration::minutes(31));
-        let again = ran_since(&world, "idle_conversations", &idle["last_run_at"]).await;
+        let again = advance_and_run(&world, &clock, idle_timeout, "idle_conversations").await;
         assert_eq!(
             again["last_outcome"], "ended 0 idle conversations",
             "{again}"
@@ -104,9 +119,8 @@ async fn an_idle_conversation_ends_once_and_old_messages_are_purged_with_it() {
         assert_eq!(conversations(&world).await[0]["status"], "ended");
 
         // Past the retention: its messages go, and the conversation they leave empty.
-        let retention = schedule(&world, "retention").await;
-        clock.advance(chrono::Duration::days(3));
-        let retention = ran_since(&world, "retention", &retention["last_run_at"]).await;
+        let three_days = chrono::Duration::days(3);
+        let retention = advance_and_run(&world, &clock, three_days, "retention").await;
         assert_eq!(
             retention["last_outcome"], "deleted 2 messages and 1 conversations",
             "{retention}"
