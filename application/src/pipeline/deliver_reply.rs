@@ -588,13 +588,19 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn each_part_waits_its_turn_in_the_chat() {
+    /// A harness paced by Telegram's default limits, and the waits it asked for.
+    fn paced() -> (Harness, Arc<Waits>) {
         let mut h = Harness::new();
         let waits = Arc::new(Waits::default());
         let limiter = Arc::new(crate::rate_limit::LocalRateLimiter::default());
         let telegram = crate::pacing::PacingSettings::default();
         h.pacer = Arc::new(Pacer::new(limiter, waits.clone(), telegram));
+        (h, waits)
+    }
+
+    #[tokio::test]
+    async fn each_part_waits_its_turn_in_the_chat() {
+        let (h, waits) = paced();
         assert_eq!(h.deliver(0, None).await, Step::Settled);
         assert_eq!(h.sent.lock().unwrap().len(), 3);
         let waited = waits.0.lock().unwrap().clone();
@@ -610,11 +616,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_message_cancelled_while_it_waited_for_its_turn_is_not_sent() {
-        let mut h = Harness::new();
-        let waits = Arc::new(Waits::default());
-        let limiter = Arc::new(crate::rate_limit::LocalRateLimiter::default());
-        let telegram = crate::pacing::PacingSettings::default();
-        h.pacer = Arc::new(Pacer::new(limiter, waits.clone(), telegram));
+        let (mut h, waits) = paced();
         // The chat's turn was just taken: the reply's first part waits a second for its own…
         let chat = &h.world.conversation.external_chat_id;
         let taken = h.pacer.turn(PlatformKind::Telegram, h.reply.bot_id, chat);
