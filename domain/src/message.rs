@@ -239,6 +239,10 @@ pub struct Message {
 }
 
 impl Message {
+    /// Why a bot's answer did not go out: a person took the conversation over while the model
+    /// was answering.
+    pub const HANDED_OFF: &'static str = "the conversation was handed off before it was sent";
+
     /// A message a platform user sent.
     pub fn inbound(
         conversation_id: ConversationId,

@@ -1,11 +1,13 @@
 //! A conversation handed to a person end to end: the bot stays silent while the operator
-//! answers, and answers the pending message exactly once when released.
+//! answers (also with an answer the model was still writing when the person took over), and
+//! answers the pending message exactly once when released.
 
 use crate::{on_each_database, PATIENCE};
 use reqwest::Method;
 use serde_json::json;
+use std::time::Duration;
 use switchboard_e2e::fakes::FakeOpenAi;
-use switchboard_e2e::{updates, TelegramWorld};
+use switchboard_e2e::{poll_until, updates, TelegramWorld};
 
 #[tokio::test]
 async fn a_handed_off_chat_asks_no_model_and_its_release_answers_the_pending_message_once() {
@@ -98,6 +100,57 @@ async fn a_keyword_or_human_hands_the_chat_off_after_telling_the_user() {
             world.openai.requests().await.is_empty(),
             "the model was never asked"
         );
+        world.app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_answer_the_model_finishes_after_a_handoff_is_kept_unsent() {
+    on_each_database(|db| async move {
+        let openai = FakeOpenAi::slow("Too late", Duration::from_millis(1500)).await;
+        let world = TelegramWorld::start(db.url(), openai).await;
+        world.deliver(&updates::text(1, 4343, 1, "hello")).await;
+        poll_until(PATIENCE, "the model asked", || async {
+            (!world.openai.requests().await.is_empty()).then_some(())
+        })
+        .await;
+        let conversation = world.messages().await[0]["conversation_id"].clone();
+        let path = format!(
+            "/api/v1/conversations/{}/handoff",
+            conversation.as_str().unwrap()
+        );
+        let (status, taken) = world.app.admin(Method::POST, &path, None).await;
+        assert_eq!((status, &taken["mode"]), (200, &json!("human")), "{taken}");
+
+        let messages = world
+            .app
+            .wait_for_status(&world.bot, "failed", 1, PATIENCE)
+            .await;
+        let kept = &messages[1];
+        assert_eq!(
+            (&kept["direction"], &kept["text"], &kept["error"]),
+            (
+                &json!("outbound"),
+                &json!("Too late"),
+                &json!("the conversation was handed off before it was sent")
+            ),
+            "{kept}"
+        );
+        assert!(kept["usage"].is_object(), "its tokens still count: {kept}");
+        assert!(
+            world.telegram.sent_after_settling().await.is_empty(),
+            "nothing sent after the takeover"
+        );
+
+        // Released with the pending message answered: the model is asked again, and it goes.
+        let release = path.replace("/handoff", "/release");
+        let answer = Some(json!({"answer_pending": true}));
+        let (status, released) = world.app.admin(Method::POST, &release, answer).await;
+        assert_eq!(status, 200, "{released}");
+        let sent = world.telegram.wait_for_sent(1, PATIENCE).await;
+        assert_eq!(sent[0].text, "Too late");
+        assert_eq!(world.openai.requests().await.len(), 2);
         world.app.stop().await;
     })
     .await;

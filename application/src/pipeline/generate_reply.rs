@@ -211,6 +211,7 @@ impl GenerateReply {
         let delivery = match self.ledger.store_reply(job, &reply).await? {
             ReplyStored::Delivering(delivery) => delivery,
             ReplyStored::AlreadyAnswered => return Ok(Step::Complete),
+            ReplyStored::HandedOff => return Ok(self.kept_unsent(&reply)),
             ReplyStored::LeaseLost => return Ok(Step::LeaseLost),
         };
         self.follow_up(then, &reply).await?;
@@ -229,6 +230,18 @@ impl GenerateReply {
             job: delivery,
             target,
         })))
+    }
+
+    /// A person took the conversation over while the model answered: `reply` is stored
+    /// `failed`, not sent; the transcript hears of it, and the job is done.
+    fn kept_unsent(&self, reply: &Message) -> Step {
+        tracing::info!(message_id = %reply.id, "handed off while the model answered: the answer is kept, not sent");
+        self.events.publish(DomainEvent::DeliveryFailed {
+            bot_id: reply.bot_id,
+            conversation_id: reply.conversation_id,
+            message_id: reply.id,
+        });
+        Step::Complete
     }
 
     /// Whether the conversation stays with a person. One whose person has been quiet for the
@@ -968,6 +981,19 @@ mod tests {
         let inbound = h.world.inbound(MessageContent::text("hi"));
         let (step, _) = h.answer(inbound, vec![]).await;
         assert_eq!(step, Step::LeaseLost);
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_came_after_a_handoff_is_announced_failed_and_not_delivered() {
+        let mut h = stored_as(ReplyStored::HandedOff);
+        h.published = 1; // its delivery failed, which the transcript shows
+        let inbound = h.world.inbound(MessageContent::text("hi"));
+        let (step, _) = h.answer(inbound, vec![]).await;
+        assert_eq!(
+            step,
+            Step::Complete,
+            "no delivery: the runner completes the job"
+        );
     }
 
     #[tokio::test]

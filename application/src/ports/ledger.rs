@@ -19,6 +19,11 @@ pub enum ReplyStored {
     AlreadyAnswered,
     /// The lease was lost (another worker holds the job): nothing was written.
     LeaseLost,
+    /// A person took the conversation over while the model answered: the answer is stored
+    /// `failed` ([`Message::HANDED_OFF`](domain::Message::HANDED_OFF)), for the transcript and
+    /// the budgets, answering no message (a release may still have the message answered), and
+    /// is not sent; the job (still held) has nothing left to do.
+    HandedOff,
 }
 
 /// An inbound message to store, with what identifies its conversation.
@@ -64,7 +69,8 @@ pub trait Ledger: Send + Sync {
 
     /// In one transaction, while `job` is held: insert `reply` (at most one reply per inbound
     /// message) and turn `job` into its delivery, so that the delivery can run at once without
-    /// another claim and still survives a crash. One round trip on PostgreSQL.
+    /// another claim and still survives a crash; when the conversation is handed off by then,
+    /// store it `failed` and do not ([`ReplyStored::HandedOff`]). One round trip on PostgreSQL.
     async fn store_reply(
         &self,
         job: &ClaimedJob,

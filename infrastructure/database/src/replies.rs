@@ -4,7 +4,7 @@
 //! `switchboard_leave_lane` function); SQLite, which has neither, runs the same steps as a
 //! transaction, where a round trip costs nothing.
 
-use crate::entities::messages;
+use crate::entities::{conversations, messages};
 use crate::errors::repo_err;
 use crate::ledger::{begin, commit, insert_unless_conflict, rollback, same_reply, touch};
 use crate::mapping::{message_row, millis, to_json};
@@ -12,32 +12,46 @@ use crate::queue::{answer, commit_leaving, delete_held, is_held, leaving, turned
 use crate::SeaStore;
 use application::ports::{ClaimedJob, ReplyStored};
 use chrono::Utc;
-use domain::{Broadcast, ExternalMessageId, Message, MessageId, MessageStatus, RepoError};
+use domain::{
+    Broadcast, ConversationId, ConversationMode, ExternalMessageId, Message, MessageId,
+    MessageStatus, RepoError,
+};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, IdenStatic, Iterable, Statement, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IdenStatic, Iterable,
+    PaginatorTrait, QueryFilter, Statement, Value,
 };
 use std::sync::OnceLock;
 
 /// Stores a reply (`{columns}` from `$8`) while the job `$1` is held under the lease `$2`, and
 /// turns the job into the reply's delivery (`$3`, `$4`) at `$5`, touching the conversation `$7`
-/// to `$6`. The held row is locked first, so a claimer cannot take it over meanwhile. Answers
-/// whether the job was held, and whether it now delivers this reply (not when the message had
-/// a reply already).
+/// to `$6`. The held row is locked first, so a claimer cannot take it over meanwhile. When the
+/// conversation is handed off, the reply is kept `failed` ([`Message::HANDED_OFF`]) and answers
+/// no message (`reply_to` NULL: a release may have the message answered yet), through the
+/// [`HANDED_CASE`]s in `{values}`, and the job does not turn into a delivery.
+/// Answers whether the job was held, whether it now delivers this reply (not when the message
+/// had a reply already), and whether the reply was stored unsent, handed off.
 const STORE_REPLY: &str = "WITH held AS (
     SELECT id FROM jobs WHERE id = $1 AND lease_token = $2 AND state = 'running' FOR UPDATE
+), handed AS (
+    SELECT 1 FROM conversations WHERE id = $7 AND mode = '{human}'
 ), reply AS (
     INSERT INTO messages ({columns}) SELECT {values} FROM held
     ON CONFLICT (reply_to) DO NOTHING
     RETURNING id
 ), delivery AS (
     UPDATE jobs SET kind = $3, payload = $4, attempts = 1, last_error = NULL, updated_at = $5
-    WHERE id = $1 AND EXISTS (SELECT 1 FROM reply)
+    WHERE id = $1 AND EXISTS (SELECT 1 FROM reply) AND NOT EXISTS (SELECT 1 FROM handed)
     RETURNING id
 ), touched AS (
     UPDATE conversations SET updated_at = GREATEST(updated_at, $6)
     WHERE id = $7 AND EXISTS (SELECT 1 FROM reply)
 )
-SELECT EXISTS (SELECT 1 FROM held), EXISTS (SELECT 1 FROM delivery)";
+SELECT EXISTS (SELECT 1 FROM held), EXISTS (SELECT 1 FROM delivery),
+    EXISTS (SELECT 1 FROM reply) AND EXISTS (SELECT 1 FROM handed)";
+
+/// A reply column's value in [`STORE_REPLY`]: `{then}` when the conversation is handed off,
+/// else its parameter.
+const HANDED_CASE: &str = "CASE WHEN EXISTS (SELECT 1 FROM handed) THEN {then} ELSE {value} END";
 
 /// The parameters of [`STORE_REPLY`] before the reply's columns.
 const STORE_REPLY_PARAMETERS: usize = 7;
@@ -74,8 +88,9 @@ fn texts() -> &'static Texts {
         let columns: Vec<String> = messages::Column::iter()
             .map(|column| format!("\"{}\"", column.as_str()))
             .collect();
-        let placeholders: Vec<String> = (1..=columns.len())
-            .map(|n| format!("${}", STORE_REPLY_PARAMETERS + n))
+        let placeholders: Vec<String> = messages::Column::iter()
+            .zip(1..)
+            .map(|(column, n)| reply_value(column, STORE_REPLY_PARAMETERS + n))
             .collect();
         let from: Vec<String> = MessageStatus::Sent
             .reachable_from()
@@ -87,12 +102,42 @@ fn texts() -> &'static Texts {
             .replace("{cancelled}", Broadcast::CANCELLED);
         Texts {
             store_reply: STORE_REPLY
+                .replace("{human}", ConversationMode::Human.as_str())
                 .replace("{columns}", &columns.join(", "))
                 .replace("{values}", &placeholders.join(", ")),
             finish_delivery: FINISH_DELIVERY.replace("{mark_sent}", &mark_sent),
             mark_sent,
         }
     })
+}
+
+/// Parameter `$n` as [`STORE_REPLY`] inserts it into `column`: as it is, but for what
+/// [`kept_unsent`] changes of a reply to a handed-off conversation.
+fn reply_value(column: messages::Column, n: usize) -> String {
+    let value = format!("${n}");
+    let handed = |then: &str| {
+        HANDED_CASE
+            .replace("{then}", then)
+            .replace("{value}", &value)
+    };
+    let quoted = |text: &str| format!("'{text}'");
+    match column {
+        messages::Column::Status => handed(&quoted(MessageStatus::Failed.as_str())),
+        messages::Column::Error => handed(&quoted(Message::HANDED_OFF)),
+        messages::Column::ReplyTo => handed("NULL"),
+        _ => value,
+    }
+}
+
+/// `reply` as it is kept when the conversation was handed off before it was stored: failed,
+/// answering no message.
+fn kept_unsent(reply: &Message) -> Message {
+    Message {
+        status: MessageStatus::Failed,
+        error: Some(Message::HANDED_OFF.to_owned()),
+        reply_to: None,
+        ..reply.clone()
+    }
 }
 
 /// The reply's values, in the order of the table's columns.
@@ -126,18 +171,30 @@ fn store_reply_statement(job: &ClaimedJob, reply: &Message) -> Result<Statement,
     ))
 }
 
-/// Whether the job was held, and whether it now delivers the reply.
+/// What storing a reply did.
+struct Stored {
+    /// The job was held under its lease.
+    held: bool,
+    /// The job now delivers the reply.
+    delivering: bool,
+    /// The reply was stored unsent: the conversation is handed off.
+    handed_off: bool,
+}
+
 async fn store_reply_at_once(
     store: &SeaStore,
     job: &ClaimedJob,
     reply: &Message,
-) -> Result<(bool, bool), RepoError> {
+) -> Result<Stored, RepoError> {
     let statement = store_reply_statement(job, reply)?;
     let row = store.db().query_one(statement).await.map_err(repo_err)?;
     let row = row.ok_or_else(|| RepoError::Other("storing a reply answered no row".into()))?;
-    let held = row.try_get_by_index::<bool>(0).map_err(repo_err)?;
-    let delivering = row.try_get_by_index::<bool>(1).map_err(repo_err)?;
-    Ok((held, delivering))
+    let flag = |index| row.try_get_by_index::<bool>(index).map_err(repo_err);
+    Ok(Stored {
+        held: flag(0)?,
+        delivering: flag(1)?,
+        handed_off: flag(2)?,
+    })
 }
 
 /// [`store_reply_at_once`] as a transaction of single statements (SQLite).
@@ -145,22 +202,48 @@ async fn store_reply_in_steps(
     store: &SeaStore,
     job: &ClaimedJob,
     reply: &Message,
-) -> Result<(bool, bool), RepoError> {
+) -> Result<Stored, RepoError> {
     let tx = begin(store).await?;
     let held = is_held(&tx, job).await?;
-    let inserted = held && insert_unless_conflict(&tx, reply, same_reply()).await?;
+    let handed_off = held && is_handed_off(&tx, reply.conversation_id).await?;
+    let reply = match handed_off {
+        true => kept_unsent(reply),
+        false => reply.clone(),
+    };
+    let inserted = held && insert_unless_conflict(&tx, &reply, same_reply()).await?;
     if !inserted {
         rollback(tx).await?;
-        return Ok((held, false));
+        return Ok(Stored {
+            held,
+            delivering: false,
+            handed_off: false,
+        });
     }
-    let delivery = job.delivering(reply.id).payload;
-    turned_into(job, &delivery)?
-        .exec(&tx)
-        .await
-        .map_err(repo_err)?;
+    if !handed_off {
+        let delivery = job.delivering(reply.id).payload;
+        turned_into(job, &delivery)?
+            .exec(&tx)
+            .await
+            .map_err(repo_err)?;
+    }
     touch(&tx, reply.conversation_id, reply.created_at).await?;
     commit(tx).await?;
-    Ok((true, true))
+    Ok(Stored {
+        held,
+        delivering: !handed_off,
+        handed_off,
+    })
+}
+
+/// Whether conversation `id` is with a person.
+async fn is_handed_off<C: ConnectionTrait>(tx: &C, id: ConversationId) -> Result<bool, RepoError> {
+    use conversations::Column;
+    let found = conversations::Entity::find_by_id(id.to_string())
+        .filter(Column::Mode.eq(ConversationMode::Human.as_str()))
+        .count(tx)
+        .await
+        .map_err(repo_err)?;
+    Ok(found > 0)
 }
 
 pub(crate) async fn store_reply(
@@ -168,14 +251,19 @@ pub(crate) async fn store_reply(
     job: &ClaimedJob,
     reply: &Message,
 ) -> Result<ReplyStored, RepoError> {
-    let (held, delivering) = match store.backend() {
+    let stored = match store.backend() {
         DbBackend::Postgres => store_reply_at_once(store, job, reply).await?,
         _ => store_reply_in_steps(store, job, reply).await?,
     };
-    Ok(match (held, delivering) {
-        (_, true) => ReplyStored::Delivering(job.delivering(reply.id)),
-        (true, false) => ReplyStored::AlreadyAnswered,
-        (false, false) => ReplyStored::LeaseLost,
+    Ok(match stored {
+        Stored {
+            delivering: true, ..
+        } => ReplyStored::Delivering(job.delivering(reply.id)),
+        Stored {
+            handed_off: true, ..
+        } => ReplyStored::HandedOff,
+        Stored { held: true, .. } => ReplyStored::AlreadyAnswered,
+        Stored { held: false, .. } => ReplyStored::LeaseLost,
     })
 }
 

@@ -104,6 +104,9 @@ async fn end(
 }
 
 /// Hand a conversation to a person: its messages are stored and shown, the bot stays silent.
+///
+/// An answer the model was still writing is kept, `failed` ("the conversation was handed off
+/// before it was sent") and answering no message, and is not sent.
 #[utoipa::path(
     post,
     path = "/api/v1/conversations/{id}/handoff",

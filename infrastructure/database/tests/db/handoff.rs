@@ -1,12 +1,14 @@
 //! Handing conversations to a person and back: the first handoff is kept, the inbox lists the
 //! longest waiting first, and a release may queue the answer the bot owes.
 
-use crate::support::{answered_turn, at, claim_at, new_bot, receive, record, RecordOne};
-use application::ports::{JobPayload, JobQueue, Ledger, Recorded};
+use crate::support::{answered_turn, at, claim_at, new_bot, receive, record, text, RecordOne};
+use application::ports::{JobPayload, JobQueue, Ledger, Recorded, ReplyStored};
 use database::testing::fresh_databases;
 use database::SeaStore;
 use domain::repositories::{ConversationFilter, ConversationRepository};
-use domain::{BotId, ConversationId, ConversationMode, Message, MessageId, PageRequest};
+use domain::{
+    BotId, ConversationId, ConversationMode, Message, MessageId, MessageStatus, PageRequest,
+};
 
 /// The conversation `chat` starts with its first message, whose reply job is then done, as a
 /// handed-off conversation's job is.
@@ -160,5 +162,60 @@ async fn an_operator_message_notes_the_person_only_in_a_handed_off_conversation(
         let heard = store.get(id).await.unwrap().unwrap();
         assert_eq!(heard.operator_active_at, Some(at(50)), "{}", db.backend());
         assert_eq!(heard.person_last_heard(), Some(at(50)));
+    }
+}
+
+#[tokio::test]
+async fn an_answer_stored_after_a_handoff_is_kept_failed_and_not_delivered() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let Recorded::New {
+            conversation_id,
+            message_id,
+            ..
+        } = receive(&store, bot, "chat", "m1").await
+        else {
+            unreachable!()
+        };
+        let job = claim_at(&store, 1).await.unwrap();
+        // A person takes the chat over while the model is answering.
+        assert!(store.hand_off(conversation_id, None, at(2)).await.unwrap());
+
+        let store = &store;
+        let message = |id| async move {
+            let found = domain::repositories::MessageRepository::get(store, id).await;
+            found.unwrap().unwrap()
+        };
+        let inbound = message(message_id).await;
+        let reply = Message::reply(&inbound, "too late", at(3));
+        assert_eq!(
+            store.store_reply(&job, &reply).await.unwrap(),
+            ReplyStored::HandedOff,
+            "{}",
+            db.backend()
+        );
+        let kept = message(reply.id).await;
+        assert_eq!(kept.status, MessageStatus::Failed);
+        assert_eq!(kept.error.as_deref(), Some(Message::HANDED_OFF));
+        assert_eq!(kept.content, reply.content, "kept for the transcript");
+        assert_eq!(kept.usage, reply.usage, "and the budgets");
+        assert_eq!(kept.reply_to, None, "answering no message");
+        assert_eq!(
+            text(store, "SELECT kind FROM jobs").await.as_deref(),
+            Some("reply"),
+            "the job did not turn into a delivery"
+        );
+
+        // Released with the pending message answered: it still is owed its answer.
+        assert!(store.complete(&job).await.unwrap());
+        assert!(store.hand_back(conversation_id, true, at(5)).await.unwrap());
+        let owed = claim_at(store, 6).await.expect("a reply job");
+        assert_eq!(owed.payload, JobPayload::Reply { message_id });
+        let answer = Message::reply(&inbound, "now", at(7));
+        assert_eq!(
+            store.store_reply(&owed, &answer).await.unwrap(),
+            ReplyStored::Delivering(owed.delivering(answer.id))
+        );
     }
 }
