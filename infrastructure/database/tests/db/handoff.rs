@@ -1,7 +1,7 @@
 //! Handing conversations to a person and back: the first handoff is kept, the inbox lists the
 //! longest waiting first, and a release may queue the answer the bot owes.
 
-use crate::support::{answered_turn, at, claim_at, new_bot, receive, record, text, RecordOne};
+use crate::support::{answered_turn, at, claim_at, new_bot, received, record, text, RecordOne};
 use application::ports::{JobPayload, JobQueue, Ledger, Recorded, ReplyStored};
 use database::testing::fresh_databases;
 use database::SeaStore;
@@ -13,14 +13,7 @@ use domain::{
 /// The conversation `chat` starts with its first message, whose reply job is then done, as a
 /// handed-off conversation's job is.
 async fn quiet_chat(store: &SeaStore, bot: BotId, chat: &str) -> (ConversationId, MessageId) {
-    let Recorded::New {
-        conversation_id,
-        message_id,
-        ..
-    } = receive(store, bot, chat, &format!("{chat}-1")).await
-    else {
-        unreachable!()
-    };
+    let (conversation_id, message_id) = received(store, bot, chat, &format!("{chat}-1")).await;
     let job = claim_at(store, 1).await.unwrap();
     assert!(store.complete(&job).await.unwrap());
     (conversation_id, message_id)
@@ -170,14 +163,7 @@ async fn an_answer_stored_after_a_handoff_is_kept_failed_and_not_delivered() {
     for db in fresh_databases().await {
         let store = db.store().await;
         let bot = new_bot(&store, "Ada").await.id;
-        let Recorded::New {
-            conversation_id,
-            message_id,
-            ..
-        } = receive(&store, bot, "chat", "m1").await
-        else {
-            unreachable!()
-        };
+        let (conversation_id, message_id) = received(&store, bot, "chat", "m1").await;
         let job = claim_at(&store, 1).await.unwrap();
         // A person takes the chat over while the model is answering.
         assert!(store.hand_off(conversation_id, None, at(2)).await.unwrap());

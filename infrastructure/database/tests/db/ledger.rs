@@ -1,7 +1,7 @@
 //! The ledger: inbound messages (deduplicated), replies under a lease, operator messages.
 
 use crate::support::RecordOne;
-use crate::support::{at, claim_at, count, new_bot, receive, record, text, LEASE};
+use crate::support::{at, claim_at, count, new_bot, receive, received, record, text, LEASE};
 use application::ports::{JobPayload, JobQueue, Ledger, Recorded, ReplyStored};
 use database::testing::fresh_databases;
 use domain::repositories::{ConversationRepository, MessageRepository};
@@ -12,14 +12,7 @@ async fn an_inbound_message_starts_a_conversation_and_a_reply_job() {
     for db in fresh_databases().await {
         let store = db.store().await;
         let bot = new_bot(&store, "Ada").await.id;
-        let Recorded::New {
-            conversation_id,
-            message_id,
-            ..
-        } = receive(&store, bot, "chat", "m1").await
-        else {
-            unreachable!()
-        };
+        let (conversation_id, message_id) = received(&store, bot, "chat", "m1").await;
         let conversation = ConversationRepository::get(&store, conversation_id)
             .await
             .unwrap()

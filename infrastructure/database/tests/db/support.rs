@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use database::{SeaStore, Sealer};
 use domain::repositories::{BotRepository, MessageRepository};
 use domain::{
-    Bot, BotDraft, BotId, BotName, Cost, Credentials, DiscordCredentials, ExternalChatId,
-    ExternalMessageId, Message, MessageContent, MessengerCredentials, Page, PageRequest,
-    PlatformBinding, PlatformKind, RepoError, SystemPrompt, TelegramCredentials, Temperature,
-    TokenUsage, WhatsappCredentials,
+    Bot, BotDraft, BotId, BotName, ConversationId, Cost, Credentials, DiscordCredentials,
+    ExternalChatId, ExternalMessageId, Message, MessageContent, MessageId, MessengerCredentials,
+    Page, PageRequest, PlatformBinding, PlatformKind, RepoError, SystemPrompt, TelegramCredentials,
+    Temperature, TokenUsage, WhatsappCredentials,
 };
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Statement};
@@ -69,6 +69,23 @@ pub async fn receive(store: &SeaStore, bot_id: BotId, chat: &str, external_id: &
         .unwrap();
     assert!(matches!(recorded, Recorded::New { .. }), "{recorded:?}");
     recorded
+}
+
+/// [`receive`]d as new: its conversation and message.
+pub async fn received(
+    store: &SeaStore,
+    bot_id: BotId,
+    chat: &str,
+    external_id: &str,
+) -> (ConversationId, MessageId) {
+    match receive(store, bot_id, chat, external_id).await {
+        Recorded::New {
+            conversation_id,
+            message_id,
+            ..
+        } => (conversation_id, message_id),
+        other => unreachable!("{other:?}"),
+    }
 }
 
 /// A whole turn in `chat`: `external_id` received at `at(received)`, answered at `at(replied)`
