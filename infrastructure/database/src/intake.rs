@@ -364,7 +364,7 @@ fn insert_from_json<A: ActiveModelTrait>(rows: Vec<A>) -> Result<InsertStatement
 }
 
 /// A PostgreSQL `text[]` of `values`.
-fn text_array(values: impl IntoIterator<Item = String>) -> Value {
+pub(crate) fn text_array(values: impl IntoIterator<Item = String>) -> Value {
     let values = values.into_iter().map(Value::from).collect();
     Value::Array(ArrayType::String, Some(Box::new(values)))
 }

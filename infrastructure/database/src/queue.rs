@@ -3,6 +3,7 @@
 
 use crate::entities::jobs::{self, state, Column, Entity};
 use crate::errors::repo_err;
+use crate::intake::text_array;
 use crate::mapping::{claimed_job, millis, to_json};
 use crate::SeaStore;
 use application::ports::{ClaimedJob, JobPayload, JobQueue};
@@ -13,8 +14,10 @@ use sea_orm::sea_query::Expr;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    FromQueryResult, QueryFilter, QueryTrait, Statement, TransactionTrait, UpdateMany, Value,
+    FromQueryResult, QueryFilter, QuerySelect, QueryTrait, Statement, TransactionTrait, UpdateMany,
+    Value,
 };
+use std::collections::HashSet;
 use std::time::Duration;
 
 /// Marks up to `$4` runnable jobs, lowest ids first, as running under the lease `$2`. Runnable:
@@ -108,6 +111,39 @@ pub(crate) async fn arrival_state<C: ConnectionTrait>(
     } else {
         state::QUEUED
     })
+}
+
+/// Takes the locks of all `lanes` (on PostgreSQL the advisory locks [`lock_lane`] takes, in
+/// the order of their keys in one statement, so that two writers of several lanes cannot
+/// deadlock), then answers which of them have a head; two round trips whatever their number.
+pub(crate) async fn lock_lanes_and_read_heads<C: ConnectionTrait>(
+    tx: &C,
+    lanes: &[String],
+) -> Result<HashSet<String>, RepoError> {
+    let backend = tx.get_database_backend();
+    if backend == DbBackend::Postgres {
+        // The select list's volatile function runs above the sort: the keys in order.
+        let lock = "SELECT count(*) FROM (
+    SELECT pg_advisory_xact_lock(k) FROM (
+        SELECT DISTINCT hashtextextended(lane, 0) AS k FROM unnest($1::text[]) AS lanes (lane)
+    ) AS keys ORDER BY k
+) AS locked";
+        let values = [text_array(lanes.iter().cloned())];
+        let locks = Statement::from_sql_and_values(backend, lock, values);
+        tx.query_one(locks).await.map_err(repo_err)?;
+    }
+    // A statement of its own, after the locks: its snapshot sees every head made before them.
+    let heads: Vec<String> = Entity::find()
+        .select_only()
+        .column(Column::Lane)
+        .filter(Column::Lane.is_in(lanes.iter().cloned()))
+        .filter(Column::State.is_in([state::QUEUED, state::RUNNING]))
+        .distinct()
+        .into_tuple()
+        .all(tx)
+        .await
+        .map_err(repo_err)?;
+    Ok(heads.into_iter().collect())
 }
 
 /// The PostgreSQL channel on which an enqueue wakes every replica's dispatcher.

@@ -12,7 +12,7 @@ use application::ports::{
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use domain::{BotId, ConversationId, RepoError};
+use domain::{BotId, ConversationId, ConversationStatus, DeliveryState, RepoError};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
@@ -177,7 +177,7 @@ impl Housekeeping for SeaStore {
             .select_only()
             .column(Column::Id)
             .filter(Column::BotId.eq(bot.to_string()))
-            .filter(Column::Status.eq("active"))
+            .filter(Column::Status.eq(ConversationStatus::Active.as_str()))
             .filter(Column::UpdatedAt.lt(millis(before)))
             .order_by_asc(Column::UpdatedAt)
             .limit(limit)
@@ -238,12 +238,19 @@ impl Housekeeping for SeaStore {
 
     async fn purge_settled(&self, before: DateTime<Utc>, limit: u64) -> Result<u64, RepoError> {
         let values = || bounded(vec![millis(before).into()], limit);
-        let dead = "SELECT id FROM jobs WHERE updated_at < $1 AND state = 'dead' LIMIT $2";
-        let jobs = delete_picked(self.db(), "jobs", "id", dead, values()).await?;
-        let settled = "SELECT id FROM webhook_deliveries WHERE updated_at < $1 \
-                       AND state IN ('delivered', 'failed') LIMIT $2";
+        let dead = format!(
+            "SELECT id FROM jobs WHERE updated_at < $1 AND state = '{}' LIMIT $2",
+            state::DEAD
+        );
+        let jobs = delete_picked(self.db(), "jobs", "id", &dead, values()).await?;
+        let settled = format!(
+            "SELECT id FROM webhook_deliveries WHERE updated_at < $1 \
+             AND state IN ('{}', '{}') LIMIT $2",
+            DeliveryState::Delivered.as_str(),
+            DeliveryState::Failed.as_str()
+        );
         let deliveries =
-            delete_picked(self.db(), "webhook_deliveries", "id", settled, values()).await?;
+            delete_picked(self.db(), "webhook_deliveries", "id", &settled, values()).await?;
         Ok(jobs + deliveries)
     }
 }

@@ -8,7 +8,7 @@ use crate::errors::repo_err;
 use crate::intake::inserts;
 use crate::ledger::{begin, commit};
 use crate::mapping::{millis, parse, time};
-use crate::queue::{announce, arrival_state, enqueue, job_row};
+use crate::queue::{announce, enqueue, job_row, lock_lanes_and_read_heads};
 use crate::{paging, SeaStore};
 use application::ports::{delivery_lane, JobPayload, Requeued, WebhookDeliveries};
 use async_trait::async_trait;
@@ -23,7 +23,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 fn delivery_row(delivery: &WebhookDelivery) -> ActiveModel {
     ActiveModel {
@@ -91,13 +91,17 @@ async fn enqueue_jobs(
     tx: &DatabaseTransaction,
     deliveries: &[WebhookDelivery],
 ) -> Result<(), RepoError> {
-    let mut seen = HashSet::new();
+    let lanes: Vec<String> = deliveries.iter().map(delivery_lane).collect();
+    let mut distinct = lanes.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut headed = lock_lanes_and_read_heads(tx, &distinct).await?;
     let mut queued = false;
     let mut rows = Vec::with_capacity(deliveries.len());
-    for delivery in deliveries {
-        let lane = delivery_lane(delivery);
-        let arrival = match seen.insert(lane.clone()) {
-            true => arrival_state(tx, &lane).await?,
+    for (delivery, lane) in deliveries.iter().zip(lanes) {
+        // The first of a lane without a head becomes its head; the rest wait behind it.
+        let arrival = match headed.insert(lane.clone()) {
+            true => state::QUEUED,
             false => state::WAITING,
         };
         queued |= arrival == state::QUEUED;

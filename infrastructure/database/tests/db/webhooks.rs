@@ -176,3 +176,32 @@ async fn deliveries_run_in_order_per_conversation_and_failures_disable_the_webho
         assert_eq!(left, 0, "attempts go with their webhook");
     }
 }
+
+#[tokio::test]
+async fn a_later_batch_waits_behind_the_head_its_lane_already_has() {
+    for db in fresh_databases().await {
+        let store = db.store().await;
+        let webhook = new_webhook(&store).await;
+        let bot = new_bot(&store, "Ada").await.id;
+        let (one, two) = ((bot, ConversationId::new()), (bot, ConversationId::new()));
+        let first = pending(&webhook, one, "conversation.started");
+        store.enqueue(std::slice::from_ref(&first)).await.unwrap();
+        let later = [
+            pending(&webhook, two, "conversation.started"),
+            pending(&webhook, one, "message.received"),
+        ];
+        store.enqueue(&later).await.unwrap();
+
+        let claimed = store
+            .claim(now(), Duration::from_secs(30), 10)
+            .await
+            .unwrap();
+        let mut delivering: Vec<_> = (claimed.iter()).map(|job| job.payload.clone()).collect();
+        let head = |d: &WebhookDelivery| JobPayload::Webhook { delivery_id: d.id };
+        let mut heads = vec![head(&first), head(&later[0])];
+        let key = |payload: &JobPayload| format!("{payload:?}");
+        delivering.sort_by_key(key);
+        heads.sort_by_key(key);
+        assert_eq!(delivering, heads, "{}", db.backend());
+    }
+}
